@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { CODEC_IDS } from '../codecs/codec.js';
+import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
+import { PROTOCOL_VERSION } from './version.js';
+import { dataSchemaSchema, trainingConfigSchema } from './task.js';
+
+/**
+ * Every Socket.IO message between a participant and the server. Client → server events carry an
+ * acknowledgement callback that receives an `Ack`. Model weights never travel here as numbers: they
+ * are fetched over HTTP as binary payloads, and updates are uploaded as binary chunks.
+ */
+
+const id = z.string().min(1).max(128);
+const metrics = z.record(z.string().max(64), z.number().finite()).refine((m) => Object.keys(m).length <= 32, 'at most 32 metrics');
+
+export const capabilitiesSchema = z.object({
+  /** tfjs backend the client trains on: webgpu, webgl, wasm, cpu, … */
+  backend: z.string().max(32),
+  /** Measured training throughput on this model, examples per second. */
+  samplesPerSecond: z.number().nonnegative().finite().optional(),
+  numExamples: z.number().int().nonnegative(),
+  platform: z.string().max(200).optional(),
+});
+export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+// ---- client → server ----
+
+export const joinRequestSchema = z.object({
+  protocolVersion: z.number().int(),
+  taskId: id,
+  /** Returned by a previous join; lets a reconnecting participant keep its identity and round. */
+  participantId: id.optional(),
+  /** Signed pseudonymous participant token (when the server issues them). */
+  token: z.string().max(4096).optional(),
+  capabilities: capabilitiesSchema,
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const updateBeginSchema = z.object({
+  taskId: id,
+  roundId: id,
+  /** The global version this update is a delta from. */
+  version: z.number().int().nonnegative(),
+  numExamples: z.number().int().positive(),
+  byteLength: z.number().int().positive(),
+  metrics: metrics.default({}),
+});
+export type UpdateBegin = z.infer<typeof updateBeginSchema>;
+
+export const updateChunkSchema = z.object({
+  uploadId: id,
+  seq: z.number().int().nonnegative(),
+  data: z.instanceof(Uint8Array),
+});
+export type UpdateChunk = z.infer<typeof updateChunkSchema>;
+
+export const updateEndSchema = z.object({ uploadId: id });
+export type UpdateEnd = z.infer<typeof updateEndSchema>;
+
+export const roundDeclineSchema = z.object({ taskId: id, roundId: id, reason: z.string().max(500) });
+export type RoundDecline = z.infer<typeof roundDeclineSchema>;
+
+export const capabilitiesUpdateSchema = z.object({ taskId: id, capabilities: capabilitiesSchema });
+export type CapabilitiesUpdate = z.infer<typeof capabilitiesUpdateSchema>;
+
+// ---- server → client ----
+
+export const taskInfoSchema = z.object({
+  id,
+  name: z.string(),
+  description: z.string(),
+  status: z.string(),
+  data: dataSchemaSchema,
+  training: trainingConfigSchema,
+  codec: z.enum(CODEC_IDS),
+  /** URL path (relative to the server) of the TensorFlow.js model.json of the latest version. */
+  modelPath: z.string(),
+});
+export type TaskInfo = z.infer<typeof taskInfoSchema>;
+
+export const joinResponseSchema = z.object({
+  participantId: id,
+  task: taskInfoSchema,
+  latestVersion: z.number().int().nonnegative(),
+  /** Largest accepted update chunk in bytes. */
+  maxChunkBytes: z.number().int().positive(),
+});
+export type JoinResponse = z.infer<typeof joinResponseSchema>;
+
+export const roundInviteSchema = z.object({
+  taskId: id,
+  roundId: id,
+  round: z.number().int().positive(),
+  version: z.number().int().nonnegative(),
+  /** Epoch milliseconds by which the update must be fully uploaded. */
+  deadline: z.number().int(),
+  training: trainingConfigSchema.extend({ overrides: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}) }),
+  codec: z.enum(CODEC_IDS),
+});
+export type RoundInvite = z.infer<typeof roundInviteSchema>;
+
+export const roundCancelSchema = z.object({ taskId: id, roundId: id, reason: z.string() });
+export type RoundCancel = z.infer<typeof roundCancelSchema>;
+
+export const modelUpdatedSchema = z.object({
+  taskId: id,
+  version: z.number().int().nonnegative(),
+  round: z.number().int().nonnegative(),
+  metrics: metrics.default({}),
+});
+export type ModelUpdated = z.infer<typeof modelUpdatedSchema>;
+
+export const updateBeginResponseSchema = z.object({ uploadId: id, maxChunkBytes: z.number().int().positive() });
+export type UpdateBeginResponse = z.infer<typeof updateBeginResponseSchema>;
+
+export const updateReceiptSchema = z.object({
+  accepted: z.boolean(),
+  code: z.string().optional(),
+  reason: z.string().optional(),
+  note: z.string().optional(),
+});
+export type UpdateReceipt = z.infer<typeof updateReceiptSchema>;
+
+export const taskStatusSchema = z.object({ taskId: id, status: z.string() });
+export type TaskStatusMessage = z.infer<typeof taskStatusSchema>;
+
+// ---- acknowledgements ----
+
+export const wireErrorSchema = z.object({
+  code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
+export type AckFn<T> = (ack: Ack<T>) => void;
+
+/** Typed Socket.IO event maps (shared by server and clients). */
+export interface ClientToServerEvents {
+  join: (req: JoinRequest, ack: AckFn<JoinResponse>) => void;
+  'update:begin': (req: UpdateBegin, ack: AckFn<UpdateBeginResponse>) => void;
+  'update:chunk': (req: UpdateChunk, ack: AckFn<{ received: number }>) => void;
+  'update:end': (req: UpdateEnd, ack: AckFn<UpdateReceipt>) => void;
+  'round:decline': (req: RoundDecline, ack: AckFn<{ ok: true }>) => void;
+  capabilities: (req: CapabilitiesUpdate, ack: AckFn<{ ok: true }>) => void;
+}
+
+export interface ServerToClientEvents {
+  'round:invite': (msg: RoundInvite) => void;
+  'round:cancel': (msg: RoundCancel) => void;
+  'model:updated': (msg: ModelUpdated) => void;
+  'task:status': (msg: TaskStatusMessage) => void;
+}
+
+export { PROTOCOL_VERSION };

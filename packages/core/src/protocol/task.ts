@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { CODEC_IDS } from '../codecs/codec.js';
+
+/** Hyper-parameters sent to clients for local training. */
+export const trainingConfigSchema = z.object({
+  /** @default 1 */
+  localEpochs: z.number().int().min(1).max(100).default(1),
+  /** @default 10 */
+  batchSize: z.number().int().min(1).max(4096).default(10),
+  /** @default 'sgd' */
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  /** @default 0.05 */
+  learningRate: z.number().positive().max(10).default(0.05),
+  /** FedProx proximal term; 0 = plain local SGD. @default 0 */
+  proxMu: z.number().min(0).max(100).default(0),
+  /** Use at most this many local examples per round (0 = all). @default 0 */
+  maxExamples: z.number().int().min(0).default(0),
+});
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+export const roundConfigSchema = z.object({
+  /** Updates wanted per round; the round closes as soon as this many arrive. @default 10 */
+  targetClients: z.number().int().min(1).max(100_000).default(10),
+  /** Over-selection factor: invite ceil(target × this). @default 1.3 */
+  overSelection: z.number().min(1).max(5).default(1.3),
+  /** Minimum updates for the round to count; fewer at the deadline abandons it. @default 1 */
+  minClients: z.number().int().min(1).default(1),
+  /** Round deadline in milliseconds. @default 60_000 */
+  deadlineMs: z.number().int().min(100).max(86_400_000).default(60_000),
+  /** Stop after this many committed rounds (0 = run until stopped). @default 0 */
+  maxRounds: z.number().int().min(0).default(0),
+  /** Wait for at least this many eligible clients before starting a round. @default 1 */
+  minAvailable: z.number().int().min(1).default(1),
+  /** Clients with fewer local examples are not selected. @default 1 */
+  minExamples: z.number().int().min(0).default(1),
+  /** Allowed training backends (empty = any). @default [] */
+  backends: z.array(z.string()).default([]),
+});
+export type RoundConfig = z.infer<typeof roundConfigSchema>;
+
+export const strategyConfigSchema = z
+  .object({
+    /** Registry id of the strategy. @default 'fedavg' */
+    id: z.string().min(1).default('fedavg'),
+    /** Strategy-specific options, validated by the strategy's own schema. */
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .default({ id: 'fedavg', options: {} });
+export type StrategyConfig = z.infer<typeof strategyConfigSchema>;
+
+/** What a client needs to know about the data the task trains on. */
+export const dataSchemaSchema = z.object({
+  kind: z.enum(['image', 'tabular', 'text']),
+  /** Shape of one example, e.g. [28, 28, 1]. */
+  inputShape: z.array(z.number().int().positive()).min(1),
+  numClasses: z.number().int().min(2),
+  labels: z.array(z.string()).optional(),
+  /** Name of a built-in dataset clients may use for demos ("mnist"). */
+  dataset: z.string().optional(),
+});
+export type DataSchema = z.infer<typeof dataSchemaSchema>;
+
+export const taskConfigSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'task id: lowercase letters, digits and dashes'),
+  name: z.string().min(1).max(200),
+  description: z.string().max(2000).default(''),
+  /** Model template id (e.g. "mnist-2nn") that produced the topology, if any. */
+  template: z.string().optional(),
+  data: dataSchemaSchema,
+  training: trainingConfigSchema.default(trainingConfigSchema.parse({})),
+  rounds: roundConfigSchema.default(roundConfigSchema.parse({})),
+  strategy: strategyConfigSchema,
+  /** Codec clients use for their updates. @default 'int8' */
+  codec: z.enum(CODEC_IDS).default('int8'),
+});
+export type TaskConfig = z.infer<typeof taskConfigSchema>;
+export type TaskConfigInput = z.input<typeof taskConfigSchema>;
+
+export const TASK_STATUSES = ['created', 'running', 'paused', 'stopped', 'completed'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
