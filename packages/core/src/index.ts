@@ -7,3 +7,5 @@ export * from './strategies/registry.js';
 export * from './protocol/version.js';
 export * from './protocol/task.js';
 export * from './protocol/messages.js';
+export * from './random/seeded-random.js';
+export * from './data/dataset.js';
