@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ChorusError } from '@chorus/core';
+import { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
+
+function errorOf(fn: () => unknown): ChorusError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ChorusError) return err;
+    throw err;
+  }
+  throw new Error('expected a ChorusError');
+}
+
+describe('loadConfig', () => {
+  it('returns the documented defaults when nothing is set', () => {
+    const config = loadConfig([], {});
+
+    expect(config).toEqual(DEFAULT_CONFIG);
+    expect(config.port).toBe(8080);
+    expect(config.db).toBe('./data/chorus.sqlite');
+  });
+
+  it('reads environment variables and lets flags win over them', () => {
+    const env = { CHORUS_PORT: '9000', CHORUS_DB: '/tmp/a.sqlite', CHORUS_DEMO_TASK: 'false', CHORUS_CORS_ORIGINS: 'https://a.org, https://b.org', CHORUS_LOG_LEVEL: 'warn' };
+
+    const config = loadConfig(['--port', '0', '--db', '/tmp/b.sqlite', '--no-evaluate'], env);
+
+    expect(config.port).toBe(0);
+    expect(config.db).toBe('/tmp/b.sqlite');
+    expect(config.demoTask).toBe(false);
+    expect(config.evaluate).toBe(false);
+    expect(config.corsOrigins).toEqual(['https://a.org', 'https://b.org']);
+    expect(config.logLevel).toBe('warn');
+  });
+
+  it('names the environment variable and the bad value', () => {
+    const err = errorOf(() => loadConfig([], { CHORUS_PORT: 'abc' }));
+
+    expect(err.code).toBe('INVALID_CONFIG');
+    expect(err.message).toBe('CHORUS_PORT: expected an integer 0–65535, got "abc"');
+  });
+
+  it('names the flag when a flag is out of range', () => {
+    expect(errorOf(() => loadConfig(['--port', '70000'], {})).message).toBe('--port: expected an integer 0–65535, got "70000"');
+    expect(errorOf(() => loadConfig([], { CHORUS_DEMO_TASK: 'maybe' })).message).toBe('CHORUS_DEMO_TASK: expected true or false, got "maybe"');
+    expect(errorOf(() => loadConfig(['--db-sync', 'OFF'], {})).message).toBe('--db-sync: expected NORMAL or FULL, got "OFF"');
+  });
+
+  it('rejects an unknown flag with its name', () => {
+    const err = errorOf(() => loadConfig(['--prot', '1'], {}));
+
+    expect(err.code).toBe('INVALID_CONFIG');
+    expect(err.message).toContain("'--prot'");
+  });
+});
+
+describe('resolveConfig', () => {
+  it('merges a partial config over the defaults', () => {
+    const config = resolveConfig({ port: 0, db: ':memory:' });
+
+    expect(config).toEqual({ ...DEFAULT_CONFIG, port: 0, db: ':memory:' });
+  });
+
+  it('names the option and value of a bad programmatic config', () => {
+    expect(errorOf(() => resolveConfig({ port: -1 })).message).toBe('port: expected an integer 0–65535, got -1');
+    expect(errorOf(() => resolveConfig({ maxChunkBytes: 10 })).message).toBe('maxChunkBytes: expected an integer 1024–16777216, got 10');
+    expect(errorOf(() => resolveConfig({ nope: 1 } as never)).message).toBe('unknown option nope');
+  });
+});

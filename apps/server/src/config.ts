@@ -1,0 +1,166 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { ChorusError } from '@chorus/core';
+
+/**
+ * Server options, merged over documented defaults (socket.io style). Sources, weakest first:
+ * defaults → environment variables (CHORUS_*) → command-line flags. Every value is validated at
+ * start-up and a bad one stops the server with a message naming the option and where it came from.
+ */
+export interface ServerConfig {
+  /** TCP port for HTTP and Socket.IO; 0 picks a free port. Env CHORUS_PORT, flag --port. @default 8080 */
+  port: number;
+  /** Interface to listen on. Env CHORUS_HOST, flag --host. @default '0.0.0.0' */
+  host: string;
+  /** SQLite database file (':memory:' for a throw-away one). Env CHORUS_DB, flag --db. @default './data/chorus.sqlite' */
+  db: string;
+  /** SQLite `synchronous` for the WAL: FULL also survives power loss, NORMAL only process crashes. Env CHORUS_DB_SYNC. @default 'FULL' */
+  dbSync: 'NORMAL' | 'FULL';
+  /** pino log level. Env CHORUS_LOG_LEVEL, flag --log-level. @default 'info' */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Create and start the `mnist-demo` task when the database holds no task. Env CHORUS_DEMO_TASK, flag --no-demo-task. @default true */
+  demoTask: boolean;
+  /** Origins allowed to call the HTTP API and Socket.IO from a browser ('*' = any). Env CHORUS_CORS_ORIGINS (comma-separated), flag --cors-origins. @default ['http://localhost:3000', 'http://127.0.0.1:3000'] */
+  corsOrigins: string[];
+  /** Evaluate each new version of MNIST tasks centrally on held-out digits. Env CHORUS_EVALUATE, flag --no-evaluate. @default true */
+  evaluate: boolean;
+  /** Held-out examples used by central evaluation. Env CHORUS_EVAL_EXAMPLES. @default 2000 */
+  evalExamples: number;
+  /**
+   * Largest update chunk a client may send, in bytes. Socket.IO's `maxHttpBufferSize` is set just
+   * above it, because Socket.IO silently drops an over-size message together with the connection.
+   * Env CHORUS_MAX_CHUNK_BYTES, flag --max-chunk-bytes. @default 262144
+   */
+  maxChunkBytes: number;
+  /** Pause before retrying an abandoned round, in ms. Env CHORUS_ROUND_RETRY_MS. @default 2000 */
+  roundRetryDelayMs: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  db: './data/chorus.sqlite',
+  dbSync: 'FULL',
+  logLevel: 'info',
+  demoTask: true,
+  corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+  evaluate: true,
+  evalExamples: 2000,
+  maxChunkBytes: 262_144,
+  roundRetryDelayMs: 2000,
+});
+
+const int = (min: number, max: number) =>
+  z.number({ error: `expected an integer ${min}–${max}` }).int(`expected an integer ${min}–${max}`).min(min, `expected an integer ${min}–${max}`).max(max, `expected an integer ${min}–${max}`);
+
+export const serverConfigSchema = z.strictObject({
+  port: int(0, 65535),
+  host: z.string().min(1, 'expected a host name or address'),
+  db: z.string().min(1, 'expected a file path or ":memory:"'),
+  dbSync: z.enum(['NORMAL', 'FULL'], { error: 'expected NORMAL or FULL' }),
+  logLevel: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }),
+  demoTask: z.boolean({ error: 'expected true or false' }),
+  corsOrigins: z.array(z.string().min(1), { error: 'expected a list of origins' }),
+  evaluate: z.boolean({ error: 'expected true or false' }),
+  evalExamples: int(1, 10_000),
+  maxChunkBytes: int(1024, 16 * 1024 * 1024),
+  roundRetryDelayMs: int(0, 3_600_000),
+});
+
+type Kind = 'int' | 'bool' | 'list' | 'string';
+
+/** How each option is read from the environment and the command line. */
+const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Kind; help: string }> = {
+  port: { env: 'CHORUS_PORT', flag: '--port <port>', kind: 'int', help: 'TCP port (0 = any free port)' },
+  host: { env: 'CHORUS_HOST', flag: '--host <host>', kind: 'string', help: 'interface to listen on' },
+  db: { env: 'CHORUS_DB', flag: '--db <path>', kind: 'string', help: 'SQLite database file' },
+  dbSync: { env: 'CHORUS_DB_SYNC', flag: '--db-sync <mode>', kind: 'string', help: 'SQLite synchronous mode: NORMAL or FULL' },
+  logLevel: { env: 'CHORUS_LOG_LEVEL', flag: '--log-level <level>', kind: 'string', help: 'log level' },
+  demoTask: { env: 'CHORUS_DEMO_TASK', flag: '--no-demo-task', kind: 'bool', help: 'do not create the mnist-demo task' },
+  corsOrigins: { env: 'CHORUS_CORS_ORIGINS', flag: '--cors-origins <list>', kind: 'list', help: 'comma-separated allowed origins' },
+  evaluate: { env: 'CHORUS_EVALUATE', flag: '--no-evaluate', kind: 'bool', help: 'skip central evaluation' },
+  evalExamples: { env: 'CHORUS_EVAL_EXAMPLES', kind: 'int', help: 'held-out examples for central evaluation' },
+  maxChunkBytes: { env: 'CHORUS_MAX_CHUNK_BYTES', flag: '--max-chunk-bytes <bytes>', kind: 'int', help: 'largest upload chunk' },
+  roundRetryDelayMs: { env: 'CHORUS_ROUND_RETRY_MS', kind: 'int', help: 'pause before retrying an abandoned round' },
+};
+
+function describe(key: keyof ServerConfig): string {
+  const msg = (serverConfigSchema.shape[key] as z.ZodType).safeParse(Symbol('probe'));
+  return msg.success ? 'a valid value' : (msg.error.issues[0]?.message ?? 'a valid value').replace(/^expected /, '');
+}
+
+/** Turns a raw string (env or flag) into the option's type; the message names where it came from. */
+function coerce(key: keyof ServerConfig, raw: string, source: string): unknown {
+  const fail = (): never => {
+    throw new ChorusError('INVALID_CONFIG', `${source}: expected ${describe(key)}, got "${raw}"`);
+  };
+  switch (SOURCES[key].kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) fail();
+      const n = Number(raw.trim());
+      const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(n);
+      return ok.success ? n : fail();
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      return fail();
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    case 'string': {
+      const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(raw);
+      return ok.success ? raw : fail();
+    }
+  }
+}
+
+/** Validates a programmatic config (startServer); throws INVALID_CONFIG naming the first bad option. */
+export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
+  const result = serverConfigSchema.safeParse({ ...DEFAULT_CONFIG, ...defined });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const key = issue.path.length > 0 ? String(issue.path[0]) : '';
+  const got = key in defined ? JSON.stringify((defined as Record<string, unknown>)[key]) : 'undefined';
+  const what = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${key}: ${issue.message}, got ${got}`;
+  throw new ChorusError('INVALID_CONFIG', what);
+}
+
+/** Reads env vars then CLI flags (flags win) over the defaults. `argv` excludes node and the script. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const values: Partial<Record<keyof ServerConfig, unknown>> = {};
+  const keys = Object.keys(SOURCES) as (keyof ServerConfig)[];
+  for (const key of keys) {
+    const raw = env[SOURCES[key].env];
+    if (raw !== undefined && raw !== '') values[key] = coerce(key, raw, SOURCES[key].env);
+  }
+
+  const program = new Command('chorus-server')
+    .description('Chorus aggregation server')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .allowExcessArguments(false);
+  for (const key of keys) {
+    const flag = SOURCES[key].flag;
+    if (flag) program.option(flag, SOURCES[key].help);
+  }
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') throw err;
+    throw new ChorusError('INVALID_CONFIG', (e.message ?? String(err)).replace(/^error: /, ''));
+  }
+  const opts = program.opts<Record<string, unknown>>();
+  for (const key of keys) {
+    const flag = SOURCES[key].flag;
+    if (!flag || program.getOptionValueSource(key) !== 'cli') continue;
+    const v = opts[key];
+    values[key] = typeof v === 'boolean' ? v : coerce(key, String(v), flag.split(' ')[0]!);
+  }
+  return resolveConfig(values as Partial<ServerConfig>);
+}
