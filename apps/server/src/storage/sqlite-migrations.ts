@@ -1,0 +1,79 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Never edit a
+ * shipped migration: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    topology TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE model_versions (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    version INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    strategy_state BLOB,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (task_id, version)
+  );
+  CREATE TABLE rounds (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    round INTEGER NOT NULL,
+    round_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    closed_at INTEGER,
+    selected INTEGER NOT NULL,
+    participants INTEGER NOT NULL DEFAULT 0,
+    failures TEXT NOT NULL DEFAULT '[]',
+    bytes_up INTEGER NOT NULL DEFAULT 0,
+    bytes_down INTEGER NOT NULL DEFAULT 0,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    abandon_reason TEXT,
+    PRIMARY KEY (task_id, round)
+  );
+  CREATE TABLE participants (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    id TEXT NOT NULL,
+    capabilities TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    contributions INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (task_id, id)
+  );
+  CREATE TABLE update_receipts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    participant_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    l2_norm REAL,
+    accepted INTEGER NOT NULL,
+    code TEXT,
+    reason TEXT,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX update_receipts_round ON update_receipts (task_id, round);
+  `,
+];
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let i = current; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}

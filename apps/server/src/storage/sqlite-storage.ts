@@ -1,0 +1,230 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ChorusError, type TaskStatus } from '@chorus/core';
+import { migrate } from './sqlite-migrations.js';
+import type { NewVersion, RoundClose, Storage, StoredParticipant, StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
+
+export interface SqliteStorageOptions {
+  /** File path or ':memory:'. */
+  readonly path: string;
+  /**
+   * WAL `synchronous` mode. FULL fsyncs every commit (a checkpoint survives power loss); NORMAL only
+   * survives process crashes. @default 'FULL'
+   */
+  readonly synchronous?: 'NORMAL' | 'FULL';
+}
+
+type Row = Record<string, unknown>;
+
+const json = (v: unknown): string => JSON.stringify(v);
+const parse = <T>(s: unknown): T => JSON.parse(String(s)) as T;
+const bytes = (b: unknown): Uint8Array => {
+  const buf = b as Buffer;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+};
+
+function toTask(r: Row): StoredTask {
+  return {
+    id: String(r.id),
+    config: parse(r.config),
+    topology: parse(r.topology),
+    layout: parse(r.layout),
+    status: r.status as TaskStatus,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function toSummary(r: Row): VersionSummary {
+  return { taskId: String(r.task_id), version: Number(r.version), round: Number(r.round), metrics: parse(r.metrics), byteLength: Number(r.byte_length), createdAt: Number(r.created_at) };
+}
+
+function toVersion(r: Row): StoredVersion {
+  return { ...toSummary(r), payload: bytes(r.payload), strategyState: r.strategy_state == null ? null : bytes(r.strategy_state) };
+}
+
+function toRound(r: Row): StoredRound {
+  return {
+    taskId: String(r.task_id),
+    round: Number(r.round),
+    roundId: String(r.round_id),
+    version: Number(r.version),
+    state: r.state as StoredRound['state'],
+    startedAt: Number(r.started_at),
+    closedAt: r.closed_at == null ? null : Number(r.closed_at),
+    selected: Number(r.selected),
+    participants: Number(r.participants),
+    failures: parse(r.failures),
+    bytesUp: Number(r.bytes_up),
+    bytesDown: Number(r.bytes_down),
+    metrics: parse(r.metrics),
+    abandonReason: r.abandon_reason == null ? null : String(r.abandon_reason),
+  };
+}
+
+function toReceipt(r: Row): StoredReceipt {
+  return {
+    taskId: String(r.task_id),
+    round: Number(r.round),
+    participantId: String(r.participant_id),
+    bytes: Number(r.bytes),
+    l2Norm: r.l2_norm == null ? null : Number(r.l2_norm),
+    accepted: Number(r.accepted) === 1,
+    code: r.code == null ? null : String(r.code),
+    reason: r.reason == null ? null : String(r.reason),
+    at: Number(r.at),
+  };
+}
+
+const VERSION_COLUMNS = 'task_id, version, round, metrics, length(payload) AS byte_length, created_at';
+
+/** better-sqlite3 is synchronous; the async interface is kept so other databases can fit behind it. */
+export class SqliteStorage implements Storage {
+  readonly db: Database.Database;
+
+  constructor(options: SqliteStorageOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async createTask(task: Omit<StoredTask, 'updatedAt'>, initial: NewVersion): Promise<void> {
+    const exists = this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(task.id);
+    if (exists) throw new ChorusError('INVALID_CONFIG', `task id: "${task.id}" already exists`);
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO tasks (id, config, topology, layout, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(task.id, json(task.config), json(task.topology), json(task.layout), task.status, task.createdAt, task.createdAt);
+      this.insertVersion(initial);
+    })();
+  }
+
+  async getTask(id: string): Promise<StoredTask | null> {
+    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Row | undefined;
+    return r ? toTask(r) : null;
+  }
+
+  async listTasks(): Promise<StoredTask[]> {
+    return (this.db.prepare('SELECT * FROM tasks ORDER BY created_at, id').all() as Row[]).map(toTask);
+  }
+
+  async setTaskStatus(id: string, status: TaskStatus, at: number): Promise<void> {
+    const res = this.db.prepare('UPDATE tasks SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+    if (res.changes === 0) throw new ChorusError('NOT_FOUND', `task "${id}" does not exist`);
+  }
+
+  async latestVersion(taskId: string): Promise<StoredVersion | null> {
+    const r = this.db.prepare(`SELECT ${VERSION_COLUMNS}, payload, strategy_state FROM model_versions WHERE task_id = ? ORDER BY version DESC LIMIT 1`).get(taskId) as Row | undefined;
+    return r ? toVersion(r) : null;
+  }
+
+  async getVersion(taskId: string, version: number): Promise<StoredVersion | null> {
+    const r = this.db.prepare(`SELECT ${VERSION_COLUMNS}, payload, strategy_state FROM model_versions WHERE task_id = ? AND version = ?`).get(taskId, version) as Row | undefined;
+    return r ? toVersion(r) : null;
+  }
+
+  async listVersions(taskId: string, limit: number): Promise<VersionSummary[]> {
+    return (this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE task_id = ? ORDER BY version DESC LIMIT ?`).all(taskId, limit) as Row[]).map(toSummary);
+  }
+
+  async addVersionMetrics(taskId: string, version: number, metrics: Readonly<Record<string, number>>): Promise<void> {
+    this.db.transaction(() => {
+      const v = this.db.prepare('SELECT round, metrics FROM model_versions WHERE task_id = ? AND version = ?').get(taskId, version) as Row | undefined;
+      if (!v) throw new ChorusError('NOT_FOUND', `task "${taskId}" has no version ${version}`);
+      this.db.prepare('UPDATE model_versions SET metrics = ? WHERE task_id = ? AND version = ?').run(json({ ...parse<object>(v.metrics), ...metrics }), taskId, version);
+      const r = this.db.prepare('SELECT metrics FROM rounds WHERE task_id = ? AND round = ?').get(taskId, v.round) as Row | undefined;
+      if (r) this.db.prepare('UPDATE rounds SET metrics = ? WHERE task_id = ? AND round = ?').run(json({ ...parse<object>(r.metrics), ...metrics }), taskId, v.round);
+    })();
+  }
+
+  async openRound(round: Parameters<Storage['openRound']>[0]): Promise<void> {
+    this.db
+      .prepare("INSERT INTO rounds (task_id, round, round_id, version, state, started_at, selected) VALUES (?, ?, ?, ?, 'collecting', ?, ?)")
+      .run(round.taskId, round.round, round.roundId, round.version, round.startedAt, round.selected);
+  }
+
+  async commitRound(close: RoundClose, version: NewVersion): Promise<void> {
+    this.db.transaction(() => {
+      this.insertVersion(version);
+      this.closeRound(close, 'committed', null);
+      const bump = this.db.prepare('UPDATE participants SET contributions = contributions + 1 WHERE task_id = ? AND id = ?');
+      for (const r of close.receipts) if (r.accepted) bump.run(r.taskId, r.participantId);
+    })();
+  }
+
+  async abandonRound(close: RoundClose, reason: string): Promise<void> {
+    this.db.transaction(() => this.closeRound(close, 'abandoned', reason))();
+  }
+
+  async abandonOpenRounds(taskId: string, reason: string, at: number): Promise<number> {
+    return this.db.prepare("UPDATE rounds SET state = 'abandoned', abandon_reason = ?, closed_at = ? WHERE task_id = ? AND state = 'collecting'").run(reason, at, taskId).changes;
+  }
+
+  async listRounds(taskId: string, limit: number): Promise<StoredRound[]> {
+    return (this.db.prepare('SELECT * FROM rounds WHERE task_id = ? ORDER BY round DESC LIMIT ?').all(taskId, limit) as Row[]).map(toRound);
+  }
+
+  async lastRoundNumber(taskId: string): Promise<number> {
+    const r = this.db.prepare('SELECT MAX(round) AS n FROM rounds WHERE task_id = ?').get(taskId) as Row;
+    return r.n == null ? 0 : Number(r.n);
+  }
+
+  async listReceipts(taskId: string, round: number): Promise<StoredReceipt[]> {
+    return (this.db.prepare('SELECT * FROM update_receipts WHERE task_id = ? AND round = ? ORDER BY seq').all(taskId, round) as Row[]).map(toReceipt);
+  }
+
+  async addReceipt(receipt: StoredReceipt): Promise<void> {
+    this.insertReceipt(receipt);
+  }
+
+  async upsertParticipant(taskId: string, id: string, capabilities: unknown, at: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO participants (task_id, id, capabilities, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (task_id, id) DO UPDATE SET capabilities = excluded.capabilities, last_seen = excluded.last_seen`,
+      )
+      .run(taskId, id, json(capabilities), at, at);
+  }
+
+  async getParticipant(taskId: string, id: string): Promise<StoredParticipant | null> {
+    const r = this.db.prepare('SELECT * FROM participants WHERE task_id = ? AND id = ?').get(taskId, id) as Row | undefined;
+    if (!r) return null;
+    return { taskId, id, capabilities: parse(r.capabilities), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen), contributions: Number(r.contributions) };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private insertVersion(v: NewVersion): void {
+    this.db
+      .prepare('INSERT INTO model_versions (task_id, version, round, payload, strategy_state, metrics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(v.taskId, v.version, v.round, Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength), v.strategyState ? Buffer.from(v.strategyState) : null, json(v.metrics), v.createdAt);
+  }
+
+  private closeRound(c: RoundClose, state: 'committed' | 'abandoned', reason: string | null): void {
+    const res = this.db
+      .prepare(
+        `UPDATE rounds SET state = ?, closed_at = ?, participants = ?, failures = ?, bytes_up = ?, bytes_down = ?, metrics = ?, abandon_reason = ?
+         WHERE task_id = ? AND round = ? AND state = 'collecting'`,
+      )
+      .run(state, c.closedAt, c.participants, json(c.failures), c.bytesUp, c.bytesDown, json(c.metrics), reason, c.taskId, c.round);
+    if (res.changes !== 1) throw new ChorusError('INTERNAL', `round ${c.round} of task "${c.taskId}" is not open`);
+    for (const r of c.receipts) this.insertReceipt(r);
+  }
+
+  private insertReceipt(r: StoredReceipt): void {
+    this.db
+      .prepare('INSERT INTO update_receipts (task_id, round, participant_id, bytes, l2_norm, accepted, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.taskId, r.round, r.participantId, r.bytes, r.l2Norm, r.accepted ? 1 : 0, r.code, r.reason, r.at);
+  }
+}

@@ -1,0 +1,138 @@
+import type { ClientFailure, TaskConfig, TaskStatus, TensorSpec } from '@chorus/core';
+
+/**
+ * Everything the server persists, behind one async interface so a PostgreSQL implementation can be
+ * added without touching the round engine. Weights travel as encoded payload bytes (float32 codec):
+ * storage never interprets them.
+ */
+
+export interface StoredTask {
+  readonly id: string;
+  readonly config: TaskConfig;
+  /** Keras topology JSON of the model (what TensorFlow.js needs to rebuild it). */
+  readonly topology: unknown;
+  readonly layout: readonly TensorSpec[];
+  readonly status: TaskStatus;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface VersionSummary {
+  readonly taskId: string;
+  readonly version: number;
+  /** The round that produced it (0 = the initial model). */
+  readonly round: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly byteLength: number;
+  readonly createdAt: number;
+}
+
+export interface StoredVersion extends VersionSummary {
+  /** The global weights as an encoded float32 payload. */
+  readonly payload: Uint8Array;
+  /** Strategy.exportState() taken with this version; null for stateless strategies. */
+  readonly strategyState: Uint8Array | null;
+}
+
+export type RoundState = 'collecting' | 'committed' | 'abandoned';
+
+export interface StoredRound {
+  readonly taskId: string;
+  readonly round: number;
+  readonly roundId: string;
+  /** The global version clients trained on. */
+  readonly version: number;
+  readonly state: RoundState;
+  readonly startedAt: number;
+  readonly closedAt: number | null;
+  /** Clients invited (after over-selection). */
+  readonly selected: number;
+  /** Accepted updates. */
+  readonly participants: number;
+  readonly failures: readonly ClientFailure[];
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly abandonReason: string | null;
+}
+
+export interface StoredReceipt {
+  readonly taskId: string;
+  readonly round: number;
+  readonly participantId: string;
+  readonly bytes: number;
+  readonly l2Norm: number | null;
+  readonly accepted: boolean;
+  readonly code: string | null;
+  /** Rejection reason, or a note on an accepted update. */
+  readonly reason: string | null;
+  readonly at: number;
+}
+
+export interface StoredParticipant {
+  readonly taskId: string;
+  readonly id: string;
+  readonly capabilities: unknown;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly contributions: number;
+}
+
+export interface NewVersion {
+  readonly taskId: string;
+  readonly version: number;
+  readonly round: number;
+  readonly payload: Uint8Array;
+  readonly strategyState: Uint8Array | null;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly createdAt: number;
+}
+
+/** The closing facts of a round (committed or abandoned). */
+export interface RoundClose {
+  readonly taskId: string;
+  readonly round: number;
+  readonly closedAt: number;
+  readonly participants: number;
+  readonly failures: readonly ClientFailure[];
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly receipts: readonly StoredReceipt[];
+}
+
+export interface Storage {
+  /** Throws when the database cannot answer (readiness probe). */
+  ping(): Promise<void>;
+  /** The task and its version 0 in one transaction. Throws INVALID_CONFIG when the id exists. */
+  createTask(task: Omit<StoredTask, 'updatedAt'>, initial: NewVersion): Promise<void>;
+  getTask(id: string): Promise<StoredTask | null>;
+  listTasks(): Promise<StoredTask[]>;
+  setTaskStatus(id: string, status: TaskStatus, at: number): Promise<void>;
+
+  latestVersion(taskId: string): Promise<StoredVersion | null>;
+  getVersion(taskId: string, version: number): Promise<StoredVersion | null>;
+  /** Newest first. */
+  listVersions(taskId: string, limit: number): Promise<VersionSummary[]>;
+  /** Merges metrics (e.g. central evaluation) into a version and the round that produced it. */
+  addVersionMetrics(taskId: string, version: number, metrics: Readonly<Record<string, number>>): Promise<void>;
+
+  openRound(round: Omit<StoredRound, 'state' | 'closedAt' | 'participants' | 'failures' | 'bytesUp' | 'bytesDown' | 'metrics' | 'abandonReason'>): Promise<void>;
+  /** New version + round closed as committed + receipts + contribution counts: one transaction. */
+  commitRound(close: RoundClose, version: NewVersion): Promise<void>;
+  /** Round closed as abandoned with its reason; receipts kept. One transaction. */
+  abandonRound(close: RoundClose, reason: string): Promise<void>;
+  /** Marks every still-collecting round of the task abandoned (after a restart). Returns how many. */
+  abandonOpenRounds(taskId: string, reason: string, at: number): Promise<number>;
+  /** Newest first. */
+  listRounds(taskId: string, limit: number): Promise<StoredRound[]>;
+  lastRoundNumber(taskId: string): Promise<number>;
+  listReceipts(taskId: string, round: number): Promise<StoredReceipt[]>;
+  /** A receipt outside a round's close (e.g. an update that arrived after it closed). */
+  addReceipt(receipt: StoredReceipt): Promise<void>;
+
+  upsertParticipant(taskId: string, id: string, capabilities: unknown, at: number): Promise<void>;
+  getParticipant(taskId: string, id: string): Promise<StoredParticipant | null>;
+
+  close(): Promise<void>;
+}
