@@ -1,0 +1,36 @@
+import type { FlatWeights } from '@chorus/core';
+import type { ParticipantDb } from './participant-db.js';
+
+/** Same shape as the session's ModelCache, so the session can use it directly. */
+export interface IndexedDbModelCache {
+  get(taskId: string, version: number): Promise<FlatWeights | undefined>;
+  put(taskId: string, version: number, weights: FlatWeights): Promise<void>;
+  /** Newest stored version of a task, if any. */
+  latest(taskId: string): Promise<number | undefined>;
+}
+
+/**
+ * Global models kept in IndexedDB so a reload (or a new round on the same version) does not
+ * download again. Keeps the `keep` newest versions per task.
+ */
+export function createIndexedDbModelCache(db: ParticipantDb, keep = 2): IndexedDbModelCache {
+  const versionsOf = async (taskId: string): Promise<number[]> =>
+    (await db.getAllKeysFromIndex('models', 'byTask', taskId)).map(([, v]) => v).sort((a, b) => a - b);
+
+  return {
+    async get(taskId, version) {
+      const row = await db.get('models', [taskId, version]);
+      return row ? { layout: row.layout, values: row.values } : undefined;
+    },
+    async put(taskId, version, weights) {
+      await db.put('models', { taskId, version, layout: weights.layout, values: weights.values, storedAt: Date.now() });
+      const versions = await versionsOf(taskId);
+      const tx = db.transaction('models', 'readwrite');
+      for (const v of versions.slice(0, Math.max(0, versions.length - keep))) void tx.store.delete([taskId, v]);
+      await tx.done;
+    },
+    async latest(taskId) {
+      return (await versionsOf(taskId)).at(-1);
+    },
+  };
+}
