@@ -9,3 +9,5 @@ export * from './protocol/task.js';
 export * from './protocol/messages.js';
 export * from './random/seeded-random.js';
 export * from './data/dataset.js';
+export * from './data/partition.js';
+export * from './data/partition-dirichlet.js';
