@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs';
+import { ChorusError, assertSameLayout, createSeededRandom, layoutSize, tensorSize } from '@chorus/core';
+import type { DataSchema, FlatWeights, RandomSource, TensorSpec } from '@chorus/core';
+import { getModelTemplate } from './templates.js';
+
+/**
+ * The layout of a model's weights, in `model.weights` order. Names are tfjs's *original* names
+ * ("conv1/kernel"): the ones it writes in a weights manifest and matches when loading. The live
+ * variable names get a per-process "_1" suffix when a layer name repeats, so they are not stable.
+ */
+export function modelLayout(model: tf.LayersModel): TensorSpec[] {
+  return model.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] }));
+}
+
+export function readModelWeights(model: tf.LayersModel): FlatWeights {
+  const layout = modelLayout(model);
+  const values = new Float32Array(layoutSize(layout));
+  let offset = 0;
+  for (const w of model.weights) {
+    const data = w.read().dataSync();
+    values.set(data, offset);
+    offset += data.length;
+  }
+  return { layout, values };
+}
+
+export function writeModelWeights(model: tf.LayersModel, values: Float32Array): void {
+  const layout = modelLayout(model);
+  const expected = layoutSize(layout);
+  if (values.length !== expected) {
+    throw new ChorusError('SHAPE_MISMATCH', `writeModelWeights: got ${values.length} values; model "${model.name}" has ${expected} weights`);
+  }
+  tf.tidy(() => {
+    let offset = 0;
+    const tensors = layout.map((spec) => {
+      const n = tensorSize(spec.shape);
+      const t = tf.tensor(values.subarray(offset, offset + n), [...spec.shape], 'float32');
+      offset += n;
+      return t;
+    });
+    model.setWeights(tensors);
+  });
+}
+
+/** Keras' fan computation: dense kernels [in, out]; conv kernels [...receptive, in, out]. */
+function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! };
+  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[shape.length - 2]! * receptive, fanOut: shape[shape.length - 1]! * receptive };
+}
+
+/** Glorot-uniform kernels and zero biases, from our own seeded PRNG so every backend and process agrees. */
+export function seededGlorotWeights(layout: readonly TensorSpec[], random: RandomSource): Float32Array {
+  const values = new Float32Array(layoutSize(layout));
+  let offset = 0;
+  for (const spec of layout) {
+    const n = tensorSize(spec.shape);
+    if (spec.shape.length >= 2) {
+      const { fanIn, fanOut } = fans(spec.shape);
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      for (let i = 0; i < n; i++) values[offset + i] = (2 * random() - 1) * limit;
+    }
+    offset += n;
+  }
+  return values;
+}
+
+export interface InitialModel {
+  /** The Keras-style JSON topology (`model.toJSON(null, false)`). */
+  topology: unknown;
+  layout: TensorSpec[];
+  weights: Float32Array;
+  data: DataSchema;
+}
+
+/** A template's model with weights drawn deterministically from `seed`. */
+export async function createInitialModel(templateId: string, seed: number): Promise<InitialModel> {
+  const template = getModelTemplate(templateId);
+  const model = template.build();
+  try {
+    const layout = modelLayout(model);
+    const weights = seededGlorotWeights(layout, createSeededRandom(seed));
+    const topology = model.toJSON(null, false);
+    return { topology, layout, weights, data: template.data };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Rebuilds a model from its JSON topology and, when given, sets its weights. `layout` (optional)
+ * is checked against the rebuilt model so a stored update cannot land in the wrong tensors.
+ */
+export async function modelFromTopology(topology: unknown, values?: Float32Array, layout?: readonly TensorSpec[]): Promise<tf.LayersModel> {
+  if (topology === null || typeof topology !== 'object') {
+    throw new ChorusError('INVALID_CONFIG', 'modelFromTopology: topology must be a JSON object (model.toJSON(null, false))');
+  }
+  let model: tf.LayersModel;
+  try {
+    model = await tf.models.modelFromJSON(topology as tf.io.ModelJSON['modelTopology'] as never);
+  } catch (err) {
+    throw new ChorusError('INVALID_CONFIG', `modelFromTopology: tfjs could not build the topology: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (layout) assertSameLayout(modelLayout(model), layout, 'weights layout');
+    if (values) writeModelWeights(model, values);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
+
+export interface TfjsArtifacts {
+  /** Contents of model.json, loadable by `tf.loadLayersModel`. */
+  modelJson: {
+    format: 'layers-model';
+    generatedBy: string;
+    convertedBy: null;
+    modelTopology: unknown;
+    weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: 'float32' }[] }[];
+  };
+  /** Contents of weights.bin: the float32 values, little-endian, in layout order. */
+  weightData: Uint8Array;
+}
+
+export const WEIGHTS_FILE_NAME = 'weights.bin';
+
+export function toTfjsArtifacts(topology: unknown, layout: readonly TensorSpec[], values: Float32Array): TfjsArtifacts {
+  const expected = layoutSize(layout);
+  if (values.length !== expected) {
+    throw new ChorusError('SHAPE_MISMATCH', `toTfjsArtifacts: got ${values.length} values; the layout holds ${expected}`);
+  }
+  const weightData = new Uint8Array(values.byteLength);
+  weightData.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  return {
+    modelJson: {
+      format: 'layers-model',
+      generatedBy: 'chorus',
+      convertedBy: null,
+      modelTopology: topology,
+      weightsManifest: [
+        { paths: [WEIGHTS_FILE_NAME], weights: layout.map((s) => ({ name: s.name, shape: [...s.shape], dtype: 'float32' as const })) },
+      ],
+    },
+    weightData,
+  };
+}
