@@ -22,7 +22,10 @@ export interface StoredModel {
   readonly storedAt: number;
 }
 
-/** An encoded update that was not acknowledged yet; uploaded again after a reload if its round is still open. */
+/**
+ * A trained update the server has not acknowledged yet. After a reload the same round's invite is
+ * answered from here (no retraining) while the round is still open.
+ */
 export interface PendingUpload {
   readonly taskId: string;
   readonly roundId: string;
@@ -32,7 +35,8 @@ export interface PendingUpload {
   readonly deadline: number;
   readonly numExamples: number;
   readonly metrics: Readonly<Record<string, number>>;
-  readonly payload: Uint8Array;
+  /** Local minus global weights. */
+  readonly delta: Float32Array;
   readonly createdAt: number;
 }
 

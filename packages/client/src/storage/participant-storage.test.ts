@@ -49,9 +49,9 @@ describe('participant storage', () => {
 
   it('returns a pending upload only while its round is open', async () => {
     const s = await fresh();
-    const upload = { taskId: 'a', roundId: 'r1', round: 1, version: 0, deadline: 1_000, numExamples: 5, metrics: { loss: 1 }, payload: new Uint8Array([1, 2, 3]), createdAt: 0 };
+    const upload = { taskId: 'a', roundId: 'r1', round: 1, version: 0, deadline: 1_000, numExamples: 5, metrics: { loss: 1 }, delta: new Float32Array([1, 2, 3]), createdAt: 0 };
     await s.pendingUploads.save(upload);
-    expect(Array.from((await s.pendingUploads.take('a', 999))!.payload)).toEqual([1, 2, 3]);
+    expect(Array.from((await s.pendingUploads.take('a', 999))!.delta)).toEqual([1, 2, 3]);
     expect(await s.pendingUploads.take('a', 1_000)).toBeUndefined();
     expect(await s.pendingUploads.take('a', 0)).toBeUndefined();
   });

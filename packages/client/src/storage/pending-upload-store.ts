@@ -1,6 +1,6 @@
 import type { ParticipantDb, PendingUpload } from './participant-db.js';
 
-/** One pending (encoded, not yet acknowledged) update per task, so a reload can finish the upload. */
+/** One pending (trained, not yet acknowledged) update per task, so a reload can finish the round. */
 export interface PendingUploadStore {
   save(upload: PendingUpload): Promise<void>;
   /** The task's pending upload if its deadline has not passed; an expired one is dropped. */

@@ -1,0 +1,79 @@
+import type { TensorSpec, TrainingConfig } from '@chorus/core';
+import type { BackendMeasurement } from '../storage/participant-db.js';
+
+/** tfjs backends the trainer knows how to load, fastest-on-a-real-GPU first. */
+export const BACKEND_IDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendId = (typeof BACKEND_IDS)[number];
+
+export function isBackendId(value: unknown): value is BackendId {
+  return typeof value === 'string' && (BACKEND_IDS as readonly string[]).includes(value);
+}
+
+export interface TrainerSetup {
+  readonly taskId: string;
+  /** Keras JSON topology of the task's model. */
+  readonly topology: unknown;
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  /** IndexedDB database the worker reads examples from and caches trials in. */
+  readonly dbName: string;
+  /** Absolute URL of the folder holding tfjs-backend-wasm's .wasm files (ends with "/"). */
+  readonly wasmBaseUrl: string;
+  /** Skip the trial and use this backend (fails if it is not available). */
+  readonly forceBackend?: BackendId;
+  /** Batch size the trial measures with. @default 10 */
+  readonly trialBatchSize?: number;
+  /** Timed batches per backend in the trial. @default 4 */
+  readonly trialBatches?: number;
+  /** Ignore a cached trial and measure again. @default false */
+  readonly remeasure?: boolean;
+}
+
+export interface BackendChoice {
+  readonly backend: BackendId;
+  /** Training examples per second measured for the chosen backend. */
+  readonly samplesPerSecond: number;
+  readonly measurements: readonly BackendMeasurement[];
+  /** True when the choice came from an earlier trial stored in IndexedDB. */
+  readonly fromCache: boolean;
+  readonly forced: boolean;
+}
+
+export interface WorkerTrainRequest {
+  readonly taskId: string;
+  readonly roundId: string;
+  readonly layout: readonly TensorSpec[];
+  readonly globalValues: Float32Array;
+  readonly training: TrainingConfig;
+  /** Seeds shuffling so a retried round trains the same way. */
+  readonly seed: number;
+}
+
+export interface TrainProgress {
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly batchesPerEpoch: number;
+  /** 0…1 over the whole of local training. */
+  readonly fraction: number;
+}
+
+export interface WorkerTrainResult {
+  /** Local minus global weights; transferred, not copied. */
+  readonly delta: Float32Array;
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly samplesPerSecond: number;
+  readonly backend: BackendId;
+}
+
+/** What the trainer worker exposes through comlink. */
+export interface TrainerWorkerApi {
+  /** Builds the model and picks the backend (measured trial, cached per device and model). */
+  prepare(setup: TrainerSetup): Promise<BackendChoice>;
+  train(request: WorkerTrainRequest, onProgress?: (progress: TrainProgress) => void): Promise<WorkerTrainResult>;
+  /** Stops the training of `roundId` soon; its train() rejects with ROUND_CLOSED. */
+  cancel(roundId: string, reason: string): void;
+  /** Throughput of each listed backend on the set-up model, without choosing (benchmarks). */
+  measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+}

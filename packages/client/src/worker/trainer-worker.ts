@@ -1,0 +1,127 @@
+/// <reference lib="webworker" />
+/**
+ * The Web Worker that owns TensorFlow.js: backend choice, the model, local training. It reads the
+ * participant's examples from IndexedDB itself, so training data never crosses to the page either.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { expose, releaseProxy, transfer } from 'comlink';
+import { ChorusError, createSeededRandom } from '@chorus/core';
+import { modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
+import { createBackendTrialStore } from '../storage/backend-trial-store.js';
+import { createExampleStore } from '../storage/example-store.js';
+import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
+import { activateBackend, deviceKey, probeBackends } from './backend-loader.js';
+import { chooseBackend, measureBackend, modelKey } from './backend-trial.js';
+import { BACKEND_IDS, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
+import { installWorkerErrorTransfer } from './worker-errors.js';
+
+installWorkerErrorTransfer();
+
+interface Prepared {
+  readonly setup: TrainerSetup;
+  readonly db: ParticipantDb;
+  readonly model: tf.LayersModel;
+  readonly backend: BackendId;
+}
+
+let prepared: Prepared | undefined;
+const running = new Map<string, AbortController>();
+
+function requirePrepared(what: string): Prepared {
+  if (!prepared) throw new ChorusError('BAD_REQUEST', `${what}: call prepare() first`);
+  return prepared;
+}
+
+async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<BackendChoice> {
+  if (setup.forceBackend) {
+    await activateBackend(setup.forceBackend, setup.wasmBaseUrl);
+    return { backend: setup.forceBackend, samplesPerSecond: 0, measurements: [], fromCache: false, forced: true };
+  }
+  const trials = createBackendTrialStore(db);
+  const device = await deviceKey();
+  const key = modelKey(setup.topology);
+  const cached = setup.remeasure ? undefined : await trials.get(device, key);
+  if (cached) {
+    const best = cached.measurements.find((m) => m.backend === cached.chosen);
+    try {
+      await activateBackend(cached.chosen as BackendId, setup.wasmBaseUrl);
+      return { backend: cached.chosen as BackendId, samplesPerSecond: best?.samplesPerSecond ?? 0, measurements: cached.measurements, fromCache: true, forced: false };
+    } catch {
+      // The browser changed under the same key (a flag turned off): measure again.
+    }
+  }
+  const { usable, unusable } = await probeBackends(BACKEND_IDS);
+  const measurements: BackendMeasurement[] = [...unusable].map(([backend, error]) => ({ backend, samplesPerSecond: 0, error }));
+  for (const backend of usable) {
+    measurements.push(await measureBackend(backend, setup, { wasmBaseUrl: setup.wasmBaseUrl, batchSize: setup.trialBatchSize, batches: setup.trialBatches }));
+  }
+  const best = chooseBackend(measurements);
+  await activateBackend(best.backend as BackendId, setup.wasmBaseUrl);
+  await trials.put(device, key, { chosen: best.backend, measurements, measuredAt: Date.now() });
+  return { backend: best.backend as BackendId, samplesPerSecond: best.samplesPerSecond, measurements, fromCache: false, forced: false };
+}
+
+const api: TrainerWorkerApi = {
+  async prepare(setup) {
+    prepared?.model.dispose();
+    prepared = undefined;
+    const db = await openParticipantDb(setup.dbName);
+    const choice = await pickBackend(setup, db);
+    const model = await modelFromTopology(setup.topology);
+    prepared = { setup, db, model, backend: choice.backend };
+    return choice;
+  },
+
+  async train(request: WorkerTrainRequest, onProgress?: (p: TrainProgress) => void) {
+    const { setup, db, model, backend } = requirePrepared('train');
+    if (request.taskId !== setup.taskId) throw new ChorusError('BAD_REQUEST', `train: the worker is set up for task "${setup.taskId}", not "${request.taskId}"`);
+    const data = await createExampleStore(db).load(setup.taskId, setup.inputShape, setup.numClasses);
+    if (data.count === 0) {
+      throw new ChorusError('BAD_REQUEST', 'there are no labelled examples on this device yet: load the demo data, draw or import some digits first');
+    }
+    writeModelWeights(model, request.globalValues);
+    const controller = new AbortController();
+    running.set(request.roundId, controller);
+    try {
+      const result = await trainLocal(model, data, request.training, {
+        random: createSeededRandom(request.seed),
+        signal: controller.signal,
+        onProgress: (p) =>
+          onProgress?.({
+            epoch: p.epoch,
+            epochs: p.epochs,
+            batch: p.batch,
+            batchesPerEpoch: p.batches,
+            fraction: ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches),
+          }),
+      });
+      const { samplesPerSecond } = result.metrics;
+      return transfer(
+        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend },
+        [result.delta.buffer],
+      );
+    } catch (err) {
+      if (controller.signal.aborted) throw new ChorusError('ROUND_CLOSED', String(controller.signal.reason ?? 'training was cancelled'));
+      throw err;
+    } finally {
+      running.delete(request.roundId);
+      // The progress callback is a comlink proxy holding a MessageChannel open until released.
+      (onProgress as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.();
+    }
+  },
+
+  cancel(roundId, reason) {
+    running.get(roundId)?.abort(reason);
+  },
+
+  async measure(backends, batchSize, batches) {
+    const { setup } = requirePrepared('measure');
+    const out: BackendMeasurement[] = [];
+    for (const backend of backends) out.push(await measureBackend(backend, setup, { wasmBaseUrl: setup.wasmBaseUrl, batchSize, batches, budgetMs: 60_000 }));
+    // Leave the worker on the backend its model lives on.
+    await activateBackend(requirePrepared('measure').backend, setup.wasmBaseUrl);
+    return out;
+  },
+};
+
+expose(api);

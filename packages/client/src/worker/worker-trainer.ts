@@ -1,0 +1,109 @@
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import { ChorusError, type FlatWeights, type RoundInvite } from '@chorus/core';
+import type { RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { BackendMeasurement } from '../storage/participant-db.js';
+import type { BackendChoice, BackendId, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
+import { installWorkerErrorTransfer } from './worker-errors.js';
+
+export interface TrainerTask {
+  readonly taskId: string;
+  readonly topology: unknown;
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+}
+
+export interface WorkerTrainerOptions {
+  /** IndexedDB database with the participant's examples. */
+  readonly dbName: string;
+  /** Folder URL of the tfjs wasm binaries. @default `${location.origin}/tfjs-wasm/` */
+  readonly wasmBaseUrl?: string;
+  readonly forceBackend?: BackendId;
+  /** Makes the worker; bundlers need to see `new Worker(new URL(...))` to bundle it. */
+  readonly createWorker?: () => Worker;
+}
+
+/** The session's RoundTrainer, run in a Web Worker: the page thread only sends and receives messages. */
+export interface WorkerTrainer extends RoundTrainer {
+  /** Builds the model in the worker and picks (or measures) the backend. */
+  prepare(task: TrainerTask, options?: Pick<TrainerSetup, 'remeasure' | 'trialBatches' | 'trialBatchSize'>): Promise<BackendChoice>;
+  /** Epoch and batch progress of the training in flight. */
+  onTrainProgress(listener: (p: TrainProgress & { roundId: string }) => void): () => void;
+  /** Samples per second of the latest training (or of the trial before any). */
+  readonly samplesPerSecond: number;
+  readonly backend: BackendId | undefined;
+  measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+  terminate(): void;
+}
+
+export function defaultTrainerWorker(): Worker {
+  return new Worker(new URL('./trainer-worker.ts', import.meta.url), { type: 'module', name: 'chorus-trainer' });
+}
+
+export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTrainer {
+  installWorkerErrorTransfer();
+  const worker = (options.createWorker ?? defaultTrainerWorker)();
+  const remote: Remote<TrainerWorkerApi> = wrap<TrainerWorkerApi>(worker);
+  const listeners = new Set<(p: TrainProgress & { roundId: string }) => void>();
+  let backend: BackendId | undefined;
+  let samplesPerSecond = 0;
+  let crashed: ChorusError | undefined;
+  worker.addEventListener('error', (event) => {
+    // A worker that fails to load (bad script, missing module) never answers: say so instead of hanging.
+    crashed = new ChorusError('INTERNAL', `the training worker failed: ${event.message || 'it could not start'}`);
+  });
+  const guard = async <T>(p: Promise<T>): Promise<T> => {
+    if (crashed) throw crashed;
+    return p;
+  };
+
+  return {
+    async prepare(task, extra = {}) {
+      const wasmBaseUrl = options.wasmBaseUrl ?? `${globalThis.location.origin}/tfjs-wasm/`;
+      const choice = await guard(
+        remote.prepare({ ...task, ...extra, dbName: options.dbName, wasmBaseUrl, ...(options.forceBackend ? { forceBackend: options.forceBackend } : {}) }),
+      );
+      backend = choice.backend;
+      samplesPerSecond = choice.samplesPerSecond;
+      return choice;
+    },
+
+    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult> {
+      if (signal.aborted) throw ChorusError.from(signal.reason);
+      const onAbort = (): void => void remote.cancel(invite.roundId, String(signal.reason instanceof Error ? signal.reason.message : signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const progress = proxy((p: TrainProgress) => {
+        onProgress?.(p.fraction);
+        for (const l of listeners) l({ ...p, roundId: invite.roundId });
+      });
+      try {
+        const result = await guard(
+          remote.train(
+            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round },
+            progress,
+          ),
+        );
+        samplesPerSecond = result.samplesPerSecond;
+        backend = result.backend;
+        return { delta: result.delta, numExamples: result.numExamples, metrics: result.metrics };
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+
+    onTrainProgress(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    get samplesPerSecond() {
+      return samplesPerSecond;
+    },
+    get backend() {
+      return backend;
+    },
+    measure: (backends, batchSize, batches) => guard(remote.measure(backends, batchSize, batches)),
+    terminate() {
+      remote[releaseProxy]();
+      worker.terminate();
+    },
+  };
+}
