@@ -1,0 +1,17 @@
+import type { z } from 'zod';
+import { ChorusError } from '../errors/chorus-error.js';
+
+/**
+ * Validates strategy options with a zod schema; the first problem becomes INVALID_CONFIG naming the
+ * option by its full path (e.g. `strategy.options.beta1: must be in [0, 1)`), so an operator can fix
+ * the task config without reading code.
+ */
+export function parseStrategyOptions<S extends z.ZodType>(schema: S, options: unknown, prefix = 'strategy.options'): z.infer<S> {
+  const parsed = schema.safeParse(options ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys ?? [] : [];
+  const path = [prefix, ...issue.path.map(String), ...(keys.length ? [keys[0]!] : [])].join('.');
+  const message = keys.length ? 'unknown option' : issue.message;
+  throw new ChorusError('INVALID_CONFIG', `${path}: ${message}`);
+}
