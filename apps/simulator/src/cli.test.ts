@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ChorusError } from '@chorus/core';
+import { parseSimulateArgs } from './cli.js';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../../..');
+
+async function simulate(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    const { stderr } = await run(process.execPath, ['--import', 'tsx', 'apps/simulator/src/cli.ts', ...args], { cwd: root, timeout: 30_000 });
+    return { code: 0, stderr };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+function parseError(argv: string[]): ChorusError {
+  try {
+    parseSimulateArgs(argv);
+  } catch (err) {
+    return err as ChorusError;
+  }
+  throw new Error(`expected ${argv.join(' ')} to be rejected`);
+}
+
+describe('simulate CLI', () => {
+  it('exits non-zero naming --clients when it is 0', async () => {
+    const { code, stderr } = await simulate(['--clients', '0']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--clients: expected an integer from 1 to 10000, got 0');
+  });
+
+  it('exits non-zero naming --partition when it is not a known spec', async () => {
+    const { code, stderr } = await simulate(['--partition', 'bogus']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--partition');
+    expect(stderr).toContain('"bogus"');
+  });
+
+  it('names the flag the user typed for every invalid option', () => {
+    expect(parseError(['--local-epochs', 'five']).message).toBe('--local-epochs: expected an integer from 1 to 100, got "five"');
+    expect(parseError(['--fraction', '1.5']).message).toBe('--fraction: expected a number in (0, 1], got 1.5');
+    expect(parseError(['--model', 'resnet']).message).toContain('--model: expected one of mnist-2nn, mnist-cnn');
+    expect(parseError(['--codec', 'int4']).message).toContain('--codec: expected one of float32, float16, int8');
+    expect(parseError(['--batch-size', '-3']).message).toContain('--batch-size');
+    expect(parseError(['--server', 'ftp://x']).message).toContain('--server');
+    expect(parseError(['--strategy-options', '[1]']).message).toBe('--strategy-options: expected a JSON object, got "[1]"');
+  });
+
+  it('turns the FedAvg paper settings into simulation options', () => {
+    const { options, json } = parseSimulateArgs(
+      '--clients 100 --rounds 20 --model mnist-cnn --partition shards:2 --fraction 0.1 --local-epochs 5 --batch-size full --codec int8 --strategy fedavg --seed 7 --json'.split(' '),
+    );
+    expect(json).toBe(true);
+    expect(options).toMatchObject({
+      clients: 100,
+      rounds: 20,
+      model: 'mnist-cnn',
+      partition: 'shards:2',
+      fraction: 0.1,
+      localEpochs: 5,
+      batchSize: 'full',
+      codec: 'int8',
+      strategy: { id: 'fedavg', options: {} },
+      seed: 7,
+    });
+  });
+});

@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import { ChorusError, decodePayload, encodePayload, type Ack, type FlatWeights, type RoundInvite } from '@chorus/core';
+import { FakeSocket } from './fake-socket.test-helper.js';
+import { createParticipantSession, type ParticipantSessionOptions } from './participant-session.js';
+import type { RoundTrainer } from './round-runner.js';
+import type { FetchLike } from './weights-download.js';
+
+const TASK = 'mnist-demo';
+const global: FlatWeights = {
+  layout: [
+    { name: 'dense/kernel', shape: [4, 3] },
+    { name: 'dense/bias', shape: [3] },
+  ],
+  values: Float32Array.from({ length: 15 }, (_, i) => i / 10),
+};
+const globalBytes = encodePayload(global, 'float32');
+
+const joinResponse = (participantId: string) => ({
+  participantId,
+  task: {
+    id: TASK,
+    name: 'MNIST',
+    description: '',
+    status: 'running',
+    data: { kind: 'image' as const, inputShape: [28, 28, 1], numClasses: 10 },
+    training: { localEpochs: 1, batchSize: 10, optimizer: 'sgd' as const, learningRate: 0.1, proxMu: 0, maxExamples: 0 },
+    codec: 'float32' as const,
+    modelPath: `/api/tasks/${TASK}/versions/latest/model.json`,
+  },
+  latestVersion: 3,
+  maxChunkBytes: 1_000_000,
+});
+
+const invite = (roundId = 'r-1'): RoundInvite => ({
+  taskId: TASK,
+  roundId,
+  round: 4,
+  version: 3,
+  deadline: Date.now() + 60_000,
+  training: { localEpochs: 1, batchSize: 10, optimizer: 'sgd', learningRate: 0.1, proxMu: 0, maxExamples: 0, overrides: {} },
+  codec: 'float32',
+});
+
+/** A fake server that accepts everything, with 24-byte chunks, and records the chunks it got. */
+function happyServer(overrides: Partial<Record<string, (payload: any) => Ack<unknown>>> = {}) {
+  const chunks: { seq: number; data: Uint8Array }[] = [];
+  const socket = new FakeSocket((event, payload) => {
+    const custom = overrides[event];
+    if (custom) return custom(payload);
+    switch (event) {
+      case 'join':
+        return { ok: true, data: joinResponse(payload.participantId ?? 'p-42') };
+      case 'update:begin':
+        return { ok: true, data: { uploadId: `u-${chunks.length}`, maxChunkBytes: 24 } };
+      case 'update:chunk':
+        chunks.push({ seq: payload.seq, data: payload.data });
+        return { ok: true, data: { received: payload.data.byteLength } };
+      case 'update:end':
+        return { ok: true, data: { accepted: true } };
+      case 'round:decline':
+        return { ok: true, data: { ok: true } };
+      default:
+        return undefined;
+    }
+  });
+  return { socket, chunks };
+}
+
+const fetchGlobal: FetchLike = async () =>
+  new Response(globalBytes.slice(), { status: 200, headers: { 'content-length': String(globalBytes.byteLength) } });
+
+const halfDelta: RoundTrainer = {
+  async train(_invite, weights) {
+    return { delta: new Float32Array(weights.values.length).fill(0.5), numExamples: 20, metrics: { loss: 0.25, accuracy: 0.9 } };
+  },
+};
+
+function sessionWith(socket: FakeSocket, extra: Partial<ParticipantSessionOptions> = {}) {
+  return createParticipantSession({
+    serverUrl: 'http://chorus.test',
+    taskId: TASK,
+    capabilities: { backend: 'wasm', numExamples: 20 },
+    trainer: halfDelta,
+    socketFactory: () => socket,
+    fetch: fetchGlobal,
+    ackTimeoutMs: 1_000,
+    ...extra,
+  });
+}
+
+function nextEvent<T>(subscribe: (listener: (value: T) => void) => () => void): Promise<T> {
+  return new Promise((resolve) => {
+    const off = subscribe((value) => {
+      off();
+      resolve(value);
+    });
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 2));
+  expect(condition()).toBe(true);
+}
+
+describe('participant session', () => {
+  it('joins, trains on the invite, uploads the encoded delta in ordered chunks and reports the receipt', async () => {
+    // Prepare
+    const { socket, chunks } = happyServer();
+    const session = sessionWith(socket);
+    const phases: string[] = [];
+    session.on('progress', (p) => {
+      if (phases.at(-1) !== p.phase) phases.push(p.phase);
+    });
+
+    // Execute
+    const joined = await session.start();
+    const receipt = nextEvent<{ roundId: string; receipt: { accepted: boolean }; bytes: number }>((l) => session.on('receipt', l));
+    socket.fire('round:invite', invite());
+    const got = await receipt;
+
+    // Assert
+    expect(joined.participantId).toBe('p-42');
+    expect(socket.eventsNamed('join')[0]).toMatchObject({ protocolVersion: 1, taskId: TASK, capabilities: { backend: 'wasm', numExamples: 20 } });
+    const begin = socket.eventsNamed('update:begin')[0];
+    expect(begin).toMatchObject({ taskId: TASK, roundId: 'r-1', version: 3, numExamples: 20, metrics: { loss: 0.25, accuracy: 0.9 } });
+    expect(chunks.map((c) => c.seq)).toEqual([...Array(chunks.length).keys()]);
+    expect(chunks.every((c) => c.data.byteLength <= 24)).toBe(true);
+    const uploaded = new Uint8Array(chunks.reduce((n, c) => n + c.data.byteLength, 0));
+    chunks.reduce((offset, c) => (uploaded.set(c.data, offset), offset + c.data.byteLength), 0);
+    expect(uploaded.byteLength).toBe(begin.byteLength);
+    expect(Array.from(decodePayload(uploaded).values)).toEqual(new Array(15).fill(0.5));
+    expect(got).toMatchObject({ roundId: 'r-1', receipt: { accepted: true }, bytes: uploaded.byteLength });
+    expect(session.stats).toEqual({ bytesUp: uploaded.byteLength, bytesDown: globalBytes.byteLength, roundsJoined: 1, roundsCompleted: 1, roundsFailed: 0 });
+    expect(phases).toEqual(['download', 'train', 'upload']);
+    await session.close();
+  });
+
+  it('aborts local training when the server cancels the round, and uploads nothing', async () => {
+    // Prepare
+    const { socket } = happyServer();
+    let seenSignal: AbortSignal | undefined;
+    const slowTrainer: RoundTrainer = {
+      train: (_i, _g, signal) =>
+        new Promise((_, reject) => {
+          seenSignal = signal;
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
+    };
+    const session = sessionWith(socket, { trainer: slowTrainer });
+    await session.start();
+    socket.fire('round:invite', invite('r-7'));
+    await until(() => seenSignal !== undefined);
+    const failed = nextEvent<{ error: ChorusError }>((l) => session.on('roundFailed', l));
+
+    // Execute
+    socket.fire('round:cancel', { taskId: TASK, roundId: 'r-7', reason: 'quorum reached' });
+    const { error } = await failed;
+
+    // Assert
+    expect(seenSignal?.aborted).toBe(true);
+    expect(error).toBeInstanceOf(ChorusError);
+    expect(error.code).toBe('ROUND_CLOSED');
+    expect(error.message).toContain('quorum reached');
+    expect(socket.eventsNamed('update:begin')).toEqual([]);
+    expect(session.status).toBe('joined');
+    await session.close();
+  });
+
+  it('re-joins after a reconnect with the participant id the server gave it', async () => {
+    // Prepare
+    const { socket } = happyServer();
+    const session = sessionWith(socket);
+    await session.start();
+
+    // Execute
+    const rejoined = nextEvent((l) => session.on('joined', l));
+    socket.reconnect();
+    await rejoined;
+
+    // Assert
+    const joins = socket.eventsNamed('join');
+    expect(joins.map((j) => j.participantId)).toEqual([undefined, 'p-42']);
+    expect(session.participantId).toBe('p-42');
+    await session.close();
+    expect(socket.listenerCount()).toBe(0);
+    expect(session.status).toBe('closed');
+  });
+
+  it('turns an error acknowledgement into the server ChorusError', async () => {
+    // Prepare
+    const { socket } = happyServer({
+      join: () => ({ ok: false, error: { code: 'UNSUPPORTED_PROTOCOL', message: 'protocol 1 is not supported', retryable: false } }),
+    });
+    const session = sessionWith(socket);
+
+    // Execute
+    const result = await session.start().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assert
+    expect(result).toBeInstanceOf(ChorusError);
+    expect((result as ChorusError).code).toBe('UNSUPPORTED_PROTOCOL');
+    expect((result as ChorusError).message).toBe('protocol 1 is not supported');
+    await session.close();
+  });
+
+  it('retries an upload after a retryable error but not after ROUND_CLOSED', async () => {
+    // Prepare: the first chunk fails once with INTERNAL; update:end of the second round says closed.
+    let chunkFailures = 1;
+    let endCalls = 0;
+    const { socket } = happyServer({
+      'update:chunk': (p) =>
+        chunkFailures-- > 0
+          ? { ok: false, error: { code: 'INTERNAL', message: 'disk hiccup', retryable: true } }
+          : { ok: true, data: { received: p.data.byteLength } },
+      'update:end': () =>
+        ++endCalls === 1
+          ? { ok: true, data: { accepted: true } }
+          : { ok: false, error: { code: 'ROUND_CLOSED', message: 'round r-2 is closed', retryable: true } },
+    });
+    const session = sessionWith(socket);
+    await session.start();
+
+    // Execute
+    const receipt = nextEvent((l) => session.on('receipt', l));
+    socket.fire('round:invite', invite('r-1'));
+    await receipt;
+    const failed = nextEvent<{ error: ChorusError }>((l) => session.on('roundFailed', l));
+    socket.fire('round:invite', invite('r-2'));
+    const { error } = await failed;
+
+    // Assert
+    expect(socket.eventsNamed('update:begin').map((b) => b.roundId)).toEqual(['r-1', 'r-1', 'r-2']);
+    expect(error.code).toBe('ROUND_CLOSED');
+    expect(session.stats.roundsCompleted).toBe(1);
+    expect(session.stats.roundsFailed).toBe(1);
+    await session.close();
+  });
+
+  it('retries a download that failed with HTTP 503 and declines the round when it cannot get the model', async () => {
+    // Prepare
+    let calls = 0;
+    const flaky: FetchLike = async (url) => {
+      calls++;
+      if (url.includes('/versions/3/')) return new Response('busy', { status: 503 });
+      return fetchGlobal(url);
+    };
+    const { socket } = happyServer();
+    const session = sessionWith(socket, { fetch: flaky, retryAttempts: 2 });
+    await session.start();
+
+    // Execute
+    const failed = nextEvent<{ error: ChorusError }>((l) => session.on('roundFailed', l));
+    socket.fire('round:invite', invite('r-9'));
+    const { error } = await failed;
+    await new Promise((r) => setTimeout(r, 5));
+
+    // Assert
+    expect(calls).toBe(2);
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(error.message).toContain('HTTP 503');
+    expect(socket.eventsNamed('round:decline')).toEqual([{ taskId: TASK, roundId: 'r-9', reason: error.message }]);
+    await session.close();
+  });
+});

@@ -1,0 +1,140 @@
+import { ChorusError, decodePayload, encodePayload, type FlatWeights, type RandomSource, type RoundInvite } from '@chorus/core';
+import { abortError, withRetry } from './backoff.js';
+import { uploadInChunks } from './chunked-upload.js';
+import type { ModelCache } from './model-cache.js';
+import type { SessionEmitter, SessionStatus } from './session-events.js';
+import { request, type SessionSocket } from './session-socket.js';
+import { downloadBytes, weightsUrl, type FetchLike } from './weights-download.js';
+
+export interface TrainResult {
+  /** Local weights minus the global weights the round started from (same layout). */
+  readonly delta: Float32Array;
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/**
+ * How local training happens is not the session's business: the simulator trains in-process, the
+ * browser in a Web Worker. The trainer must stop (reject) soon after `signal` aborts.
+ */
+export interface RoundTrainer {
+  train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult>;
+}
+
+export interface RoundContext {
+  socket(): SessionSocket;
+  waitJoined(signal: AbortSignal): Promise<void>;
+  readonly trainer: RoundTrainer;
+  readonly cache: ModelCache;
+  readonly fetch: FetchLike;
+  readonly serverUrl: string;
+  readonly random: RandomSource;
+  readonly ackTimeoutMs: number;
+  maxChunkBytes(): number;
+  readonly attempts: number;
+  readonly signal: AbortSignal;
+  readonly emitter: SessionEmitter;
+  setStatus(status: SessionStatus): void;
+  /** Called once, just before the round's final event, so listeners already see the session idle. */
+  settle(): void;
+  readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number };
+}
+
+/** Errors that mean this round's slot is gone: retrying the same upload cannot help. */
+const ROUND_OVER = new Set(['ROUND_CLOSED', 'NOT_SELECTED', 'STALE_VERSION', 'TASK_NOT_RUNNING']);
+
+/** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
+export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<void> {
+  const { signal, emitter } = ctx;
+  const progress = (phase: 'download' | 'train' | 'upload', fraction: number): void =>
+    emitter.emit('progress', { roundId: invite.roundId, phase, fraction });
+  let trained = false;
+  try {
+    ctx.setStatus('downloading');
+    progress('download', 0);
+    const global = await globalWeights(invite, ctx, (f) => progress('download', f));
+
+    ctx.setStatus('training');
+    progress('train', 0);
+    const result = await ctx.trainer.train(invite, global, signal, (f) => progress('train', f));
+    if (signal.aborted) throw abortError(signal);
+    trained = true;
+    progress('train', 1);
+    if (result.delta.length !== global.values.length) {
+      throw new ChorusError('SHAPE_MISMATCH', `trainer returned a delta of ${result.delta.length} values; the model has ${global.values.length}`);
+    }
+    if (!Number.isInteger(result.numExamples) || result.numExamples < 1) {
+      throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
+    }
+    const bytes = encodePayload({ layout: global.layout, values: result.delta }, invite.codec, ctx.random);
+    const metrics = finiteMetrics(result.metrics);
+
+    ctx.setStatus('uploading');
+    progress('upload', 0);
+    const receipt = await withRetry(
+      async () => {
+        await ctx.waitJoined(signal);
+        return uploadInChunks(
+          ctx.socket(),
+          { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: result.numExamples, byteLength: bytes.byteLength, metrics },
+          bytes,
+          {
+            maxChunkBytes: ctx.maxChunkBytes(),
+            ackTimeoutMs: ctx.ackTimeoutMs,
+            signal,
+            onProgress: (f) => progress('upload', f),
+            onBytesSent: (n) => {
+              ctx.stats.bytesUp += n;
+            },
+          },
+        );
+      },
+      { attempts: ctx.attempts, signal, shouldRetry: (err) => !ROUND_OVER.has(err.code) && Date.now() < invite.deadline },
+    );
+    if (receipt.accepted) ctx.stats.roundsCompleted++;
+    else ctx.stats.roundsFailed++;
+    ctx.settle();
+    emitter.emit('receipt', { roundId: invite.roundId, round: invite.round, receipt, bytes: bytes.byteLength, numExamples: result.numExamples, metrics });
+  } catch (raw) {
+    const error = signal.aborted ? abortError(signal) : ChorusError.from(raw);
+    ctx.stats.roundsFailed++;
+    ctx.settle();
+    emitter.emit('roundFailed', { roundId: invite.roundId, round: invite.round, error });
+    if (signal.aborted) return;
+    emitter.emit('error', error);
+    // Tell the server early so it can stop waiting for us (best effort).
+    if (!trained) void declineQuietly(invite, ctx, error.message);
+  }
+}
+
+async function globalWeights(invite: RoundInvite, ctx: RoundContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
+  const cached = await ctx.cache.get(invite.taskId, invite.version);
+  if (cached) {
+    onProgress(1);
+    return cached;
+  }
+  const url = weightsUrl(ctx.serverUrl, invite.taskId, invite.version);
+  const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress }), {
+    attempts: ctx.attempts,
+    signal: ctx.signal,
+  });
+  ctx.stats.bytesDown += bytes.byteLength;
+  const weights = decodePayload(bytes);
+  await ctx.cache.put(invite.taskId, invite.version, weights);
+  return weights;
+}
+
+function finiteMetrics(metrics: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics ?? {}).slice(0, 32)) if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 64)] = v;
+  return out;
+}
+
+async function declineQuietly(invite: RoundInvite, ctx: RoundContext, reason: string): Promise<void> {
+  try {
+    const socket = ctx.socket();
+    if (socket.connected) await request(socket, 'round:decline', { taskId: invite.taskId, roundId: invite.roundId, reason: reason.slice(0, 500) }, ctx.ackTimeoutMs);
+  } catch {
+    // The deadline will account for us anyway.
+  }
+}

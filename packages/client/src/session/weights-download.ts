@@ -1,0 +1,74 @@
+import { ChorusError, isErrorCode } from '@chorus/core';
+
+export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+
+export function weightsUrl(serverUrl: string, taskId: string, version: number | 'latest'): string {
+  const base = serverUrl.replace(/\/+$/, '');
+  return `${base}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/weights`;
+}
+
+/**
+ * Downloads a binary weights payload, reporting progress as a fraction of Content-Length (when the
+ * server sends one). HTTP errors become ChorusErrors: the server's own code when its JSON body has
+ * one, UNAVAILABLE (retryable) for 5xx and network failures.
+ */
+export async function downloadBytes(
+  url: string,
+  options: { fetch: FetchLike; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await options.fetch(url, { signal: options.signal });
+  } catch (err) {
+    if (options.signal?.aborted) throw ChorusError.from(options.signal.reason ?? err);
+    throw new ChorusError('UNAVAILABLE', `could not download ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!res.ok) throw await httpError(url, res);
+
+  const total = Number(res.headers.get('content-length') ?? 0);
+  if (!res.body) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    options.onProgress?.(1);
+    return bytes;
+  }
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    received += value.byteLength;
+    if (total > 0) options.onProgress?.(Math.min(1, received / total));
+  }
+  if (total > 0 && received !== total) {
+    throw new ChorusError('UNAVAILABLE', `download of ${url} ended after ${received} of ${total} bytes`);
+  }
+  options.onProgress?.(1);
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(received);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+async function httpError(url: string, res: Response): Promise<ChorusError> {
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  const wire = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error ?? body;
+  if (wire && typeof wire === 'object' && 'code' in wire && isErrorCode((wire as { code: unknown }).code)) {
+    const w = wire as { code: Parameters<typeof isErrorCode>[0]; message?: unknown };
+    return new ChorusError(w.code as never, typeof w.message === 'string' ? w.message : `GET ${url} failed with HTTP ${res.status}`);
+  }
+  if (res.status === 404) return new ChorusError('NOT_FOUND', `GET ${url}: not found (HTTP 404)`);
+  if (res.status === 429) return new ChorusError('RATE_LIMITED', `GET ${url}: rate limited (HTTP 429)`);
+  if (res.status >= 500) return new ChorusError('UNAVAILABLE', `GET ${url} failed with HTTP ${res.status}`);
+  return new ChorusError('BAD_REQUEST', `GET ${url} failed with HTTP ${res.status}`);
+}
