@@ -1,0 +1,43 @@
+import type * as tf from '@tensorflow/tfjs';
+import { assertSameLayout, type Dataset, type RandomSource } from '@chorus/core';
+import type { RoundTrainer } from '@chorus/client';
+import { modelLayout, trainLocal, writeModelWeights } from '@chorus/ml';
+import type { SerialQueue } from './serial-queue.js';
+import type { SimulationAttack } from './simulation-options.js';
+
+export interface SimulatedTrainerOptions {
+  readonly clientIndex: number;
+  readonly data: Dataset;
+  /** The one tfjs model every simulated client trains on in turn. */
+  readonly model: tf.LayersModel;
+  readonly queue: SerialQueue;
+  readonly random: RandomSource;
+  readonly attack?: SimulationAttack;
+  /** Called with each finished local training's wall time, for throughput figures. */
+  readonly onTrained?: (trainMs: number) => void;
+}
+
+/**
+ * A trainer for one simulated client: load the global weights into the shared model, run local
+ * SGD on this client's partition, hand back the delta. Jobs queue so clients never interleave.
+ */
+export function createSimulatedTrainer(options: SimulatedTrainerOptions): RoundTrainer {
+  const { model, data, queue } = options;
+  return {
+    train(invite, global, signal, onProgress) {
+      return queue.run(async () => {
+        signal.throwIfAborted();
+        assertSameLayout(modelLayout(model), global.layout, 'global model');
+        writeModelWeights(model, global.values);
+        const result = await trainLocal(model, data, invite.training, {
+          random: options.random,
+          signal,
+          onProgress: onProgress && ((p) => onProgress(((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches))),
+        });
+        options.attack?.transformDelta?.(options.clientIndex, result.delta, { round: invite.round, data });
+        options.onTrained?.(result.metrics.trainMs);
+        return { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics } };
+      });
+    },
+  };
+}

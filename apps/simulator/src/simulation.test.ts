@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { runSimulation, type RoundReport } from './simulation.js';
+
+describe('runSimulation (embedded server, real Socket.IO)', () => {
+  it('improves the 2NN over 3 rounds with 5 clients and reports every round', async () => {
+    // Prepare: 5 clients, all of them train each round, one local epoch on small IID shards.
+    const reports: RoundReport[] = [];
+
+    // Execute
+    for await (const report of runSimulation({
+      clients: 5,
+      rounds: 3,
+      model: 'mnist-2nn',
+      partition: 'iid',
+      fraction: 1,
+      localEpochs: 1,
+      batchSize: 20,
+      learningRate: 0.1,
+      codec: 'int8',
+      seed: 3,
+      deadlineMs: 60_000,
+    })) {
+      reports.push(report);
+    }
+
+    // Assert
+    expect(reports.map((r) => r.round)).toEqual([1, 2, 3]);
+    expect(reports.map((r) => r.version)).toEqual([1, 2, 3]);
+    expect(reports.every((r) => r.participants === 5 && r.failures === 0)).toBe(true);
+    expect(reports.every((r) => r.bytesUp > 0 && r.bytesDown > 0)).toBe(true);
+    // int8: ~1 byte per parameter (199,210) per client, plus headers and per-chunk scales.
+    expect(reports[0]!.bytesUp).toBeGreaterThan(5 * 199_210);
+    expect(reports[0]!.bytesUp).toBeLessThan(5 * 199_210 * 1.1);
+    // float32 global model downloaded by each of the 5 clients.
+    expect(reports[0]!.bytesDown).toBeGreaterThan(5 * 4 * 199_210);
+    expect(reports[2]!.accuracy).toBeGreaterThan(reports[0]!.accuracy);
+    expect(reports[2]!.accuracy).toBeGreaterThan(0.5);
+  }, 120_000);
+});

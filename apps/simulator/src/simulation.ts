@@ -1,0 +1,190 @@
+import {
+  ChorusError,
+  createSeededRandom,
+  decodePayload,
+  parsePartitionSpec,
+  partitionIndices,
+  subsetDataset,
+  type Dataset,
+  type ModelUpdated,
+} from '@chorus/core';
+import { createParticipantSession, downloadBytes, weightsUrl, type ParticipantSession } from '@chorus/client';
+import { evaluateModel, getModelTemplate, writeModelWeights } from '@chorus/ml';
+import { initNodeBackend, loadMnist } from '@chorus/ml/node';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { createInbox, createRoundTracker } from './round-tracker.js';
+import { createSerialQueue } from './serial-queue.js';
+import { createSimulatedTrainer } from './simulated-trainer.js';
+import { batchSizeFor, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
+import { createTask, startTask, stopTask } from './task-api.js';
+
+export interface RoundReport {
+  readonly round: number;
+  /** Global model version the round produced. */
+  readonly version: number;
+  /** Central held-out test accuracy of that version (0–1). */
+  readonly accuracy: number;
+  readonly loss: number;
+  /** Who computed accuracy/loss: the server's central evaluation, or the simulator itself. */
+  readonly evaluatedBy: 'server' | 'simulator';
+  /** Updates that went into the version. */
+  readonly participants: number;
+  /** Invited clients whose update did not make it (rejected, cancelled, failed). */
+  readonly failures: number;
+  /** Update payload bytes all clients uploaded since the previous report. */
+  readonly bytesUp: number;
+  /** Weight payload bytes all clients downloaded since the previous report. */
+  readonly bytesDown: number;
+  readonly durationMs: number;
+  /** The server's own round metrics, as sent with model:updated. */
+  readonly serverMetrics: Readonly<Record<string, number>>;
+}
+
+/** Spreads one seed into independent per-client streams. */
+const streamSeed = (seed: number, stream: number): number => (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
+
+const ACCURACY_KEYS = ['accuracy', 'evalAccuracy', 'eval_accuracy', 'testAccuracy', 'test_accuracy'];
+const LOSS_KEYS = ['loss', 'evalLoss', 'eval_loss', 'testLoss', 'test_loss'];
+const PARTICIPANT_KEYS = ['participants', 'accepted', 'clients', 'numClients'];
+const FAILURE_KEYS = ['failures', 'failed', 'dropouts'];
+
+function pick(metrics: Readonly<Record<string, number>>, keys: readonly string[]): number | undefined {
+  for (const k of keys) if (typeof metrics[k] === 'number') return metrics[k];
+  return undefined;
+}
+
+/**
+ * Runs a federated training simulation over real Socket.IO: N participant sessions with their own
+ * MNIST partitions train in this process (one after another, on the wasm backend) against a real
+ * server. Yields one report per committed round; closing the generator early (break) cleans up.
+ */
+export async function* runSimulation(input: Partial<SimulationOptions> = {}): AsyncGenerator<RoundReport, void, undefined> {
+  const o = resolveSimulationOptions(input);
+  const target = targetClients(o);
+  await initNodeBackend('wasm');
+  const { train, test } = await loadMnist(o.seed);
+  const parts = partitionIndices(train.y, o.clients, parsePartitionSpec(o.partition), createSeededRandom(streamSeed(o.seed, -1)));
+
+  let embedded: EmbeddedServer | undefined;
+  const sessions: ParticipantSession[] = [];
+  const model = getModelTemplate(o.model).build();
+  const queue = createSerialQueue();
+  let serverUrl = o.serverUrl;
+  let taskId: string | undefined;
+  let tracker: ReturnType<typeof createRoundTracker> | undefined;
+  try {
+    if (!serverUrl) {
+      embedded = await startEmbeddedServer();
+      serverUrl = embedded.url;
+    }
+    const url = serverUrl;
+    const id = o.taskId ?? `sim-${Date.now().toString(36)}-${Math.floor(createSeededRandom(streamSeed(o.seed, -2))() * 1e6).toString(36)}`;
+    taskId = (
+      await createTask(url, {
+        template: o.model,
+        config: {
+          id,
+          name: `Simulation: ${o.model}, ${o.clients} clients, ${o.partition}`,
+          template: o.model,
+          training: { localEpochs: o.localEpochs, batchSize: batchSizeFor(o), optimizer: 'sgd', learningRate: o.learningRate, proxMu: 0, maxExamples: 0 },
+          rounds: {
+            targetClients: target,
+            overSelection: 1,
+            // The round closes as soon as all `target` arrive; the quorum only matters at the deadline.
+            minClients: o.minClients ?? Math.max(1, Math.ceil(target / 2)),
+            deadlineMs: o.deadlineMs,
+            maxRounds: o.rounds,
+            minAvailable: target,
+            minExamples: 1,
+            backends: [],
+          },
+          strategy: o.strategy,
+          codec: o.codec,
+        },
+      })
+    ).id;
+
+    for (let i = 0; i < o.clients; i++) {
+      let data: Dataset = subsetDataset(train, parts[i]!);
+      data = o.attack?.transformData?.(i, data) ?? data;
+      sessions.push(
+        createParticipantSession({
+          serverUrl: url,
+          taskId,
+          capabilities: { backend: 'wasm', numExamples: data.count, platform: 'chorus-simulator' },
+          trainer: createSimulatedTrainer({ clientIndex: i, data, model, queue, random: createSeededRandom(streamSeed(o.seed, 2 * i)), attack: o.attack }),
+          random: createSeededRandom(streamSeed(o.seed, 2 * i + 1)),
+          // No cache: every selected client downloads the model like a real device would.
+          modelCache: { get: async () => undefined, put: async () => undefined },
+          // Clients queue behind each other for the shared model, so acks can take a while.
+          ackTimeoutMs: 60_000,
+        }),
+      );
+    }
+    await Promise.all(sessions.map((s) => s.start()));
+    tracker = createRoundTracker(sessions);
+    const updates = createInbox<ModelUpdated>();
+    sessions[0]!.on('modelUpdated', (m) => updates.push(m));
+    await startTask(url, taskId);
+
+    let last = performance.now();
+    let bytesBefore = tracker.bytes();
+    const waitMs = 2 * o.deadlineMs + 60_000;
+    for (let reported = 0; reported < o.rounds; ) {
+      const update = await updates.next(
+        waitMs,
+        () => new ChorusError('TIMEOUT', `simulation: no new model version within ${waitMs} ms after round ${reported} (raise deadlineMs?)`),
+      );
+      if (update.round < 1) continue;
+      const evaluated = await accuracyOf(update, url, model, queue, test);
+      const now = performance.now();
+      const tally = tracker.get(update.round);
+      const bytes = tracker.bytes();
+      const participants = pick(update.metrics, PARTICIPANT_KEYS) ?? tally.accepted;
+      const report: RoundReport = {
+        round: update.round,
+        version: update.version,
+        accuracy: evaluated.accuracy,
+        loss: evaluated.loss,
+        evaluatedBy: evaluated.by,
+        participants,
+        failures: pick(update.metrics, FAILURE_KEYS) ?? Math.max(tally.failed, tally.invited - participants),
+        bytesUp: bytes.up - bytesBefore.up,
+        bytesDown: bytes.down - bytesBefore.down,
+        durationMs: Math.round(now - last),
+        serverMetrics: update.metrics,
+      };
+      last = now;
+      bytesBefore = bytes;
+      reported++;
+      yield report;
+      if (o.targetAccuracy !== undefined && report.accuracy >= o.targetAccuracy) break;
+    }
+  } finally {
+    tracker?.dispose();
+    if (taskId && serverUrl) await stopTask(serverUrl, taskId);
+    await Promise.all(sessions.map((s) => s.close()));
+    model.dispose();
+    await embedded?.close();
+  }
+}
+
+/** The server's central evaluation when it sent one; otherwise evaluate the version here. */
+async function accuracyOf(
+  update: ModelUpdated,
+  serverUrl: string,
+  model: ReturnType<ReturnType<typeof getModelTemplate>['build']>,
+  queue: ReturnType<typeof createSerialQueue>,
+  test: Dataset,
+): Promise<{ accuracy: number; loss: number; by: 'server' | 'simulator' }> {
+  const accuracy = pick(update.metrics, ACCURACY_KEYS);
+  const loss = pick(update.metrics, LOSS_KEYS);
+  if (accuracy !== undefined && loss !== undefined) return { accuracy, loss, by: 'server' };
+  const bytes = await downloadBytes(weightsUrl(serverUrl, update.taskId, update.version), { fetch: (u, init) => fetch(u, init) });
+  const weights = decodePayload(bytes);
+  const result = await queue.run(async () => {
+    writeModelWeights(model, weights.values);
+    return evaluateModel(model, test);
+  });
+  return { ...result, by: 'simulator' };
+}

@@ -1,0 +1,56 @@
+import { ChorusError, isErrorCode, type TaskConfigInput } from '@chorus/core';
+
+/** The few admin HTTP calls the simulator makes: create a task, start it, stop it. */
+
+export interface CreateTaskRequest {
+  /** Model template id (e.g. "mnist-2nn"); the server builds topology, weights and data schema from it. */
+  readonly template: string;
+  readonly config: Omit<TaskConfigInput, 'data'> & { data?: TaskConfigInput['data'] };
+}
+
+async function call<T>(serverUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const url = `${serverUrl.replace(/\/+$/, '')}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ChorusError('UNAVAILABLE', `${method} ${url}: ${(err as Error).message}`, { cause: err });
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const wire = ((json as { error?: unknown })?.error ?? json) as { code?: unknown; message?: unknown } | undefined;
+    const code = isErrorCode(wire?.code) ? wire.code : res.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
+    const message = typeof wire?.message === 'string' ? wire.message : text.slice(0, 300);
+    throw new ChorusError(code, `${method} ${path} failed (HTTP ${res.status}): ${message}`);
+  }
+  return json as T;
+}
+
+export async function createTask(serverUrl: string, request: CreateTaskRequest): Promise<{ id: string }> {
+  const created = await call<{ id?: string; task?: { id: string } }>(serverUrl, 'POST', '/api/tasks', request);
+  const id = created?.id ?? created?.task?.id ?? request.config.id;
+  return { id };
+}
+
+export async function startTask(serverUrl: string, taskId: string): Promise<void> {
+  await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/start`, {});
+}
+
+/** Best effort: a simulation that stops early (target reached) should not leave its task running. */
+export async function stopTask(serverUrl: string, taskId: string): Promise<void> {
+  try {
+    await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/stop`, {});
+  } catch {
+    // The task may already be completed, or the server already gone.
+  }
+}
