@@ -1,0 +1,75 @@
+import type { ClientFailure, RoundAggregator, RoundInvite } from '@chorus/core';
+import type { StoredReceipt } from '../storage/storage.js';
+
+/** Where one selected client stands in the round. */
+export type SelectedStatus = 'invited' | 'submitted' | 'rejected' | 'declined' | 'disconnected';
+
+export interface SelectedClient {
+  readonly participantId: string;
+  connectionId: string;
+  status: SelectedStatus;
+}
+
+/** The in-memory facts of the round being collected; persisted when it closes. */
+export class OpenRound {
+  readonly selected = new Map<string, SelectedClient>();
+  readonly receipts: StoredReceipt[] = [];
+  /** Failures by participant, so a reconnecting client can clear its DISCONNECTED entry. */
+  readonly failures = new Map<string, ClientFailure>();
+  accepted = 0;
+  examples = 0;
+  bytesUp = 0;
+  bytesDown = 0;
+  /** Example-weighted sums of client-reported training metrics. */
+  readonly metricSums = new Map<string, { sum: number; weight: number }>();
+
+  constructor(
+    readonly taskId: string,
+    readonly round: number,
+    readonly roundId: string,
+    readonly version: number,
+    readonly startedAt: number,
+    readonly invite: RoundInvite,
+    readonly aggregator: RoundAggregator,
+    participants: readonly { participantId: string; connectionId: string }[],
+  ) {
+    for (const p of participants) this.selected.set(p.participantId, { ...p, status: 'invited' });
+  }
+
+  /** Clients still expected to send something. */
+  outstanding(): SelectedClient[] {
+    return [...this.selected.values()].filter((c) => c.status === 'invited');
+  }
+
+  /** True when no selected client can still contribute (all answered, declined or left). */
+  settled(): boolean {
+    return this.outstanding().length === 0;
+  }
+
+  holdsConnection(connectionId: string): boolean {
+    for (const c of this.selected.values()) if (c.connectionId === connectionId && c.status === 'invited') return true;
+    return false;
+  }
+
+  fail(participantId: string, failure: ClientFailure, status: SelectedStatus): void {
+    const c = this.selected.get(participantId);
+    if (c) c.status = status;
+    this.failures.set(participantId, failure);
+  }
+
+  addMetrics(metrics: Readonly<Record<string, number>>, weight: number): void {
+    for (const [k, v] of Object.entries(metrics)) {
+      const m = this.metricSums.get(k) ?? { sum: 0, weight: 0 };
+      m.sum += v * weight;
+      m.weight += weight;
+      this.metricSums.set(k, m);
+    }
+  }
+
+  /** Round metrics: counts plus example-weighted means of what clients reported (prefixed client_). */
+  summaryMetrics(): Record<string, number> {
+    const out: Record<string, number> = { updates: this.accepted, examples: this.examples };
+    for (const [k, m] of this.metricSums) if (m.weight > 0) out[`client_${k}`.slice(0, 64)] = m.sum / m.weight;
+    return out;
+  }
+}

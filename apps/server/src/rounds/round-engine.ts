@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ChorusError,
+  PROTOCOL_VERSION,
+  layoutSize,
+  type Capabilities,
+  type JoinRequest,
+  type JoinResponse,
+  type TaskConfig,
+  type TaskInfo,
+  type TaskStatus,
+  type TensorSpec,
+  type UpdateBegin,
+  type UpdateReceipt,
+} from '@chorus/core';
+import type { StoredTask } from '../storage/storage.js';
+import { systemClock } from './clock.js';
+import type { EngineDeps } from './engine-deps.js';
+import { TaskRunner } from './task-runner.js';
+
+export interface CreateTaskInput {
+  readonly config: TaskConfig;
+  /** Keras topology JSON of the model. */
+  readonly topology: unknown;
+  readonly layout: readonly TensorSpec[];
+  /** Initial global weights (version 0). */
+  readonly weights: Float32Array;
+}
+
+/**
+ * Owns every task's round state machine and the map of connected participants. Transport-agnostic:
+ * Socket.IO handlers call in with validated messages; the engine answers through EngineTransport.
+ */
+export class RoundEngine {
+  private readonly runners = new Map<string, TaskRunner>();
+  /** connection id → task id → participant id */
+  private readonly connections = new Map<string, Map<string, string>>();
+  readonly deps: EngineDeps;
+
+  constructor(deps: EngineDeps) {
+    this.deps = { ...deps, clock: deps.clock ?? systemClock };
+  }
+
+  /** Loads every task from its latest committed version; rounds left open by a crash are abandoned. */
+  async init(): Promise<void> {
+    for (const task of await this.deps.storage.listTasks()) {
+      const runner = await this.loadRunner(task);
+      if (runner.status === 'running') runner.enterWaiting();
+    }
+  }
+
+  private async loadRunner(task: StoredTask): Promise<TaskRunner> {
+    const { storage, payload } = this.deps;
+    const latest = await storage.latestVersion(task.id);
+    if (!latest) throw new ChorusError('INTERNAL', `task "${task.id}" has no committed version`);
+    const strategy = this.deps.createStrategy(task.config.strategy, task.layout);
+    if (latest.strategyState) strategy.importState(latest.strategyState);
+    const abandoned = await storage.abandonOpenRounds(task.id, 'server restart', this.deps.clock!.now());
+    const lastRound = await storage.lastRoundNumber(task.id);
+    const runner = new TaskRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy, this.deps, {
+      isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
+      onRoundClosed: () => this.pokeAll(),
+    });
+    this.runners.set(task.id, runner);
+    this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned }, 'task loaded');
+    return runner;
+  }
+
+  async createTask(input: CreateTaskInput): Promise<StoredTask> {
+    const { config, layout, weights } = input;
+    if (this.runners.has(config.id)) throw new ChorusError('INVALID_CONFIG', `task id: "${config.id}" already exists`);
+    if (weights.length !== layoutSize(layout)) {
+      throw new ChorusError('SHAPE_MISMATCH', `createTask: ${weights.length} initial weights for a layout of ${layoutSize(layout)} values`);
+    }
+    // Fails with INVALID_CONFIG naming the option before anything is stored.
+    const strategy = this.deps.createStrategy(config.strategy, layout);
+    const now = this.deps.clock!.now();
+    const task = { id: config.id, config, topology: input.topology, layout, status: 'created' as const, createdAt: now };
+    const payload = this.deps.payload.encode({ layout, values: weights }, 'float32');
+    await this.deps.storage.createTask(task, { taskId: task.id, version: 0, round: 0, payload, strategyState: strategy.exportState(), metrics: {}, createdAt: now });
+    const stored = (await this.deps.storage.getTask(task.id))!;
+    await this.loadRunner(stored);
+    return stored;
+  }
+
+  runner(taskId: string): TaskRunner {
+    const r = this.runners.get(taskId);
+    if (!r) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
+    return r;
+  }
+
+  hasTask(taskId: string): boolean {
+    return this.runners.has(taskId);
+  }
+
+  taskIds(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  async start(taskId: string): Promise<TaskStatus> {
+    await this.runner(taskId).start();
+    return this.runner(taskId).status;
+  }
+
+  async pause(taskId: string): Promise<TaskStatus> {
+    await this.runner(taskId).halt('paused');
+    return 'paused';
+  }
+
+  async resume(taskId: string): Promise<TaskStatus> {
+    await this.runner(taskId).resume();
+    return 'running';
+  }
+
+  async stop(taskId: string): Promise<TaskStatus> {
+    await this.runner(taskId).halt('stopped');
+    return 'stopped';
+  }
+
+  taskInfo(taskId: string): TaskInfo {
+    const { task, status } = this.runner(taskId);
+    const c = task.config;
+    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json` };
+  }
+
+  // ---- participants ----
+
+  /** Validates a join and issues (or keeps) the pseudonymous participant id. Call `attach` after acking. */
+  async join(req: JoinRequest): Promise<Omit<JoinResponse, 'maxChunkBytes'>> {
+    if (req.protocolVersion !== PROTOCOL_VERSION) {
+      throw new ChorusError('UNSUPPORTED_PROTOCOL', `protocolVersion ${req.protocolVersion} is not supported; this server speaks version ${PROTOCOL_VERSION}`);
+    }
+    const runner = this.runner(req.taskId);
+    const { storage, clock } = this.deps;
+    const known = req.participantId ? await storage.getParticipant(req.taskId, req.participantId) : null;
+    const participantId = known ? known.id : randomUUID();
+    await storage.upsertParticipant(req.taskId, participantId, req.capabilities, clock!.now());
+    return { participantId, task: this.taskInfo(req.taskId), latestVersion: runner.version };
+  }
+
+  /** The connection now takes part in the task: it may be selected, or re-invited to its open round. */
+  attach(connectionId: string, taskId: string, participantId: string, capabilities: Capabilities): void {
+    const joined = this.connections.get(connectionId) ?? new Map<string, string>();
+    this.connections.set(connectionId, joined);
+    const previous = joined.get(taskId);
+    if (previous && previous !== participantId) this.runner(taskId).removeMember(previous, connectionId);
+    joined.set(taskId, participantId);
+    this.runner(taskId).addMember(participantId, connectionId, capabilities);
+  }
+
+  detach(connectionId: string): void {
+    const joined = this.connections.get(connectionId);
+    this.connections.delete(connectionId);
+    if (!joined) return;
+    for (const [taskId, participantId] of joined) this.runners.get(taskId)?.removeMember(participantId, connectionId);
+    this.pokeAll();
+  }
+
+  participantOf(connectionId: string, taskId: string): string {
+    const pid = this.connections.get(connectionId)?.get(taskId);
+    if (!pid) throw new ChorusError('FORBIDDEN', `this connection has not joined task "${taskId}"`);
+    return pid;
+  }
+
+  updateCapabilities(connectionId: string, taskId: string, capabilities: Capabilities): void {
+    const pid = this.participantOf(connectionId, taskId);
+    this.runner(taskId).updateCapabilities(pid, connectionId, capabilities);
+    this.deps.storage.upsertParticipant(taskId, pid, capabilities, this.deps.clock!.now()).catch((err: unknown) => this.deps.logger.error({ err }, 'participant write failed'));
+  }
+
+  decline(connectionId: string, taskId: string, roundId: string, reason: string): void {
+    this.runner(taskId).decline(this.participantOf(connectionId, taskId), roundId, reason);
+  }
+
+  // ---- updates ----
+
+  /** Checks an upload before any byte arrives: size bound first, then round membership. */
+  beginUpdate(connectionId: string, begin: UpdateBegin): void {
+    const pid = this.participantOf(connectionId, begin.taskId);
+    const runner = this.runner(begin.taskId);
+    const max = runner.maxPayloadBytes();
+    if (begin.byteLength > max) {
+      throw new ChorusError('PAYLOAD_TOO_LARGE', `byteLength ${begin.byteLength} exceeds ${max}, the largest ${runner.config.codec} update for this model`);
+    }
+    runner.checkUpdate(pid, begin.roundId, begin.version);
+  }
+
+  submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
+    const pid = this.participantOf(connectionId, begin.taskId);
+    return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
+  }
+
+  recordDownload(taskId: string, bytes: number): void {
+    this.runners.get(taskId)?.recordDownload(bytes);
+  }
+
+  private isBusyElsewhere(connectionId: string, taskId: string): boolean {
+    for (const [id, r] of this.runners) if (id !== taskId && r.phase === 'collecting' && r.round?.holdsConnection(connectionId)) return true;
+    return false;
+  }
+
+  private pokeAll(): void {
+    for (const r of this.runners.values()) r.maybeStartRound();
+  }
+
+  /** Resolves when every task's queued writes and running aggregations are done. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.idle()));
+  }
+
+  /** Stops timers and waits for in-flight work; open rounds stay open in storage (abandoned on restart). */
+  async close(): Promise<void> {
+    for (const r of this.runners.values()) r.shutdown();
+    await this.idle();
+  }
+}

@@ -1,0 +1,280 @@
+import type { Logger } from 'pino';
+import { ChorusError, type Capabilities, type ClientFailure, type TaskStatus, type Strategy, type UpdateReceipt } from '@chorus/core';
+import type { StoredTask } from '../storage/storage.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { isEligible, pickRandom, selectionSize } from './client-selection.js';
+import type { EngineDeps } from './engine-deps.js';
+import { OpenRound } from './open-round.js';
+import { RoundCloser } from './round-closer.js';
+
+/** Where a task's round loop stands. Committed/abandoned are outcomes that lead back to 'waiting'. */
+export type RoundPhase = 'idle' | 'waiting-for-clients' | 'collecting' | 'aggregating';
+
+export interface Member {
+  readonly participantId: string;
+  connectionId: string;
+  capabilities: Capabilities;
+}
+
+export interface RunnerHooks {
+  /** Whether the connection is busy in another task's round. */
+  isBusyElsewhere(connectionId: string, taskId: string): boolean;
+  /** A round closed: clients it held may now be free for other tasks. */
+  onRoundClosed(): void;
+}
+
+export interface UpdateSubmission {
+  readonly roundId: string;
+  readonly version: number;
+  readonly numExamples: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+/** One task's round state machine: idle → waiting-for-clients → collecting → aggregating → … */
+export class TaskRunner {
+  status: TaskStatus;
+  phase: RoundPhase = 'idle';
+  round: OpenRound | null = null;
+  readonly members = new Map<string, Member>();
+  private deadlineTimer: TimerHandle | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private shuttingDown = false;
+  private readonly closer: RoundCloser;
+  readonly clock: Clock;
+  readonly log: Logger;
+
+  constructor(
+    public task: StoredTask,
+    public global: Float32Array,
+    public version: number,
+    public lastRound: number,
+    readonly strategy: Strategy,
+    readonly deps: EngineDeps,
+    private readonly hooks: RunnerHooks,
+  ) {
+    this.status = task.status;
+    this.clock = deps.clock!;
+    this.log = deps.logger.child({ taskId: task.id });
+    this.closer = new RoundCloser(this);
+  }
+
+  get config() {
+    return this.task.config;
+  }
+
+  /** Persists a status change and tells every participant of the task. */
+  async setStatus(status: TaskStatus): Promise<void> {
+    this.status = status;
+    this.task = { ...this.task, status };
+    await this.deps.storage.setTaskStatus(this.task.id, status, this.clock.now());
+    this.deps.transport.broadcast(this.task.id, 'task:status', { taskId: this.task.id, status });
+    this.log.info({ status }, 'task status');
+  }
+
+  async start(): Promise<void> {
+    if (this.status === 'completed') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is completed: it ran its ${this.config.rounds.maxRounds} rounds`);
+    if (this.status !== 'running') await this.setStatus('running');
+    this.enterWaiting();
+  }
+
+  /** Pause or stop: an open round is abandoned with the reason, its clients get round:cancel. */
+  async halt(status: 'paused' | 'stopped'): Promise<void> {
+    if (status === 'paused' && this.status !== 'running') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is ${this.status}, not running: only a running task can be paused`);
+    this.clearTimers();
+    if (this.phase === 'collecting') await this.closer.abandon(`task ${status} by the operator`, false);
+    if (this.phase !== 'aggregating') this.phase = 'idle';
+    await this.setStatus(status);
+  }
+
+  async resume(): Promise<void> {
+    if (this.status !== 'paused') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is ${this.status}, not paused: only a paused task can be resumed`);
+    await this.setStatus('running');
+    this.enterWaiting();
+  }
+
+  /** Server shutdown: no new rounds, no timers. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    this.clearTimers();
+  }
+
+  enterWaiting(): void {
+    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    this.phase = 'waiting-for-clients';
+    this.maybeStartRound();
+  }
+
+  /** Called after an abandoned round: wait a little so a failing round does not spin. */
+  retryLater(): void {
+    if (this.shuttingDown) return;
+    this.phase = 'waiting-for-clients';
+    if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
+    this.retryTimer = this.clock.setTimer(() => {
+      this.retryTimer = null;
+      this.maybeStartRound();
+    }, this.deps.roundRetryDelayMs ?? 2000);
+  }
+
+  eligibleMembers(): Member[] {
+    return [...this.members.values()].filter((m) => isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.task.id));
+  }
+
+  maybeStartRound(): void {
+    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
+    const rounds = this.config.rounds;
+    const eligible = this.eligibleMembers();
+    if (eligible.length < Math.max(rounds.minAvailable, rounds.minClients)) return;
+    const picked = pickRandom(eligible, selectionSize(rounds.targetClients, rounds.overSelection, eligible.length), this.deps.random ?? Math.random);
+    this.openRound(picked);
+  }
+
+  private openRound(picked: Member[]): void {
+    const round = ++this.lastRound;
+    const roundId = `${this.task.id}-r${round}`;
+    const now = this.clock.now();
+    const aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.task.layout, global: this.global, selected: picked.length, population: this.members.size });
+    const invite = {
+      taskId: this.task.id,
+      roundId,
+      round,
+      version: this.version,
+      deadline: now + this.config.rounds.deadlineMs,
+      training: { ...this.config.training, overrides: { ...this.strategy.configureFit(round) } },
+      codec: this.config.codec,
+    };
+    this.round = new OpenRound(this.task.id, round, roundId, this.version, now, invite, aggregator, picked);
+    this.phase = 'collecting';
+    this.closer.track(() => this.deps.storage.openRound({ taskId: this.task.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
+    this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
+    for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
+    this.deadlineTimer = this.clock.setTimer(() => {
+      this.deadlineTimer = null;
+      void this.closer.close('deadline');
+    }, this.config.rounds.deadlineMs);
+  }
+
+  clearTimers(): void {
+    if (this.deadlineTimer) this.clock.clearTimer(this.deadlineTimer);
+    if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
+    this.deadlineTimer = null;
+    this.retryTimer = null;
+  }
+
+  roundClosed(): void {
+    this.hooks.onRoundClosed();
+  }
+
+  // ---- participants ----
+
+  addMember(participantId: string, connectionId: string, capabilities: Capabilities): void {
+    this.members.set(participantId, { participantId, connectionId, capabilities });
+    const r = this.round;
+    const sel = this.phase === 'collecting' ? r?.selected.get(participantId) : undefined;
+    if (r && sel && (sel.status === 'invited' || sel.status === 'disconnected')) {
+      // A reloaded page keeps its place in the round it was invited to.
+      sel.status = 'invited';
+      sel.connectionId = connectionId;
+      r.failures.delete(participantId);
+      this.deps.transport.send(connectionId, 'round:invite', r.invite);
+      return;
+    }
+    this.maybeStartRound();
+  }
+
+  updateCapabilities(participantId: string, connectionId: string, capabilities: Capabilities): void {
+    const m = this.members.get(participantId);
+    if (!m || m.connectionId !== connectionId) return;
+    m.capabilities = capabilities;
+    this.maybeStartRound();
+  }
+
+  removeMember(participantId: string, connectionId: string): void {
+    const m = this.members.get(participantId);
+    if (!m || m.connectionId !== connectionId) return;
+    this.members.delete(participantId);
+    const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
+    if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
+      this.round!.fail(participantId, { clientId: participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
+      this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
+      this.closer.closeIfDone();
+    }
+  }
+
+  decline(participantId: string, roundId: string, reason: string): void {
+    const r = this.round;
+    const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
+    if (!sel || sel.status !== 'invited') return;
+    r!.fail(participantId, { clientId: participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
+    this.closer.closeIfDone();
+  }
+
+  // ---- updates ----
+
+  /** Throws the ChorusError a client gets for an update it may not send now. */
+  checkUpdate(participantId: string, roundId: string, version: number): void {
+    if (version !== this.version) {
+      throw new ChorusError('STALE_VERSION', `update is a delta from version ${version}; the global model is at version ${this.version}`);
+    }
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) throw new ChorusError('ROUND_CLOSED', `round "${roundId}" is not collecting updates`);
+    const sel = r.selected.get(participantId);
+    if (!sel || sel.status === 'declined') throw new ChorusError('NOT_SELECTED', `participant was not selected for round ${r.round}`);
+    if (sel.status === 'submitted' || sel.status === 'rejected') throw new ChorusError('DUPLICATE_UPDATE', `participant already sent an update for round ${r.round}`);
+  }
+
+  maxPayloadBytes(): number {
+    return this.deps.payload.maxBytes(this.task.layout, this.config.codec);
+  }
+
+  /** Validates and folds a complete upload; protocol rejections throw, strategy rejections return accepted:false. */
+  submitUpdate(participantId: string, sub: UpdateSubmission, bytes: Uint8Array): UpdateReceipt {
+    try {
+      this.checkUpdate(participantId, sub.roundId, sub.version);
+    } catch (err) {
+      const e = ChorusError.from(err);
+      const round = this.round && this.round.roundId === sub.roundId ? this.round.round : Number(/-r(\d+)$/.exec(sub.roundId)?.[1] ?? 0);
+      const receipt = { taskId: this.task.id, round, participantId, bytes: bytes.byteLength, l2Norm: null, accepted: false, code: e.code, reason: e.message, at: this.clock.now() };
+      if (round > 0 && round <= this.lastRound) this.closer.track(() => this.deps.storage.addReceipt(receipt));
+      throw e;
+    }
+    const r = this.round!;
+    r.bytesUp += bytes.byteLength;
+    const at = this.clock.now();
+    let outcome: UpdateReceipt;
+    let l2Norm: number | null = null;
+    try {
+      const update = this.deps.payload.parse(bytes, { layout: this.task.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec] });
+      l2Norm = update.l2Norm();
+      const added = r.aggregator.add({ clientId: participantId, numExamples: sub.numExamples, update, metrics: sub.metrics });
+      outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
+    } catch (err) {
+      const e = ChorusError.from(err);
+      r.receipts.push({ taskId: this.task.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: false, code: e.code, reason: e.message, at });
+      r.fail(participantId, { clientId: participantId, code: e.code, reason: e.message }, 'rejected');
+      this.log.info({ round: r.round, participantId, code: e.code }, 'update rejected');
+      this.closer.closeIfDone();
+      throw e;
+    }
+    r.receipts.push({ taskId: this.task.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
+    if (outcome.accepted) {
+      r.selected.get(participantId)!.status = 'submitted';
+      r.accepted += 1;
+      r.examples += sub.numExamples;
+      r.addMetrics(sub.metrics, sub.numExamples);
+    } else {
+      r.fail(participantId, { clientId: participantId, code: (outcome.code ?? 'BAD_REQUEST') as ClientFailure['code'], reason: outcome.reason ?? 'rejected' }, 'rejected');
+    }
+    this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes: bytes.byteLength }, 'update received');
+    this.closer.closeIfDone();
+    return outcome;
+  }
+
+  recordDownload(bytes: number): void {
+    if (this.round && this.phase === 'collecting') this.round.bytesDown += bytes;
+  }
+
+  /** Resolves when persistence and aggregation started so far are done. */
+  idle(): Promise<void> {
+    return this.closer.idle();
+  }
+}
