@@ -18,3 +18,26 @@ export type {
   ReceiptEvent,
   RoundFailedEvent,
 } from './session/session-events.js';
+
+// Browser participant: storage, worker trainer and the controller that ties them to a session.
+// The worker entry (trainer-worker.ts, which loads tfjs) is deliberately not exported: the page
+// reaches it only through `new Worker(new URL(...))`, so tfjs stays out of the page's bundle.
+export { createBrowserParticipant } from './participant.js';
+export type { BrowserParticipant, BrowserParticipantOptions } from './participant.js';
+export type { ParticipantState, ParticipantPhase, RoundProgress } from './participant/participant-state.js';
+export { createParticipationPolicy, PAUSE_REASON_TEXT } from './participant/participation-policy.js';
+export type { ParticipationPolicy, ParticipationPolicyOptions, PauseReason } from './participant/participation-policy.js';
+export { createSingleTabLock } from './participant/single-tab-lock.js';
+export type { SingleTabLock } from './participant/single-tab-lock.js';
+export { createResumableTrainer } from './participant/resumable-trainer.js';
+export { openParticipantStorage } from './storage/participant-storage.js';
+export type { ParticipantStorage } from './storage/participant-storage.js';
+export { DEFAULT_DB_NAME } from './storage/participant-db.js';
+export type { ExampleSource, StoredExample, PendingUpload, BackendMeasurement, BackendTrial, Contribution } from './storage/participant-db.js';
+export type { ExampleCounts, NewExample } from './storage/example-store.js';
+export type { ContributionSummary } from './storage/contribution-log.js';
+export { idToIndex } from './storage/participant-identity.js';
+export { createWorkerTrainer, defaultTrainerWorker } from './worker/worker-trainer.js';
+export type { WorkerTrainer, WorkerTrainerOptions, TrainerTask } from './worker/worker-trainer.js';
+export { BACKEND_IDS, isBackendId } from './worker/trainer-protocol.js';
+export type { BackendId, BackendChoice, TrainProgress } from './worker/trainer-protocol.js';

@@ -74,6 +74,12 @@ export interface TrainerWorkerApi {
   train(request: WorkerTrainRequest, onProgress?: (progress: TrainProgress) => void): Promise<WorkerTrainResult>;
   /** Stops the training of `roundId` soon; its train() rejects with ROUND_CLOSED. */
   cancel(roundId: string, reason: string): void;
+  /**
+   * Downloads a dataset shard (the CHDS format of @chorus/ml) and stores its examples for the task,
+   * decoding in the worker so the page stays responsive. Does nothing when the task already has
+   * shard examples. Resolves with the number of shard examples stored.
+   */
+  importShard(taskId: string, url: string, dbName: string): Promise<number>;
   /** Throughput of each listed backend on the set-up model, without choosing (benchmarks). */
   measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom } from '@chorus/core';
-import { modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
+import { decodeDatasetShard, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -112,6 +112,18 @@ const api: TrainerWorkerApi = {
 
   cancel(roundId, reason) {
     running.get(roundId)?.abort(reason);
+  },
+
+  async importShard(taskId, url, dbName) {
+    const examples = createExampleStore(await openParticipantDb(dbName));
+    const existing = (await examples.count(taskId)).bySource.shard;
+    if (existing > 0) return existing;
+    const res = await fetch(url);
+    if (!res.ok) throw new ChorusError(res.status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `could not download the demo data ${url} (HTTP ${res.status})`);
+    const ds = decodeDatasetShard(new Uint8Array(await res.arrayBuffer()));
+    const rowLen = ds.x.length / Math.max(1, ds.count);
+    const rows = Array.from({ length: ds.count }, (_, i) => ({ x: ds.x.slice(i * rowLen, (i + 1) * rowLen), y: ds.y[i]! }));
+    return examples.add(taskId, rows, 'shard');
   },
 
   async measure(backends, batchSize, batches) {

@@ -32,6 +32,8 @@ export interface WorkerTrainer extends RoundTrainer {
   readonly samplesPerSecond: number;
   readonly backend: BackendId | undefined;
   measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+  /** See TrainerWorkerApi.importShard. */
+  importShard(taskId: string, url: string): Promise<number>;
   terminate(): void;
 }
 
@@ -101,6 +103,7 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       return backend;
     },
     measure: (backends, batchSize, batches) => guard(remote.measure(backends, batchSize, batches)),
+    importShard: (taskId, url) => guard(remote.importShard(taskId, new URL(url, globalThis.location?.href).href, options.dbName)),
     terminate() {
       remote[releaseProxy]();
       worker.terminate();

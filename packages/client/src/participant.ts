@@ -1,0 +1,262 @@
+import { ChorusError, type Capabilities, type TaskInfo } from '@chorus/core';
+import { backoffDelay, sleep } from './session/backoff.js';
+import { createParticipantSession, type ParticipantSession, type ParticipantSessionOptions } from './session/participant-session.js';
+import { createParticipationPolicy, type ParticipationPolicyOptions, type PauseReason } from './participant/participation-policy.js';
+import { EMPTY_PROGRESS, INITIAL_STATE, StateStore, type ParticipantState } from './participant/participant-state.js';
+import { createResumableTrainer } from './participant/resumable-trainer.js';
+import { createSingleTabLock } from './participant/single-tab-lock.js';
+import type { NewExample } from './storage/example-store.js';
+import { DEFAULT_DB_NAME, type ExampleSource } from './storage/participant-db.js';
+import { openParticipantStorage, type ParticipantStorage } from './storage/participant-storage.js';
+import type { BackendId } from './worker/trainer-protocol.js';
+import { createWorkerTrainer, type WorkerTrainer } from './worker/worker-trainer.js';
+
+export interface BrowserParticipantOptions {
+  /** Aggregation server, e.g. "http://localhost:8080". */
+  readonly serverUrl: string;
+  readonly taskId: string;
+  /** Train on this backend instead of the measured fastest. */
+  readonly forceBackend?: BackendId;
+  /** @default 'chorus-participant' */
+  readonly dbName?: string;
+  /** Folder URL of tfjs's .wasm files. @default `${origin}/tfjs-wasm/` */
+  readonly wasmBaseUrl?: string;
+  readonly createWorker?: () => Worker;
+  readonly policy?: ParticipationPolicyOptions;
+  /** Only one tab of the browser participates at a time. @default true */
+  readonly singleTab?: boolean;
+  /** Passed through to the transport session (timeouts, chunk size, socket factory). */
+  readonly session?: Partial<Omit<ParticipantSessionOptions, 'serverUrl' | 'taskId' | 'trainer' | 'capabilities' | 'modelCache' | 'participantId'>>;
+}
+
+export interface BrowserParticipant {
+  getState(): ParticipantState;
+  /** React: useSyncExternalStore(p.subscribe, p.getState). */
+  subscribe(listener: () => void): () => void;
+  /** Starts taking part (call after consent). Reconnects by itself until stopped. */
+  start(): Promise<void>;
+  pause(): void;
+  resume(): void;
+  addExamples(examples: readonly NewExample[], source: ExampleSource): Promise<void>;
+  /** Stores a demo dataset shard (decoded in the worker); see TrainerWorkerApi.importShard. */
+  importShard(url: string): Promise<number>;
+  /** The pseudonymous id of this browser (picks the demo shard). */
+  localId(): Promise<string>;
+  /** Stops taking part and erases everything this device stored. */
+  deleteMyData(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROUND_GONE = new Set(['ROUND_CLOSED', 'STALE_VERSION', 'NOT_SELECTED', 'DUPLICATE_UPDATE', 'TASK_NOT_RUNNING', 'SHAPE_MISMATCH']);
+
+export function createBrowserParticipant(options: BrowserParticipantOptions): BrowserParticipant {
+  if (!options.serverUrl) throw new ChorusError('INVALID_CONFIG', 'serverUrl: required (e.g. "http://localhost:8080")');
+  if (!options.taskId) throw new ChorusError('INVALID_CONFIG', 'taskId: required');
+  const serverUrl = options.serverUrl.replace(/\/+$/, '');
+  const taskId = options.taskId;
+  const dbName = options.dbName ?? DEFAULT_DB_NAME;
+  const store = new StateStore<ParticipantState>(INITIAL_STATE);
+  const storageReady: Promise<ParticipantStorage> = openParticipantStorage(dbName);
+  const policy = createParticipationPolicy(options.policy);
+  const lock = createSingleTabLock(`chorus-participant:${serverUrl}|${taskId}`, options.singleTab === false ? null : undefined);
+  let trainer: WorkerTrainer | undefined;
+  let prepared: Promise<void> | undefined;
+  let session: ParticipantSession | undefined;
+  let started = false;
+  let stopped = false;
+  let connectLoop: Promise<void> | undefined;
+
+  const fail = (err: unknown): void => {
+    const e = ChorusError.from(err);
+    store.update({ lastError: { code: e.code, message: e.message, at: Date.now() } });
+  };
+
+  const refreshCounts = async (): Promise<void> => {
+    const storage = await storageReady;
+    const numClasses = store.get().task?.data.numClasses ?? 10;
+    store.update({ examples: await storage.examples.count(taskId, numClasses), contributions: await storage.contributions.summary(taskId) });
+  };
+
+  const capabilities = (): Capabilities => ({
+    backend: trainer?.backend ?? 'undecided',
+    ...(trainer && trainer.samplesPerSecond > 0 ? { samplesPerSecond: Math.round(trainer.samplesPerSecond * 10) / 10 } : {}),
+    numExamples: store.get().examples.total,
+    platform: (globalThis.navigator?.userAgent ?? 'unknown').slice(0, 200),
+  });
+
+  const getTrainer = (): WorkerTrainer => {
+    if (trainer) return trainer;
+    trainer = createWorkerTrainer({
+      dbName,
+      ...(options.wasmBaseUrl ? { wasmBaseUrl: options.wasmBaseUrl } : {}),
+      ...(options.forceBackend ? { forceBackend: options.forceBackend } : {}),
+      ...(options.createWorker ? { createWorker: options.createWorker } : {}),
+    });
+    trainer.onTrainProgress((p) =>
+      store.update((s) => ({ progress: { ...s.progress, epoch: p.epoch, epochs: p.epochs, batch: p.batch, batchesPerEpoch: p.batchesPerEpoch } })),
+    );
+    return trainer;
+  };
+
+  /** Builds the model in the worker and measures backends, once per page load. */
+  const prepare = (task: TaskInfo): Promise<void> =>
+    (prepared ??= (async () => {
+      store.update({ phase: 'preparing' });
+      const res = await fetch(new URL(task.modelPath, `${serverUrl}/`).href);
+      if (!res.ok) throw new ChorusError('UNAVAILABLE', `could not download the model description (HTTP ${res.status})`);
+      const modelJson = (await res.json()) as { modelTopology?: unknown };
+      const choice = await getTrainer().prepare({ taskId, topology: modelJson.modelTopology, inputShape: task.data.inputShape, numClasses: task.data.numClasses });
+      store.update({ backend: choice, samplesPerSecond: choice.samplesPerSecond });
+      await session?.updateCapabilities(capabilities()).catch(() => undefined);
+    })().catch((err: unknown) => {
+      prepared = undefined;
+      throw err;
+    }));
+
+  const wireSession = (s: ParticipantSession, storage: ParticipantStorage): void => {
+    s.on('status', (status) => store.update({ sessionStatus: status }));
+    s.on('joined', (j) => {
+      store.update({ task: j.task, participantId: j.participantId, phase: 'running' });
+      void storage.identity.rememberServerParticipantId(serverUrl, taskId, j.participantId);
+    });
+    s.on('roundJoined', (invite) => store.update({ progress: { ...EMPTY_PROGRESS, roundId: invite.roundId, round: invite.round } }));
+    s.on('progress', (p) => store.update((st) => (st.progress.roundId === p.roundId ? { progress: { ...st.progress, [p.phase]: p.fraction } } : {})));
+    s.on('receipt', (r) => {
+      void (async () => {
+        await storage.pendingUploads.clear(taskId);
+        await storage.contributions.record({ taskId, roundId: r.roundId, round: r.round, bytes: r.bytes, numExamples: r.numExamples, accepted: r.receipt.accepted, at: Date.now() });
+        store.update({ samplesPerSecond: trainer?.samplesPerSecond ?? 0 });
+        await refreshCounts();
+        await s.updateCapabilities(capabilities()).catch(() => undefined);
+      })();
+    });
+    s.on('roundFailed', (f) => {
+      if (ROUND_GONE.has(f.error.code)) void storage.pendingUploads.clear(taskId);
+    });
+    s.on('modelUpdated', (m) => store.update({ globalModel: m }));
+    s.on('error', fail);
+  };
+
+  /** Joins (again) until it works or participation stops; the session handles reconnects after that. */
+  const connect = async (): Promise<void> => {
+    const storage = await storageReady;
+    for (let attempt = 0; !stopped && policy.canParticipate && !session; attempt++) {
+      store.update({ phase: 'connecting' });
+      const participantId = await storage.identity.serverParticipantId(serverUrl, taskId);
+      const resumable = createResumableTrainer(getTrainer(), storage.pendingUploads, async () => {
+        const task = store.get().task;
+        if (task) await prepare(task);
+      });
+      const s = createParticipantSession({
+        ...options.session,
+        serverUrl,
+        taskId,
+        trainer: {
+          train: async (...args) => {
+            try {
+              return await resumable.train(...args);
+            } finally {
+              store.update({ resumedRounds: resumable.resumedRounds });
+            }
+          },
+        },
+        capabilities: capabilities(),
+        modelCache: storage.models,
+        ...(participantId ? { participantId } : {}),
+      });
+      wireSession(s, storage);
+      try {
+        const joined = await s.start();
+        session = s;
+        store.update({ phase: 'running', task: joined.task, participantId: joined.participantId });
+        await prepare(joined.task).catch((err: unknown) => {
+          fail(err);
+          store.update({ phase: 'failed' });
+        });
+        return;
+      } catch (err) {
+        fail(err);
+        await s.close();
+        const e = ChorusError.from(err);
+        if (!e.retryable) {
+          store.update({ phase: 'failed' });
+          return;
+        }
+        await sleep(backoffDelay(attempt, { initialMs: 1_000, maxMs: 15_000 }));
+      }
+    }
+  };
+
+  const disconnect = async (): Promise<void> => {
+    const s = session;
+    session = undefined;
+    await s?.close();
+  };
+
+  const onPolicy = (reasons: ReadonlySet<PauseReason>): void => {
+    store.update({ pauseReasons: [...reasons] });
+    if (!started || stopped) return;
+    if (reasons.size > 0) {
+      store.update({ phase: 'paused' });
+      void disconnect();
+    } else {
+      connectLoop = (connectLoop ?? Promise.resolve()).then(connect);
+    }
+  };
+  policy.subscribe(onPolicy);
+  store.update({ pauseReasons: [...policy.reasons] });
+  void storageReady.then(refreshCounts).catch(fail);
+
+  return {
+    getState: store.get,
+    subscribe: store.subscribe,
+    async start() {
+      if (started) return;
+      started = true;
+      stopped = false;
+      await lock.acquire(() => {
+        store.update({ phase: 'waiting-for-tab' });
+        policy.set('other-tab', true);
+      });
+      policy.set('other-tab', false);
+      if (!policy.canParticipate) {
+        store.update({ phase: 'paused' });
+        return;
+      }
+      connectLoop = connect();
+      await connectLoop;
+    },
+    pause: () => policy.set('user', true),
+    resume: () => policy.set('user', false),
+    async addExamples(examples, source) {
+      const storage = await storageReady;
+      await storage.examples.add(taskId, examples, source);
+      await refreshCounts();
+      await session?.updateCapabilities(capabilities()).catch(() => undefined);
+    },
+    async importShard(url) {
+      const n = await getTrainer().importShard(taskId, url);
+      await refreshCounts();
+      await session?.updateCapabilities(capabilities()).catch(() => undefined);
+      return n;
+    },
+    localId: async () => (await storageReady).identity.localId(),
+    async deleteMyData() {
+      await this.stop();
+      const storage = await storageReady;
+      await storage.deleteEverything();
+      store.update({ ...INITIAL_STATE, phase: 'stopped' });
+      await refreshCounts();
+    },
+    async stop() {
+      stopped = true;
+      started = false;
+      await disconnect();
+      trainer?.terminate();
+      trainer = undefined;
+      prepared = undefined;
+      lock.release();
+      store.update({ phase: 'stopped', progress: EMPTY_PROGRESS });
+    },
+  };
+}
