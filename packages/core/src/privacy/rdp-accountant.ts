@@ -1,5 +1,5 @@
 import { ChorusError } from '../errors/chorus-error.js';
-import { logAbsBinomial, logAdd, logErfc, logSub } from './special-functions.js';
+import { logAdd, logErfc, logSub } from './special-functions.js';
 
 /**
  * Rényi-DP accounting for the sampled Gaussian mechanism (Mironov 2017; Mironov, Talwar & Zhang 2019),
@@ -32,8 +32,15 @@ function logAFrac(q: number, sigma: number, alpha: number): number {
   let logA1 = -Infinity;
   const z0 = sigma * sigma * Math.log(1 / q - 1) + 0.5;
   const s2 = 2 * sigma * sigma;
-  for (let i = 0; i < 100_000; i++) {
-    const { log: logCoef, sign } = logAbsBinomial(alpha, i);
+  // log|C(α, i)| and its sign, carried from one i to the next.
+  let logCoef = 0;
+  let sign = 1;
+  for (let i = 0; i < 1_000_000; i++) {
+    if (i > 0) {
+      const f = (alpha - i + 1) / i;
+      if (f < 0) sign = -sign;
+      logCoef += Math.log(Math.abs(f));
+    }
     const j = alpha - i;
     const logT0 = logCoef + i * Math.log(q) + j * Math.log1p(-q);
     const logT1 = logCoef + j * Math.log(q) + i * Math.log1p(-q);

@@ -45,16 +45,3 @@ export function logErfc(x: number): number {
   // erfc(x) = 2 − erfc(−x), and erfc(−x) is tiny here.
   return Math.log(2 - Math.exp(logErfc(-x)));
 }
-
-/** log|C(alpha, i)| and its sign, for real alpha (generalised binomial coefficient). */
-export function logAbsBinomial(alpha: number, i: number): { log: number; sign: number } {
-  let log = 0;
-  let sign = 1;
-  for (let j = 0; j < i; j++) {
-    const f = (alpha - j) / (j + 1);
-    if (f === 0) return { log: -Infinity, sign: 0 };
-    if (f < 0) sign = -sign;
-    log += Math.log(Math.abs(f));
-  }
-  return { log, sign };
-}
