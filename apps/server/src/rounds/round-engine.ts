@@ -208,9 +208,9 @@ export class RoundEngine {
     await Promise.all([...this.runners.values()].map((r) => r.idle()));
   }
 
-  /** Stops timers and waits for in-flight work; open rounds stay open in storage (abandoned on restart). */
+  /** Stops timers, abandons open rounds ('server shutdown') and waits for in-flight work. */
   async close(): Promise<void> {
-    for (const r of this.runners.values()) r.shutdown();
+    await Promise.all([...this.runners.values()].map((r) => r.shutdown()));
     await this.idle();
   }
 }

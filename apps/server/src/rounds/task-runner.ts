@@ -92,10 +92,11 @@ export class TaskRunner {
     this.enterWaiting();
   }
 
-  /** Server shutdown: no new rounds, no timers. */
-  shutdown(): void {
+  /** Server shutdown: no new rounds, no timers; an open round is abandoned with that reason. */
+  async shutdown(): Promise<void> {
     this.shuttingDown = true;
     this.clearTimers();
+    if (this.phase === 'collecting') await this.closer.abandon('server shutdown', false);
   }
 
   enterWaiting(): void {

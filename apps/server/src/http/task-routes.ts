@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ChorusError } from '@chorus/core';
+import type { RoundEngine } from '../rounds/round-engine.js';
+import type { Storage } from '../storage/storage.js';
+import { createTaskFromTemplate } from '../tasks/task-factory.js';
+
+export interface RouteContext {
+  readonly engine: RoundEngine;
+  readonly storage: Storage;
+  readonly logger: Logger;
+}
+
+type IdParams = { Params: { id: string }; Querystring: { limit?: string } };
+
+export function parseLimit(raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ChorusError('BAD_REQUEST', `limit: expected an integer 1–1000, got "${raw}"`);
+  return n;
+}
+
+/** What the admin console shows for a task: its config, status, version and the round in progress. */
+export function taskSummary(engine: RoundEngine, id: string) {
+  const r = engine.runner(id);
+  const open = r.round;
+  return {
+    id,
+    name: r.config.name,
+    status: r.status,
+    phase: r.phase,
+    latestVersion: r.version,
+    connected: r.members.size,
+    currentRound: open
+      ? { round: open.round, roundId: open.roundId, version: open.version, selected: open.selected.size, accepted: open.accepted, startedAt: open.startedAt, deadline: open.invite.deadline }
+      : null,
+    config: r.config,
+    createdAt: r.task.createdAt,
+  };
+}
+
+export function registerTaskRoutes(app: FastifyInstance, { engine, storage, logger }: RouteContext): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await storage.ping();
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `database not ready: ${(err as Error).message}` } });
+    }
+  });
+
+  app.get('/api/tasks', async () => ({ tasks: engine.taskIds().map((id) => taskSummary(engine, id)) }));
+
+  app.get<IdParams>('/api/tasks/:id', async (req) => {
+    const summary = taskSummary(engine, req.params.id);
+    const [versions, rounds] = await Promise.all([storage.listVersions(req.params.id, 10), storage.listRounds(req.params.id, 20)]);
+    return { task: summary, versions, rounds };
+  });
+
+  app.post('/api/tasks', async (req, reply) => {
+    const task = await createTaskFromTemplate(engine, req.body, logger);
+    return reply.status(201).send({ task: taskSummary(engine, task.id) });
+  });
+
+  const actions = { start: engine.start, pause: engine.pause, resume: engine.resume, stop: engine.stop } as const;
+  for (const [name, action] of Object.entries(actions)) {
+    app.post<IdParams>(`/api/tasks/:id/${name}`, async (req) => {
+      const status = await action.call(engine, req.params.id);
+      logger.info({ taskId: req.params.id, action: name, status }, 'operator action');
+      return { taskId: req.params.id, status };
+    });
+  }
+
+  app.get<IdParams>('/api/tasks/:id/rounds', async (req) => {
+    engine.runner(req.params.id);
+    return { rounds: await storage.listRounds(req.params.id, parseLimit(req.query.limit, 50)) };
+  });
+
+  app.get<{ Params: { id: string; round: string } }>('/api/tasks/:id/rounds/:round/receipts', async (req) => {
+    engine.runner(req.params.id);
+    const round = Number(req.params.round);
+    if (!Number.isInteger(round) || round < 1) throw new ChorusError('BAD_REQUEST', `round: expected a positive integer, got "${req.params.round}"`);
+    return { receipts: await storage.listReceipts(req.params.id, round) };
+  });
+
+  app.get<IdParams>('/api/tasks/:id/versions', async (req) => {
+    engine.runner(req.params.id);
+    return { versions: await storage.listVersions(req.params.id, parseLimit(req.query.limit, 50)) };
+  });
+}

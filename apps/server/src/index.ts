@@ -1,0 +1,131 @@
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { Server } from 'socket.io';
+import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
+import { resolveConfig, type ServerConfig } from './config.js';
+import { installCors, originAllowed } from './http/cors.js';
+import { installErrorHandlers } from './http/http-errors.js';
+import { registerModelRoutes } from './http/model-routes.js';
+import { registerTaskRoutes } from './http/task-routes.js';
+import type { Clock } from './rounds/clock.js';
+import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
+import { RoundEngine } from './rounds/round-engine.js';
+import { SqliteStorage } from './storage/sqlite-storage.js';
+import type { Storage } from './storage/storage.js';
+import { createMnistEvaluator } from './tasks/mnist-evaluator.js';
+import { ensureDemoTask } from './tasks/task-factory.js';
+import { attachSocketHandlers, createSocketTransport, type ChorusServer } from './transport/socket-handlers.js';
+
+export type { ServerConfig } from './config.js';
+export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
+export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
+export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
+export { SqliteStorage } from './storage/sqlite-storage.js';
+export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
+export type { Evaluate } from './rounds/engine-deps.js';
+export { DEMO_TASK, DEMO_TASK_ID, createTaskFromTemplate } from './tasks/task-factory.js';
+
+/** Dependencies a test or an embedding program may replace. */
+export interface ServerOverrides {
+  /** @default pino at config.logLevel */
+  readonly logger?: Logger;
+  /** Replaces central evaluation (null = none). @default MNIST evaluator when config.evaluate */
+  readonly evaluate?: Evaluate | null;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 (HTTP API and Socket.IO on the same port). */
+  readonly url: string;
+  readonly port: number;
+  readonly config: ServerConfig;
+  /** The round engine (tasks, rounds, participants) — for tests and the simulator. */
+  readonly engine: RoundEngine;
+  readonly storage: Storage;
+  readonly io: ChorusServer;
+  /** Graceful stop: open rounds abandoned ('server shutdown'), sockets closed, database closed. */
+  close(): Promise<void>;
+}
+
+const corePayloadOps: PayloadOps = {
+  encode: (flat, codec) => encodePayload(flat, codec),
+  decode: decodePayload,
+  parse: parsePayload,
+  maxBytes: maxPayloadBytes,
+};
+
+/** Starts HTTP + Socket.IO on one port over a SQLite database; every task resumes from its last version. */
+export async function startServer(config: Partial<ServerConfig> = {}, overrides: ServerOverrides = {}): Promise<RunningServer> {
+  const cfg = resolveConfig(config);
+  const logger = overrides.logger ?? pino({ level: cfg.logLevel, base: { service: 'chorus-server' } });
+  const storage = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
+  const app = Fastify({ // Request logs are info-level noise at hundreds of clients; warnings and errors still show.
+    loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+  const io: ChorusServer = new Server(app.server, {
+    serveClient: false,
+    // Socket.IO drops an over-size message together with the connection, without telling the
+    // client why. Chunks are bounded by maxChunkBytes, so leave headroom only for the envelope.
+    maxHttpBufferSize: cfg.maxChunkBytes + 64 * 1024,
+    cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: false },
+  });
+  const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? createMnistEvaluator({ examples: cfg.evalExamples, logger }) : undefined) : (overrides.evaluate ?? undefined);
+  const engine = new RoundEngine({
+    storage,
+    transport: createSocketTransport(io),
+    payload: corePayloadOps,
+    createStrategy,
+    logger,
+    roundRetryDelayMs: cfg.roundRetryDelayMs,
+    ...(overrides.clock ? { clock: overrides.clock } : {}),
+    ...(evaluate ? { evaluate } : {}),
+  });
+
+  try {
+    await engine.init();
+    installCors(app, cfg.corsOrigins);
+    installErrorHandlers(app);
+    const ctx = { engine, storage, logger };
+    registerTaskRoutes(app, ctx);
+    registerModelRoutes(app, ctx);
+    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger });
+    if (cfg.demoTask) await ensureDemoTask(engine, logger);
+    await app.listen({ port: cfg.port, host: cfg.host });
+  } catch (err) {
+    await engine.close().catch(() => undefined);
+    io.close();
+    await app.close().catch(() => undefined);
+    await storage.close();
+    throw err;
+  }
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, db: cfg.db, tasks: engine.taskIds() }, 'chorus server listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    config: cfg,
+    engine,
+    storage,
+    io,
+    close() {
+      closing ??= (async () => {
+        await engine.close();
+        io.disconnectSockets(true);
+        await app.close();
+        await new Promise<void>((resolve) => {
+          // io.close() also closes the HTTP server, which fastify already did: ignore that error.
+          void io.close(() => resolve());
+        });
+        await storage.close();
+        logger.info('chorus server closed');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { ChorusError, taskConfigSchema, type TaskConfigInput } from '@chorus/core';
+import type { RoundEngine } from '../rounds/round-engine.js';
+import type { StoredTask } from '../storage/storage.js';
+import { describeZodError } from '../transport/socket-handlers.js';
+import { loadMl } from './ml-loader.js';
+
+export const createTaskRequestSchema = z.strictObject({
+  /** Model template id, e.g. "mnist-2nn". */
+  template: z.string().min(1),
+  /** Task options (taskConfigSchema); `data` defaults to the template's. */
+  config: z.record(z.string(), z.unknown()),
+  /** Seed of the initial weights. @default 1 */
+  seed: z.number().int().nonnegative().optional(),
+  /** Start the task right away. @default false */
+  start: z.boolean().optional(),
+});
+export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
+
+/** Validates a create-task request, builds the template's initial model and stores it as version 0. */
+export async function createTaskFromTemplate(engine: RoundEngine, body: unknown, logger: Logger): Promise<StoredTask> {
+  const req = createTaskRequestSchema.safeParse(body);
+  if (!req.success) throw new ChorusError('INVALID_CONFIG', describeZodError(req.error, 'body'));
+  const { template, config, seed, start } = req.data;
+  const parsed = taskConfigSchema.safeParse({ ...config, template, data: config.data ?? { kind: 'image', inputShape: [1], numClasses: 2 } });
+  if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
+  if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
+
+  const ml = await loadMl(logger);
+  let initial: Awaited<ReturnType<typeof ml.createInitialModel>>;
+  try {
+    initial = await ml.createInitialModel(template, seed ?? 1);
+  } catch (err) {
+    const e = ChorusError.from(err);
+    throw new ChorusError(e.code === 'INTERNAL' ? 'INVALID_CONFIG' : e.code, `template: ${e.message}`);
+  }
+  const full = taskConfigSchema.parse({ ...config, template, data: { ...initial.data, ...(config.data as object | undefined) } });
+  const task = await engine.createTask({ config: full, topology: initial.topology, layout: initial.layout, weights: initial.weights });
+  if (start) await engine.start(task.id);
+  return task;
+}
+
+export const DEMO_TASK_ID = 'mnist-demo';
+
+/** The task `npm start` creates on an empty database: small, fast MNIST rounds. */
+export const DEMO_TASK: { template: string; config: TaskConfigInput & Record<string, unknown> } = {
+  template: 'mnist-2nn',
+  config: {
+    id: DEMO_TASK_ID,
+    name: 'MNIST digits (demo)',
+    description: 'Handwritten digit recognition with the FedAvg paper 2NN: every browser trains on its own digits.',
+    data: { kind: 'image', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' },
+    codec: 'int8',
+    training: { localEpochs: 1, batchSize: 10, learningRate: 0.05 },
+    rounds: { targetClients: 3, minClients: 2, deadlineMs: 60_000 },
+    strategy: { id: 'fedavg', options: {} },
+  },
+};
+
+export async function ensureDemoTask(engine: RoundEngine, logger: Logger): Promise<void> {
+  if (engine.taskIds().length > 0) return;
+  await createTaskFromTemplate(engine, { ...DEMO_TASK, start: true }, logger);
+  logger.info({ taskId: DEMO_TASK_ID }, 'demo task created and started');
+}

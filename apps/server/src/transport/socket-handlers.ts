@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import {
+  ChorusError,
+  capabilitiesUpdateSchema,
+  joinRequestSchema,
+  roundDeclineSchema,
+  updateBeginSchema,
+  updateChunkSchema,
+  updateEndSchema,
+  type Ack,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '@chorus/core';
+import type { EngineTransport } from '../rounds/engine-deps.js';
+import type { RoundEngine } from '../rounds/round-engine.js';
+import { UploadAssembler } from './upload-assembler.js';
+
+export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type ChorusSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export const taskRoom = (taskId: string): string => `task:${taskId}`;
+
+/** Engine → participants over Socket.IO: one room per task, and each socket's own room by id. */
+export function createSocketTransport(io: ChorusServer): EngineTransport {
+  return {
+    send: (connectionId, event, msg) => {
+      io.to(connectionId).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
+    },
+    broadcast: (taskId, event, msg) => {
+      io.to(taskRoom(taskId)).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
+    },
+  };
+}
+
+/** "field.path: message" for the first zod issue. */
+export function describeZodError(error: z.ZodError, prefix: string): string {
+  const issue = error.issues[0];
+  if (!issue) return `${prefix}: invalid`;
+  const path = issue.path.map(String).join('.');
+  return `${prefix}${path ? `.${path}` : ''}: ${issue.message}`;
+}
+
+/**
+ * Every event is validated with its zod schema before use; any failure becomes a typed Ack error and
+ * never reaches the round. A client that sends no ack callback is tolerated (the reply is dropped).
+ */
+function on<S extends z.ZodType, R>(
+  socket: ChorusSocket,
+  log: Logger,
+  event: keyof ClientToServerEvents,
+  schema: S,
+  handler: (msg: z.infer<S>) => R | Promise<R>,
+  afterAck?: (msg: z.infer<S>, result: R) => void,
+): void {
+  (socket as unknown as { on(e: string, fn: (...args: unknown[]) => void): void }).on(event, (...args: unknown[]) => {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as (a: Ack<R>) => void) : () => undefined;
+    const raw = typeof args[0] === 'function' ? undefined : args[0];
+    void (async () => {
+      let reply: Ack<R>;
+      let parsed: z.infer<S> | undefined;
+      let result: R | undefined;
+      try {
+        const p = schema.safeParse(raw);
+        if (!p.success) throw new ChorusError('BAD_REQUEST', describeZodError(p.error, event));
+        parsed = p.data;
+        result = await handler(p.data);
+        reply = { ok: true, data: result };
+      } catch (err) {
+        const e = ChorusError.from(err);
+        if (e.code === 'INTERNAL') log.error({ err, event, socket: socket.id }, 'handler failed');
+        else log.debug({ event, code: e.code, message: e.message, socket: socket.id }, 'request refused');
+        reply = { ok: false, error: e.toWire() };
+      }
+      try {
+        ack(reply);
+      } catch (err) {
+        log.warn({ err, event }, 'ack failed');
+      }
+      if (reply.ok && afterAck) afterAck(parsed as z.infer<S>, result as R);
+    })();
+  });
+}
+
+export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, options: { maxChunkBytes: number; logger: Logger }): void {
+  const { maxChunkBytes, logger } = options;
+  const uploads = new UploadAssembler(maxChunkBytes);
+
+  io.on('connection', (socket) => {
+    const log = logger.child({ socket: socket.id });
+    log.debug('connected');
+
+    on(
+      socket,
+      log,
+      'join',
+      joinRequestSchema,
+      async (req) => ({ ...(await engine.join(req)), maxChunkBytes }),
+      (req, res) => {
+        // After the ack: the client knows its participant id before an invite can reach it.
+        if (socket.disconnected) return;
+        void socket.join(taskRoom(req.taskId));
+        engine.attach(socket.id, req.taskId, res.participantId, req.capabilities);
+        log.info({ taskId: req.taskId, participantId: res.participantId, backend: req.capabilities.backend }, 'participant joined');
+      },
+    );
+
+    on(socket, log, 'capabilities', capabilitiesUpdateSchema, (req) => {
+      engine.updateCapabilities(socket.id, req.taskId, req.capabilities);
+      return { ok: true as const };
+    });
+
+    on(socket, log, 'round:decline', roundDeclineSchema, (req) => {
+      engine.decline(socket.id, req.taskId, req.roundId, req.reason);
+      return { ok: true as const };
+    });
+
+    on(socket, log, 'update:begin', updateBeginSchema, (req) => {
+      engine.beginUpdate(socket.id, req);
+      return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
+    });
+
+    on(socket, log, 'update:chunk', updateChunkSchema, (req) => ({ received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) }));
+
+    on(socket, log, 'update:end', updateEndSchema, (req) => {
+      const { begin, bytes } = uploads.end(socket.id, req.uploadId);
+      return engine.submitUpdate(socket.id, begin, bytes);
+    });
+
+    socket.on('disconnect', (reason) => {
+      uploads.dropConnection(socket.id);
+      engine.detach(socket.id);
+      log.debug({ reason }, 'disconnected');
+    });
+  });
+}
