@@ -45,7 +45,7 @@ const streamSeed = (seed: number, stream: number): number => (Math.imul(seed + 1
 
 const ACCURACY_KEYS = ['accuracy', 'evalAccuracy', 'eval_accuracy', 'testAccuracy', 'test_accuracy'];
 const LOSS_KEYS = ['loss', 'evalLoss', 'eval_loss', 'testLoss', 'test_loss'];
-const PARTICIPANT_KEYS = ['participants', 'accepted', 'clients', 'numClients'];
+const PARTICIPANT_KEYS = ['updates', 'participants', 'clients'];
 const FAILURE_KEYS = ['failures', 'failed', 'dropouts'];
 
 function pick(metrics: Readonly<Record<string, number>>, keys: readonly string[]): number | undefined {
@@ -62,7 +62,8 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
   const o = resolveSimulationOptions(input);
   const target = targetClients(o);
   await initNodeBackend('wasm');
-  const { train, test } = await loadMnist(o.seed);
+  // Always the default split: the server evaluates on that split's held-out digits.
+  const { train, test } = loadMnist();
   const parts = partitionIndices(train.y, o.clients, parsePartitionSpec(o.partition), createSeededRandom(streamSeed(o.seed, -1)));
 
   let embedded: EmbeddedServer | undefined;
@@ -82,6 +83,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
     taskId = (
       await createTask(url, {
         template: o.model,
+        seed: o.seed,
         config: {
           id,
           name: `Simulation: ${o.model}, ${o.clients} clients, ${o.partition}`,
@@ -179,7 +181,10 @@ async function accuracyOf(
 ): Promise<{ accuracy: number; loss: number; by: 'server' | 'simulator' }> {
   const accuracy = pick(update.metrics, ACCURACY_KEYS);
   const loss = pick(update.metrics, LOSS_KEYS);
-  if (accuracy !== undefined && loss !== undefined) return { accuracy, loss, by: 'server' };
+  // Without central evaluation the strategy's own "accuracy" is the clients' training mean (the
+  // same number as client_accuracy): that is not a test accuracy, so evaluate here instead.
+  const isClientMean = accuracy === update.metrics.client_accuracy && loss === update.metrics.client_loss;
+  if (accuracy !== undefined && loss !== undefined && !isClientMean) return { accuracy, loss, by: 'server' };
   const bytes = await downloadBytes(weightsUrl(serverUrl, update.taskId, update.version), { fetch: (u, init) => fetch(u, init) });
   const weights = decodePayload(bytes);
   const result = await queue.run(async () => {

@@ -5,6 +5,8 @@ import { ChorusError, isErrorCode, type TaskConfigInput } from '@chorus/core';
 export interface CreateTaskRequest {
   /** Model template id (e.g. "mnist-2nn"); the server builds topology, weights and data schema from it. */
   readonly template: string;
+  /** Seed of the initial weights. */
+  readonly seed?: number;
   readonly config: Omit<TaskConfigInput, 'data'> & { data?: TaskConfigInput['data'] };
 }
 
