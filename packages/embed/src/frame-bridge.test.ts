@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createFrameBridge } from './frame-bridge.js';
+import { EMBED_PROTOCOL } from './messages.js';
+
+const CHORUS = 'https://chorus.example.org';
+
+/** A window whose postMessage records what was sent; `deliver` plays a message arriving from `source`. */
+function setup() {
+  const page = new EventTarget();
+  const sent: { data: unknown; target: string }[] = [];
+  const frame = { postMessage: (data: unknown, target: string) => sent.push({ data, target }) } as unknown as Window;
+  const bridge = createFrameBridge(page as unknown as Window, CHORUS);
+  const deliver = (data: unknown, origin = CHORUS, source: unknown = frame) => page.dispatchEvent(Object.assign(new Event('message'), { data, origin, source }));
+  return { bridge, frame, sent, deliver };
+}
+
+const ev = (event: string, data: unknown) => ({ chorus: EMBED_PROTOCOL, kind: 'event', event, data });
+
+describe('createFrameBridge', () => {
+  it('hears events only from the Chorus origin and the iframe window', () => {
+    const { bridge, frame, deliver } = setup();
+    bridge.attach(() => frame);
+    const rounds: number[] = [];
+    bridge.on('roundJoined', (e) => rounds.push(e.round));
+
+    deliver(ev('roundJoined', { round: 1 }));
+    deliver(ev('roundJoined', { round: 2 }), 'https://evil.example.com');
+    deliver(ev('roundJoined', { round: 3 }), CHORUS, {});
+    deliver(ev('roundJoined', { round: 4 }));
+
+    expect(rounds).toEqual([1, 4]);
+  });
+
+  it('queues calls until the frame is ready, posts them to the Chorus origin only, and resolves on reply', async () => {
+    const { bridge, frame, sent, deliver } = setup();
+    bridge.attach(() => frame);
+
+    const result = bridge.call('addExamples', { examples: [{ input: [0, 1], label: 1 }] });
+    const beforeReady = sent.length;
+    deliver(ev('ready', { taskId: 'mnist-demo' }));
+    deliver({ chorus: EMBED_PROTOCOL, kind: 'reply', id: 1, ok: true, value: 1 });
+
+    expect(beforeReady).toBe(0);
+    expect(sent).toEqual([{ data: { chorus: EMBED_PROTOCOL, kind: 'call', id: 1, method: 'addExamples', args: { examples: [{ input: [0, 1], label: 1 }] } }, target: CHORUS }]);
+    await expect(result).resolves.toBe(1);
+  });
+
+  it('fails calls with the refusal, and before consent with NO_CONSENT', async () => {
+    const { bridge, frame, deliver } = setup();
+    const beforeConsent = bridge.call('pause', {});
+    bridge.attach(() => frame);
+    const queued = bridge.call('pause', {});
+
+    deliver(ev('refused', { code: 'FORBIDDEN', message: 'This site is not allowed to contribute to this Chorus task' }));
+
+    await expect(beforeConsent).rejects.toMatchObject({ code: 'NO_CONSENT' });
+    await expect(queued).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'This site is not allowed to contribute to this Chorus task' });
+  });
+});

@@ -1,0 +1,30 @@
+// Public entry of @chorus/embed for the Chorus side (the iframe page): the message contract shared
+// with the loader. The loader itself (loader.ts) is a browser bundle built by Vite into public/embed.js.
+export {
+  EMBED_PROTOCOL,
+  EMBED_PHASES,
+  MAX_EXAMPLES_PER_CALL,
+  parseFrameMessage,
+  parsePartnerMessage,
+  findExampleProblem,
+} from './messages.js';
+export type {
+  EmbedPhase,
+  StatusEvent,
+  ProgressEvent,
+  RoundJoinedEvent,
+  ErrorEvent,
+  EmbedEventMap,
+  EmbedEventName,
+  PartnerExample,
+  EmbedMethodMap,
+  EmbedMethod,
+  FrameEventMessage,
+  FrameReplyMessage,
+  FrameMessage,
+  PartnerCallMessage,
+  ExampleSpec,
+} from './messages.js';
+export { readScriptConfig, frameUrl } from './script-config.js';
+export type { ScriptConfig } from './script-config.js';
+export type { ChorusEmbedApi } from './loader.js';

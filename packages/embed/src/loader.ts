@@ -1,0 +1,90 @@
+/**
+ * embed.js: what a partner's `<script src=".../embed.js" data-task data-key async>` runs. It only
+ * draws the consent card; TensorFlow.js, the worker and the model live in the Chorus iframe, which
+ * is inserted after the visitor agrees. Nothing else runs without consent.
+ */
+import { createCardView } from './consent-card.js';
+import { createConsentStore } from './consent-store.js';
+import { createFrameBridge, type FrameBridge } from './frame-bridge.js';
+import type { EmbedEventMap, EmbedEventName, PartnerExample } from './messages.js';
+import { findOwnScript, frameUrl, readScriptConfig } from './script-config.js';
+
+/** What the partner page calls: `window.Chorus`. */
+export interface ChorusEmbedApi {
+  readonly taskId: string;
+  on<K extends EmbedEventName>(event: K, listener: (data: EmbedEventMap[K]) => void): () => void;
+  /** Resolves with how many examples were stored in the visitor's browser. */
+  addExamples(examples: readonly PartnerExample[]): Promise<number>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Stops training, deletes the visitor's Chorus data in this browser and withdraws consent. */
+  forgetMe(): Promise<void>;
+  consent(): 'granted' | 'declined' | null;
+}
+
+declare global {
+  interface Window {
+    Chorus?: ChorusEmbedApi;
+  }
+}
+
+function start(script: ReturnType<typeof findOwnScript>): void {
+  const config = readScriptConfig(script);
+  if (typeof config === 'string') {
+    console.error(config);
+    return;
+  }
+  if (window.Chorus) return; // The tag was included twice: one card is enough.
+  const partnerOrigin = location.origin;
+  const store = createConsentStore(window.localStorage ?? null, config.chorusOrigin, config.taskId);
+  const bridge: FrameBridge = createFrameBridge(window, config.chorusOrigin);
+  const view = createCardView({ taskId: config.taskId, chorusHost: new URL(config.chorusOrigin).host, partnerHost: location.host });
+  let frame: HTMLIFrameElement | null = null;
+
+  const activate = (): void => {
+    frame = view.showFrame(frameUrl(config, partnerOrigin), () => void forget());
+    const f = frame;
+    bridge.attach(() => f.contentWindow);
+  };
+  const decline = (): void => {
+    bridge.detach();
+    frame = null;
+    store.set('declined');
+    view.showDeclined(ask);
+  };
+  const ask = (): void =>
+    view.showAsk(
+      () => {
+        store.set('granted');
+        activate();
+      },
+      decline,
+    );
+  const forget = async (): Promise<void> => {
+    // The frame deletes its IndexedDB data before we remove it; a frame that is gone has nothing to delete.
+    if (frame) await bridge.call('forgetMe', {}).catch(() => undefined);
+    decline();
+  };
+
+  window.Chorus = {
+    taskId: config.taskId,
+    on: (event, listener) => bridge.on(event, listener),
+    addExamples: async (examples) => (await bridge.call('addExamples', { examples })) ?? 0,
+    pause: async () => void (await bridge.call('pause', {})),
+    resume: async () => void (await bridge.call('resume', {})),
+    forgetMe: forget,
+    consent: store.get,
+  };
+
+  const decision = store.get();
+  if (decision === 'granted') activate();
+  else if (decision === 'declined') view.showDeclined(ask);
+  else ask();
+  document.body.append(view.host);
+  document.dispatchEvent(new CustomEvent('chorus:ready'));
+}
+
+// currentScript is only set while the script first runs, so read the tag now, not on DOMContentLoaded.
+const ownScript = findOwnScript(document);
+if (document.body) start(ownScript);
+else document.addEventListener('DOMContentLoaded', () => start(ownScript), { once: true });
