@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePayload, type RoundInvite } from '@chorus/core';
+import { startServer, type RunningServer } from './index.js';
+import { TestParticipant, fetchWeights } from './transport/test-participant.js';
+
+const CHUNK = 64 * 1024;
+let dir: string;
+let server: RunningServer;
+const clients: TestParticipant[] = [];
+
+function participant(): TestParticipant {
+  const p = new TestParticipant(server.url);
+  clients.push(p);
+  return p;
+}
+
+async function post(path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'chorus-server-it-'));
+  server = await startServer(
+    { port: 0, host: '127.0.0.1', db: join(dir, 'it.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, roundRetryDelayMs: 100, corsOrigins: ['https://partner.example'] },
+    { evaluate: null },
+  );
+  const created = await post('/api/tasks', {
+    template: 'mnist-2nn',
+    config: { id: 'it', name: 'Integration', codec: 'float32', rounds: { targetClients: 2, minClients: 2, overSelection: 1, deadlineMs: 20_000 } },
+    start: true,
+  });
+  expect(created.status).toBe(201);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('aggregation server over real Socket.IO and HTTP', () => {
+  it('turns two uploaded deltas into version 1 and tells every connected client, after refusing malformed messages', async () => {
+    const v0 = await fetchWeights(server.url, 'it', 0);
+    const [a, b, watcher] = [participant(), participant(), participant()];
+    expect((await a.join('it')).ok).toBe(true);
+    expect((await b.join('it')).ok).toBe(true);
+    const inviteA: RoundInvite = await a.waitFor(() => a.invites[0]);
+    const inviteB: RoundInvite = await b.waitFor(() => b.invites[0]);
+    expect((await watcher.join('it')).ok).toBe(true);
+
+    // Malformed and refused messages, while the round is open.
+    expect(await watcher.request('join', { protocolVersion: 99, taskId: 'it', capabilities: { backend: 'wasm', numExamples: 1 } })).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED_PROTOCOL', retryable: false } });
+    expect(await watcher.request('join', { protocolVersion: 1, taskId: 'nope', capabilities: { backend: 'wasm', numExamples: 1 } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await watcher.request('update:begin', { taskId: 'it', version: 'zero' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await watcher.request('update:chunk', { uploadId: 'x', seq: 0, data: new Uint8Array(4) })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await watcher.request('update:end')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    watcher.socket.emit('update:begin', { garbage: true }); // no ack callback: must not crash anything
+    expect(await a.request('update:begin', { taskId: 'it', roundId: inviteA.roundId, version: 0, numExamples: 1, byteLength: 50_000_000 })).toMatchObject({ ok: false, error: { code: 'PAYLOAD_TOO_LARGE' } });
+    const outsider = await watcher.upload(inviteA, encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length) }, 'float32'), CHUNK);
+    expect(outsider).toMatchObject({ ok: false, error: { code: 'NOT_SELECTED' } });
+
+    const n = v0.values.length;
+    const deltaA = encodePayload({ layout: v0.layout, values: new Float32Array(n).fill(0.25) }, 'float32');
+    const deltaB = encodePayload({ layout: v0.layout, values: new Float32Array(n).fill(-0.75) }, 'float32');
+    expect(deltaA.byteLength).toBeGreaterThan(10 * CHUNK); // really chunked
+    expect(await a.upload(inviteA, deltaA, CHUNK, 100)).toEqual({ ok: true, data: { accepted: true } });
+    expect(await a.upload(inviteA, deltaA, CHUNK, 100)).toMatchObject({ ok: false, error: { code: 'DUPLICATE_UPDATE' } });
+    expect(await b.upload(inviteB, deltaB, CHUNK, 300)).toEqual({ ok: true, data: { accepted: true } });
+
+    for (const c of [a, b, watcher]) expect((await c.waitFor(() => c.updates[0])).version).toBe(1);
+    const v1 = await fetchWeights(server.url, 'it', 'latest');
+    // (100 × 0.25 + 300 × −0.75) / 400 = −0.5
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(v1.values[i]! - (v0.values[i]! - 0.5)));
+    expect(worst).toBeLessThan(1e-6);
+    const detail = await (await fetch(`${server.url}/api/tasks/it`)).json();
+    expect(detail.task.latestVersion).toBe(1);
+    expect(detail.rounds.find((r: { round: number }) => r.round === 1)).toMatchObject({ state: 'committed', participants: 2, selected: 2 });
+    expect(detail.rounds.find((r: { round: number }) => r.round === 1).bytesUp).toBe(2 * deltaA.byteLength);
+  });
+
+  it('serves versions in TensorFlow.js format and answers HTTP errors as typed JSON', async () => {
+    const modelRes = await fetch(`${server.url}/api/tasks/it/versions/latest/model.json`);
+    const model = await modelRes.json();
+    const bin = await fetch(`${server.url}/api/tasks/it/versions/${modelRes.headers.get('x-chorus-version')}/weights.bin`);
+    const v = await fetchWeights(server.url, 'it', Number(modelRes.headers.get('x-chorus-version')));
+    expect(model.format).toBe('layers-model');
+    expect(model.weightsManifest[0].weights.map((w: { name: string }) => w.name)).toEqual(v.layout.map((t) => t.name));
+    expect(new Float32Array(await bin.arrayBuffer())).toEqual(v.values);
+    const tf = await import('@tensorflow/tfjs');
+    const loaded = await tf.loadLayersModel(`${server.url}/api/tasks/it/versions/latest/model.json`);
+    const firstKernel = loaded.getWeights()[0]!;
+    expect(firstKernel.shape).toEqual([...v.layout[0]!.shape]);
+    expect(firstKernel.dataSync().slice(0, 5)).toEqual(v.values.slice(0, 5));
+    loaded.dispose();
+
+    const missing = await fetch(`${server.url}/api/tasks/nope`);
+    expect([missing.status, await missing.json()]).toEqual([404, { error: { code: 'NOT_FOUND', message: 'task "nope" does not exist' } }]);
+    const bad = await post('/api/tasks', { template: 'mnist-2nn', config: { id: 'x2', name: 'X', rounds: { targetClients: 0 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('INVALID_CONFIG');
+    expect(bad.json.error.message).toMatch(/^config\.rounds\.targetClients: /);
+    expect((await post('/api/tasks/it/resume')).status).toBe(409);
+
+    const allowed = await fetch(`${server.url}/api/tasks`, { headers: { origin: 'https://partner.example' } });
+    const other = await fetch(`${server.url}/api/tasks`, { headers: { origin: 'https://evil.example' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://partner.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  });
+});
