@@ -186,6 +186,40 @@ describe('participant session', () => {
     expect(session.status).toBe('closed');
   });
 
+  it('finishes a round across a reconnect: waits for the re-join, then uploads', async () => {
+    // Prepare: training is held until the test has dropped and restored the connection.
+    const { socket } = happyServer();
+    let release: () => void = () => undefined;
+    const gated: RoundTrainer = {
+      async train(invite, weights, signal) {
+        await new Promise<void>((r) => (release = r));
+        return halfDelta.train(invite, weights, signal);
+      },
+    };
+    const session = sessionWith(socket, { trainer: gated });
+    await session.start();
+    socket.fire('round:invite', invite('r-3'));
+    await until(() => session.status === 'training');
+
+    // Execute
+    socket.connected = false;
+    socket.fire('disconnect', 'transport close');
+    const receipt = nextEvent<{ roundId: string }>((l) => session.on('receipt', l));
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    const beginsWhileOffline = socket.eventsNamed('update:begin').length;
+    socket.connect();
+    const got = await receipt;
+
+    // Assert
+    expect(beginsWhileOffline).toBe(0);
+    expect(got.roundId).toBe('r-3');
+    const order = socket.sent.map((s) => s.event).filter((e) => e === 'join' || e === 'update:begin');
+    expect(order).toEqual(['join', 'join', 'update:begin']);
+    expect(socket.eventsNamed('join')[1].participantId).toBe('p-42');
+    await session.close();
+  });
+
   it('turns an error acknowledgement into the server ChorusError', async () => {
     // Prepare
     const { socket } = happyServer({
