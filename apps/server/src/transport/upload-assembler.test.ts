@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ChorusError } from '@chorus/core';
+import { UploadAssembler } from './upload-assembler.js';
+
+const begin = (byteLength: number, roundId = 't-r1') => ({ taskId: 't', roundId, version: 0, numExamples: 1, byteLength, metrics: {} });
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return ChorusError.from(err).code;
+  }
+  return 'no error';
+}
+
+describe('UploadAssembler', () => {
+  it('joins ordered chunks into the declared bytes', () => {
+    const u = new UploadAssembler(4);
+    const id = u.begin('c1', begin(6));
+
+    expect(u.chunk('c1', id, 0, Uint8Array.of(1, 2, 3, 4))).toBe(4);
+    expect(u.chunk('c1', id, 1, Uint8Array.of(5, 6))).toBe(6);
+    const done = u.end('c1', id);
+
+    expect([...done.bytes]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(done.begin.roundId).toBe('t-r1');
+    expect(codeOf(() => u.end('c1', id))).toBe('NOT_FOUND');
+  });
+
+  it('refuses out-of-order, over-size and over-declared chunks, early ends and other connections', () => {
+    const u = new UploadAssembler(4);
+    const id = u.begin('c1', begin(6));
+
+    expect(codeOf(() => u.chunk('c2', id, 0, Uint8Array.of(1)))).toBe('NOT_FOUND');
+    expect(codeOf(() => u.chunk('c1', id, 1, Uint8Array.of(1)))).toBe('BAD_REQUEST');
+    expect(codeOf(() => u.chunk('c1', id, 0, new Uint8Array(5)))).toBe('PAYLOAD_TOO_LARGE');
+    const id2 = u.begin('c1', begin(3));
+    expect(codeOf(() => u.chunk('c1', id2, 0, new Uint8Array(4)))).toBe('PAYLOAD_TOO_LARGE');
+    const id3 = u.begin('c1', begin(3));
+    u.chunk('c1', id3, 0, new Uint8Array(2));
+    expect(codeOf(() => u.end('c1', id3))).toBe('BAD_REQUEST');
+  });
+
+  it('replaces an unfinished upload for the same round and bounds open uploads per connection', () => {
+    const u = new UploadAssembler(4, 2);
+    const first = u.begin('c1', begin(2, 'r1'));
+    u.begin('c1', begin(2, 'r1'));
+    u.begin('c1', begin(2, 'r2'));
+
+    expect(codeOf(() => u.chunk('c1', first, 0, new Uint8Array(1)))).toBe('NOT_FOUND');
+    expect(codeOf(() => u.begin('c1', begin(2, 'r3')))).toBe('RATE_LIMITED');
+    u.dropConnection('c1');
+    expect(codeOf(() => u.begin('c1', begin(2, 'r3')))).toBe('no error');
+  });
+});
