@@ -106,7 +106,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       if (!res.ok) throw new ChorusError('UNAVAILABLE', `could not download the model description (HTTP ${res.status})`);
       const modelJson = (await res.json()) as { modelTopology?: unknown };
       const choice = await getTrainer().prepare({ taskId, topology: modelJson.modelTopology, inputShape: task.data.inputShape, numClasses: task.data.numClasses });
-      store.update({ backend: choice, samplesPerSecond: choice.samplesPerSecond });
+      store.update((st) => ({ backend: choice, samplesPerSecond: choice.samplesPerSecond, phase: st.phase === 'preparing' ? 'running' : st.phase }));
       await session?.updateCapabilities(capabilities()).catch(() => undefined);
     })().catch((err: unknown) => {
       prepared = undefined;

@@ -1,0 +1,104 @@
+'use client';
+
+import { useEffect, useState } from 'react';
+import { PAUSE_REASON_TEXT, type ParticipantPhase } from '@chorus/client';
+import { ConsentCard } from './consent-card.js';
+import { DrawDigit } from './draw-digit.js';
+import { ImportImages } from './import-images.js';
+import { RoundPanel } from './round-panel.js';
+import { StatsPanel } from './stats-panel.js';
+import { useParticipant } from './use-participant.js';
+
+const PHASE_TEXT: Record<ParticipantPhase, string> = {
+  idle: 'Starting…',
+  'waiting-for-tab': 'Another tab is contributing',
+  connecting: 'Connecting to the server…',
+  preparing: 'Testing which way of training is fastest here…',
+  running: 'Contributing',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  failed: 'Stopped by an error',
+};
+
+const consentKey = (taskId: string) => `chorus-consent:${taskId}`;
+
+export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: string; readonly taskId: string }) {
+  // Unknown until mounted: consent lives in this browser's storage, not on the server.
+  const [consented, setConsented] = useState<boolean | undefined>();
+  useEffect(() => setConsented(window.localStorage.getItem(consentKey(taskId)) === 'yes'), [taskId]);
+  const { participant, state, shard, setupError } = useParticipant(serverUrl, taskId, consented === true);
+
+  if (consented === undefined) return null;
+  if (!consented) {
+    return (
+      <ConsentCard
+        serverUrl={serverUrl}
+        taskId={taskId}
+        onAccept={() => {
+          window.localStorage.setItem(consentKey(taskId), 'yes');
+          setConsented(true);
+        }}
+      />
+    );
+  }
+
+  const paused = (state?.pauseReasons.length ?? 0) > 0;
+  const error = setupError ?? state?.lastError?.message;
+  const deleteMyData = async () => {
+    if (!participant || !window.confirm('Delete every digit, model and record this page stored on this device, and stop contributing?')) return;
+    await participant.deleteMyData();
+    window.localStorage.removeItem(consentKey(taskId));
+    setConsented(false);
+  };
+
+  return (
+    <>
+      <div className="status-row">
+        <span className={`pill phase-${state?.phase ?? 'idle'}`} data-testid="phase" data-phase={state?.phase ?? 'idle'}>
+          {PHASE_TEXT[state?.phase ?? 'idle']}
+        </span>
+        <span className="muted small" data-testid="connection">
+          {state?.sessionStatus === 'disconnected' ? 'Connection lost — reconnecting by itself…' : state?.sessionStatus ? `connection: ${state.sessionStatus}` : ''}
+        </span>
+      </div>
+      {paused && (
+        <p className="notice" data-testid="paused-reasons">
+          {state!.pauseReasons.map((r) => PAUSE_REASON_TEXT[r]).join(' ')}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert" data-testid="error">
+          {error}
+        </p>
+      )}
+      {state && <RoundPanel state={state} />}
+      {state && <StatsPanel state={state} />}
+      <section className="card" aria-labelledby="data-title">
+        <h2 id="data-title">Your data (stays on this device)</h2>
+        <p className="muted" data-testid="demo-shard">
+          {shard
+            ? `Demo data: ${shard.count} MNIST digits (mostly ${shard.labels.join(', ')}), picked for this browser.`
+            : 'Loading the demo digits for this browser…'}
+        </p>
+        <div className="sources">
+          <DrawDigit onAdd={(pixels, label) => participant!.addExamples([{ x: pixels, y: label }], 'drawn')} />
+          <ImportImages onAdd={(pixels, label) => participant!.addExamples(pixels.map((x) => ({ x, y: label })), 'imported')} />
+        </div>
+      </section>
+      <section className="card controls">
+        {state?.pauseReasons.includes('user') ? (
+          <button type="button" className="primary" onClick={() => participant?.resume()} data-testid="resume">
+            Resume
+          </button>
+        ) : (
+          <button type="button" onClick={() => participant?.pause()} data-testid="pause">
+            Pause
+          </button>
+        )}
+        <button type="button" className="danger" onClick={() => void deleteMyData()} data-testid="delete-data">
+          Delete my data
+        </button>
+      </section>
+    </>
+  );
+}
