@@ -1,0 +1,107 @@
+import Database from 'better-sqlite3';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { Server } from 'socket.io';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installPartnerKeys } from './install-partner-keys.js';
+import type { PartnerKeyStore } from './partner-key-store.js';
+
+const CHORUS_WEB = 'http://localhost:3000';
+let app: FastifyInstance;
+let io: Server;
+let db: Database.Database;
+let keys: PartnerKeyStore;
+let url: string;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  app = Fastify();
+  io = new Server(app.server);
+  db = new Database(':memory:');
+  keys = installPartnerKeys(app, io, db, { demoKey: true, taskExists: (id) => id === 'mnist-demo' || id === 'other', chorusOrigins: (o) => o === undefined || o === CHORUS_WEB, logger: pino({ level: 'silent' }) });
+  keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true });
+  io.on('connection', (s) => s.on('join', (_msg: unknown, ack: (a: unknown) => void) => ack({ ok: true })));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  io.close();
+  await app.close();
+  db.close();
+});
+
+const check = async (q: string) => (await fetch(`${url}/api/embed/check?${q}`)).json();
+
+/** Connects like the embed iframe does; resolves 'connected' or the refusal's code + message. */
+function handshake(auth: Record<string, string> | undefined, origin = CHORUS_WEB): Promise<{ socket: Socket; result: string }> {
+  const socket = connect(url, { transports: ['websocket'], reconnection: false, extraHeaders: { origin }, ...(auth ? { auth } : {}) });
+  sockets.push(socket);
+  return new Promise((resolve) => {
+    socket.on('connect', () => resolve({ socket, result: 'connected' }));
+    socket.on('connect_error', (err: Error & { data?: { code: string } }) => resolve({ socket, result: `${err.data?.code}: ${err.message}` }));
+  });
+}
+
+const demo = (partnerOrigin: string, visitor = 'v1', taskId = 'mnist-demo') => ({ partnerKey: 'pk_demo', partnerOrigin, taskId, visitor });
+
+describe('GET /api/embed/check', () => {
+  it('allows the demo key from any local port and refuses other sites, unknown keys and tasks', async () => {
+    const answers = await Promise.all([
+      check('key=pk_demo&task=mnist-demo&origin=http%3A%2F%2F127.0.0.1%3A4173'),
+      check('key=pk_demo&task=mnist-demo&origin=https%3A%2F%2Fevil.example'),
+      check('key=pk_nope&task=mnist-demo&origin=http%3A%2F%2F127.0.0.1%3A4173'),
+      check('key=pk_demo&task=missing&origin=http%3A%2F%2F127.0.0.1%3A4173'),
+      check('key=pk_demo&task=mnist-demo'),
+    ]);
+
+    expect(answers).toEqual([
+      { allowed: true },
+      { allowed: false, code: 'FORBIDDEN', reason: 'This site (https://evil.example) is not allowed to contribute to this Chorus task.' },
+      { allowed: false, code: 'NOT_FOUND', reason: 'This partner key is unknown or was switched off.' },
+      { allowed: false, code: 'NOT_FOUND', reason: 'There is no Chorus task "missing".' },
+      { allowed: false, code: 'BAD_REQUEST', reason: 'key, task and origin are required query parameters.' },
+    ]);
+  });
+});
+
+describe('Socket.IO handshake with a partner key', () => {
+  it('connects an allowed embedding and refuses a site the key does not list', async () => {
+    const ok = await handshake(demo('http://127.0.0.1:4173'));
+    const refused = await handshake(demo('https://evil.example'));
+
+    expect(ok.result).toBe('connected');
+    expect(refused.result).toBe('FORBIDDEN: This site (https://evil.example) is not allowed to contribute to this Chorus task.');
+  });
+
+  it('refuses browsers on origins that are not the Chorus web app, with or without a key', async () => {
+    const direct = await handshake(undefined, 'https://evil.example');
+
+    expect(direct.result).toBe('FORBIDDEN: This site (https://evil.example) is not allowed to contribute to this Chorus task.');
+  });
+
+  it('admits at most quotaPerDay distinct visitors a day, the same visitor again', async () => {
+    const auth = (visitor: string) => ({ partnerKey: 'pk_small', partnerOrigin: 'https://small.example', taskId: 'mnist-demo', visitor });
+
+    const first = await handshake(auth('alice'));
+    const again = await handshake(auth('alice'));
+    const second = await handshake(auth('bob'));
+
+    expect([first.result, again.result]).toEqual(['connected', 'connected']);
+    expect(second.result).toBe("RATE_LIMITED: This site has reached today's limit of 1 contributors for Chorus. Thank you — please come back tomorrow.");
+  });
+
+  it('disconnects a partner socket that tries to join another task', async () => {
+    const { socket } = await handshake(demo('http://localhost:5173', 'v2'));
+    const joinedOwn = await socket.timeout(2000).emitWithAck('join', { taskId: 'mnist-demo' });
+    const gone = new Promise((resolve) => socket.on('disconnect', resolve));
+
+    socket.emit('join', { taskId: 'other' }, () => undefined);
+
+    expect(joinedOwn).toEqual({ ok: true });
+    expect(await gone).toBe('io server disconnect');
+  });
+});

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Server } from 'socket.io';
+import { checkAccess, refusedOrigin, utcDay, type AccessRefusal, type AccessVerdict } from './partner-key.js';
+import type { PartnerKeyStore } from './partner-key-store.js';
+
+export interface PartnerAccessOptions {
+  readonly keys: PartnerKeyStore;
+  /** Whether the task exists on this server. */
+  readonly taskExists: (taskId: string) => boolean;
+  /** Browser origins the Chorus web app is served from (the iframe's origin): the server's CORS list. */
+  readonly chorusOrigins: (origin: string | undefined) => boolean;
+  readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** What the embed iframe puts in its Socket.IO handshake (`auth`). */
+export interface PartnerHandshake {
+  readonly partnerKey: string;
+  readonly partnerOrigin: string;
+  readonly taskId: string;
+  /** The visitor's pseudonymous local id, for the distinct-visitors-per-day quota. */
+  readonly visitor: string;
+}
+
+const str = (v: unknown, max = 300): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
+
+/** Key + task + embedding origin, as the iframe page asks before starting anything. */
+export function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): AccessVerdict {
+  if (!options.taskExists(taskId)) return { allowed: false, code: 'NOT_FOUND', reason: `There is no Chorus task "${taskId}".` };
+  return checkAccess(options.keys.get(key), taskId, origin);
+}
+
+/**
+ * GET /api/embed/check?key=&task=&origin= → `{ allowed: true }` or `{ allowed: false, code, reason }`
+ * (HTTP 200 either way: a refusal is an answer, shown to the visitor in plain words).
+ */
+export function registerEmbedCheckRoute(app: FastifyInstance, options: PartnerAccessOptions): void {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/embed/check', async (req) => {
+    const key = str(req.query.key, 104);
+    const task = str(req.query.task, 100);
+    const origin = str(req.query.origin);
+    if (!key || !task || !origin) {
+      return { allowed: false, code: 'BAD_REQUEST', reason: 'key, task and origin are required query parameters.' } satisfies AccessVerdict;
+    }
+    return verdictFor(options, key, task, origin);
+  });
+}
+
+/**
+ * Socket.IO handshake rules: a browser connection must come from a listed Chorus origin, and a
+ * connection that names a partner key must carry an embedding origin allowed for that key and task,
+ * within the key's daily visitor quota. Such a socket may then only join that one task.
+ */
+export function installPartnerHandshake(io: Server, options: PartnerAccessOptions): void {
+  const now = options.now ?? Date.now;
+  io.use((socket, next) => {
+    const refuse = (v: AccessRefusal): void => {
+      options.logger.info({ code: v.code, reason: v.reason, origin: socket.handshake.headers.origin }, 'socket refused');
+      next(Object.assign(new Error(v.reason), { data: { code: v.code, message: v.reason, retryable: v.code === 'RATE_LIMITED' } }));
+    };
+    const browserOrigin = socket.handshake.headers.origin;
+    if (browserOrigin !== undefined && !options.chorusOrigins(browserOrigin)) return refuse(refusedOrigin(browserOrigin));
+    const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
+    if (auth.partnerKey === undefined) return next();
+    const [key, origin, taskId, visitor] = [str(auth.partnerKey, 104), str(auth.partnerOrigin), str(auth.taskId, 100), str(auth.visitor, 200)];
+    if (!key || !origin || !taskId || !visitor) return refuse({ allowed: false, code: 'BAD_REQUEST', reason: 'partnerKey, partnerOrigin, taskId and visitor are required together.' });
+    const verdict = verdictFor(options, key, taskId, origin);
+    if (!verdict.allowed) return refuse(verdict);
+    const record = options.keys.get(key)!;
+    if (!options.keys.admitVisitor(record, utcDay(now()), visitor)) {
+      return refuse({ allowed: false, code: 'RATE_LIMITED', reason: `This site has reached today's limit of ${record.quotaPerDay} contributors for Chorus. Thank you — please come back tomorrow.` });
+    }
+    socket.use(([event, payload], nextPacket) => {
+      const joinTask = event === 'join' && typeof payload === 'object' && payload !== null ? (payload as { taskId?: unknown }).taskId : taskId;
+      if (joinTask !== taskId) {
+        socket.disconnect(true);
+        return;
+      }
+      nextPacket();
+    });
+    next();
+  });
+}
