@@ -14,7 +14,8 @@ const clients: TestParticipant[] = [];
 
 /** Runs `tsx apps/server/src/main.ts` like `npm start` and resolves with its URL from the log. */
 function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'apps/server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--db', db, '--no-evaluate'], {
+  // `node --import tsx` (not the tsx CLI, which forks a second process): SIGKILL must hit the server itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--db', db, '--no-evaluate'], {
     cwd: ROOT,
     env: { ...process.env, CHORUS_DEMO_TASK: 'true', CHORUS_LOG_LEVEL: 'info', CHORUS_DB_SYNC: 'NORMAL' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,11 +67,15 @@ describe('npm start server survives kill -9', () => {
     const v1 = await fetchWeights(first.url, 'mnist-demo', 1);
 
     first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
+    const killed = await new Promise<NodeJS.Signals | null>((r) => first.child.once('exit', (_code, signal) => r(signal)));
+    expect(killed).toBe('SIGKILL');
+    // The killed server really is gone: its port refuses connections.
+    await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
     const second = await startChild();
 
     const after = await (await fetch(`${second.url}/api/tasks/mnist-demo`)).json();
     expect([after.task.latestVersion, after.task.status]).toEqual([1, 'running']);
+    expect(after.rounds.filter((r: { state: string }) => r.state === 'collecting')).toEqual([]);
     expect((await fetchWeights(second.url, 'mnist-demo', 'latest')).values).toEqual(v1.values);
     await runRound(second.url, after.rounds[0].round + 1);
     const final = await (await fetch(`${second.url}/api/tasks/mnist-demo`)).json();
