@@ -28,3 +28,5 @@ export type {
 export { readScriptConfig, frameUrl } from './script-config.js';
 export type { ScriptConfig } from './script-config.js';
 export type { ChorusEmbedApi } from './loader.js';
+export { checkEmbedding, normalizeOrigin, parseVisitLimits, restAfterTraining, DEFAULT_VISIT_LIMITS } from './frame-rules.js';
+export type { EmbeddingFacts, VisitLimits } from './frame-rules.js';

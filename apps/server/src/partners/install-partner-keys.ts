@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
-import { installPartnerHandshake, registerEmbedCheckRoute } from './partner-access.js';
+import { originAllowed } from '../http/cors.js';
+import type { RoundEngine } from '../rounds/round-engine.js';
+import { installPartnerHandshake, registerEmbedCheckRoute, type PartnerAccessOptions } from './partner-access.js';
 import type { PartnerKey } from './partner-key.js';
 import { createPartnerKeyStore, type PartnerKeyStore } from './partner-key-store.js';
 
@@ -19,9 +21,10 @@ export const DEMO_PARTNER_KEY: PartnerKey = {
 export interface InstallPartnerKeysOptions {
   /** Creates DEMO_PARTNER_KEY when no key exists yet. */
   readonly demoKey: boolean;
-  readonly taskExists: (taskId: string) => boolean;
-  /** The server's CORS rule (origins the Chorus web app, and so the iframe, is served from). */
-  readonly chorusOrigins: (origin: string | undefined) => boolean;
+  /** Tasks are looked up here (a task created later is found too). */
+  readonly engine: Pick<RoundEngine, 'hasTask' | 'runner'>;
+  /** The server's CORS list: origins the Chorus web app, and so the iframe, is served from. */
+  readonly corsOrigins: readonly string[];
   readonly logger: Logger;
 }
 
@@ -29,7 +32,17 @@ export interface InstallPartnerKeysOptions {
 export function installPartnerKeys(app: FastifyInstance, io: Server, db: Database.Database, options: InstallPartnerKeysOptions): PartnerKeyStore {
   const keys = createPartnerKeyStore(db);
   if (options.demoKey && keys.list().length === 0) keys.put(DEMO_PARTNER_KEY);
-  const access = { keys, taskExists: options.taskExists, chorusOrigins: options.chorusOrigins, logger: options.logger };
+  const { engine } = options;
+  const access: PartnerAccessOptions = {
+    keys,
+    taskFacts: (id) => {
+      if (!engine.hasTask(id)) return null;
+      const { name, data } = engine.runner(id).config;
+      return { name, inputShape: data.inputShape, numClasses: data.numClasses };
+    },
+    chorusOrigins: (origin) => originAllowed(options.corsOrigins, origin),
+    logger: options.logger,
+  };
   registerEmbedCheckRoute(app, access);
   installPartnerHandshake(io, access);
   return keys;

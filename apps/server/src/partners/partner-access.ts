@@ -6,8 +6,8 @@ import type { PartnerKeyStore } from './partner-key-store.js';
 
 export interface PartnerAccessOptions {
   readonly keys: PartnerKeyStore;
-  /** Whether the task exists on this server. */
-  readonly taskExists: (taskId: string) => boolean;
+  /** What the embed frame needs to know about a task, or null when there is no such task. */
+  readonly taskFacts: (taskId: string) => EmbedTaskFacts | null;
   /** Browser origins the Chorus web app is served from (the iframe's origin): the server's CORS list. */
   readonly chorusOrigins: (origin: string | undefined) => boolean;
   readonly logger: Logger;
@@ -24,16 +24,27 @@ export interface PartnerHandshake {
   readonly visitor: string;
 }
 
+/** Sent with an allowed verdict: enough for the frame's status line and to validate partner examples. */
+export interface EmbedTaskFacts {
+  readonly name: string;
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+}
+
+export type EmbedCheckAnswer = (AccessVerdict & { readonly allowed: false }) | { readonly allowed: true; readonly task: EmbedTaskFacts };
+
 const str = (v: unknown, max = 300): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
 
 /** Key + task + embedding origin, as the iframe page asks before starting anything. */
-export function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): AccessVerdict {
-  if (!options.taskExists(taskId)) return { allowed: false, code: 'NOT_FOUND', reason: `There is no Chorus task "${taskId}".` };
-  return checkAccess(options.keys.get(key), taskId, origin);
+export function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): EmbedCheckAnswer {
+  const task = options.taskFacts(taskId);
+  if (!task) return { allowed: false, code: 'NOT_FOUND', reason: `There is no Chorus task "${taskId}".` };
+  const verdict = checkAccess(options.keys.get(key), taskId, origin);
+  return verdict.allowed ? { allowed: true, task } : verdict;
 }
 
 /**
- * GET /api/embed/check?key=&task=&origin= → `{ allowed: true }` or `{ allowed: false, code, reason }`
+ * GET /api/embed/check?key=&task=&origin= → `{ allowed: true, task: { name, inputShape, numClasses } }` or `{ allowed: false, code, reason }`
  * (HTTP 200 either way: a refusal is an answer, shown to the visitor in plain words).
  */
 export function registerEmbedCheckRoute(app: FastifyInstance, options: PartnerAccessOptions): void {
