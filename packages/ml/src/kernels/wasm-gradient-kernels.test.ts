@@ -30,35 +30,78 @@ function flatGradients(templateId: string, weights: Float32Array, xs: Float32Arr
 }
 
 describe('registerWasmGradientKernels', () => {
-  it('registers Conv2DBackpropFilter on wasm, once', () => {
+  it('registers the missing Conv2DBackpropFilter on wasm', () => {
     registerWasmGradientKernels();
     registerWasmGradientKernels();
 
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  it('gives the same conv2DBackpropFilter as cpu for strides, valid padding and several channels', async () => {
-    const x = Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i * 0.37));
-    const dyShape: [number, number, number, number] = [2, 3, 3, 4];
-    const dy = Float32Array.from({ length: 2 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.11));
+  it('replaces BatchMatMul and Conv2DBackpropInput on wasm with our wrappers, once', () => {
+    registerWasmGradientKernels();
+    const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+    const backpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
+
+    registerWasmGradientKernels();
+
+    expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(matMul);
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(backpropInput);
+  });
+
+  it.each<[string, [number, number], 'same' | 'valid']>([
+    ['stride 1, same padding', [1, 1], 'same'],
+    ['stride 1, valid padding', [1, 1], 'valid'],
+    ['strides 3×2, valid padding (original kernel for dx)', [3, 2], 'valid'],
+  ])('conv2d filter and input gradients on wasm match cpu: %s', async (_name, strides, pad) => {
+    const xValues = Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i * 0.37));
+    const wValues = Float32Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 0.23));
     const run = async (backend: 'cpu' | 'wasm') => {
       await initNodeBackend(backend);
-      // d/dW of sum(conv2d(x, W) · dy) is exactly Conv2DBackpropFilter(x, dy).
-      const xT = tf.tensor4d(x, [2, 9, 7, 3]);
-      const dyT = tf.tensor4d(dy, dyShape);
-      const w = tf.zeros([3, 3, 3, 4]) as tf.Tensor4D;
-      const r = tf.grad((f) => tf.sum(tf.mul(tf.conv2d(xT, f as tf.Tensor4D, [3, 2], 'valid'), dyT)))(w);
-      tf.dispose([xT, dyT, w]);
-      const v = (await r.data()) as Float32Array;
-      tf.dispose(r);
-      return v;
+      const [dx, dw] = tf.tidy(() => {
+        const x = tf.tensor4d(xValues, [2, 9, 7, 3]);
+        const w = tf.tensor4d(wValues, [3, 3, 3, 4]);
+        const y = tf.conv2d(x, w, strides, pad);
+        // A fixed, position-dependent upstream gradient.
+        const dy = tf.sin(tf.reshape(tf.range(0, y.size), y.shape));
+        const grads = tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy)));
+        return grads([x, w]);
+      });
+      const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array];
+      tf.dispose([dx!, dw!]);
+      return out;
+    };
+
+    const [cpuDx, cpuDw] = await run('cpu');
+    const [wasmDx, wasmDw] = await run('wasm');
+
+    expect(wasmDx!.length).toBe(2 * 9 * 7 * 3);
+    expect(maxRelativeError(wasmDx!, cpuDx!)).toBeLessThan(1e-5);
+    expect(maxRelativeError(wasmDw!, cpuDw!)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('batched matMul on wasm matches cpu with transposeA=%s transposeB=%s', async (ta, tb) => {
+    const aValues = Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i));
+    const bValues = Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.cos(i));
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initNodeBackend(backend);
+      const a = tf.tensor3d(aValues, ta ? [2, 3, 5] : [2, 5, 3]);
+      const b = tf.tensor3d(bValues, tb ? [2, 5, 3] : [2, 3, 5]);
+      const c = tf.matMul(a, b, ta, tb);
+      const out = { shape: c.shape, values: (await c.data()) as Float32Array };
+      tf.dispose([a, b, c]);
+      return out;
     };
 
     const cpu = await run('cpu');
     const wasm = await run('wasm');
 
-    expect(wasm.length).toBe(3 * 3 * 3 * 4);
-    expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
+    expect(wasm.shape).toEqual([2, 5, 5]);
+    expect(maxRelativeError(wasm.values, cpu.values)).toBeLessThan(1e-6);
   });
 
   it.each(['mnist-cnn', 'mnist-2nn'])('%s gradients on wasm match cpu within 1e-5', async (templateId) => {

@@ -1,0 +1,11 @@
+// Public entry point of @chorus/ml: tfjs models, local training and data formats. Browser- and
+// worker-safe; Node-only helpers (backend set-up, MNIST from disk) live in ./node/ and are exported
+// from '@chorus/ml/node'.
+export * from './kernels/wasm-gradient-kernels.js';
+export * from './models/templates.js';
+export * from './models/model-weights.js';
+export * from './training/train-local.js';
+export * from './training/training-options.js';
+export * from './training/evaluate.js';
+export * from './training/yield-to-event-loop.js';
+export * from './data/mnist-shard-format.js';

@@ -1,0 +1,131 @@
+import * as tf from '@tensorflow/tfjs';
+import { ChorusError, shuffleInPlace } from '@chorus/core';
+import type { Dataset, RandomSource, TrainingConfig } from '@chorus/core';
+import { readModelWeights, writeModelWeights } from '../models/model-weights.js';
+import { assertDatasetFitsModel, countCorrect, crossEntropy, gatherBatch } from './batches.js';
+import { resolveTrainingOptions } from './training-options.js';
+import type { TrainingOverrides } from './training-options.js';
+import { yieldToEventLoop } from './yield-to-event-loop.js';
+
+export interface LocalTrainingProgress {
+  epoch: number;
+  epochs: number;
+  batch: number;
+  batches: number;
+  /** Mean loss of this batch (with the proximal term when FedProx is on). */
+  loss: number;
+}
+
+export interface LocalTrainingResult {
+  /** Weights after minus weights before, flat, in layout order. */
+  delta: Float32Array;
+  numExamples: number;
+  /** loss/accuracy: over the last epoch's batches, as the model was while training on them. */
+  metrics: { loss: number; accuracy: number; trainMs: number; samplesPerSecond: number };
+}
+
+export interface LocalTrainingOptions {
+  /** Drives shuffling and the maxExamples subset. @default Math.random */
+  random?: RandomSource;
+  onProgress?: (p: LocalTrainingProgress) => void;
+  /** Aborting restores the model's starting weights and rejects with UNAVAILABLE. */
+  signal?: AbortSignal;
+}
+
+/** The examples this round trains on: all of them, or a random `maxExamples` subset. */
+function pickExamples(count: number, maxExamples: number, random: RandomSource): Int32Array {
+  const all = Int32Array.from({ length: count }, (_, i) => i);
+  if (maxExamples === 0 || maxExamples >= count) return all;
+  shuffleInPlace(all, random);
+  return all.slice(0, maxExamples);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ChorusError('UNAVAILABLE', 'local training was aborted', { cause: signal.reason });
+}
+
+/**
+ * E epochs of minibatch SGD/Adam on local data, FedAvg-style; with proxMu > 0 the loss gains
+ * FedProx's (mu/2)·‖w − w_global‖², which is why this is a custom loop and not model.fit.
+ */
+export async function trainLocal(
+  model: tf.LayersModel,
+  data: Dataset,
+  config: TrainingConfig & { overrides?: TrainingOverrides },
+  options: LocalTrainingOptions = {},
+): Promise<LocalTrainingResult> {
+  const opts = resolveTrainingOptions(config);
+  if (data.count === 0) throw new ChorusError('INVALID_CONFIG', 'trainLocal: the dataset has no examples');
+  assertDatasetFitsModel(model, data, 'trainLocal');
+  const random = options.random ?? Math.random;
+  throwIfAborted(options.signal);
+
+  const before = readModelWeights(model).values;
+  const examples = pickExamples(data.count, opts.maxExamples, random);
+  const n = examples.length;
+  const batchSize = Math.min(opts.batchSize, n);
+  const batches = Math.ceil(n / batchSize);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const globals = opts.proxMu > 0 ? vars.map((v) => tf.clone(v)) : [];
+  const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
+
+  const started = performance.now();
+  let lossSum = 0;
+  let correct = 0;
+  let completed = false;
+  try {
+    for (let epoch = 0; epoch < opts.localEpochs; epoch++) {
+      shuffleInPlace(examples, random);
+      lossSum = 0;
+      correct = 0;
+      for (let b = 0; b < batches; b++) {
+        throwIfAborted(options.signal);
+        const start = b * batchSize;
+        const end = Math.min(n, start + batchSize);
+        const [loss, right] = tf.tidy(() => {
+          const { x, y } = gatherBatch(data, examples, start, end);
+          const labels = tf.oneHot(y, data.numClasses);
+          let batchCorrect: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const probs = model.apply(x, { training: true }) as tf.Tensor;
+            batchCorrect = tf.keep(countCorrect(y, probs));
+            const fit = crossEntropy(labels, probs);
+            if (globals.length === 0) return fit;
+            const drift = tf.addN(vars.map((v, i) => tf.sum(tf.squaredDifference(v, globals[i]!))));
+            return tf.add(fit, tf.mul(opts.proxMu / 2, drift));
+          }, vars);
+          // tfjs types applyGradients' map as variables; it only reads the gradients by variable name.
+          optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
+          return [value, batchCorrect!];
+        });
+        const [l, r] = await Promise.all([loss.data(), right.data()]);
+        tf.dispose([loss, right]);
+        lossSum += l[0]! * (end - start);
+        correct += r[0]!;
+        options.onProgress?.({ epoch: epoch + 1, epochs: opts.localEpochs, batch: b + 1, batches, loss: l[0]! });
+        await yieldToEventLoop();
+      }
+    }
+    completed = true;
+  } finally {
+    optimizer.dispose();
+    tf.dispose(globals);
+    // A half-trained model must not leak into the caller's next round.
+    if (!completed) writeModelWeights(model, before);
+  }
+  const trainMs = performance.now() - started;
+
+  const after = readModelWeights(model).values;
+  const delta = new Float32Array(after.length);
+  for (let i = 0; i < after.length; i++) delta[i] = after[i]! - before[i]!;
+  return {
+    delta,
+    numExamples: n,
+    metrics: {
+      loss: lossSum / n,
+      accuracy: correct / n,
+      trainMs,
+      samplesPerSecond: trainMs > 0 ? (n * opts.localEpochs * 1000) / trainMs : 0,
+    },
+  };
+}
