@@ -38,7 +38,7 @@ export function installPartnerKeys(app: FastifyInstance, io: Server, db: Databas
     taskFacts: (id) => {
       if (!engine.hasTask(id)) return null;
       const { name, data } = engine.runner(id).config;
-      return { name, inputShape: data.inputShape, numClasses: data.numClasses };
+      return { name, inputShape: data.inputShape, numClasses: data.numClasses, dataset: data.dataset ?? null };
     },
     chorusOrigins: (origin) => originAllowed(options.corsOrigins, origin),
     logger: options.logger,

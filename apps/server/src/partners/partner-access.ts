@@ -29,6 +29,8 @@ export interface EmbedTaskFacts {
   readonly name: string;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
+  /** Built-in demo dataset visitors' browsers may load ("mnist"), or null. */
+  readonly dataset: string | null;
 }
 
 export type EmbedCheckAnswer = (AccessVerdict & { readonly allowed: false }) | { readonly allowed: true; readonly task: EmbedTaskFacts };

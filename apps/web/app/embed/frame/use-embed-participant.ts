@@ -1,0 +1,228 @@
+'use client';
+
+import { useEffect, useRef, useState } from 'react';
+import { io } from 'socket.io-client';
+import { createBrowserParticipant, idToIndex, type BrowserParticipant, type ParticipantState } from '@chorus/client';
+import { findExampleProblem, restAfterTraining, type EmbedPhase, type StatusEvent, type VisitLimits } from '@chorus/embed';
+import type { EmbedTask } from './embed-check.js';
+import { openParentChannel, type CallHandler } from './parent-channel.js';
+
+export interface EmbedSetup {
+  readonly serverUrl: string;
+  readonly taskId: string;
+  readonly partnerKey: string;
+  readonly parentOrigin: string;
+  readonly task: EmbedTask;
+  readonly limits: VisitLimits;
+}
+
+/** What the frame itself adds on top of the participant's own state. */
+interface FrameFlags {
+  resting: boolean;
+  partnerPaused: boolean;
+  done: boolean;
+  forgotten: boolean;
+}
+
+export function describeStatus(state: ParticipantState | undefined, flags: FrameFlags): StatusEvent {
+  const base = { rounds: state?.contributions.roundsJoined ?? 0, examples: state?.examples.total ?? 0 };
+  const say = (phase: EmbedPhase, text: string): StatusEvent => ({ phase, text, ...base });
+  if (flags.forgotten) return say('stopped', 'Stopped. Everything Chorus stored in this browser was deleted.');
+  if (flags.done) return say('done', 'Thank you! This visit’s training time is used up.');
+  if (flags.resting) return say('resting', 'Resting between rounds to keep your computer responsive.');
+  if (!state) return say('connecting', 'Starting…');
+  if (state.pauseReasons.includes('tab-hidden')) return say('paused', 'Paused while this tab is in the background.');
+  if (state.pauseReasons.length > 0) return say('paused', 'Paused.');
+  switch (state.phase) {
+    case 'idle':
+    case 'connecting':
+    case 'waiting-for-tab':
+      return say('connecting', state.phase === 'waiting-for-tab' ? 'Another tab of this browser is contributing.' : 'Connecting to Chorus…');
+    case 'preparing':
+      return say('connecting', 'Getting the model ready…');
+    case 'running':
+      return ['downloading', 'training', 'uploading'].includes(state.sessionStatus) ? say('training', 'Training on this device…') : say('waiting', 'Waiting for the next round.');
+    case 'paused':
+      return say('paused', 'Paused.');
+    case 'stopped':
+      return say('stopped', 'Stopped.');
+    case 'failed':
+      return say('failed', state.lastError?.message ?? 'Stopped by an error.');
+  }
+}
+
+/**
+ * Runs the browser participant for an allowed embedding and bridges it to the partner page: events
+ * out (status, progress, roundJoined, error), calls in (addExamples, pause, resume, forgetMe).
+ * Keeps to the visit limits: rests after each round so training stays within the duty cycle, and
+ * stops when the visit's budget is spent. Hidden tabs pause through the participant's own policy.
+ */
+export function useEmbedParticipant(setup: EmbedSetup | null) {
+  const [state, setState] = useState<ParticipantState>();
+  const [flags, setFlags] = useState<FrameFlags>({ resting: false, partnerPaused: false, done: false, forgotten: false });
+  const flagsRef = useRef(flags);
+  const participantRef = useRef<BrowserParticipant | null>(null);
+  const publishRef = useRef<(() => void) | null>(null);
+
+  const patchFlags = (patch: Partial<FrameFlags>): void => {
+    flagsRef.current = { ...flagsRef.current, ...patch };
+    setFlags(flagsRef.current);
+    // Flags change the status too (resting, done, forgotten): tell the partner page.
+    publishRef.current?.();
+  };
+
+  useEffect(() => {
+    if (!setup) return;
+    const { serverUrl, taskId, partnerKey, parentOrigin, task, limits } = setup;
+    let visitor = '';
+    const p = createBrowserParticipant({
+      serverUrl,
+      taskId,
+      session: {
+        // The server checks the key against the embedding origin again at the handshake.
+        socketFactory: (url) =>
+          io(url, { transports: ['websocket'], autoConnect: false, reconnectionDelay: 500, reconnectionDelayMax: 10_000, auth: { partnerKey, partnerOrigin: parentOrigin, taskId, visitor } }),
+      },
+    });
+    participantRef.current = p;
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    const inputSize = task.inputShape.reduce((a, b) => a * b, 1);
+
+    const onCall: CallHandler = async (method, args) => {
+      switch (method) {
+        case 'addExamples': {
+          const examples = (args as { examples: unknown }).examples;
+          const problem = findExampleProblem(examples, { inputSize, numClasses: task.numClasses });
+          if (problem) throw Object.assign(new Error(problem), { code: 'BAD_REQUEST' });
+          const list = examples as { input: number[]; label: number }[];
+          await p.addExamples(list.map((e) => ({ x: Float32Array.from(e.input), y: e.label })), 'imported');
+          return list.length;
+        }
+        case 'pause':
+          patchFlags({ partnerPaused: true });
+          p.pause();
+          return undefined;
+        case 'resume':
+          patchFlags({ partnerPaused: false });
+          if (!flagsRef.current.resting && !flagsRef.current.done) p.resume();
+          return undefined;
+        case 'forgetMe':
+          await p.deleteMyData();
+          patchFlags({ forgotten: true });
+          return undefined;
+      }
+      return undefined;
+    };
+    const channel = openParentChannel(parentOrigin, onCall);
+    channel.post('ready', { taskId });
+
+    // What the partner was last told, so each event goes out once per change.
+    let lastStatus = '';
+    let lastRound = -1;
+    let lastProgress = '';
+    let lastErrorAt = 0;
+    let trainStarted = 0;
+    let trainMs = 0;
+    let roundsSeen = 0;
+    const publish = (): void => {
+      const s = p.getState();
+      setState(s);
+      const status = describeStatus(s, flagsRef.current);
+      const statusKey = JSON.stringify(status);
+      if (statusKey !== lastStatus) {
+        lastStatus = statusKey;
+        channel.post('status', status);
+      }
+      const round = s.progress.round;
+      if (round !== undefined && round !== lastRound) {
+        lastRound = round;
+        trainStarted = 0;
+        trainMs = 0;
+        channel.post('roundJoined', { round });
+      }
+      if (round !== undefined) {
+        const stage = s.progress.upload > 0 ? 'upload' : s.progress.train > 0 ? 'train' : 'download';
+        const fraction = Math.round(Math.min(1, Math.max(0, s.progress[stage])) * 20) / 20;
+        const key = `${round}|${stage}|${fraction}`;
+        if (key !== lastProgress) {
+          lastProgress = key;
+          channel.post('progress', { round, stage, fraction });
+        }
+        if (s.progress.train > 0 && trainStarted === 0) trainStarted = performance.now();
+        if ((s.progress.train >= 1 || s.progress.upload > 0) && trainStarted > 0 && trainMs === 0) trainMs = performance.now() - trainStarted;
+      }
+      if (s.lastError && s.lastError.at !== lastErrorAt) {
+        lastErrorAt = s.lastError.at;
+        channel.post('error', { code: s.lastError.code, message: s.lastError.message.slice(0, 500) });
+      }
+      if (s.contributions.roundsJoined > roundsSeen) {
+        roundsSeen = s.contributions.roundsJoined;
+        rest(restAfterTraining(trainMs, limits.dutyCycle));
+      }
+    };
+    const rest = (ms: number): void => {
+      if (ms <= 0 || flagsRef.current.done) return;
+      patchFlags({ resting: true });
+      p.pause();
+      timers.push(
+        setTimeout(() => {
+          patchFlags({ resting: false });
+          if (!flagsRef.current.partnerPaused && !flagsRef.current.done) p.resume();
+          publish();
+        }, ms),
+      );
+    };
+    const unsubscribe = p.subscribe(publish);
+    publishRef.current = publish;
+
+    void (async () => {
+      try {
+        visitor = await p.localId();
+        roundsSeen = p.getState().contributions.roundsJoined;
+        if (task.dataset === 'mnist') {
+          // Demo data for the built-in MNIST task: this visitor's shard, as on the participant page.
+          const res = await fetch('/data/mnist/index.json');
+          if (res.ok) {
+            const index = (await res.json()) as { shards: { file: string }[] };
+            await p.importShard(`/data/mnist/${index.shards[idToIndex(visitor, index.shards.length)]!.file}`);
+          }
+        }
+        timers.push(
+          setTimeout(() => {
+            patchFlags({ done: true });
+            void p.stop().then(publish);
+          }, limits.budgetMs),
+        );
+        await p.start();
+      } catch (err) {
+        channel.post('error', { code: 'INTERNAL', message: err instanceof Error ? err.message.slice(0, 500) : String(err) });
+      }
+    })();
+
+    return () => {
+      unsubscribe();
+      for (const t of timers) clearTimeout(t);
+      publishRef.current = null;
+      channel.dispose();
+      void p.stop();
+    };
+  }, [setup]);
+
+  return {
+    state,
+    status: describeStatus(state, flags),
+    paused: flags.partnerPaused,
+    pause: () => {
+      patchFlags({ partnerPaused: true });
+      participantRef.current?.pause();
+    },
+    resume: () => {
+      patchFlags({ partnerPaused: false });
+      if (!flagsRef.current.resting && !flagsRef.current.done) participantRef.current?.resume();
+    },
+    forget: async () => {
+      await participantRef.current?.deleteMyData();
+      patchFlags({ forgotten: true });
+    },
+  };
+}
