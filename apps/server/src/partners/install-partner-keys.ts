@@ -5,6 +5,7 @@ import type { Server } from 'socket.io';
 import { originAllowed } from '../http/cors.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import { installPartnerHandshake, registerEmbedCheckRoute, type PartnerAccessOptions } from './partner-access.js';
+import { registerPartnerAdminRoutes } from './partner-admin-routes.js';
 import type { PartnerKey } from './partner-key.js';
 import { createPartnerKeyStore, type PartnerKeyStore } from './partner-key-store.js';
 
@@ -28,7 +29,10 @@ export interface InstallPartnerKeysOptions {
   readonly logger: Logger;
 }
 
-/** Partner keys in one call: tables, demo key, GET /api/embed/check and the Socket.IO handshake rules. */
+/**
+ * Partner keys in one call: tables, demo key, GET /api/embed/check, the operator routes
+ * (GET/PUT /api/partner-keys) and the Socket.IO handshake rules.
+ */
 export function installPartnerKeys(app: FastifyInstance, io: Server, db: Database.Database, options: InstallPartnerKeysOptions): PartnerKeyStore {
   const keys = createPartnerKeyStore(db);
   if (options.demoKey && keys.list().length === 0) keys.put(DEMO_PARTNER_KEY);
@@ -44,6 +48,7 @@ export function installPartnerKeys(app: FastifyInstance, io: Server, db: Databas
     logger: options.logger,
   };
   registerEmbedCheckRoute(app, access);
+  registerPartnerAdminRoutes(app, keys);
   installPartnerHandshake(io, access);
   return keys;
 }

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installErrorHandlers } from '../http/http-errors.js';
 import { installPartnerKeys } from './install-partner-keys.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
@@ -17,6 +18,7 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   app = Fastify();
+  installErrorHandlers(app);
   io = new Server(app.server);
   db = new Database(':memory:');
   const tasks = new Set(['mnist-demo', 'other']);
@@ -68,6 +70,23 @@ describe('GET /api/embed/check', () => {
       { allowed: false, code: 'NOT_FOUND', reason: 'There is no Chorus task "missing".' },
       { allowed: false, code: 'BAD_REQUEST', reason: 'key, task and origin are required query parameters.' },
     ]);
+  });
+});
+
+describe('PUT /api/partner-keys/:id', () => {
+  it('creates a key the check then honours, and names a bad field', async () => {
+    const put = (id: string, body: unknown) => fetch(`${url}/api/partner-keys/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const created = await put('pk_shop', { name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'] });
+    const bad = await put('pk_bad', { name: 'Bad', allowedOrigins: ['https://*.example'], allowedTasks: ['mnist-demo'] });
+    const badBody = await put('pk_bad', { name: 'Bad', allowedOrigins: 'https://x.example', allowedTasks: ['mnist-demo'] });
+
+    expect(created.status).toBe(200);
+    expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true });
+    expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'INVALID_CONFIG', message: 'allowedOrigins: "https://*.example" is not an origin like "https://site.example" or "http://localhost:*"' } });
+    expect((await badBody.json()).error.message).toMatch(/^partner key\.allowedOrigins: /);
   });
 });
 
