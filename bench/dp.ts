@@ -13,13 +13,13 @@ import { runSimulation, type SimulationOptions } from '@chorus/simulator';
 
 const CLIENTS = Number(process.env.DP_CLIENTS ?? 1000);
 const TARGET = Number(process.env.DP_TARGET ?? 100);
-const ROUNDS = Number(process.env.DP_ROUNDS ?? 30);
+const ROUNDS = Number(process.env.DP_ROUNDS ?? 10);
 const CLIP = Number(process.env.DP_CLIP ?? 0.5);
 const EPOCHS = Number(process.env.DP_EPOCHS ?? 5);
 const EPSILON = Number(process.env.DP_EPSILON ?? 3);
 const DELTA = 1e-5;
-/** The server invites ceil(target × 1.3) clients (its default over-selection); all of them could be in the round. */
-const OVER_SELECTION = 1.3;
+/** The simulator runs the server with over-selection 1: exactly `target` of the clients are invited each round. */
+const OVER_SELECTION = 1;
 
 const COMMON: Partial<SimulationOptions> = {
   clients: CLIENTS,

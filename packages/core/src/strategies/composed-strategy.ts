@@ -1,4 +1,5 @@
 import type { RandomSource } from '../codecs/codec.js';
+import { ChorusError } from '../errors/chorus-error.js';
 import { createDpController, type PrivacyReport } from '../privacy/dp-aggregator.js';
 import type { AggregationOptions } from './aggregation-options.js';
 import { checkAggregationOptions } from './aggregation-options.js';
@@ -56,6 +57,9 @@ export function createComposedStrategy(init: ComposedStrategyInit): PrivacyAware
       return agg;
     },
     applyAggregate(global, result) {
+      if (result.delta.length !== global.length) {
+        throw new ChorusError('SHAPE_MISMATCH', `${init.id}: aggregated delta has ${result.delta.length} values; the model has ${global.length}`);
+      }
       return init.optimizer.step(global, result.delta);
     },
     exportState() {

@@ -138,3 +138,13 @@ describe('registry', () => {
     expect(s.beginRound(roundContext([0, 0, 0])).streaming).toBe(false);
   });
 });
+
+describe('shape checks', () => {
+  it('refuses moments restored for a different model size', () => {
+    const a = create('fedadam');
+    round(a, Float32Array.from([0, 0]), [1, 1], 1);
+    const b = create('fedadam');
+    b.importState(a.exportState()!);
+    expect(() => round(b, Float32Array.from([0, 0, 0]), [1, 1, 1], 2)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+  });
+});

@@ -1,4 +1,4 @@
-import type { ServerOptimizer } from './server-optimizer.js';
+import { checkStateLength, type ServerOptimizer } from './server-optimizer.js';
 
 export interface AdaptiveParams {
   /** Server learning rate η. */
@@ -27,6 +27,8 @@ function createAdaptive(p: AdaptiveParams, second: SecondMoment): ServerOptimize
   let v: Float32Array | null = null;
   return {
     step(global, delta) {
+      checkStateLength(m, global.length);
+      checkStateLength(v, global.length);
       m ??= new Float32Array(global.length);
       v ??= new Float32Array(global.length);
       const out = new Float32Array(global.length);

@@ -1,3 +1,5 @@
+import { ChorusError } from '../../errors/chorus-error.js';
+
 /**
  * The server-side step (Reddi et al. 2021, "Adaptive Federated Optimization"): the aggregated client
  * delta Δ is a pseudo-gradient (pointing downhill), and the optimizer turns it into the next model.
@@ -8,6 +10,13 @@ export interface ServerOptimizer {
   /** Optimizer moments for checkpoints; empty when stateless or before the first step. */
   exportState(): Float32Array[];
   importState(arrays: readonly Float32Array[]): void;
+}
+
+/** Moments restored from a checkpoint must fit the model they are applied to. */
+export function checkStateLength(state: Float32Array | null, length: number): void {
+  if (state && state.length !== length) {
+    throw new ChorusError('SHAPE_MISMATCH', `server optimizer state holds ${state.length} values; the model has ${length}`);
+  }
 }
 
 /** x ← x + η·Δ. η = 1 is plain FedAvg. */
@@ -28,6 +37,7 @@ export function createMomentumServerOptimizer(eta: number, momentum: number): Se
   let m: Float32Array | null = null;
   return {
     step(global, delta) {
+      checkStateLength(m, global.length);
       m ??= new Float32Array(global.length);
       const out = new Float32Array(global.length);
       for (let i = 0; i < out.length; i++) {
