@@ -34,6 +34,24 @@ export interface ServerConfig {
   maxChunkBytes: number;
   /** Pause before retrying an abandoned round, in ms. Env CHORUS_ROUND_RETRY_MS. @default 2000 */
   roundRetryDelayMs: number;
+  /** Signs admin sessions and participant tokens (≥ 32 characters). Generated once and kept in the database when unset. Env CHORUS_SECRET. */
+  secret?: string;
+  /** First run only: creates the operator account `admin` with this password (≥ 10 characters). Without it a one-time setup token is logged. Env CHORUS_ADMIN_PASSWORD. */
+  adminPassword?: string;
+  /** A static `Authorization: Bearer` token with operator rights, for tools and CI (≥ 24 characters). Env CHORUS_ADMIN_TOKEN. @default none */
+  adminToken?: string;
+  /** Bearer token Prometheus sends to GET /metrics (≥ 16 characters). Without it only loopback callers (and signed-in admins) may scrape. Env CHORUS_METRICS_TOKEN. */
+  metricsToken?: string;
+  /** How long an admin sign-in lasts, in ms. Env CHORUS_SESSION_TTL_MS. @default 43200000 (12 h) */
+  sessionTtlMs: number;
+  /** Mark the session cookie `Secure` (serve the API over HTTPS). Env CHORUS_SECURE_COOKIES, flag --secure-cookies. @default false */
+  secureCookies: boolean;
+  /** New participant connections per client IP per minute. Env CHORUS_RATE_CONNECTIONS. @default 600 */
+  connectionsPerMinute: number;
+  /** Update uploads per participant per minute (per IP: 20× this). Env CHORUS_RATE_UPLOADS. @default 30 */
+  uploadsPerMinute: number;
+  /** Refuse to restore a participant id without its signed token. Env CHORUS_REQUIRE_PARTICIPANT_TOKEN. @default false */
+  requireParticipantToken: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -50,6 +68,11 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   evalExamples: 2000,
   maxChunkBytes: 262_144,
   roundRetryDelayMs: 2000,
+  sessionTtlMs: 43_200_000,
+  secureCookies: false,
+  connectionsPerMinute: 600,
+  uploadsPerMinute: 30,
+  requireParticipantToken: false,
 });
 
 const int = (min: number, max: number) =>
@@ -67,9 +90,18 @@ export const serverConfigSchema = z.strictObject({
   evalExamples: int(1, 10_000),
   maxChunkBytes: int(1024, 16 * 1024 * 1024),
   roundRetryDelayMs: int(0, 3_600_000),
+  secret: z.string({ error: 'expected at least 32 characters' }).min(32, 'expected at least 32 characters').optional(),
+  adminPassword: z.string({ error: 'expected at least 10 characters' }).min(10, 'expected at least 10 characters').max(1024, 'expected at most 1024 characters').optional(),
+  adminToken: z.string({ error: 'expected at least 24 characters' }).min(24, 'expected at least 24 characters').optional(),
+  metricsToken: z.string({ error: 'expected at least 16 characters' }).min(16, 'expected at least 16 characters').optional(),
+  sessionTtlMs: int(60_000, 30 * 86_400_000),
+  secureCookies: z.boolean({ error: 'expected true or false' }),
+  connectionsPerMinute: int(1, 1_000_000),
+  uploadsPerMinute: int(1, 100_000),
+  requireParticipantToken: z.boolean({ error: 'expected true or false' }),
 });
 
-type Kind = 'int' | 'bool' | 'list' | 'string';
+type Kind = 'int' | 'bool' | 'list' | 'string' | 'secret';
 
 /** How each option is read from the environment and the command line. */
 const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Kind; help: string }> = {
@@ -84,6 +116,16 @@ const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Ki
   evalExamples: { env: 'CHORUS_EVAL_EXAMPLES', kind: 'int', help: 'held-out examples for central evaluation' },
   maxChunkBytes: { env: 'CHORUS_MAX_CHUNK_BYTES', flag: '--max-chunk-bytes <bytes>', kind: 'int', help: 'largest upload chunk' },
   roundRetryDelayMs: { env: 'CHORUS_ROUND_RETRY_MS', kind: 'int', help: 'pause before retrying an abandoned round' },
+  // Secrets come from the environment only: flags show up in `ps`.
+  secret: { env: 'CHORUS_SECRET', kind: 'secret', help: 'signing secret' },
+  adminPassword: { env: 'CHORUS_ADMIN_PASSWORD', kind: 'secret', help: 'first-run admin password' },
+  adminToken: { env: 'CHORUS_ADMIN_TOKEN', kind: 'secret', help: 'admin API token' },
+  metricsToken: { env: 'CHORUS_METRICS_TOKEN', kind: 'secret', help: 'metrics scrape token' },
+  sessionTtlMs: { env: 'CHORUS_SESSION_TTL_MS', kind: 'int', help: 'admin session lifetime' },
+  secureCookies: { env: 'CHORUS_SECURE_COOKIES', flag: '--secure-cookies', kind: 'bool', help: 'send the session cookie only over HTTPS' },
+  connectionsPerMinute: { env: 'CHORUS_RATE_CONNECTIONS', kind: 'int', help: 'participant connections per IP per minute' },
+  uploadsPerMinute: { env: 'CHORUS_RATE_UPLOADS', kind: 'int', help: 'uploads per participant per minute' },
+  requireParticipantToken: { env: 'CHORUS_REQUIRE_PARTICIPANT_TOKEN', kind: 'bool', help: 'require signed participant tokens on re-join' },
 };
 
 function describe(key: keyof ServerConfig): string {
@@ -115,6 +157,12 @@ function coerce(key: keyof ServerConfig, raw: string, source: string): unknown {
       const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(raw);
       return ok.success ? raw : fail();
     }
+    case 'secret': {
+      // Never echo a secret into logs: say how long it was instead.
+      const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(raw);
+      if (!ok.success) throw new ChorusError('INVALID_CONFIG', `${source}: expected ${describe(key)}, got ${raw.length} characters`);
+      return raw;
+    }
   }
 }
 
@@ -125,7 +173,9 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const key = issue.path.length > 0 ? String(issue.path[0]) : '';
-  const got = key in defined ? JSON.stringify((defined as Record<string, unknown>)[key]) : 'undefined';
+  const raw = (defined as Record<string, unknown>)[key];
+  const secret = SOURCES[key as keyof ServerConfig]?.kind === 'secret';
+  const got = !(key in defined) ? 'undefined' : secret && typeof raw === 'string' ? `${raw.length} characters` : JSON.stringify(raw);
   const what = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${key}: ${issue.message}, got ${got}`;
   throw new ChorusError('INVALID_CONFIG', what);
 }

@@ -7,6 +7,8 @@ import { startServer, type RunningServer } from './index.js';
 import { TestParticipant, fetchWeights } from './transport/test-participant.js';
 
 const CHUNK = 64 * 1024;
+const ADMIN_TOKEN = 'integration-test-admin-token-0123456789';
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 let dir: string;
 let server: RunningServer;
 const clients: TestParticipant[] = [];
@@ -18,14 +20,14 @@ function participant(): TestParticipant {
 }
 
 async function post(path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: body === undefined ? ADMIN : { ...ADMIN, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: res.status, json: await res.json() };
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chorus-server-it-'));
   server = await startServer(
-    { port: 0, host: '127.0.0.1', db: join(dir, 'it.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, roundRetryDelayMs: 100, corsOrigins: ['https://partner.example'] },
+    { port: 0, host: '127.0.0.1', db: join(dir, 'it.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, roundRetryDelayMs: 100, corsOrigins: ['https://partner.example'], adminToken: ADMIN_TOKEN },
     { evaluate: null },
   );
   const created = await post('/api/tasks', {
@@ -77,7 +79,7 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(v1.values[i]! - (v0.values[i]! - 0.5)));
     expect(worst).toBeLessThan(1e-6);
-    const detail = await (await fetch(`${server.url}/api/tasks/it`)).json();
+    const detail = await (await fetch(`${server.url}/api/tasks/it`, { headers: ADMIN })).json();
     expect(detail.task.latestVersion).toBe(1);
     expect(detail.rounds.find((r: { round: number }) => r.round === 1)).toMatchObject({ state: 'committed', participants: 2, selected: 2 });
     expect(detail.rounds.find((r: { round: number }) => r.round === 1).bytesUp).toBe(2 * deltaA.byteLength);
@@ -98,7 +100,7 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect(firstKernel.dataSync().slice(0, 5)).toEqual(v.values.slice(0, 5));
     loaded.dispose();
 
-    const missing = await fetch(`${server.url}/api/tasks/nope`);
+    const missing = await fetch(`${server.url}/api/tasks/nope`, { headers: ADMIN });
     expect([missing.status, await missing.json()]).toEqual([404, { error: { code: 'NOT_FOUND', message: 'task "nope" does not exist' } }]);
     const bad = await post('/api/tasks', { template: 'mnist-2nn', config: { id: 'x2', name: 'X', rounds: { targetClients: 0 } } });
     expect(bad.status).toBe(400);
@@ -106,8 +108,8 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect(bad.json.error.message).toMatch(/^config\.rounds\.targetClients: /);
     expect((await post('/api/tasks/it/resume')).status).toBe(409);
 
-    const allowed = await fetch(`${server.url}/api/tasks`, { headers: { origin: 'https://partner.example' } });
-    const other = await fetch(`${server.url}/api/tasks`, { headers: { origin: 'https://evil.example' } });
+    const allowed = await fetch(`${server.url}/api/tasks`, { headers: { ...ADMIN, origin: 'https://partner.example' } });
+    const other = await fetch(`${server.url}/api/tasks`, { headers: { ...ADMIN, origin: 'https://evil.example' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://partner.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);

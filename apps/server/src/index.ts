@@ -2,7 +2,17 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Server } from 'socket.io';
 import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
+import { installAdminNamespace } from './admin/admin-namespace.js';
+import { AdminEventBus, observeStorage } from './admin/admin-events.js';
+import { AuditLog, installAuditHook } from './admin/audit-log.js';
+import { AdminAuth } from './auth/admin-auth.js';
+import { AuthStore } from './auth/auth-store.js';
+import { installAuthGuard } from './auth/http-guard.js';
+import { ParticipantGuard } from './auth/participant-guard.js';
 import { resolveConfig, type ServerConfig } from './config.js';
+import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerMetricsRoute } from './metrics/metrics-route.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
 import { installErrorHandlers } from './http/http-errors.js';
 import { registerModelRoutes } from './http/model-routes.js';
@@ -44,6 +54,15 @@ export interface RunningServer {
   readonly engine: RoundEngine;
   readonly storage: Storage;
   readonly io: ChorusServer;
+  /** Admin accounts, sessions and tokens. */
+  readonly auth: AdminAuth;
+  readonly metrics: ServerMetrics;
+  /** Round facts as they are persisted (what the admin feed and metrics see). */
+  readonly events: AdminEventBus;
+  /** Every registered HTTP route, as "METHOD /pattern" (the authorization test walks them). */
+  readonly routes: readonly string[];
+  /** One-time setup token logged at start when no admin account exists yet; null otherwise. */
+  readonly setupToken: string | null;
   /** Graceful stop: open rounds abandoned ('server shutdown'), sockets closed, database closed. */
   close(): Promise<void>;
 }
@@ -59,7 +78,13 @@ const corePayloadOps: PayloadOps = {
 export async function startServer(config: Partial<ServerConfig> = {}, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const cfg = resolveConfig(config);
   const logger = overrides.logger ?? pino({ level: cfg.logLevel, base: { service: 'chorus-server' } });
-  const storage = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
+  const sqlite = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
+  const events = new AdminEventBus();
+  // Round facts are observed where they are persisted: the console feed and metrics follow the database.
+  const storage = observeStorage(sqlite, events);
+  const auth = new AdminAuth(new AuthStore(sqlite.db), { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
+  const audit = new AuditLog(sqlite.db);
+  const routes: string[] = [];
   const app = Fastify({ // Request logs are info-level noise at hundreds of clients; warnings and errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   const io: ChorusServer = new Server(app.server, {
@@ -67,31 +92,60 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     // Socket.IO drops an over-size message together with the connection, without telling the
     // client why. Chunks are bounded by maxChunkBytes, so leave headroom only for the envelope.
     maxHttpBufferSize: cfg.maxChunkBytes + 64 * 1024,
-    cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: false },
+    cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: true },
   });
   const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? createMnistEvaluator({ examples: cfg.evalExamples, logger }) : undefined) : (overrides.evaluate ?? undefined);
-  const engine = new RoundEngine({
+  // Reads the engine lazily: it is created just below with the timed strategy factory.
+  const metrics = new ServerMetrics(events, function* () {
+    for (const taskId of engine.taskIds()) {
+      const counts = new Map<string, number>();
+      for (const m of engine.runner(taskId).members.values()) counts.set(m.capabilities.backend, (counts.get(m.capabilities.backend) ?? 0) + 1);
+      for (const [backend, count] of counts) yield { taskId, backend, count };
+    }
+  });
+  const engine: RoundEngine = new RoundEngine({
     storage,
     transport: createSocketTransport(io),
     payload: corePayloadOps,
-    createStrategy,
+    createStrategy: metrics.timeStrategies(createStrategy),
     logger,
     roundRetryDelayMs: cfg.roundRetryDelayMs,
     ...(overrides.clock ? { clock: overrides.clock } : {}),
     ...(evaluate ? { evaluate } : {}),
   });
 
+  let stopAdminFeed = (): void => undefined;
+  let setupToken: string | null = null;
   try {
     await engine.init();
+    app.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
+    });
     installCors(app, cfg.corsOrigins);
     installErrorHandlers(app);
+    await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
+    installAuditHook(app, audit, logger);
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
-    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger });
+    registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies });
+    registerMetricsRoute(app, metrics);
+    const guard = new ParticipantGuard({
+      secret: auth.secret,
+      corsOrigins: cfg.corsOrigins,
+      connectionsPerMinute: cfg.connectionsPerMinute,
+      uploadsPerMinute: cfg.uploadsPerMinute,
+      requireToken: cfg.requireParticipantToken,
+      logger,
+    });
+    guard.install(io);
+    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard });
+    stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
+    setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, logger);
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (err) {
+    stopAdminFeed();
     await engine.close().catch(() => undefined);
     io.close();
     await app.close().catch(() => undefined);
@@ -113,8 +167,14 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     engine,
     storage,
     io,
+    auth,
+    metrics,
+    events,
+    routes,
+    setupToken,
     close() {
       closing ??= (async () => {
+        stopAdminFeed();
         await engine.close();
         io.disconnectSockets(true);
         await app.close();
@@ -129,3 +189,10 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     },
   };
 }
+
+export { AdminAuth, type Principal } from './auth/admin-auth.js';
+export type { Role, AdminUser } from './auth/auth-store.js';
+export { PUBLIC_ROUTES, requiredAccess } from './auth/access-policy.js';
+export { SESSION_COOKIE } from './auth/http-guard.js';
+export { ADMIN_NAMESPACE, ADMIN_CLIENT_EVENTS, ADMIN_SERVER_EVENTS } from './admin/admin-namespace.js';
+export type { AdminEvent } from './admin/admin-events.js';

@@ -11,13 +11,15 @@ const dir = mkdtempSync(join(tmpdir(), 'chorus-kill-'));
 const db = join(dir, 'chorus.sqlite');
 const children: ChildProcess[] = [];
 const clients: TestParticipant[] = [];
+const ADMIN_TOKEN = 'kill-test-admin-token-0123456789abcdef';
+const admin = (url: string) => fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 /** Runs `tsx apps/server/src/main.ts` like `npm start` and resolves with its URL from the log. */
 function startChild(): Promise<{ child: ChildProcess; url: string }> {
   // `node --import tsx` (not the tsx CLI, which forks a second process): SIGKILL must hit the server itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--db', db, '--no-evaluate'], {
     cwd: ROOT,
-    env: { ...process.env, CHORUS_DEMO_TASK: 'true', CHORUS_LOG_LEVEL: 'info', CHORUS_DB_SYNC: 'NORMAL' },
+    env: { ...process.env, CHORUS_DEMO_TASK: 'true', CHORUS_LOG_LEVEL: 'info', CHORUS_DB_SYNC: 'NORMAL', CHORUS_ADMIN_TOKEN: ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -62,7 +64,7 @@ describe('npm start server survives kill -9', () => {
   it('keeps every committed version and continues rounds after SIGKILL and restart', async () => {
     const first = await startChild();
     await runRound(first.url, 1);
-    const committed = await (await fetch(`${first.url}/api/tasks/mnist-demo`)).json();
+    const committed = await (await admin(`${first.url}/api/tasks/mnist-demo`)).json();
     expect(committed.task.latestVersion).toBe(1);
     const v1 = await fetchWeights(first.url, 'mnist-demo', 1);
 
@@ -73,15 +75,15 @@ describe('npm start server survives kill -9', () => {
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
     const second = await startChild();
 
-    const after = await (await fetch(`${second.url}/api/tasks/mnist-demo`)).json();
+    const after = await (await admin(`${second.url}/api/tasks/mnist-demo`)).json();
     expect([after.task.latestVersion, after.task.status]).toEqual([1, 'running']);
     expect(after.rounds.filter((r: { state: string }) => r.state === 'collecting')).toEqual([]);
     expect((await fetchWeights(second.url, 'mnist-demo', 'latest')).values).toEqual(v1.values);
     await runRound(second.url, after.rounds[0].round + 1);
-    const final = await (await fetch(`${second.url}/api/tasks/mnist-demo`)).json();
+    const final = await (await admin(`${second.url}/api/tasks/mnist-demo`)).json();
     expect(final.task.latestVersion).toBe(2);
     // Exactly one demo task: the restart did not create another one.
-    expect((await (await fetch(`${second.url}/api/tasks`)).json()).tasks).toHaveLength(1);
+    expect((await (await admin(`${second.url}/api/tasks`)).json()).tasks).toHaveLength(1);
 
     second.child.kill('SIGTERM');
     const code = await new Promise((r) => second.child.once('exit', r));

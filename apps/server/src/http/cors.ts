@@ -16,6 +16,8 @@ export function installCors(app: FastifyInstance, allowed: readonly string[]): v
     const ok = originAllowed(allowed, origin);
     if (ok) {
       void reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin').header('Access-Control-Expose-Headers', 'X-Chorus-Version');
+      // The admin console sends its session cookie: only to origins listed by name, never via '*'.
+      if (allowed.includes(origin)) void reply.header('Access-Control-Allow-Credentials', 'true');
     }
     if (request.method === 'OPTIONS') {
       if (ok) {

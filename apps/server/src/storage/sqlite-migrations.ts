@@ -65,6 +65,39 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX update_receipts_round ON update_receipts (task_id, round);
   `,
+  // 2: admin accounts, revocable sessions, the audit log, and server-generated secrets.
+  `
+  CREATE TABLE admin_users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'operator')),
+    created_at INTEGER NOT NULL,
+    created_by TEXT
+  );
+  CREATE TABLE admin_sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES admin_users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    outcome TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    ip TEXT,
+    detail TEXT
+  );
+  CREATE TABLE server_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

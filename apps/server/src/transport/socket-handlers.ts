@@ -14,6 +14,7 @@ import {
   type ServerToClientEvents,
 } from '@chorus/core';
 import type { EngineTransport } from '../rounds/engine-deps.js';
+import type { ParticipantGuard } from '../auth/participant-guard.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import { UploadAssembler } from './upload-assembler.js';
 
@@ -84,8 +85,8 @@ function on<S extends z.ZodType, R>(
   });
 }
 
-export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, options: { maxChunkBytes: number; logger: Logger }): void {
-  const { maxChunkBytes, logger } = options;
+export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard }): void {
+  const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes);
 
   io.on('connection', (socket) => {
@@ -97,7 +98,11 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
       log,
       'join',
       joinRequestSchema,
-      async (req) => ({ ...(await engine.join(req)), maxChunkBytes }),
+      async (req) => {
+        // With a guard, the identity comes from the signed token and a fresh token goes back.
+        const res = await engine.join(guard ? await guard.identify(req) : req);
+        return { ...res, maxChunkBytes, ...(guard ? { token: await guard.issue(req.taskId, res.participantId) } : {}) };
+      },
       (req, res) => {
         // After the ack: the client knows its participant id before an invite can reach it.
         if (socket.disconnected) return;
@@ -117,7 +122,8 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
       return { ok: true as const };
     });
 
-    on(socket, log, 'update:begin', updateBeginSchema, (req) => {
+    on(socket, log, 'update:begin', updateBeginSchema, async (req) => {
+      await guard?.admitUpload(socket.handshake.address, engine.participantOf(socket.id, req.taskId));
       engine.beginUpdate(socket.id, req);
       return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
     });

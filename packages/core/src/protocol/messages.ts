@@ -84,6 +84,8 @@ export const joinResponseSchema = z.object({
   latestVersion: z.number().int().nonnegative(),
   /** Largest accepted update chunk in bytes. */
   maxChunkBytes: z.number().int().positive(),
+  /** Signed pseudonymous participant token: send it as `token` on the next join to keep this identity. */
+  token: z.string().max(4096).optional(),
 });
 export type JoinResponse = z.infer<typeof joinResponseSchema>;
 

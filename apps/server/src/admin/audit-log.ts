@@ -1,0 +1,106 @@
+import type Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export interface AuditEntry {
+  readonly seq: number;
+  readonly at: number;
+  /** Username, "api-token", or "anonymous" for a refused caller. */
+  readonly actor: string;
+  /** e.g. "task.start", "user.create", "login". */
+  readonly action: string;
+  /** What it acted on: a task id, a username. */
+  readonly target: string | null;
+  /** ok, unauthenticated, forbidden, rate-limited, failed */
+  readonly outcome: string;
+  readonly status: number;
+  readonly ip: string | null;
+  /** The error code of a failed action. */
+  readonly detail: string | null;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'seq'>;
+
+/** Append-only record of every admin action, in the audit_log table (migration 2). */
+export class AuditLog {
+  constructor(private readonly db: Database.Database) {}
+
+  record(e: NewAuditEntry): void {
+    this.db
+      .prepare('INSERT INTO audit_log (at, actor, action, target, outcome, status, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.actor, e.action, e.target, e.outcome, e.status, e.ip, e.detail);
+  }
+
+  /** Newest first; `before` pages back by sequence number. */
+  list(limit: number, before?: number): AuditEntry[] {
+    return this.db
+      .prepare('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?')
+      .all(before ?? Number.MAX_SAFE_INTEGER, limit) as AuditEntry[];
+  }
+}
+
+/** Readable names for the routes an operator uses; anything else is recorded as "METHOD /pattern". */
+const ACTIONS: Readonly<Record<string, string>> = {
+  'POST /api/tasks': 'task.create',
+  'POST /api/admin/tasks/upload': 'task.create-upload',
+  'POST /api/tasks/:id/start': 'task.start',
+  'POST /api/tasks/:id/pause': 'task.pause',
+  'POST /api/tasks/:id/resume': 'task.resume',
+  'POST /api/tasks/:id/stop': 'task.stop',
+  'POST /api/admin/login': 'login',
+  'POST /api/admin/logout': 'logout',
+  'POST /api/admin/setup': 'setup',
+  'POST /api/admin/users': 'user.create',
+};
+
+function outcomeOf(status: number): string {
+  if (status < 400) return 'ok';
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate-limited';
+  return 'failed';
+}
+
+function targetOf(params: unknown, body: unknown): string | null {
+  const p = (params ?? {}) as Record<string, unknown>;
+  if (typeof p.id === 'string') return p.id;
+  const b = (body ?? {}) as { config?: { id?: unknown }; username?: unknown };
+  if (typeof b.config?.id === 'string') return b.config.id;
+  if (typeof b.username === 'string') return b.username.slice(0, 64);
+  return null;
+}
+
+/**
+ * Every change request that reaches a route (allowed or refused) is written to the audit log after
+ * the response, with who, what, target, outcome. Reads are not audited: they change nothing.
+ */
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, logger: Logger): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    // The error code of a failed action, read from our own JSON error body.
+    if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{"error"')) {
+      (request as unknown as { auditDetail?: string }).auditDetail = /"code":"([A-Z_]+)"/.exec(payload)?.[1];
+    }
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const url = request.routeOptions.url;
+    if (url === undefined || request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+    const key = `${request.method} ${url}`;
+    const body = request.body as { username?: unknown } | undefined;
+    const actor = request.principal?.username ?? (key === 'POST /api/admin/login' && typeof body?.username === 'string' ? body.username.slice(0, 64) : 'anonymous');
+    try {
+      audit.record({
+        at: Date.now(),
+        actor,
+        action: ACTIONS[key] ?? key,
+        target: targetOf(request.params, request.body),
+        outcome: outcomeOf(reply.statusCode),
+        status: reply.statusCode,
+        ip: request.ip,
+        detail: (request as unknown as { auditDetail?: string }).auditDetail ?? null,
+      });
+    } catch (err) {
+      logger.error({ err, action: key }, 'audit log write failed');
+    }
+  });
+}

@@ -1,0 +1,149 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import type { Logger } from 'pino';
+import { ChorusError } from '@chorus/core';
+import { AuthStore, ROLES, type AdminUser, type Role } from './auth-store.js';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+import { signSessionToken, verifySessionToken } from './signed-tokens.js';
+
+/** Who is calling: an account with a session, or the configured admin API token (tools, CI). */
+export interface Principal {
+  readonly kind: 'user' | 'token';
+  readonly username: string;
+  readonly role: Role;
+  readonly userId: string | null;
+  readonly sessionId: string | null;
+}
+
+export interface AdminAuthOptions {
+  /** CHORUS_SECRET: signs sessions and participant tokens; generated and kept in the database when unset. */
+  readonly secret?: string;
+  /** CHORUS_ADMIN_PASSWORD: creates the operator `admin` on first run. */
+  readonly adminPassword?: string;
+  /** CHORUS_ADMIN_TOKEN: a static Bearer token with operator rights, for tools. */
+  readonly adminToken?: string;
+  readonly sessionTtlMs: number;
+  readonly throttle?: LoginThrottleOptions;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export const USERNAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$/;
+export const MIN_PASSWORD_LENGTH = 10;
+/** A real hash of an unknown password: unknown usernames cost the same time as wrong passwords. */
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$QKF3BUPTKVdi7+EBHDrOAQ$thN/4vp6rDmv9Um/Dll9hF7eeuyCTW2D+UZCBw0y1jw';
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function checkCredentials(username: unknown, password: unknown): { username: string; password: string } {
+  if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) throw new ChorusError('BAD_REQUEST', 'username: 2–64 letters, digits, dots, dashes or underscores');
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH || password.length > 1024) {
+    throw new ChorusError('BAD_REQUEST', `password: at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  return { username, password };
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const [x, y] = [Buffer.from(sha256(a)), Buffer.from(sha256(b))];
+  return timingSafeEqual(x, y);
+}
+
+/** Admin accounts (argon2id), signed revocable sessions, first-run bootstrap and login throttling. */
+export class AdminAuth {
+  readonly store: AuthStore;
+  readonly secret: Uint8Array;
+  private readonly throttle: LoginThrottle;
+  private readonly now: () => number;
+
+  constructor(store: AuthStore, private readonly options: AdminAuthOptions) {
+    this.store = store;
+    this.now = options.now ?? Date.now;
+    this.throttle = new LoginThrottle(options.throttle);
+    let secret = options.secret;
+    if (!secret) {
+      secret = store.getSetting('secret') ?? randomBytes(32).toString('hex');
+      store.setSetting('secret', secret);
+    }
+    this.secret = new TextEncoder().encode(secret);
+  }
+
+  /**
+   * First run: CHORUS_ADMIN_PASSWORD creates `admin` (operator). Without it, a one-time setup token
+   * is logged; it is good for one use at /admin/setup and is replaced at every start until used.
+   * Returns the setup token when one was issued.
+   */
+  async bootstrap(): Promise<string | null> {
+    const log = this.options.logger;
+    if (this.store.countUsers() > 0) {
+      this.store.deleteSetting('setup_token_sha256');
+      return null;
+    }
+    if (this.options.adminPassword) {
+      const { username, password } = checkCredentials('admin', this.options.adminPassword);
+      this.store.createUser(username, await hash(password), 'operator', null, this.now(), true);
+      log.info({ username }, 'admin account created from CHORUS_ADMIN_PASSWORD');
+      return null;
+    }
+    const token = randomBytes(24).toString('base64url');
+    this.store.setSetting('setup_token_sha256', sha256(token));
+    log.warn({ setupToken: token, path: '/admin/setup' }, `no admin account yet: open /admin/setup and enter this one-time setup token: ${token}`);
+    return token;
+  }
+
+  needsSetup(): boolean {
+    return this.store.countUsers() === 0;
+  }
+
+  /** Creates the first operator with the one-time setup token; the token is spent either way it succeeds. */
+  async setup(setupToken: unknown, username: unknown, password: unknown): Promise<AdminUser> {
+    const expected = this.store.getSetting('setup_token_sha256');
+    if (!expected || typeof setupToken !== 'string' || !sameSecret(sha256(setupToken), expected) || !this.needsSetup()) {
+      throw new ChorusError('FORBIDDEN', 'setup token: not valid (it is printed in the server log at start, and works once)');
+    }
+    const creds = checkCredentials(username, password);
+    const user = this.store.createUser(creds.username, await hash(creds.password), 'operator', null, this.now(), true);
+    this.store.deleteSetting('setup_token_sha256');
+    this.options.logger.info({ username: user.username }, 'first admin account created with the setup token');
+    return user;
+  }
+
+  async createUser(by: Principal, username: unknown, password: unknown, role: unknown): Promise<AdminUser> {
+    if (!ROLES.includes(role as Role)) throw new ChorusError('BAD_REQUEST', `role: expected ${ROLES.join(' or ')}`);
+    const creds = checkCredentials(username, password);
+    return this.store.createUser(creds.username, await hash(creds.password), role as Role, by.username, this.now());
+  }
+
+  async login(username: unknown, password: unknown, ip: string): Promise<{ token: string; user: AdminUser; expiresAt: number }> {
+    if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > 1024) {
+      throw new ChorusError('BAD_REQUEST', 'username and password are required');
+    }
+    await this.throttle.check(ip, username);
+    const found = this.store.findByUsername(username);
+    const ok = await verify(found?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
+    if (!found || !ok) {
+      await this.throttle.failed(ip, username);
+      throw new ChorusError('UNAUTHORIZED', 'wrong username or password');
+    }
+    await this.throttle.succeeded(username);
+    const now = this.now();
+    const expiresAt = now + this.options.sessionTtlMs;
+    const sessionId = this.store.createSession(found.id, now, expiresAt);
+    const { passwordHash: _, ...user } = found;
+    return { token: await signSessionToken(this.secret, sessionId, found.id, expiresAt), user, expiresAt };
+  }
+
+  logout(principal: Principal | null): void {
+    if (principal?.sessionId) this.store.revokeSession(principal.sessionId, this.now());
+  }
+
+  /** A session token (cookie or Bearer) or the admin API token (Bearer) → who it is; null otherwise. */
+  async authenticate(token: string | undefined): Promise<Principal | null> {
+    if (!token) return null;
+    const adminToken = this.options.adminToken;
+    if (adminToken && sameSecret(token, adminToken)) return { kind: 'token', username: 'api-token', role: 'operator', userId: null, sessionId: null };
+    const claims = await verifySessionToken(this.secret, token);
+    if (!claims) return null;
+    const user = this.store.sessionUser(claims.sessionId, this.now());
+    if (!user || user.id !== claims.userId) return null;
+    return { kind: 'user', username: user.username, role: user.role, userId: user.id, sessionId: claims.sessionId };
+  }
+}

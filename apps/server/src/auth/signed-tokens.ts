@@ -1,0 +1,45 @@
+import { SignJWT, jwtVerify } from 'jose';
+
+/**
+ * HS256 tokens (jose) for two audiences: admin sessions (revocable: the session id is checked in
+ * the database on every request) and pseudonymous participant tokens (bind a participant id to a
+ * task, so a re-joining browser proves it is the same participant without an account).
+ */
+const ISSUER = 'chorus';
+const ADMIN = 'chorus-admin';
+const PARTICIPANT = 'chorus-participant';
+
+export async function signSessionToken(secret: Uint8Array, sessionId: string, userId: string, expiresAt: number): Promise<string> {
+  return new SignJWT({ sid: sessionId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(ISSUER)
+    .setAudience(ADMIN)
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt / 1000))
+    .sign(secret);
+}
+
+/** The session and user ids, or null for a token that is forged, expired or for another audience. */
+export async function verifySessionToken(secret: Uint8Array, token: string): Promise<{ sessionId: string; userId: string } | null> {
+  try {
+    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: ADMIN, algorithms: ['HS256'] });
+    return typeof payload.sid === 'string' && typeof payload.sub === 'string' ? { sessionId: payload.sid, userId: payload.sub } : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function signParticipantToken(secret: Uint8Array, taskId: string, participantId: string): Promise<string> {
+  return new SignJWT({ task: taskId }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(PARTICIPANT).setSubject(participantId).setIssuedAt().sign(secret);
+}
+
+/** The participant id the token was issued for, when it is genuine and for this task; else null. */
+export async function verifyParticipantToken(secret: Uint8Array, token: string, taskId: string): Promise<string | null> {
+  try {
+    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: PARTICIPANT, algorithms: ['HS256'] });
+    return payload.task === taskId && typeof payload.sub === 'string' ? payload.sub : null;
+  } catch {
+    return null;
+  }
+}

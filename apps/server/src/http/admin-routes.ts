@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { ChorusError, listStrategies } from '@chorus/core';
+import type { AuditLog } from '../admin/audit-log.js';
+import type { AdminAuth } from '../auth/admin-auth.js';
+import type { AdminUser } from '../auth/auth-store.js';
+import { SESSION_COOKIE } from '../auth/http-guard.js';
+import { loadMl } from '../tasks/ml-loader.js';
+import { parseLimit, type RouteContext } from './task-routes.js';
+
+export interface AdminRouteContext extends RouteContext {
+  readonly auth: AdminAuth;
+  readonly audit: AuditLog;
+  /** Send the session cookie with `Secure` (HTTPS deployments). */
+  readonly secureCookies: boolean;
+}
+
+type Credentials = { username?: unknown; password?: unknown; tokenInBody?: unknown };
+
+const publicUser = (u: AdminUser) => ({ id: u.id, username: u.username, role: u.role, createdAt: u.createdAt, createdBy: u.createdBy });
+
+/**
+ * Sign-in, first-run setup, accounts, the audit log, and the lists the console's forms need
+ * (strategies, model templates). Access rules are in auth/access-policy.ts, enforced by the guard.
+ */
+export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext): void {
+  const { auth, audit, secureCookies, logger } = ctx;
+
+  function setSession(reply: FastifyReply, token: string, expiresAt: number): void {
+    void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', expires: new Date(expiresAt) });
+  }
+
+  app.post<{ Body: Credentials }>('/api/admin/login', async (req, reply) => {
+    const body = req.body ?? {};
+    const { token, user, expiresAt } = await auth.login(body.username, body.password, req.ip);
+    setSession(reply, token, expiresAt);
+    logger.info({ username: user.username, ip: req.ip }, 'admin signed in');
+    // Tools may ask for the token to send as Bearer; the console relies on the HttpOnly cookie only.
+    return { user: publicUser(user), expiresAt, ...(body.tokenInBody === true ? { token } : {}) };
+  });
+
+  app.post('/api/admin/logout', async (req, reply) => {
+    auth.logout(req.principal);
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { signedOut: true };
+  });
+
+  app.get('/api/admin/session', async (req) => ({ user: { username: req.principal!.username, role: req.principal!.role, kind: req.principal!.kind } }));
+
+  app.get('/api/admin/setup', async () => ({ needsSetup: auth.needsSetup() }));
+
+  app.post<{ Body: Credentials & { setupToken?: unknown } }>('/api/admin/setup', async (req, reply) => {
+    const body = req.body ?? {};
+    const user = await auth.setup(body.setupToken, body.username, body.password);
+    const session = await auth.login(body.username, body.password, req.ip);
+    setSession(reply, session.token, session.expiresAt);
+    return reply.status(201).send({ user: publicUser(user), expiresAt: session.expiresAt });
+  });
+
+  app.get('/api/admin/users', async () => ({ users: auth.store.listUsers().map(publicUser) }));
+
+  app.post<{ Body: Credentials & { role?: unknown } }>('/api/admin/users', async (req, reply) => {
+    const body = req.body ?? {};
+    const user = await auth.createUser(req.principal!, body.username, body.password, body.role);
+    return reply.status(201).send({ user: publicUser(user) });
+  });
+
+  app.get<{ Querystring: { limit?: string; before?: string } }>('/api/admin/audit', async (req) => {
+    const before = req.query.before === undefined ? undefined : Number(req.query.before);
+    if (before !== undefined && !(Number.isInteger(before) && before > 0)) throw new ChorusError('BAD_REQUEST', `before: expected a positive integer, got "${req.query.before}"`);
+    return { entries: audit.list(parseLimit(req.query.limit, 100), before) };
+  });
+
+  app.get('/api/strategies', async () => ({ strategies: listStrategies().map((s) => ({ id: s.id, description: s.description })) }));
+
+  app.get('/api/admin/templates', async () => {
+    const ml = await loadMl(logger);
+    return { templates: ml.listModelTemplates().map((t) => ({ id: t.id, description: t.description, data: t.data })) };
+  });
+}
