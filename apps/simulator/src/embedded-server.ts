@@ -1,10 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { startServer } from '@chorus/server';
 
 export interface EmbeddedServer {
   readonly url: string;
+  /** Operator API token of this server (Bearer), for creating and starting the task. */
+  readonly adminToken: string;
   close(): Promise<void>;
 }
 
@@ -14,8 +18,10 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedServer(): Promise<EmbeddedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-sim-'));
+  const adminToken = randomBytes(24).toString('base64url');
   try {
     const server = await startServer({
+      adminToken,
       port: 0,
       host: '127.0.0.1',
       db: join(dir, 'simulation.sqlite'),
@@ -24,9 +30,13 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
       evaluate: true,
       logLevel: 'warn',
       roundRetryDelayMs: 200,
+    }, {
+      // stdout belongs to the simulation's reports (--json lines, bench results): logs go to stderr.
+      logger: pino({ level: 'warn', base: { service: 'chorus-server' } }, pino.destination(2)),
     });
     return {
       url: server.url,
+      adminToken,
       async close() {
         try {
           await server.close();

@@ -72,11 +72,14 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
   const queue = createSerialQueue();
   let serverUrl = o.serverUrl;
   let taskId: string | undefined;
+  // An external server's admin routes need its operator token (CHORUS_ADMIN_TOKEN); the embedded one makes its own.
+  let adminToken = process.env.CHORUS_ADMIN_TOKEN;
   let tracker: ReturnType<typeof createRoundTracker> | undefined;
   try {
     if (!serverUrl) {
       embedded = await startEmbeddedServer();
       serverUrl = embedded.url;
+      adminToken = embedded.adminToken;
     }
     const url = serverUrl;
     const id = o.taskId ?? `sim-${Date.now().toString(36)}-${Math.floor(createSeededRandom(streamSeed(o.seed, -2))() * 1e6).toString(36)}`;
@@ -103,7 +106,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           strategy: o.strategy,
           codec: o.codec,
         },
-      })
+      }, adminToken)
     ).id;
 
     for (let i = 0; i < o.clients; i++) {
@@ -127,7 +130,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
     tracker = createRoundTracker(sessions);
     const updates = createInbox<ModelUpdated>();
     sessions[0]!.on('modelUpdated', (m) => updates.push(m));
-    await startTask(url, taskId);
+    await startTask(url, taskId, adminToken);
 
     let last = performance.now();
     let bytesBefore = tracker.bytes();
@@ -164,7 +167,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
     }
   } finally {
     tracker?.dispose();
-    if (taskId && serverUrl) await stopTask(serverUrl, taskId);
+    if (taskId && serverUrl) await stopTask(serverUrl, taskId, adminToken);
     await Promise.all(sessions.map((s) => s.close()));
     model.dispose();
     await embedded?.close();

@@ -10,13 +10,16 @@ export interface CreateTaskRequest {
   readonly config: Omit<TaskConfigInput, 'data'> & { data?: TaskConfigInput['data'] };
 }
 
-async function call<T>(serverUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/** Operator API token (CHORUS_ADMIN_TOKEN of the server), sent as Bearer; admin routes refuse calls without one. */
+export type AdminToken = string | undefined;
+
+async function call<T>(serverUrl: string, method: 'GET' | 'POST', path: string, body?: unknown, token?: AdminToken): Promise<T> {
   const url = `${serverUrl.replace(/\/+$/, '')}${path}`;
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -38,20 +41,20 @@ async function call<T>(serverUrl: string, method: 'GET' | 'POST', path: string, 
   return json as T;
 }
 
-export async function createTask(serverUrl: string, request: CreateTaskRequest): Promise<{ id: string }> {
-  const created = await call<{ id?: string; task?: { id: string } }>(serverUrl, 'POST', '/api/tasks', request);
+export async function createTask(serverUrl: string, request: CreateTaskRequest, token?: AdminToken): Promise<{ id: string }> {
+  const created = await call<{ id?: string; task?: { id: string } }>(serverUrl, 'POST', '/api/tasks', request, token);
   const id = created?.id ?? created?.task?.id ?? request.config.id;
   return { id };
 }
 
-export async function startTask(serverUrl: string, taskId: string): Promise<void> {
-  await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/start`, {});
+export async function startTask(serverUrl: string, taskId: string, token?: AdminToken): Promise<void> {
+  await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/start`, {}, token);
 }
 
 /** Best effort: a simulation that stops early (target reached) should not leave its task running. */
-export async function stopTask(serverUrl: string, taskId: string): Promise<void> {
+export async function stopTask(serverUrl: string, taskId: string, token?: AdminToken): Promise<void> {
   try {
-    await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/stop`, {});
+    await call(serverUrl, 'POST', `/api/tasks/${encodeURIComponent(taskId)}/stop`, {}, token);
   } catch {
     // The task may already be completed, or the server already gone.
   }
