@@ -6,14 +6,18 @@
  *
  *   npm run bench -- fedavg            (or: npx tsx bench/fedavg.ts)
  *
+ * Why 0.85: our clients hold 80 examples each (8,000 / 100), so with 2 label shards each FedAvg
+ * (E = 5, B = 10, lr 0.05) drifts and plateaus near 87% test accuracy; measured November 2026 at a
+ * 0.90 target: FedAvg IID 13 rounds, FedSGD IID 53, FedSGD non-IID 81, FedAvg non-IID not within 60.
+ *
  * Progress goes to stderr; the result is one JSON object (the last stdout line when run directly).
  * Environment knobs for quick looks: FEDAVG_TARGET (accuracy), FEDAVG_CAP_AVG, FEDAVG_CAP_SGD (round caps).
  */
 import { runSimulation, type SimulationOptions } from '@chorus/simulator';
 
-const TARGET = Number(process.env.FEDAVG_TARGET ?? 0.9);
+const TARGET = Number(process.env.FEDAVG_TARGET ?? 0.85);
 const CAP_FEDAVG = Number(process.env.FEDAVG_CAP_AVG ?? 60);
-const CAP_FEDSGD = Number(process.env.FEDAVG_CAP_SGD ?? 300);
+const CAP_FEDSGD = Number(process.env.FEDAVG_CAP_SGD ?? 200);
 
 const COMMON: Partial<SimulationOptions> = {
   clients: 100,

@@ -8,13 +8,13 @@ import { parseSimulateArgs } from './cli.js';
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
 
-async function simulate(args: string[]): Promise<{ code: number; stderr: string }> {
+async function simulate(args: string[], timeout = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stderr } = await run(process.execPath, ['--import', 'tsx', 'apps/simulator/src/cli.ts', ...args], { cwd: root, timeout: 30_000 });
-    return { code: 0, stderr };
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'apps/simulator/src/cli.ts', ...args], { cwd: root, timeout });
+    return { code: 0, stdout, stderr };
   } catch (err) {
-    const e = err as { code: number; stderr: string };
-    return { code: e.code, stderr: e.stderr };
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
 
@@ -40,6 +40,20 @@ describe('simulate CLI', () => {
     expect(stderr).toContain('--partition');
     expect(stderr).toContain('"bogus"');
   });
+
+  it('prints exactly one JSON object per round on stdout with --json, and exits 0', async () => {
+    const { code, stdout } = await simulate(['--clients', '20', '--rounds', '2', '--fraction', '0.1', '--codec', 'float16', '--json'], 90_000);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.round)).toEqual([1, 2]);
+    for (const l of lines) {
+      expect(Object.keys(l)).toEqual(expect.arrayContaining(['round', 'accuracy', 'loss', 'participants', 'failures', 'bytesUp', 'bytesDown', 'durationMs']));
+      expect(l.participants).toBe(2);
+      // float16: two bytes per parameter of the 2NN, from each of the two clients.
+      expect(l.bytesUp).toBeGreaterThan(2 * 2 * 199_210);
+      expect(l.bytesUp).toBeLessThan(2 * 2 * 199_210 + 4096);
+    }
+  }, 100_000);
 
   it('names the flag the user typed for every invalid option', () => {
     expect(parseError(['--local-epochs', 'five']).message).toBe('--local-epochs: expected an integer from 1 to 100, got "five"');
