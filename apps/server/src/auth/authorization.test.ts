@@ -1,0 +1,162 @@
+/**
+ * Every registered HTTP route and every admin Socket.IO event, walked from the server itself: a
+ * route added without thinking about access is refused to strangers (401) and, when it changes
+ * something, to viewers (403). Only the documented public routes answer anonymous callers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io as connect } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_CLIENT_EVENTS, PUBLIC_ROUTES, requiredAccess, startServer, type RunningServer } from '../index.js';
+
+const ADMIN_TOKEN = 'authorization-test-admin-token-0123456789';
+const METRICS_TOKEN = 'metrics-scrape-token-0123';
+let dir: string;
+let server: RunningServer;
+let viewer: string;
+
+async function call(route: string, token?: string): Promise<number> {
+  const [method, pattern] = route.split(' ') as [string, string];
+  const url = pattern.replace(':id', 'auth-it').replace(':v', '0').replace(':round', '1').replace('*', 'x');
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  if (hasBody) headers['content-type'] = 'application/json';
+  const res = await fetch(`${server.url}${url}`, { method, headers, body: hasBody ? '{}' : undefined });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'chorus-authz-'));
+  server = await startServer(
+    { port: 0, host: '127.0.0.1', db: join(dir, 'a.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN, metricsToken: METRICS_TOKEN, adminPassword: 'operator-password-1' },
+    { evaluate: null },
+  );
+  const created = await fetch(`${server.url}/api/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ template: 'mnist-2nn', config: { id: 'auth-it', name: 'Auth' } }),
+  });
+  expect(created.status).toBe(201);
+  await fetch(`${server.url}/api/admin/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'watcher', password: 'viewer-password-1', role: 'viewer' }),
+  });
+  const login = await fetch(`${server.url}/api/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'watcher', password: 'viewer-password-1', tokenInBody: true }),
+  });
+  viewer = ((await login.json()) as { token: string }).token;
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('authorization of every route', () => {
+  it('refuses every non-public route without credentials (401) and every change by a viewer (403)', async () => {
+    // Prepare
+    const routes = [...new Set(server.routes)].filter((r) => !r.startsWith('OPTIONS '));
+    expect(routes).toContain('POST /api/tasks/:id/start');
+    expect(routes).toContain('GET /api/admin/audit');
+    const wrong: string[] = [];
+
+    // Execute
+    for (const route of routes) {
+      const [method, pattern] = route.split(' ') as [string, string];
+      const access = requiredAccess(method, pattern);
+      const anonymous = await call(route);
+      if (access === 'public') {
+        // (403 here is a domain answer, e.g. a wrong setup token; the guard's refusal is 401.)
+        if (anonymous === 401) wrong.push(`${route}: public but answered 401`);
+        continue;
+      }
+      if (anonymous !== 401) wrong.push(`${route}: anonymous got ${anonymous}, expected 401`);
+      if (access === 'metrics') continue;
+      const asViewer = await call(route, viewer);
+      if (access === 'operator' && asViewer !== 403) wrong.push(`${route}: viewer got ${asViewer}, expected 403`);
+      if (access === 'viewer' && (asViewer === 401 || asViewer === 403)) wrong.push(`${route}: viewer got ${asViewer}, expected access`);
+    }
+
+    // Assert
+    expect(wrong).toEqual([]);
+  });
+
+  it('lists as public only what participants and sign-in need', () => {
+    expect(Object.keys(PUBLIC_ROUTES).sort()).toEqual([
+      'GET /api/admin/setup',
+      'GET /api/embed/check',
+      'GET /api/tasks/:id/versions/:v/model.json',
+      'GET /api/tasks/:id/versions/:v/weights',
+      'GET /api/tasks/:id/versions/:v/weights.bin',
+      'GET /healthz',
+      'GET /readyz',
+      'POST /api/admin/login',
+      'POST /api/admin/logout',
+      'POST /api/admin/setup',
+    ]);
+  });
+
+  it('lets Prometheus scrape /metrics with its token only', async () => {
+    const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('chorus_rounds_started_total');
+    expect(await call('GET /metrics', 'not-the-token')).toBe(401);
+  });
+
+  it('records refused and allowed changes in the audit log', async () => {
+    await call('POST /api/tasks/:id/pause');
+    await call('POST /api/tasks/:id/pause', viewer);
+    const res = await fetch(`${server.url}/api/admin/audit?limit=500`, { headers: { authorization: `Bearer ${viewer}` } });
+    const { entries } = (await res.json()) as { entries: { actor: string; action: string; target: string | null; outcome: string }[] };
+    const pauses = entries.filter((e) => e.action === 'task.pause').map((e) => [e.actor, e.target, e.outcome]);
+    expect(pauses).toContainEqual(['anonymous', 'auth-it', 'unauthenticated']);
+    expect(pauses).toContainEqual(['watcher', 'auth-it', 'forbidden']);
+    expect(entries.filter((e) => e.action === 'task.create').at(-1)).toMatchObject({ actor: 'api-token', target: 'auth-it', outcome: 'ok' });
+  });
+});
+
+describe('authorization of the admin Socket.IO feed', () => {
+  const open = (auth: Record<string, string>, origin?: string) =>
+    connect(`${server.url}/admin`, { transports: ['websocket'], forceNew: true, reconnection: false, auth, ...(origin ? { extraHeaders: { origin } } : {}) });
+
+  it('refuses a handshake without a session', async () => {
+    const socket = open({});
+    const err = await new Promise<{ message: string; data?: { code: string } }>((ok) => socket.on('connect_error', ok));
+    socket.close();
+    expect(err.data?.code).toBe('UNAUTHORIZED');
+  });
+
+  it('refuses a handshake from an origin that is not allowed', async () => {
+    const socket = open({ token: viewer }, 'https://evil.example');
+    const err = await new Promise<{ data?: { code: string } }>((ok) => socket.on('connect_error', ok));
+    socket.close();
+    expect(err.data?.code).toBe('FORBIDDEN');
+  });
+
+  it('answers each admin event for a viewer by its access level, and nothing after the session is revoked', async () => {
+    // Prepare
+    const login = await fetch(`${server.url}/api/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'watcher', password: 'viewer-password-1', tokenInBody: true }) });
+    const token = ((await login.json()) as { token: string }).token;
+    const socket = open({ token });
+    await new Promise((ok) => socket.on('connect', () => ok(undefined)));
+
+    // Execute
+    const answers: Record<string, boolean> = {};
+    for (const event of Object.keys(ADMIN_CLIENT_EVENTS)) {
+      const ack = (await socket.timeout(5000).emitWithAck(event, { taskId: 'auth-it' })) as { ok: boolean; error?: { code: string } };
+      answers[event] = ack.ok || ack.error?.code !== 'FORBIDDEN';
+    }
+    await fetch(`${server.url}/api/admin/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const after = (await socket.timeout(5000).emitWithAck('subscribe', { taskId: 'auth-it' })) as { ok: boolean; error?: { code: string } };
+    socket.close();
+
+    // Assert
+    expect(answers).toEqual(Object.fromEntries(Object.entries(ADMIN_CLIENT_EVENTS).map(([e, access]) => [e, access !== 'operator'])));
+    expect(after).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+  });
+});
