@@ -108,7 +108,9 @@ describe('partner script tag', () => {
     // The partner heard the events, in plain data …
     const heard = await events(page);
     const names = new Set(heard.map((e) => e.name));
-    expect([...['ready', 'status', 'roundJoined', 'progress']].filter((n) => !names.has(n))).toEqual([]);
+    expect(['ready', 'status', 'roundJoined', 'progress'].filter((n) => !names.has(n))).toEqual([]);
+    // After its round the frame rests (duty cycle ≤ 50 % by default) and says so.
+    await eventually('a resting status', async () => (await events(page)).some((e) => e.name === 'status' && e.data.phase === 'resting'), 10_000);
     // … but no bytes: every message that reached the partner page is small JSON from the Chorus origin.
     const raw = await page.evaluate(() => (window as unknown as { __rawMessages: { origin: string; binary: boolean; json: string }[] }).__rawMessages);
     expect(raw.length).toBeGreaterThan(0);
@@ -116,13 +118,13 @@ describe('partner script tag', () => {
 
     // The partner's script cannot reach into the Chorus frame's document or storage.
     const reach = await page.evaluate(() => {
-      const w = window.frames[0]!;
+      const w = document.querySelector('[data-chorus-embed]')!.shadowRoot!.querySelector('iframe')!.contentWindow!;
       const attempt = (f: () => unknown) => {
         try {
           f();
           return 'readable';
         } catch (e) {
-          return (e as Error).name;
+          return `${(e as Error).name}${(e as Error).name === 'SecurityError' ? '' : `: ${(e as Error).message}`}`;
         }
       };
       return { document: attempt(() => w.document.body), localStorage: attempt(() => w.localStorage.length), indexedDB: attempt(() => w.indexedDB.databases()) };

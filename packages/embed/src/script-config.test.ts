@@ -13,6 +13,12 @@ describe('readScriptConfig', () => {
     );
   });
 
+  it('passes data-duty and data-budget on to the frame', () => {
+    const config = readScriptConfig(tag('https://c.org/embed.js', { 'data-task': 't', 'data-key': 'pk_a', 'data-duty': '0.25', 'data-budget': '120' }));
+
+    expect(frameUrl(config as Exclude<typeof config, string>, 'https://p.example')).toBe('https://c.org/embed/frame?task=t&key=pk_a&parent=https%3A%2F%2Fp.example&duty=0.25&budget=120');
+  });
+
   it('names the wrong attribute', () => {
     expect(readScriptConfig(tag('https://c.org/embed.js', { 'data-task': 'mnist demo', 'data-key': 'pk_a' }))).toBe('Chorus: data-task must be a task id like "mnist-demo", got "mnist demo"');
     expect(readScriptConfig(tag('https://c.org/embed.js', { 'data-task': 't', 'data-key': 'secret' }))).toBe('Chorus: data-key must be a partner key like "pk_…", got "secret"');

@@ -4,6 +4,8 @@ export interface ScriptConfig {
   readonly key: string;
   /** The origin that served embed.js: the iframe and all training live there. */
   readonly chorusOrigin: string;
+  /** Optional data-duty / data-budget (the frame clamps them to safe ranges). */
+  readonly limits?: { readonly duty?: string; readonly budget?: string };
 }
 
 type ScriptLike = Pick<HTMLScriptElement, 'src' | 'getAttribute'>;
@@ -38,11 +40,14 @@ export function readScriptConfig(script: ScriptLike | null): ScriptConfig | stri
   const key = script.getAttribute('data-key') ?? '';
   if (!TASK_ID.test(taskId)) return `Chorus: data-task must be a task id like "mnist-demo", got "${taskId}"`;
   if (!KEY.test(key)) return `Chorus: data-key must be a partner key like "pk_…", got "${key}"`;
-  return { taskId, key, chorusOrigin: origin };
+  const duty = script.getAttribute('data-duty');
+  const budget = script.getAttribute('data-budget');
+  const limits = { ...(duty ? { duty } : {}), ...(budget ? { budget } : {}) };
+  return { taskId, key, chorusOrigin: origin, ...(duty || budget ? { limits } : {}) };
 }
 
 /** The iframe's address; `parent` tells the frame which origin it must talk to. */
 export function frameUrl(config: ScriptConfig, partnerOrigin: string): string {
-  const q = new URLSearchParams({ task: config.taskId, key: config.key, parent: partnerOrigin });
+  const q = new URLSearchParams({ task: config.taskId, key: config.key, parent: partnerOrigin, ...config.limits });
   return `${config.chorusOrigin}/embed/frame?${q.toString()}`;
 }

@@ -121,8 +121,9 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     let lastRound = -1;
     let lastProgress = '';
     let lastErrorAt = 0;
-    let trainStarted = 0;
-    let trainMs = 0;
+    // A round's active time runs from its invite to its receipt (download, training and upload):
+    // resting in proportion to all of it keeps the CPU share under the duty cycle, conservatively.
+    let roundStarted = 0;
     let roundsSeen = 0;
     const publish = (): void => {
       const s = p.getState();
@@ -136,8 +137,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
       const round = s.progress.round;
       if (round !== undefined && round !== lastRound) {
         lastRound = round;
-        trainStarted = 0;
-        trainMs = 0;
+        roundStarted = performance.now();
         channel.post('roundJoined', { round });
       }
       if (round !== undefined) {
@@ -148,8 +148,6 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
           lastProgress = key;
           channel.post('progress', { round, stage, fraction });
         }
-        if (s.progress.train > 0 && trainStarted === 0) trainStarted = performance.now();
-        if ((s.progress.train >= 1 || s.progress.upload > 0) && trainStarted > 0 && trainMs === 0) trainMs = performance.now() - trainStarted;
       }
       if (s.lastError && s.lastError.at !== lastErrorAt) {
         lastErrorAt = s.lastError.at;
@@ -157,7 +155,8 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
       }
       if (s.contributions.roundsJoined > roundsSeen) {
         roundsSeen = s.contributions.roundsJoined;
-        rest(restAfterTraining(trainMs, limits.dutyCycle));
+        rest(roundStarted > 0 ? restAfterTraining(performance.now() - roundStarted, limits.dutyCycle) : 0);
+        roundStarted = 0;
       }
     };
     const rest = (ms: number): void => {
