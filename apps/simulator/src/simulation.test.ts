@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { runSimulation, type RoundReport } from './simulation.js';
 
 describe('runSimulation (embedded server, real Socket.IO)', () => {
-  it('improves the 2NN over 3 rounds with 5 clients and reports every round', async () => {
-    // Prepare: 5 clients, all of them train each round, one local epoch on small IID shards.
+  it('improves the 2NN over 3 rounds with 5 of 20 clients per round and reports every round', async () => {
+    // Prepare: 20 connected clients with 400 IID digits each; 5 of them train per round, one epoch.
     const reports: RoundReport[] = [];
 
     // Execute
     for await (const report of runSimulation({
-      clients: 5,
+      clients: 20,
       rounds: 3,
       model: 'mnist-2nn',
       partition: 'iid',
-      fraction: 1,
+      fraction: 0.25,
       localEpochs: 1,
       batchSize: 20,
       learningRate: 0.1,
