@@ -89,7 +89,7 @@ export async function run(): Promise<Record<string, unknown>> {
     roundsFedSgdNonIid: roundsField(sgdNonIid),
     speedupNonIid: speedup(avgNonIid, sgdNonIid),
     finalAccuracy: { fedAvgIid: avgIid.finalAccuracy, fedSgdIid: sgdIid.finalAccuracy, fedAvgNonIid: avgNonIid.finalAccuracy, fedSgdNonIid: sgdNonIid.finalAccuracy },
-    seconds: { fedAvgIid: avgIid.seconds, fedSgdIid: sgdIid.seconds, fedAvgNonIid: avgNonIid.seconds, fedSgdNonIid: sgdNonIid.seconds },
+    secondsPerRun: { fedAvgIid: avgIid.seconds, fedSgdIid: sgdIid.seconds, fedAvgNonIid: avgNonIid.seconds, fedSgdNonIid: sgdNonIid.seconds },
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
 }
