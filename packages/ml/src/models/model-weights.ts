@@ -24,6 +24,23 @@ export function readModelWeights(model: tf.LayersModel): FlatWeights {
   return { layout, values };
 }
 
+/**
+ * readModelWeights without synchronous reads. On GPU backends dataSync stalls the thread, and
+ * tfjs-backend-webgpu 4.22 implements it through a canvas round trip that corrupts values and then
+ * loses the device on SwiftShader; `data()` maps the buffers asynchronously instead.
+ */
+export async function readModelWeightsAsync(model: tf.LayersModel): Promise<FlatWeights> {
+  const layout = modelLayout(model);
+  const values = new Float32Array(layoutSize(layout));
+  const parts = await Promise.all(model.weights.map((w) => w.read().data()));
+  let offset = 0;
+  for (const data of parts) {
+    values.set(data as Float32Array, offset);
+    offset += data.length;
+  }
+  return { layout, values };
+}
+
 export function writeModelWeights(model: tf.LayersModel, values: Float32Array): void {
   const layout = modelLayout(model);
   const expected = layoutSize(layout);

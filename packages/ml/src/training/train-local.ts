@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ChorusError, shuffleInPlace } from '@chorus/core';
 import type { Dataset, RandomSource, TrainingConfig } from '@chorus/core';
-import { readModelWeights, writeModelWeights } from '../models/model-weights.js';
+import { readModelWeightsAsync, writeModelWeights } from '../models/model-weights.js';
 import { assertDatasetFitsModel, countCorrect, crossEntropy, gatherBatch } from './batches.js';
 import { resolveTrainingOptions } from './training-options.js';
 import type { TrainingOverrides } from './training-options.js';
@@ -60,7 +60,7 @@ export async function trainLocal(
   const random = options.random ?? Math.random;
   throwIfAborted(options.signal);
 
-  const before = readModelWeights(model).values;
+  const before = (await readModelWeightsAsync(model)).values;
   const examples = pickExamples(data.count, opts.maxExamples, random);
   const n = examples.length;
   const batchSize = Math.min(opts.batchSize, n);
@@ -115,7 +115,7 @@ export async function trainLocal(
   }
   const trainMs = performance.now() - started;
 
-  const after = readModelWeights(model).values;
+  const after = (await readModelWeightsAsync(model)).values;
   const delta = new Float32Array(after.length);
   for (let i = 0; i < after.length; i++) delta[i] = after[i]! - before[i]!;
   return {
