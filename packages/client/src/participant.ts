@@ -169,9 +169,11 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         const joined = await s.start();
         session = s;
         store.update({ phase: 'running', task: joined.task, participantId: joined.participantId });
-        await prepare(joined.task).catch((err: unknown) => {
+        await prepare(joined.task).catch(async (err: unknown) => {
+          // A device that cannot train must not stay in the pool the server selects from.
           fail(err);
           store.update({ phase: 'failed' });
+          await disconnect();
         });
         return;
       } catch (err) {
@@ -197,12 +199,14 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
     store.update({ pauseReasons: [...reasons] });
     if (!started || stopped) return;
     if (reasons.size > 0) {
-      store.update({ phase: 'paused' });
+      store.update({ phase: reasons.has('other-tab') ? 'waiting-for-tab' : 'paused' });
       void disconnect();
     } else {
-      connectLoop = (connectLoop ?? Promise.resolve()).then(connect);
+      void requestConnect();
     }
   };
+  /** Connection attempts run one after another; one that finds a session already open returns at once. */
+  const requestConnect = (): Promise<void> => (connectLoop = (connectLoop ?? Promise.resolve()).then(connect).catch(fail));
   policy.subscribe(onPolicy);
   store.update({ pauseReasons: [...policy.reasons] });
   void storageReady.then(refreshCounts).catch(fail);
@@ -223,8 +227,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         store.update({ phase: 'paused' });
         return;
       }
-      connectLoop = connect();
-      await connectLoop;
+      await requestConnect();
     },
     pause: () => policy.set('user', true),
     resume: () => policy.set('user', false),

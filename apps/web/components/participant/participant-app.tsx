@@ -61,6 +61,12 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
           {state?.sessionStatus === 'disconnected' ? 'Connection lost — reconnecting by itself…' : state?.sessionStatus ? `connection: ${state.sessionStatus}` : ''}
         </span>
       </div>
+      {state?.participantId && (
+        <p className="muted small">
+          Your pseudonymous id for this task: <code data-testid="participant-id">{state.participantId}</code>
+          {state.resumedRounds > 0 && <> · {state.resumedRounds} round{state.resumedRounds === 1 ? '' : 's'} resumed after a reload</>}
+        </p>
+      )}
       {paused && (
         <p className="notice" data-testid="paused-reasons">
           {state!.pauseReasons.map((r) => PAUSE_REASON_TEXT[r]).join(' ')}

@@ -6,7 +6,7 @@ import { activateBackend } from './backend-loader.js';
 import type { BackendId } from './trainer-protocol.js';
 
 export interface TrialModel {
-  readonly topology: unknown;
+  readonly topology?: unknown;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
 }

@@ -11,8 +11,10 @@ export function isBackendId(value: unknown): value is BackendId {
 
 export interface TrainerSetup {
   readonly taskId: string;
-  /** Keras JSON topology of the task's model. */
-  readonly topology: unknown;
+  /** Keras JSON topology of the task's model (or give `templateId`). */
+  readonly topology?: unknown;
+  /** A model template of @chorus/ml to build instead of a topology (device checks, benchmarks). */
+  readonly templateId?: string;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
   /** IndexedDB database the worker reads examples from and caches trials in. */
@@ -37,6 +39,8 @@ export interface BackendChoice {
   /** True when the choice came from an earlier trial stored in IndexedDB. */
   readonly fromCache: boolean;
   readonly forced: boolean;
+  /** Number of weights of the prepared model (the length of every delta). */
+  readonly parameters: number;
 }
 
 export interface WorkerTrainRequest {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom } from '@chorus/core';
-import { decodeDatasetShard, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
+import { decodeDatasetShard, getModelTemplate, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -32,7 +32,7 @@ function requirePrepared(what: string): Prepared {
   return prepared;
 }
 
-async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<BackendChoice> {
+async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit<BackendChoice, 'parameters'>> {
   if (setup.forceBackend) {
     await activateBackend(setup.forceBackend, setup.wasmBaseUrl);
     return { backend: setup.forceBackend, samplesPerSecond: 0, measurements: [], fromCache: false, forced: true };
@@ -61,15 +61,27 @@ async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Back
   return { backend: best.backend as BackendId, samplesPerSecond: best.samplesPerSecond, measurements, fromCache: false, forced: false };
 }
 
+/** A template's Keras JSON topology (the worker builds the model from it like any task's). */
+function templateTopology(templateId: string): unknown {
+  const model = getModelTemplate(templateId).build();
+  try {
+    return model.toJSON(null, false);
+  } finally {
+    model.dispose();
+  }
+}
+
 const api: TrainerWorkerApi = {
-  async prepare(setup) {
+  async prepare(input) {
     prepared?.model.dispose();
     prepared = undefined;
+    if (input.topology === undefined && !input.templateId) throw new ChorusError('INVALID_CONFIG', 'prepare: give the model as `topology` or `templateId`');
+    const setup: TrainerSetup = input.topology === undefined ? { ...input, topology: templateTopology(input.templateId!) } : input;
     const db = await openParticipantDb(setup.dbName);
     const choice = await pickBackend(setup, db);
     const model = await modelFromTopology(setup.topology);
     prepared = { setup, db, model, backend: choice.backend };
-    return choice;
+    return { ...choice, parameters: model.countParams() };
   },
 
   async train(request: WorkerTrainRequest, onProgress?: (p: TrainProgress) => void) {

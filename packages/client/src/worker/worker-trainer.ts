@@ -7,7 +7,9 @@ import { installWorkerErrorTransfer } from './worker-errors.js';
 
 export interface TrainerTask {
   readonly taskId: string;
-  readonly topology: unknown;
+  /** The model: its Keras JSON topology, or a template id of @chorus/ml. */
+  readonly topology?: unknown;
+  readonly templateId?: string;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
 }

@@ -1,0 +1,56 @@
+/** The server's JSON shapes the console reads (see apps/server/README.md). */
+export interface TaskSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly status: string;
+  readonly phase: string;
+  readonly latestVersion: number;
+  readonly connected: number;
+  readonly currentRound: { round: number; roundId: string; selected: number; accepted: number; startedAt: number; deadline: number } | null;
+  readonly config: {
+    readonly template?: string;
+    readonly codec: string;
+    readonly strategy: { id: string };
+    readonly rounds: { targetClients: number; minClients: number; deadlineMs: number; maxRounds: number; backends: string[]; minExamples: number };
+    readonly training: { localEpochs: number; batchSize: number; learningRate: number };
+  };
+  readonly createdAt: number;
+}
+
+export interface ClientFailure {
+  readonly clientId: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface RoundRow {
+  readonly round: number;
+  readonly version: number;
+  readonly state: 'collecting' | 'committed' | 'abandoned';
+  readonly startedAt: number;
+  readonly closedAt: number | null;
+  readonly selected: number;
+  readonly participants: number;
+  readonly failures: readonly ClientFailure[];
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly abandonReason: string | null;
+}
+
+export interface VersionRow {
+  readonly version: number;
+  readonly round: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly byteLength: number;
+  readonly createdAt: number;
+}
+
+export interface Receipt {
+  readonly participantId: string;
+  readonly bytes: number;
+  readonly accepted: boolean;
+  readonly code: string | null;
+  readonly reason: string | null;
+  readonly at: number;
+}

@@ -1,0 +1,88 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, startProcess, stopProcess, waitForHttp } from './processes.js';
+import { REPO_ROOT } from './repo.js';
+
+export interface E2eServer {
+  readonly url: string;
+  readonly port: number;
+  /** SIGKILL, as a crash would: no graceful shutdown. */
+  kill(): Promise<void>;
+  /** Starts again on the same port and database. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/** The real server executable (`apps/server/src/main.ts`) in a child process, on a free port and a fresh database. */
+export async function startChorusServer(options: { corsOrigin: string }): Promise<E2eServer> {
+  const port = await freePort();
+  const db = path.join(mkdtempSync(path.join(tmpdir(), 'chorus-e2e-')), 'chorus.sqlite');
+  const url = `http://127.0.0.1:${port}`;
+  let proc: { child: ChildProcess; output: () => string } | undefined;
+  let logs = '';
+  const launch = async (): Promise<void> => {
+    proc = startProcess(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', String(port), '--host', '127.0.0.1', '--db', db, '--no-demo-task', '--cors-origins', options.corsOrigin, '--log-level', 'warn'], {
+      cwd: REPO_ROOT,
+      env: { CHORUS_EVAL_EXAMPLES: '1000', CHORUS_ROUND_RETRY_MS: '500' },
+    });
+    await waitForHttp(`${url}/readyz`, 60_000, proc.child);
+  };
+  const collect = () => {
+    if (proc) logs += proc.output();
+  };
+  await launch();
+  return {
+    url,
+    port,
+    async kill() {
+      if (proc) await stopProcess(proc.child, 'SIGKILL');
+      collect();
+    },
+    async restart() {
+      await launch();
+    },
+    async stop() {
+      if (proc) await stopProcess(proc.child);
+      collect();
+    },
+    output: () => logs + (proc?.output() ?? ''),
+  };
+}
+
+/** Creates and starts a small MNIST task: 3 clients a round, short deadline. */
+export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}): Promise<void> {
+  const res = await fetch(`${serverUrl}/api/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      template: 'mnist-2nn',
+      start: true,
+      config: {
+        id,
+        name: 'MNIST digits (e2e)',
+        data: { kind: 'image', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' },
+        codec: 'int8',
+        training: { localEpochs: 1, batchSize: 10, learningRate: 0.1 },
+        rounds: { targetClients: 3, minClients: 2, minAvailable: 3, overSelection: 1, deadlineMs: 30_000, ...rounds },
+        strategy: { id: 'fedavg', options: {} },
+      },
+    }),
+  });
+  if (!res.ok) throw new Error(`creating task ${id} failed: HTTP ${res.status} ${await res.text()}`);
+}
+
+export interface VersionRow {
+  readonly version: number;
+  readonly round?: number;
+  readonly metrics?: Record<string, number>;
+}
+
+export async function listVersions(serverUrl: string, taskId: string): Promise<VersionRow[]> {
+  const res = await fetch(`${serverUrl}/api/tasks/${taskId}/versions`);
+  if (!res.ok) throw new Error(`versions of ${taskId}: HTTP ${res.status}`);
+  const body = (await res.json()) as { versions?: VersionRow[] } | VersionRow[];
+  return Array.isArray(body) ? body : (body.versions ?? []);
+}
