@@ -11,7 +11,8 @@ const file = (): string => process.env.CHORUS_EMBED_JS ?? path.resolve(process.c
 export async function GET(): Promise<Response> {
   let body: Buffer;
   try {
-    body = await readFile(file());
+    // Read at request time from the repository build, not traced into the Next output.
+    body = await readFile(/*turbopackIgnore: true*/ file());
   } catch {
     return new Response('/* Chorus: embed.js is not built — run `npm run build:embed` */\n', { status: 503, headers: { 'content-type': 'text/javascript; charset=utf-8' } });
   }
