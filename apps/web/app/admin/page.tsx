@@ -1,6 +1,5 @@
 'use client';
 
-import Link from 'next/link.js';
 import { useCallback, useEffect, useState } from 'react';
 import { useAdmin } from './_components/admin-context.js';
 import { CreateTaskForm } from './_components/create-task-form.js';
@@ -61,7 +60,7 @@ export default function TasksPage() {
             {tasks.map((t) => (
               <tr key={t.id} data-testid={`task-row-${t.id}`}>
                 <td>
-                  <Link href={`/admin/tasks/${encodeURIComponent(t.id)}`}>{t.name}</Link>
+                  <a href={`/admin/tasks/${encodeURIComponent(t.id)}`}>{t.name}</a>
                   <div className="muted small">{t.id}</div>
                 </td>
                 <td>

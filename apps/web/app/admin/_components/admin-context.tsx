@@ -1,6 +1,5 @@
 'use client';
 
-import Link from 'next/link.js';
 import { usePathname, useRouter } from 'next/navigation.js';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { createApi, type Api } from './admin-api.js';
@@ -66,14 +65,14 @@ export function AdminProvider({ serverUrl, children }: { serverUrl: string; chil
     <AdminContext.Provider value={value}>
       <div className="admin">
         <header className="admin-bar">
-          <Link href="/admin" className="admin-brand">
+          <a href="/admin" className="admin-brand">
             <span className="brand">Chorus</span> admin
-          </Link>
+          </a>
           {user && !open && (
             <nav className="admin-nav">
-              <Link href="/admin">Tasks</Link>
-              <Link href="/admin/audit">Audit log</Link>
-              <Link href="/admin/users">Accounts</Link>
+              <a href="/admin">Tasks</a>
+              <a href="/admin/audit">Audit log</a>
+              <a href="/admin/users">Accounts</a>
               <span className="muted small" data-testid="signed-in-as">
                 {user.username} · {user.role}
               </span>

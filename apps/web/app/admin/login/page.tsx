@@ -1,6 +1,5 @@
 'use client';
 
-import Link from 'next/link.js';
 import { useRouter } from 'next/navigation.js';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useAdmin, type AdminUser } from '../_components/admin-context.js';
@@ -40,7 +39,7 @@ export default function LoginPage() {
       <p className="muted">The console is for the people who run Chorus tasks.</p>
       {needsSetup && (
         <p className="notice" data-testid="needs-setup">
-          No account exists yet. <Link href="/admin/setup">Create the first one with the setup token</Link> from the server log.
+          No account exists yet. <a href="/admin/setup">Create the first one with the setup token</a> from the server log.
         </p>
       )}
       <form onSubmit={submit} className="form" data-testid="login-form">

@@ -1,0 +1,167 @@
+'use client';
+
+import { useEffect, useState, type FormEvent } from 'react';
+import { useAdmin } from './admin-context.js';
+
+interface Option {
+  readonly id: string;
+  readonly description: string;
+}
+
+const CODECS = [
+  { id: 'int8', label: 'int8 (4× smaller, unbiased rounding)' },
+  { id: 'float16', label: 'float16 (2× smaller)' },
+  { id: 'float32', label: 'float32 (exact)' },
+];
+const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+const DEFAULTS = {
+  id: '',
+  name: '',
+  template: 'mnist-2nn',
+  strategy: 'fedavg',
+  maxRounds: 0,
+  targetClients: 10,
+  minClients: 2,
+  deadlineSeconds: 60,
+  localEpochs: 1,
+  batchSize: 10,
+  learningRate: 0.05,
+  codec: 'int8',
+  minExamples: 1,
+  backends: [] as string[],
+  start: true,
+};
+
+/** New task from a model template, with the round, training, codec and eligibility options. */
+export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void }) {
+  const { api } = useAdmin();
+  const [templates, setTemplates] = useState<Option[]>([]);
+  const [strategies, setStrategies] = useState<Option[]>([]);
+  const [form, setForm] = useState(DEFAULTS);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api<{ templates: Option[] }>('/api/admin/templates').then((r) => setTemplates(r.templates), (e: Error) => setError(e.message));
+    api<{ strategies: Option[] }>('/api/strategies').then((r) => setStrategies(r.strategies), (e: Error) => setError(e.message));
+  }, [api]);
+
+  const set = <K extends keyof typeof DEFAULTS>(key: K, value: (typeof DEFAULTS)[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const num = (key: 'maxRounds' | 'targetClients' | 'minClients' | 'deadlineSeconds' | 'localEpochs' | 'batchSize' | 'learningRate' | 'minExamples', label: string, step = 1) => (
+    <label>
+      {label}
+      <input name={key} type="number" step={step} min={0} value={form[key]} onChange={(e) => set(key, Number(e.target.value))} required />
+    </label>
+  );
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api('/api/tasks', {
+        method: 'POST',
+        body: {
+          template: form.template,
+          start: form.start,
+          config: {
+            id: form.id,
+            name: form.name,
+            codec: form.codec,
+            strategy: { id: form.strategy, options: {} },
+            training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
+            rounds: {
+              targetClients: form.targetClients,
+              minClients: form.minClients,
+              minAvailable: form.minClients,
+              overSelection: 1.3,
+              deadlineMs: Math.round(form.deadlineSeconds * 1000),
+              maxRounds: form.maxRounds,
+              minExamples: form.minExamples,
+              backends: form.backends,
+            },
+          },
+        },
+      });
+      onCreated(form.id);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card form grid-form" onSubmit={submit} data-testid="create-task-form">
+      <h2>New task</h2>
+      <label>
+        Task id (lowercase letters, digits, dashes)
+        <input name="id" value={form.id} pattern="[a-z0-9][a-z0-9-]{0,63}" onChange={(e) => set('id', e.target.value)} required />
+      </label>
+      <label>
+        Name shown to participants
+        <input name="name" value={form.name} onChange={(e) => set('name', e.target.value)} required />
+      </label>
+      <label>
+        Model template
+        <select name="template" value={form.template} onChange={(e) => set('template', e.target.value)}>
+          {templates.map((t) => (
+            <option key={t.id} value={t.id} title={t.description}>
+              {t.id} — {t.description}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Aggregation strategy
+        <select name="strategy" value={form.strategy} onChange={(e) => set('strategy', e.target.value)}>
+          {strategies.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.id} — {s.description}
+            </option>
+          ))}
+        </select>
+      </label>
+      {num('maxRounds', 'Rounds (0 = until stopped)')}
+      {num('targetClients', 'Clients per round')}
+      {num('minClients', 'Quorum (fewest updates that count)')}
+      {num('deadlineSeconds', 'Round deadline (seconds)')}
+      {num('localEpochs', 'Local epochs')}
+      {num('batchSize', 'Batch size')}
+      {num('learningRate', 'Learning rate', 0.001)}
+      {num('minExamples', 'Eligibility: at least this many local examples')}
+      <label>
+        Update codec
+        <select name="codec" value={form.codec} onChange={(e) => set('codec', e.target.value)}>
+          {CODECS.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <fieldset>
+        <legend>Eligibility: training backends (none ticked = any)</legend>
+        {BACKENDS.map((b) => (
+          <label key={b} className="inline">
+            <input type="checkbox" checked={form.backends.includes(b)} onChange={(e) => set('backends', e.target.checked ? [...form.backends, b] : form.backends.filter((x) => x !== b))} /> {b}
+          </label>
+        ))}
+      </fieldset>
+      <label className="inline">
+        <input name="start" type="checkbox" checked={form.start} onChange={(e) => set('start', e.target.checked)} /> Start right away
+      </label>
+      {error && (
+        <p className="error wide" role="alert" data-testid="create-error">
+          {error}
+        </p>
+      )}
+      <div className="wide">
+        <button className="primary" type="submit" disabled={busy}>
+          {busy ? 'Creating…' : 'Create task'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,105 @@
+'use client';
+
+import { Fragment, useState } from 'react';
+import { useAdmin } from './admin-context.js';
+import { bytes, percent, seconds, time } from './format.js';
+import type { Receipt, RoundRow } from './types.js';
+
+const DROPOUT_CODES = new Set(['DISCONNECTED', 'DEADLINE', 'DECLINED']);
+
+/** The round timeline, newest first; a round opens to show each update receipt and its reason. */
+export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRow[] }) {
+  const { api } = useAdmin();
+  const [open, setOpen] = useState<number | null>(null);
+  const [receipts, setReceipts] = useState<Record<number, Receipt[] | string>>({});
+
+  async function toggle(round: number) {
+    if (open === round) return setOpen(null);
+    setOpen(round);
+    try {
+      const r = await api<{ receipts: Receipt[] }>(`/api/tasks/${encodeURIComponent(taskId)}/rounds/${round}/receipts`);
+      setReceipts((m) => ({ ...m, [round]: r.receipts }));
+    } catch (err) {
+      setReceipts((m) => ({ ...m, [round]: (err as Error).message }));
+    }
+  }
+
+  if (rounds.length === 0) return <p className="muted">No rounds yet: a round opens when enough eligible participants are connected.</p>;
+  return (
+    <table className="table" data-testid="round-table">
+      <thead>
+        <tr>
+          <th>Round</th>
+          <th>Outcome</th>
+          <th>Updates</th>
+          <th>Dropouts</th>
+          <th>Up / down</th>
+          <th>Duration</th>
+          <th>Accuracy</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {rounds.map((r) => {
+          const dropouts = r.failures.filter((f) => DROPOUT_CODES.has(f.code)).length;
+          const list = receipts[r.round];
+          return (
+            <Fragment key={r.round}>
+              <tr data-testid={`round-${r.round}`} data-state={r.state}>
+                <td>
+                  {r.round}
+                  <div className="muted small">{time(r.startedAt)}</div>
+                </td>
+                <td>
+                  <span className={`status status-${r.state}`}>{r.state === 'committed' ? `version ${r.version + 1}` : r.state}</span>
+                  {r.abandonReason && <div className="muted small">{r.abandonReason}</div>}
+                </td>
+                <td>
+                  {r.participants} of {r.selected}
+                </td>
+                <td>{dropouts}</td>
+                <td>
+                  {bytes(r.bytesUp)} / {bytes(r.bytesDown)}
+                </td>
+                <td>{r.closedAt ? seconds(r.closedAt - r.startedAt) : 'running'}</td>
+                <td>{percent(r.metrics.accuracy)}</td>
+                <td>
+                  <button type="button" className="link" onClick={() => void toggle(r.round)}>
+                    {open === r.round ? 'Hide receipts' : 'Receipts'}
+                  </button>
+                </td>
+              </tr>
+              {open === r.round && (
+                <tr className="detail">
+                  <td colSpan={8}>
+                    {typeof list === 'string' && <p className="error">{list}</p>}
+                    {Array.isArray(list) && list.length === 0 && <p className="muted small">No update arrived in this round.</p>}
+                    {Array.isArray(list) && list.length > 0 && (
+                      <ul className="receipts" data-testid={`receipts-${r.round}`}>
+                        {list.map((x, i) => (
+                          <li key={i} className={x.accepted ? 'ok' : 'refused'}>
+                            <code>{x.participantId.slice(0, 8)}</code> {bytes(x.bytes)} — {x.accepted ? 'accepted' : `rejected (${x.code ?? 'unknown'})`}
+                            {x.reason && <span className="muted">: {x.reason}</span>}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                    {r.failures.length > 0 && (
+                      <ul className="receipts">
+                        {r.failures.map((f) => (
+                          <li key={f.clientId} className="refused">
+                            <code>{f.clientId.slice(0, 8)}</code> {f.code}: {f.reason}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
