@@ -77,10 +77,13 @@ describe('partner script tag', () => {
         inLightDom: document.querySelectorAll('button').length,
         display: button ? getComputedStyle(button).display : null,
         color: button ? getComputedStyle(button).color : null,
+        fontSize: button ? getComputedStyle(button).fontSize : null,
+        hostBorder: host ? getComputedStyle(host).borderTopWidth : null,
+        hostPosition: host ? getComputedStyle(host).position : null,
         text: host?.shadowRoot?.textContent ?? '',
       };
     });
-    expect(card).toMatchObject({ inShadow: true, inLightDom: 0, color: 'rgb(255, 255, 255)' });
+    expect(card).toMatchObject({ inShadow: true, inLightDom: 0, color: 'rgb(255, 255, 255)', fontSize: '14px', hostBorder: '0px', hostPosition: 'fixed' });
     expect(card.display).not.toBe('none');
     expect(card.text).toContain('What leaves your device: only compressed (quantized) model updates');
     // Nothing from Chorus runs before consent: no frame, no socket.

@@ -17,7 +17,7 @@ export interface CardView {
   showDeclined(onReopen: () => void): void;
 }
 
-const CSS = `:host{all:initial;position:fixed;right:16px;bottom:16px;z-index:2147483000;display:block}
+const CSS = `:host{all:initial!important;position:fixed!important;right:16px!important;bottom:16px!important;z-index:2147483000!important;display:block!important;visibility:visible!important;opacity:1!important}
 *{box-sizing:border-box;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433}
 .card{width:340px;max-width:calc(100vw - 32px);background:#fff;border:1px solid #cfd6e4;border-radius:10px;box-shadow:0 6px 24px rgba(0,0,0,.18);padding:14px 16px}
 h2{margin:0 0 6px;font-size:16px;font-weight:600}
@@ -37,7 +37,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 }
 
 export function createCardView(text: CardText): CardView {
-  const host = el('div');
+  // A custom element name, so the partner's tag selectors (div, section…) never match our host, and
+  // !important on :host, which beats the partner's own !important on it (the shadow context wins).
+  const host = document.createElement('chorus-embed');
   host.setAttribute('data-chorus-embed', '');
   const root = host.attachShadow({ mode: 'open' });
   const style = el('style', { textContent: CSS });
