@@ -1,0 +1,154 @@
+/**
+ * The admin console in real Chromium against the real server: an operator signs in, creates a task
+ * from a template and starts it; two participant browsers train; the console's charts receive the
+ * rounds live (no reload); the downloaded model loads in TensorFlow.js. Strangers get nothing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { eventually, launchChromium, openParticipant, type ParticipantPage } from './support/browser.js';
+import { freePort } from './support/processes.js';
+import { startWebApp, type E2eWebApp } from './support/web-app.js';
+
+const TASK = 'console-e2e';
+const OPERATOR_PASSWORD = 'operator-e2e-password';
+
+let server: E2eServer;
+let web: E2eWebApp;
+let browser: Browser;
+
+beforeAll(async () => {
+  const webPort = await freePort();
+  // First run with CHORUS_ADMIN_PASSWORD: the server creates the operator `admin` (the harness passes our env on).
+  process.env.CHORUS_ADMIN_PASSWORD = OPERATOR_PASSWORD;
+  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
+  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await server?.stop();
+});
+
+const chartPoints = async (page: Page, testId: string) => Number(await page.getByTestId(testId).getAttribute('data-points'));
+
+describe('admin console', () => {
+  it('refuses an anonymous visitor on every admin page and API', async () => {
+    // Execute: pages
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const landed: string[] = [];
+    for (const path of ['/admin', '/admin/audit', '/admin/users', `/admin/tasks/${TASK}`]) {
+      await page.goto(`${web.url}${path}`);
+      await page.waitForURL(/\/admin\/login\?next=/, { timeout: 30_000 });
+      landed.push(new URL(page.url()).searchParams.get('next')!);
+      expect(await page.getByTestId('task-list').count()).toBe(0);
+      expect(await page.getByTestId('audit-table').count()).toBe(0);
+    }
+    await context.close();
+
+    // Execute: APIs, from a browser origin and with a forged cookie
+    const calls: [string, string][] = [
+      ['GET', '/api/tasks'],
+      ['GET', `/api/tasks/${TASK}`],
+      ['GET', `/api/tasks/${TASK}/rounds`],
+      ['GET', `/api/tasks/${TASK}/versions`],
+      ['GET', '/api/admin/audit'],
+      ['GET', '/api/admin/users'],
+      ['GET', '/api/admin/session'],
+      ['GET', '/api/strategies'],
+      ['POST', '/api/tasks'],
+      ['POST', `/api/tasks/${TASK}/start`],
+      ['POST', `/api/tasks/${TASK}/stop`],
+      ['POST', '/api/admin/users'],
+    ];
+    const statuses = await Promise.all(
+      calls.map(async ([method, path]) => {
+        const res = await fetch(`${server.url}${path}`, { method, headers: { origin: web.url, cookie: 'chorus_session=eyJhbGciOiJIUzI1NiJ9.e30.forged', 'content-type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+        return `${method} ${path} ${res.status}`;
+      }),
+    );
+
+    // Assert
+    expect(landed).toEqual(['/admin', '/admin/audit', '/admin/users', `/admin/tasks/${TASK}`]);
+    expect(statuses).toEqual(calls.map(([m, p]) => `${m} ${p} 401`));
+  });
+
+  it('lets an operator create and start a task, watch two participants train live, and download the model', async () => {
+    // Prepare: the operator signs in
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${web.url}/admin`);
+    await page.waitForURL(/\/admin\/login/);
+    await page.locator('input[name=username]').fill('admin');
+    await page.locator('input[name=password]').fill(OPERATOR_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/admin');
+    expect(await page.getByTestId('signed-in-as').textContent()).toBe('admin · operator');
+
+    // Execute: create from the MNIST 2NN template, without starting, then start from the task page
+    await page.getByTestId('new-task').click();
+    const form = page.getByTestId('create-task-form');
+    await form.locator('select[name=template] option[value="mnist-2nn"]').waitFor({ state: 'attached' });
+    await form.locator('input[name=id]').fill(TASK);
+    await form.locator('input[name=name]').fill('Console e2e digits');
+    await form.locator('select[name=template]').selectOption('mnist-2nn');
+    await form.locator('select[name=strategy]').selectOption('fedavg');
+    await form.locator('input[name=targetClients]').fill('2');
+    await form.locator('input[name=minClients]').fill('2');
+    await form.locator('input[name=deadlineSeconds]').fill('40');
+    await form.locator('input[name=learningRate]').fill('0.1');
+    await form.locator('input[name=start]').uncheck();
+    await form.getByRole('button', { name: 'Create task' }).click();
+    await page.getByTestId(`task-row-${TASK}`).getByRole('link').click();
+    await page.waitForURL(new RegExp(`/admin/tasks/${TASK}$`));
+    await eventually('the live feed connected', async () => (await page.getByTestId('feed-state').textContent()) === 'Live', 30_000);
+    expect(await page.getByTestId('task-status').textContent()).toBe('created');
+    await page.getByTestId('action-start').click();
+    await eventually('the task running', async () => (await page.getByTestId('task-status').textContent()) === 'running', 30_000);
+    // A reload would clear this marker: it proves the charts update in place.
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const pointsBefore = await chartPoints(page, 'chart-accuracy');
+
+    // Execute: two participant browsers train
+    const participants: ParticipantPage[] = [];
+    for (let i = 0; i < 2; i++) participants.push(await openParticipant(browser, web.url, { query: 'backend=wasm' }));
+    await eventually('two participants shown as connected', async () => (await page.getByTestId('stat-connected').textContent()) === '2', 60_000);
+    const backends = await page.getByTestId('stat-backends').textContent();
+    await eventually('2 rounds on the accuracy chart', async () => (await chartPoints(page, 'chart-accuracy')) >= 2, 200_000, 1_000);
+
+    // Assert: live, without a reload
+    expect(pointsBefore).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+    expect(await chartPoints(page, 'chart-loss')).toBeGreaterThanOrEqual(2);
+    expect(Number(await page.getByTestId('chart-accuracy').getAttribute('data-last'))).toBeGreaterThan(0.1);
+    expect(backends).toBe('wasm 2');
+    expect(await page.getByTestId('round-1').getAttribute('data-state')).toBe('committed');
+    await page.getByTestId('round-1').getByRole('button', { name: 'Receipts' }).click();
+    expect(await page.getByTestId('receipts-1').locator('li').count()).toBe(2);
+    expect(await page.getByTestId('receipts-1').textContent()).toContain('accepted');
+
+    // Execute + Assert: the version 2 download loads in TensorFlow.js with the committed weights
+    const href = await page.getByTestId('download-model-2').getAttribute('href');
+    expect(href).toBe(`${server.url}/api/tasks/${TASK}/versions/2/model.json`);
+    const model = await tf.loadLayersModel(href!);
+    expect(model.inputs[0]!.shape).toEqual([null, 28, 28, 1]);
+    expect(model.outputs[0]!.shape).toEqual([null, 10]);
+    expect(model.countParams()).toBe(199_210);
+    model.dispose();
+
+    // Execute + Assert: pause from the console, recorded in the audit log
+    await page.getByTestId('action-pause').click();
+    await eventually('the task paused', async () => (await page.getByTestId('task-status').textContent()) === 'paused', 30_000);
+    await page.goto(`${web.url}/admin/audit`);
+    await eventually('audit rows', async () => (await page.getByTestId('audit-row').count()) >= 4, 30_000);
+    const audit = await page.getByTestId('audit-table').textContent();
+    for (const action of ['login', 'task.create', 'task.start', 'task.pause']) expect(audit).toContain(action);
+
+    for (const p of participants) await p.context.close();
+    await context.close();
+  });
+});
