@@ -79,6 +79,13 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(v1.values[i]! - (v0.values[i]! - 0.5)));
     expect(worst).toBeLessThan(1e-6);
+    // Prometheus sees the same round (loopback callers may scrape without a token).
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('chorus_rounds_completed_total{task="it"} 1');
+    expect(metrics).toContain('chorus_updates_total{task="it",outcome="accepted",reason=""} 2');
+    expect(metrics).toContain(`chorus_bytes_received_total{task="it"} ${deltaA.byteLength + deltaB.byteLength}`);
+    expect(metrics).toContain('chorus_participants_connected{task="it",backend="wasm"} 3');
+    expect(metrics).toContain('chorus_aggregation_seconds_count{strategy="fedavg"} 1');
     const detail = await (await fetch(`${server.url}/api/tasks/it`, { headers: ADMIN })).json();
     expect(detail.task.latestVersion).toBe(1);
     expect(detail.rounds.find((r: { round: number }) => r.round === 1)).toMatchObject({ state: 'committed', participants: 2, selected: 2 });
