@@ -69,13 +69,11 @@ function speedup(avg: Outcome, sgd: Outcome): number | string | null {
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const started = performance.now();
   const avgIid = await roundsToTarget('FedAvg IID', { ...FEDAVG, partition: 'iid' });
   const sgdIid = await roundsToTarget('FedSGD IID', { ...FEDSGD, partition: 'iid' });
   const avgNonIid = await roundsToTarget('FedAvg shards:2', { ...FEDAVG, partition: 'shards:2' });
   const sgdNonIid = await roundsToTarget('FedSGD shards:2', { ...FEDSGD, partition: 'shards:2' });
   return {
-    bench: 'fedavg',
     model: 'mnist-2nn',
     clients: 100,
     fraction: 0.1,
@@ -90,7 +88,6 @@ export async function run(): Promise<Record<string, unknown>> {
     speedupNonIid: speedup(avgNonIid, sgdNonIid),
     finalAccuracy: { fedAvgIid: avgIid.finalAccuracy, fedSgdIid: sgdIid.finalAccuracy, fedAvgNonIid: avgNonIid.finalAccuracy, fedSgdNonIid: sgdNonIid.finalAccuracy },
     secondsPerRun: { fedAvgIid: avgIid.seconds, fedSgdIid: sgdIid.seconds, fedAvgNonIid: avgNonIid.seconds, fedSgdNonIid: sgdNonIid.seconds },
-    totalSeconds: Math.round((performance.now() - started) / 1000),
   };
 }
 
