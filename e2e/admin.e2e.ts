@@ -117,7 +117,6 @@ describe('admin console', () => {
     const participants: ParticipantPage[] = [];
     for (let i = 0; i < 2; i++) participants.push(await openParticipant(browser, web.url, { query: 'backend=wasm' }));
     await eventually('two participants shown as connected', async () => (await page.getByTestId('stat-connected').textContent()) === '2', 60_000);
-    const backends = await page.getByTestId('stat-backends').textContent();
     await eventually('2 rounds on the accuracy chart', async () => (await chartPoints(page, 'chart-accuracy')) >= 2, 200_000, 1_000);
 
     // Assert: live, without a reload
@@ -125,10 +124,11 @@ describe('admin console', () => {
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
     expect(await chartPoints(page, 'chart-loss')).toBeGreaterThanOrEqual(2);
     expect(Number(await page.getByTestId('chart-accuracy').getAttribute('data-last'))).toBeGreaterThan(0.1);
-    expect(backends).toBe('wasm 2');
+    // A page joins as "undecided" until its backend trial ends, then reports the backend it picked.
+    await eventually('both participants shown on wasm', async () => (await page.getByTestId('stat-backends').textContent()) === 'wasm 2', 30_000);
     expect(await page.getByTestId('round-1').getAttribute('data-state')).toBe('committed');
     await page.getByTestId('round-1').getByRole('button', { name: 'Receipts' }).click();
-    expect(await page.getByTestId('receipts-1').locator('li').count()).toBe(2);
+    await eventually('round 1 receipts', async () => (await page.getByTestId('receipts-1').locator('li').count()) === 2, 30_000);
     expect(await page.getByTestId('receipts-1').textContent()).toContain('accepted');
 
     // Execute + Assert: the version 2 download loads in TensorFlow.js with the committed weights
