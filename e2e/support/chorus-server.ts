@@ -5,6 +5,11 @@ import path from 'node:path';
 import { freePort, startProcess, stopProcess, waitForHttp } from './processes.js';
 import { REPO_ROOT } from './repo.js';
 
+/** Operator token the e2e server accepts (`Authorization: Bearer`), for creating tasks. */
+export const E2E_ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+
+const ADMIN_HEADERS = { authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
+
 export interface E2eServer {
   readonly url: string;
   readonly port: number;
@@ -26,7 +31,7 @@ export async function startChorusServer(options: { corsOrigin: string }): Promis
   const launch = async (): Promise<void> => {
     proc = startProcess(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', String(port), '--host', '127.0.0.1', '--db', db, '--no-demo-task', '--cors-origins', options.corsOrigin, '--log-level', 'warn'], {
       cwd: REPO_ROOT,
-      env: { CHORUS_EVAL_EXAMPLES: '1000', CHORUS_ROUND_RETRY_MS: '500' },
+      env: { CHORUS_EVAL_EXAMPLES: '1000', CHORUS_ROUND_RETRY_MS: '500', CHORUS_ADMIN_TOKEN: E2E_ADMIN_TOKEN },
     });
     await waitForHttp(`${url}/readyz`, 60_000, proc.child);
   };
@@ -56,7 +61,7 @@ export async function startChorusServer(options: { corsOrigin: string }): Promis
 export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}): Promise<void> {
   const res = await fetch(`${serverUrl}/api/tasks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
     body: JSON.stringify({
       template: 'mnist-2nn',
       start: true,
@@ -81,7 +86,7 @@ export interface VersionRow {
 }
 
 export async function listVersions(serverUrl: string, taskId: string): Promise<VersionRow[]> {
-  const res = await fetch(`${serverUrl}/api/tasks/${taskId}/versions`);
+  const res = await fetch(`${serverUrl}/api/tasks/${taskId}/versions`, { headers: ADMIN_HEADERS });
   if (!res.ok) throw new Error(`versions of ${taskId}: HTTP ${res.status}`);
   const body = (await res.json()) as { versions?: VersionRow[] } | VersionRow[];
   return Array.isArray(body) ? body : (body.versions ?? []);
