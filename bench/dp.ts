@@ -11,9 +11,9 @@
 import { noiseForEpsilon, type StrategyConfig } from '@chorus/core';
 import { runSimulation, type SimulationOptions } from '@chorus/simulator';
 
-const CLIENTS = Number(process.env.DP_CLIENTS ?? 1000);
-const TARGET = Number(process.env.DP_TARGET ?? 100);
-const ROUNDS = Number(process.env.DP_ROUNDS ?? 10);
+const CLIENTS = Number(process.env.DP_CLIENTS ?? 500);
+const TARGET = Number(process.env.DP_TARGET ?? 50);
+const ROUNDS = Number(process.env.DP_ROUNDS ?? 16);
 const CLIP = Number(process.env.DP_CLIP ?? 0.5);
 const EPOCHS = Number(process.env.DP_EPOCHS ?? 5);
 const EPSILON = Number(process.env.DP_EPSILON ?? 3);
