@@ -50,4 +50,21 @@ describe('fedavg strategy', () => {
     expect(typo?.code).toBe('INVALID_CONFIG');
     expect(typo?.message).toMatch(/serverLearningRte/);
   });
+
+  it('takes the shared aggregation options: median of three updates ignores the outlier', () => {
+    // Prepare
+    const strategy = createStrategy({ id: 'fedavg', options: { aggregator: 'median' } }, layout);
+    const global = Float32Array.of(0, 0, 0, 0);
+    const agg = strategy.beginRound({ round: 1, version: 0, layout, global, selected: 3, population: 3 });
+    const send = (clientId: string, values: number[]) =>
+      agg.add({ clientId, numExamples: 1, metrics: {}, update: parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1000 }) });
+    // Execute
+    send('a', [1, 1, 1, 1]);
+    send('b', [2, 2, 2, 2]);
+    send('evil', [1000, -1000, 1000, -1000]);
+    const next = strategy.applyAggregate(global, agg.finish([])!, 1);
+    // Assert
+    expect(agg.streaming).toBe(false);
+    expect([...next]).toEqual([2, 1, 2, 1]);
+  });
 });
