@@ -21,6 +21,7 @@ import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
 import { RoundEngine } from './rounds/round-engine.js';
 import { SqliteStorage } from './storage/sqlite-storage.js';
+import { installPartnerKeys } from './partners/install-partner-keys.js';
 import type { Storage } from './storage/storage.js';
 import { createMnistEvaluator } from './tasks/mnist-evaluator.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
@@ -139,6 +140,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       logger,
     });
     guard.install(io);
+    installPartnerKeys(app, io, sqlite.db, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
     attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();

@@ -60,7 +60,7 @@ export interface Harness {
   send(i: number, values: number[], opts?: { version?: number; roundId?: string; numExamples?: number }): ReturnType<RoundEngine['submitUpdate']>;
 }
 
-export async function createHarness(options: { rounds?: TaskConfigInput['rounds']; storage?: Storage; clock?: FakeClock; evaluate?: Evaluate; start?: boolean; create?: boolean } = {}): Promise<Harness> {
+export async function createHarness(options: { rounds?: TaskConfigInput['rounds']; strategy?: TaskConfigInput['strategy']; storage?: Storage; clock?: FakeClock; evaluate?: Evaluate; start?: boolean; create?: boolean } = {}): Promise<Harness> {
   const storage = options.storage ?? new SqliteStorage({ path: ':memory:' });
   const clock = options.clock ?? new FakeClock();
   const transport = new RecordingTransport();
@@ -78,7 +78,7 @@ export async function createHarness(options: { rounds?: TaskConfigInput['rounds'
   });
   await engine.init();
   if (options.create !== false) {
-    await engine.createTask({ config: taskConfig(options.rounds), topology: { class_name: 'Sequential' }, layout: LAYOUT, weights: Float32Array.of(1, 2, 3, 4) });
+    await engine.createTask({ config: taskConfig(options.rounds, options.strategy ? { strategy: options.strategy } : {}), topology: { class_name: 'Sequential' }, layout: LAYOUT, weights: Float32Array.of(1, 2, 3, 4) });
     if (options.start !== false) await engine.start('t1');
   }
   const pids = new Map<number, string>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError, encodePayload } from '@chorus/core';
+import { ChorusError, createRdpAccountant, encodePayload } from '@chorus/core';
 import { createHarness, invited, update, type Harness } from './engine-test-kit.js';
 
 const idx = (conn: string) => Number(conn.slice(1));
@@ -208,5 +208,29 @@ describe('RoundEngine round lifecycle', () => {
     expect(h.transport.of('model:updated')[0]!.msg.metrics).toMatchObject({ accuracy: 0.5, loss: 1.25, updates: 2 });
     expect((await h.storage.getVersion('t1', 1))!.metrics).toMatchObject({ accuracy: 0.5, loss: 1.25 });
     expect((await h.storage.listRounds('t1', 5)).find((r) => r.round === 1)!.metrics).toMatchObject({ accuracy: 0.5 });
+  });
+});
+
+describe('RoundEngine with a privacy budget', () => {
+  it('completes the task instead of opening a round that would overspend epsilon', async () => {
+    // Prepare: a budget that fits one DP round (q = 1, σ = 2) but not two.
+    const acc = createRdpAccountant({ noiseMultiplier: 2, sampleRate: 1, delta: 1e-5 });
+    const budget = (acc.epsilonAfter(1) + acc.epsilonAfter(2)) / 2;
+    const dp = { clipNorm: 1, noiseMultiplier: 2, sampleRate: 1, targetDelta: 1e-5, epsilonBudget: budget };
+    const h = await createHarness({ rounds: { minAvailable: 3 }, strategy: { id: 'fedavg', options: { dp } } });
+    const [a, b, c] = await roundWith(h, 3);
+    // Execute: round 1 commits.
+    h.send(a!, [0.1, 0, 0, 0]);
+    h.send(b!, [0, 0.1, 0, 0]);
+    h.send(c!, [0, 0, 0.1, 0]);
+    await h.engine.idle();
+    // Assert
+    const runner = h.engine.runner('t1');
+    expect(runner.version).toBe(1);
+    expect(h.transport.of('model:updated')[0]!.msg.metrics.epsilon).toBeCloseTo(acc.epsilonAfter(1), 6);
+    expect(runner.status).toBe('completed');
+    expect(runner.phase).toBe('idle');
+    expect(h.transport.of('round:invite').filter((s) => s.msg.round === 2)).toHaveLength(0);
+    expect((await h.storage.getTask('t1'))?.status).toBe('completed');
   });
 });

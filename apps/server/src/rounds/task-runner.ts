@@ -130,17 +130,30 @@ export class TaskRunner {
   }
 
   private openRound(picked: Member[]): void {
-    const round = ++this.lastRound;
+    const round = this.lastRound + 1;
     const roundId = `${this.task.id}-r${round}`;
     const now = this.clock.now();
-    const aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.task.layout, global: this.global, selected: picked.length, population: this.members.size });
+    let aggregator: ReturnType<Strategy['beginRound']>;
+    let overrides: ReturnType<Strategy['configureFit']>;
+    try {
+      overrides = this.strategy.configureFit(round);
+      aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.task.layout, global: this.global, selected: picked.length, population: this.members.size });
+    } catch (err) {
+      // A DP strategy refuses a round that would overspend the task's privacy budget: the task is done.
+      if (!(err instanceof ChorusError) || err.code !== 'BUDGET_EXHAUSTED') throw err;
+      this.phase = 'idle';
+      this.log.warn({ round, reason: err.message }, 'privacy budget spent: task completed');
+      void this.setStatus('completed').catch((e: unknown) => this.log.error({ err: e }, 'status write failed'));
+      return;
+    }
+    this.lastRound = round;
     const invite = {
       taskId: this.task.id,
       roundId,
       round,
       version: this.version,
       deadline: now + this.config.rounds.deadlineMs,
-      training: { ...this.config.training, overrides: { ...this.strategy.configureFit(round) } },
+      training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
     };
     this.round = new OpenRound(this.task.id, round, roundId, this.version, now, invite, aggregator, picked);
