@@ -57,6 +57,21 @@ export const dataSchemaSchema = z.object({
   labels: z.array(z.string()).optional(),
   /** Name of a built-in dataset clients may use for demos ("mnist"). */
   dataset: z.string().optional(),
+  /**
+   * Tabular tasks: the feature columns, in input order, with the mean and standard deviation every
+   * client standardizes by ((value - mean) / std), so all devices feed the model the same scale.
+   */
+  features: z
+    .object({
+      names: z.array(z.string()).min(1),
+      mean: z.array(z.number()),
+      std: z.array(z.number().positive()),
+      /** Name of the CSV column holding the class label. */
+      labelColumn: z.string(),
+    })
+    .optional(),
+  /** Text tasks: the bag-of-words vocabulary, one input unit per token, in input order. */
+  vocabulary: z.array(z.string().min(1)).min(1).optional(),
 });
 export type DataSchema = z.infer<typeof dataSchemaSchema>;
 
