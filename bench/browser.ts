@@ -1,0 +1,112 @@
+/**
+ * The browser participant in headless Chromium (Debian's; installed by scripts/ensure-chromium.sh).
+ * - `backends.<template>.<backend>`: training examples/s in the trainer Web Worker (batch 10,
+ *   synthetic data, the rounds' trainLocal loop), 0 with `errors` when a backend cannot run.
+ * - `trial.<template>`: the backend the automatic trial picks; `autoOverBest.<template>`: its
+ *   measured throughput ÷ the best measured (target ≥ 0.9).
+ * - `longestMainThreadTaskMs`: the longest main-thread task (PerformanceObserver "longtask") on the
+ *   participant page while it takes part in real rounds against a local server (target ≤ 50;
+ *   0 means no task reached the 50 ms long-task threshold).
+ * - `uploadOverFloat32`: update bytes the page sent per round ÷ the same update as float32.
+ */
+import type { Browser } from 'playwright-core';
+import { encodePayload, layoutSize } from '@chorus/core';
+import { createInitialModel } from '@chorus/ml';
+import { eventually, launchChromium, openParticipant } from '../e2e/support/browser.js';
+import { createTask, startChorusServer } from '../e2e/support/chorus-server.js';
+import { freePort } from '../e2e/support/processes.js';
+import { ensureWebBuild, startWebApp } from '../e2e/support/web-app.js';
+import { parseFrames, watchWire } from '../e2e/support/wire-watch.js';
+
+type Measurement = { backend: string; samplesPerSecond: number; error?: string };
+const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+const TEMPLATES = [
+  { id: 'mnist-2nn', batches: 8 },
+  { id: 'mnist-cnn', batches: 3 },
+];
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+async function measureBackends(browser: Browser, webUrl: string) {
+  const backends: Record<string, Record<string, number>> = {};
+  const errors: Record<string, string> = {};
+  const trial: Record<string, string> = {};
+  const autoOverBest: Record<string, number> = {};
+  for (const t of TEMPLATES) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${webUrl}/device-check`);
+    await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
+    process.stderr.write(`browser: measuring ${t.id} on ${BACKENDS.join(', ')}…\n`);
+    const measured = (await page.evaluate(
+      ([id, list, batches]) => (window as any).chorusDeviceCheck.measure(id, list, 10, batches),
+      [t.id, BACKENDS, t.batches] as const,
+    )) as Measurement[];
+    process.stderr.write(`browser: trial for ${t.id}…\n`);
+    const chosen = (await page.evaluate((id) => (window as any).chorusDeviceCheck.trial(id), t.id)) as { backend: string };
+    await context.close();
+    backends[t.id] = Object.fromEntries(measured.map((m) => [m.backend, round1(m.samplesPerSecond)]));
+    for (const m of measured) if (m.error) errors[`${t.id}.${m.backend}`] = m.error;
+    const best = Math.max(...measured.map((m) => m.samplesPerSecond));
+    trial[t.id] = chosen.backend;
+    autoOverBest[t.id] = Math.round(((measured.find((m) => m.backend === chosen.backend)?.samplesPerSecond ?? 0) / best) * 1000) / 1000;
+  }
+  return { backends, trial, autoOverBest, ...(Object.keys(errors).length ? { errors } : {}) };
+}
+
+/** One participant in real rounds (1 client per round) with long tasks recorded after it starts running. */
+async function participate(browser: Browser) {
+  const webPort = await freePort();
+  const server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
+  await createTask(server.url, 'bench-browser', { targetClients: 1, minClients: 1, minAvailable: 1, deadlineMs: 30_000 });
+  const web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: 'bench-browser' });
+  try {
+    let wire: ReturnType<typeof watchWire> | undefined;
+    const p = await openParticipant(browser, web.url, {
+      beforeGoto: async (page, context) => {
+        await context.addInitScript(`
+          window.__longTasks = [];
+          new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]); })
+            .observe({ type: 'longtask', buffered: true });
+        `);
+        wire = watchWire(page, server.url);
+      },
+    });
+    await eventually('the participant running', async () => (await p.page.getByTestId('phase').getAttribute('data-phase')) === 'running', 120_000);
+    const from = (await p.page.evaluate('performance.now()')) as number;
+    process.stderr.write('browser: participant page taking part in 4 rounds…\n');
+    await eventually('4 rounds', async () => (await p.number('stat-rounds')) >= 4, 180_000, 250);
+    const tasks = (await p.page.evaluate('window.__longTasks')) as [number, number][];
+    const during = tasks.filter(([start]) => start >= from).map(([, d]) => d);
+    // Loading and hydrating the page usually has some: shows the observer is live.
+    const whileLoading = tasks.length - during.length;
+    const begins = parseFrames(wire!.text).events.filter((e) => e.name === 'update:begin').map((e) => (e.args[0] as { byteLength: number }).byteLength);
+    const initial = await createInitialModel('mnist-2nn', 1);
+    const float32Bytes = encodePayload({ layout: initial.layout, values: new Float32Array(layoutSize(initial.layout)) }, 'float32', Math.random).byteLength;
+    await p.context.close();
+    return {
+      longestMainThreadTaskMs: round1(Math.max(0, ...during)),
+      longTasksDuringRounds: during.length,
+      longTasksWhileLoading: whileLoading,
+      uploadBytesPerRound: begins[0] ?? 0,
+      uploadOverFloat32: Math.round(((begins[0] ?? 0) / float32Bytes) * 1000) / 1000,
+    };
+  } finally {
+    await web.stop();
+    await server.stop();
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  ensureWebBuild();
+  const web = await startWebApp({ serverUrl: 'http://127.0.0.1:9', taskId: 'unused' });
+  const browser = await launchChromium();
+  try {
+    const measured = await measureBackends(browser, web.url);
+    await web.stop();
+    const participation = await participate(browser);
+    return { ...measured, ...participation, chromium: browser.version() };
+  } finally {
+    await browser.close();
+    await web.stop();
+  }
+}
