@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError, createRdpAccountant, encodePayload } from '@chorus/core';
+import { ChorusError, createRdpAccountant, encodePayload, type ModelUpdated } from '@chorus/core';
 import { createHarness, invited, update, type Harness } from './engine-test-kit.js';
 
 const idx = (conn: string) => Number(conn.slice(1));
@@ -227,7 +227,8 @@ describe('RoundEngine with a privacy budget', () => {
     // Assert
     const runner = h.engine.runner('t1');
     expect(runner.version).toBe(1);
-    expect(h.transport.of('model:updated')[0]!.msg.metrics.epsilon).toBeCloseTo(acc.epsilonAfter(1), 6);
+    const updated = h.transport.of('model:updated')[0]!.msg as ModelUpdated;
+    expect(updated.metrics.epsilon).toBeCloseTo(acc.epsilonAfter(1), 6);
     expect(runner.status).toBe('completed');
     expect(runner.phase).toBe('idle');
     expect(h.transport.of('round:invite').filter((s) => s.msg.round === 2)).toHaveLength(0);
