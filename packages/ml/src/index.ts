@@ -9,3 +9,7 @@ export * from './training/training-options.js';
 export * from './training/evaluate.js';
 export * from './training/yield-to-event-loop.js';
 export * from './data/mnist-shard-format.js';
+export * from './models/data-templates.js';
+export * from './models/uploaded-model.js';
+export * from './data/text-features.js';
+export * from './data/tabular-csv.js';

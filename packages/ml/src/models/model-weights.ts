@@ -90,15 +90,20 @@ export interface InitialModel {
   data: DataSchema;
 }
 
-/** A template's model with weights drawn deterministically from `seed`. */
-export async function createInitialModel(templateId: string, seed: number): Promise<InitialModel> {
+/**
+ * A template's model with weights drawn deterministically from `seed`. `data` (a task's data schema:
+ * a CSV's columns, a vocabulary) sizes templates whose input and classes depend on it; it is checked
+ * by the template first. @default the template's own `data`
+ */
+export async function createInitialModel(templateId: string, seed: number, data?: DataSchema): Promise<InitialModel> {
   const template = getModelTemplate(templateId);
-  const model = template.build();
+  if (data) template.checkData?.(data);
+  const model = template.build(data);
   try {
     const layout = modelLayout(model);
     const weights = seededGlorotWeights(layout, createSeededRandom(seed));
     const topology = model.toJSON(null, false);
-    return { topology, layout, weights, data: template.data };
+    return { topology, layout, weights, data: data ?? template.data };
   } finally {
     model.dispose();
   }

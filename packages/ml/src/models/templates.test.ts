@@ -13,8 +13,8 @@ function errorOf(fn: () => unknown): ChorusError {
 }
 
 describe('model templates', () => {
-  it('lists the two FedAvg-paper MNIST models', () => {
-    expect(listModelTemplates().map((t) => t.id)).toEqual(['mnist-2nn', 'mnist-cnn']);
+  it('lists the two FedAvg-paper MNIST models, the tabular MLP and the spam filter', () => {
+    expect(listModelTemplates().map((t) => t.id)).toEqual(['mnist-2nn', 'mnist-cnn', 'tabular-mlp', 'spam-bow']);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ChorusError } from '@chorus/core';
 import type { DataSchema } from '@chorus/core';
+import { spamBow, tabularMlp } from './data-templates.js';
 
 /**
  * A model the platform can create a task from. `build()` returns a fresh, uncompiled model whose
@@ -11,7 +12,10 @@ export interface ModelTemplate {
   readonly id: string;
   readonly description: string;
   readonly data: DataSchema;
-  build(): tf.LayersModel;
+  /** A fresh model for `data` (the task's data schema; @default this template's `data`). */
+  build(data?: DataSchema): tf.LayersModel;
+  /** Throws INVALID_CONFIG / SHAPE_MISMATCH, naming the field, when a task's data schema cannot feed this model. */
+  checkData?(data: DataSchema): void;
 }
 
 const MNIST_DATA: DataSchema = {
@@ -60,7 +64,7 @@ const mnistCnn: ModelTemplate = {
     }),
 };
 
-const TEMPLATES: ReadonlyMap<string, ModelTemplate> = new Map([mnist2nn, mnistCnn].map((t) => [t.id, t]));
+const TEMPLATES: ReadonlyMap<string, ModelTemplate> = new Map([mnist2nn, mnistCnn, tabularMlp, spamBow].map((t) => [t.id, t]));
 
 export function listModelTemplates(): ModelTemplate[] {
   return [...TEMPLATES.values()];
