@@ -18,7 +18,7 @@ export const SPAM_TEST_FRACTION = 0.2;
 let corpus: LabelledEmail[] | undefined;
 const splits = new Map<number, { train: LabelledEmail[]; test: LabelledEmail[] }>();
 
-/** All 6,046 emails (1,897 spam), in the package's order. Reading the 88 MB of JSON takes a few seconds once. */
+/** All 6,046 emails (1,896 spam), in the package's order. Reading the 88 MB of JSON takes a few seconds once. */
 export function loadSpamAssassinEmails(): LabelledEmail[] {
   if (corpus) return corpus;
   const require = createRequire(import.meta.url);
