@@ -65,6 +65,12 @@ describe('simulate CLI', () => {
     expect(parseError(['--strategy-options', '[1]']).message).toBe('--strategy-options: expected a JSON object, got "[1]"');
   });
 
+  it('turns --local-dp C,σ into the task’s local DP and names the flag when it is wrong', () => {
+    expect(parseSimulateArgs(['--local-dp', '1.5,0.1']).options.privacy).toEqual({ localDp: { clipNorm: 1.5, noiseMultiplier: 0.1 } });
+    expect(parseError(['--local-dp', 'strong']).message).toBe('--local-dp: expected "CLIP,NOISE" (clip norm and noise multiplier, e.g. 1,0.1), got "strong"');
+    expect(parseError(['--local-dp', '0,0.1']).message).toContain('--local-dp: expected local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (localDp.clipNorm: must be > 0)');
+  });
+
   it('turns the FedAvg paper settings into simulation options', () => {
     const { options, json } = parseSimulateArgs(
       '--clients 100 --rounds 20 --model mnist-cnn --partition shards:2 --fraction 0.1 --local-epochs 5 --batch-size full --codec int8 --strategy fedavg --seed 7 --json'.split(' '),

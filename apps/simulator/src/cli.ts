@@ -23,6 +23,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   minClients: '--min-clients',
   attack: '(attack)',
   taskId: '--task-id',
+  privacy: '--local-dp',
 };
 
 /** Numbers stay numbers; anything else is passed through so the validator can quote it back. */
@@ -42,6 +43,7 @@ function program(): Command {
     .option('--codec <id>', `update codec: ${CODEC_IDS.join(' | ')}`)
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
+    .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
     .option('--server <url>', 'use this server instead of an embedded one')
     .option('--seed <n>', 'random seed', numeric)
     .option('--deadline-ms <ms>', 'round deadline in milliseconds', numeric)
@@ -61,6 +63,15 @@ function parseStrategyOptions(raw: string | undefined): Record<string, unknown> 
     // fall through to the message below
   }
   throw new ChorusError('INVALID_CONFIG', `--strategy-options: expected a JSON object, got ${JSON.stringify(raw)}`);
+}
+
+function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x))) {
+    throw new ChorusError('INVALID_CONFIG', `--local-dp: expected "CLIP,NOISE" (clip norm and noise multiplier, e.g. 1,0.1), got ${JSON.stringify(raw)}`);
+  }
+  return { localDp: { clipNorm: parts[0]!, noiseMultiplier: parts[1]! } };
 }
 
 /** Parses argv (without node and script) into validated simulation options. */
@@ -86,6 +97,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
       deadlineMs: f.deadlineMs,
       targetAccuracy: f.targetAccuracy,
       minClients: f.minClients,
+      privacy: parseLocalDp(f.localDp),
     } as Partial<SimulationOptions>,
     (key) => FLAGS[key],
   );

@@ -1,4 +1,4 @@
-import { ChorusError, CODEC_IDS, parsePartitionSpec, type CodecId, type Dataset, type StrategyConfig } from '@chorus/core';
+import { ChorusError, CODEC_IDS, parsePartitionSpec, privacyConfigSchema, type CodecId, type Dataset, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
 export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn'] as const;
 export type SimulationModel = (typeof SIMULATION_MODELS)[number];
@@ -48,9 +48,11 @@ export interface SimulationOptions {
   attack?: SimulationAttack;
   /** Task id on the server. @default a fresh `sim-…` id */
   taskId?: string;
+  /** On-device privacy of the task, e.g. `{ localDp: { clipNorm: 1, noiseMultiplier: 0.1 } }`. @default none */
+  privacy?: PrivacyConfig;
 }
 
-export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId'>> = Object.freeze({
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy'>> = Object.freeze({
   clients: 10,
   rounds: 5,
   model: 'mnist-2nn',
@@ -103,6 +105,13 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
   intIn('deadlineMs', 100, 86_400_000);
   if (o.targetAccuracy !== undefined && !(o.targetAccuracy > 0 && o.targetAccuracy <= 1)) fail('targetAccuracy', 'a number in (0, 1]', o.targetAccuracy);
   if (o.minClients !== undefined) intIn('minClients', 1, o.clients);
+  if (o.privacy !== undefined) {
+    const parsed = privacyConfigSchema.safeParse(o.privacy);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      fail('privacy', `local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (${[...issue.path].join('.')}: ${issue.message})`, o.privacy);
+    }
+  }
   return o;
 }
 

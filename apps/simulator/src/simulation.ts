@@ -105,6 +105,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           },
           strategy: o.strategy,
           codec: o.codec,
+          ...(o.privacy ? { privacy: o.privacy } : {}),
         },
       }, adminToken)
     ).id;

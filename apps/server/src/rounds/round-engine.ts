@@ -13,6 +13,7 @@ import {
   type UpdateBegin,
   type UpdateReceipt,
 } from '@chorus/core';
+import { taskPrivacyInfo } from './task-privacy-info.js';
 import type { StoredTask } from '../storage/storage.js';
 import { systemClock } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -120,7 +121,8 @@ export class RoundEngine {
   taskInfo(taskId: string): TaskInfo {
     const { task, status } = this.runner(taskId);
     const c = task.config;
-    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json` };
+    const privacy = taskPrivacyInfo(c);
+    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}) };
   }
 
   // ---- participants ----

@@ -178,6 +178,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
           setStatus(joined ? 'joined' : 'disconnected');
         },
         stats,
+        localDp: () => joinInfo?.task.privacy?.localDp,
       }),
     };
     current = round;

@@ -1,6 +1,7 @@
-import { ChorusError, decodePayload, encodePayload, type FlatWeights, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, decodePayload, encodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
 import { abortError, withRetry } from './backoff.js';
 import { uploadInChunks } from './chunked-upload.js';
+import { privateUpdate } from './private-update.js';
 import type { ModelCache } from './model-cache.js';
 import type { SessionEmitter, SessionStatus } from './session-events.js';
 import { request, type SessionSocket } from './session-socket.js';
@@ -38,6 +39,8 @@ export interface RoundContext {
   /** Called once, just before the round's final event, so listeners already see the session idle. */
   settle(): void;
   readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number };
+  /** The task's local DP (from the join's TaskInfo): applied to the update right before encoding. */
+  localDp?(): LocalDpConfig | undefined;
 }
 
 /** Errors that mean this round's slot is gone: retrying the same upload cannot help. */
@@ -66,7 +69,8 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
     if (!Number.isInteger(result.numExamples) || result.numExamples < 1) {
       throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
     }
-    const bytes = encodePayload({ layout: global.layout, values: result.delta }, invite.codec, ctx.random);
+    const values = privateUpdate(result.delta, ctx.localDp?.());
+    const bytes = encodePayload({ layout: global.layout, values }, invite.codec, ctx.random);
     const metrics = finiteMetrics(result.metrics);
 
     ctx.setStatus('uploading');

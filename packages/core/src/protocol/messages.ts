@@ -75,6 +75,17 @@ export const taskInfoSchema = z.object({
   codec: z.enum(CODEC_IDS),
   /** URL path (relative to the server) of the TensorFlow.js model.json of the latest version. */
   modelPath: z.string(),
+  /**
+   * What privacy protects a contribution. `localDp`: the participant must noise its update itself
+   * before upload. `central`: the server adds DP noise and reports (ε, δ) in model:updated metrics.
+   * Absent on older servers and on tasks without DP.
+   */
+  privacy: z
+    .object({
+      localDp: z.object({ clipNorm: z.number().positive(), noiseMultiplier: z.number().min(0) }).optional(),
+      central: z.object({ noiseMultiplier: z.number(), targetDelta: z.number(), epsilonBudget: z.number().optional() }).optional(),
+    })
+    .optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
 

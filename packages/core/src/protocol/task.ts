@@ -48,6 +48,26 @@ export const strategyConfigSchema = z
   .default({ id: 'fedavg', options: {} });
 export type StrategyConfig = z.infer<typeof strategyConfigSchema>;
 
+/**
+ * Local differential privacy for deployments that do not trust the server: every participant clips
+ * its own update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) to each value before
+ * encoding it, so the server only ever sees noised updates.
+ */
+export const localDpConfigSchema = z.strictObject({
+  /** L2 bound of each participant's update. */
+  clipNorm: z.number().positive('must be > 0'),
+  /** Noise std on each value = noiseMultiplier × clipNorm. */
+  noiseMultiplier: z.number().min(0, 'must be ≥ 0').max(1000, 'must be ≤ 1000'),
+});
+export type LocalDpConfig = z.infer<typeof localDpConfigSchema>;
+
+/** Privacy applied on the participant's device. Optional; absent means off. */
+export const privacyConfigSchema = z.strictObject({
+  /** @default off */
+  localDp: localDpConfigSchema.optional(),
+});
+export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
+
 /** What a client needs to know about the data the task trains on. */
 export const dataSchemaSchema = z.object({
   kind: z.enum(['image', 'tabular', 'text']),
@@ -87,6 +107,8 @@ export const taskConfigSchema = z.object({
   strategy: strategyConfigSchema,
   /** Codec clients use for their updates. @default 'int8' */
   codec: z.enum(CODEC_IDS).default('int8'),
+  /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */
+  privacy: privacyConfigSchema.optional(),
 });
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
 export type TaskConfigInput = z.input<typeof taskConfigSchema>;
