@@ -79,6 +79,53 @@ describe('participant page', () => {
     }
   });
 
+  it('pauses and resumes, keeps a drawn digit on the device, and deletes everything on request', async () => {
+    const p = await openParticipant(browser, web.url, { query: 'backend=cpu' });
+    try {
+      const phase = () => p.page.getByTestId('phase').getAttribute('data-phase');
+      await eventually('running', async () => (await phase()) === 'running', 60_000);
+      // Pause and resume
+      await p.page.getByTestId('pause').click();
+      await eventually('paused', async () => (await phase()) === 'paused', 10_000);
+      expect(await p.text('paused-reasons')).toBe('You paused it.');
+      await p.page.getByTestId('resume').click();
+      await eventually('running again', async () => (await phase()) === 'running', 30_000);
+      // Draw a 1 and keep it
+      const box = (await p.page.getByTestId('draw-canvas').boundingBox())!;
+      await p.page.mouse.move(box.x + box.width / 2, box.y + 30);
+      await p.page.mouse.down();
+      await p.page.mouse.move(box.x + box.width / 2 + 5, box.y + box.height - 30, { steps: 10 });
+      await p.page.mouse.up();
+      await p.page.getByTestId('draw-digit').getByText('1', { exact: true }).click();
+      await p.page.getByTestId('draw-add').click();
+      await eventually('the drawn example counted', async () => (await p.text('stat-examples')) === '101', 10_000);
+      expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain('100 demo · 1 drawn · 0 imported');
+      // Delete my data
+      p.page.once('dialog', (d) => void d.accept());
+      await p.page.getByTestId('delete-data').click();
+      await eventually('the consent card again', async () => (await p.page.getByTestId('consent').count()) === 1, 30_000);
+      const stored = await p.page.evaluate(async () => {
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('chorus-participant');
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const names = ['examples', 'models', 'contributions', 'meta'];
+        const counts = await Promise.all(
+          names.map((n) => new Promise<number>((resolve) => {
+            const req = db.transaction(n).objectStore(n).count();
+            req.onsuccess = () => resolve(req.result);
+          })),
+        );
+        db.close();
+        return Object.fromEntries(names.map((n, i) => [n, counts[i]]));
+      });
+      expect(stored).toEqual({ examples: 0, models: 0, contributions: 0, meta: 0 });
+    } finally {
+      await p.context.close();
+    }
+  });
+
   it('trains with three browsers on webgpu, wasm and the measured backend; resumes after a reload and a server crash; sends only updates', async () => {
     // Prepare
     const wires: WireLog[] = [];
