@@ -1,4 +1,4 @@
-import type { TensorSpec, TrainingConfig } from '@chorus/core';
+import type { RoundInvite, TensorSpec } from '@chorus/core';
 import type { BackendMeasurement } from '../storage/participant-db.js';
 
 /** tfjs backends the trainer knows how to load, fastest-on-a-real-GPU first. */
@@ -48,7 +48,8 @@ export interface WorkerTrainRequest {
   readonly roundId: string;
   readonly layout: readonly TensorSpec[];
   readonly globalValues: Float32Array;
-  readonly training: TrainingConfig;
+  /** The invite's training config with the round's strategy overrides (FedProx's proxMu), for trainLocal. */
+  readonly training: RoundInvite['training'];
   /** Seeds shuffling so a retried round trains the same way. */
   readonly seed: number;
 }
