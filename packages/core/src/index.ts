@@ -40,3 +40,4 @@ export * from './privacy/dp-options.js';
 export * from './privacy/dp-aggregator.js';
 export * from './privacy/local-dp.js';
 export * from './privacy/gaussian-noise.js';
+export * from './privacy/privacy-plan.js';
