@@ -16,6 +16,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
 import { installErrorHandlers } from './http/http-errors.js';
 import { registerModelRoutes } from './http/model-routes.js';
+import { registerModelUploadRoutes } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
@@ -24,6 +25,7 @@ import { SqliteStorage } from './storage/sqlite-storage.js';
 import { installPartnerKeys } from './partners/install-partner-keys.js';
 import type { Storage } from './storage/storage.js';
 import { createMnistEvaluator } from './tasks/mnist-evaluator.js';
+import { combineEvaluators, createSpamEvaluator } from './tasks/spam-evaluator.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer } from './transport/socket-handlers.js';
 
@@ -95,7 +97,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     maxHttpBufferSize: cfg.maxChunkBytes + 64 * 1024,
     cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: true },
   });
-  const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? createMnistEvaluator({ examples: cfg.evalExamples, logger }) : undefined) : (overrides.evaluate ?? undefined);
+  const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? combineEvaluators(createMnistEvaluator({ examples: cfg.evalExamples, logger }), createSpamEvaluator({ examples: cfg.evalExamples, logger })) : undefined) : (overrides.evaluate ?? undefined);
   // Reads the engine lazily: it is created just below with the timed strategy factory.
   const metrics = new ServerMetrics(events, function* () {
     for (const taskId of engine.taskIds()) {
@@ -129,6 +131,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
+    registerModelUploadRoutes(app, ctx);
     registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies });
     registerMetricsRoute(app, metrics);
     const guard = new ParticipantGuard({

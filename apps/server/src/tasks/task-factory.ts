@@ -5,6 +5,7 @@ import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { loadMl } from './ml-loader.js';
+import { resolveTemplateData } from './template-data.js';
 
 export const createTaskRequestSchema = z.strictObject({
   /** Model template id, e.g. "mnist-2nn". */
@@ -30,12 +31,12 @@ export async function createTaskFromTemplate(engine: RoundEngine, body: unknown,
   const ml = await loadMl(logger);
   let initial: Awaited<ReturnType<typeof ml.createInitialModel>>;
   try {
-    initial = await ml.createInitialModel(template, seed ?? 1);
+    initial = await ml.createInitialModel(template, seed ?? 1, resolveTemplateData(ml, template, config.data));
   } catch (err) {
     const e = ChorusError.from(err);
     throw new ChorusError(e.code === 'INTERNAL' ? 'INVALID_CONFIG' : e.code, `template: ${e.message}`);
   }
-  const full = taskConfigSchema.parse({ ...config, template, data: { ...initial.data, ...(config.data as object | undefined) } });
+  const full = taskConfigSchema.parse({ ...config, template, data: initial.data });
   const task = await engine.createTask({ config: full, topology: initial.topology, layout: initial.layout, weights: initial.weights });
   if (start) await engine.start(task.id);
   return task;
