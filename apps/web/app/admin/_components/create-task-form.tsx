@@ -2,6 +2,8 @@
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useAdmin } from './admin-context.js';
+import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
+import { StrategyOptionsFields } from './strategy-options-fields.js';
 
 interface Option {
   readonly id: string;
@@ -39,6 +41,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   const [templates, setTemplates] = useState<Option[]>([]);
   const [strategies, setStrategies] = useState<Option[]>([]);
   const [form, setForm] = useState(DEFAULTS);
+  const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -69,7 +72,8 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
             id: form.id,
             name: form.name,
             codec: form.codec,
-            strategy: { id: form.strategy, options: {} },
+            strategy: { id: form.strategy, options: strategyOptionsFromForm(form.strategy, strategyForm, form.targetClients) },
+            ...privacyFromForm(strategyForm),
             training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
             rounds: {
               targetClients: form.targetClients,
@@ -123,6 +127,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
           ))}
         </select>
       </label>
+      <StrategyOptionsFields strategy={form.strategy} value={strategyForm} onChange={setStrategyForm} clientsPerRound={form.targetClients} maxRounds={form.maxRounds} error={error} />
       {num('maxRounds', 'Rounds (0 = until stopped)')}
       {num('targetClients', 'Clients per round')}
       {num('minClients', 'Quorum (fewest updates that count)')}
