@@ -78,8 +78,9 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                       <ul className="receipts" data-testid={`receipts-${r.round}`}>
                         {list.map((x, i) => (
                           <li key={i} className={x.accepted ? 'ok' : 'refused'}>
-                            <code>{x.participantId.slice(0, 8)}</code> {bytes(x.bytes)} — {x.accepted ? 'accepted' : `rejected (${x.code ?? 'unknown'})`}
-                            {x.reason && <span className="muted">: {x.reason}</span>}
+                            <code>{x.participantId.slice(0, 8)}</code> {bytes(x.bytes)}
+                            {typeof x.l2Norm === 'number' && <span className="muted"> · norm {x.l2Norm.toPrecision(3)}</span>} — {x.accepted ? 'accepted' : `rejected (${x.code ?? 'unknown'})`}
+                            {x.reason && <span className={x.accepted ? 'note' : undefined} data-testid="receipt-note">{x.accepted ? ` · note: ${x.reason}` : `: ${x.reason}`}</span>}
                           </li>
                         ))}
                       </ul>

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useAdmin } from './admin-context.js';
 import { bytes, dateTime, percent } from './format.js';
 import { MetricChart } from './metric-chart.js';
+import { PrivacyPanel } from './privacy-panel.js';
 import { RoundTable } from './round-table.js';
 import { useAdminFeed, type FeedEvent } from './use-admin-feed.js';
 import type { RoundRow, TaskSummary, VersionRow } from './types.js';
@@ -166,6 +167,7 @@ export function TaskLive({ taskId }: { taskId: string }) {
         <MetricChart title="Held-out accuracy by round" label="accuracy" rounds={series.accRounds} values={series.acc} testId="chart-accuracy" asPercent />
         <MetricChart title="Held-out loss by round" label="loss" rounds={series.lossRounds} values={series.loss} testId="chart-loss" />
       </section>
+      <PrivacyPanel task={task} rounds={rounds} />
       <section className="card">
         <h2>Rounds</h2>
         <RoundTable taskId={taskId} rounds={rounds} />

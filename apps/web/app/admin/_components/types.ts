@@ -10,7 +10,8 @@ export interface TaskSummary {
   readonly config: {
     readonly template?: string;
     readonly codec: string;
-    readonly strategy: { id: string };
+    readonly strategy: { id: string; options?: Readonly<Record<string, unknown>> };
+    readonly privacy?: { readonly localDp?: { readonly clipNorm: number; readonly noiseMultiplier: number } };
     readonly rounds: { targetClients: number; minClients: number; deadlineMs: number; maxRounds: number; backends: string[]; minExamples: number };
     readonly training: { localEpochs: number; batchSize: number; learningRate: number };
   };
@@ -51,6 +52,9 @@ export interface Receipt {
   readonly bytes: number;
   readonly accepted: boolean;
   readonly code: string | null;
+  /** Rejection reason, or a note on an accepted update ("clipped from 3.2 to 1 for DP"). */
   readonly reason: string | null;
+  /** L2 norm of the decoded update, when it could be decoded. */
+  readonly l2Norm?: number | null;
   readonly at: number;
 }
