@@ -6,6 +6,7 @@ import { ConsentCard } from './consent-card.js';
 import { DrawDigit } from './draw-digit.js';
 import { ImportImages } from './import-images.js';
 import { RoundPanel } from './round-panel.js';
+import { PrivacyCost } from './privacy-cost.js';
 import { StatsPanel } from './stats-panel.js';
 import { useParticipant } from './use-participant.js';
 
@@ -79,6 +80,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
       )}
       {state && <RoundPanel state={state} />}
       {state && <StatsPanel state={state} />}
+      {state && <PrivacyCost state={state} />}
       <section className="card" aria-labelledby="data-title">
         <h2 id="data-title">Your data (stays on this device)</h2>
         <p className="muted" data-testid="demo-shard">
