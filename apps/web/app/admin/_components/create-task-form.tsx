@@ -2,6 +2,7 @@
 
 import { useEffect, useState, type FormEvent } from 'react';
 import { useAdmin } from './admin-context.js';
+import { createTaskRequest, DEFAULT_MODEL_SOURCE, ModelSourceFields } from './model-source-fields.js';
 import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
 import { StrategyOptionsFields } from './strategy-options-fields.js';
 
@@ -42,6 +43,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   const [strategies, setStrategies] = useState<Option[]>([]);
   const [form, setForm] = useState(DEFAULTS);
   const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
+  const [modelSource, setModelSource] = useState(DEFAULT_MODEL_SOURCE);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -63,31 +65,30 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
     setBusy(true);
     setError(null);
     try {
-      await api('/api/tasks', {
-        method: 'POST',
-        body: {
-          template: form.template,
-          start: form.start,
-          config: {
-            id: form.id,
-            name: form.name,
-            codec: form.codec,
-            strategy: { id: form.strategy, options: strategyOptionsFromForm(form.strategy, strategyForm, form.targetClients) },
-            ...privacyFromForm(strategyForm),
-            training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
-            rounds: {
-              targetClients: form.targetClients,
-              minClients: form.minClients,
-              minAvailable: form.minClients,
-              overSelection: 1.3,
-              deadlineMs: Math.round(form.deadlineSeconds * 1000),
-              maxRounds: form.maxRounds,
-              minExamples: form.minExamples,
-              backends: form.backends,
-            },
+      const { path, body } = createTaskRequest(
+        form.template,
+        modelSource,
+        {
+          id: form.id,
+          name: form.name,
+          codec: form.codec,
+          strategy: { id: form.strategy, options: strategyOptionsFromForm(form.strategy, strategyForm, form.targetClients) },
+          ...privacyFromForm(strategyForm),
+          training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
+          rounds: {
+            targetClients: form.targetClients,
+            minClients: form.minClients,
+            minAvailable: form.minClients,
+            overSelection: 1.3,
+            deadlineMs: Math.round(form.deadlineSeconds * 1000),
+            maxRounds: form.maxRounds,
+            minExamples: form.minExamples,
+            backends: form.backends,
           },
         },
-      });
+        form.start,
+      );
+      await api(path, { method: 'POST', body });
       onCreated(form.id);
     } catch (err) {
       setError((err as Error).message);
@@ -107,7 +108,8 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
         Name shown to participants
         <input name="name" value={form.name} onChange={(e) => set('name', e.target.value)} required />
       </label>
-      <label>
+      <ModelSourceFields template={form.template} value={modelSource} onChange={setModelSource} />
+      <label hidden={modelSource.mode === 'upload'}>
         Model template
         <select name="template" value={form.template} onChange={(e) => set('template', e.target.value)}>
           {templates.map((t) => (
