@@ -149,5 +149,6 @@ export function strategyErrorInWords(message: string | null): string | null {
   const spec = Object.values(SERVER_OPTIONS).flat().find((o) => o.key === path);
   const label = LABELS[path] ?? spec?.label ?? path;
   const reason = m[2]!.replace(/^unknown option$/, 'is not an option of this strategy');
-  return `${label}: ${reason}`;
+  // "Clip norm must be > 0" reads better than "Clip norm: must be > 0".
+  return /^(must|is|needs) /.test(reason) ? `${label} ${reason}` : `${label}: ${reason}`;
 }

@@ -21,6 +21,15 @@ interface Props {
 
 const fmt = (x: number): string => (x === Infinity ? '∞' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(3));
 
+/** Why the server would refuse adaptive clipping (Andrew et al. 2021 needs 2·σ_b > z, σ_b = expected/20). */
+function adaptiveHint(v: StrategyFormState): string | null {
+  const expected = Number(v.dpExpected);
+  const z = Number(v.dpNoise);
+  if (v.dpExpected.trim() === '' || !(expected >= 1)) return 'Adaptive clipping needs the expected clients per round (its count noise is scaled by it).';
+  if (z > 0 && !(expected / 10 > z)) return `With ${expected} expected clients the clip-count noise is too small for noise multiplier ${z}: expect more than ${Math.floor(10 * z)} clients per round, or lower the noise.`;
+  return null;
+}
+
 /** The strategy's own options, robust aggregation, norm bound, central DP with a live ε preview, and local DP. */
 export function StrategyOptionsFields({ strategy, value, onChange, clientsPerRound, maxRounds, error }: Props) {
   const set = <K extends keyof StrategyFormState>(key: K, v: StrategyFormState[K]) => onChange({ ...value, [key]: v });
@@ -135,6 +144,7 @@ function DpFields({
           <label className="inline">
             <input type="checkbox" name="dpAdaptive" checked={value.dpAdaptive} onChange={(e) => set('dpAdaptive', e.target.checked)} /> Adaptive clipping (C follows the median update norm; needs expected clients)
           </label>
+          {value.dpAdaptive && adaptiveHint(value) && <p className="notice wide">{adaptiveHint(value)}</p>}
           {value.aggregator !== 'mean' && <p className="notice wide">Differential privacy needs the mean aggregator: its noise is calibrated to the mean.</p>}
           <div className="privacy-preview wide" data-testid="dp-preview" aria-live="polite">
             {preview && 'problem' in preview && <p className="muted">{preview.problem}</p>}
