@@ -5,6 +5,8 @@ import { PAUSE_REASON_TEXT, type ParticipantPhase } from '@chorus/client';
 import { ConsentCard } from './consent-card.js';
 import { DrawDigit } from './draw-digit.js';
 import { ImportImages } from './import-images.js';
+import { ImportCsv } from './import-csv.js';
+import { AddEmail } from './add-email.js';
 import { RoundPanel } from './round-panel.js';
 import { PrivacyCost } from './privacy-cost.js';
 import { StatsPanel } from './stats-panel.js';
@@ -89,8 +91,14 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
             : 'Loading the demo digits for this browser…'}
         </p>
         <div className="sources">
-          <DrawDigit onAdd={(pixels, label) => participant!.addExamples([{ x: pixels, y: label }], 'drawn')} />
-          <ImportImages onAdd={(pixels, label) => participant!.addExamples(pixels.map((x) => ({ x, y: label })), 'imported')} />
+          {(state?.task?.data.kind ?? 'image') === 'image' && (
+            <>
+              <DrawDigit onAdd={(pixels, label) => participant!.addExamples([{ x: pixels, y: label }], 'drawn')} />
+              <ImportImages onAdd={(pixels, label) => participant!.addExamples(pixels.map((x) => ({ x, y: label })), 'imported')} />
+            </>
+          )}
+          {state?.task?.data.kind === 'tabular' && <ImportCsv data={state.task.data} onAdd={(rows) => participant!.addExamples(rows, 'imported')} />}
+          {state?.task?.data.kind === 'text' && <AddEmail data={state.task.data} onAdd={(rows) => participant!.addExamples(rows, 'imported')} />}
         </div>
       </section>
       <section className="card controls">
