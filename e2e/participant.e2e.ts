@@ -179,7 +179,12 @@ describe('participant page', () => {
     // Execute: the server crashes and comes back on the same port and database
     const committed = Math.max(...(await listVersions(server.url, TASK)).map((v) => v.version));
     await server.kill();
-    await eventually('pages noticing the lost connection', async () => (await gpu.text('connection')).includes('Connection lost'), 30_000);
+    await eventually(
+      'a page noticing the lost connection',
+      async () => (await Promise.all(pages.map((p) => p.text('connection')))).some((t) => t.includes('Connection lost')),
+      30_000,
+      100,
+    );
     await server.restart();
     await eventually('a round committed after the restart', async () => Math.max(...(await listVersions(server.url, TASK)).map((v) => v.version)) >= committed + 2, 180_000, 1_000);
     for (const p of pages) expect(await p.page.getByTestId('phase').getAttribute('data-phase')).toBe('running');

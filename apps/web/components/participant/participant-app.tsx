@@ -46,6 +46,8 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
   }
 
   const paused = (state?.pauseReasons.length ?? 0) > 0;
+  // Once joined, "connecting" means socket.io is retrying after a lost connection.
+  const reconnecting = state?.sessionStatus === 'disconnected' || (state?.sessionStatus === 'connecting' && state.participantId !== undefined);
   const error = setupError ?? state?.lastError?.message;
   const deleteMyData = async () => {
     if (!participant || !window.confirm('Delete every digit, model and record this page stored on this device, and stop contributing?')) return;
@@ -61,7 +63,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
           {PHASE_TEXT[state?.phase ?? 'idle']}
         </span>
         <span className="muted small" data-testid="connection">
-          {state?.sessionStatus === 'disconnected' ? 'Connection lost — reconnecting by itself…' : state?.sessionStatus ? `connection: ${state.sessionStatus}` : ''}
+          {reconnecting ? 'Connection lost — reconnecting by itself…' : state?.sessionStatus ? `connection: ${state.sessionStatus}` : ''}
         </span>
       </div>
       {state?.participantId && (
