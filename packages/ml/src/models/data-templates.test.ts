@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '@chorus/core';
-import type { Dataset } from '@chorus/core';
+import type { DataSchema, Dataset } from '@chorus/core';
 import { initNodeBackend, type NodeBackendName } from '../node/node-backend.js';
 import { evaluateModel } from '../training/evaluate.js';
 import { trainLocal } from '../training/train-local.js';
@@ -20,17 +20,17 @@ function twoClasses(width: number, count: number): Dataset {
 }
 
 const VOCABULARY = Array.from({ length: 50 }, (_, i) => `w${i}`);
-const CASES = [
-  ['tabular-mlp', { kind: 'tabular' as const, inputShape: [6], numClasses: 2, features: { names: ['a', 'b', 'c', 'd', 'e', 'f'], mean: [0, 0, 0, 0, 0, 0], std: [1, 1, 1, 1, 1, 1], labelColumn: 'y' } }],
-  ['spam-bow', { kind: 'text' as const, inputShape: [50], numClasses: 2, vocabulary: VOCABULARY }],
-] as const;
+const CASES: [string, DataSchema][] = [
+  ['tabular-mlp', { kind: 'tabular', inputShape: [6], numClasses: 2, features: { names: ['a', 'b', 'c', 'd', 'e', 'f'], mean: [0, 0, 0, 0, 0, 0], std: [1, 1, 1, 1, 1, 1], labelColumn: 'y' } }],
+  ['spam-bow', { kind: 'text', inputShape: [50], numClasses: 2, vocabulary: VOCABULARY }],
+];
 
 describe.each(['wasm', 'cpu'] as NodeBackendName[])('data templates on the %s backend', (backend) => {
   it.each(CASES)('%s learns a separable toy set with trainLocal', { timeout: 60_000 }, async (id, data) => {
     await initNodeBackend(backend);
     const initial = await createInitialModel(id, 2, data);
     const model = await modelFromTopology(initial.topology, initial.weights);
-    const set = twoClasses(data.inputShape[0], 200);
+    const set = twoClasses(data.inputShape[0]!, 200);
 
     await trainLocal(model, set, { localEpochs: 10, batchSize: 20, optimizer: 'adam', learningRate: 0.02, proxMu: 0, maxExamples: 0 }, { random: createSeededRandom(1) });
     const { accuracy } = await evaluateModel(model, set);
