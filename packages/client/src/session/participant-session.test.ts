@@ -186,6 +186,27 @@ describe('participant session', () => {
     expect(session.status).toBe('closed');
   });
 
+  it('presents the signed token the server issued on every re-join', async () => {
+    // Prepare
+    const { socket } = happyServer({
+      join: (payload) => ({ ok: true, data: { ...joinResponse(payload.participantId ?? 'p-42'), token: 'signed-for-p-42' } }),
+    });
+    const session = sessionWith(socket);
+    await session.start();
+
+    // Execute
+    const rejoined = nextEvent((l) => session.on('joined', l));
+    socket.reconnect();
+    await rejoined;
+
+    // Assert
+    expect(socket.eventsNamed('join').map((j) => [j.participantId, j.token])).toEqual([
+      [undefined, undefined],
+      ['p-42', 'signed-for-p-42'],
+    ]);
+    await session.close();
+  });
+
   it('finishes a round across a reconnect: waits for the re-join, then uploads', async () => {
     // Prepare: training is held until the test has dropped and restored the connection.
     const { socket } = happyServer();

@@ -80,6 +80,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
 
   let socket: SessionSocket | undefined;
   let participantId = options.participantId;
+  let token = options.token;
   let capabilities = options.capabilities;
   let joinInfo: JoinResponse | undefined;
   let joined = false;
@@ -119,10 +120,12 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         const response = await request(
           socket,
           'join',
-          { protocolVersion: PROTOCOL_VERSION, taskId: options.taskId, participantId, token: options.token, capabilities },
+          { protocolVersion: PROTOCOL_VERSION, taskId: options.taskId, participantId, ...(token ? { token } : {}), capabilities },
           ackTimeoutMs,
         );
         participantId = response.participantId;
+        // The server binds its signed token to our id: present it on every re-join.
+        if (response.token) token = response.token;
         joinInfo = response;
         joined = true;
         if (!current) setStatus('joined');
