@@ -13,6 +13,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   'GET /api/tasks/:id/versions/:v/model.json': 'participants download the model (TensorFlow.js)',
   'GET /api/tasks/:id/versions/:v/weights.bin': 'participants download the model (TensorFlow.js weights)',
   'GET /api/embed/check': 'the partner embed asks whether its key, task and origin are allowed',
+  'GET /api/embed/frame-ancestors': "the web app sets the embed frame's frame-ancestors from the key's (public) allowed origins",
   'POST /api/admin/login': 'signing in',
   'POST /api/admin/logout': 'signing out (revokes the session in the cookie, if any)',
   'GET /api/admin/setup': 'whether the first account still needs creating',

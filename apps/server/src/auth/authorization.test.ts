@@ -90,6 +90,7 @@ describe('authorization of every route', () => {
     expect(Object.keys(PUBLIC_ROUTES).sort()).toEqual([
       'GET /api/admin/setup',
       'GET /api/embed/check',
+      'GET /api/embed/frame-ancestors',
       'GET /api/tasks/:id/versions/:v/model.json',
       'GET /api/tasks/:id/versions/:v/weights',
       'GET /api/tasks/:id/versions/:v/weights.bin',

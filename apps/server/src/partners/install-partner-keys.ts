@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { originAllowed } from '../http/cors.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
-import { installPartnerHandshake, registerEmbedCheckRoute, type PartnerAccessOptions } from './partner-access.js';
+import { installPartnerHandshake, registerEmbedCheckRoute, registerFrameAncestorsRoute, type PartnerAccessOptions } from './partner-access.js';
 import { registerPartnerAdminRoutes } from './partner-admin-routes.js';
 import type { PartnerKey } from './partner-key.js';
 import { createPartnerKeyStore, type PartnerKeyStore } from './partner-key-store.js';
@@ -27,11 +27,13 @@ export interface InstallPartnerKeysOptions {
   /** The server's CORS list: origins the Chorus web app, and so the iframe, is served from. */
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
- * Partner keys in one call: tables, demo key, GET /api/embed/check, the operator routes
- * (GET/PUT /api/partner-keys) and the Socket.IO handshake rules.
+ * Partner keys in one call: tables, demo key, GET /api/embed/check and /api/embed/frame-ancestors,
+ * the operator routes (/api/partner-keys) and the Socket.IO handshake rules.
  */
 export function installPartnerKeys(app: FastifyInstance, io: Server, db: Database.Database, options: InstallPartnerKeysOptions): PartnerKeyStore {
   const keys = createPartnerKeyStore(db);
@@ -46,9 +48,11 @@ export function installPartnerKeys(app: FastifyInstance, io: Server, db: Databas
     },
     chorusOrigins: (origin) => originAllowed(options.corsOrigins, origin),
     logger: options.logger,
+    ...(options.now ? { now: options.now } : {}),
   };
   registerEmbedCheckRoute(app, access);
-  registerPartnerAdminRoutes(app, keys);
+  registerFrameAncestorsRoute(app, keys);
+  registerPartnerAdminRoutes(app, keys, options.now);
   installPartnerHandshake(io, access);
   return keys;
 }

@@ -82,7 +82,7 @@ describe('PUT /api/partner-keys/:id', () => {
     const badBody = await put('pk_bad', { name: 'Bad', allowedOrigins: 'https://x.example', allowedTasks: ['mnist-demo'] });
 
     expect(created.status).toBe(200);
-    expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true });
+    expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true, usage: { participantsToday: 0, participantsAllTime: 0, updatesToday: 0, updatesAllTime: 0 } });
     expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { code: 'INVALID_CONFIG', message: 'allowedOrigins: "https://*.example" is not an origin like "https://site.example" or "http://localhost:*"' } });

@@ -85,14 +85,55 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
     if (!options.keys.admitVisitor(record, utcDay(now()), visitor)) {
       return refuse({ allowed: false, code: 'RATE_LIMITED', reason: `This site has reached today's limit of ${record.quotaPerDay} contributors for Chorus. Thank you — please come back tomorrow.` });
     }
-    socket.use(([event, payload], nextPacket) => {
+    socket.use((packet, nextPacket) => {
+      const [event, payload] = packet;
       const joinTask = event === 'join' && typeof payload === 'object' && payload !== null ? (payload as { taskId?: unknown }).taskId : taskId;
       if (joinTask !== taskId) {
         socket.disconnect(true);
         return;
       }
+      recordUsageOnAck(packet, (reply) => {
+        try {
+          if (event === 'join' && typeof reply.data?.participantId === 'string') options.keys.recordParticipant(record.id, taskId, reply.data.participantId, utcDay(now()));
+          if (event === 'update:end' && reply.data?.accepted === true) options.keys.recordAcceptedUpdate(record.id, utcDay(now()));
+        } catch (err) {
+          // Usage is bookkeeping: a failure to count must not fail the participant's request.
+          options.logger.warn({ err, event, key: record.id }, 'partner usage not recorded');
+        }
+      });
       nextPacket();
     });
     next();
+  });
+}
+
+type OkReply = { ok?: boolean; data?: { participantId?: unknown; accepted?: unknown } };
+
+/**
+ * The socket handlers answer through the packet's ack callback (its last argument): wrapping it
+ * lets the partner layer see which participant joined and which update was accepted, after the
+ * fact and without the round engine knowing about partner keys.
+ */
+function recordUsageOnAck(packet: unknown[], onOk: (reply: OkReply) => void): void {
+  const last = packet.length - 1;
+  const ack = packet[last];
+  if (last < 1 || typeof ack !== 'function') return;
+  packet[last] = (reply: unknown, ...rest: unknown[]) => {
+    if (typeof reply === 'object' && reply !== null && (reply as OkReply).ok === true) onOk(reply as OkReply);
+    return (ack as (...a: unknown[]) => unknown)(reply, ...rest);
+  };
+}
+
+/**
+ * GET /api/embed/frame-ancestors?key= → `{ origins }`: the origins that may frame /embed/frame with
+ * this key (its allowed origins; none for an unknown or switched-off key). The web app turns it into
+ * the frame's Content-Security-Policy. Public like the key itself: it sits in the partner's HTML.
+ */
+export function registerFrameAncestorsRoute(app: FastifyInstance, keys: PartnerKeyStore): void {
+  app.get<{ Querystring: Record<string, string | undefined> }>('/api/embed/frame-ancestors', async (req, reply) => {
+    const id = str(req.query.key, 104);
+    const key = id ? keys.get(id) : null;
+    void reply.header('cache-control', 'public, max-age=30');
+    return { origins: key?.active ? key.allowedOrigins : [] };
   });
 }

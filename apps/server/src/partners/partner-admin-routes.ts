@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ChorusError } from '@chorus/core';
 import { describeZodError } from '../transport/socket-handlers.js';
-import type { PartnerKeyStore } from './partner-key-store.js';
+import { utcDay, type PartnerKey } from './partner-key.js';
+import type { PartnerKeyStore, PartnerKeyUsage } from './partner-key-store.js';
 
 const partnerKeyBody = z.strictObject({
   name: z.string().min(1).max(200),
@@ -14,17 +16,46 @@ const partnerKeyBody = z.strictObject({
   active: z.boolean().default(true),
 });
 
+/** POST may choose the id; without one the server makes a random `pk_…`. */
+const newPartnerKeyBody = partnerKeyBody.extend({ id: z.string().min(1).max(104).optional() });
+
+/** A key as the console lists it: the key and what came through it. */
+export type PartnerKeyWithUsage = PartnerKey & { readonly usage: PartnerKeyUsage };
+
+/** 20 random bytes, base64url: unguessable enough that ids never collide by chance. */
+export const generatePartnerKeyId = (): string => `pk_${randomBytes(20).toString('base64url')}`;
+
 /**
- * Operator routes for partner keys, beside the task routes (same trust level as creating a task):
- * GET /api/partner-keys and PUT /api/partner-keys/:id (create or replace).
+ * Operator routes for partner keys, beside the task routes (same trust level as creating a task;
+ * the guard makes GET viewer-level and the rest operator-level, and the audit hook logs changes):
+ * GET /api/partner-keys (with usage), POST /api/partner-keys (create), PUT /api/partner-keys/:id
+ * (create or replace), DELETE /api/partner-keys/:id.
  */
-export function registerPartnerAdminRoutes(app: FastifyInstance, keys: PartnerKeyStore): void {
-  app.get('/api/partner-keys', async () => ({ keys: keys.list() }));
+export function registerPartnerAdminRoutes(app: FastifyInstance, keys: PartnerKeyStore, now: () => number = Date.now): void {
+  const withUsage = (key: PartnerKey): PartnerKeyWithUsage => ({ ...key, usage: keys.usage(key.id, utcDay(now())) });
+  const parse = <S extends z.ZodType>(schema: S, body: unknown): z.infer<S> => {
+    const parsed = schema.safeParse(body ?? {});
+    if (!parsed.success) throw new ChorusError('BAD_REQUEST', describeZodError(parsed.error, 'partner key'));
+    return parsed.data;
+  };
+
+  app.get('/api/partner-keys', async () => ({ keys: keys.list().map(withUsage) }));
+
+  app.post('/api/partner-keys', async (req, reply) => {
+    const { id = generatePartnerKeyId(), ...fields } = parse(newPartnerKeyBody, req.body);
+    if (keys.get(id)) throw new ChorusError('INVALID_CONFIG', `id: a partner key "${id}" already exists; edit it instead`);
+    keys.put({ id, ...fields });
+    return reply.status(201).send({ key: withUsage(keys.get(id)!) });
+  });
 
   app.put<{ Params: { id: string } }>('/api/partner-keys/:id', async (req, reply) => {
-    const body = partnerKeyBody.safeParse(req.body ?? {});
-    if (!body.success) throw new ChorusError('BAD_REQUEST', describeZodError(body.error, 'partner key'));
-    keys.put({ id: req.params.id, ...body.data });
-    return reply.status(200).send({ key: keys.get(req.params.id) });
+    const body = parse(partnerKeyBody, req.body);
+    keys.put({ id: req.params.id, ...body });
+    return reply.status(200).send({ key: withUsage(keys.get(req.params.id)!) });
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/partner-keys/:id', async (req, reply) => {
+    if (!keys.remove(req.params.id)) throw new ChorusError('NOT_FOUND', `There is no partner key "${req.params.id}".`);
+    return reply.status(204).send();
   });
 }

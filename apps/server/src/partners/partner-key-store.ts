@@ -1,6 +1,17 @@
 import type Database from 'better-sqlite3';
 import { ChorusError } from '@chorus/core';
 import { checkOriginPattern, PARTNER_KEY_PATTERN, type PartnerKey } from './partner-key.js';
+import { migratePartnerSchema } from './partner-schema.js';
+
+/** What came through one key: the console's partner page shows it. */
+export interface PartnerKeyUsage {
+  /** Distinct participants who joined through the key on the given UTC day. */
+  readonly participantsToday: number;
+  readonly participantsAllTime: number;
+  /** Accepted model updates from participants who came through the key. */
+  readonly updatesToday: number;
+  readonly updatesAllTime: number;
+}
 
 /**
  * Partner keys and the per-day visitor log, in the server's SQLite database. The tables are this
@@ -17,6 +28,13 @@ export interface PartnerKeyStore {
    */
   admitVisitor(key: PartnerKey, day: string, visitor: string): boolean;
   visitorsOn(keyId: string, day: string): number;
+  /** Deletes a key with its visitor log and usage. Returns whether it existed. */
+  remove(id: string): boolean;
+  /** Remembers that `participantId` joined `taskId` through `keyId` on `day`. */
+  recordParticipant(keyId: string, taskId: string, participantId: string, day: string): void;
+  /** Counts one accepted update contributed through `keyId` on `day`. */
+  recordAcceptedUpdate(keyId: string, day: string): void;
+  usage(keyId: string, day: string): PartnerKeyUsage;
 }
 
 type Row = { id: string; name: string; allowed_origins: string; allowed_tasks: string; quota_per_day: number; active: number };
@@ -31,22 +49,7 @@ const toKey = (r: Row): PartnerKey => ({
 });
 
 export function createPartnerKeyStore(db: Database.Database): PartnerKeyStore {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS partner_keys (
-      id TEXT PRIMARY KEY,
-      name TEXT NOT NULL,
-      allowed_origins TEXT NOT NULL,
-      allowed_tasks TEXT NOT NULL,
-      quota_per_day INTEGER NOT NULL,
-      active INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS partner_visits (
-      key_id TEXT NOT NULL REFERENCES partner_keys(id) ON DELETE CASCADE,
-      day TEXT NOT NULL,
-      visitor TEXT NOT NULL,
-      PRIMARY KEY (key_id, day, visitor)
-    );
-  `);
+  migratePartnerSchema(db);
   const getStmt = db.prepare('SELECT * FROM partner_keys WHERE id = ?');
   const countStmt = db.prepare('SELECT count(*) AS n FROM partner_visits WHERE key_id = ? AND day = ?');
   const seenStmt = db.prepare('SELECT 1 FROM partner_visits WHERE key_id = ? AND day = ? AND visitor = ?');
@@ -58,6 +61,23 @@ export function createPartnerKeyStore(db: Database.Database): PartnerKeyStore {
     if (key.quotaPerDay > 0 && n >= key.quotaPerDay) return false;
     insertVisit.run(key.id, day, visitor);
     return true;
+  });
+  const insertParticipant = db.prepare('INSERT OR IGNORE INTO partner_participants (key_id, participant_id, task_id, first_day) VALUES (?, ?, ?, ?)');
+  const insertParticipantDay = db.prepare('INSERT OR IGNORE INTO partner_participant_days (key_id, day, participant_id) VALUES (?, ?, ?)');
+  const addUpdate = db.prepare('INSERT INTO partner_updates (key_id, day, accepted) VALUES (?, ?, 1) ON CONFLICT(key_id, day) DO UPDATE SET accepted = accepted + 1');
+  const usageStmt = db.prepare(`SELECT
+      (SELECT count(*) FROM partner_participant_days WHERE key_id = @id AND day = @day) AS participantsToday,
+      (SELECT count(*) FROM partner_participants WHERE key_id = @id) AS participantsAllTime,
+      (SELECT coalesce(sum(accepted), 0) FROM partner_updates WHERE key_id = @id AND day = @day) AS updatesToday,
+      (SELECT coalesce(sum(accepted), 0) FROM partner_updates WHERE key_id = @id) AS updatesAllTime`);
+  // Children first: the foreign keys cascade only where the connection turned them on.
+  const removeKey = db.transaction((id: string): boolean => {
+    for (const table of ['partner_visits', 'partner_participants', 'partner_participant_days', 'partner_updates']) db.prepare(`DELETE FROM ${table} WHERE key_id = ?`).run(id);
+    return db.prepare('DELETE FROM partner_keys WHERE id = ?').run(id).changes > 0;
+  });
+  const recordParticipant = db.transaction((keyId: string, taskId: string, participantId: string, day: string) => {
+    insertParticipant.run(keyId, participantId, taskId, day);
+    insertParticipantDay.run(keyId, day, participantId);
   });
 
   return {
@@ -78,5 +98,9 @@ export function createPartnerKeyStore(db: Database.Database): PartnerKeyStore {
     },
     admitVisitor: (key, day, visitor) => admit(key, day, visitor),
     visitorsOn: (keyId, day) => (countStmt.get(keyId, day) as { n: number }).n,
+    remove: (id) => removeKey(id),
+    recordParticipant: (keyId, taskId, participantId, day) => recordParticipant(keyId, taskId, participantId, day),
+    recordAcceptedUpdate: (keyId, day) => void addUpdate.run(keyId, day),
+    usage: (keyId, day) => usageStmt.get({ id: keyId, day }) as PartnerKeyUsage,
   };
 }

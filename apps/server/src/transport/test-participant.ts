@@ -12,8 +12,9 @@ export class TestParticipant {
   readonly updates: ModelUpdated[] = [];
   participantId = '';
 
-  constructor(readonly url: string) {
-    this.socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+  /** `auth` is the Socket.IO handshake auth (a partner key, a participant token). */
+  constructor(readonly url: string, options: { auth?: Record<string, string> } = {}) {
+    this.socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, ...(options.auth ? { auth: options.auth } : {}) });
     this.socket.on('round:invite', (m: RoundInvite) => this.invites.push(m));
     this.socket.on('round:cancel', (m: { roundId: string; reason: string }) => this.cancels.push(m));
     this.socket.on('model:updated', (m: ModelUpdated) => this.updates.push(m));
