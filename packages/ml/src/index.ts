@@ -5,6 +5,7 @@ export * from './kernels/wasm-gradient-kernels.js';
 export * from './models/templates.js';
 export * from './models/model-weights.js';
 export * from './training/train-local.js';
+export * from './training/duty-cycle.js';
 export * from './training/training-options.js';
 export * from './training/evaluate.js';
 export * from './training/yield-to-event-loop.js';

@@ -3,6 +3,7 @@ import { ChorusError, shuffleInPlace } from '@chorus/core';
 import type { Dataset, RandomSource, TrainingConfig } from '@chorus/core';
 import { readModelWeightsAsync, writeModelWeights } from '../models/model-weights.js';
 import { assertDatasetFitsModel, countCorrect, crossEntropy, gatherBatch } from './batches.js';
+import type { AfterBatch } from './duty-cycle.js';
 import { resolveTrainingOptions } from './training-options.js';
 import type { TrainingOverrides } from './training-options.js';
 import { yieldToEventLoop } from './yield-to-event-loop.js';
@@ -30,6 +31,12 @@ export interface LocalTrainingOptions {
   onProgress?: (p: LocalTrainingProgress) => void;
   /** Aborting restores the model's starting weights and rejects with UNAVAILABLE. */
   signal?: AbortSignal;
+  /**
+   * Awaited after every batch, with that batch's busy time: a CPU duty cycle rests here (see
+   * dutyCyclePause). Time spent in it is not training time: metrics.trainMs and samplesPerSecond
+   * leave it out, so they still describe the device.
+   */
+  afterBatch?: AfterBatch;
 }
 
 /** The examples this round trains on: all of them, or a random `maxExamples` subset. */
@@ -73,6 +80,7 @@ export async function trainLocal(
   let lossSum = 0;
   let correct = 0;
   let completed = false;
+  let restedMs = 0;
   try {
     for (let epoch = 0; epoch < opts.localEpochs; epoch++) {
       shuffleInPlace(examples, random);
@@ -80,6 +88,7 @@ export async function trainLocal(
       correct = 0;
       for (let b = 0; b < batches; b++) {
         throwIfAborted(options.signal);
+        const batchStarted = performance.now();
         const start = b * batchSize;
         const end = Math.min(n, start + batchSize);
         const [loss, right] = tf.tidy(() => {
@@ -104,6 +113,11 @@ export async function trainLocal(
         correct += r[0]!;
         options.onProgress?.({ epoch: epoch + 1, epochs: opts.localEpochs, batch: b + 1, batches, loss: l[0]! });
         await yieldToEventLoop();
+        if (options.afterBatch) {
+          const restStarted = performance.now();
+          await options.afterBatch({ epoch: epoch + 1, batch: b + 1, batchMs: restStarted - batchStarted });
+          restedMs += performance.now() - restStarted;
+        }
       }
     }
     completed = true;
@@ -113,7 +127,7 @@ export async function trainLocal(
     // A half-trained model must not leak into the caller's next round.
     if (!completed) writeModelWeights(model, before);
   }
-  const trainMs = performance.now() - started;
+  const trainMs = performance.now() - started - restedMs;
 
   const after = (await readModelWeightsAsync(model)).values;
   const delta = new Float32Array(after.length);
