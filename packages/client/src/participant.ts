@@ -17,6 +17,11 @@ export interface BrowserParticipantOptions {
   readonly taskId: string;
   /** Train on this backend instead of the measured fastest. */
   readonly forceBackend?: BackendId;
+  /**
+   * Share of CPU time local training may use, 0 < d ≤ 1: after each batch the worker rests
+   * batchMs × (1 − d) / d, so the page stays responsive all through a round. @default 1
+   */
+  readonly dutyCycle?: number;
   /** @default 'chorus-participant' */
   readonly dbName?: string;
   /** Folder URL of tfjs's .wasm files. @default `${origin}/tfjs-wasm/` */
@@ -52,6 +57,9 @@ const ROUND_GONE = new Set(['ROUND_CLOSED', 'STALE_VERSION', 'NOT_SELECTED', 'DU
 export function createBrowserParticipant(options: BrowserParticipantOptions): BrowserParticipant {
   if (!options.serverUrl) throw new ChorusError('INVALID_CONFIG', 'serverUrl: required (e.g. "http://localhost:8080")');
   if (!options.taskId) throw new ChorusError('INVALID_CONFIG', 'taskId: required');
+  if (options.dutyCycle !== undefined && !(options.dutyCycle > 0 && options.dutyCycle <= 1)) {
+    throw new ChorusError('INVALID_CONFIG', `dutyCycle: expected a share of the CPU time with 0 < dutyCycle ≤ 1, got ${options.dutyCycle}`);
+  }
   const serverUrl = options.serverUrl.replace(/\/+$/, '');
   const taskId = options.taskId;
   const dbName = options.dbName ?? DEFAULT_DB_NAME;
@@ -90,6 +98,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       dbName,
       ...(options.wasmBaseUrl ? { wasmBaseUrl: options.wasmBaseUrl } : {}),
       ...(options.forceBackend ? { forceBackend: options.forceBackend } : {}),
+      ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}),
       ...(options.createWorker ? { createWorker: options.createWorker } : {}),
     });
     trainer.onTrainProgress((p) =>

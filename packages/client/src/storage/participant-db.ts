@@ -2,7 +2,8 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { TensorSpec } from '@chorus/core';
 
 /** Where an example came from; the page shows counts per source. */
-export type ExampleSource = 'shard' | 'drawn' | 'imported';
+/** Where an example came from: 'partner' examples were handed over by a partner site's page. */
+export type ExampleSource = 'shard' | 'drawn' | 'imported' | 'partner';
 
 export interface StoredExample {
   readonly id?: number;

@@ -52,6 +52,8 @@ export interface WorkerTrainRequest {
   readonly training: RoundInvite['training'];
   /** Seeds shuffling so a retried round trains the same way. */
   readonly seed: number;
+  /** Share of CPU time training may use, 0 < d ≤ 1: the worker rests after each batch. @default 1 */
+  readonly dutyCycle?: number;
 }
 
 export interface TrainProgress {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom } from '@chorus/core';
-import { decodeDatasetShard, getModelTemplate, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
+import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -98,6 +98,7 @@ const api: TrainerWorkerApi = {
       const result = await trainLocal(model, data, request.training, {
         random: createSeededRandom(request.seed),
         signal: controller.signal,
+        ...(request.dutyCycle !== undefined && request.dutyCycle < 1 ? { afterBatch: dutyCyclePause(request.dutyCycle) } : {}),
         onProgress: (p) =>
           onProgress?.({
             epoch: p.epoch,

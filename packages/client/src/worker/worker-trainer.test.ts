@@ -37,4 +37,23 @@ describe('createWorkerTrainer → worker train request', () => {
     expect(requests[0]!.training.learningRate).toBe(0.1);
     port1.close();
   });
+
+  it('sends the participant’s duty cycle with every train request, and none when unset', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const requests: WorkerTrainRequest[] = [];
+    expose({ train: async (request: WorkerTrainRequest) => (requests.push(request), { delta: new Float32Array(2), numExamples: 5, metrics: {}, samplesPerSecond: 10, backend: 'cpu' }) }, port2);
+    const { port1: plainPort, port2: plainWorker } = new MessageChannel();
+    expose({ train: async (request: WorkerTrainRequest) => (requests.push(request), { delta: new Float32Array(2), numExamples: 5, metrics: {}, samplesPerSecond: 10, backend: 'cpu' }) }, plainWorker);
+    const throttled = createWorkerTrainer({ dbName: 'test', dutyCycle: 0.25, createWorker: () => port1 as unknown as Worker });
+    const plain = createWorkerTrainer({ dbName: 'test', createWorker: () => plainPort as unknown as Worker });
+    const invite = roundInviteSchema.parse({ taskId: 't', roundId: 'r1', round: 1, version: 0, deadline: Date.now() + 60_000, training: {}, codec: 'int8' });
+    const global = { layout: [{ name: 'w', shape: [2] }], values: new Float32Array(2) };
+
+    await throttled.train(invite, global, new AbortController().signal);
+    await plain.train(invite, { ...global, values: new Float32Array(2) }, new AbortController().signal);
+
+    expect(requests.map((r) => r.dutyCycle)).toEqual([0.25, undefined]);
+    port1.close();
+    plainPort.close();
+  });
 });

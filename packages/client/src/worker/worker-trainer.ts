@@ -20,6 +20,8 @@ export interface WorkerTrainerOptions {
   /** Folder URL of the tfjs wasm binaries. @default `${location.origin}/tfjs-wasm/` */
   readonly wasmBaseUrl?: string;
   readonly forceBackend?: BackendId;
+  /** Share of CPU time training may use (0 < d ≤ 1); the worker rests after each batch. @default 1 */
+  readonly dutyCycle?: number;
   /** Makes the worker; bundlers need to see `new Worker(new URL(...))` to bundle it. */
   readonly createWorker?: () => Worker;
 }
@@ -82,7 +84,7 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       try {
         const result = await guard(
           remote.train(
-            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round },
+            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}) },
             progress,
           ),
         );
