@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { io } from 'socket.io-client';
 import { createBrowserParticipant, idToIndex, type BrowserParticipant, type ParticipantState } from '@chorus/client';
-import { findExampleProblem, restAfterTraining, type EmbedPhase, type StatusEvent, type VisitLimits } from '@chorus/embed';
+import { findExampleProblem, type EmbedPhase, type StatusEvent, type VisitLimits } from '@chorus/embed';
 import type { EmbedTask } from './embed-check.js';
 import { openParentChannel, type CallHandler } from './parent-channel.js';
 
@@ -18,18 +18,16 @@ export interface EmbedSetup {
 
 /** What the frame itself adds on top of the participant's own state. */
 interface FrameFlags {
-  resting: boolean;
   partnerPaused: boolean;
   done: boolean;
   forgotten: boolean;
 }
 
-export function describeStatus(state: ParticipantState | undefined, flags: FrameFlags): StatusEvent {
+export function describeStatus(state: ParticipantState | undefined, flags: FrameFlags, dutyCycle = 1): StatusEvent {
   const base = { rounds: state?.contributions.roundsJoined ?? 0, examples: state?.examples.total ?? 0 };
   const say = (phase: EmbedPhase, text: string): StatusEvent => ({ phase, text, ...base });
   if (flags.forgotten) return say('stopped', 'Stopped. Everything Chorus stored in this browser was deleted.');
   if (flags.done) return say('done', 'Thank you! This visit’s training time is used up.');
-  if (flags.resting) return say('resting', 'Resting between rounds to keep your computer responsive.');
   if (!state) return say('connecting', 'Starting…');
   if (state.pauseReasons.includes('tab-hidden')) return say('paused', 'Paused while this tab is in the background.');
   if (state.pauseReasons.length > 0) return say('paused', 'Paused.');
@@ -41,7 +39,8 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
     case 'preparing':
       return say('connecting', 'Getting the model ready…');
     case 'running':
-      return ['downloading', 'training', 'uploading'].includes(state.sessionStatus) ? say('training', 'Training on this device…') : say('waiting', 'Waiting for the next round.');
+      if (!['downloading', 'training', 'uploading'].includes(state.sessionStatus)) return say('waiting', 'Waiting for the next round.');
+      return say('training', dutyCycle < 1 ? `Training on this device, resting after each step so it uses at most ${Math.round(dutyCycle * 100)} % of the processor…` : 'Training on this device…');
     case 'paused':
       return say('paused', 'Paused.');
     case 'stopped':
@@ -54,12 +53,12 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
 /**
  * Runs the browser participant for an allowed embedding and bridges it to the partner page: events
  * out (status, progress, roundJoined, error), calls in (addExamples, pause, resume, forgetMe).
- * Keeps to the visit limits: rests after each round so training stays within the duty cycle, and
- * stops when the visit's budget is spent. Hidden tabs pause through the participant's own policy.
+ * Keeps to the visit limits: the worker rests after each training batch so training stays within
+ * the duty cycle (data-duty) all through a round, and the frame stops when the visit's budget is spent. Hidden tabs pause through the participant's own policy.
  */
 export function useEmbedParticipant(setup: EmbedSetup | null) {
   const [state, setState] = useState<ParticipantState>();
-  const [flags, setFlags] = useState<FrameFlags>({ resting: false, partnerPaused: false, done: false, forgotten: false });
+  const [flags, setFlags] = useState<FrameFlags>({ partnerPaused: false, done: false, forgotten: false });
   const flagsRef = useRef(flags);
   const participantRef = useRef<BrowserParticipant | null>(null);
   const publishRef = useRef<(() => void) | null>(null);
@@ -67,7 +66,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
   const patchFlags = (patch: Partial<FrameFlags>): void => {
     flagsRef.current = { ...flagsRef.current, ...patch };
     setFlags(flagsRef.current);
-    // Flags change the status too (resting, done, forgotten): tell the partner page.
+    // Flags change the status too (done, forgotten): tell the partner page.
     publishRef.current?.();
   };
 
@@ -78,6 +77,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     const p = createBrowserParticipant({
       serverUrl,
       taskId,
+      dutyCycle: limits.dutyCycle,
       session: {
         // The server checks the key against the embedding origin again at the handshake.
         socketFactory: (url) =>
@@ -95,7 +95,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
           const problem = findExampleProblem(examples, { inputSize, numClasses: task.numClasses });
           if (problem) throw Object.assign(new Error(problem), { code: 'BAD_REQUEST' });
           const list = examples as { input: number[]; label: number }[];
-          await p.addExamples(list.map((e) => ({ x: Float32Array.from(e.input), y: e.label })), 'imported');
+          await p.addExamples(list.map((e) => ({ x: Float32Array.from(e.input), y: e.label })), 'partner');
           return list.length;
         }
         case 'pause':
@@ -104,7 +104,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
           return undefined;
         case 'resume':
           patchFlags({ partnerPaused: false });
-          if (!flagsRef.current.resting && !flagsRef.current.done) p.resume();
+          if (!flagsRef.current.done) p.resume();
           return undefined;
         case 'forgetMe':
           await p.deleteMyData();
@@ -121,14 +121,10 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     let lastRound = -1;
     let lastProgress = '';
     let lastErrorAt = 0;
-    // A round's active time runs from its invite to its receipt (download, training and upload):
-    // resting in proportion to all of it keeps the CPU share under the duty cycle, conservatively.
-    let roundStarted = 0;
-    let roundsSeen = 0;
     const publish = (): void => {
       const s = p.getState();
       setState(s);
-      const status = describeStatus(s, flagsRef.current);
+      const status = describeStatus(s, flagsRef.current, limits.dutyCycle);
       const statusKey = JSON.stringify(status);
       if (statusKey !== lastStatus) {
         lastStatus = statusKey;
@@ -137,7 +133,6 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
       const round = s.progress.round;
       if (round !== undefined && round !== lastRound) {
         lastRound = round;
-        roundStarted = performance.now();
         channel.post('roundJoined', { round });
       }
       if (round !== undefined) {
@@ -153,23 +148,6 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
         lastErrorAt = s.lastError.at;
         channel.post('error', { code: s.lastError.code, message: s.lastError.message.slice(0, 500) });
       }
-      if (s.contributions.roundsJoined > roundsSeen) {
-        roundsSeen = s.contributions.roundsJoined;
-        rest(roundStarted > 0 ? restAfterTraining(performance.now() - roundStarted, limits.dutyCycle) : 0);
-        roundStarted = 0;
-      }
-    };
-    const rest = (ms: number): void => {
-      if (ms <= 0 || flagsRef.current.done) return;
-      patchFlags({ resting: true });
-      p.pause();
-      timers.push(
-        setTimeout(() => {
-          patchFlags({ resting: false });
-          if (!flagsRef.current.partnerPaused && !flagsRef.current.done) p.resume();
-          publish();
-        }, ms),
-      );
     };
     const unsubscribe = p.subscribe(publish);
     publishRef.current = publish;
@@ -177,7 +155,6 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     void (async () => {
       try {
         visitor = await p.localId();
-        roundsSeen = p.getState().contributions.roundsJoined;
         if (task.dataset === 'mnist') {
           // Demo data for the built-in MNIST task: this visitor's shard, as on the participant page.
           const res = await fetch('/data/mnist/index.json');
@@ -209,7 +186,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
 
   return {
     state,
-    status: describeStatus(state, flags),
+    status: describeStatus(state, flags, setup?.limits.dutyCycle),
     paused: flags.partnerPaused,
     pause: () => {
       patchFlags({ partnerPaused: true });
@@ -217,7 +194,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     },
     resume: () => {
       patchFlags({ partnerPaused: false });
-      if (!flagsRef.current.resting && !flagsRef.current.done) participantRef.current?.resume();
+      if (!flagsRef.current.done) participantRef.current?.resume();
     },
     forget: async () => {
       await participantRef.current?.deleteMyData();
