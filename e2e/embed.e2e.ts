@@ -145,15 +145,17 @@ describe('partner script tag', () => {
     const { page, sockets } = await visit(stranger);
 
     await page.getByRole('button', { name: 'Yes, contribute' }).click();
-    const frame = await eventually('the Chorus frame', async () => page.frames().find((f) => f.url().startsWith(`${web.url}/embed/frame`)), 15_000);
-    const refusal = await frame.getByTestId('embed-refused').textContent();
-    const heard = await eventually('the refused event', async () => (await events(page)).find((e) => e.name === 'refused'), 10_000);
+    // The frame's CSP frame-ancestors lists only the key's origins: the browser will not show it here,
+    // so the loader says why once the frame stays silent.
+    const heard = await eventually('the refused event', async () => (await events(page)).find((e) => e.name === 'refused'), 20_000);
+    const card = await page.evaluate(() => document.querySelector('[data-chorus-embed]')!.shadowRoot!.textContent);
+    const csp = (await fetch(`${web.url}/embed/frame?task=${TASK}&key=${KEY}&parent=${encodeURIComponent(stranger.url)}`)).headers.get('content-security-policy');
     // Give a wrongly started participant time to show itself.
-    await page.waitForTimeout(3000);
+    await page.waitForTimeout(2000);
 
-    expect(refusal).toContain('This site is not allowed to contribute to this Chorus task');
-    expect(refusal).toContain(stranger.url);
+    expect(card).toContain(`This site (${stranger.url}) is not allowed to contribute to this Chorus task.`);
     expect(heard.data.code).toBe('FORBIDDEN');
+    expect(csp).toBe(`frame-ancestors ${allowed.url}`);
     expect(sockets).toEqual([]);
     expect(await page.evaluate(() => window.Chorus!.pause().then(() => 'paused', (e: Error & { code: string }) => e.code))).toBe('FORBIDDEN');
   });

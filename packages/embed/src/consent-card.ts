@@ -15,6 +15,8 @@ export interface CardView {
   /** Shows the iframe; returns it so the bridge can talk to its window. */
   showFrame(src: string, onWithdraw: () => void): HTMLIFrameElement;
   showDeclined(onReopen: () => void): void;
+  /** Replaces a frame the browser would not show with the reason, in plain words. */
+  showBlocked(reason: string, onWithdraw: () => void): void;
 }
 
 const CSS = `:host{all:initial!important;position:fixed!important;right:16px!important;bottom:16px!important;z-index:2147483000!important;display:block!important;visibility:visible!important;opacity:1!important}
@@ -73,6 +75,9 @@ export function createCardView(text: CardText): CardView {
       frame.setAttribute('referrerpolicy', 'origin');
       card.replaceChildren(frame, el('div', { className: 'row' }, button('Withdraw consent', 'link', onWithdraw)));
       return frame;
+    },
+    showBlocked(reason, onWithdraw) {
+      card.replaceChildren(el('p', { textContent: reason }), el('div', { className: 'row' }, button('Close', 'link', onWithdraw)));
     },
     showDeclined(onReopen) {
       card.replaceChildren(el('div', { className: 'row' }, el('span', { textContent: 'Not contributing to Chorus.' }), button('Change', 'link', onReopen)));

@@ -56,4 +56,23 @@ describe('createFrameBridge', () => {
     await expect(beforeConsent).rejects.toMatchObject({ code: 'NO_CONSENT' });
     await expect(queued).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'This site is not allowed to contribute to this Chorus task' });
   });
+
+  it('refuses locally when the frame never answered: calls fail and refused listeners hear it, once', async () => {
+    const { bridge, frame } = setup();
+    bridge.attach(() => frame);
+    const heard: unknown[] = [];
+    bridge.on('refused', (e) => heard.push(e));
+    const pending = bridge.call('pause', {}).catch((e: { code: string; message: string }) => `${e.code}: ${e.message}`);
+
+    const before = bridge.answered();
+    bridge.refuseLocally('FORBIDDEN', 'This site (https://x.example) is not allowed to contribute to this Chorus task.');
+    bridge.refuseLocally('FORBIDDEN', 'again');
+    const later = await bridge.call('resume', {}).catch((e: { code: string }) => e.code);
+
+    expect(before).toBe(false);
+    expect(await pending).toBe('FORBIDDEN: This site (https://x.example) is not allowed to contribute to this Chorus task.');
+    expect(later).toBe('FORBIDDEN');
+    expect(heard).toEqual([{ code: 'FORBIDDEN', message: 'This site (https://x.example) is not allowed to contribute to this Chorus task.' }]);
+    expect(bridge.answered()).toBe(true);
+  });
 });

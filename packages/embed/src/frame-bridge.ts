@@ -18,6 +18,13 @@ export interface FrameBridge {
   call<M extends EmbedMethod>(method: M, args: EmbedMethodMap[M]): Promise<number | undefined>;
   /** Points the bridge at a (new) iframe window; calls wait until that frame says it is ready. */
   attach(frame: () => Window | null): void;
+  /** Whether the attached frame has said 'ready' or 'refused' yet. */
+  answered(): boolean;
+  /**
+   * The frame never answered (the browser refused to show it: the key's frame-ancestors do not list
+   * this site): fail pending and later calls with `code` and tell 'refused' listeners, as the frame would.
+   */
+  refuseLocally(code: string, message: string): void;
   /** Forgets the frame: pending and later calls fail with NO_CONSENT until attach. */
   detach(): void;
   dispose(): void;
@@ -117,6 +124,13 @@ export function createFrameBridge(win: Pick<Window, 'addEventListener' | 'remove
         if (ready) send();
         else queue.push(send);
       });
+    },
+    answered: () => ready || refused !== null,
+    refuseLocally(code, message) {
+      if (ready || refused) return;
+      refused = { code, message };
+      failAll(code, message);
+      emit('refused', refused);
     },
     attach(frame) {
       getFrame = frame;

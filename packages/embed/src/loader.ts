@@ -28,6 +28,9 @@ declare global {
   }
 }
 
+/** How long after the frame loads it must have said 'ready' or 'refused'. */
+const FRAME_ANSWER_MS = 8000;
+
 function start(script: ReturnType<typeof findOwnScript>): void {
   const config = readScriptConfig(script);
   if (typeof config === 'string') {
@@ -45,6 +48,13 @@ function start(script: ReturnType<typeof findOwnScript>): void {
     frame = view.showFrame(frameUrl(config, partnerOrigin), () => void forget());
     const f = frame;
     bridge.attach(() => f.contentWindow);
+    // A frame the browser refused to show (its frame-ancestors do not list this site) loads an
+    // error page that never says 'ready': after a grace period, say so in plain words.
+    f.addEventListener('load', () => setTimeout(() => {
+      if (frame !== f || bridge.answered()) return;
+      bridge.refuseLocally('FORBIDDEN', `This site (${partnerOrigin}) is not allowed to contribute to this Chorus task.`);
+      view.showBlocked(`This site (${partnerOrigin}) is not allowed to contribute to this Chorus task.`, () => void forget());
+    }, FRAME_ANSWER_MS), { once: true });
   };
   const decline = (): void => {
     bridge.detach();
