@@ -1,6 +1,6 @@
 /**
  * `npm start`: the aggregation server and the participant web app together. Builds the web app
- * first when there is no production build (or with --rebuild). Server flags after `--` are passed
+ * first when there is no production build newer than its sources (or with --rebuild). Server flags after `--` are passed
  * on (e.g. `npm start -- --port 9000`). SIGINT/SIGTERM go to both; when either exits, the other is
  * stopped and the launcher exits with the first one's status.
  *
@@ -8,8 +8,8 @@
  * CHORUS_SERVER_URL (what browsers use to reach the server, default http://localhost:<CHORUS_PORT>).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { webBuildIsFresh } from './web-build.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const webDir = path.join(root, 'apps/web');
@@ -27,8 +27,8 @@ const webPort = process.env.CHORUS_WEB_PORT ?? '3000';
 const serverUrl = process.env.CHORUS_SERVER_URL ?? `http://localhost:${serverPort}`;
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
 
-if (rebuild || !existsSync(path.join(webDir, '.next/BUILD_ID'))) {
-  console.log('chorus: building the web app (once; `npm start -- --rebuild` forces it)…');
+if (rebuild || !webBuildIsFresh(webDir)) {
+  console.log('chorus: building the web app (its sources changed since the last build; `npm start -- --rebuild` forces it)…');
   const build = spawnSync('npm', ['run', 'build', '-w', '@chorus/web'], { cwd: root, stdio: 'inherit', env });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }

@@ -1,29 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, startProcess, stopProcess, waitForHttp } from './processes.js';
+import { webBuildIsFresh } from '../../scripts/web-build.js';
 import { REPO_ROOT, WEB_DIR } from './repo.js';
-
-/** Newest modification time of the sources a web build is made from. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === '.next' || entry.name === 'public') continue;
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 /** Builds the web app (assets + next build) unless a production build newer than its sources is there. */
 export function ensureWebBuild(): void {
-  const buildId = path.join(WEB_DIR, '.next/BUILD_ID');
-  const sources = [WEB_DIR, ...['client', 'core', 'ml'].map((p) => path.join(REPO_ROOT, 'packages', p, 'src'))];
-  const fresh =
-    existsSync(buildId) &&
-    existsSync(path.join(WEB_DIR, 'public/data/mnist/index.json')) &&
-    statSync(buildId).mtimeMs > Math.max(...sources.map(newestSource));
+  const fresh = webBuildIsFresh(WEB_DIR);
   if (fresh && process.env.CHORUS_E2E_REBUILD !== '1') return;
   console.log('e2e: building the web app (next build)…');
   execFileSync('npm', ['run', 'build', '-w', '@chorus/web'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' } });
