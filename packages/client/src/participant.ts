@@ -126,7 +126,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
     s.on('status', (status) => store.update({ sessionStatus: status }));
     s.on('joined', (j) => {
       store.update({ task: j.task, participantId: j.participantId, phase: 'running' });
-      void storage.identity.rememberServerParticipantId(serverUrl, taskId, j.participantId);
+      void storage.identity.rememberServerParticipantId(serverUrl, taskId, j.participantId, j.token);
     });
     s.on('roundJoined', (invite) => store.update({ progress: { ...EMPTY_PROGRESS, roundId: invite.roundId, round: invite.round } }));
     s.on('progress', (p) => store.update((st) => (st.progress.roundId === p.roundId ? { progress: { ...st.progress, [p.phase]: p.fraction } } : {})));
@@ -152,6 +152,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
     for (let attempt = 0; !stopped && policy.canParticipate && !session; attempt++) {
       store.update({ phase: 'connecting' });
       const participantId = await storage.identity.serverParticipantId(serverUrl, taskId);
+      const token = await storage.identity.serverToken(serverUrl, taskId);
       const resumable = createResumableTrainer(getTrainer(), storage.pendingUploads, async () => {
         const task = store.get().task;
         if (task) await prepare(task);
@@ -172,6 +173,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         capabilities: capabilities(),
         modelCache: storage.models,
         ...(participantId ? { participantId } : {}),
+        ...(participantId && token ? { token } : {}),
       });
       wireSession(s, storage);
       try {

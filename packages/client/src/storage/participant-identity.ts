@@ -2,16 +2,19 @@ import type { ParticipantDb } from './participant-db.js';
 
 const LOCAL_ID_KEY = 'localId';
 const serverIdKey = (serverUrl: string, taskId: string): string => `participantId:${serverUrl}|${taskId}`;
+const serverTokenKey = (serverUrl: string, taskId: string): string => `participantToken:${serverUrl}|${taskId}`;
 
 /**
  * Pseudonymous identities. The local id is random, made on first visit and never linked to the
  * person; it picks the demo data shard. The server-issued id lets a reload rejoin as the same
- * participant (and finish its round).
+ * participant (and finish its round); the server's signed token for that id proves it is ours.
  */
 export interface ParticipantIdentity {
   localId(): Promise<string>;
   serverParticipantId(serverUrl: string, taskId: string): Promise<string | undefined>;
-  rememberServerParticipantId(serverUrl: string, taskId: string, participantId: string): Promise<void>;
+  /** Remembers the id and, when the server issued one, the signed token bound to it. */
+  rememberServerParticipantId(serverUrl: string, taskId: string, participantId: string, token?: string): Promise<void>;
+  serverToken(serverUrl: string, taskId: string): Promise<string | undefined>;
 }
 
 function randomId(): string {
@@ -38,8 +41,16 @@ export function createParticipantIdentity(db: ParticipantDb): ParticipantIdentit
       const v = await db.get('meta', serverIdKey(serverUrl, taskId));
       return typeof v === 'string' ? v : undefined;
     },
-    async rememberServerParticipantId(serverUrl, taskId, participantId) {
-      await db.put('meta', participantId, serverIdKey(serverUrl, taskId));
+    async rememberServerParticipantId(serverUrl, taskId, participantId, token) {
+      const tx = db.transaction('meta', 'readwrite');
+      await tx.store.put(participantId, serverIdKey(serverUrl, taskId));
+      if (token) await tx.store.put(token, serverTokenKey(serverUrl, taskId));
+      else await tx.store.delete(serverTokenKey(serverUrl, taskId));
+      await tx.done;
+    },
+    async serverToken(serverUrl, taskId) {
+      const v = await db.get('meta', serverTokenKey(serverUrl, taskId));
+      return typeof v === 'string' ? v : undefined;
     },
   };
 }

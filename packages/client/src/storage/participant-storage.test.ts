@@ -62,13 +62,15 @@ describe('participant storage', () => {
     await s.contributions.record({ taskId: 'a', roundId: 'r2', round: 2, bytes: 50, numExamples: 10, accepted: false, at: 9 });
     const id = await s.identity.localId();
     expect(await s.identity.localId()).toBe(id);
-    await s.identity.rememberServerParticipantId('http://x', 'a', 'p-1');
+    await s.identity.rememberServerParticipantId('http://x', 'a', 'p-1', 'signed-p-1');
+    expect(await s.identity.serverToken('http://x', 'a')).toBe('signed-p-1');
     expect(await s.contributions.summary('a')).toEqual({ roundsJoined: 2, updatesAccepted: 1, bytesSent: 150, lastAt: 9 });
     // Execute
     await s.deleteEverything();
     // Assert
     expect(await s.contributions.summary('a')).toEqual({ roundsJoined: 0, updatesAccepted: 0, bytesSent: 0 });
     expect(await s.identity.serverParticipantId('http://x', 'a')).toBeUndefined();
+    expect(await s.identity.serverToken('http://x', 'a')).toBeUndefined();
     expect(await s.identity.localId()).not.toBe(id);
   });
 
