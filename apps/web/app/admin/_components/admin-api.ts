@@ -9,11 +9,11 @@ export class ApiError extends Error {
   }
 }
 
-export type Api = <T>(path: string, init?: { method?: 'GET' | 'POST'; body?: unknown }) => Promise<T>;
+export type Api = <T>(path: string, init?: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown }) => Promise<T>;
 
 /** Calls the server with the session cookie; errors come back as ApiError with the server's words. */
 export function createApi(serverUrl: string, onUnauthorized: () => void): Api {
-  return async <T,>(path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> => {
+  return async <T,>(path: string, init: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE'; body?: unknown } = {}): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(`${serverUrl}${path}`, {

@@ -72,6 +72,7 @@ export function AdminProvider({ serverUrl, children }: { serverUrl: string; chil
             <nav className="admin-nav">
               <a href="/admin">Tasks</a>
               <a href="/admin/audit">Audit log</a>
+              <a href="/admin/partners">Partner sites</a>
               <a href="/admin/users">Accounts</a>
               <span className="muted small" data-testid="signed-in-as">
                 {user.username} · {user.role}
