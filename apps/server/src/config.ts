@@ -50,7 +50,7 @@ export interface ServerConfig {
   connectionsPerMinute: number;
   /** Update uploads per participant per minute (per IP: 20× this). Env CHORUS_RATE_UPLOADS. @default 30 */
   uploadsPerMinute: number;
-  /** Refuse to restore a participant id without its signed token. Env CHORUS_REQUIRE_PARTICIPANT_TOKEN. @default false */
+  /** Refuse to restore a participant id without its signed token. Env CHORUS_REQUIRE_PARTICIPANT_TOKEN. @default true */
   requireParticipantToken: boolean;
 }
 
@@ -72,7 +72,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   secureCookies: false,
   connectionsPerMinute: 600,
   uploadsPerMinute: 30,
-  requireParticipantToken: false,
+  requireParticipantToken: true,
 });
 
 const int = (min: number, max: number) =>
