@@ -40,4 +40,4 @@ export { idToIndex } from './storage/participant-identity.js';
 export { createWorkerTrainer, defaultTrainerWorker } from './worker/worker-trainer.js';
 export type { WorkerTrainer, WorkerTrainerOptions, TrainerTask } from './worker/worker-trainer.js';
 export { BACKEND_IDS, isBackendId } from './worker/trainer-protocol.js';
-export type { BackendId, BackendChoice, TrainProgress } from './worker/trainer-protocol.js';
+export type { BackendId, BackendChoice, BackendProbe, TrainProgress } from './worker/trainer-protocol.js';

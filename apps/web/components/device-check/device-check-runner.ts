@@ -1,7 +1,7 @@
 'use client';
 
 import { createSeededRandom } from '@chorus/core';
-import { createWorkerTrainer, type BackendId, type BackendMeasurement, type WorkerTrainer } from '@chorus/client';
+import { createWorkerTrainer, openParticipantStorage, type BackendId, type BackendMeasurement, type BackendProbe, type WorkerTrainer } from '@chorus/client';
 
 const DB = 'chorus-device-check';
 
@@ -12,6 +12,37 @@ export interface RoundTiming {
   readonly deltaNorm: number;
 }
 
+export interface TemplateTrainOptions {
+  /** The data shape the template is built for (features of tabular-mlp, vocabulary of spam-bow). */
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+  /** Synthetic examples (seeded, labels cycling through the classes, separable) every round trains on. */
+  readonly examples: number;
+  readonly batchSize: number;
+  /** Rounds chained on the same examples, each starting from the weights the previous one ended with. */
+  readonly rounds: number;
+  readonly learningRate: number;
+}
+
+export interface TemplateTrainRound {
+  /** The backend the worker reports tfjs trained on. */
+  readonly backend: BackendId;
+  /** Mean training loss of the round's batches. */
+  readonly loss: number;
+  readonly samplesPerSecond: number;
+  readonly deltaLength: number;
+  readonly nonFiniteDeltas: number;
+  readonly nonZeroDeltas: number;
+}
+
+export interface TemplateTrainCheck {
+  readonly templateId: string;
+  readonly requested: BackendId;
+  /** Weights of the model the worker built. */
+  readonly parameters: number;
+  readonly rounds: readonly TemplateTrainRound[];
+}
+
 export interface DeviceCheck {
   /** Throughput of each backend on a model template (synthetic data, the rounds' training loop). */
   measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
@@ -19,6 +50,10 @@ export interface DeviceCheck {
   trial(templateId: string): Promise<{ backend: BackendId; measurements: readonly BackendMeasurement[] }>;
   /** Trains `rounds` rounds of real local training (a demo MNIST shard) on one backend, like a participant. */
   trainRounds(templateId: string, backend: BackendId | undefined, rounds: number): Promise<RoundTiming[]>;
+  /** Which backends the trainer worker can start here, and why the others cannot. */
+  probe(backends: readonly BackendId[]): Promise<BackendProbe>;
+  /** Trains a model template on one forced backend with synthetic data, round after round, in the real worker. */
+  trainTemplate(templateId: string, backend: BackendId, options: TemplateTrainOptions): Promise<TemplateTrainCheck>;
 }
 
 /** Runs each check in a fresh worker, so one backend's state cannot slow the next check. */
@@ -31,8 +66,65 @@ async function withTrainer<T>(forceBackend: BackendId | undefined, fn: (t: Worke
   }
 }
 
+function invite(taskId: string, round: number, batchSize: number, learningRate: number) {
+  return {
+    taskId,
+    roundId: `r${round}`,
+    round,
+    version: round - 1,
+    deadline: Date.now() + 600_000,
+    codec: 'int8' as const,
+    training: { localEpochs: 1, batchSize, optimizer: 'sgd' as const, learningRate, proxMu: 0, maxExamples: 0, overrides: {} },
+  };
+}
+
+async function storeSyntheticExamples(taskId: string, options: TemplateTrainOptions): Promise<void> {
+  const size = options.inputShape.reduce((a, b) => a * b, 1);
+  const random = createSeededRandom(options.examples);
+  // Features whose index ≡ label (mod classes) are raised, so the classes can be told apart and a few steps lower the loss.
+  const rows = Array.from({ length: options.examples }, (_, i) => {
+    const y = i % options.numClasses;
+    return { x: Float32Array.from({ length: size }, (_, j) => random() * 0.5 + (j % options.numClasses === y ? 0.5 : 0)), y };
+  });
+  const storage = await openParticipantStorage(DB);
+  try {
+    await storage.examples.deleteAll(taskId);
+    await storage.examples.add(taskId, rows, 'imported');
+  } finally {
+    storage.close();
+  }
+}
+
+async function trainTemplate(templateId: string, backend: BackendId, options: TemplateTrainOptions): Promise<TemplateTrainCheck> {
+  const taskId = `train-check-${templateId}-${options.inputShape.join('x')}-${options.numClasses}`;
+  await storeSyntheticExamples(taskId, options);
+  return withTrainer(backend, async (t) => {
+    const { parameters } = await t.prepare({ taskId, templateId, inputShape: options.inputShape, numClasses: options.numClasses });
+    const random = createSeededRandom(2);
+    const values = Float32Array.from({ length: parameters }, () => (random() - 0.5) * 0.1);
+    const layout = [{ name: 'all', shape: [parameters] }];
+    const rounds: TemplateTrainRound[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      const result = await t.train(invite(taskId, round, options.batchSize, options.learningRate), { layout, values: values.slice() }, new AbortController().signal);
+      let nonFiniteDeltas = 0;
+      let nonZeroDeltas = 0;
+      for (let i = 0; i < result.delta.length; i++) {
+        const d = result.delta[i]!;
+        if (!Number.isFinite(d)) nonFiniteDeltas++;
+        else if (d !== 0) nonZeroDeltas++;
+        if (i < values.length) values[i]! += d;
+      }
+      const loss = result.metrics.loss ?? Number.NaN;
+      rounds.push({ backend: t.backend!, loss, samplesPerSecond: t.samplesPerSecond, deltaLength: result.delta.length, nonFiniteDeltas, nonZeroDeltas });
+    }
+    return { templateId, requested: backend, parameters, rounds };
+  });
+}
+
 export function createDeviceCheck(): DeviceCheck {
   return {
+    probe: (backends) => withTrainer(undefined, (t) => t.probe(backends)),
+    trainTemplate,
     measure: (templateId, backends, batchSize, batches) =>
       withTrainer('cpu', async (t) => {
         await t.prepare({ taskId: 'device-check', templateId, inputShape: [28, 28, 1], numClasses: 10 });

@@ -13,7 +13,10 @@ export interface TrainerSetup {
   readonly taskId: string;
   /** Keras JSON topology of the task's model (or give `templateId`). */
   readonly topology?: unknown;
-  /** A model template of @chorus/ml to build instead of a topology (device checks, benchmarks). */
+  /**
+   * A model template of @chorus/ml to build instead of a topology (device checks, benchmarks); it is
+   * built for `inputShape` and `numClasses` (the features of tabular-mlp, the vocabulary of spam-bow).
+   */
   readonly templateId?: string;
   readonly inputShape: readonly number[];
   readonly numClasses: number;
@@ -71,7 +74,15 @@ export interface WorkerTrainResult {
   readonly numExamples: number;
   readonly metrics: Readonly<Record<string, number>>;
   readonly samplesPerSecond: number;
+  /** The tfjs backend the training ran on (read from tfjs, not echoed from the request). */
   readonly backend: BackendId;
+}
+
+/** Which backends can start in this worker, and why the others cannot. */
+export interface BackendProbe {
+  readonly usable: readonly BackendId[];
+  /** Backend id → why it is not available here (no adapter, no WebGL2 context, …). */
+  readonly unusable: Readonly<Partial<Record<BackendId, string>>>;
 }
 
 /** What the trainer worker exposes through comlink. */
@@ -89,4 +100,6 @@ export interface TrainerWorkerApi {
   importShard(taskId: string, url: string, dbName: string): Promise<number>;
   /** Throughput of each listed backend on the set-up model, without choosing (benchmarks). */
   measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+  /** Which of `backends` this worker could start, without starting any (device checks, tests). */
+  probe(backends: readonly BackendId[]): Promise<BackendProbe>;
 }

@@ -12,7 +12,7 @@ import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
 import { activateBackend, deviceKey, probeBackends } from './backend-loader.js';
 import { chooseBackend, measureBackend, modelKey } from './backend-trial.js';
-import { BACKEND_IDS, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
+import { BACKEND_IDS, isBackendId, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
 import { installWorkerErrorTransfer } from './worker-errors.js';
 
 installWorkerErrorTransfer();
@@ -61,9 +61,10 @@ async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit
   return { backend: best.backend as BackendId, samplesPerSecond: best.samplesPerSecond, measurements, fromCache: false, forced: false };
 }
 
-/** A template's Keras JSON topology (the worker builds the model from it like any task's). */
-function templateTopology(templateId: string): unknown {
-  const model = getModelTemplate(templateId).build();
+/** A template's Keras JSON topology for the set-up's data shape (the worker builds the model from it like any task's). */
+function templateTopology(setup: TrainerSetup): unknown {
+  const template = getModelTemplate(setup.templateId!);
+  const model = template.build({ ...template.data, inputShape: [...setup.inputShape], numClasses: setup.numClasses });
   try {
     return model.toJSON(null, false);
   } finally {
@@ -76,7 +77,7 @@ const api: TrainerWorkerApi = {
     prepared?.model.dispose();
     prepared = undefined;
     if (input.topology === undefined && !input.templateId) throw new ChorusError('INVALID_CONFIG', 'prepare: give the model as `topology` or `templateId`');
-    const setup: TrainerSetup = input.topology === undefined ? { ...input, topology: templateTopology(input.templateId!) } : input;
+    const setup: TrainerSetup = input.topology === undefined ? { ...input, topology: templateTopology(input) } : input;
     const db = await openParticipantDb(setup.dbName);
     const choice = await pickBackend(setup, db);
     const model = await modelFromTopology(setup.topology);
@@ -109,8 +110,11 @@ const api: TrainerWorkerApi = {
           }),
       });
       const { samplesPerSecond } = result.metrics;
+      // Report what tfjs actually ran on, so a silent fallback would show.
+      const ran = tf.getBackend();
+      if (!isBackendId(ran)) throw new ChorusError('INTERNAL', `training ran on tfjs backend "${ran}", which the trainer does not know (prepared: "${backend}")`);
       return transfer(
-        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend },
+        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran },
         [result.delta.buffer],
       );
     } catch (err) {
@@ -146,6 +150,11 @@ const api: TrainerWorkerApi = {
     // Leave the worker on the backend its model lives on.
     await activateBackend(requirePrepared('measure').backend, setup.wasmBaseUrl);
     return out;
+  },
+
+  async probe(backends) {
+    const { usable, unusable } = await probeBackends(backends);
+    return { usable, unusable: Object.fromEntries(unusable) };
   },
 };
 

@@ -2,7 +2,7 @@ import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ChorusError, type FlatWeights, type RoundInvite } from '@chorus/core';
 import type { RoundTrainer, TrainResult } from '../session/round-runner.js';
 import type { BackendMeasurement } from '../storage/participant-db.js';
-import type { BackendChoice, BackendId, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
+import type { BackendChoice, BackendId, BackendProbe, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
 import { installWorkerErrorTransfer } from './worker-errors.js';
 
 export interface TrainerTask {
@@ -36,6 +36,8 @@ export interface WorkerTrainer extends RoundTrainer {
   readonly samplesPerSecond: number;
   readonly backend: BackendId | undefined;
   measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+  /** See TrainerWorkerApi.probe. */
+  probe(backends: readonly BackendId[]): Promise<BackendProbe>;
   /** See TrainerWorkerApi.importShard. */
   importShard(taskId: string, url: string): Promise<number>;
   terminate(): void;
@@ -107,6 +109,7 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       return backend;
     },
     measure: (backends, batchSize, batches) => guard(remote.measure(backends, batchSize, batches)),
+    probe: (backends) => guard(remote.probe(backends)),
     importShard: (taskId, url) => guard(remote.importShard(taskId, new URL(url, globalThis.location?.href).href, options.dbName)),
     terminate() {
       remote[releaseProxy]();
