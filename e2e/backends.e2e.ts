@@ -15,7 +15,7 @@ const BACKENDS: readonly BackendId[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 interface Plan {
   readonly examples: number;
   readonly batchSize: number;
-  /** With 3 or more, the last round's loss must be below the first's (same examples every round). */
+  /** With 3 or more, the last round's loss must be at least 1 % below the first's (same examples every round). */
   readonly rounds: number;
 }
 
@@ -26,24 +26,26 @@ interface TemplateCase {
   /** Weights of the model for that shape, worked out by hand from its layers. */
   readonly parameters: number;
   readonly learningRate: number;
+  /** Starting weights uniform in ±initScale. @default 0.05 */
+  readonly initScale?: number;
   plan(backend: BackendId): Plan;
 }
 
 const quick: Plan = { examples: 20, batchSize: 10, rounds: 3 };
 const CASES: readonly TemplateCase[] = [
-  { id: 'mnist-2nn', inputShape: [28, 28, 1], numClasses: 10, parameters: 784 * 200 + 200 + 200 * 200 + 200 + 200 * 10 + 10, learningRate: 0.1, plan: () => quick },
+  { id: 'mnist-2nn', inputShape: [28, 28, 1], numClasses: 10, parameters: 784 * 200 + 200 + 200 * 200 + 200 + 200 * 10 + 10, learningRate: 0.5, plan: () => quick },
   {
     id: 'mnist-cnn',
     inputShape: [28, 28, 1],
     numClasses: 10,
     // conv1 5·5·1·32+32, conv2 5·5·32·64+64, dense 7·7·64·512+512, output 512·10+10
     parameters: 832 + 51_264 + 1_606_144 + 5_130,
-    learningRate: 0.05,
+    learningRate: 0.3,
     // About 2 examples/s on cpu and SwiftShader WebGPU, 10 on WebGL: two small batches there.
-    plan: (b) => (b === 'wasm' ? quick : b === 'webgl' ? { examples: 10, batchSize: 5, rounds: 1 } : { examples: 8, batchSize: 4, rounds: 1 }),
+    plan: (b) => (b === 'wasm' ? { examples: 20, batchSize: 5, rounds: 4 } : b === 'webgl' ? { examples: 10, batchSize: 5, rounds: 1 } : { examples: 8, batchSize: 4, rounds: 1 }),
   },
-  { id: 'tabular-mlp', inputShape: [4], numClasses: 3, parameters: 4 * 16 + 16 + 16 * 3 + 3, learningRate: 0.2, plan: () => ({ examples: 30, batchSize: 10, rounds: 4 }) },
-  { id: 'spam-bow', inputShape: [50], numClasses: 2, parameters: 50 * 32 + 32 + 32 * 2 + 2, learningRate: 0.2, plan: () => ({ examples: 20, batchSize: 10, rounds: 4 }) },
+  { id: 'tabular-mlp', inputShape: [4], numClasses: 3, parameters: 4 * 16 + 16 + 16 * 3 + 3, learningRate: 0.5, initScale: 0.5, plan: () => ({ examples: 30, batchSize: 10, rounds: 4 }) },
+  { id: 'spam-bow', inputShape: [50], numClasses: 2, parameters: 50 * 32 + 32 + 32 * 2 + 2, learningRate: 0.5, plan: () => ({ examples: 20, batchSize: 10, rounds: 4 }) },
 ];
 
 interface Round {
@@ -77,8 +79,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const rows = Object.entries(matrix).map(([t, cells]) => `${t.padEnd(12)} ${BACKENDS.map((b) => `${b}: ${cells[b] ?? '-'}`).join('  ')}`);
-  if (rows.length) console.log(`training examples/s (template × backend):\n${rows.join('\n')}`);
+  const rows = Object.entries(matrix).flatMap(([t, cells]) => BACKENDS.map((b) => `${t} × ${b}: ${cells[b] ?? 'skipped'}`));
+  if (rows.length) console.log(`training examples/s of the last round, template × backend (a single round includes the warm-up):\n${rows.join('\n')}`);
   await browser?.close();
   await web?.stop();
 });
@@ -92,7 +94,7 @@ describe.each(CASES)('$id', (template) => {
     if (unusable[backend]) ctx.skip(`${backend} is not available in this browser: ${unusable[backend]}`);
     const where = `${template.id} × ${backend}`;
     const plan = template.plan(backend);
-    const options = { inputShape: template.inputShape, numClasses: template.numClasses, learningRate: template.learningRate, ...plan };
+    const options = { inputShape: template.inputShape, numClasses: template.numClasses, learningRate: template.learningRate, initScale: template.initScale ?? 0.05, ...plan };
 
     let check: Check;
     try {
@@ -102,7 +104,9 @@ describe.each(CASES)('$id', (template) => {
       throw new Error(`${where}: training failed in the worker: ${err instanceof Error ? err.message : String(err)}`);
     }
     const last = check.rounds.at(-1)!;
-    (matrix[template.id] ??= {})[backend] = last.samplesPerSecond.toFixed(1);
+    const losses = check.rounds.map((r) => r.loss);
+    const trail = losses.length > 1 ? ` (loss ${losses.map((l) => l.toFixed(3)).join('→')})` : '';
+    (matrix[template.id] ??= {})[backend] = `${last.samplesPerSecond.toFixed(1)}${trail}`;
 
     expect(check.parameters, `${where}: parameter count`).toBe(template.parameters);
     expect(check.rounds.map((r) => r.backend), `${where}: backend tfjs trained on`).toEqual(check.rounds.map(() => backend));
@@ -113,8 +117,7 @@ describe.each(CASES)('$id', (template) => {
       expect(r.nonZeroDeltas, `${where}: round ${i + 1} changed weights`).toBeGreaterThan(0);
     }
     if (plan.rounds >= 3) {
-      const losses = check.rounds.map((r) => r.loss);
-      expect(losses.at(-1)!, `${where}: loss after ${plan.rounds} rounds on the same examples (${losses.map((l) => l.toFixed(4)).join(' → ')})`).toBeLessThan(losses[0]!);
+      expect(losses.at(-1)!, `${where}: loss after ${plan.rounds} rounds on the same examples (${losses.map((l) => l.toFixed(4)).join(' → ')})`).toBeLessThan(losses[0]! * 0.99);
     }
   });
 });

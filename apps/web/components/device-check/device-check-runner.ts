@@ -22,6 +22,8 @@ export interface TemplateTrainOptions {
   /** Rounds chained on the same examples, each starting from the weights the previous one ended with. */
   readonly rounds: number;
   readonly learningRate: number;
+  /** Starting weights are seeded uniform in ±initScale (small layers need more than large ones to learn quickly). @default 0.05 */
+  readonly initScale?: number;
 }
 
 export interface TemplateTrainRound {
@@ -101,7 +103,8 @@ async function trainTemplate(templateId: string, backend: BackendId, options: Te
   return withTrainer(backend, async (t) => {
     const { parameters } = await t.prepare({ taskId, templateId, inputShape: options.inputShape, numClasses: options.numClasses });
     const random = createSeededRandom(2);
-    const values = Float32Array.from({ length: parameters }, () => (random() - 0.5) * 0.1);
+    const scale = options.initScale ?? 0.05;
+    const values = Float32Array.from({ length: parameters }, () => (random() * 2 - 1) * scale);
     const layout = [{ name: 'all', shape: [parameters] }];
     const rounds: TemplateTrainRound[] = [];
     for (let round = 1; round <= options.rounds; round++) {
