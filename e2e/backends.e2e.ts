@@ -44,7 +44,7 @@ const CASES: readonly TemplateCase[] = [
     // About 2 examples/s on cpu and SwiftShader WebGPU, 10 on WebGL: two small batches there.
     plan: (b) => (b === 'wasm' ? { examples: 20, batchSize: 5, rounds: 4 } : b === 'webgl' ? { examples: 10, batchSize: 5, rounds: 1 } : { examples: 8, batchSize: 4, rounds: 1 }),
   },
-  { id: 'tabular-mlp', inputShape: [4], numClasses: 3, parameters: 4 * 16 + 16 + 16 * 3 + 3, learningRate: 0.5, initScale: 0.5, plan: () => ({ examples: 30, batchSize: 10, rounds: 4 }) },
+  { id: 'tabular-mlp', inputShape: [6], numClasses: 3, parameters: 6 * 16 + 16 + 16 * 3 + 3, learningRate: 0.5, initScale: 0.5, plan: () => ({ examples: 30, batchSize: 10, rounds: 4 }) },
   { id: 'spam-bow', inputShape: [50], numClasses: 2, parameters: 50 * 32 + 32 + 32 * 2 + 2, learningRate: 0.5, plan: () => ({ examples: 20, batchSize: 10, rounds: 4 }) },
 ];
 
