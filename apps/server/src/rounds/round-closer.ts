@@ -165,6 +165,8 @@ export class RoundCloser {
       await runner.setStatus('completed');
       return;
     }
-    runner.enterWaiting();
+    const interval = runner.config.rounds.roundIntervalMs;
+    if (interval > 0) runner.retryLater(interval);
+    else runner.enterWaiting();
   }
 }

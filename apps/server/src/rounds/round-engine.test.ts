@@ -61,6 +61,23 @@ describe('RoundEngine round lifecycle', () => {
     expect(h.transport.of('round:invite').at(-1)!.msg).toMatchObject({ roundId: 't1-r2', version: 1 });
   });
 
+  it('waits roundIntervalMs after a committed round before inviting again', async () => {
+    // Prepare
+    const h = await createHarness({ rounds: { minAvailable: 3, targetClients: 3, overSelection: 1, roundIntervalMs: 5_000 } });
+    const [a, b, c] = await roundWith(h, 3);
+    // Execute
+    for (const i of [a!, b!, c!]) h.send(i, [0, 0, 0, 1]);
+    await h.engine.idle();
+    const afterCommit = h.transport.of('round:invite').length;
+    h.clock.advance(4_999);
+    const beforeInterval = h.transport.of('round:invite').length;
+    h.clock.advance(1);
+    // Assert
+    expect(h.engine.runner('t1').version).toBe(1);
+    expect([afterCommit, beforeInterval]).toEqual([3, 3]);
+    expect(h.transport.of('round:invite').slice(3).map((s) => s.msg.roundId)).toEqual(['t1-r2', 't1-r2', 't1-r2']);
+  });
+
   it('commits at the deadline with a quorum, listing the silent clients as DEADLINE failures', async () => {
     const h = await createHarness({ rounds: { minAvailable: 4 } });
     const [a, b] = await roundWith(h, 4);

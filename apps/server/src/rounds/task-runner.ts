@@ -105,15 +105,15 @@ export class TaskRunner {
     this.maybeStartRound();
   }
 
-  /** Called after an abandoned round: wait a little so a failing round does not spin. */
-  retryLater(): void {
+  /** Wait before the next round: after an abandoned one (so a failing round does not spin) or a committed one (roundIntervalMs). */
+  retryLater(delayMs = this.deps.roundRetryDelayMs ?? 2000): void {
     if (this.shuttingDown) return;
     this.phase = 'waiting-for-clients';
     if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
     this.retryTimer = this.clock.setTimer(() => {
       this.retryTimer = null;
       this.maybeStartRound();
-    }, this.deps.roundRetryDelayMs ?? 2000);
+    }, delayMs);
   }
 
   eligibleMembers(): Member[] {

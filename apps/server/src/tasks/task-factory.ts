@@ -56,7 +56,8 @@ export const DEMO_TASK: { template: string; config: TaskConfigInput & Record<str
     training: { localEpochs: 1, batchSize: 10, learningRate: 0.05 },
     // minClients 1: a newcomer alone in front of `npm start` trains right away; with more visitors a
     // round takes up to 3 (4 invited with over-selection) and closes early once all have answered.
-    rounds: { targetClients: 3, minClients: 1, deadlineMs: 30_000 },
+    // roundIntervalMs: a short breather between rounds keeps visitors' CPUs (and upload rate) calm.
+    rounds: { targetClients: 3, minClients: 1, deadlineMs: 30_000, roundIntervalMs: 5_000 },
     strategy: { id: 'fedavg', options: {} },
   },
 };

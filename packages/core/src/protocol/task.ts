@@ -27,6 +27,11 @@ export const roundConfigSchema = z.object({
   minClients: z.number().int().min(1).default(1),
   /** Round deadline in milliseconds. @default 60_000 */
   deadlineMs: z.number().int().min(100).max(86_400_000).default(60_000),
+  /**
+   * Pause between a committed round and the next invitation, so participants are not asked to
+   * train back to back (and stay under the server's per-participant upload rate). @default 0
+   */
+  roundIntervalMs: z.number().int().min(0).max(86_400_000).default(0),
   /** Stop after this many committed rounds (0 = run until stopped). @default 0 */
   maxRounds: z.number().int().min(0).default(0),
   /** Wait for at least this many eligible clients before starting a round. @default 1 */

@@ -27,6 +27,7 @@ const DEFAULTS = {
   targetClients: 10,
   minClients: 2,
   deadlineSeconds: 60,
+  intervalSeconds: 5,
   localEpochs: 1,
   batchSize: 10,
   learningRate: 0.05,
@@ -53,7 +54,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   }, [api]);
 
   const set = <K extends keyof typeof DEFAULTS>(key: K, value: (typeof DEFAULTS)[K]) => setForm((f) => ({ ...f, [key]: value }));
-  const num = (key: 'maxRounds' | 'targetClients' | 'minClients' | 'deadlineSeconds' | 'localEpochs' | 'batchSize' | 'learningRate' | 'minExamples', label: string, step = 1) => (
+  const num = (key: 'maxRounds' | 'targetClients' | 'minClients' | 'deadlineSeconds' | 'intervalSeconds' | 'localEpochs' | 'batchSize' | 'learningRate' | 'minExamples', label: string, step = 1) => (
     <label>
       {label}
       <input name={key} type="number" step={step} min={0} value={form[key]} onChange={(e) => set(key, Number(e.target.value))} required />
@@ -81,6 +82,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
             minAvailable: form.minClients,
             overSelection: 1.3,
             deadlineMs: Math.round(form.deadlineSeconds * 1000),
+            roundIntervalMs: Math.round(form.intervalSeconds * 1000),
             maxRounds: form.maxRounds,
             minExamples: form.minExamples,
             backends: form.backends,
@@ -134,6 +136,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       {num('targetClients', 'Clients per round')}
       {num('minClients', 'Quorum (fewest updates that count)')}
       {num('deadlineSeconds', 'Round deadline (seconds)')}
+      {num('intervalSeconds', 'Pause between rounds (seconds)')}
       {num('localEpochs', 'Local epochs')}
       {num('batchSize', 'Batch size')}
       {num('learningRate', 'Learning rate', 0.001)}
