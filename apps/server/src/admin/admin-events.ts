@@ -1,4 +1,4 @@
-import type { ClientFailure, TaskStatus } from '@chorus/core';
+import type { TaskStatus } from '@chorus/core';
 import type { NewVersion, RoundClose, Storage, StoredReceipt, StoredRound } from '../storage/storage.js';
 
 /** What the console and the metrics see happen, pushed as it is persisted. */
@@ -6,23 +6,14 @@ export type AdminEvent =
   | { readonly type: 'task:created'; readonly taskId: string }
   | { readonly type: 'task:status'; readonly taskId: string; readonly status: TaskStatus }
   | { readonly type: 'round:opened'; readonly taskId: string; readonly round: number; readonly roundId: string; readonly version: number; readonly selected: number; readonly startedAt: number }
-  | {
+  | (RoundClose & {
       readonly type: 'round:closed';
-      readonly taskId: string;
-      readonly round: number;
       readonly state: 'committed' | 'abandoned';
       /** The version the round produced (committed rounds). */
       readonly version: number | null;
       readonly startedAt: number | null;
-      readonly closedAt: number;
-      readonly participants: number;
-      readonly failures: readonly ClientFailure[];
-      readonly bytesUp: number;
-      readonly bytesDown: number;
-      readonly metrics: Readonly<Record<string, number>>;
       readonly reason: string | null;
-      readonly receipts: readonly StoredReceipt[];
-    }
+    })
   | { readonly type: 'version:metrics'; readonly taskId: string; readonly version: number; readonly metrics: Readonly<Record<string, number>> }
   | { readonly type: 'receipt'; readonly taskId: string; readonly receipt: StoredReceipt }
   | { readonly type: 'participants'; readonly taskId: string; readonly connected: number; readonly byBackend: Readonly<Record<string, number>> };
@@ -59,7 +50,7 @@ export function observeStorage(storage: Storage, bus: AdminEventBus): Storage {
   const closed = (close: RoundClose, state: 'committed' | 'abandoned', version: number | null, reason: string | null) => {
     const startedAt = opened.get(key(close.taskId, close.round)) ?? null;
     opened.delete(key(close.taskId, close.round));
-    bus.emit({ type: 'round:closed', taskId: close.taskId, round: close.round, state, version, startedAt, closedAt: close.closedAt, participants: close.participants, failures: close.failures, bytesUp: close.bytesUp, bytesDown: close.bytesDown, metrics: close.metrics, reason, receipts: close.receipts });
+    bus.emit({ ...close, type: 'round:closed', state, version, startedAt, reason });
   };
   const overrides: Partial<Storage> = {
     async createTask(task, initial) {
