@@ -41,3 +41,4 @@ export * from './privacy/dp-aggregator.js';
 export * from './privacy/local-dp.js';
 export * from './privacy/gaussian-noise.js';
 export * from './privacy/privacy-plan.js';
+export * from './protocol/admin-api.js';

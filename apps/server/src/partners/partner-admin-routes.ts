@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, type PartnerKeyWithUsage } from '@chorus/core';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { utcDay, type PartnerKey } from './partner-key.js';
-import type { PartnerKeyStore, PartnerKeyUsage } from './partner-key-store.js';
+import type { PartnerKeyStore } from './partner-key-store.js';
 
 const partnerKeyBody = z.strictObject({
   name: z.string().min(1).max(200),
@@ -20,7 +20,7 @@ const partnerKeyBody = z.strictObject({
 const newPartnerKeyBody = partnerKeyBody.extend({ id: z.string().min(1).max(104).optional() });
 
 /** A key as the console lists it: the key and what came through it. */
-export type PartnerKeyWithUsage = PartnerKey & { readonly usage: PartnerKeyUsage };
+export type { PartnerKeyWithUsage };
 
 /** 20 random bytes, base64url: unguessable enough that ids never collide by chance. */
 export const generatePartnerKeyId = (): string => `pk_${randomBytes(20).toString('base64url')}`;

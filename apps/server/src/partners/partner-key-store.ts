@@ -1,17 +1,10 @@
 import type Database from 'better-sqlite3';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, type PartnerKeyUsage } from '@chorus/core';
 import { checkOriginPattern, PARTNER_KEY_PATTERN, type PartnerKey } from './partner-key.js';
 import { migratePartnerSchema } from './partner-schema.js';
 
 /** What came through one key: the console's partner page shows it. */
-export interface PartnerKeyUsage {
-  /** Distinct participants who joined through the key on the given UTC day. */
-  readonly participantsToday: number;
-  readonly participantsAllTime: number;
-  /** Accepted model updates from participants who came through the key. */
-  readonly updatesToday: number;
-  readonly updatesAllTime: number;
-}
+export type { PartnerKeyUsage } from '@chorus/core';
 
 /**
  * Partner keys and the per-day visitor log, in the server's SQLite database. The tables are this

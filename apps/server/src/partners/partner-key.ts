@@ -1,24 +1,6 @@
-import { ChorusError } from '@chorus/core';
+import { ChorusError, type PartnerKeyRecord } from '@chorus/core';
 
-/**
- * A partner key lets one site embed Chorus tasks through the script tag: which origins may embed,
- * which tasks, and how many distinct visitors a day may contribute through it.
- */
-export interface PartnerKey {
-  /** `pk_…`; public (it sits in the partner's HTML), so it grants nothing without a matching origin. */
-  readonly id: string;
-  readonly name: string;
-  /**
-   * Exact origins ("https://news.example.com") or a port wildcard ("http://localhost:*").
-   * Paths and other wildcards are not accepted.
-   */
-  readonly allowedOrigins: readonly string[];
-  /** Task ids, or ["*"] for every task. */
-  readonly allowedTasks: readonly string[];
-  /** Distinct visitors per UTC day; 0 = no limit. */
-  readonly quotaPerDay: number;
-  readonly active: boolean;
-}
+export type PartnerKey = PartnerKeyRecord;
 
 export interface AccessRefusal {
   readonly allowed: false;

@@ -1,4 +1,4 @@
-import type { ClientFailure, TaskConfig, TaskStatus, TensorSpec } from '@chorus/core';
+import type { ClientFailure, RoundRecord, TaskConfig, TaskStatus, TensorSpec } from '@chorus/core';
 
 /**
  * Everything the server persists, behind one async interface so a PostgreSQL implementation can be
@@ -34,26 +34,12 @@ export interface StoredVersion extends VersionSummary {
   readonly strategyState: Uint8Array | null;
 }
 
-export type RoundState = 'collecting' | 'committed' | 'abandoned';
+export type { RoundState } from '@chorus/core';
 
-export interface StoredRound {
+/** A round as stored: the API's RoundRecord plus the keys that locate it. */
+export interface StoredRound extends RoundRecord {
   readonly taskId: string;
-  readonly round: number;
   readonly roundId: string;
-  /** The global version clients trained on. */
-  readonly version: number;
-  readonly state: RoundState;
-  readonly startedAt: number;
-  readonly closedAt: number | null;
-  /** Clients invited (after over-selection). */
-  readonly selected: number;
-  /** Accepted updates. */
-  readonly participants: number;
-  readonly failures: readonly ClientFailure[];
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly abandonReason: string | null;
 }
 
 export interface StoredReceipt {

@@ -18,26 +18,7 @@ export interface TaskSummary {
   readonly createdAt: number;
 }
 
-export interface ClientFailure {
-  readonly clientId: string;
-  readonly code: string;
-  readonly reason: string;
-}
-
-export interface RoundRow {
-  readonly round: number;
-  readonly version: number;
-  readonly state: 'collecting' | 'committed' | 'abandoned';
-  readonly startedAt: number;
-  readonly closedAt: number | null;
-  readonly selected: number;
-  readonly participants: number;
-  readonly failures: readonly ClientFailure[];
-  readonly bytesUp: number;
-  readonly bytesDown: number;
-  readonly metrics: Readonly<Record<string, number>>;
-  readonly abandonReason: string | null;
-}
+export type { ClientFailure, RoundRecord as RoundRow } from '@chorus/core';
 
 export interface VersionRow {
   readonly version: number;

@@ -1,13 +1,7 @@
+import type { PartnerKeyWithUsage } from '@chorus/core';
+
 /** A partner key as GET /api/partner-keys lists it. */
-export interface PartnerKeyRow {
-  readonly id: string;
-  readonly name: string;
-  readonly allowedOrigins: readonly string[];
-  readonly allowedTasks: readonly string[];
-  readonly quotaPerDay: number;
-  readonly active: boolean;
-  readonly usage: { participantsToday: number; participantsAllTime: number; updatesToday: number; updatesAllTime: number };
-}
+export type PartnerKeyRow = PartnerKeyWithUsage;
 
 /** What the operator types: one origin or task per line (commas work too). */
 export interface PartnerKeyDraft {
