@@ -14,7 +14,7 @@ export interface EngineTransport {
 export interface PayloadOps {
   encode(flat: FlatWeights, codec: CodecId): Uint8Array;
   decode(bytes: Uint8Array): FlatWeights;
-  parse(bytes: Uint8Array, options: { layout: readonly TensorSpec[]; maxBytes: number; codecs?: readonly CodecId[] }): EncodedUpdate;
+  parse(bytes: Uint8Array, options: { layout: readonly TensorSpec[]; maxBytes: number; codecs?: readonly CodecId[]; maxAbs?: number }): EncodedUpdate;
   maxBytes(layout: readonly TensorSpec[], codec: CodecId): number;
 }
 
@@ -34,4 +34,6 @@ export interface EngineDeps {
   readonly evaluate?: Evaluate;
   /** Pause before retrying an abandoned round. @default 2000 */
   readonly roundRetryDelayMs?: number;
+  /** The watchdog abandons a round still closing (aggregate, checkpoint, evaluate) after this long. @default 120000 */
+  readonly closeTimeoutMs?: number;
 }

@@ -3,7 +3,7 @@ import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePay
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { FakeClock } from './clock.js';
-import type { EngineTransport, Evaluate, PayloadOps } from './engine-deps.js';
+import type { EngineDeps, EngineTransport, Evaluate, PayloadOps } from './engine-deps.js';
 import { RoundEngine } from './round-engine.js';
 
 /** Shared set-up for round-engine tests: real codecs and FedAvg, a fake clock, a recording transport. */
@@ -23,10 +23,17 @@ export interface Sent {
 
 export class RecordingTransport implements EngineTransport {
   readonly sent: Sent[] = [];
+  /** Events that throw instead of being sent (a failing socket layer), once each. */
+  readonly failOnce = new Set<keyof ServerToClientEvents>();
+  private check(event: keyof ServerToClientEvents): void {
+    if (this.failOnce.delete(event)) throw new Error(`injected: sending ${event} failed`);
+  }
   send<E extends keyof ServerToClientEvents>(connectionId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
+    this.check(event);
     this.sent.push({ to: connectionId, event, msg: msg as unknown as Record<string, unknown> });
   }
   broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
+    this.check(event);
     this.sent.push({ to: `task:${taskId}`, event, msg: msg as unknown as Record<string, unknown> });
   }
   of(event: keyof ServerToClientEvents): Sent[] {
@@ -40,14 +47,14 @@ export class RecordingTransport implements EngineTransport {
 export const LAYOUT = [{ name: 'dense/kernel', shape: [2, 2] }];
 
 export function taskConfig(rounds: TaskConfigInput['rounds'] = {}, extra: Partial<TaskConfigInput> = {}) {
-  return taskConfigSchema.parse({ id: 't1', name: 'Test task', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, codec: 'float32', rounds: { targetClients: 3, minClients: 2, deadlineMs: 1000, ...rounds }, ...extra });
+  return taskConfigSchema.parse({ id: 't1', name: 'Test task', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, codec: 'float32', ...extra, rounds: { targetClients: 3, minClients: 2, deadlineMs: 1000, ...rounds } });
 }
 
 export function update(values: number[]): Uint8Array {
   return encodePayload({ layout: LAYOUT, values: Float32Array.from(values) }, 'float32');
 }
 
-export const caps = (numExamples = 10, backend = 'wasm'): Capabilities => ({ backend, numExamples });
+export const caps = (numExamples = 100, backend = 'wasm'): Capabilities => ({ backend, numExamples });
 
 export interface Harness {
   engine: RoundEngine;
@@ -57,10 +64,24 @@ export interface Harness {
   /** Joins and attaches connection `c<i>`; returns the participant id. */
   connect(i: number, capabilities?: Capabilities, participantId?: string): Promise<string>;
   /** Begin + submit a delta as connection `c<i>`. */
-  send(i: number, values: number[], opts?: { version?: number; roundId?: string; numExamples?: number }): ReturnType<RoundEngine['submitUpdate']>;
+  send(i: number, values: number[] | Uint8Array, opts?: { version?: number; roundId?: string; numExamples?: number }): ReturnType<RoundEngine['submitUpdate']>;
 }
 
-export async function createHarness(options: { rounds?: TaskConfigInput['rounds']; strategy?: TaskConfigInput['strategy']; storage?: Storage; clock?: FakeClock; evaluate?: Evaluate; start?: boolean; create?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  rounds?: TaskConfigInput['rounds'];
+  strategy?: TaskConfigInput['strategy'];
+  /** Other task options (codec, limits, training). */
+  task?: Partial<TaskConfigInput>;
+  storage?: Storage;
+  clock?: FakeClock;
+  evaluate?: Evaluate;
+  start?: boolean;
+  create?: boolean;
+  /** Replace engine dependencies (a failing strategy factory or payload ops, the watchdog's timeout). */
+  deps?: Partial<Pick<EngineDeps, 'payload' | 'createStrategy' | 'closeTimeoutMs'>>;
+}
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const storage = options.storage ?? new SqliteStorage({ path: ':memory:' });
   const clock = options.clock ?? new FakeClock();
   const transport = new RecordingTransport();
@@ -75,10 +96,11 @@ export async function createHarness(options: { rounds?: TaskConfigInput['rounds'
     random: () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646,
     roundRetryDelayMs: 500,
     ...(options.evaluate ? { evaluate: options.evaluate } : {}),
+    ...options.deps,
   });
   await engine.init();
   if (options.create !== false) {
-    await engine.createTask({ config: taskConfig(options.rounds, options.strategy ? { strategy: options.strategy } : {}), topology: { class_name: 'Sequential' }, layout: LAYOUT, weights: Float32Array.of(1, 2, 3, 4) });
+    await engine.createTask({ config: taskConfig(options.rounds, { ...options.task, ...(options.strategy ? { strategy: options.strategy } : {}) }), topology: { class_name: 'Sequential' }, layout: LAYOUT, weights: Float32Array.of(1, 2, 3, 4) });
     if (options.start !== false) await engine.start('t1');
   }
   const pids = new Map<number, string>();
@@ -96,7 +118,7 @@ export async function createHarness(options: { rounds?: TaskConfigInput['rounds'
     send(i, values, opts = {}) {
       const runner = engine.runner('t1');
       const begin = { taskId: 't1', roundId: opts.roundId ?? runner.round?.roundId ?? 'none', version: opts.version ?? runner.version, numExamples: opts.numExamples ?? 10, byteLength: 0, metrics: {} };
-      const bytes = update(values);
+      const bytes = values instanceof Uint8Array ? values : update(values);
       engine.beginUpdate(`c${i}`, { ...begin, byteLength: bytes.byteLength });
       return engine.submitUpdate(`c${i}`, { ...begin, byteLength: bytes.byteLength }, bytes);
     },

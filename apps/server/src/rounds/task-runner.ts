@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, type Capabilities, type ClientFailure, type TaskStatus, type Strategy, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, pickRandom, selectionSize } from './client-selection.js';
@@ -42,6 +42,8 @@ export class TaskRunner {
   private readonly closer: RoundCloser;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Update bounds; tasks stored before `limits` existed get the defaults. */
+  readonly limits: UpdateLimits;
 
   constructor(
     public task: StoredTask,
@@ -56,6 +58,7 @@ export class TaskRunner {
     this.clock = deps.clock!;
     this.log = deps.logger.child({ taskId: task.id });
     this.closer = new RoundCloser(this);
+    this.limits = updateLimitsSchema.parse(task.config.limits ?? {});
   }
 
   get config() {
@@ -139,8 +142,13 @@ export class TaskRunner {
       overrides = this.strategy.configureFit(round);
       aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.task.layout, global: this.global, selected: picked.length, population: this.members.size });
     } catch (err) {
+      if (!(err instanceof ChorusError) || err.code !== 'BUDGET_EXHAUSTED') {
+        // A strategy that cannot open a round must not take the caller (a join, a timer) down with it.
+        this.log.error({ err, round }, 'the strategy could not open a round; retrying later');
+        this.retryLater();
+        return;
+      }
       // A DP strategy refuses a round that would overspend the task's privacy budget: the task is done.
-      if (!(err instanceof ChorusError) || err.code !== 'BUDGET_EXHAUSTED') throw err;
       this.phase = 'idle';
       this.log.warn({ round, reason: err.message }, 'privacy budget spent: task completed');
       void this.setStatus('completed').catch((e: unknown) => this.log.error({ err: e }, 'status write failed'));
@@ -155,6 +163,7 @@ export class TaskRunner {
       deadline: now + this.config.rounds.deadlineMs,
       training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
+      maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
     };
     this.round = new OpenRound(this.task.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';
@@ -257,8 +266,14 @@ export class TaskRunner {
     let outcome: UpdateReceipt;
     let l2Norm: number | null = null;
     try {
-      const update = this.deps.payload.parse(bytes, { layout: this.task.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec] });
+      this.checkExamples(participantId, sub.numExamples);
+      const bound = r.invite.maxUpdateNorm ?? Infinity;
+      const update = this.deps.payload.parse(bytes, { layout: this.task.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound });
       l2Norm = update.l2Norm();
+      if (!(l2Norm <= bound)) {
+        const source = this.limits.maxUpdateNorm !== undefined ? 'limits.maxUpdateNorm' : `${this.limits.normFactor} × the model's size`;
+        throw new ChorusError('OUT_OF_BOUNDS', `update: its L2 norm ${l2Norm.toPrecision(4)} exceeds this round's bound ${bound.toPrecision(4)} (${source})`);
+      }
       const added = r.aggregator.add({ clientId: participantId, numExamples: sub.numExamples, update, metrics: sub.metrics });
       outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
@@ -281,6 +296,22 @@ export class TaskRunner {
     this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes: bytes.byteLength }, 'update received');
     this.closer.closeIfDone();
     return outcome;
+  }
+
+  /** An update's weight in the mean is its example count: bounded by the declaration and the task. */
+  private checkExamples(participantId: string, numExamples: number): void {
+    const declared = this.members.get(participantId)?.capabilities.numExamples ?? 0;
+    if (numExamples > declared) {
+      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than the ${declared} local examples this participant declared`);
+    }
+    const { maxExamplesPerUpdate } = this.limits;
+    if (numExamples > maxExamplesPerUpdate) {
+      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than this task accepts per update (limits.maxExamplesPerUpdate = ${maxExamplesPerUpdate})`);
+    }
+    const { maxExamples } = this.config.training;
+    if (maxExamples > 0 && numExamples > maxExamples) {
+      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than training.maxExamples (${maxExamples}) allows per round`);
+    }
   }
 
   recordDownload(bytes: number): void {

@@ -1,5 +1,6 @@
-import { ChorusError, decodePayload, encodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
 import { abortError, withRetry } from './backoff.js';
+import { encodeBoundedUpdate } from './bounded-payload.js';
 import { uploadInChunks } from './chunked-upload.js';
 import { privateUpdate } from './private-update.js';
 import type { ModelCache } from './model-cache.js';
@@ -70,7 +71,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
       throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
     }
     const values = privateUpdate(result.delta, ctx.localDp?.());
-    const bytes = encodePayload({ layout: global.layout, values }, invite.codec, ctx.random);
+    const bytes = encodeBoundedUpdate(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm);
     const metrics = finiteMetrics(result.metrics);
 
     ctx.setStatus('uploading');

@@ -41,3 +41,17 @@ export function firstNonFinite(values: Float32Array): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
   return -1;
 }
+
+/** The largest finite float32: every decoded value must fit in it, whatever a header claims. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Index of the first value with |x| > maxAbs, or -1 (callers check finiteness first). */
+export function firstAbove(values: Float32Array, maxAbs: number): number {
+  if (!(maxAbs < FLOAT32_MAX)) return -1;
+  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) > maxAbs) return i;
+  return -1;
+}
+
+export function outOfBounds(codec: string, what: string, maxAbs: number): ChorusError {
+  return new ChorusError('OUT_OF_BOUNDS', `${codec} body: ${what}, beyond the largest magnitude this task accepts (${maxAbs.toPrecision(4)})`);
+}

@@ -18,6 +18,10 @@ export interface UpdateCodec {
   decode(body: Uint8Array, length: number, out?: Float32Array): Float32Array;
   /** target[i] += weight * decoded[i], without materialising the decoded vector. */
   foldInto(body: Uint8Array, length: number, target: Float32Array, weight: number): void;
-  /** Throws ChorusError (PAYLOAD_TOO_LARGE / SHAPE_MISMATCH / NON_FINITE) when the body cannot be a valid encoding. */
-  validate(body: Uint8Array, length: number): void;
+  /**
+   * Throws ChorusError (PAYLOAD_TOO_LARGE / SHAPE_MISMATCH / NON_FINITE) when the body cannot be a
+   * valid encoding, and OUT_OF_BOUNDS when a decoded value could exceed `maxAbs` in magnitude.
+   * @default maxAbs = the largest finite float32 (what every decoded value must fit in)
+   */
+  validate(body: Uint8Array, length: number, maxAbs?: number): void;
 }

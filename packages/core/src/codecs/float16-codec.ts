@@ -1,7 +1,7 @@
 import { ChorusError } from '../errors/chorus-error.js';
 import { findFoldKernel } from '../kernels/fold-kernel.js';
 import { LITTLE_ENDIAN, readUint16s, writeUint16s } from './byte-views.js';
-import { assertBodySize, assertFiniteWeight, assertTargetLength, type NormedUpdateCodec } from './codec-checks.js';
+import { FLOAT32_MAX, assertBodySize, assertFiniteWeight, assertTargetLength, outOfBounds, type NormedUpdateCodec } from './codec-checks.js';
 import { float32BitsToHalf, float32ToHalf, halfIsNonFinite, halfTable } from './half-float.js';
 
 function toHalves(values: Float32Array): Uint16Array {
@@ -52,11 +52,19 @@ export const float16Codec: NormedUpdateCodec = {
     for (let i = 0; i < tail.length; i++) target[start + i] += weight * lookup[tail[i]!]!;
   },
 
-  validate(body, length) {
+  validate(body, length, maxAbs = FLOAT32_MAX) {
     assertBodySize(float16Codec, body, length);
     const halves = readUint16s(body, 0, length);
     for (let i = 0; i < length; i++) {
       if (halfIsNonFinite(halves[i]!)) throw new ChorusError('NON_FINITE', `float16 body: value #${i} is not finite`);
+    }
+    // float16 tops out at 65504: only a tight task bound can refuse one.
+    if (maxAbs < 65504) {
+      const lookup = halfTable();
+      for (let i = 0; i < length; i++) {
+        const v = lookup[halves[i]!]!;
+        if (Math.abs(v) > maxAbs) throw outOfBounds('float16', `value #${i} is ${v.toPrecision(4)}`, maxAbs);
+      }
     }
   },
 

@@ -1,7 +1,7 @@
 import { ChorusError } from '../errors/chorus-error.js';
 import { findFoldKernel } from '../kernels/fold-kernel.js';
 import { readFloat32s, writeFloat32s } from './byte-views.js';
-import { assertBodySize, assertFiniteWeight, assertTargetLength, firstNonFinite, type NormedUpdateCodec } from './codec-checks.js';
+import { FLOAT32_MAX, assertBodySize, assertFiniteWeight, assertTargetLength, firstAbove, firstNonFinite, outOfBounds, type NormedUpdateCodec } from './codec-checks.js';
 
 /** Lossless: the body is the float32 values, little-endian. */
 export const float32Codec: NormedUpdateCodec = {
@@ -37,10 +37,13 @@ export const float32Codec: NormedUpdateCodec = {
     for (let i = 0; i < tail.length; i++) target[start + i] += weight * tail[i]!;
   },
 
-  validate(body, length) {
+  validate(body, length, maxAbs = FLOAT32_MAX) {
     assertBodySize(float32Codec, body, length);
-    const bad = firstNonFinite(readFloat32s(body, 0, length));
+    const values = readFloat32s(body, 0, length);
+    const bad = firstNonFinite(values);
     if (bad >= 0) throw new ChorusError('NON_FINITE', `float32 body: value #${bad} is not finite`);
+    const big = firstAbove(values, maxAbs);
+    if (big >= 0) throw outOfBounds('float32', `value #${big} is ${values[big]!.toPrecision(4)}`, maxAbs);
   },
 
   sumOfSquares(body, length) {

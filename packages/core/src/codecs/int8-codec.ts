@@ -1,7 +1,7 @@
 import { ChorusError } from '../errors/chorus-error.js';
 import { findFoldKernel } from '../kernels/fold-kernel.js';
 import { readFloat32s, writeFloat32s } from './byte-views.js';
-import { assertBodySize, assertFiniteWeight, assertTargetLength, firstNonFinite, type NormedUpdateCodec } from './codec-checks.js';
+import { FLOAT32_MAX, assertBodySize, assertFiniteWeight, assertTargetLength, firstNonFinite, outOfBounds, type NormedUpdateCodec } from './codec-checks.js';
 
 /**
  * Values per scale. Part of the wire format (changing it needs a new codec code). 256 keeps the
@@ -90,10 +90,19 @@ export const int8Codec: NormedUpdateCodec = {
     }
   },
 
-  validate(body, length) {
+  validate(body, length, maxAbs = FLOAT32_MAX) {
     assertBodySize(int8Codec, body, length);
-    const bad = firstNonFinite(readFloat32s(body, 0, chunkCount(length)));
+    const scales = readFloat32s(body, 0, chunkCount(length));
+    const bad = firstNonFinite(scales);
     if (bad >= 0) throw new ChorusError('NON_FINITE', `int8 body: the scale of chunk #${bad} is not finite`);
+    // A chunk decodes to at most 127 × scale. An honest encoder's scale is max|x| / 127, so a scale
+    // above maxAbs / 127 (float32 rounding allowed for) claims values no bounded update can hold.
+    const maxScale = (maxAbs / 127) * (1 + 2 ** -20);
+    for (let c = 0; c < scales.length; c++) {
+      const scale = scales[c]!;
+      if (scale < 0) throw new ChorusError('BAD_REQUEST', `int8 body: the scale of chunk #${c} is negative (${scale}); scales are max|x| / 127`);
+      if (scale > maxScale) throw outOfBounds('int8', `the scale of chunk #${c} is ${scale.toPrecision(4)}, so its values reach ${(scale * 127).toPrecision(4)}`, maxAbs);
+    }
   },
 
   sumOfSquares(body, length) {

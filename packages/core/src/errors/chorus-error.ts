@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   UNKNOWN_CODEC: { retryable: false },
   SHAPE_MISMATCH: { retryable: false },
   NON_FINITE: { retryable: false },
+  /** Well-formed but outside what the task accepts (an update norm, a scale, an example count). */
+  OUT_OF_BOUNDS: { retryable: false },
   PAYLOAD_TOO_LARGE: { retryable: false },
   STALE_VERSION: { retryable: true },
   NOT_SELECTED: { retryable: true },

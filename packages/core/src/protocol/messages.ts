@@ -18,7 +18,7 @@ export const capabilitiesSchema = z.object({
   backend: z.string().max(32),
   /** Measured training throughput on this model, examples per second. */
   samplesPerSecond: z.number().nonnegative().finite().optional(),
-  numExamples: z.number().int().nonnegative(),
+  numExamples: z.number().int().nonnegative().max(1e9, 'at most 1e9 local examples'),
   platform: z.string().max(200).optional(),
 });
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
@@ -41,7 +41,7 @@ export const updateBeginSchema = z.object({
   roundId: id,
   /** The global version this update is a delta from. */
   version: z.number().int().nonnegative(),
-  numExamples: z.number().int().positive(),
+  numExamples: z.number().int().positive().max(1e9, 'at most 1e9 examples'),
   byteLength: z.number().int().positive(),
   metrics: metrics.default({}),
 });
@@ -109,6 +109,8 @@ export const roundInviteSchema = z.object({
   deadline: z.number().int(),
   training: trainingConfigSchema.extend({ overrides: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}) }),
   codec: z.enum(CODEC_IDS),
+  /** The L2 bound the server holds this round's updates to (limits.maxUpdateNorm or derived); honest clients clip to it. */
+  maxUpdateNorm: z.number().positive().optional(),
 });
 export type RoundInvite = z.infer<typeof roundInviteSchema>;
 

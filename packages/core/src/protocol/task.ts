@@ -100,6 +100,29 @@ export const dataSchemaSchema = z.object({
 });
 export type DataSchema = z.infer<typeof dataSchemaSchema>;
 
+/**
+ * Bounds every update must respect, checked before it touches the round's sum: an update outside
+ * them is refused with OUT_OF_BOUNDS and a receipt saying which bound it broke. Any participant may
+ * be hostile, so a finite but absurd value (a scale of 1e38, 2^53 examples) must not move the model.
+ */
+export const updateLimitsSchema = z.strictObject({
+  /**
+   * Largest L2 norm of one update (a delta from the global model). Without it the bound is derived
+   * from the model at the start of each round: `normFactor × max(‖global‖₂, 0.1 × √parameters)` —
+   * an honest round moves a model by a fraction of its own size, ten times its size is no update.
+   * @default derived
+   */
+  maxUpdateNorm: z.number().positive('must be > 0').max(1e30, 'must be ≤ 1e30').optional(),
+  /** Multiplier of the derived norm bound. @default 10 */
+  normFactor: z.number().positive('must be > 0').max(1e6, 'must be ≤ 1e6').default(10),
+  /**
+   * Largest `numExamples` one update may claim (it is the update's weight in the mean). An update
+   * may also never claim more examples than its participant declared when it joined. @default 100000
+   */
+  maxExamplesPerUpdate: z.number().int('must be an integer').min(1, 'must be ≥ 1').max(1e9, 'must be ≤ 1e9').default(100_000),
+});
+export type UpdateLimits = z.infer<typeof updateLimitsSchema>;
+
 export const taskConfigSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'task id: lowercase letters, digits and dashes'),
   name: z.string().min(1).max(200),
@@ -114,6 +137,8 @@ export const taskConfigSchema = z.object({
   codec: z.enum(CODEC_IDS).default('int8'),
   /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */
   privacy: privacyConfigSchema.optional(),
+  /** Bounds on every update (norm, example count). @default derived norm bound, 100000 examples */
+  limits: updateLimitsSchema.default(updateLimitsSchema.parse({})),
 });
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
 export type TaskConfigInput = z.input<typeof taskConfigSchema>;

@@ -57,6 +57,12 @@ export interface PayloadExpectations {
   readonly maxBytes: number;
   /** Codecs accepted here. @default every registered codec */
   readonly codecs?: readonly CodecId[];
+  /**
+   * Largest magnitude any decoded value may have (a task's update-norm bound: no value of a vector
+   * exceeds its L2 norm). Checked on the encoded bytes, before anything is folded.
+   * @default the largest finite float32
+   */
+  readonly maxAbs?: number;
 }
 
 /**
@@ -76,7 +82,7 @@ export function parsePayload(bytes: Uint8Array, expect: PayloadExpectations): En
   assertSameLayout(expect.layout, header.layout, 'payload');
   const codec = getCodec(header.codec);
   const body = payload.subarray(header.headerBytes);
-  codec.validate(body, header.length);
+  codec.validate(body, header.length, expect.maxAbs);
   return createEncodedUpdate(codec, expect.layout, header.length, body, bytes.byteLength);
 }
 
