@@ -34,6 +34,11 @@ export interface ServerConfig {
   maxChunkBytes: number;
   /** Pause before retrying an abandoned round, in ms. Env CHORUS_ROUND_RETRY_MS. @default 2000 */
   roundRetryDelayMs: number;
+  /**
+   * Watchdog: a round still closing (aggregation, checkpoint, central evaluation) after this many ms
+   * is abandoned and the task moves on to its next round. Env CHORUS_CLOSE_TIMEOUT_MS. @default 120000
+   */
+  closeTimeoutMs: number;
   /** Signs admin sessions and participant tokens (≥ 32 characters). Generated once and kept in the database when unset. Env CHORUS_SECRET. */
   secret?: string;
   /** First run only: creates the operator account `admin` with this password (≥ 10 characters). Without it a one-time setup token is logged. Env CHORUS_ADMIN_PASSWORD. */
@@ -68,6 +73,7 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   evalExamples: 2000,
   maxChunkBytes: 262_144,
   roundRetryDelayMs: 2000,
+  closeTimeoutMs: 120_000,
   sessionTtlMs: 43_200_000,
   secureCookies: false,
   connectionsPerMinute: 600,
@@ -90,6 +96,7 @@ export const serverConfigSchema = z.strictObject({
   evalExamples: int(1, 10_000),
   maxChunkBytes: int(1024, 16 * 1024 * 1024),
   roundRetryDelayMs: int(0, 3_600_000),
+  closeTimeoutMs: int(1000, 86_400_000),
   secret: z.string({ error: 'expected at least 32 characters' }).min(32, 'expected at least 32 characters').optional(),
   adminPassword: z.string({ error: 'expected at least 10 characters' }).min(10, 'expected at least 10 characters').max(1024, 'expected at most 1024 characters').optional(),
   adminToken: z.string({ error: 'expected at least 24 characters' }).min(24, 'expected at least 24 characters').optional(),
@@ -116,6 +123,7 @@ const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Ki
   evalExamples: { env: 'CHORUS_EVAL_EXAMPLES', kind: 'int', help: 'held-out examples for central evaluation' },
   maxChunkBytes: { env: 'CHORUS_MAX_CHUNK_BYTES', flag: '--max-chunk-bytes <bytes>', kind: 'int', help: 'largest upload chunk' },
   roundRetryDelayMs: { env: 'CHORUS_ROUND_RETRY_MS', kind: 'int', help: 'pause before retrying an abandoned round' },
+  closeTimeoutMs: { env: 'CHORUS_CLOSE_TIMEOUT_MS', kind: 'int', help: 'watchdog for a round that is still closing' },
   // Secrets come from the environment only: flags show up in `ps`.
   secret: { env: 'CHORUS_SECRET', kind: 'secret', help: 'signing secret' },
   adminPassword: { env: 'CHORUS_ADMIN_PASSWORD', kind: 'secret', help: 'first-run admin password' },

@@ -113,6 +113,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     createStrategy: metrics.timeStrategies(createStrategy),
     logger,
     roundRetryDelayMs: cfg.roundRetryDelayMs,
+    closeTimeoutMs: cfg.closeTimeoutMs,
     ...(overrides.clock ? { clock: overrides.clock } : {}),
     ...(evaluate ? { evaluate } : {}),
   });

@@ -104,3 +104,35 @@ describe('int8 codec', () => {
     expect(errorCode(() => int8Codec.encode(Float32Array.of(1, NaN), Math.random))).toBe('NON_FINITE');
   });
 });
+
+describe('codec validate: magnitude bounds', () => {
+  /** An int8 body for 4 values: one chunk scale, then the values. */
+  function int8Body(scale: number, q: number): Uint8Array {
+    const body = new Uint8Array(8);
+    new DataView(body.buffer).setFloat32(0, scale, true);
+    new Int8Array(body.buffer, 4, 4).fill(q);
+    return body;
+  }
+
+  it('int8: refuses a finite scale whose values overflow float32 even without a task bound', () => {
+    expect(() => getCodec('int8').validate(int8Body(3.4e38, 127), 4)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }));
+  });
+
+  it('int8: refuses a scale above maxAbs / 127 and accepts an honest encoding at the bound', () => {
+    const honest = getCodec('int8').encode(Float32Array.of(10, -10, 5, 0), () => 0.5);
+    expect(() => getCodec('int8').validate(honest, 4, 10)).not.toThrow();
+    expect(() => getCodec('int8').validate(int8Body(11 / 127, 1), 4, 10)).toThrow(/scale of chunk #0 is 0\.08661, so its values reach 11\.00/);
+  });
+
+  it('int8: refuses a negative scale', () => {
+    expect(() => getCodec('int8').validate(int8Body(-1, 1), 4)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+
+  it('float32 and float16: refuse a value beyond maxAbs', () => {
+    const f32 = getCodec('float32').encode(Float32Array.of(0, 2, 0, 0), Math.random);
+    const f16 = getCodec('float16').encode(Float32Array.of(0, 0, -3, 0), Math.random);
+    expect(() => getCodec('float32').validate(f32, 4, 1)).toThrow(/value #1 is 2\.000/);
+    expect(() => getCodec('float16').validate(f16, 4, 1)).toThrow(/value #2 is -3\.000/);
+    expect(() => getCodec('float32').validate(f32, 4, 2)).not.toThrow();
+  });
+});
