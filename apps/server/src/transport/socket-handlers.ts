@@ -85,6 +85,8 @@ function on<S extends z.ZodType, R>(
   });
 }
 
+const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['join', 'capabilities', 'round:decline', 'update:begin', 'update:chunk', 'update:end']);
+
 export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard }): void {
   const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes);
@@ -133,6 +135,15 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
     on(socket, log, 'update:end', updateEndSchema, (req) => {
       const { begin, bytes } = uploads.end(socket.id, req.uploadId);
       return engine.submitUpdate(socket.id, begin, bytes);
+    });
+
+    // An event nobody handles still gets an answer, so a client waiting on its ack is not left hanging.
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      if (typeof event === 'string' && HANDLED_EVENTS.has(event)) return;
+      const ack = args.at(-1);
+      if (typeof ack !== 'function') return;
+      const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
+      (ack as (a: Ack<never>) => void)({ ok: false, error: new ChorusError('BAD_REQUEST', `unknown event "${name}"`).toWire() });
     });
 
     socket.on('disconnect', (reason) => {
