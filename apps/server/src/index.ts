@@ -14,6 +14,7 @@ import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerMetricsRoute } from './metrics/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
+import { installOriginGuard } from './http/origin-guard.js';
 import { installErrorHandlers } from './http/http-errors.js';
 import { registerModelRoutes } from './http/model-routes.js';
 import { registerModelUploadRoutes } from './http/model-upload-routes.js';
@@ -126,6 +127,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     });
     installCors(app, cfg.corsOrigins);
     installErrorHandlers(app);
+    installOriginGuard(app, cfg.corsOrigins);
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
     installAuditHook(app, audit, logger);
     const ctx = { engine, storage, logger };
