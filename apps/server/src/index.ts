@@ -9,6 +9,7 @@ import { AdminAuth } from './auth/admin-auth.js';
 import { AuthStore } from './auth/auth-store.js';
 import { installAuthGuard } from './auth/http-guard.js';
 import { ParticipantGuard } from './auth/participant-guard.js';
+import { ParticipantTokenStore } from './auth/participant-token-store.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerMetricsRoute } from './metrics/metrics-route.js';
@@ -142,6 +143,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       connectionsPerMinute: cfg.connectionsPerMinute,
       uploadsPerMinute: cfg.uploadsPerMinute,
       requireToken: cfg.requireParticipantToken,
+      joinsPerConnectionPerMinute: cfg.joinsPerConnectionPerMinute,
+      joinsPerIpPerMinute: cfg.joinsPerIpPerMinute,
+      tokens: new ParticipantTokenStore(sqlite.db),
       logger,
     });
     guard.install(io);
