@@ -130,7 +130,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     installErrorHandlers(app);
     installOriginGuard(app, cfg.corsOrigins);
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
-    installAuditHook(app, audit, logger);
+    installAuditHook(app, audit, logger, { anonymousRefusalsPerMinute: cfg.auditRefusalsPerMinute, ...(overrides.clock ? { now: () => overrides.clock!.now() } : {}) });
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);

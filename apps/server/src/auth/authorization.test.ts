@@ -31,7 +31,7 @@ async function call(route: string, token?: string): Promise<number> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chorus-authz-'));
   server = await startServer(
-    { port: 0, host: '127.0.0.1', db: join(dir, 'a.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN, metricsToken: METRICS_TOKEN, adminPassword: 'operator-password-1' },
+    { port: 0, host: '127.0.0.1', db: join(dir, 'a.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN, metricsToken: METRICS_TOKEN, adminPassword: 'operator-password-1', auditRefusalsPerMinute: 1_000_000 },
     { evaluate: null },
   );
   const created = await fetch(`${server.url}/api/tasks`, {
