@@ -57,6 +57,12 @@ export interface ServerConfig {
   uploadsPerMinute: number;
   /** Refuse to restore a participant id without its signed token. Env CHORUS_REQUIRE_PARTICIPANT_TOKEN. @default true */
   requireParticipantToken: boolean;
+  /** Joins one participant connection may send per minute (a browser joins once, and again only after an error). Env CHORUS_RATE_JOINS_PER_CONNECTION. @default 5 */
+  joinsPerConnectionPerMinute: number;
+  /** Joins per client IP per minute, over all its connections (each fresh join is a participant row). Env CHORUS_RATE_JOINS. @default 300 */
+  joinsPerIpPerMinute: number;
+  /** Audit rows per client IP per minute for refused calls without a session; the next row says how many were left out. Env CHORUS_AUDIT_REFUSALS. @default 10 */
+  auditRefusalsPerMinute: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -79,6 +85,9 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   connectionsPerMinute: 600,
   uploadsPerMinute: 30,
   requireParticipantToken: true,
+  joinsPerConnectionPerMinute: 5,
+  joinsPerIpPerMinute: 300,
+  auditRefusalsPerMinute: 10,
 });
 
 const int = (min: number, max: number) =>
@@ -106,6 +115,9 @@ export const serverConfigSchema = z.strictObject({
   connectionsPerMinute: int(1, 1_000_000),
   uploadsPerMinute: int(1, 100_000),
   requireParticipantToken: z.boolean({ error: 'expected true or false' }),
+  joinsPerConnectionPerMinute: int(1, 10_000),
+  joinsPerIpPerMinute: int(1, 1_000_000),
+  auditRefusalsPerMinute: int(1, 1_000_000),
 });
 
 type Kind = 'int' | 'bool' | 'list' | 'string' | 'secret';
@@ -134,6 +146,9 @@ const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Ki
   connectionsPerMinute: { env: 'CHORUS_RATE_CONNECTIONS', kind: 'int', help: 'participant connections per IP per minute' },
   uploadsPerMinute: { env: 'CHORUS_RATE_UPLOADS', kind: 'int', help: 'uploads per participant per minute' },
   requireParticipantToken: { env: 'CHORUS_REQUIRE_PARTICIPANT_TOKEN', kind: 'bool', help: 'require signed participant tokens on re-join' },
+  joinsPerConnectionPerMinute: { env: 'CHORUS_RATE_JOINS_PER_CONNECTION', kind: 'int', help: 'joins per participant connection per minute' },
+  joinsPerIpPerMinute: { env: 'CHORUS_RATE_JOINS', kind: 'int', help: 'participant joins per IP per minute' },
+  auditRefusalsPerMinute: { env: 'CHORUS_AUDIT_REFUSALS', kind: 'int', help: 'audit rows per IP per minute for refused anonymous calls' },
 };
 
 function describe(key: keyof ServerConfig): string {

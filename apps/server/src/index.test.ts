@@ -119,6 +119,9 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     const other = await fetch(`${server.url}/api/tasks`, { headers: { ...ADMIN, origin: 'https://evil.example' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://partner.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // The console edits and deletes partner keys with PUT and DELETE: its preflight must allow them.
+    const preflight = await fetch(`${server.url}/api/partner-keys/pk_x`, { method: 'OPTIONS', headers: { origin: 'https://partner.example', 'access-control-request-method': 'DELETE' } });
+    expect([preflight.status, preflight.headers.get('access-control-allow-methods')]).toEqual([204, 'GET, POST, PUT, PATCH, DELETE, OPTIONS']);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
 });

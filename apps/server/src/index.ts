@@ -9,11 +9,13 @@ import { AdminAuth } from './auth/admin-auth.js';
 import { AuthStore } from './auth/auth-store.js';
 import { installAuthGuard } from './auth/http-guard.js';
 import { ParticipantGuard } from './auth/participant-guard.js';
+import { ParticipantTokenStore } from './auth/participant-token-store.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerMetricsRoute } from './metrics/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
+import { installOriginGuard } from './http/origin-guard.js';
 import { installErrorHandlers } from './http/http-errors.js';
 import { registerModelRoutes } from './http/model-routes.js';
 import { registerModelUploadRoutes } from './http/model-upload-routes.js';
@@ -127,8 +129,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     });
     installCors(app, cfg.corsOrigins);
     installErrorHandlers(app);
+    installOriginGuard(app, cfg.corsOrigins);
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
-    installAuditHook(app, audit, logger);
+    installAuditHook(app, audit, logger, { anonymousRefusalsPerMinute: cfg.auditRefusalsPerMinute, ...(overrides.clock ? { now: () => overrides.clock!.now() } : {}) });
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
@@ -141,6 +144,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       connectionsPerMinute: cfg.connectionsPerMinute,
       uploadsPerMinute: cfg.uploadsPerMinute,
       requireToken: cfg.requireParticipantToken,
+      joinsPerConnectionPerMinute: cfg.joinsPerConnectionPerMinute,
+      joinsPerIpPerMinute: cfg.joinsPerIpPerMinute,
+      tokens: new ParticipantTokenStore(sqlite.db),
       logger,
     });
     guard.install(io);

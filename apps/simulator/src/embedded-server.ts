@@ -30,6 +30,9 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
       evaluate: true,
       logLevel: 'warn',
       roundRetryDelayMs: 200,
+      // Every simulated client connects and joins from 127.0.0.1: the per-IP limits would stop them.
+      connectionsPerMinute: 1_000_000,
+      joinsPerIpPerMinute: 1_000_000,
     }, {
       // stdout belongs to the simulation's reports (--json lines, bench results): logs go to stderr.
       logger: pino({ level: 'warn', base: { service: 'chorus-server' } }, pino.destination(2)),

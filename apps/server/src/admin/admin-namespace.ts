@@ -4,7 +4,7 @@ import { ChorusError } from '@chorus/core';
 import type { AdminAuth, Principal } from '../auth/admin-auth.js';
 import { roleAllows, type Access } from '../auth/access-policy.js';
 import { requestToken } from '../auth/http-guard.js';
-import { originAllowed } from '../http/cors.js';
+import { originMayUseCredentials } from '../http/origin-guard.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { AdminEvent, AdminEventBus } from './admin-events.js';
 
@@ -56,8 +56,9 @@ export function installAdminNamespace(io: Server, options: AdminNamespaceOptions
   };
 
   nsp.use((socket, next) => {
+    // Named origins only, never '*': a WebSocket carries the cookie cross-site and has no CORS.
     const origin = socket.handshake.headers.origin;
-    if (!originAllowed(options.corsOrigins, origin)) return next(wireError(new ChorusError('FORBIDDEN', `origin ${origin} may not open the admin feed`)));
+    if (!originMayUseCredentials(options.corsOrigins, origin, socket.handshake.headers.host)) return next(wireError(new ChorusError('FORBIDDEN', `origin ${origin} may not open the admin feed`)));
     auth.authenticate(tokenOf(socket)).then(
       (principal) => {
         if (!principal) return next(wireError(new ChorusError('UNAUTHORIZED', 'sign in first: the admin feed needs an admin session')));

@@ -70,11 +70,62 @@ function targetOf(params: unknown, body: unknown): string | null {
   return null;
 }
 
+export interface AuditHookOptions {
+  /** Rows per client IP per minute for refused calls by callers without a session (the rest are counted). @default 10 */
+  readonly anonymousRefusalsPerMinute?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Beyond this many addresses, finished windows are dropped (their suppressed counts logged). */
+const MAX_TRACKED_IPS = 10_000;
+
+/**
+ * Refused calls without a session are cheap to make and each would be a row: per address, only the
+ * first `limit` of each minute are written; the rest are counted, and the address's next written
+ * row says how many were left out (and the server log says so when counting starts).
+ */
+export class RefusalSampler {
+  private readonly windows = new Map<string, { start: number; written: number; suppressed: number }>();
+
+  constructor(private readonly limit: number, private readonly logger: Logger) {}
+
+  /** null: do not write; else the number of refusals from this address left out since its last row. */
+  admit(ip: string, now: number): number | null {
+    let w = this.windows.get(ip);
+    let carried = 0;
+    if (!w || now - w.start >= 60_000) {
+      carried = w?.suppressed ?? 0;
+      if (!w && this.windows.size >= MAX_TRACKED_IPS) this.prune(now);
+      w = { start: now, written: 0, suppressed: 0 };
+      this.windows.set(ip, w);
+    }
+    if (w.written < this.limit) {
+      w.written++;
+      return carried;
+    }
+    if (w.suppressed++ === 0) this.logger.warn({ ip, limit: this.limit }, 'audit: more refused anonymous calls from this address this minute than are recorded; counting the rest');
+    return null;
+  }
+
+  private prune(now: number): void {
+    for (const [ip, w] of this.windows) {
+      if (now - w.start < 60_000) continue;
+      if (w.suppressed > 0) this.logger.warn({ ip, suppressed: w.suppressed }, 'audit: refused anonymous calls not recorded');
+      this.windows.delete(ip);
+    }
+  }
+}
+
 /**
  * Every change request that reaches a route (allowed or refused) is written to the audit log after
  * the response, with who, what, target, outcome. Reads are not audited: they change nothing.
+ * Refusals of callers without a session are sampled per address (RefusalSampler); everything a
+ * signed-in admin or the API token does, and every success, is always written.
  */
-export function installAuditHook(app: FastifyInstance, audit: AuditLog, logger: Logger): void {
+export function installAuditHook(app: FastifyInstance, audit: AuditLog, logger: Logger, options: AuditHookOptions = {}): void {
+  const now = options.now ?? Date.now;
+  const sampler = new RefusalSampler(options.anonymousRefusalsPerMinute ?? 10, logger);
   app.addHook('onSend', async (request, reply, payload) => {
     // The error code of a failed action, read from our own JSON error body.
     if (reply.statusCode >= 400 && typeof payload === 'string' && payload.startsWith('{"error"')) {
@@ -85,19 +136,26 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, logger: 
   app.addHook('onResponse', async (request, reply) => {
     const url = request.routeOptions.url;
     if (url === undefined || request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
+    const at = now();
+    let detail = (request as unknown as { auditDetail?: string }).auditDetail ?? null;
+    if (!request.principal && reply.statusCode >= 400) {
+      const left = sampler.admit(request.ip, at);
+      if (left === null) return;
+      if (left > 0) detail = `${detail ?? ''} (+${left} similar refusals from this address not recorded)`.trim();
+    }
     const key = `${request.method} ${url}`;
     const body = request.body as { username?: unknown } | undefined;
     const actor = request.principal?.username ?? (key === 'POST /api/admin/login' && typeof body?.username === 'string' ? body.username.slice(0, 64) : 'anonymous');
     try {
       audit.record({
-        at: Date.now(),
+        at,
         actor,
         action: ACTIONS[key] ?? key,
         target: targetOf(request.params, request.body),
         outcome: outcomeOf(reply.statusCode),
         status: reply.statusCode,
         ip: request.ip,
-        detail: (request as unknown as { auditDetail?: string }).auditDetail ?? null,
+        detail,
       });
     } catch (err) {
       logger.error({ err, action: key }, 'audit log write failed');

@@ -61,7 +61,7 @@ describe('first run, sessions and throttling', () => {
     const right = await post('/api/admin/login', { username: 'ada', password: 'correct horse battery' });
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     expect(right.status).toBe(429);
-    expect(((await right.json()) as { error: { message: string } }).error.message).toMatch(/^too many failed sign-ins for this account: try again in \d+ minutes?$/);
+    expect(((await right.json()) as { error: { message: string } }).error.message).toMatch(/^too many sign-ins for this account from this address: try again in \d+ minutes?$/);
   });
 });
 

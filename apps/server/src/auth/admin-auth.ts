@@ -116,14 +116,14 @@ export class AdminAuth {
     if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > 1024) {
       throw new ChorusError('BAD_REQUEST', 'username and password are required');
     }
-    await this.throttle.check(ip, username);
+    await this.throttle.begin(ip, username);
     const found = this.store.findByUsername(username);
     const ok = await verify(found?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
     if (!found || !ok) {
-      await this.throttle.failed(ip, username);
+      await this.throttle.failed(username);
       throw new ChorusError('UNAUTHORIZED', 'wrong username or password');
     }
-    await this.throttle.succeeded(username);
+    await this.throttle.succeeded(ip, username);
     const now = this.now();
     const expiresAt = now + this.options.sessionTtlMs;
     const sessionId = this.store.createSession(found.id, now, expiresAt);

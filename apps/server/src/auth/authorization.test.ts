@@ -15,6 +15,7 @@ const METRICS_TOKEN = 'metrics-scrape-token-0123';
 let dir: string;
 let server: RunningServer;
 let viewer: string;
+let operatorCookie: string;
 
 async function call(route: string, token?: string): Promise<number> {
   const [method, pattern] = route.split(' ') as [string, string];
@@ -30,7 +31,7 @@ async function call(route: string, token?: string): Promise<number> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chorus-authz-'));
   server = await startServer(
-    { port: 0, host: '127.0.0.1', db: join(dir, 'a.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN, metricsToken: METRICS_TOKEN, adminPassword: 'operator-password-1' },
+    { port: 0, host: '127.0.0.1', db: join(dir, 'a.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN, metricsToken: METRICS_TOKEN, adminPassword: 'operator-password-1', auditRefusalsPerMinute: 1_000_000 },
     { evaluate: null },
   );
   const created = await fetch(`${server.url}/api/tasks`, {
@@ -50,6 +51,12 @@ beforeAll(async () => {
     body: JSON.stringify({ username: 'watcher', password: 'viewer-password-1', tokenInBody: true }),
   });
   viewer = ((await login.json()) as { token: string }).token;
+  const asAdmin = await fetch(`${server.url}/api/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'operator-password-1' }),
+  });
+  operatorCookie = (asAdmin.headers.get('set-cookie') ?? '').split(';')[0]!;
 });
 
 afterAll(async () => {
@@ -118,6 +125,53 @@ describe('authorization of every route', () => {
     expect(pauses).toContainEqual(['anonymous', 'auth-it', 'unauthenticated']);
     expect(pauses).toContainEqual(['watcher', 'auth-it', 'forbidden']);
     expect(entries.filter((e) => e.action === 'task.create').at(-1)).toMatchObject({ actor: 'api-token', target: 'auth-it', outcome: 'ok' });
+  });
+});
+
+describe('cross-site requests', () => {
+  const UNSAFE = ['POST', 'PUT', 'PATCH', 'DELETE'];
+  /** What a page on another site makes a browser send: no body, the victim's cookie, its own origin. */
+  const crossSite = async (route: string, headers: Record<string, string>) => {
+    const [method, pattern] = route.split(' ') as [string, string];
+    const url = pattern.replace(':id', 'auth-it').replace(':v', '0').replace(':round', '1').replace('*', 'x');
+    const res = await fetch(`${server.url}${url}`, { method, headers: { cookie: operatorCookie, ...headers } });
+    const body = (await res.json().catch(() => ({}))) as { error?: { code: string } };
+    return `${res.status} ${body.error?.code ?? ''}`.trim();
+  };
+
+  it('refuses every state-changing route from a foreign origin, even with an operator session cookie', async () => {
+    // Prepare
+    const routes = [...new Set(server.routes)].filter((r) => UNSAFE.includes(r.split(' ')[0]!));
+    expect(routes).toContain('POST /api/tasks/:id/start');
+    expect(routes).toContain('DELETE /api/partner-keys/:id');
+    const foreign: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'http://127.0.0.1:9' }, // another port on the same host
+      { origin: 'http://chorus.localhost:3000' }, // a sibling name
+      { origin: 'null' },
+      { referer: 'https://evil.example/page.html' }, // no Origin: the Referer's origin counts
+    ];
+    const wrong: string[] = [];
+
+    // Execute
+    for (const route of routes) {
+      for (const headers of foreign) {
+        const got = await crossSite(route, headers);
+        if (got !== '403 FORBIDDEN') wrong.push(`${route} from ${JSON.stringify(headers)}: ${got}`);
+      }
+    }
+
+    // Assert
+    expect(wrong).toEqual([]);
+  });
+
+  it('still lets the console origin, the server itself and header-less tools change things', async () => {
+    const fromConsole = await crossSite('POST /api/tasks/:id/start', { origin: 'http://localhost:3000' });
+    const sameOrigin = await crossSite('POST /api/tasks/:id/pause', { origin: server.url });
+    const noOrigin = await crossSite('POST /api/tasks/:id/resume', {});
+    const foreign = await crossSite('POST /api/tasks/:id/stop', { origin: 'https://evil.example' });
+    expect([fromConsole, sameOrigin, noOrigin, foreign]).toEqual(['200', '200', '200', '403 FORBIDDEN']);
+    expect(server.engine.runner('auth-it').status).toBe('running');
   });
 });
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { ChorusError, type JoinRequest } from '@chorus/core';
 import { originAllowed } from '../http/cors.js';
+import type { ParticipantTokenStore } from './participant-token-store.js';
 import { signParticipantToken, verifyParticipantToken } from './signed-tokens.js';
 
 export interface ParticipantGuardOptions {
@@ -15,7 +16,24 @@ export interface ParticipantGuardOptions {
   readonly uploadsPerMinute: number;
   /** Refuse a claimed participantId without its signed token (else it is accepted, for older clients). @default false */
   readonly requireToken: boolean;
+  /** Joins one connection may send per minute. @default 5 */
+  readonly joinsPerConnectionPerMinute: number;
+  /** Joins per client IP per minute, over all its connections. @default 300 */
+  readonly joinsPerIpPerMinute: number;
+  /** Current token generation of each participant (persisted). */
+  readonly tokens: ParticipantTokenStore;
   readonly logger: Logger;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A join as the engine should see it, and the token generation it spends once the engine accepts it. */
+export interface JoinClaim {
+  readonly request: JoinRequest;
+  /** The generation to advance from for request.participantId; null when it has no token row yet. */
+  readonly from: number | null;
+  /** The connection re-sends a join whose ack it lost: it gets the current token again. */
+  readonly resend: boolean;
 }
 
 const rateLimited = (what: string, ms: number) =>
@@ -24,16 +42,23 @@ const rateLimited = (what: string, ms: number) =>
 /**
  * Participants have no accounts: a join returns a signed pseudonymous token binding the participant
  * id to the task, and a re-join with that token keeps the identity (a forged or foreign token is
- * refused). Connections and uploads are rate-limited per IP and per participant, and a browser
- * socket must come from an allowed origin.
+ * refused). Tokens rotate: each join spends the token's generation and returns the next one, so a
+ * copy used again (replayed from another machine, or by the owner after a thief used it) is
+ * detected; then every token of that participant is revoked and its browser joins afresh.
+ * Connections, joins and uploads are rate-limited per IP and per connection or participant, and a
+ * browser socket must come from an allowed origin.
  */
 export class ParticipantGuard {
   private readonly connections: RateLimiterMemory;
+  private readonly joinsByConnection: RateLimiterMemory;
+  private readonly joinsByIp: RateLimiterMemory;
   private readonly uploadsByParticipant: RateLimiterMemory;
   private readonly uploadsByIp: RateLimiterMemory;
 
   constructor(private readonly options: ParticipantGuardOptions) {
     this.connections = new RateLimiterMemory({ keyPrefix: 'conn-ip', points: options.connectionsPerMinute, duration: 60 });
+    this.joinsByConnection = new RateLimiterMemory({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
+    this.joinsByIp = new RateLimiterMemory({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
     this.uploadsByParticipant = new RateLimiterMemory({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
     this.uploadsByIp = new RateLimiterMemory({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * 20, duration: 60 });
   }
@@ -54,35 +79,65 @@ export class ParticipantGuard {
     });
   }
 
-  /** The join as the engine should see it: the participant id proven by the token, or a fresh one. */
-  async identify(req: JoinRequest): Promise<JoinRequest> {
+  /** Counts a join against its connection and its IP; RATE_LIMITED once either is used up. */
+  async admitJoin(connectionId: string, ip: string): Promise<void> {
+    await consume(this.joinsByConnection, connectionId, 'joins on this connection');
+    await consume(this.joinsByIp, ip, 'joins from this address');
+  }
+
+  /**
+   * The join as the engine should see it: the participant id proven by a token of the current
+   * generation, or a fresh one. A genuine token of an older generation is a replay.
+   */
+  async identify(req: JoinRequest, connectionId: string): Promise<JoinClaim> {
     if (req.token !== undefined) {
-      const pid = await verifyParticipantToken(this.options.secret, req.token, req.taskId);
-      if (!pid) throw new ChorusError('UNAUTHORIZED', `token: not a participant token this server issued for task "${req.taskId}"`);
-      if (req.participantId !== undefined && req.participantId !== pid) throw new ChorusError('FORBIDDEN', 'participantId: does not match the participant token');
-      return { ...req, participantId: pid };
+      const claimed = await verifyParticipantToken(this.options.secret, req.token, req.taskId);
+      if (!claimed) throw new ChorusError('UNAUTHORIZED', `token: not a participant token this server issued for task "${req.taskId}"`);
+      const { participantId, generation } = claimed;
+      if (req.participantId !== undefined && req.participantId !== participantId) throw new ChorusError('FORBIDDEN', 'participantId: does not match the participant token');
+      const request = { ...req, participantId };
+      const stored = this.options.tokens.get(req.taskId, participantId);
+      if (stored?.revoked) throw new ChorusError('UNAUTHORIZED', 'token: revoked after it was used twice; join without it to get a new identity');
+      if (!stored) return { request, from: null, resend: false };
+      if (generation === stored.generation) return { request, from: generation, resend: false };
+      if (generation === stored.generation - 1 && stored.connectionId === connectionId) return { request, from: stored.generation, resend: true };
+      throw this.replayed(req.taskId, participantId, connectionId);
     }
     if (req.participantId !== undefined && this.options.requireToken) {
       const { participantId: _, ...rest } = req;
-      return rest;
+      return { request: rest, from: null, resend: false };
     }
-    return req;
+    const from = req.participantId === undefined ? null : (this.options.tokens.get(req.taskId, req.participantId)?.generation ?? null);
+    return { request: req, from, resend: false };
   }
 
-  issue(taskId: string, participantId: string): Promise<string> {
-    return signParticipantToken(this.options.secret, taskId, participantId);
+  /** Spends the claim's generation for the participant the engine admitted and signs the next token. */
+  async issue(claim: JoinClaim, participantId: string, connectionId: string): Promise<string> {
+    const { taskId } = claim.request;
+    const same = claim.request.participantId === participantId;
+    if (same && claim.resend) return signParticipantToken(this.options.secret, taskId, participantId, claim.from!);
+    const from = same ? claim.from : null;
+    // Compare-and-set: two joins with the same token race here, and only one may win.
+    if (!this.options.tokens.advance(taskId, participantId, from, connectionId)) throw this.replayed(taskId, participantId, connectionId);
+    return signParticipantToken(this.options.secret, taskId, participantId, (from ?? 0) + 1);
+  }
+
+  private replayed(taskId: string, participantId: string, connectionId: string): ChorusError {
+    this.options.tokens.revoke(taskId, participantId, (this.options.now ?? Date.now)());
+    this.options.logger.warn({ taskId, participantId, connection: connectionId }, 'participant token used twice (possibly stolen): all its tokens are revoked');
+    return new ChorusError('UNAUTHORIZED', 'token: already used (a copy was replayed); its identity is revoked, join without it to get a new one');
   }
 
   async admitUpload(ip: string, participantId: string): Promise<void> {
-    try {
-      await this.uploadsByParticipant.consume(participantId);
-    } catch (res) {
-      throw rateLimited('updates from this participant', (res as { msBeforeNext?: number }).msBeforeNext ?? 60_000);
-    }
-    try {
-      await this.uploadsByIp.consume(ip);
-    } catch (res) {
-      throw rateLimited('updates from this address', (res as { msBeforeNext?: number }).msBeforeNext ?? 60_000);
-    }
+    await consume(this.uploadsByParticipant, participantId, 'updates from this participant');
+    await consume(this.uploadsByIp, ip, 'updates from this address');
+  }
+}
+
+async function consume(limiter: RateLimiterMemory, key: string, what: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (res) {
+    throw rateLimited(what, (res as { msBeforeNext?: number }).msBeforeNext ?? 60_000);
   }
 }

@@ -30,15 +30,22 @@ export async function verifySessionToken(secret: Uint8Array, token: string): Pro
   }
 }
 
-export async function signParticipantToken(secret: Uint8Array, taskId: string, participantId: string): Promise<string> {
-  return new SignJWT({ task: taskId }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(PARTICIPANT).setSubject(participantId).setIssuedAt().sign(secret);
+/**
+ * A participant token names the participant, the task and its generation: each join spends the
+ * current generation and gets the next one, so a copy replayed later is recognised (see
+ * ParticipantGuard). Tokens from before generations existed carry none and read as generation 0.
+ */
+export async function signParticipantToken(secret: Uint8Array, taskId: string, participantId: string, generation: number): Promise<string> {
+  return new SignJWT({ task: taskId, gen: generation }).setProtectedHeader({ alg: 'HS256' }).setIssuer(ISSUER).setAudience(PARTICIPANT).setSubject(participantId).setIssuedAt().sign(secret);
 }
 
-/** The participant id the token was issued for, when it is genuine and for this task; else null. */
-export async function verifyParticipantToken(secret: Uint8Array, token: string, taskId: string): Promise<string | null> {
+/** The participant id and generation the token was issued for, when it is genuine and for this task; else null. */
+export async function verifyParticipantToken(secret: Uint8Array, token: string, taskId: string): Promise<{ participantId: string; generation: number } | null> {
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: PARTICIPANT, algorithms: ['HS256'] });
-    return payload.task === taskId && typeof payload.sub === 'string' ? payload.sub : null;
+    if (payload.task !== taskId || typeof payload.sub !== 'string') return null;
+    const generation = payload.gen === undefined ? 0 : payload.gen;
+    return typeof generation === 'number' && Number.isSafeInteger(generation) && generation >= 0 ? { participantId: payload.sub, generation } : null;
   } catch {
     return null;
   }

@@ -22,7 +22,7 @@ export function installCors(app: FastifyInstance, allowed: readonly string[]): v
     if (request.method === 'OPTIONS') {
       if (ok) {
         void reply
-          .header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+          .header('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS')
           .header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'content-type')
           .header('Access-Control-Max-Age', '600');
       }

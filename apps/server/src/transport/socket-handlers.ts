@@ -101,9 +101,12 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
       'join',
       joinRequestSchema,
       async (req) => {
-        // With a guard, the identity comes from the signed token and a fresh token goes back.
-        const res = await engine.join(guard ? await guard.identify(req) : req);
-        return { ...res, maxChunkBytes, ...(guard ? { token: await guard.issue(req.taskId, res.participantId) } : {}) };
+        if (!guard) return { ...(await engine.join(req)), maxChunkBytes };
+        // The identity comes from the signed token; the token is spent and the next one goes back.
+        await guard.admitJoin(socket.id, socket.handshake.address);
+        const claim = await guard.identify(req, socket.id);
+        const res = await engine.join(claim.request);
+        return { ...res, maxChunkBytes, token: await guard.issue(claim, res.participantId, socket.id) };
       },
       (req, res) => {
         // After the ack: the client knows its participant id before an invite can reach it.

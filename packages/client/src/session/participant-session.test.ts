@@ -207,6 +207,28 @@ describe('participant session', () => {
     await session.close();
   });
 
+  it('drops an identity whose token the server refuses and joins as a new participant', async () => {
+    // Prepare: the stored token was spent by a copy, so the server refuses it
+    const { socket } = happyServer({
+      join: (payload) =>
+        payload.token
+          ? { ok: false, error: new ChorusError('UNAUTHORIZED', 'token: already used (a copy was replayed)').toWire() }
+          : { ok: true, data: { ...joinResponse('p-new'), token: 'signed-for-p-new' } },
+    });
+    const session = sessionWith(socket, { participantId: 'p-old', token: 'spent-token' });
+
+    // Execute
+    const joined = await session.start();
+
+    // Assert
+    expect(joined.participantId).toBe('p-new');
+    expect(socket.eventsNamed('join').map((j) => [j.participantId, j.token])).toEqual([
+      ['p-old', 'spent-token'],
+      [undefined, undefined],
+    ]);
+    await session.close();
+  });
+
   it('finishes a round across a reconnect: waits for the re-join, then uploads', async () => {
     // Prepare: training is held until the test has dropped and restored the connection.
     const { socket } = happyServer();

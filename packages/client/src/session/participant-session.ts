@@ -135,6 +135,13 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         return;
       } catch (raw) {
         const err = ChorusError.from(raw);
+        if (err.code === 'UNAUTHORIZED' && token !== undefined && !closed) {
+          // The server no longer honours our token (spent by a copy, revoked, or signed with an old
+          // secret): drop the identity and join as a new participant.
+          token = undefined;
+          participantId = undefined;
+          continue;
+        }
         emitter.emit('error', err);
         if (!err.retryable || closed) {
           startFailure?.(err);
