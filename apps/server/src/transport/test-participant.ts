@@ -26,7 +26,7 @@ export class TestParticipant {
   }
 
   async join(taskId: string, extra: Record<string, unknown> = {}): Promise<Ack<JoinResponse>> {
-    const ack = await this.request<JoinResponse>('join', { protocolVersion: PROTOCOL_VERSION, taskId, capabilities: { backend: 'wasm', numExamples: 100 }, ...extra });
+    const ack = await this.request<JoinResponse>('join', { protocolVersion: PROTOCOL_VERSION, taskId, capabilities: { backend: 'wasm', numExamples: 1000 }, ...extra });
     if (ack.ok) this.participantId = ack.data.participantId;
     return ack;
   }
