@@ -17,6 +17,7 @@ let certPath: string;
 let keyPath: string;
 let server: RunningServer;
 let plain: RunningServer | undefined;
+let direct: RunningServer | undefined;
 const clients: TestParticipant[] = [];
 
 /** The certificate a fresh TLS handshake gets, as its SHA-256 fingerprint. */
@@ -60,6 +61,7 @@ afterAll(async () => {
   for (const c of clients) c.close();
   await server?.close();
   await plain?.close();
+  await direct?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -160,5 +162,24 @@ describe('behind a trusted TLS-terminating proxy', () => {
     expect(await visit('203.0.113.1')).toBe('connected');
     expect(await visit('203.0.113.2')).toBe('connected');
     expect(await visit('203.0.113.1')).toMatch(/connections from this address/);
+  });
+
+  it('ignores forwarded headers from a peer it was not told to trust', async () => {
+    direct = await startServer({ port: 0, host: '127.0.0.1', db: join(dir, 'direct.sqlite'), dbSync: 'NORMAL', logLevel: 'silent', demoTask: false, connectionsPerMinute: 1 }, { evaluate: null });
+    const visit = (ip: string) => {
+      const p = new TestParticipant(direct!.url, { headers: { 'x-forwarded-for': ip } });
+      clients.push(p);
+      return new Promise<string>((resolve) => {
+        p.socket.on('connect', () => resolve('connected'));
+        p.socket.on('connect_error', (err) => resolve(err.message));
+      });
+    };
+
+    const res = await fetch(`${direct.url}/healthz`, { headers: { 'x-forwarded-proto': 'https' } });
+
+    expect(res.headers.get('strict-transport-security')).toBeNull();
+    // A made-up X-Forwarded-For does not buy a fresh rate-limit bucket.
+    expect(await visit('203.0.113.1')).toBe('connected');
+    expect(await visit('203.0.113.2')).toMatch(/connections from this address/);
   });
 });
