@@ -38,7 +38,7 @@ if (rebuild || !webBuildIsFresh(webDir)) {
 const children: ChildProcess[] = [];
 let exiting = false;
 
-function run(name: string, command: string, argv: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): void {
+function run(name: string, command: string, argv: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(command, argv, { cwd, stdio: 'inherit', env: { ...env, ...extraEnv } });
   children.push(child);
   child.on('exit', (code, signal) => {
@@ -47,6 +47,7 @@ function run(name: string, command: string, argv: string[], cwd: string, extraEn
       stopAll(signal ? 1 : (code ?? 1));
     }
   });
+  return child;
 }
 
 function stopAll(exitCode: number, signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -67,7 +68,9 @@ function stopAll(exitCode: number, signal: NodeJS.Signals = 'SIGTERM'): void {
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stopAll(0, sig));
+// `kill -HUP` on the launcher reaches the server, which re-reads its TLS certificate and key.
+process.on('SIGHUP', () => server.kill('SIGHUP'));
 
-run('server', process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', ...serverArgs], root, { CHORUS_PORT: serverPort });
+const server = run('server', process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', ...serverArgs], root, { CHORUS_PORT: serverPort });
 run('web app', process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', webPort], webDir, { CHORUS_SERVER_URL: serverUrl });
 console.log(`chorus: server on ${serverUrl}, participant page on http://localhost:${webPort}`);
