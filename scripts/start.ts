@@ -5,7 +5,8 @@
  * stopped and the launcher exits with the first one's status.
  *
  * Environment: CHORUS_PORT (server, default 8080), CHORUS_WEB_PORT (web app, default 3000),
- * CHORUS_SERVER_URL (what browsers use to reach the server, default http://localhost:<CHORUS_PORT>).
+ * CHORUS_SERVER_URL (what browsers use to reach the server, default http://localhost:<CHORUS_PORT>,
+ * https:// when the server is given a certificate with --tls-cert or CHORUS_TLS_CERT).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -24,7 +25,8 @@ function flagValue(name: string): string | undefined {
 
 const serverPort = flagValue('--port') ?? process.env.CHORUS_PORT ?? '8080';
 const webPort = process.env.CHORUS_WEB_PORT ?? '3000';
-const serverUrl = process.env.CHORUS_SERVER_URL ?? `http://localhost:${serverPort}`;
+const serverScheme = (flagValue('--tls-cert') ?? process.env.CHORUS_TLS_CERT) ? 'https' : 'http';
+const serverUrl = process.env.CHORUS_SERVER_URL ?? `${serverScheme}://localhost:${serverPort}`;
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
 
 if (rebuild || !webBuildIsFresh(webDir)) {
@@ -36,7 +38,7 @@ if (rebuild || !webBuildIsFresh(webDir)) {
 const children: ChildProcess[] = [];
 let exiting = false;
 
-function run(name: string, command: string, argv: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): void {
+function run(name: string, command: string, argv: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(command, argv, { cwd, stdio: 'inherit', env: { ...env, ...extraEnv } });
   children.push(child);
   child.on('exit', (code, signal) => {
@@ -45,6 +47,7 @@ function run(name: string, command: string, argv: string[], cwd: string, extraEn
       stopAll(signal ? 1 : (code ?? 1));
     }
   });
+  return child;
 }
 
 function stopAll(exitCode: number, signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -65,7 +68,9 @@ function stopAll(exitCode: number, signal: NodeJS.Signals = 'SIGTERM'): void {
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => stopAll(0, sig));
+// `kill -HUP` on the launcher reaches the server, which re-reads its TLS certificate and key.
+process.on('SIGHUP', () => server.kill('SIGHUP'));
 
-run('server', process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', ...serverArgs], root, { CHORUS_PORT: serverPort });
+const server = run('server', process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', ...serverArgs], root, { CHORUS_PORT: serverPort });
 run('web app', process.execPath, [path.join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', webPort], webDir, { CHORUS_SERVER_URL: serverUrl });
-console.log(`chorus: server on http://localhost:${serverPort}, participant page on http://localhost:${webPort}`);
+console.log(`chorus: server on ${serverUrl}, participant page on http://localhost:${webPort}`);

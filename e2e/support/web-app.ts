@@ -19,13 +19,13 @@ export interface E2eWebApp {
   output(): string;
 }
 
-/** `next start` of the production build on a free port, pointed at `serverUrl` and `taskId`. */
-export async function startWebApp(options: { port?: number; serverUrl: string; taskId: string }): Promise<E2eWebApp> {
+/** `next start` of the production build on a free port, pointed at `serverUrl` and `taskId`; `env` adds to its environment. */
+export async function startWebApp(options: { port?: number; serverUrl: string; taskId: string; env?: NodeJS.ProcessEnv }): Promise<E2eWebApp> {
   const port = options.port ?? (await freePort());
   const next = path.join(REPO_ROOT, 'node_modules/next/dist/bin/next');
   const proc: { child: ChildProcess; output: () => string } = startProcess(process.execPath, [next, 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: WEB_DIR,
-    env: { NEXT_TELEMETRY_DISABLED: '1', CHORUS_SERVER_URL: options.serverUrl, CHORUS_TASK_ID: options.taskId },
+    env: { ...options.env, NEXT_TELEMETRY_DISABLED: '1', CHORUS_SERVER_URL: options.serverUrl, CHORUS_TASK_ID: options.taskId },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/data/mnist/index.json`, 60_000, proc.child);

@@ -68,3 +68,24 @@ describe('resolveConfig', () => {
     expect(errorOf(() => resolveConfig({ nope: 1 } as never)).message).toBe('unknown option nope');
   });
 });
+
+describe('TLS and proxy options', () => {
+  it('reads the certificate, key, HSTS lifetime and trusted proxies from flags and environment', () => {
+    const config = loadConfig(['--tls-cert', '/etc/chorus/cert.pem', '--tls-key', '/etc/chorus/key.pem', '--hsts-max-age', '0'], { CHORUS_TRUST_PROXY: 'loopback, 10.0.0.0/8' });
+
+    expect(config).toMatchObject({ tlsCert: '/etc/chorus/cert.pem', tlsKey: '/etc/chorus/key.pem', hstsMaxAge: 0, trustProxy: ['loopback', '10.0.0.0/8'] });
+    expect(loadConfig([], {})).toMatchObject({ hstsMaxAge: 15_552_000, trustProxy: [] });
+  });
+
+  it('wants both the certificate and the key, or neither', () => {
+    expect(errorOf(() => loadConfig(['--tls-cert', '/etc/chorus/cert.pem'], {})).message).toBe('tlsKey: expected the key file for tlsCert (both or neither), got undefined');
+    expect(errorOf(() => resolveConfig({ tlsKey: '/k.pem' })).message).toBe('tlsCert: expected the certificate file for tlsKey (both or neither), got undefined');
+  });
+
+  it('names the source of a proxy entry that is not an address, range or keyword', () => {
+    expect(errorOf(() => loadConfig(['--trust-proxy', 'loopback,nginx.local'], {})).message).toBe(
+      '--trust-proxy: expected a list of proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal, got "loopback,nginx.local"',
+    );
+    expect(errorOf(() => loadConfig([], { CHORUS_HSTS_MAX_AGE: '-1' })).message).toBe('CHORUS_HSTS_MAX_AGE: expected an integer 0–63072000, got "-1"');
+  });
+});

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
+import proxyAddr from '@fastify/proxy-addr';
 import { ChorusError } from '@chorus/core';
 
 /**
@@ -49,8 +50,31 @@ export interface ServerConfig {
   metricsToken?: string;
   /** How long an admin sign-in lasts, in ms. Env CHORUS_SESSION_TTL_MS. @default 43200000 (12 h) */
   sessionTtlMs: number;
-  /** Mark the session cookie `Secure` (serve the API over HTTPS). Env CHORUS_SECURE_COOKIES, flag --secure-cookies. @default false */
+  /**
+   * Always mark the session cookie `Secure`. Requests that arrive over HTTPS (tlsCert/tlsKey, or a
+   * trusted proxy saying X-Forwarded-Proto: https) get a Secure cookie anyway; this also covers a
+   * proxy that does not send that header. Env CHORUS_SECURE_COOKIES, flag --secure-cookies. @default false
+   */
   secureCookies: boolean;
+  /**
+   * PEM certificate (chain) file: with tlsKey, the server speaks HTTPS and WSS on its port and
+   * re-reads both files on SIGHUP. Env CHORUS_TLS_CERT, flag --tls-cert. @default none (plain HTTP)
+   */
+  tlsCert?: string;
+  /** PEM private key file for tlsCert (both or neither). Env CHORUS_TLS_KEY, flag --tls-key. @default none */
+  tlsKey?: string;
+  /**
+   * `Strict-Transport-Security: max-age` in seconds, sent on every HTTPS response (0 = no header).
+   * Env CHORUS_HSTS_MAX_AGE, flag --hsts-max-age. @default 15552000 (180 days)
+   */
+  hstsMaxAge: number;
+  /**
+   * Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses, CIDR ranges, or
+   * `loopback`, `linklocal`, `uniquelocal`. Behind a TLS-terminating proxy this gives rate limits
+   * the visitor's address, and Secure cookies and HSTS to requests the proxy received over HTTPS.
+   * Env CHORUS_TRUST_PROXY (comma-separated), flag --trust-proxy. @default [] (trust no proxy)
+   */
+  trustProxy: string[];
   /** New participant connections per client IP per minute. Env CHORUS_RATE_CONNECTIONS. @default 600 */
   connectionsPerMinute: number;
   /** Update uploads per participant per minute (per IP: 20× this). Env CHORUS_RATE_UPLOADS. @default 30 */
@@ -82,6 +106,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   closeTimeoutMs: 120_000,
   sessionTtlMs: 43_200_000,
   secureCookies: false,
+  hstsMaxAge: 15_552_000,
+  trustProxy: [],
   connectionsPerMinute: 600,
   uploadsPerMinute: 30,
   requireParticipantToken: true,
@@ -92,6 +118,18 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
 
 const int = (min: number, max: number) =>
   z.number({ error: `expected an integer ${min}–${max}` }).int(`expected an integer ${min}–${max}`).min(min, `expected an integer ${min}–${max}`).max(max, `expected an integer ${min}–${max}`);
+
+const PROXY_LIST = 'expected a list of proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal';
+
+/** proxy-addr's own parser decides what a valid entry is, so what passes here also works there. */
+function proxyListValid(list: string[]): boolean {
+  try {
+    proxyAddr.compile(list);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const serverConfigSchema = z.strictObject({
   port: int(0, 65535),
@@ -112,12 +150,20 @@ export const serverConfigSchema = z.strictObject({
   metricsToken: z.string({ error: 'expected at least 16 characters' }).min(16, 'expected at least 16 characters').optional(),
   sessionTtlMs: int(60_000, 30 * 86_400_000),
   secureCookies: z.boolean({ error: 'expected true or false' }),
+  tlsCert: z.string({ error: 'expected a PEM certificate file path' }).min(1, 'expected a PEM certificate file path').optional(),
+  tlsKey: z.string({ error: 'expected a PEM private key file path' }).min(1, 'expected a PEM private key file path').optional(),
+  hstsMaxAge: int(0, 2 * 365 * 86_400),
+  trustProxy: z.array(z.string().min(1), { error: PROXY_LIST }).refine(proxyListValid, PROXY_LIST),
   connectionsPerMinute: int(1, 1_000_000),
   uploadsPerMinute: int(1, 100_000),
   requireParticipantToken: z.boolean({ error: 'expected true or false' }),
   joinsPerConnectionPerMinute: int(1, 10_000),
   joinsPerIpPerMinute: int(1, 1_000_000),
   auditRefusalsPerMinute: int(1, 1_000_000),
+}).superRefine((cfg, ctx) => {
+  // A certificate without its key (or the reverse) is a typo, not a wish for plain HTTP.
+  if (cfg.tlsCert !== undefined && cfg.tlsKey === undefined) ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'expected the key file for tlsCert (both or neither)' });
+  if (cfg.tlsKey !== undefined && cfg.tlsCert === undefined) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'expected the certificate file for tlsKey (both or neither)' });
 });
 
 type Kind = 'int' | 'bool' | 'list' | 'string' | 'secret';
@@ -143,6 +189,10 @@ const SOURCES: Record<keyof ServerConfig, { env: string; flag?: string; kind: Ki
   metricsToken: { env: 'CHORUS_METRICS_TOKEN', kind: 'secret', help: 'metrics scrape token' },
   sessionTtlMs: { env: 'CHORUS_SESSION_TTL_MS', kind: 'int', help: 'admin session lifetime' },
   secureCookies: { env: 'CHORUS_SECURE_COOKIES', flag: '--secure-cookies', kind: 'bool', help: 'send the session cookie only over HTTPS' },
+  tlsCert: { env: 'CHORUS_TLS_CERT', flag: '--tls-cert <path>', kind: 'string', help: 'PEM certificate: serve HTTPS/WSS (with --tls-key; SIGHUP reloads)' },
+  tlsKey: { env: 'CHORUS_TLS_KEY', flag: '--tls-key <path>', kind: 'string', help: 'PEM private key for --tls-cert' },
+  hstsMaxAge: { env: 'CHORUS_HSTS_MAX_AGE', flag: '--hsts-max-age <seconds>', kind: 'int', help: 'Strict-Transport-Security max-age on HTTPS (0 = off)' },
+  trustProxy: { env: 'CHORUS_TRUST_PROXY', flag: '--trust-proxy <list>', kind: 'list', help: 'comma-separated proxies whose X-Forwarded-* headers are believed' },
   connectionsPerMinute: { env: 'CHORUS_RATE_CONNECTIONS', kind: 'int', help: 'participant connections per IP per minute' },
   uploadsPerMinute: { env: 'CHORUS_RATE_UPLOADS', kind: 'int', help: 'uploads per participant per minute' },
   requireParticipantToken: { env: 'CHORUS_REQUIRE_PARTICIPANT_TOKEN', kind: 'bool', help: 'require signed participant tokens on re-join' },
@@ -174,8 +224,11 @@ function coerce(key: keyof ServerConfig, raw: string, source: string): unknown {
       if (['0', 'false', 'no', 'off'].includes(v)) return false;
       return fail();
     }
-    case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    case 'list': {
+      const list = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(list);
+      return ok.success ? list : fail();
+    }
     case 'string': {
       const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(raw);
       return ok.success ? raw : fail();

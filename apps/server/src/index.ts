@@ -1,3 +1,5 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Server } from 'socket.io';
@@ -17,6 +19,8 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
 import { installOriginGuard } from './http/origin-guard.js';
 import { installErrorHandlers } from './http/http-errors.js';
+import { createTransportSecurity, installHsts } from './http/transport-security.js';
+import { readTlsFiles, reloadTls, type TlsReloadResult } from './tls/tls-files.js';
 import { registerModelRoutes } from './http/model-routes.js';
 import { registerModelUploadRoutes } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
@@ -38,6 +42,7 @@ export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, Ve
 export { SqliteStorage } from './storage/sqlite-storage.js';
 export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
+export type { TlsReloadResult } from './tls/tls-files.js';
 export { DEMO_TASK, DEMO_TASK_ID, createTaskFromTemplate } from './tasks/task-factory.js';
 
 /** Dependencies a test or an embedding program may replace. */
@@ -51,7 +56,7 @@ export interface ServerOverrides {
 }
 
 export interface RunningServer {
-  /** Base URL, e.g. http://127.0.0.1:8080 (HTTP API and Socket.IO on the same port). */
+  /** Base URL, e.g. http://127.0.0.1:8080, or https://… with tlsCert/tlsKey (HTTP API and Socket.IO on the same port). */
   readonly url: string;
   readonly port: number;
   readonly config: ServerConfig;
@@ -68,6 +73,11 @@ export interface RunningServer {
   readonly routes: readonly string[];
   /** One-time setup token logged at start when no admin account exists yet; null otherwise. */
   readonly setupToken: string | null;
+  /**
+   * Re-reads tlsCert and tlsKey and serves them to new connections (SIGHUP calls this). A file that
+   * cannot be read or a pair that does not match is logged and reported, and the old pair stays.
+   */
+  reloadTls(): TlsReloadResult;
   /** Graceful stop: open rounds abandoned ('server shutdown'), sockets closed, database closed. */
   close(): Promise<void>;
 }
@@ -82,6 +92,9 @@ const corePayloadOps: PayloadOps = {
 /** Starts HTTP + Socket.IO on one port over a SQLite database; every task resumes from its last version. */
 export async function startServer(config: Partial<ServerConfig> = {}, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const cfg = resolveConfig(config);
+  // Read before anything is opened: a bad certificate is a start-up error naming the option.
+  const tlsPaths = cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { tlsCert: cfg.tlsCert, tlsKey: cfg.tlsKey } : null;
+  const tlsFiles = tlsPaths ? readTlsFiles(tlsPaths) : null;
   const logger = overrides.logger ?? pino({ level: cfg.logLevel, base: { service: 'chorus-server' } });
   const sqlite = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
   const events = new AdminEventBus();
@@ -90,14 +103,25 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const auth = new AdminAuth(new AuthStore(sqlite.db), { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
   const audit = new AuditLog(sqlite.db);
   const routes: string[] = [];
+  const transport = createTransportSecurity(cfg.trustProxy);
+  // HTTPS and WSS share one port, as HTTP and WS do: Socket.IO attaches to whichever server this is.
+  const httpsServer: HttpsServer | null = tlsFiles ? createHttpsServer({ cert: tlsFiles.cert, key: tlsFiles.key }) : null;
   const app = Fastify({ // Request logs are info-level noise at hundreds of clients; warnings and errors still show.
-    loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+    loggerInstance: logger.child({ component: 'http' }, { level: logger.isLevelEnabled('debug') ? 'debug' : 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024,
+    // Fastify's types tie the instance to http.Server; an https.Server serves the same requests.
+    serverFactory: (handler) => (httpsServer ? (httpsServer.on('request', handler) as unknown as HttpServer) : createHttpServer(handler)),
+    trustProxy: cfg.trustProxy.length > 0 ? [...cfg.trustProxy] : false });
   const io: ChorusServer = new Server(app.server, {
     serveClient: false,
     // Socket.IO drops an over-size message together with the connection, without telling the
     // client why. Chunks are bounded by maxChunkBytes, so leave headroom only for the envelope.
     maxHttpBufferSize: cfg.maxChunkBytes + 64 * 1024,
     cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: true },
+  });
+  // Before any other middleware: rate limits and logs must see the visitor, not the proxy in front.
+  io.use((socket, next) => {
+    socket.handshake.address = transport.clientAddress(socket.request);
+    next();
   });
   const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? combineEvaluators(createMnistEvaluator({ examples: cfg.evalExamples, logger }), createSpamEvaluator({ examples: cfg.evalExamples, logger })) : undefined) : (overrides.evaluate ?? undefined);
   // Reads the engine lazily: it is created just below with the timed strategy factory.
@@ -124,6 +148,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   let setupToken: string | null = null;
   try {
     await engine.init();
+    installHsts(app, io, transport, cfg.hstsMaxAge);
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
     });
@@ -136,7 +161,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx);
-    registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies });
+    registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies, transport });
     registerMetricsRoute(app, metrics);
     const guard = new ParticipantGuard({
       secret: auth.secret,
@@ -168,8 +193,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, db: cfg.db, tasks: engine.taskIds() }, 'chorus server listening');
+  const url = `${httpsServer ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, db: cfg.db, tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -184,6 +209,13 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     events,
     routes,
     setupToken,
+    reloadTls() {
+      if (!httpsServer || !tlsPaths) {
+        logger.info('TLS reload asked for, but TLS is off (no tlsCert/tlsKey)');
+        return { reloaded: false, reason: 'TLS is off (no tlsCert/tlsKey)' };
+      }
+      return reloadTls(httpsServer, tlsPaths, logger);
+    },
     close() {
       closing ??= (async () => {
         stopAdminFeed();

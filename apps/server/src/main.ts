@@ -2,7 +2,7 @@ import { ChorusError } from '@chorus/core';
 import { loadConfig } from './config.js';
 import { startServer } from './index.js';
 
-/** The `npm start` executable: config from env + flags, structured logs, graceful SIGINT/SIGTERM. */
+/** The `npm start` executable: config from env + flags, structured logs, graceful SIGINT/SIGTERM, SIGHUP reloads TLS. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -13,7 +13,18 @@ async function main(): Promise<void> {
     process.stderr.write(`chorus-server: ${err instanceof ChorusError ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const server = await startServer(config);
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    // A certificate that cannot be read is a configuration mistake like a bad flag: say which, briefly.
+    if (err instanceof ChorusError && err.code === 'INVALID_CONFIG') {
+      process.stderr.write(`chorus-server: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const running = server;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -22,7 +33,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stderr.write(`chorus-server: ${signal} received, shutting down\n`);
-    server.close().then(
+    running.close().then(
       () => process.exit(0),
       (err: unknown) => {
         process.stderr.write(`chorus-server: shutdown failed: ${String(err)}\n`);
@@ -32,6 +43,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Certificate renewal (certbot, cert-manager) ends with a SIGHUP; without TLS it only logs.
+  process.on('SIGHUP', () => void running.reloadTls());
 }
 
 main().catch((err: unknown) => {

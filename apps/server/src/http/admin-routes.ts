@@ -1,17 +1,20 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChorusError, listStrategies } from '@chorus/core';
 import type { AuditLog } from '../admin/audit-log.js';
 import type { AdminAuth } from '../auth/admin-auth.js';
 import type { AdminUser } from '../auth/auth-store.js';
 import { SESSION_COOKIE } from '../auth/http-guard.js';
 import { loadMl } from '../tasks/ml-loader.js';
+import type { TransportSecurity } from './transport-security.js';
 import { parseLimit, type RouteContext } from './task-routes.js';
 
 export interface AdminRouteContext extends RouteContext {
   readonly auth: AdminAuth;
   readonly audit: AuditLog;
-  /** Send the session cookie with `Secure` (HTTPS deployments). */
+  /** Send the session cookie with `Secure` even on a request that did not arrive over HTTPS. */
   readonly secureCookies: boolean;
+  /** Tells whether a request arrived over HTTPS (our TLS, or a trusted proxy's): its cookie is then Secure. */
+  readonly transport: TransportSecurity;
 }
 
 type Credentials = { username?: unknown; password?: unknown; tokenInBody?: unknown };
@@ -23,16 +26,17 @@ const publicUser = (u: AdminUser) => ({ id: u.id, username: u.username, role: u.
  * (strategies, model templates). Access rules are in auth/access-policy.ts, enforced by the guard.
  */
 export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext): void {
-  const { auth, audit, secureCookies, logger } = ctx;
+  const { auth, audit, secureCookies, transport, logger } = ctx;
 
-  function setSession(reply: FastifyReply, token: string, expiresAt: number): void {
-    void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', expires: new Date(expiresAt) });
+  function setSession(req: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number): void {
+    const secure = secureCookies || transport.isHttps(req.raw);
+    void reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: new Date(expiresAt) });
   }
 
   app.post<{ Body: Credentials }>('/api/admin/login', async (req, reply) => {
     const body = req.body ?? {};
     const { token, user, expiresAt } = await auth.login(body.username, body.password, req.ip);
-    setSession(reply, token, expiresAt);
+    setSession(req, reply, token, expiresAt);
     logger.info({ username: user.username, ip: req.ip }, 'admin signed in');
     // Tools may ask for the token to send as Bearer; the console relies on the HttpOnly cookie only.
     return { user: publicUser(user), expiresAt, ...(body.tokenInBody === true ? { token } : {}) };
@@ -52,7 +56,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
     const body = req.body ?? {};
     const user = await auth.setup(body.setupToken, body.username, body.password);
     const session = await auth.login(body.username, body.password, req.ip);
-    setSession(reply, session.token, session.expiresAt);
+    setSession(req, reply, session.token, session.expiresAt);
     return reply.status(201).send({ user: publicUser(user), expiresAt: session.expiresAt });
   });
 

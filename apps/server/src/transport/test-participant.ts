@@ -12,9 +12,19 @@ export class TestParticipant {
   readonly updates: ModelUpdated[] = [];
   participantId = '';
 
-  /** `auth` is the Socket.IO handshake auth (a partner key, a participant token). */
-  constructor(readonly url: string, options: { auth?: Record<string, string> } = {}) {
-    this.socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, ...(options.auth ? { auth: options.auth } : {}) });
+  /**
+   * `auth` is the Socket.IO handshake auth (a partner key, a participant token); `ca` the PEM to
+   * trust for wss://; `headers` extra handshake headers (what a proxy in front would add).
+   */
+  constructor(readonly url: string, options: { auth?: Record<string, string>; ca?: string; headers?: Record<string, string> } = {}) {
+    this.socket = connect(url, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.ca ? { ca: options.ca } : {}),
+      ...(options.headers ? { extraHeaders: options.headers } : {}),
+    });
     this.socket.on('round:invite', (m: RoundInvite) => this.invites.push(m));
     this.socket.on('round:cancel', (m: { roundId: string; reason: string }) => this.cancels.push(m));
     this.socket.on('model:updated', (m: ModelUpdated) => this.updates.push(m));
