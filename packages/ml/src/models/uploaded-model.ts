@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { ChorusError, tensorSize } from '@chorus/core';
 import type { DataSchema, TensorSpec } from '@chorus/core';
 import { modelFromTopology, modelLayout } from './model-weights.js';
+import { DEFAULT_TOPOLOGY_LIMITS, checkTopology, type TopologyLimits } from './topology-check.js';
 
 export interface UploadedModel {
   topology: unknown;
@@ -9,7 +10,7 @@ export interface UploadedModel {
   weights: Float32Array;
 }
 
-interface ManifestEntry {
+export interface ManifestEntry {
   name: string;
   shape: number[];
   dtype: string;
@@ -59,39 +60,66 @@ function checkOutput(model: tf.LayersModel, data: DataSchema): void {
   }
 }
 
+export interface CheckedModelJson {
+  /** The model config tfjs builds (a Keras file's model_config unwrapped). */
+  modelConfig: Record<string, unknown>;
+  /** The manifest's weights, each with its byte offset in weights.bin. */
+  byName: Map<string, { entry: ManifestEntry; offset: number }>;
+  /** Parameters the manifest lists (= weights.bin bytes / 4). */
+  parameters: number;
+}
+
 /**
- * Checks an uploaded TensorFlow.js Layers model (model.json + weights.bin) against a task's data
- * schema and returns its topology and weights in the order the platform keeps them. Errors name what
- * is wrong: INVALID_CONFIG (format, topology, activation), SHAPE_MISMATCH (manifest vs model, input
- * or output vs data, byte count), NON_FINITE (a NaN/Infinity weight).
+ * Everything about an upload that can be checked without building the model, cheap and bounded, so
+ * it can run where a stall would hurt: the format, the topology as a graph (checkTopology), and the
+ * manifest against weights.bin's length and the parameter limit. Throws like validateUploadedModel.
  */
-export async function validateUploadedModel(modelJson: unknown, weightData: Uint8Array, data: DataSchema): Promise<UploadedModel> {
+export function checkUploadedModelJson(modelJson: unknown, weightByteLength: number, limits: Partial<TopologyLimits> = {}): CheckedModelJson {
   if (!isRecord(modelJson)) throw new ChorusError('INVALID_CONFIG', 'model.json: expected a JSON object');
   if (modelJson.format !== 'layers-model') {
     throw new ChorusError('INVALID_CONFIG', `model.json: format must be "layers-model" (a tf.LayersModel saved with model.save), got ${JSON.stringify(modelJson.format ?? null)}`);
   }
   if (!isRecord(modelJson.modelTopology)) throw new ChorusError('INVALID_CONFIG', 'model.json: modelTopology is missing');
   const entries = manifestEntries(modelJson);
-  if (weightData.byteLength === 0) throw new ChorusError('INVALID_CONFIG', 'weights.bin: missing or empty');
+  if (weightByteLength === 0) throw new ChorusError('INVALID_CONFIG', 'weights.bin: missing or empty');
 
   const topology = modelJson.modelTopology;
+  checkTopology(topology, limits);
+  const maxParameters = limits.maxParameters ?? DEFAULT_TOPOLOGY_LIMITS.maxParameters;
+  const byName = new Map<string, { entry: ManifestEntry; offset: number }>();
+  let offset = 0;
+  for (const entry of entries) {
+    if (entry.dtype !== 'float32') throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" has dtype ${entry.dtype}; only float32 is supported`);
+    if (byName.has(entry.name)) throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" is listed twice`);
+    byName.set(entry.name, { entry, offset });
+    offset += tensorSize(entry.shape) * 4;
+  }
+  if (offset / 4 > maxParameters) {
+    throw new ChorusError('PAYLOAD_TOO_LARGE', `model.json: the weights manifest lists ${(offset / 4).toLocaleString('en-US')} parameters; the limit is ${maxParameters.toLocaleString('en-US')}`);
+  }
+  if (weightByteLength !== offset) {
+    throw new ChorusError('SHAPE_MISMATCH', `weights.bin: has ${weightByteLength} bytes, the weights manifest needs ${offset}`);
+  }
   // Converted Keras files nest the model config under model_config; tfjs's own saves do not.
   const modelConfig = isRecord(topology.model_config) ? topology.model_config : topology;
+  return { modelConfig, byName, parameters: offset / 4 };
+}
+
+/**
+ * Checks an uploaded TensorFlow.js Layers model (model.json + weights.bin) against a task's data
+ * schema and returns its topology and weights in the order the platform keeps them. Errors name what
+ * is wrong: INVALID_CONFIG (format, topology, activation), SHAPE_MISMATCH (manifest vs model, input
+ * or output vs data, byte count), NON_FINITE (a NaN/Infinity weight), PAYLOAD_TOO_LARGE (more
+ * parameters than `limits.maxParameters`). The topology is checked as data first (checkTopology):
+ * tfjs never sees a cycle, a dangling reference or an absurd layer. Building still takes time in
+ * proportion to the model, so a server runs this off its event loop.
+ */
+export async function validateUploadedModel(modelJson: unknown, weightData: Uint8Array, data: DataSchema, limits: Partial<TopologyLimits> = {}): Promise<UploadedModel> {
+  const { modelConfig, byName } = checkUploadedModelJson(modelJson, weightData.byteLength, limits);
   const model = await modelFromTopology(modelConfig);
   try {
     checkOutput(model, data);
     const layout = modelLayout(model);
-    const byName = new Map<string, { entry: ManifestEntry; offset: number }>();
-    let offset = 0;
-    for (const entry of entries) {
-      if (entry.dtype !== 'float32') throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" has dtype ${entry.dtype}; only float32 is supported`);
-      if (byName.has(entry.name)) throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" is listed twice`);
-      byName.set(entry.name, { entry, offset });
-      offset += tensorSize(entry.shape) * 4;
-    }
-    if (weightData.byteLength !== offset) {
-      throw new ChorusError('SHAPE_MISMATCH', `weights.bin: has ${weightData.byteLength} bytes, the weights manifest needs ${offset}`);
-    }
     const extra = [...byName.keys()].filter((name) => !layout.some((s) => s.name === name));
     if (extra.length > 0) throw new ChorusError('SHAPE_MISMATCH', `model.json: the weights manifest lists "${extra[0]}", which the model does not have`);
     const total = layout.reduce((n, s) => n + tensorSize(s.shape), 0);
