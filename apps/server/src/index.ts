@@ -16,7 +16,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
 import { installErrorHandlers } from './http/http-errors.js';
 import { registerModelRoutes } from './http/model-routes.js';
-import { registerModelUploadRoutes } from './http/model-upload-routes.js';
+import { registerModelUploadRoutes, type ModelUploadOptions } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
@@ -46,6 +46,8 @@ export interface ServerOverrides {
   readonly evaluate?: Evaluate | null;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Limits of POST /api/admin/tasks/upload (body, parameters, build worker). @default their documented defaults */
+  readonly modelUpload?: ModelUploadOptions;
 }
 
 export interface RunningServer {
@@ -131,7 +133,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
-    registerModelUploadRoutes(app, ctx);
+    registerModelUploadRoutes(app, ctx, overrides.modelUpload);
     registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies });
     registerMetricsRoute(app, metrics);
     const guard = new ParticipantGuard({

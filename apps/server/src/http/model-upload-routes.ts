@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ChorusError, taskConfigSchema } from '@chorus/core';
+import type { UploadedModel } from '@chorus/ml';
 import { loadMl } from '../tasks/ml-loader.js';
+import type { ModelBuildJob } from '../tasks/model-build-job.js';
+import { createModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
 
@@ -10,6 +13,20 @@ import { taskSummary, type RouteContext } from './task-routes.js';
  * 24 MiB of float32 weights, 6 M parameters). @default 32 MiB
  */
 export const DEFAULT_MODEL_UPLOAD_MAX_BYTES = 32 * 1024 * 1024;
+
+/** Most parameters an uploaded model may hold (what the default body limit holds). @default 6_000_000 */
+export const DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS = 6_000_000;
+
+export interface ModelUploadOptions {
+  /** @default DEFAULT_MODEL_UPLOAD_MAX_BYTES */
+  readonly maxBytes?: number;
+  /** Checked from the topology and the manifest before the model is built. @default DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS */
+  readonly maxParameters?: number;
+  /** Time, memory and concurrency of the build worker. @default DEFAULT_MODEL_BUILD_LIMITS */
+  readonly buildLimits?: Partial<ModelBuildLimits>;
+  /** Replaces the worker-backed builder (tests). @default createModelBuilder(buildLimits) */
+  readonly build?: (job: ModelBuildJob) => Promise<UploadedModel>;
+}
 
 export const modelUploadRequestSchema = z.strictObject({
   /** The contents of a TensorFlow.js model.json (format "layers-model"). */
@@ -31,13 +48,22 @@ function modelInputShape(modelJson: Record<string, unknown>): number[] | undefin
   return Array.isArray(shape) && shape.slice(1).every((d) => Number.isInteger(d)) ? (shape.slice(1) as number[]) : undefined;
 }
 
+/** Bytes that base64 text decodes to, without decoding it. */
+function base64ByteLength(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
+}
+
 /**
  * POST /api/admin/tasks/upload: a task from an operator's own TensorFlow.js Layers model. Operators
  * only (the guard: it is a change). The body limit is this route's own; a larger request is refused
- * with 413 before it is read.
+ * with 413 before it is read. The model is checked as data first (topology graph, size) on the event
+ * loop, cheaply and with bounds; only then is it built, in a worker thread with a timeout.
  */
-export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: { maxBytes?: number } = {}): void {
+export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: ModelUploadOptions = {}): void {
   const maxBytes = options.maxBytes ?? DEFAULT_MODEL_UPLOAD_MAX_BYTES;
+  const maxParameters = options.maxParameters ?? DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS;
+  const build = options.build ?? createModelBuilder(options.buildLimits);
   const tooLarge = (size: string) =>
     new ChorusError('PAYLOAD_TOO_LARGE', `model upload: the request is ${size} bytes; the limit is ${maxBytes} bytes (${(maxBytes / 1048576).toFixed(0)} MiB of JSON, base64 weights included)`);
 
@@ -68,7 +94,9 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       if (!BASE64.test(weights)) throw new ChorusError('INVALID_CONFIG', 'weights: expected the contents of weights.bin as base64');
 
       const ml = await loadMl(logger);
-      const uploaded = await ml.validateUploadedModel(modelJson, new Uint8Array(Buffer.from(weights, 'base64')), parsed.data.data);
+      // Cheap and bounded: a cycle, a dangling reference or an absurd layer never reaches tfjs.
+      ml.checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
+      const uploaded = await build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
       const task = await engine.createTask({ config: parsed.data, ...uploaded });
       logger.info({ taskId: task.id, parameters: uploaded.weights.length }, 'task created from an uploaded model');
       if (start) await engine.start(task.id);
