@@ -90,6 +90,11 @@ describe('POST /api/admin/tasks/upload', () => {
     }, 'NON_FINITE', 'weights.bin: value 7 is NaN'],
     ['a class count the model does not output', () => body('bad5', saved.modelJson, saved.weights, { kind: 'tabular', numClasses: 4 }), 'SHAPE_MISMATCH', 'model: its output has 3 units, data.numClasses is 4'],
     ['no data schema', () => ({ ...body('bad6', saved.modelJson, saved.weights), config: { id: 'bad6', name: 'x' } }), 'INVALID_CONFIG', 'config.data'],
+    ['weights that are not base64', () => ({ ...body('bad7', saved.modelJson, saved.weights), weights: 'not base64!' }), 'INVALID_CONFIG', 'weights: expected the contents of weights.bin as base64'],
+    ['weights with a character base64 does not have', () => {
+      const b = body('bad8', saved.modelJson, saved.weights);
+      return { ...b, weights: `!${b.weights.slice(1)}` };
+    }, 'INVALID_CONFIG', 'weights: expected the contents of weights.bin as base64'],
   ])('refuses %s with 400 and a message naming it, creating nothing', async (_what, make, code, message) => {
     const payload = make();
 

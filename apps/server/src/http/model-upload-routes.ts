@@ -39,16 +39,19 @@ export const modelUploadRequestSchema = z.strictObject({
   start: z.boolean().optional(),
 });
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 function modelInputShape(modelJson: Record<string, unknown>): number[] | undefined {
-  // Sequential models saved by tfjs name their input shape on the first layer.
-  const topology = modelJson.modelTopology as { config?: { layers?: { config?: { batch_input_shape?: unknown } }[] } } | undefined;
+  // Models saved by tfjs name their input shape on the first layer (a functional model's InputLayer);
+  // converted Keras files nest the model under model_config.
+  type Topology = { config?: { layers?: { config?: { batch_input_shape?: unknown } }[] } };
+  const saved = modelJson.modelTopology as (Topology & { model_config?: Topology }) | undefined;
+  const topology = saved?.model_config ?? saved;
   const shape = topology?.config?.layers?.[0]?.config?.batch_input_shape;
   return Array.isArray(shape) && shape.slice(1).every((d) => Number.isInteger(d)) ? (shape.slice(1) as number[]) : undefined;
 }
 
-/** Bytes that base64 text decodes to, without decoding it. */
+const NOT_BASE64 = 'weights: expected the contents of weights.bin as base64';
+
+/** Bytes that base64 text decodes to, without decoding it (the build worker checks that it is base64). */
 function base64ByteLength(text: string): number {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   return Math.floor((text.length * 3) / 4) - padding;
@@ -91,10 +94,10 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
       if (parsed.data.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
-      if (!BASE64.test(weights)) throw new ChorusError('INVALID_CONFIG', 'weights: expected the contents of weights.bin as base64');
 
       const ml = await loadMl(logger);
       // Cheap and bounded: a cycle, a dangling reference or an absurd layer never reaches tfjs.
+      if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
       ml.checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
       const uploaded = await build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
       const task = await engine.createTask({ config: parsed.data, ...uploaded });

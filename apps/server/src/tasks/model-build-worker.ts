@@ -41,6 +41,8 @@ function runInWorker(job: ModelBuildJob, timeoutMs: number, maxHeapMb: number): 
     workerData: job,
     resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
   });
+  // A build in flight must not hold a stopping server open; the timeout still ends it otherwise.
+  worker.unref();
   return new Promise<UploadedModel>((resolve, reject) => {
     const timer = setTimeout(() => {
       finish(() => reject(new ChorusError('TIMEOUT', `model upload: building the model took longer than ${timeoutMs} ms and was stopped; upload a smaller model`)));
