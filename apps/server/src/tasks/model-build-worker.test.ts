@@ -65,4 +65,12 @@ describe('createModelBuilder', () => {
     expect(err.code).toBe('UNAVAILABLE');
     expect((await first).layout).toHaveLength(2);
   }, 20_000);
+
+  it('stops a build that outgrows its heap with PAYLOAD_TOO_LARGE', async () => {
+    const j = await job();
+
+    const err = await refusal(createModelBuilder({ maxHeapMb: 8 })(j));
+
+    expect([err.code, err.message]).toEqual(['PAYLOAD_TOO_LARGE', 'model upload: building the model needed more than 8 MiB of memory and was stopped']);
+  }, 20_000);
 });
