@@ -82,6 +82,15 @@ describe('checkTopology', () => {
     expect(summary).toEqual({ className: 'Model', layers: 3, parameters: 4 * 5 + 5 + 5 * 3 + 3, exact: true });
   });
 
+  it('reads a Keras Sequential model that starts with an InputLayer', () => {
+    const keras = { class_name: 'Sequential', config: { name: 's', layers: [
+      { class_name: 'InputLayer', config: { batch_input_shape: [null, 4], name: 'in' } },
+      { class_name: 'Dense', config: { name: 'd', units: 5 } },
+    ] } };
+
+    expect(checkTopology(keras)).toEqual({ className: 'Sequential', layers: 2, parameters: 25, exact: true });
+  });
+
   it('refuses a cycle, naming the layers on it', () => {
     const t = functional();
     // a now takes its input from b, which takes its input from a.
@@ -144,7 +153,7 @@ describe('checkTopology', () => {
   });
 
   it('refuses too many layers, too many references and too deep a document', () => {
-    expect(refusal(functional(), { maxLayers: 2 })).toEqual(['INVALID_CONFIG', 'model topology: 3 layers; the limit is 2']);
+    expect(refusal(functional(), { maxLayers: 2 })).toEqual(['INVALID_CONFIG', 'model topology: the model has 3 layers; the limit is 2']);
     expect(refusal(functional(), { maxInboundRefs: 1 })).toEqual(['INVALID_CONFIG', 'model topology: more than 1 inbound references']);
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];

@@ -104,7 +104,7 @@ function sizeCheck(perLayer: { name: string; className: string; estimate: LayerE
 function checkSequential(config: unknown, limits: TopologyLimits): TopologySummary {
   const rawLayers = Array.isArray(config) ? config : isRecord(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw invalid('a Sequential model needs a non-empty "layers" list');
-  if (rawLayers.length > limits.maxLayers) throw invalid(`${count(rawLayers.length)} layers; the limit is ${count(limits.maxLayers)}`);
+  if (rawLayers.length > limits.maxLayers) throw invalid(`the model has ${count(rawLayers.length)} layers; the limit is ${count(limits.maxLayers)}`);
   const perLayer: { name: string; className: string; estimate: LayerEstimate }[] = [];
   let shape: Shape | undefined;
   rawLayers.forEach((raw, i) => {
@@ -139,7 +139,7 @@ function parseRef(raw: unknown, byName: ReadonlyMap<string, number>, layers: rea
 function parseFunctionalLayers(config: Record<string, unknown>, limits: TopologyLimits): { layers: LayerSpec[]; byName: Map<string, number> } {
   const rawLayers = config.layers;
   if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw invalid('a functional model needs a non-empty "layers" list');
-  if (rawLayers.length > limits.maxLayers) throw invalid(`${count(rawLayers.length)} layers; the limit is ${count(limits.maxLayers)}`);
+  if (rawLayers.length > limits.maxLayers) throw invalid(`the model has ${count(rawLayers.length)} layers; the limit is ${count(limits.maxLayers)}`);
   const headers = rawLayers.map((raw, i) => {
     const header = layerHeader(raw, i);
     const inbound = (raw as Record<string, unknown>).inbound_nodes ?? [];
