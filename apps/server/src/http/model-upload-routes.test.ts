@@ -158,7 +158,7 @@ describe('POST /api/admin/tasks/upload while a model is being built', () => {
     const builder = createModelBuilder({ timeoutMs: 20_000 });
     slow = await startServer(
       { port: 0, host: '127.0.0.1', db: join(slowDir, 's.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', adminToken: ADMIN_TOKEN },
-      { evaluate: null, modelUpload: { build: (job) => builder({ ...job, stallMs: 1_500 }) } },
+      { evaluate: null, modelUpload: { builder: { build: (job) => builder.build({ ...job, stallMs: 1_500 }), close: () => builder.close() } } },
     );
   });
 

@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ChorusError, taskConfigSchema } from '@chorus/core';
-import type { UploadedModel } from '@chorus/ml';
 import { loadMl } from '../tasks/ml-loader.js';
-import type { ModelBuildJob } from '../tasks/model-build-job.js';
-import { createModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
+import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
 
@@ -25,7 +23,7 @@ export interface ModelUploadOptions {
   /** Time, memory and concurrency of the build worker. @default DEFAULT_MODEL_BUILD_LIMITS */
   readonly buildLimits?: Partial<ModelBuildLimits>;
   /** Replaces the worker-backed builder (tests). @default createModelBuilder(buildLimits) */
-  readonly build?: (job: ModelBuildJob) => Promise<UploadedModel>;
+  readonly builder?: ModelBuilder;
 }
 
 export const modelUploadRequestSchema = z.strictObject({
@@ -66,7 +64,9 @@ function base64ByteLength(text: string): number {
 export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: ModelUploadOptions = {}): void {
   const maxBytes = options.maxBytes ?? DEFAULT_MODEL_UPLOAD_MAX_BYTES;
   const maxParameters = options.maxParameters ?? DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS;
-  const build = options.build ?? createModelBuilder(options.buildLimits);
+  const builder = options.builder ?? createModelBuilder(options.buildLimits);
+  // Before fastify waits for requests in flight: a stopping server does not wait for a build.
+  app.addHook('preClose', async () => builder.close());
   const tooLarge = (size: string) =>
     new ChorusError('PAYLOAD_TOO_LARGE', `model upload: the request is ${size} bytes; the limit is ${maxBytes} bytes (${(maxBytes / 1048576).toFixed(0)} MiB of JSON, base64 weights included)`);
 
@@ -99,7 +99,7 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       // Cheap and bounded: a cycle, a dangling reference or an absurd layer never reaches tfjs.
       if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
       ml.checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
-      const uploaded = await build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
+      const uploaded = await builder.build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
       const task = await engine.createTask({ config: parsed.data, ...uploaded });
       logger.info({ taskId: task.id, parameters: uploaded.weights.length }, 'task created from an uploaded model');
       if (start) await engine.start(task.id);

@@ -26,7 +26,7 @@ describe('createModelBuilder', () => {
   it('builds the model in a worker and hands back its layout and exact weights', async () => {
     const j = await job();
 
-    const model = await createModelBuilder()(j);
+    const model = await createModelBuilder().build(j);
 
     expect(model.layout).toEqual([{ name: 'h/kernel', shape: [3, 2] }, { name: 'h/bias', shape: [2] }]);
     expect(Buffer.from(model.weights.buffer).toString('base64')).toBe(j.weightsBase64);
@@ -35,7 +35,7 @@ describe('createModelBuilder', () => {
   it('keeps the code and message of an error thrown in the worker, and its stack', async () => {
     const j = await job();
 
-    const err = await refusal(createModelBuilder()({ ...j, data: { ...DATA, numClasses: 5 } }));
+    const err = await refusal(createModelBuilder().build({ ...j, data: { ...DATA, numClasses: 5 } }));
 
     expect([err.code, err.message]).toEqual(['SHAPE_MISMATCH', 'model: its output has 2 units, data.numClasses is 5']);
     expect(err.stack).toContain('checkOutput');
@@ -47,7 +47,7 @@ describe('createModelBuilder', () => {
     const ticker = setInterval(() => ticks++, 20);
 
     const started = performance.now();
-    const err = await refusal(createModelBuilder({ timeoutMs: 500 })({ ...j, stallMs: 60_000 }));
+    const err = await refusal(createModelBuilder({ timeoutMs: 500 }).build({ ...j, stallMs: 60_000 }));
     clearInterval(ticker);
 
     expect([err.code, err.message]).toEqual(['TIMEOUT', 'model upload: building the model took longer than 500 ms and was stopped; upload a smaller model']);
@@ -57,10 +57,10 @@ describe('createModelBuilder', () => {
 
   it('refuses a build beyond maxConcurrent with UNAVAILABLE rather than queueing it', async () => {
     const j = await job();
-    const build = createModelBuilder({ maxConcurrent: 1 });
-    const first = build(j);
+    const builder = createModelBuilder({ maxConcurrent: 1 });
+    const first = builder.build(j);
 
-    const err = await refusal(build(j));
+    const err = await refusal(builder.build(j));
 
     expect(err.code).toBe('UNAVAILABLE');
     expect((await first).layout).toHaveLength(2);
@@ -69,8 +69,19 @@ describe('createModelBuilder', () => {
   it('stops a build that outgrows its heap with PAYLOAD_TOO_LARGE', async () => {
     const j = await job();
 
-    const err = await refusal(createModelBuilder({ maxHeapMb: 8 })(j));
+    const err = await refusal(createModelBuilder({ maxHeapMb: 8 }).build(j));
 
     expect([err.code, err.message]).toEqual(['PAYLOAD_TOO_LARGE', 'model upload: building the model needed more than 8 MiB of memory and was stopped']);
+  }, 20_000);
+
+  it('stops the builds in flight on close, so a stopping server does not wait for them', async () => {
+    const j = await job();
+    const builder = createModelBuilder();
+    const pending = builder.build({ ...j, stallMs: 60_000 });
+
+    builder.close();
+    const err = await refusal(pending);
+
+    expect([err.code, err.message]).toEqual(['UNAVAILABLE', 'model upload: the server is shutting down; the build was stopped']);
   }, 20_000);
 });

@@ -16,32 +16,39 @@ export const DEFAULT_MODEL_BUILD_LIMITS: ModelBuildLimits = { timeoutMs: 30_000,
 
 type WorkerReply = { ok: true; model: UploadedModel } | { ok: false; error: { code: string; message: string; stack?: string } };
 
+export interface ModelBuilder {
+  /** Builds and checks one uploaded model in its own worker thread. */
+  build(job: ModelBuildJob): Promise<UploadedModel>;
+  /** Stops every build in flight (each rejects with UNAVAILABLE): a stopping server does not wait for them. */
+  close(): void;
+}
+
 /**
  * Builds uploaded models off the event loop: one worker thread per build, terminated when it is done
  * or when it runs past `timeoutMs`. tfjs building a model is synchronous work in proportion to the
  * model; in a worker, participants and /healthz are answered meanwhile and a runaway build is
  * stopped instead of the process.
  */
-export function createModelBuilder(limits: Partial<ModelBuildLimits> = {}): (job: ModelBuildJob) => Promise<UploadedModel> {
+export function createModelBuilder(limits: Partial<ModelBuildLimits> = {}): ModelBuilder {
   const { timeoutMs, maxHeapMb, maxConcurrent } = { ...DEFAULT_MODEL_BUILD_LIMITS, ...limits };
-  let running = 0;
-  return async (job) => {
-    if (running >= maxConcurrent) throw new ChorusError('UNAVAILABLE', `model upload: ${running} uploaded models are being built already; try again when one is done`);
-    running++;
-    try {
-      return await runInWorker(job, timeoutMs, maxHeapMb);
-    } finally {
-      running--;
-    }
+  const inFlight = new Set<() => void>();
+  return {
+    async build(job) {
+      if (inFlight.size >= maxConcurrent) throw new ChorusError('UNAVAILABLE', `model upload: ${inFlight.size} uploaded models are being built already; try again when one is done`);
+      return runInWorker(job, timeoutMs, maxHeapMb, inFlight);
+    },
+    close() {
+      for (const stop of inFlight) stop();
+    },
   };
 }
 
-function runInWorker(job: ModelBuildJob, timeoutMs: number, maxHeapMb: number): Promise<UploadedModel> {
+function runInWorker(job: ModelBuildJob, timeoutMs: number, maxHeapMb: number, inFlight: Set<() => void>): Promise<UploadedModel> {
   const worker = new Worker(new URL('./model-build-worker-entry.mjs', import.meta.url), {
     workerData: job,
     resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
   });
-  // A build in flight must not hold a stopping server open; the timeout still ends it otherwise.
+  // A build in flight must not hold a stopping process open (close() and the timeout end it too).
   worker.unref();
   return new Promise<UploadedModel>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -52,9 +59,12 @@ function runInWorker(job: ModelBuildJob, timeoutMs: number, maxHeapMb: number): 
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      inFlight.delete(stop);
       void worker.terminate();
       settle();
     };
+    const stop = () => finish(() => reject(new ChorusError('UNAVAILABLE', 'model upload: the server is shutting down; the build was stopped')));
+    inFlight.add(stop);
     worker.once('message', (reply: WorkerReply) => {
       finish(() => {
         if (reply.ok) return resolve(reply.model);
