@@ -9,11 +9,11 @@
 export type Shape = (number | null)[];
 
 export interface LayerEstimate {
-  /** Parameters the layer holds; a lower bound when `exact` is false. */
+  /** Parameters the layer holds (counting an unknown input width as 1 when `exact` is false). */
   params: number;
   /** Shape of the layer's first output; undefined when it cannot be inferred cheaply. */
   output: Shape | undefined;
-  /** False when an input width was unknown and was counted as 1. */
+  /** False when the input width the weights depend on is unknown: the layer's size is then unknown too. */
   exact: boolean;
 }
 
@@ -119,8 +119,30 @@ function pooling(rank: number): EstimateLayer {
 
 const globalPooling: EstimateLayer = (config, [input]) => ({ params: 0, output: input ? [input[channelAxis(config, input)]!] : undefined, exact: true });
 
+/** [[before, after], ...] per spatial axis from an int, a list of ints, or a list of pairs (ZeroPadding2D, Cropping2D). */
+function pairs(config: Record<string, unknown>, key: string, fallback: number): [number, number][] {
+  const v = config[key] ?? fallback;
+  const ok = (d: unknown): d is number => Number.isInteger(d) && (d as number) >= 0 && (d as number) <= MAX_DIM;
+  if (ok(v)) return [[v, v], [v, v]];
+  if (Array.isArray(v) && v.length === 2 && v.every(ok)) return v.map((d) => [d, d]) as [number, number][];
+  if (Array.isArray(v) && v.length === 2 && v.every((p) => Array.isArray(p) && p.length === 2 && p.every(ok))) return v as [number, number][];
+  throw new LayerConfigIssue(`${key} must be a whole number, two of them, or two pairs, got ${JSON.stringify(v)}`);
+}
+
+/** Changes the two spatial dimensions of a 2D image shape (channels last or first). */
+function resize2d(config: Record<string, unknown>, input: Shape | undefined, change: (n: number, axis: number) => number): Shape | undefined {
+  if (!input || input.length !== 3) return undefined;
+  const first = config.data_format === 'channels_first';
+  const spatial = (first ? input.slice(1) : input.slice(0, 2)).map((n, i) => {
+    if (!known(n)) return null;
+    const out = change(n, i);
+    if (out < 1) throw new LayerConfigIssue(`it leaves its input (${n}) with ${out} rows or columns`);
+    return out;
+  });
+  return first ? [input[0]!, ...spatial] : [...spatial, input[2]!];
+}
+
 const identity: EstimateLayer = (_config, [input]) => ({ params: 0, output: input, exact: true });
-const weightlessUnknownShape: EstimateLayer = () => ({ params: 0, output: undefined, exact: true });
 
 const dense: EstimateLayer = (config, [input]) => {
   const units = posInt(config, 'units');
@@ -241,11 +263,39 @@ export const LAYER_ESTIMATES: Readonly<Record<string, EstimateLayer>> = {
   AlphaDropout: identity,
   Masking: identity,
   Rescaling: identity,
-  Dot: weightlessUnknownShape,
-  Permute: weightlessUnknownShape,
-  ZeroPadding2D: weightlessUnknownShape,
-  Cropping2D: weightlessUnknownShape,
-  UpSampling2D: weightlessUnknownShape,
-  CenterCrop: weightlessUnknownShape,
-  Resizing: weightlessUnknownShape,
+  ZeroPadding2D: (config, [input]) => {
+    const pad = pairs(config, 'padding', 1);
+    return { params: 0, output: resize2d(config, input, (n, i) => n + pad[i]![0] + pad[i]![1]), exact: true };
+  },
+  Cropping2D: (config, [input]) => {
+    const crop = pairs(config, 'cropping', 0);
+    return { params: 0, output: resize2d(config, input, (n, i) => n - crop[i]![0] - crop[i]![1]), exact: true };
+  },
+  UpSampling2D: (config, [input]) => {
+    const size = tuple(config, 'size', 2, 2);
+    return { params: 0, output: resize2d(config, input, (n, i) => n * size[i]!), exact: true };
+  },
+  CenterCrop: (config, [input]) => {
+    const [h, w] = [posInt(config, 'height'), posInt(config, 'width')];
+    return { params: 0, output: input?.length === 3 ? [h, w, input[2]!] : undefined, exact: true };
+  },
+  Resizing: (config, [input]) => {
+    const [h, w] = [posInt(config, 'height'), posInt(config, 'width')];
+    return { params: 0, output: input?.length === 3 ? [h, w, input[2]!] : undefined, exact: true };
+  },
+  Permute: (config, [input]) => {
+    const dims = config.dims;
+    if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 1 && d <= dims.length)) {
+      throw new LayerConfigIssue(`dims must list the input's axes from 1, got ${JSON.stringify(dims ?? null)}`);
+    }
+    return { params: 0, output: input?.length === dims.length ? (dims as number[]).map((d) => input[d - 1]!) : undefined, exact: true };
+  },
+  Dot: (config, [a, b]) => {
+    const axes = typeof config.axes === 'number' ? [config.axes, config.axes] : config.axes;
+    if (!a || !b || !Array.isArray(axes) || axes.length !== 2 || !axes.every((x) => Number.isInteger(x))) return { params: 0, output: undefined, exact: true };
+    // Axes count the batch dimension; negative ones count from the end.
+    const drop = (s: Shape, axis: number) => s.filter((_, i) => i !== (axis < 0 ? s.length + axis : axis - 1));
+    const out = [...drop(a, axes[0] as number), ...drop(b, axes[1] as number)];
+    return { params: 0, output: out.length === 0 ? [1] : out, exact: true };
+  },
 };

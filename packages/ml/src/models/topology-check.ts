@@ -8,9 +8,9 @@ import { LAYER_ESTIMATES, LayerConfigIssue, batchInputShape, type LayerEstimate,
  */
 export interface TopologyLimits {
   /**
-   * Most parameters the model may hold (estimated from the layer configs; where an input width
-   * cannot be inferred it counts as 1, so the estimate is a lower bound and each config number is
-   * still bounded). @default 6_000_000 (what the upload route's 32 MiB body holds as base64 float32)
+   * Most parameters the model may hold, computed from the layer configs with their input shapes
+   * propagated from the model's input. @default 6_000_000 (what the upload route's 32 MiB body
+   * holds as base64 float32)
    */
   readonly maxParameters: number;
   /** Most layers. @default 1_000 */
@@ -26,10 +26,8 @@ export const DEFAULT_TOPOLOGY_LIMITS: TopologyLimits = { maxParameters: 6_000_00
 export interface TopologySummary {
   readonly className: 'Sequential' | 'Model' | 'Functional';
   readonly layers: number;
-  /** Estimated parameters (a lower bound when `exact` is false). */
+  /** Parameters the model will hold once built. */
   readonly parameters: number;
-  /** True when every layer's input width was inferred, so `parameters` is the model's count. */
-  readonly exact: boolean;
 }
 
 interface NodeRef {
@@ -77,28 +75,36 @@ function layerHeader(raw: unknown, index: number): { name: string; className: st
   return { name, className, config: raw.config };
 }
 
+/**
+ * A layer whose input width is unknown here is refused, not guessed: tfjs itself needs that width to
+ * build the layer's weights, so it is only unknown to this check, and the size it would allocate
+ * is exactly what cannot be bounded then.
+ */
 function estimate(layer: LayerSpec | { name: string; className: string; config: Record<string, unknown> }, inputs: (Shape | undefined)[]): LayerEstimate {
+  let e: LayerEstimate;
   try {
-    return LAYER_ESTIMATES[layer.className]!(layer.config, inputs);
+    e = LAYER_ESTIMATES[layer.className]!(layer.config, inputs);
   } catch (err) {
     if (err instanceof LayerConfigIssue) throw invalid(`layer "${layer.name}" (${layer.className}): ${err.message}`);
     throw err;
   }
+  if (!e.exact) {
+    throw invalid(`layer "${layer.name}" (${layer.className}): the width of its input cannot be inferred from the topology, so its size cannot be checked before it is built; declare the model's input shape (batch_input_shape)`);
+  }
+  return e;
 }
 
-function sizeCheck(perLayer: { name: string; className: string; estimate: LayerEstimate }[], limits: TopologyLimits): { parameters: number; exact: boolean } {
-  const atLeast = (exact: boolean) => (exact ? '' : 'at least ');
+function sizeCheck(perLayer: { name: string; className: string; estimate: LayerEstimate }[], limits: TopologyLimits): { parameters: number } {
   for (const { name, className, estimate: e } of perLayer) {
     if (e.params > limits.maxParameters) {
-      throw new ChorusError('PAYLOAD_TOO_LARGE', `model topology: layer "${name}" (${className}) alone holds ${atLeast(e.exact)}${count(e.params)} parameters; the limit is ${count(limits.maxParameters)}`);
+      throw new ChorusError('PAYLOAD_TOO_LARGE', `model topology: layer "${name}" (${className}) alone holds ${count(e.params)} parameters; the limit is ${count(limits.maxParameters)}`);
     }
   }
   const parameters = perLayer.reduce((n, l) => n + l.estimate.params, 0);
-  const exact = perLayer.every((l) => l.estimate.exact);
   if (parameters > limits.maxParameters) {
-    throw new ChorusError('PAYLOAD_TOO_LARGE', `model topology: the model holds ${atLeast(exact)}${count(parameters)} parameters; the limit is ${count(limits.maxParameters)}`);
+    throw new ChorusError('PAYLOAD_TOO_LARGE', `model topology: the model holds ${count(parameters)} parameters; the limit is ${count(limits.maxParameters)}`);
   }
-  return { parameters, exact };
+  return { parameters };
 }
 
 function checkSequential(config: unknown, limits: TopologyLimits): TopologySummary {
@@ -145,6 +151,7 @@ function parseFunctionalLayers(config: Record<string, unknown>, limits: Topology
     const inbound = (raw as Record<string, unknown>).inbound_nodes ?? [];
     if (!Array.isArray(inbound) || !inbound.every(Array.isArray)) throw invalid(`layer "${header.name}": inbound_nodes must be a list of lists of [layer name, node index, tensor index]`);
     if (header.className === 'InputLayer' && inbound.length > 0) throw invalid(`layer "${header.name}" (InputLayer) cannot have inbound_nodes`);
+    if (header.className !== 'InputLayer' && inbound.length === 0) throw invalid(`layer "${header.name}" (${header.className}) is never called: its inbound_nodes are empty`);
     return { ...header, inbound: inbound as unknown[][], nodeCount: header.className === 'InputLayer' ? 1 : inbound.length };
   });
   const byName = new Map<string, number>();
@@ -258,8 +265,7 @@ function checkFunctional(className: 'Model' | 'Functional', config: unknown, lim
     if (node === 0) estimates.set(layer, e);
     shapes.set(`${layer}:${node}`, e.output);
   }
-  // A layer never called holds no weights in tfjs; counting its config as if called keeps absurd numbers out anyway.
-  const perLayer = layers.map((l, i) => ({ name: l.name, className: l.className, estimate: estimates.get(i) ?? estimate(l, []) }));
+  const perLayer = layers.map((l, i) => ({ name: l.name, className: l.className, estimate: estimates.get(i)! }));
   return { className, layers: layers.length, ...sizeCheck(perLayer, limits) };
 }
 
