@@ -12,6 +12,6 @@ export * from './training/yield-to-event-loop.js';
 export * from './data/mnist-shard-format.js';
 export * from './models/data-templates.js';
 export * from './models/uploaded-model.js';
-export { DEFAULT_TOPOLOGY_LIMITS, checkTopology, type TopologyLimits, type TopologySummary } from './models/topology-check.js';
+export * from './models/upload-check.js';
 export * from './data/text-features.js';
 export * from './data/tabular-csv.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ChorusError, taskConfigSchema } from '@chorus/core';
-import { loadMl } from '../tasks/ml-loader.js';
+import { checkUploadedModelJson } from '@chorus/ml/upload-check';
 import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
@@ -95,10 +95,10 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       if (parsed.data.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
 
-      const ml = await loadMl(logger);
-      // Cheap and bounded: a cycle, a dangling reference or an absurd layer never reaches tfjs.
       if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
-      ml.checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
+      // On the event loop, cheap and bounded (no tfjs here): a cycle, a dangling reference or an
+      // absurd layer never reaches tfjs, which would loop or allocate without end.
+      checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
       const uploaded = await builder.build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
       const task = await engine.createTask({ config: parsed.data, ...uploaded });
       logger.info({ taskId: task.id, parameters: uploaded.weights.length }, 'task created from an uploaded model');
