@@ -71,6 +71,7 @@ function spatialOut(n: number | null, k: number, s: number, d: number, padding: 
   if (!known(n)) return null;
   const span = (k - 1) * d + 1;
   if (transpose) return padding === 'same' ? n * s : n * s + Math.max(span - s, 0);
+  // As tfjs-layers' convOutputLength, which sizes Conv1D's 'causal' like 'valid'.
   const out = padding === 'same' ? Math.ceil(n / s) : Math.floor((n - span) / s) + 1;
   if (out < 1) throw new LayerConfigIssue(`its window (${span}) is larger than its input (${n})`);
   return out;

@@ -71,6 +71,7 @@ describe('checkTopology', () => {
         tf.layers.globalMaxPooling2d({}),
         tf.layers.repeatVector({ n: 4 }),
         tf.layers.conv1d({ filters: 3, kernelSize: 2 }),
+        tf.layers.conv1d({ filters: 3, kernelSize: 2, padding: 'causal' }),
         tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 6 }) }),
         tf.layers.simpleRNN({ units: 7 }),
         tf.layers.reshape({ targetShape: [7, 1] }),
