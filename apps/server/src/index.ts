@@ -22,7 +22,7 @@ import { installErrorHandlers } from './http/http-errors.js';
 import { createTransportSecurity, installHsts } from './http/transport-security.js';
 import { readTlsFiles, reloadTls, type TlsReloadResult } from './tls/tls-files.js';
 import { registerModelRoutes } from './http/model-routes.js';
-import { registerModelUploadRoutes } from './http/model-upload-routes.js';
+import { registerModelUploadRoutes, type ModelUploadOptions } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
@@ -53,6 +53,8 @@ export interface ServerOverrides {
   readonly evaluate?: Evaluate | null;
   /** @default systemClock */
   readonly clock?: Clock;
+  /** Limits of POST /api/admin/tasks/upload (body, parameters, build worker). @default their documented defaults */
+  readonly modelUpload?: ModelUploadOptions;
 }
 
 export interface RunningServer {
@@ -160,7 +162,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     const ctx = { engine, storage, logger };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
-    registerModelUploadRoutes(app, ctx);
+    registerModelUploadRoutes(app, ctx, overrides.modelUpload);
     registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies, transport });
     registerMetricsRoute(app, metrics);
     const guard = new ParticipantGuard({

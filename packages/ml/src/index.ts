@@ -12,5 +12,6 @@ export * from './training/yield-to-event-loop.js';
 export * from './data/mnist-shard-format.js';
 export * from './models/data-templates.js';
 export * from './models/uploaded-model.js';
+export * from './models/upload-check.js';
 export * from './data/text-features.js';
 export * from './data/tabular-csv.js';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ChorusError, taskConfigSchema } from '@chorus/core';
-import { loadMl } from '../tasks/ml-loader.js';
+import { checkUploadedModelJson } from '@chorus/ml/upload-check';
+import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
 
@@ -10,6 +11,20 @@ import { taskSummary, type RouteContext } from './task-routes.js';
  * 24 MiB of float32 weights, 6 M parameters). @default 32 MiB
  */
 export const DEFAULT_MODEL_UPLOAD_MAX_BYTES = 32 * 1024 * 1024;
+
+/** Most parameters an uploaded model may hold (what the default body limit holds). @default 6_000_000 */
+export const DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS = 6_000_000;
+
+export interface ModelUploadOptions {
+  /** @default DEFAULT_MODEL_UPLOAD_MAX_BYTES */
+  readonly maxBytes?: number;
+  /** Checked from the topology and the manifest before the model is built. @default DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS */
+  readonly maxParameters?: number;
+  /** Time, memory and concurrency of the build worker. @default DEFAULT_MODEL_BUILD_LIMITS */
+  readonly buildLimits?: Partial<ModelBuildLimits>;
+  /** Replaces the worker-backed builder (tests). @default createModelBuilder(buildLimits) */
+  readonly builder?: ModelBuilder;
+}
 
 export const modelUploadRequestSchema = z.strictObject({
   /** The contents of a TensorFlow.js model.json (format "layers-model"). */
@@ -22,22 +37,36 @@ export const modelUploadRequestSchema = z.strictObject({
   start: z.boolean().optional(),
 });
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
 function modelInputShape(modelJson: Record<string, unknown>): number[] | undefined {
-  // Sequential models saved by tfjs name their input shape on the first layer.
-  const topology = modelJson.modelTopology as { config?: { layers?: { config?: { batch_input_shape?: unknown } }[] } } | undefined;
+  // Models saved by tfjs name their input shape on the first layer (a functional model's InputLayer);
+  // converted Keras files nest the model under model_config.
+  type Topology = { config?: { layers?: { config?: { batch_input_shape?: unknown } }[] } };
+  const saved = modelJson.modelTopology as (Topology & { model_config?: Topology }) | undefined;
+  const topology = saved?.model_config ?? saved;
   const shape = topology?.config?.layers?.[0]?.config?.batch_input_shape;
   return Array.isArray(shape) && shape.slice(1).every((d) => Number.isInteger(d)) ? (shape.slice(1) as number[]) : undefined;
+}
+
+const NOT_BASE64 = 'weights: expected the contents of weights.bin as base64';
+
+/** Bytes that base64 text decodes to, without decoding it (the build worker checks that it is base64). */
+function base64ByteLength(text: string): number {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
 }
 
 /**
  * POST /api/admin/tasks/upload: a task from an operator's own TensorFlow.js Layers model. Operators
  * only (the guard: it is a change). The body limit is this route's own; a larger request is refused
- * with 413 before it is read.
+ * with 413 before it is read. The model is checked as data first (topology graph, size) on the event
+ * loop, cheaply and with bounds; only then is it built, in a worker thread with a timeout.
  */
-export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: { maxBytes?: number } = {}): void {
+export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: ModelUploadOptions = {}): void {
   const maxBytes = options.maxBytes ?? DEFAULT_MODEL_UPLOAD_MAX_BYTES;
+  const maxParameters = options.maxParameters ?? DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS;
+  const builder = options.builder ?? createModelBuilder(options.buildLimits);
+  // Before fastify waits for requests in flight: a stopping server does not wait for a build.
+  app.addHook('preClose', async () => builder.close());
   const tooLarge = (size: string) =>
     new ChorusError('PAYLOAD_TOO_LARGE', `model upload: the request is ${size} bytes; the limit is ${maxBytes} bytes (${(maxBytes / 1048576).toFixed(0)} MiB of JSON, base64 weights included)`);
 
@@ -65,10 +94,12 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
       if (parsed.data.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
-      if (!BASE64.test(weights)) throw new ChorusError('INVALID_CONFIG', 'weights: expected the contents of weights.bin as base64');
 
-      const ml = await loadMl(logger);
-      const uploaded = await ml.validateUploadedModel(modelJson, new Uint8Array(Buffer.from(weights, 'base64')), parsed.data.data);
+      if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
+      // On the event loop, cheap and bounded (no tfjs here): a cycle, a dangling reference or an
+      // absurd layer never reaches tfjs, which would loop or allocate without end.
+      checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
+      const uploaded = await builder.build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
       const task = await engine.createTask({ config: parsed.data, ...uploaded });
       logger.info({ taskId: task.id, parameters: uploaded.weights.length }, 'task created from an uploaded model');
       if (start) await engine.start(task.id);

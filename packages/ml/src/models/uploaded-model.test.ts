@@ -91,4 +91,15 @@ describe('validateUploadedModel', () => {
     expect(await codeOf(validateUploadedModel(good.modelJson, good.weights, { ...DATA, numClasses: 3 }))).toEqual(['SHAPE_MISMATCH', 'model: its output has 2 units, data.numClasses is 3']);
     expect(await codeOf(validateUploadedModel(good.modelJson, good.weights, { ...DATA, inputShape: [5] }))).toEqual(['SHAPE_MISMATCH', 'model: its input shape is [3], data.inputShape is [5]']);
   });
+
+  it('checks the topology and the manifest size before building: a huge layer or manifest is refused, with the limit as an option', async () => {
+    const { modelJson, weights } = await savedModel();
+    const huge = structuredClone(modelJson) as { modelTopology: { config: { layers: { config: { units: number } }[] } } };
+    huge.modelTopology.config.layers[0]!.config.units = 1e9;
+
+    expect(await codeOf(validateUploadedModel(huge, weights, DATA))).toEqual(['PAYLOAD_TOO_LARGE', 'model topology: layer "h" (Dense) alone holds 4,000,000,000 parameters; the limit is 6,000,000']);
+    expect(await codeOf(validateUploadedModel(modelJson, weights, DATA, { maxParameters: 25 }))).toEqual(['PAYLOAD_TOO_LARGE', 'model topology: the model holds 26 parameters; the limit is 25']);
+    const lying = { ...modelJson, weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'h/kernel', shape: [1e5, 1e5], dtype: 'float32' }] }] };
+    expect(await codeOf(validateUploadedModel(lying, weights, DATA))).toEqual(['PAYLOAD_TOO_LARGE', 'model.json: the weights manifest lists 10,000,000,000 parameters; the limit is 6,000,000']);
+  });
 });

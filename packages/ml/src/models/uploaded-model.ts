@@ -2,38 +2,13 @@ import type * as tf from '@tensorflow/tfjs';
 import { ChorusError, tensorSize } from '@chorus/core';
 import type { DataSchema, TensorSpec } from '@chorus/core';
 import { modelFromTopology, modelLayout } from './model-weights.js';
+import type { TopologyLimits } from './topology-check.js';
+import { checkUploadedModelJson, type ManifestEntry } from './upload-check.js';
 
 export interface UploadedModel {
   topology: unknown;
   layout: TensorSpec[];
   weights: Float32Array;
-}
-
-interface ManifestEntry {
-  name: string;
-  shape: number[];
-  dtype: string;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function manifestEntries(modelJson: Record<string, unknown>): ManifestEntry[] {
-  const manifest = modelJson.weightsManifest;
-  if (!Array.isArray(manifest)) throw new ChorusError('INVALID_CONFIG', 'model.json: weightsManifest must be a list of weight groups');
-  const entries: ManifestEntry[] = [];
-  for (const group of manifest) {
-    if (!isRecord(group) || !Array.isArray(group.weights)) throw new ChorusError('INVALID_CONFIG', 'model.json: every weightsManifest group needs a "weights" list');
-    for (const w of group.weights) {
-      if (!isRecord(w) || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        throw new ChorusError('INVALID_CONFIG', 'model.json: every weights entry needs a name and a shape of whole numbers');
-      }
-      if (w.quantization !== undefined) throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${w.name}" is quantized; upload float32 weights`);
-      entries.push({ name: w.name, shape: w.shape as number[], dtype: typeof w.dtype === 'string' ? w.dtype : 'float32' });
-    }
-  }
-  return entries;
 }
 
 function sameShape(a: readonly number[], b: readonly (number | null)[]): boolean {
@@ -63,35 +38,17 @@ function checkOutput(model: tf.LayersModel, data: DataSchema): void {
  * Checks an uploaded TensorFlow.js Layers model (model.json + weights.bin) against a task's data
  * schema and returns its topology and weights in the order the platform keeps them. Errors name what
  * is wrong: INVALID_CONFIG (format, topology, activation), SHAPE_MISMATCH (manifest vs model, input
- * or output vs data, byte count), NON_FINITE (a NaN/Infinity weight).
+ * or output vs data, byte count), NON_FINITE (a NaN/Infinity weight), PAYLOAD_TOO_LARGE (more
+ * parameters than `limits.maxParameters`). The topology is checked as data first (checkTopology):
+ * tfjs never sees a cycle, a dangling reference or an absurd layer. Building still takes time in
+ * proportion to the model, so a server runs this off its event loop.
  */
-export async function validateUploadedModel(modelJson: unknown, weightData: Uint8Array, data: DataSchema): Promise<UploadedModel> {
-  if (!isRecord(modelJson)) throw new ChorusError('INVALID_CONFIG', 'model.json: expected a JSON object');
-  if (modelJson.format !== 'layers-model') {
-    throw new ChorusError('INVALID_CONFIG', `model.json: format must be "layers-model" (a tf.LayersModel saved with model.save), got ${JSON.stringify(modelJson.format ?? null)}`);
-  }
-  if (!isRecord(modelJson.modelTopology)) throw new ChorusError('INVALID_CONFIG', 'model.json: modelTopology is missing');
-  const entries = manifestEntries(modelJson);
-  if (weightData.byteLength === 0) throw new ChorusError('INVALID_CONFIG', 'weights.bin: missing or empty');
-
-  const topology = modelJson.modelTopology;
-  // Converted Keras files nest the model config under model_config; tfjs's own saves do not.
-  const modelConfig = isRecord(topology.model_config) ? topology.model_config : topology;
+export async function validateUploadedModel(modelJson: unknown, weightData: Uint8Array, data: DataSchema, limits: Partial<TopologyLimits> = {}): Promise<UploadedModel> {
+  const { modelConfig, byName } = checkUploadedModelJson(modelJson, weightData.byteLength, limits);
   const model = await modelFromTopology(modelConfig);
   try {
     checkOutput(model, data);
     const layout = modelLayout(model);
-    const byName = new Map<string, { entry: ManifestEntry; offset: number }>();
-    let offset = 0;
-    for (const entry of entries) {
-      if (entry.dtype !== 'float32') throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" has dtype ${entry.dtype}; only float32 is supported`);
-      if (byName.has(entry.name)) throw new ChorusError('SHAPE_MISMATCH', `model.json: weight "${entry.name}" is listed twice`);
-      byName.set(entry.name, { entry, offset });
-      offset += tensorSize(entry.shape) * 4;
-    }
-    if (weightData.byteLength !== offset) {
-      throw new ChorusError('SHAPE_MISMATCH', `weights.bin: has ${weightData.byteLength} bytes, the weights manifest needs ${offset}`);
-    }
     const extra = [...byName.keys()].filter((name) => !layout.some((s) => s.name === name));
     if (extra.length > 0) throw new ChorusError('SHAPE_MISMATCH', `model.json: the weights manifest lists "${extra[0]}", which the model does not have`);
     const total = layout.reduce((n, s) => n + tensorSize(s.shape), 0);
