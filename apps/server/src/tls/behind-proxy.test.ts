@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Agent, fetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../index.js';
@@ -10,16 +11,16 @@ import { TestParticipant } from '../transport/test-participant.js';
 import { generateTestCertificate } from './test-certificate.js';
 
 /**
- * The README's "behind a TLS-terminating proxy" recipe, run for real: nginx (Debian's apt package;
- * the test is skipped where it is not installed) terminates TLS with the README's location block in
- * front of a plain-HTTP server started with trustProxy: ['loopback'].
+ * The README's "behind a TLS-terminating proxy" recipe, run for real: nginx (Debian's nginx-light,
+ * installed by scripts/ensure-nginx.sh where we may; skipped, saying why, elsewhere) terminates TLS
+ * with the README's location block in front of a plain-HTTP server started with trustProxy: ['loopback'].
  */
 const nginx = (() => {
   try {
-    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    return true;
+    const script = fileURLToPath(new URL('../../../../scripts/ensure-nginx.sh', import.meta.url));
+    return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 }).trim() || null;
   } catch {
-    return false;
+    return null;
   }
 })();
 
@@ -95,7 +96,7 @@ describe('behind nginx terminating TLS', () => {
     const port = await freePort();
     writeFileSync(join(dir, 'nginx.conf'), nginxConfig(port, server.port, cert));
     let log = '';
-    proxy = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proxy = spawn(nginx!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     proxy.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const url = `https://127.0.0.1:${port}`;
     const trusting = new Agent({ connect: { ca: cert.certPem } });
