@@ -129,9 +129,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   // Reads the engine lazily: it is created just below with the timed strategy factory.
   const metrics = new ServerMetrics(events, function* () {
     for (const taskId of engine.taskIds()) {
-      const counts = new Map<string, number>();
-      for (const m of engine.runner(taskId).members.values()) counts.set(m.capabilities.backend, (counts.get(m.capabilities.backend) ?? 0) + 1);
-      for (const [backend, count] of counts) yield { taskId, backend, count };
+      for (const [backend, count] of Object.entries(engine.summary(taskId).byBackend)) yield { taskId, backend, count };
     }
   });
   const engine: RoundEngine = new RoundEngine({

@@ -36,10 +36,8 @@ export interface AdminNamespaceOptions {
 }
 
 export function connectedByBackend(engine: RoundEngine, taskId: string): { connected: number; byBackend: Record<string, number> } {
-  const byBackend: Record<string, number> = {};
-  const members = engine.runner(taskId).members;
-  for (const m of members.values()) byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
-  return { connected: members.size, byBackend };
+  const { connected, byBackend } = engine.summary(taskId);
+  return { connected, byBackend: { ...byBackend } };
 }
 
 /**

@@ -171,7 +171,7 @@ describe('cross-site requests', () => {
     const noOrigin = await crossSite('POST /api/tasks/:id/resume', {});
     const foreign = await crossSite('POST /api/tasks/:id/stop', { origin: 'https://evil.example' });
     expect([fromConsole, sameOrigin, noOrigin, foreign]).toEqual(['200', '200', '200', '403 FORBIDDEN']);
-    expect(server.engine.runner('auth-it').status).toBe('running');
+    expect(server.engine.summary('auth-it').status).toBe('running');
   });
 });
 

@@ -80,14 +80,14 @@ describe('participant token rotation', () => {
     const live = await participant();
     const ownerAck = await live.join(TASK, { token: first.token });
     expect(ownerAck.ok).toBe(true);
-    await live.waitFor(() => (server.engine.runner(TASK).members.get(first.participantId!) ? true : undefined));
+    await live.waitFor(() => (server.engine.member(TASK, first.participantId!) ? true : undefined));
 
     // Execute
     const replay = await joinWith(first.token);
 
     // Assert: the thief got nothing; the owner's connection still holds the identity
     expect(replay).toEqual({ code: 'UNAUTHORIZED' });
-    expect(server.engine.runner(TASK).members.get(first.participantId!)?.connectionId).toBe(live.socket.id);
+    expect(server.engine.member(TASK, first.participantId!)?.connectionId).toBe(live.socket.id);
   });
 
   it('lets a connection re-send a join whose answer it lost, without calling it a replay', async () => {

@@ -216,19 +216,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     );
     await probeHealth();
     // Let the honest participants finish a round after the storm.
-    const runner = server.engine.runner(TASK_ID);
+    const version = () => server.engine.summary(TASK_ID).version;
     const until = Date.now() + 10_000;
-    const startVersion = runner.version;
-    while (runner.version === startVersion && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const startVersion = version();
+    while (version() === startVersion && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     await server.engine.idle();
 
     let nonFinite = 0;
-    const latest = runner.version;
+    const latest = version();
     for (let v = 1; v <= latest; v++) {
       const w = await fetchWeights(server.url, TASK_ID, v);
       if (!w.values.every(Number.isFinite)) nonFinite++;
     }
-    const final = runner.global;
+    const final = server.engine.globalWeights(TASK_ID);
     let maxAbs = 0;
     for (const v of final) maxAbs = Math.max(maxAbs, Math.abs(v));
     global.gc?.();

@@ -16,13 +16,13 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   const decoded = new Map<string, Float32Array>();
 
   async function version(taskId: string, raw: string): Promise<StoredVersion> {
-    const runner = engine.runner(taskId);
+    const latest = engine.summary(taskId).version;
     let v: number;
-    if (raw === 'latest') v = runner.version;
+    if (raw === 'latest') v = latest;
     else if (/^\d+$/.test(raw)) v = Number(raw);
     else throw new ChorusError('BAD_REQUEST', `version: expected a number or "latest", got "${raw}"`);
     const stored = await storage.getVersion(taskId, v);
-    if (!stored) throw new ChorusError('NOT_FOUND', `task "${taskId}" has no version ${v} (latest is ${runner.version})`);
+    if (!stored) throw new ChorusError('NOT_FOUND', `task "${taskId}" has no version ${v} (latest is ${latest})`);
     return stored;
   }
 
@@ -47,7 +47,7 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
 
   app.get<VersionParams>('/api/tasks/:id/versions/:v/model.json', async (req, reply) => {
     const v = await version(req.params.id, req.params.v);
-    const task = engine.runner(req.params.id).task;
+    const task = engine.task(req.params.id);
     const ml = await loadMl(logger);
     const { modelJson } = ml.toTfjsArtifacts(task.topology, task.layout, weightsOf(task.id, v));
     // For `latest`, point at the concrete version's weights so a commit between the two requests

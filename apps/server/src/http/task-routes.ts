@@ -22,20 +22,17 @@ export function parseLimit(raw: string | undefined, fallback: number): number {
 
 /** What the admin console shows for a task: its config, status, version and the round in progress. */
 export function taskSummary(engine: RoundEngine, id: string) {
-  const r = engine.runner(id);
-  const open = r.round;
+  const s = engine.summary(id);
   return {
     id,
-    name: r.config.name,
-    status: r.status,
-    phase: r.phase,
-    latestVersion: r.version,
-    connected: r.members.size,
-    currentRound: open
-      ? { round: open.round, roundId: open.roundId, version: open.version, selected: open.selected.size, accepted: open.accepted, startedAt: open.startedAt, deadline: open.invite.deadline }
-      : null,
-    config: r.config,
-    createdAt: r.task.createdAt,
+    name: s.config.name,
+    status: s.status,
+    phase: s.phase,
+    latestVersion: s.version,
+    connected: s.connected,
+    currentRound: s.currentRound,
+    config: s.config,
+    createdAt: s.createdAt,
   };
 }
 
@@ -74,19 +71,19 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, logg
   }
 
   app.get<IdParams>('/api/tasks/:id/rounds', async (req) => {
-    engine.runner(req.params.id);
+    engine.summary(req.params.id); // NOT_FOUND for an unknown task
     return { rounds: await storage.listRounds(req.params.id, parseLimit(req.query.limit, 50)) };
   });
 
   app.get<{ Params: { id: string; round: string } }>('/api/tasks/:id/rounds/:round/receipts', async (req) => {
-    engine.runner(req.params.id);
+    engine.summary(req.params.id); // NOT_FOUND for an unknown task
     const round = Number(req.params.round);
     if (!Number.isInteger(round) || round < 1) throw new ChorusError('BAD_REQUEST', `round: expected a positive integer, got "${req.params.round}"`);
     return { receipts: await storage.listReceipts(req.params.id, round) };
   });
 
   app.get<IdParams>('/api/tasks/:id/versions', async (req) => {
-    engine.runner(req.params.id);
+    engine.summary(req.params.id); // NOT_FOUND for an unknown task
     return { versions: await storage.listVersions(req.params.id, parseLimit(req.query.limit, 50)) };
   });
 }

@@ -23,7 +23,7 @@ export interface InstallPartnerKeysOptions {
   /** Creates DEMO_PARTNER_KEY when no key exists yet. */
   readonly demoKey: boolean;
   /** Tasks are looked up here (a task created later is found too). */
-  readonly engine: Pick<RoundEngine, 'hasTask' | 'runner'>;
+  readonly engine: Pick<RoundEngine, 'hasTask' | 'summary'>;
   /** The server's CORS list: origins the Chorus web app, and so the iframe, is served from. */
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
@@ -43,7 +43,7 @@ export function installPartnerKeys(app: FastifyInstance, io: Server, db: Databas
     keys,
     taskFacts: (id) => {
       if (!engine.hasTask(id)) return null;
-      const { name, data } = engine.runner(id).config;
+      const { name, data } = engine.summary(id).config;
       return { name, inputShape: data.inputShape, numClasses: data.numClasses, dataset: data.dataset ?? null };
     },
     chorusOrigins: (origin) => originAllowed(options.corsOrigins, origin),

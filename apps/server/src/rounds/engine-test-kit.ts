@@ -63,6 +63,8 @@ export interface Harness {
   transport: RecordingTransport;
   /** Joins and attaches connection `c<i>`; returns the participant id. */
   connect(i: number, capabilities?: Capabilities, participantId?: string): Promise<string>;
+  /** The participant id connection `c<i>` joined as. */
+  participantId(i: number): string;
   /** Begin + submit a delta as connection `c<i>`. */
   send(i: number, values: number[] | Uint8Array, opts?: { version?: number; roundId?: string; numExamples?: number }): ReturnType<RoundEngine['submitUpdate']>;
 }
@@ -115,9 +117,14 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       engine.attach(`c${i}`, 't1', res.participantId, capabilities);
       return res.participantId;
     },
+    participantId(i) {
+      const pid = pids.get(i);
+      if (!pid) throw new Error(`connection c${i} has not joined`);
+      return pid;
+    },
     send(i, values, opts = {}) {
-      const runner = engine.runner('t1');
-      const begin = { taskId: 't1', roundId: opts.roundId ?? runner.round?.roundId ?? 'none', version: opts.version ?? runner.version, numExamples: opts.numExamples ?? 10, byteLength: 0, metrics: {} };
+      const state = engine.summary('t1');
+      const begin = { taskId: 't1', roundId: opts.roundId ?? state.currentRound?.roundId ?? 'none', version: opts.version ?? state.version, numExamples: opts.numExamples ?? 10, byteLength: 0, metrics: {} };
       const bytes = values instanceof Uint8Array ? values : update(values);
       engine.beginUpdate(`c${i}`, { ...begin, byteLength: bytes.byteLength });
       return engine.submitUpdate(`c${i}`, { ...begin, byteLength: bytes.byteLength }, bytes);

@@ -1,8 +1,10 @@
-import { ChorusError, firstNonFinite, type AggregateResult } from '@chorus/core';
-import type { RoundClose, StoredReceipt } from '../storage/storage.js';
-import type { TimerHandle } from './clock.js';
+import type { Logger } from 'pino';
+import { ChorusError, firstNonFinite, type AggregateResult, type Strategy } from '@chorus/core';
+import type { RoundClose, StoredReceipt, StoredTask } from '../storage/storage.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { EngineDeps } from './engine-deps.js';
 import type { OpenRound } from './open-round.js';
-import type { TaskRunner } from './task-runner.js';
+import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
 
 export type CloseCause = 'target' | 'deadline' | 'settled';
 
@@ -20,6 +22,27 @@ function wireMetrics(metrics: Readonly<Record<string, number>>): Record<string, 
   return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)).slice(0, 32));
 }
 
+/**
+ * What the closer needs from the task it closes rounds for. Reads only: every change to the task's
+ * round state goes back through `apply` as a RoundOutcome (the task runner implements this).
+ */
+export interface RoundCloserHost {
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly deps: EngineDeps;
+  readonly strategy: Strategy;
+  /** The task as stored now (id, layout, and the topology central evaluation rebuilds). */
+  task(): StoredTask;
+  /** The global model the closing round's updates are deltas from. */
+  model(): { readonly version: number; readonly global: Float32Array };
+  /** The round's clients may now be free for other tasks. */
+  roundClosed(): void;
+  /** A close came to an outcome: the host applies it. */
+  apply(outcome: RoundOutcome): void;
+  /** The committed version was evaluated and announced: the host opens its next round or completes. */
+  published(outcome: RoundCommitted): Promise<void>;
+}
+
 /** One attempt at closing a round; the watchdog marks it stale when it outlives its deadline. */
 interface Closing {
   readonly round: OpenRound;
@@ -34,17 +57,20 @@ interface Closing {
  * next round. A watchdog abandons a close that outlives `closeTimeoutMs` (a hung database or
  * evaluator), so no task can stay in 'aggregating'. Persistence runs through one ordered queue per
  * task, so a slower database cannot reorder "round opened" after "round committed".
+ *
+ * The closer never writes the task's state: it hands each outcome (committed with the new version,
+ * or abandoned with a reason) to its host, which applies it.
  */
 export class RoundCloser {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly inflight = new Set<Promise<unknown>>();
   private closing: Closing | null = null;
 
-  constructor(private readonly runner: TaskRunner) {}
+  constructor(private readonly host: RoundCloserHost) {}
 
   /** Queues a write; failures are logged (the round engine keeps running). */
   track(write: () => Promise<unknown>): void {
-    const p = this.queue.then(write).catch((err: unknown) => this.runner.log.error({ err }, 'storage write failed'));
+    const p = this.queue.then(write).catch((err: unknown) => this.host.log.error({ err }, 'storage write failed'));
     this.queue = p;
     this.watch(p);
   }
@@ -71,42 +97,32 @@ export class RoundCloser {
     try {
       step();
     } catch (err) {
-      this.runner.log.error({ err }, `${what} failed`);
+      this.host.log.error({ err }, `${what} failed`);
     }
   }
 
-  closeIfDone(): void {
-    const r = this.runner.round;
-    if (this.runner.phase !== 'collecting' || !r) return;
-    if (r.accepted >= this.runner.config.rounds.targetClients) void this.close('target');
-    else if (r.settled()) void this.close('settled');
-  }
-
-  close(cause: CloseCause): Promise<void> {
-    const r = this.runner.round;
-    if (this.runner.phase !== 'collecting' || !r) return Promise.resolve();
+  /** Closes a round the host has just moved to 'aggregating': aggregate, commit or abandon. */
+  close(r: OpenRound, cause: CloseCause): Promise<void> {
     const closing = this.beginClosing(r, CANCEL_REASONS[cause], cause === 'deadline');
     const p = this.closeRound(closing).catch((err: unknown) => this.fail(closing, `closing the round failed: ${ChorusError.from(err).message}`, err));
     this.watch(p);
     return p;
   }
 
-  /** collecting → aggregating: outstanding clients are told, the watchdog is armed. */
+  /** The host moved the round to 'aggregating': outstanding clients are told, the watchdog is armed. */
   private beginClosing(r: OpenRound, reason: string, deadline: boolean): Closing {
-    const runner = this.runner;
-    runner.phase = 'aggregating';
-    runner.clearTimers();
+    const host = this.host;
     for (const c of r.outstanding()) {
       if (deadline) r.failures.set(c.participantId, { clientId: c.participantId, code: 'DEADLINE', reason: 'no update arrived before the round deadline' });
-      this.safely('round:cancel', () => runner.deps.transport.send(c.connectionId, 'round:cancel', { taskId: r.taskId, roundId: r.roundId, reason }));
+      this.safely('round:cancel', () => host.deps.transport.send(c.connectionId, 'round:cancel', { taskId: r.taskId, roundId: r.roundId, reason }));
     }
-    this.safely('the round-closed hook', () => runner.roundClosed());
+    this.safely('the round-closed hook', () => host.roundClosed());
     const closing: Closing = { round: r, stale: false, watchdog: null };
-    const timeoutMs = runner.deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    closing.watchdog = runner.clock.setTimer(() => {
+    const timeoutMs = host.deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    closing.watchdog = host.clock.setTimer(() => {
       closing.watchdog = null;
       if (this.closing !== closing) return;
-      runner.log.error({ round: r.round, timeoutMs }, 'round close outlived its deadline: abandoning it');
+      host.log.error({ round: r.round, timeoutMs }, 'round close outlived its deadline: abandoning it');
       closing.stale = true;
       void this.settle(closing, `closing the round took longer than ${timeoutMs} ms`, true);
     }, timeoutMs);
@@ -116,7 +132,7 @@ export class RoundCloser {
 
   private async closeRound(closing: Closing): Promise<void> {
     const r = closing.round;
-    const min = this.runner.config.rounds.minClients;
+    const min = this.host.task().config.rounds.minClients;
     if (r.accepted < min) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
     let result: AggregateResult | null;
     try {
@@ -129,19 +145,17 @@ export class RoundCloser {
   }
 
   private facts(r: OpenRound, metrics: Readonly<Record<string, number>>, receipts: readonly StoredReceipt[] = r.receipts): RoundClose {
-    return { taskId: r.taskId, round: r.round, closedAt: this.runner.clock.now(), participants: r.accepted, failures: [...r.failures.values()], bytesUp: r.bytesUp, bytesDown: r.bytesDown, metrics, receipts };
+    return { taskId: r.taskId, round: r.round, closedAt: this.host.clock.now(), participants: r.accepted, failures: [...r.failures.values()], bytesUp: r.bytesUp, bytesDown: r.bytesDown, metrics, receipts };
   }
 
-  /** Ends the current round without a new version (operator pause/stop, shutdown); receipts and the reason are kept. */
-  async abandon(reason: string, retry: boolean): Promise<void> {
-    const r = this.runner.round;
-    if (!r || this.runner.phase !== 'collecting') return;
+  /** Ends a round the host has just moved to 'aggregating' without a new version (operator pause/stop, shutdown); receipts and the reason are kept. */
+  async abandon(r: OpenRound, reason: string, retry: boolean): Promise<void> {
     await this.settle(this.beginClosing(r, `round abandoned: ${reason}`, false), reason, retry);
   }
 
   /** A round that cannot commit: logged and recorded; the task retries after the usual pause. */
   private async fail(closing: Closing, reason: string, err?: unknown): Promise<void> {
-    if (err !== undefined) this.runner.log.error({ err, round: closing.round.round, reason }, 'round close step failed');
+    if (err !== undefined) this.host.log.error({ err, round: closing.round.round, reason }, 'round close step failed');
     if (closing.stale || this.closing !== closing) return;
     await this.settle(closing, reason, true);
   }
@@ -152,39 +166,39 @@ export class RoundCloser {
    * `retry`: open the next round after the engine's retry delay (false: operator pause/stop, shutdown).
    */
   private async settle(closing: Closing, reason: string, retry: boolean): Promise<void> {
-    const runner = this.runner;
+    const host = this.host;
     const r = closing.round;
     this.disarm(closing);
-    if (runner.round === r) runner.round = null;
-    runner.log.warn({ round: r.round, reason, accepted: r.accepted, failures: r.failures.size }, 'round abandoned');
+    host.log.warn({ round: r.round, reason, accepted: r.accepted, failures: r.failures.size }, 'round abandoned');
     // A timed-out close may sit behind a hung write: record it without waiting.
-    const record = () => runner.deps.storage.abandonRound(this.facts(r, r.summaryMetrics()), reason);
+    const record = () => host.deps.storage.abandonRound(this.facts(r, r.summaryMetrics()), reason);
     try {
       if (closing.stale) this.track(record);
       else await this.persist(record);
     } catch (err) {
-      runner.log.error({ err, round: r.round }, 'could not record the abandoned round');
+      host.log.error({ err, round: r.round }, 'could not record the abandoned round');
     }
-    if (runner.phase === 'aggregating') runner.phase = 'idle';
-    if (retry && runner.status === 'running') runner.retryLater();
+    host.apply({ kind: 'abandoned', round: r.round, reason, retry });
   }
 
   private disarm(closing: Closing): void {
-    if (closing.watchdog) this.runner.clock.clearTimer(closing.watchdog);
+    if (closing.watchdog) this.host.clock.clearTimer(closing.watchdog);
     closing.watchdog = null;
     if (this.closing === closing) this.closing = null;
   }
 
   private async commit(closing: Closing, result: AggregateResult): Promise<void> {
-    const runner = this.runner;
-    const { deps, task } = runner;
+    const host = this.host;
+    const { deps, strategy } = host;
+    const task = host.task();
     const r = closing.round;
     let next: Float32Array;
     let checkpoint;
     let metrics: Record<string, number>;
     let receipts: StoredReceipt[];
     try {
-      next = runner.strategy.applyAggregate(runner.global, result, r.round);
+      const model = host.model();
+      next = strategy.applyAggregate(model.global, result, r.round);
       // The last line of defence: whatever the strategy did, a non-finite model is never committed.
       const bad = firstNonFinite(next);
       if (bad >= 0) throw new ChorusError('NON_FINITE', `the new model's value #${bad} is ${next[bad]}`);
@@ -192,12 +206,12 @@ export class RoundCloser {
       receipts = r.receipts.map((x) => (x.accepted && result.notes?.has(x.participantId) ? { ...x, reason: result.notes.get(x.participantId)! } : x));
       checkpoint = {
         taskId: task.id,
-        version: runner.version + 1,
+        version: model.version + 1,
         round: r.round,
         payload: deps.payload.encode({ layout: task.layout, values: next }, 'float32'),
-        strategyState: runner.strategy.exportState(),
+        strategyState: strategy.exportState(),
         metrics,
-        createdAt: runner.clock.now(),
+        createdAt: host.clock.now(),
       };
     } catch (err) {
       return this.fail(closing, `the new version could not be built: ${ChorusError.from(err).message}`, err);
@@ -206,57 +220,29 @@ export class RoundCloser {
     try {
       await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint));
     } catch (err) {
-      runner.log.error({ err, round: r.round }, 'checkpoint failed; the global model stays at its last committed version');
+      host.log.error({ err, round: r.round }, 'checkpoint failed; the global model stays at its last committed version');
       return this.fail(closing, `checkpoint failed: ${ChorusError.from(err).message}`);
     }
-    if (closing.stale) {
-      // The watchdog gave up on this close, but its checkpoint did land: the database now holds the
-      // version, so the runner takes it too (any round opened meanwhile is a delta from the old one).
-      this.adoptLateVersion(version, next);
-      return;
-    }
-    runner.global = next;
-    runner.version = version;
-    if (runner.round === r) runner.round = null;
-    runner.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size }, 'version committed');
+    // The database now holds the version, so the task takes it, even when the watchdog gave up on
+    // this close meanwhile (then any round opened since is a delta from the old one).
+    const committed: RoundCommitted = { kind: 'committed', round: r.round, version, global: next, metrics, late: closing.stale };
+    if (!closing.stale) host.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size }, 'version committed');
+    host.apply(committed);
+    if (closing.stale) return;
 
     if (deps.evaluate) {
       try {
         const evaluated = wireMetrics(await deps.evaluate(task, next));
         await this.persist(() => deps.storage.addVersionMetrics(task.id, version, evaluated));
         metrics = wireMetrics({ ...metrics, ...evaluated });
-        runner.log.info({ round: r.round, version, ...evaluated }, 'central evaluation');
+        host.log.info({ round: r.round, version, ...evaluated }, 'central evaluation');
       } catch (err) {
-        runner.log.warn({ err, version }, 'central evaluation failed');
+        host.log.warn({ err, version }, 'central evaluation failed');
       }
       if (closing.stale) return; // the watchdog already moved the task on
     }
     this.disarm(closing);
     this.safely('broadcasting the new version', () => deps.transport.broadcast(task.id, 'model:updated', { taskId: task.id, version, round: r.round, metrics }));
-    runner.phase = 'idle';
-    const maxRounds = runner.config.rounds.maxRounds;
-    if (maxRounds > 0 && version >= maxRounds && runner.status === 'running') {
-      try {
-        await runner.setStatus('completed');
-      } catch (err) {
-        runner.log.error({ err, version }, 'could not mark the task completed');
-      }
-      return;
-    }
-    const interval = runner.config.rounds.roundIntervalMs;
-    if (interval > 0) runner.retryLater(interval);
-    else runner.enterWaiting();
-  }
-
-  private adoptLateVersion(version: number, next: Float32Array): void {
-    const runner = this.runner;
-    if (runner.version !== version - 1) {
-      runner.log.error({ version, current: runner.version }, 'a late checkpoint landed out of order: restart the server to reload the latest version');
-      return;
-    }
-    runner.global = next;
-    runner.version = version;
-    runner.log.warn({ version }, 'a checkpoint landed after the watchdog abandoned its round: the global model moves to it');
-    if (runner.round && runner.phase === 'collecting') void this.abandon('the global model moved on to a late checkpoint', true);
+    await host.published(committed);
   }
 }

@@ -32,7 +32,7 @@ describe('RoundEngine round lifecycle', () => {
     expect(invites).toHaveLength(4); // ceil(3 × 1.3)
     expect(invites.map((s) => s.to)).not.toContain('c1');
     expect(invites[0]!.msg).toMatchObject({ taskId: 't1', roundId: 't1-r1', round: 1, version: 0, deadline: h.clock.now() + 1000, codec: 'float32' });
-    expect(h.engine.runner('t1').phase).toBe('collecting');
+    expect(h.engine.summary('t1').phase).toBe('collecting');
   });
 
   it('closes at targetClients accepted updates, commits the weighted mean and broadcasts the new version', async () => {
@@ -44,10 +44,10 @@ describe('RoundEngine round lifecycle', () => {
     h.send(c!, [0, 0, 0, 4], { numExamples: 20 });
     await h.engine.idle();
 
-    const runner = h.engine.runner('t1');
-    expect(runner.version).toBe(1);
+    const state = () => h.engine.summary('t1');
+    expect(state().version).toBe(1);
     // global [1,2,3,4] + (10·[1,1,1,1] + 10·[2,2,2,2] + 20·[0,0,0,4]) / 40
-    expect([...runner.global]).toEqual([1.75, 2.75, 3.75, 6.75]);
+    expect([...h.engine.globalWeights('t1')]).toEqual([1.75, 2.75, 3.75, 6.75]);
     expect(h.transport.of('round:cancel').map((s) => [s.to, s.msg.roundId])).toEqual([[`c${d}`, 't1-r1']]);
     const updated = h.transport.of('model:updated');
     expect(updated.map((s) => [s.to, s.msg.version, s.msg.round])).toEqual([['task:t1', 1, 1]]);
@@ -73,7 +73,7 @@ describe('RoundEngine round lifecycle', () => {
     const beforeInterval = h.transport.of('round:invite').length;
     h.clock.advance(1);
     // Assert
-    expect(h.engine.runner('t1').version).toBe(1);
+    expect(h.engine.summary('t1').version).toBe(1);
     expect([afterCommit, beforeInterval]).toEqual([3, 3]);
     expect(h.transport.of('round:invite').slice(3).map((s) => s.msg.roundId)).toEqual(['t1-r2', 't1-r2', 't1-r2']);
   });
@@ -87,7 +87,7 @@ describe('RoundEngine round lifecycle', () => {
     h.clock.advance(1000);
     await h.engine.idle();
 
-    expect([...h.engine.runner('t1').global]).toEqual([3, 4, 5, 6]);
+    expect([...h.engine.globalWeights('t1')]).toEqual([3, 4, 5, 6]);
     const round = (await h.storage.listRounds('t1', 5)).find((r) => r.round === 1)!;
     expect(round.state).toBe('committed');
     expect(round.failures.map((f) => f.code)).toEqual(['DEADLINE', 'DEADLINE']);
@@ -101,7 +101,7 @@ describe('RoundEngine round lifecycle', () => {
     h.clock.advance(1000);
     await h.engine.idle();
 
-    expect(h.engine.runner('t1').version).toBe(0);
+    expect(h.engine.summary('t1').version).toBe(0);
     const [round] = await h.storage.listRounds('t1', 1);
     expect([round!.state, round!.abandonReason]).toEqual(['abandoned', 'only 1 of the minimum 2 updates arrived before the round closed']);
     expect((await h.storage.listReceipts('t1', 1)).map((r) => [r.accepted, r.bytes > 0])).toEqual([[true, true]]);
@@ -118,7 +118,7 @@ describe('RoundEngine round lifecycle', () => {
     h.engine.detach(`c${a}`);
     h.engine.detach(`c${b}`);
 
-    const back = await h.connect(b!, undefined, [...h.engine.runner('t1').round!.selected.values()].find((s) => s.connectionId === `c${b}`)!.participantId);
+    const back = await h.connect(b!, undefined, h.participantId(b!));
     const reinvite = h.transport.of('round:invite').at(-1)!;
     h.send(b!, [1, 1, 1, 1]);
     h.send(c!, [1, 1, 1, 1]);
@@ -179,7 +179,7 @@ describe('RoundEngine round lifecycle', () => {
     h.send(2, [1, 1, 1, 1]);
     await h.engine.idle();
 
-    expect(h.engine.runner('t1').version).toBe(1);
+    expect(h.engine.summary('t1').version).toBe(1);
     expect((await h.storage.getTask('t1'))!.status).toBe('completed');
     expect(h.transport.of('task:status').map((s) => s.msg.status)).toEqual(['running', 'paused', 'running', 'completed']);
     await expect(h.engine.start('t1')).rejects.toMatchObject({ code: 'TASK_NOT_RUNNING' });
@@ -191,12 +191,12 @@ describe('RoundEngine round lifecycle', () => {
     first.send(1, [2, 2, 2, 2]);
     first.send(2, [2, 2, 2, 2]);
     await first.engine.idle();
-    expect(first.engine.runner('t1').round!.roundId).toBe('t1-r2'); // open when the "crash" happens
+    expect(first.engine.summary('t1').currentRound!.roundId).toBe('t1-r2'); // open when the "crash" happens
 
     const second = await createHarness({ storage: first.storage, create: false });
 
-    const runner = second.engine.runner('t1');
-    expect([runner.version, [...runner.global], runner.status]).toEqual([1, [3, 4, 5, 6], 'running']);
+    const state = () => second.engine.summary('t1');
+    expect([state().version, [...second.engine.globalWeights('t1')], state().status]).toEqual([1, [3, 4, 5, 6], 'running']);
     const rounds = await second.storage.listRounds('t1', 5);
     expect(rounds.map((r) => [r.round, r.state, r.abandonReason])).toEqual([
       [2, 'abandoned', 'server restart'],
@@ -242,12 +242,12 @@ describe('RoundEngine with a privacy budget', () => {
     h.send(c!, [0, 0, 0.1, 0]);
     await h.engine.idle();
     // Assert
-    const runner = h.engine.runner('t1');
-    expect(runner.version).toBe(1);
+    const state = () => h.engine.summary('t1');
+    expect(state().version).toBe(1);
     const updated = h.transport.of('model:updated')[0]!.msg as ModelUpdated;
     expect(updated.metrics.epsilon).toBeCloseTo(acc.epsilonAfter(1), 6);
-    expect(runner.status).toBe('completed');
-    expect(runner.phase).toBe('idle');
+    expect(state().status).toBe('completed');
+    expect(state().phase).toBe('idle');
     expect(h.transport.of('round:invite').filter((s) => s.msg.round === 2)).toHaveLength(0);
     expect((await h.storage.getTask('t1'))?.status).toBe('completed');
   });

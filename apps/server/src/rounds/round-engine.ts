@@ -17,7 +17,8 @@ import { taskPrivacyInfo } from './task-privacy-info.js';
 import type { StoredTask } from '../storage/storage.js';
 import { systemClock } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
-import { TaskRunner } from './task-runner.js';
+import { TaskRunner, type Member } from './task-runner.js';
+import type { TaskSummary } from './task-summary.js';
 
 export interface CreateTaskInput {
   readonly config: TaskConfig;
@@ -46,7 +47,7 @@ export class RoundEngine {
   async init(): Promise<void> {
     for (const task of await this.deps.storage.listTasks()) {
       const runner = await this.loadRunner(task);
-      if (runner.status === 'running') runner.enterWaiting();
+      if (runner.taskStatus() === 'running') runner.enterWaiting();
     }
   }
 
@@ -84,10 +85,32 @@ export class RoundEngine {
     return stored;
   }
 
-  runner(taskId: string): TaskRunner {
+  private runner(taskId: string): TaskRunner {
     const r = this.runners.get(taskId);
     if (!r) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
     return r;
+  }
+
+  // ---- the read model: snapshots and copies; only a task's runner writes its state ----
+
+  /** Where the task stands: status, phase, version, the open round, who is connected. NOT_FOUND for an unknown task. */
+  summary(taskId: string): TaskSummary {
+    return this.runner(taskId).summary();
+  }
+
+  /** The task as stored: config, topology and layout (a new object whenever its status changes). */
+  task(taskId: string): StoredTask {
+    return this.runner(taskId).task();
+  }
+
+  /** A copy of the task's current global weights. */
+  globalWeights(taskId: string): Float32Array {
+    return this.runner(taskId).globalWeights();
+  }
+
+  /** A copy of what the task knows of a connected participant, if it is connected. */
+  member(taskId: string, participantId: string): Readonly<Member> | undefined {
+    return this.runner(taskId).member(participantId);
   }
 
   hasTask(taskId: string): boolean {
@@ -100,7 +123,7 @@ export class RoundEngine {
 
   async start(taskId: string): Promise<TaskStatus> {
     await this.runner(taskId).start();
-    return this.runner(taskId).status;
+    return this.runner(taskId).taskStatus();
   }
 
   async pause(taskId: string): Promise<TaskStatus> {
@@ -119,8 +142,9 @@ export class RoundEngine {
   }
 
   taskInfo(taskId: string): TaskInfo {
-    const { task, status } = this.runner(taskId);
-    const c = task.config;
+    const runner = this.runner(taskId);
+    const status = runner.taskStatus();
+    const c = runner.config;
     const privacy = taskPrivacyInfo(c);
     return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}) };
   }
@@ -137,7 +161,7 @@ export class RoundEngine {
     const known = req.participantId ? await storage.getParticipant(req.taskId, req.participantId) : null;
     const participantId = known ? known.id : randomUUID();
     await storage.upsertParticipant(req.taskId, participantId, req.capabilities, clock!.now());
-    return { participantId, task: this.taskInfo(req.taskId), latestVersion: runner.version };
+    return { participantId, task: this.taskInfo(req.taskId), latestVersion: runner.latestVersion() };
   }
 
   /** The connection now takes part in the task: it may be selected, or re-invited to its open round. */
@@ -197,7 +221,7 @@ export class RoundEngine {
   }
 
   private isBusyElsewhere(connectionId: string, taskId: string): boolean {
-    for (const [id, r] of this.runners) if (id !== taskId && r.phase === 'collecting' && r.round?.holdsConnection(connectionId)) return true;
+    for (const [id, r] of this.runners) if (id !== taskId && r.holdsConnection(connectionId)) return true;
     return false;
   }
 

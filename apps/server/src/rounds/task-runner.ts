@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { ChorusError, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, pickRandom, selectionSize } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { OpenRound } from './open-round.js';
-import { RoundCloser } from './round-closer.js';
+import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-closer.js';
+import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
+import type { RoundPhase, TaskSummary } from './task-summary.js';
 
-/** Where a task's round loop stands. Committed/abandoned are outcomes that lead back to 'waiting'. */
-export type RoundPhase = 'idle' | 'waiting-for-clients' | 'collecting' | 'aggregating';
+export type { RoundPhase } from './task-summary.js';
 
 export interface Member {
   readonly participantId: string;
@@ -30,12 +31,18 @@ export interface UpdateSubmission {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-/** One task's round state machine: idle → waiting-for-clients → collecting → aggregating → … */
-export class TaskRunner {
-  status: TaskStatus;
-  phase: RoundPhase = 'idle';
-  round: OpenRound | null = null;
-  readonly members = new Map<string, Member>();
+/**
+ * One task's round state machine: idle → waiting-for-clients → collecting → aggregating → …
+ *
+ * The single owner of the task's round state (status, phase, open round, global model, version):
+ * only its own methods write it. The round closer computes an outcome and hands it back through
+ * `apply`; everyone else reads `summary()` or the narrow accessors below.
+ */
+export class TaskRunner implements RoundCloserHost {
+  private status: TaskStatus;
+  private phase: RoundPhase = 'idle';
+  private round: OpenRound | null = null;
+  private readonly members = new Map<string, Member>();
   private deadlineTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private shuttingDown = false;
@@ -46,51 +53,99 @@ export class TaskRunner {
   readonly limits: UpdateLimits;
 
   constructor(
-    public task: StoredTask,
-    public global: Float32Array,
-    public version: number,
-    public lastRound: number,
+    private stored: StoredTask,
+    private global: Float32Array,
+    private version: number,
+    private lastRound: number,
     readonly strategy: Strategy,
     readonly deps: EngineDeps,
     private readonly hooks: RunnerHooks,
   ) {
-    this.status = task.status;
+    this.status = stored.status;
     this.clock = deps.clock!;
-    this.log = deps.logger.child({ taskId: task.id });
+    this.log = deps.logger.child({ taskId: stored.id });
     this.closer = new RoundCloser(this);
-    this.limits = updateLimitsSchema.parse(task.config.limits ?? {});
+    this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
   }
 
-  get config() {
-    return this.task.config;
+  // ---- the read model ----
+
+  /** The task as stored (replaced, never mutated, when its status changes). */
+  task(): StoredTask {
+    return this.stored;
+  }
+
+  get config(): TaskConfig {
+    return this.stored.config;
+  }
+
+  taskStatus(): TaskStatus {
+    return this.status;
+  }
+
+  latestVersion(): number {
+    return this.version;
+  }
+
+  /** The global model the next round's updates are deltas from (the closer reads it; never written through). */
+  model(): { readonly version: number; readonly global: Float32Array } {
+    return { version: this.version, global: this.global };
+  }
+
+  /** A copy of the current global weights. */
+  globalWeights(): Float32Array {
+    return this.global.slice();
+  }
+
+  summary(): TaskSummary {
+    const r = this.round;
+    const byBackend: Record<string, number> = {};
+    for (const m of this.members.values()) byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
+    return {
+      id: this.stored.id,
+      config: this.stored.config,
+      status: this.status,
+      phase: this.phase,
+      version: this.version,
+      lastRound: this.lastRound,
+      currentRound: r ? { round: r.round, roundId: r.roundId, version: r.version, selected: r.selected.size, accepted: r.accepted, startedAt: r.startedAt, deadline: r.invite.deadline } : null,
+      connected: this.members.size,
+      byBackend,
+      createdAt: this.stored.createdAt,
+    };
+  }
+
+  /** The connection is still expected to answer this task's open round. */
+  holdsConnection(connectionId: string): boolean {
+    return this.phase === 'collecting' && this.round !== null && this.round.holdsConnection(connectionId);
   }
 
   /** Persists a status change and tells every participant of the task. */
-  async setStatus(status: TaskStatus): Promise<void> {
+  private async setStatus(status: TaskStatus): Promise<void> {
     this.status = status;
-    this.task = { ...this.task, status };
-    await this.deps.storage.setTaskStatus(this.task.id, status, this.clock.now());
-    this.deps.transport.broadcast(this.task.id, 'task:status', { taskId: this.task.id, status });
+    this.stored = { ...this.stored, status };
+    await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
     this.log.info({ status }, 'task status');
   }
 
   async start(): Promise<void> {
-    if (this.status === 'completed') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is completed: it ran its ${this.config.rounds.maxRounds} rounds`);
+    if (this.status === 'completed') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is completed: it ran its ${this.config.rounds.maxRounds} rounds`);
     if (this.status !== 'running') await this.setStatus('running');
     this.enterWaiting();
   }
 
   /** Pause or stop: an open round is abandoned with the reason, its clients get round:cancel. */
   async halt(status: 'paused' | 'stopped'): Promise<void> {
-    if (status === 'paused' && this.status !== 'running') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is ${this.status}, not running: only a running task can be paused`);
+    if (status === 'paused' && this.status !== 'running') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is ${this.status}, not running: only a running task can be paused`);
     this.clearTimers();
-    if (this.phase === 'collecting') await this.closer.abandon(`task ${status} by the operator`, false);
+    if (this.phase === 'collecting') await this.abandonRound(`task ${status} by the operator`, false);
     if (this.phase !== 'aggregating') this.phase = 'idle';
     await this.setStatus(status);
   }
 
   async resume(): Promise<void> {
-    if (this.status !== 'paused') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.task.id}" is ${this.status}, not paused: only a paused task can be resumed`);
+    if (this.status !== 'paused') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is ${this.status}, not paused: only a paused task can be resumed`);
     await this.setStatus('running');
     this.enterWaiting();
   }
@@ -99,7 +154,7 @@ export class TaskRunner {
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
     this.clearTimers();
-    if (this.phase === 'collecting') await this.closer.abandon('server shutdown', false);
+    if (this.phase === 'collecting') await this.abandonRound('server shutdown', false);
   }
 
   enterWaiting(): void {
@@ -109,7 +164,7 @@ export class TaskRunner {
   }
 
   /** Wait before the next round: after an abandoned one (so a failing round does not spin) or a committed one (roundIntervalMs). */
-  retryLater(delayMs = this.deps.roundRetryDelayMs ?? 2000): void {
+  private retryLater(delayMs = this.deps.roundRetryDelayMs ?? 2000): void {
     if (this.shuttingDown) return;
     this.phase = 'waiting-for-clients';
     if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
@@ -119,8 +174,8 @@ export class TaskRunner {
     }, delayMs);
   }
 
-  eligibleMembers(): Member[] {
-    return [...this.members.values()].filter((m) => isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.task.id));
+  private eligibleMembers(): Member[] {
+    return [...this.members.values()].filter((m) => isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.stored.id));
   }
 
   maybeStartRound(): void {
@@ -134,13 +189,13 @@ export class TaskRunner {
 
   private openRound(picked: Member[]): void {
     const round = this.lastRound + 1;
-    const roundId = `${this.task.id}-r${round}`;
+    const roundId = `${this.stored.id}-r${round}`;
     const now = this.clock.now();
     let aggregator: ReturnType<Strategy['beginRound']>;
     let overrides: ReturnType<Strategy['configureFit']>;
     try {
       overrides = this.strategy.configureFit(round);
-      aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.task.layout, global: this.global, selected: picked.length, population: this.members.size });
+      aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.stored.layout, global: this.global, selected: picked.length, population: this.members.size });
     } catch (err) {
       if (!(err instanceof ChorusError) || err.code !== 'BUDGET_EXHAUSTED') {
         // A strategy that cannot open a round must not take the caller (a join, a timer) down with it.
@@ -156,7 +211,7 @@ export class TaskRunner {
     }
     this.lastRound = round;
     const invite = {
-      taskId: this.task.id,
+      taskId: this.stored.id,
       roundId,
       round,
       version: this.version,
@@ -165,26 +220,103 @@ export class TaskRunner {
       codec: this.config.codec,
       maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
     };
-    this.round = new OpenRound(this.task.id, round, roundId, this.version, now, invite, aggregator, picked);
+    this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';
-    this.closer.track(() => this.deps.storage.openRound({ taskId: this.task.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
+    this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
     this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
     for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
-      void this.closer.close('deadline');
+      this.closeRound('deadline');
     }, this.config.rounds.deadlineMs);
   }
 
-  clearTimers(): void {
+  private clearTimers(): void {
     if (this.deadlineTimer) this.clock.clearTimer(this.deadlineTimer);
     if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
     this.deadlineTimer = null;
     this.retryTimer = null;
   }
 
+  // ---- closing: the closer computes the outcome, the runner applies it ----
+
+  private closeIfDone(): void {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r) return;
+    if (r.accepted >= this.config.rounds.targetClients) this.closeRound('target');
+    else if (r.settled()) this.closeRound('settled');
+  }
+
+  /** collecting → aggregating, then the closer aggregates and commits or abandons. */
+  private closeRound(cause: CloseCause): void {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r) return;
+    this.phase = 'aggregating';
+    this.clearTimers();
+    void this.closer.close(r, cause);
+  }
+
+  /** Ends the open round without a new version; its receipts and the reason are recorded. */
+  private async abandonRound(reason: string, retry: boolean): Promise<void> {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r) return;
+    this.phase = 'aggregating';
+    this.clearTimers();
+    await this.closer.abandon(r, reason, retry);
+  }
+
   roundClosed(): void {
     this.hooks.onRoundClosed();
+  }
+
+  apply(outcome: RoundOutcome): void {
+    switch (outcome.kind) {
+      case 'committed':
+        return this.applyCommitted(outcome);
+      case 'abandoned':
+        return this.applyAbandoned(outcome);
+    }
+  }
+
+  private applyCommitted(o: RoundCommitted): void {
+    if (o.late) {
+      if (this.version !== o.version - 1) {
+        this.log.error({ version: o.version, current: this.version }, 'a late checkpoint landed out of order: restart the server to reload the latest version');
+        return;
+      }
+      this.global = o.global;
+      this.version = o.version;
+      this.log.warn({ version: o.version }, 'a checkpoint landed after the watchdog abandoned its round: the global model moves to it');
+      if (this.round && this.phase === 'collecting') void this.abandonRound('the global model moved on to a late checkpoint', true);
+      return;
+    }
+    this.global = o.global;
+    this.version = o.version;
+    if (this.round?.round === o.round) this.round = null;
+  }
+
+  /** The last good version stays; the task waits for its next round. */
+  private applyAbandoned(o: RoundAbandoned): void {
+    if (this.round?.round === o.round) this.round = null;
+    if (this.phase === 'aggregating') this.phase = 'idle';
+    if (o.retry && this.status === 'running') this.retryLater();
+  }
+
+  /** The committed version was evaluated and announced: complete the task or go on to the next round. */
+  async published(o: RoundCommitted): Promise<void> {
+    this.phase = 'idle';
+    const maxRounds = this.config.rounds.maxRounds;
+    if (maxRounds > 0 && o.version >= maxRounds && this.status === 'running') {
+      try {
+        await this.setStatus('completed');
+      } catch (err) {
+        this.log.error({ err, version: o.version }, 'could not mark the task completed');
+      }
+      return;
+    }
+    const interval = this.config.rounds.roundIntervalMs;
+    if (interval > 0) this.retryLater(interval);
+    else this.enterWaiting();
   }
 
   // ---- participants ----
@@ -219,7 +351,7 @@ export class TaskRunner {
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
       this.round!.fail(participantId, { clientId: participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
-      this.closer.closeIfDone();
+      this.closeIfDone();
     }
   }
 
@@ -228,7 +360,7 @@ export class TaskRunner {
     const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
     if (!sel || sel.status !== 'invited') return;
     r!.fail(participantId, { clientId: participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
-    this.closer.closeIfDone();
+    this.closeIfDone();
   }
 
   // ---- updates ----
@@ -245,8 +377,14 @@ export class TaskRunner {
     if (sel.status === 'submitted' || sel.status === 'rejected') throw new ChorusError('DUPLICATE_UPDATE', `participant already sent an update for round ${r.round}`);
   }
 
+  /** A copy of what the task knows of a connected participant. */
+  member(participantId: string): Readonly<Member> | undefined {
+    const m = this.members.get(participantId);
+    return m ? { ...m } : undefined;
+  }
+
   maxPayloadBytes(): number {
-    return this.deps.payload.maxBytes(this.task.layout, this.config.codec);
+    return this.deps.payload.maxBytes(this.stored.layout, this.config.codec);
   }
 
   /** Validates and folds a complete upload; protocol rejections throw, strategy rejections return accepted:false. */
@@ -256,7 +394,7 @@ export class TaskRunner {
     } catch (err) {
       const e = ChorusError.from(err);
       const round = this.round && this.round.roundId === sub.roundId ? this.round.round : Number(/-r(\d+)$/.exec(sub.roundId)?.[1] ?? 0);
-      const receipt = { taskId: this.task.id, round, participantId, bytes: bytes.byteLength, l2Norm: null, accepted: false, code: e.code, reason: e.message, at: this.clock.now() };
+      const receipt = { taskId: this.stored.id, round, participantId, bytes: bytes.byteLength, l2Norm: null, accepted: false, code: e.code, reason: e.message, at: this.clock.now() };
       if (round > 0 && round <= this.lastRound) this.closer.track(() => this.deps.storage.addReceipt(receipt));
       throw e;
     }
@@ -268,7 +406,7 @@ export class TaskRunner {
     try {
       this.checkExamples(participantId, sub.numExamples);
       const bound = r.invite.maxUpdateNorm ?? Infinity;
-      const update = this.deps.payload.parse(bytes, { layout: this.task.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound });
+      const update = this.deps.payload.parse(bytes, { layout: this.stored.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound });
       l2Norm = update.l2Norm();
       if (!(l2Norm <= bound)) {
         const source = this.limits.maxUpdateNorm !== undefined ? 'limits.maxUpdateNorm' : `${this.limits.normFactor} × the model's size`;
@@ -278,13 +416,13 @@ export class TaskRunner {
       outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
-      r.receipts.push({ taskId: this.task.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: false, code: e.code, reason: e.message, at });
+      r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: false, code: e.code, reason: e.message, at });
       r.fail(participantId, { clientId: participantId, code: e.code, reason: e.message }, 'rejected');
       this.log.info({ round: r.round, participantId, code: e.code }, 'update rejected');
-      this.closer.closeIfDone();
+      this.closeIfDone();
       throw e;
     }
-    r.receipts.push({ taskId: this.task.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
+    r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
     if (outcome.accepted) {
       r.selected.get(participantId)!.status = 'submitted';
       r.accepted += 1;
@@ -294,7 +432,7 @@ export class TaskRunner {
       r.fail(participantId, { clientId: participantId, code: (outcome.code ?? 'BAD_REQUEST') as ClientFailure['code'], reason: outcome.reason ?? 'rejected' }, 'rejected');
     }
     this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes: bytes.byteLength }, 'update received');
-    this.closer.closeIfDone();
+    this.closeIfDone();
     return outcome;
   }
 

@@ -35,10 +35,10 @@ describe('update bounds: one participant cannot freeze or poison a task', () => 
     // Assert
     expect(refused.code).toBe('OUT_OF_BOUNDS');
     expect(refused.message).toMatch(/scale of chunk #0/);
-    const runner = h.engine.runner('t1');
-    expect(runner.version).toBe(1);
-    expect(runner.phase).not.toBe('aggregating');
-    expect([...runner.global].every((v) => Math.abs(v) < 5)).toBe(true);
+    const state = () => h.engine.summary('t1');
+    expect(state().version).toBe(1);
+    expect(state().phase).not.toBe('aggregating');
+    expect([...h.engine.globalWeights('t1')].every((v) => Math.abs(v) < 5)).toBe(true);
     const receipts = await h.storage.listReceipts('t1', 1);
     expect(receipts.find((r) => !r.accepted)).toMatchObject({ code: 'OUT_OF_BOUNDS' });
     expect(h.transport.of('round:invite').at(-1)!.msg.roundId).toBe('t1-r2');
@@ -57,7 +57,7 @@ describe('update bounds: one participant cannot freeze or poison a task', () => 
     h.send(peer!, honest([0.1, 0.1, 0.1, 0.1]));
     await h.engine.idle();
     expect(refused.code).toBe('OUT_OF_BOUNDS');
-    const largest = Math.max(...[...h.engine.runner('t1').global].map(Math.abs));
+    const largest = Math.max(...[...h.engine.globalWeights('t1')].map(Math.abs));
     expect(largest).toBeLessThan(5);
   });
 
@@ -85,7 +85,7 @@ describe('update bounds: one participant cannot freeze or poison a task', () => 
     await h.connect(1);
     expect(refusal(() => h.send(1, [3e38, 0, 0, 0])).code).toBe('OUT_OF_BOUNDS');
     await h.engine.idle();
-    expect(h.engine.runner('t1').version).toBe(0);
-    expect(h.engine.runner('t1').phase).not.toBe('aggregating');
+    expect(h.engine.summary('t1').version).toBe(0);
+    expect(h.engine.summary('t1').phase).not.toBe('aggregating');
   });
 });
