@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ChorusError } from '@chorus/core';
 import type { DataSchema } from '@chorus/core';
-import type { ModelTemplate } from './templates.js';
+import type { ModelTemplate } from './model-template.js';
 
 /** The hidden layer width of the tabular MLP: enough for small tables (iris, wine), cheap to train. */
 const TABULAR_HIDDEN = 16;

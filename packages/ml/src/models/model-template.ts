@@ -1,0 +1,17 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DataSchema } from '@chorus/core';
+
+/**
+ * A model the platform can create a task from. `build()` returns a fresh, uncompiled model whose
+ * output is class probabilities (softmax); every layer is named so weight names are the same in
+ * every process (tfjs would otherwise number layers per process: dense_Dense3, …).
+ */
+export interface ModelTemplate {
+  readonly id: string;
+  readonly description: string;
+  readonly data: DataSchema;
+  /** A fresh model for `data` (the task's data schema; @default this template's `data`). */
+  build(data?: DataSchema): tf.LayersModel;
+  /** Throws INVALID_CONFIG / SHAPE_MISMATCH, naming the field, when a task's data schema cannot feed this model. */
+  checkData?(data: DataSchema): void;
+}
