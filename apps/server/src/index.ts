@@ -33,6 +33,7 @@ import type { Storage } from './storage/storage.js';
 import { createMnistEvaluator } from './tasks/mnist-evaluator.js';
 import { combineEvaluators, createSpamEvaluator } from './tasks/spam-evaluator.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
+import { createTaskService } from './tasks/task-service.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer } from './transport/socket-handlers.js';
 
 export type { ServerConfig } from './config.js';
@@ -157,7 +158,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     installOriginGuard(app, cfg.corsOrigins);
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
     installAuditHook(app, audit, logger, { anonymousRefusalsPerMinute: cfg.auditRefusalsPerMinute, ...(overrides.clock ? { now: () => overrides.clock!.now() } : {}) });
-    const ctx = { engine, storage, logger };
+    const tasks = createTaskService(engine);
+    const ctx = { engine, storage, logger, tasks };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);
@@ -179,7 +181,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();
-    if (cfg.demoTask) await ensureDemoTask(engine, logger);
+    if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (err) {
     stopAdminFeed();

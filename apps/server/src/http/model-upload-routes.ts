@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError, taskConfigSchema } from '@chorus/core';
+import { ChorusError } from '@chorus/core';
 import { checkUploadedModelJson } from '@chorus/ml/upload-check';
 import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
 import { describeZodError } from '../transport/socket-handlers.js';
@@ -61,7 +61,7 @@ function base64ByteLength(text: string): number {
  * with 413 before it is read. The model is checked as data first (topology graph, size) on the event
  * loop, cheaply and with bounds; only then is it built, in a worker thread with a timeout.
  */
-export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger }: RouteContext, options: ModelUploadOptions = {}): void {
+export function registerModelUploadRoutes(app: FastifyInstance, { engine, tasks, logger }: RouteContext, options: ModelUploadOptions = {}): void {
   const maxBytes = options.maxBytes ?? DEFAULT_MODEL_UPLOAD_MAX_BYTES;
   const maxParameters = options.maxParameters ?? DEFAULT_MODEL_UPLOAD_MAX_PARAMETERS;
   const builder = options.builder ?? createModelBuilder(options.buildLimits);
@@ -89,20 +89,24 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
       const body = modelUploadRequestSchema.safeParse(req.body);
       if (!body.success) throw new ChorusError('INVALID_CONFIG', describeZodError(body.error, 'body'));
       const { modelJson, weights, config, start } = body.data;
-      const data = { inputShape: modelInputShape(modelJson), ...(config.data as object | undefined) };
-      const parsed = taskConfigSchema.safeParse({ ...config, data });
-      if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
-      if (parsed.data.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
-      if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
-
-      if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
-      // On the event loop, cheap and bounded (no tfjs here): a cycle, a dangling reference or an
-      // absurd layer never reaches tfjs, which would loop or allocate without end.
-      checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
-      const uploaded = await builder.build({ modelJson, weightsBase64: weights, data: parsed.data.data, limits: { maxParameters } });
-      const task = await engine.createTask({ config: parsed.data, ...uploaded });
-      logger.info({ taskId: task.id, parameters: uploaded.weights.length }, 'task created from an uploaded model');
-      if (start) await engine.start(task.id);
+      let parameters = 0;
+      const task = await tasks.create({
+        config: { ...config, data: { inputShape: modelInputShape(modelJson), ...(config.data as object | undefined) } },
+        ...(start !== undefined ? { start } : {}),
+        check(parsed) {
+          if (parsed.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
+        },
+        async build(parsed) {
+          if (weights.length % 4 !== 0) throw new ChorusError('INVALID_CONFIG', NOT_BASE64);
+          // On the event loop, cheap and bounded (no tfjs here): a cycle, a dangling reference or an
+          // absurd layer never reaches tfjs, which would loop or allocate without end.
+          checkUploadedModelJson(modelJson, base64ByteLength(weights), { maxParameters });
+          const uploaded = await builder.build({ modelJson, weightsBase64: weights, data: parsed.data, limits: { maxParameters } });
+          parameters = uploaded.weights.length;
+          return uploaded;
+        },
+      });
+      logger.info({ taskId: task.id, parameters }, 'task created from an uploaded model');
       return reply.status(201).send({ task: taskSummary(engine, task.id) });
     },
   );

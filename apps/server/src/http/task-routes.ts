@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { Storage } from '../storage/storage.js';
-import { createTaskFromTemplate } from '../tasks/task-factory.js';
+import { templateTaskSource } from '../tasks/task-factory.js';
+import type { TaskService } from '../tasks/task-service.js';
 
 export interface RouteContext {
   readonly engine: RoundEngine;
   readonly storage: Storage;
   readonly logger: Logger;
+  /** Task creation (from a template or an uploaded model). */
+  readonly tasks: TaskService;
 }
 
 type IdParams = { Params: { id: string }; Querystring: { limit?: string } };
@@ -36,7 +39,7 @@ export function taskSummary(engine: RoundEngine, id: string) {
   };
 }
 
-export function registerTaskRoutes(app: FastifyInstance, { engine, storage, logger }: RouteContext): void {
+export function registerTaskRoutes(app: FastifyInstance, { engine, storage, tasks, logger }: RouteContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
@@ -57,7 +60,7 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, logg
   });
 
   app.post('/api/tasks', async (req, reply) => {
-    const task = await createTaskFromTemplate(engine, req.body, logger);
+    const task = await tasks.create(templateTaskSource(req.body, logger));
     return reply.status(201).send({ task: taskSummary(engine, task.id) });
   });
 

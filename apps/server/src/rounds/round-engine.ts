@@ -8,6 +8,7 @@ import {
   type JoinResponse,
   type TaskConfig,
   type TaskInfo,
+  type Strategy,
   type TaskStatus,
   type TensorSpec,
   type UpdateBegin,
@@ -59,18 +60,26 @@ export class RoundEngine {
     if (latest.strategyState) strategy.importState(latest.strategyState);
     const abandoned = await storage.abandonOpenRounds(task.id, 'server restart', this.deps.clock!.now());
     const lastRound = await storage.lastRoundNumber(task.id);
-    const runner = new TaskRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy, this.deps, {
-      isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
-      onRoundClosed: () => this.pokeAll(),
-    });
-    this.runners.set(task.id, runner);
+    const runner = this.addRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy);
     this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned }, 'task loaded');
     return runner;
   }
 
+  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): TaskRunner {
+    const runner = new TaskRunner(task, global, version, lastRound, strategy, this.deps, {
+      isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
+      onRoundClosed: () => this.pokeAll(),
+    });
+    this.runners.set(task.id, runner);
+    return runner;
+  }
+
+  /**
+   * Stores a new task at version 0 and loads it. Callers check the request first (the task service:
+   * config, a free id); the database refuses an id that is taken meanwhile.
+   */
   async createTask(input: CreateTaskInput): Promise<StoredTask> {
     const { config, layout, weights } = input;
-    if (this.runners.has(config.id)) throw new ChorusError('INVALID_CONFIG', `task id: "${config.id}" already exists`);
     if (weights.length !== layoutSize(layout)) {
       throw new ChorusError('SHAPE_MISMATCH', `createTask: ${weights.length} initial weights for a layout of ${layoutSize(layout)} values`);
     }
@@ -81,7 +90,9 @@ export class RoundEngine {
     const payload = this.deps.payload.encode({ layout, values: weights }, 'float32');
     await this.deps.storage.createTask(task, { taskId: task.id, version: 0, round: 0, payload, strategyState: strategy.exportState(), metrics: {}, createdAt: now });
     const stored = (await this.deps.storage.getTask(task.id))!;
-    await this.loadRunner(stored);
+    // The strategy that validated the config runs the task: version 0 is the weights as given.
+    this.addRunner(stored, this.deps.payload.decode(payload).values, 0, 0, strategy);
+    this.deps.logger.info({ taskId: task.id, version: 0, status: stored.status }, 'task created');
     return stored;
   }
 

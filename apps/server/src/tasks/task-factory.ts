@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ChorusError, taskConfigSchema, type TaskConfigInput } from '@chorus/core';
+import { ChorusError, type TaskConfigInput } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
 import { loadMl } from './ml-loader.js';
+import { createTaskService, type TaskService, type TaskSource } from './task-service.js';
 import { resolveTemplateData } from './template-data.js';
 
 export const createTaskRequestSchema = z.strictObject({
@@ -19,27 +20,30 @@ export const createTaskRequestSchema = z.strictObject({
 });
 export type CreateTaskRequest = z.infer<typeof createTaskRequestSchema>;
 
-/** Validates a create-task request, builds the template's initial model and stores it as version 0. */
-export async function createTaskFromTemplate(engine: RoundEngine, body: unknown, logger: Logger): Promise<StoredTask> {
+/** Validates a create-task request (POST /api/tasks): the template builds the initial model. */
+export function templateTaskSource(body: unknown, logger: Logger): TaskSource {
   const req = createTaskRequestSchema.safeParse(body);
   if (!req.success) throw new ChorusError('INVALID_CONFIG', describeZodError(req.error, 'body'));
   const { template, config, seed, start } = req.data;
-  const parsed = taskConfigSchema.safeParse({ ...config, template, data: config.data ?? { kind: 'image', inputShape: [1], numClasses: 2 } });
-  if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
-  if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
+  return {
+    // Until the template is loaded, a placeholder stands for `data` when the request leaves it out.
+    config: { ...config, template, data: config.data ?? { kind: 'image', inputShape: [1], numClasses: 2 } },
+    ...(start !== undefined ? { start } : {}),
+    async build() {
+      const ml = await loadMl(logger);
+      try {
+        return await ml.createInitialModel(template, seed ?? 1, resolveTemplateData(ml, template, config.data));
+      } catch (err) {
+        const e = ChorusError.from(err);
+        throw new ChorusError(e.code === 'INTERNAL' ? 'INVALID_CONFIG' : e.code, `template: ${e.message}`);
+      }
+    },
+  };
+}
 
-  const ml = await loadMl(logger);
-  let initial: Awaited<ReturnType<typeof ml.createInitialModel>>;
-  try {
-    initial = await ml.createInitialModel(template, seed ?? 1, resolveTemplateData(ml, template, config.data));
-  } catch (err) {
-    const e = ChorusError.from(err);
-    throw new ChorusError(e.code === 'INTERNAL' ? 'INVALID_CONFIG' : e.code, `template: ${e.message}`);
-  }
-  const full = taskConfigSchema.parse({ ...config, template, data: initial.data });
-  const task = await engine.createTask({ config: full, topology: initial.topology, layout: initial.layout, weights: initial.weights });
-  if (start) await engine.start(task.id);
-  return task;
+/** A task from a template request, through the task service. */
+export async function createTaskFromTemplate(engine: RoundEngine, body: unknown, logger: Logger): Promise<StoredTask> {
+  return createTaskService(engine).create(templateTaskSource(body, logger));
 }
 
 export const DEMO_TASK_ID = 'mnist-demo';
@@ -62,8 +66,8 @@ export const DEMO_TASK: { template: string; config: TaskConfigInput & Record<str
   },
 };
 
-export async function ensureDemoTask(engine: RoundEngine, logger: Logger): Promise<void> {
+export async function ensureDemoTask(engine: RoundEngine, tasks: TaskService, logger: Logger): Promise<void> {
   if (engine.taskIds().length > 0) return;
-  await createTaskFromTemplate(engine, { ...DEMO_TASK, start: true }, logger);
+  await tasks.create(templateTaskSource({ ...DEMO_TASK, start: true }, logger));
   logger.info({ taskId: DEMO_TASK_ID }, 'demo task created and started');
 }
