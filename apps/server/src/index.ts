@@ -30,8 +30,7 @@ import { RoundEngine } from './rounds/round-engine.js';
 import { SqliteStorage } from './storage/sqlite-storage.js';
 import { installPartnerKeys } from './partners/install-partner-keys.js';
 import type { Storage } from './storage/storage.js';
-import { createMnistEvaluator } from './tasks/mnist-evaluator.js';
-import { combineEvaluators, createSpamEvaluator } from './tasks/spam-evaluator.js';
+import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type EvaluatorRegistry } from './tasks/evaluator-registry.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
 import { createTaskService } from './tasks/task-service.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer } from './transport/socket-handlers.js';
@@ -43,6 +42,7 @@ export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, Ve
 export { SqliteStorage } from './storage/sqlite-storage.js';
 export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
+export { createEvaluatorRegistry, builtInEvaluators, type EvaluatorRegistry, type EvaluatorRegistration } from './tasks/evaluator-registry.js';
 export type { TlsReloadResult } from './tls/tls-files.js';
 export { DEMO_TASK, DEMO_TASK_ID, createTaskFromTemplate } from './tasks/task-factory.js';
 
@@ -50,8 +50,10 @@ export { DEMO_TASK, DEMO_TASK_ID, createTaskFromTemplate } from './tasks/task-fa
 export interface ServerOverrides {
   /** @default pino at config.logLevel */
   readonly logger?: Logger;
-  /** Replaces central evaluation (null = none). @default MNIST evaluator when config.evaluate */
+  /** Replaces central evaluation (null = none). @default the evaluator registered for the task's dataset, when config.evaluate */
   readonly evaluate?: Evaluate | null;
+  /** Central evaluators by dataset. @default the built-ins (mnist, spam-assassin) */
+  readonly evaluators?: EvaluatorRegistry;
   /** @default systemClock */
   readonly clock?: Clock;
   /** Limits of POST /api/admin/tasks/upload (body, parameters, build worker). @default their documented defaults */
@@ -126,7 +128,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     socket.handshake.address = transport.clientAddress(socket.request);
     next();
   });
-  const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? combineEvaluators(createMnistEvaluator({ examples: cfg.evalExamples, logger }), createSpamEvaluator({ examples: cfg.evalExamples, logger })) : undefined) : (overrides.evaluate ?? undefined);
+  const evaluators = overrides.evaluators ?? createEvaluatorRegistry(builtInEvaluators({ examples: cfg.evalExamples, logger }));
+  const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? evaluateByDataset(evaluators) : undefined) : (overrides.evaluate ?? undefined);
   // Reads the engine lazily: it is created just below with the timed strategy factory.
   const metrics = new ServerMetrics(events, function* () {
     for (const taskId of engine.taskIds()) {

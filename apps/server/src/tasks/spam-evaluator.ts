@@ -30,17 +30,3 @@ export function createSpamEvaluator(options: { examples: number; logger: Logger 
     return run;
   };
 }
-
-/** Every built-in central evaluation, one at a time (tfjs has one global backend). */
-export function combineEvaluators(...evaluators: Evaluate[]): Evaluate {
-  let queue: Promise<unknown> = Promise.resolve();
-  return (task, weights) => {
-    const run = queue.then(async () => {
-      const metrics: Record<string, number> = {};
-      for (const evaluate of evaluators) Object.assign(metrics, await evaluate(task, weights));
-      return metrics;
-    });
-    queue = run.catch(() => undefined);
-    return run;
-  };
-}
