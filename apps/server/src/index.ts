@@ -38,6 +38,7 @@ import { attachSocketHandlers, createSocketTransport, type ChorusServer } from '
 export type { ServerConfig } from './config.js';
 export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
 export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
+export type { TaskSummary, OpenRoundSummary, RoundPhase } from './rounds/task-summary.js';
 export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
 export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
