@@ -1,5 +1,6 @@
 // Public entry point of @chorus/core. Pure TypeScript: no DOM, no Node APIs.
 export * from './errors/chorus-error.js';
+export * from './errors/zod-error.js';
 export * from './weights/layout.js';
 export * from './codecs/codec.js';
 export * from './strategies/strategy.js';

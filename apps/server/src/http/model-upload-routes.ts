@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError, taskConfigSchema } from '@chorus/core';
+import { ChorusError, taskConfigSchema, zodChorusError } from '@chorus/core';
 import { checkUploadedModelJson } from '@chorus/ml/upload-check';
 import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
-import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
 
 /**
@@ -87,11 +86,11 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, logger
     },
     async (req, reply) => {
       const body = modelUploadRequestSchema.safeParse(req.body);
-      if (!body.success) throw new ChorusError('INVALID_CONFIG', describeZodError(body.error, 'body'));
+      if (!body.success) throw zodChorusError('INVALID_CONFIG', body.error, 'body');
       const { modelJson, weights, config, start } = body.data;
       const data = { inputShape: modelInputShape(modelJson), ...(config.data as object | undefined) };
       const parsed = taskConfigSchema.safeParse({ ...config, data });
-      if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
+      if (!parsed.success) throw zodChorusError('INVALID_CONFIG', parsed.error, 'config');
       if (parsed.data.template !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.template: an uploaded model has no template; leave it out');
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
 

@@ -44,9 +44,6 @@ export interface RoundContext {
   localDp?(): LocalDpConfig | undefined;
 }
 
-/** Errors that mean this round's slot is gone: retrying the same upload cannot help. */
-const ROUND_OVER = new Set(['ROUND_CLOSED', 'NOT_SELECTED', 'STALE_VERSION', 'TASK_NOT_RUNNING']);
-
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
 export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<void> {
   const { signal, emitter } = ctx;
@@ -94,7 +91,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
           },
         );
       },
-      { attempts: ctx.attempts, signal, shouldRetry: (err) => !ROUND_OVER.has(err.code) && Date.now() < invite.deadline },
+      { attempts: ctx.attempts, signal, shouldRetry: (err) => !err.roundOver && Date.now() < invite.deadline },
     );
     if (receipt.accepted) ctx.stats.roundsCompleted++;
     else ctx.stats.roundsFailed++;

@@ -145,6 +145,8 @@ export const wireErrorSchema = z.object({
   code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
   message: z.string(),
   retryable: z.boolean(),
+  /** The field that was wrong, when the error is about one (`update:begin.byteLength`). */
+  path: z.string().optional(),
 });
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };
