@@ -1,6 +1,7 @@
 // Public entry point of @chorus/core. Pure TypeScript: no DOM, no Node APIs.
 export * from './errors/chorus-error.js';
 export * from './errors/zod-error.js';
+export { createRegistry, type Registry, type RegistryOptions } from './registry/create-registry.js';
 export * from './weights/layout.js';
 export * from './codecs/codec.js';
 export * from './strategies/strategy.js';

@@ -4,7 +4,6 @@ import { createDpController, type PrivacyReport } from '../privacy/dp-aggregator
 import type { AggregationOptions } from './aggregation-options.js';
 import { checkAggregationOptions } from './aggregation-options.js';
 import { getAggregator } from './aggregators/aggregator-registry.js';
-import './aggregators/builtin-aggregators.js';
 import { createNormBoundAggregator } from './aggregators/norm-bound.js';
 import type { ServerOptimizer } from './server-optimizers/server-optimizer.js';
 import { decodeStrategyState, encodeStrategyState } from './state-bytes.js';
