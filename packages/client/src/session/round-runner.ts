@@ -23,7 +23,7 @@ export interface RoundTrainer {
   train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult>;
 }
 
-export interface RoundContext {
+export interface RoundRunnerContext {
   socket(): SessionSocket;
   waitJoined(signal: AbortSignal): Promise<void>;
   readonly trainer: RoundTrainer;
@@ -45,7 +45,7 @@ export interface RoundContext {
 }
 
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
-export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<void> {
+export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Promise<void> {
   const { signal, emitter } = ctx;
   const progress = (phase: 'download' | 'train' | 'upload', fraction: number): void =>
     emitter.emit('progress', { roundId: invite.roundId, phase, fraction });
@@ -109,7 +109,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
   }
 }
 
-async function globalWeights(invite: RoundInvite, ctx: RoundContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
+async function globalWeights(invite: RoundInvite, ctx: RoundRunnerContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
   const cached = await ctx.cache.get(invite.taskId, invite.version);
   if (cached) {
     onProgress(1);
@@ -132,7 +132,7 @@ function finiteMetrics(metrics: Readonly<Record<string, number>>): Record<string
   return out;
 }
 
-async function declineQuietly(invite: RoundInvite, ctx: RoundContext, reason: string): Promise<void> {
+async function declineQuietly(invite: RoundInvite, ctx: RoundRunnerContext, reason: string): Promise<void> {
   try {
     const socket = ctx.socket();
     if (socket.connected) await request(socket, 'round:decline', { taskId: invite.taskId, roundId: invite.roundId, reason: reason.slice(0, 500) }, ctx.ackTimeoutMs);
