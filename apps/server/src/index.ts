@@ -40,7 +40,7 @@ export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
 export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
 export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
-export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
+export { systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
 export type { TlsReloadResult } from './tls/tls-files.js';
 export { DEMO_TASK, DEMO_TASK_ID, createTaskFromTemplate } from './tasks/task-factory.js';
