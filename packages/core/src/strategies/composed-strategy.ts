@@ -15,10 +15,6 @@ export interface PrivacyAwareStrategy extends Strategy {
   privacySpent(): PrivacyReport | null;
 }
 
-export function isPrivacyAware(s: Strategy): s is PrivacyAwareStrategy {
-  return typeof (s as Partial<PrivacyAwareStrategy>).privacySpent === 'function';
-}
-
 export interface ComposedStrategyInit {
   readonly id: string;
   /** Parsed aggregation options (aggregator, norm bound, DP). */
