@@ -43,6 +43,7 @@ export { allocateFoldTarget, foldKernelAvailable } from './kernels/fold-kernel.j
 
 // ---- protocol: version, messages, task config, admin API shapes ----
 export { PROTOCOL_VERSION } from './protocol/version.js';
+export { METRIC_LIMITS, boundMetrics, metricsSchema } from './protocol/metrics.js';
 export {
   capabilitiesSchema,
   capabilitiesUpdateSchema,

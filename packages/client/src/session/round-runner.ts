@@ -1,4 +1,4 @@
-import { ChorusError, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
 import { abortError, withRetry } from './backoff.js';
 import { encodeBoundedUpdate } from './bounded-payload.js';
 import { uploadInChunks } from './chunked-upload.js';
@@ -69,7 +69,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
     }
     const values = privateUpdate(result.delta, ctx.localDp?.());
     const bytes = encodeBoundedUpdate(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm);
-    const metrics = finiteMetrics(result.metrics);
+    const metrics = boundMetrics(result.metrics);
 
     ctx.setStatus('uploading');
     progress('upload', 0);
@@ -124,12 +124,6 @@ async function globalWeights(invite: RoundInvite, ctx: RoundRunnerContext, onPro
   const weights = decodePayload(bytes);
   await ctx.cache.put(invite.taskId, invite.version, weights);
   return weights;
-}
-
-function finiteMetrics(metrics: Readonly<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(metrics ?? {}).slice(0, 32)) if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 64)] = v;
-  return out;
 }
 
 async function declineQuietly(invite: RoundInvite, ctx: RoundRunnerContext, reason: string): Promise<void> {
