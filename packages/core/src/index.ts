@@ -110,6 +110,9 @@ export { dpOptionsSchema } from './privacy/dp-options.js';
 export { applyLocalDp } from './privacy/local-dp.js';
 export { planPrivacy } from './privacy/privacy-plan.js';
 
+// ---- async ----
+export { createSerialQueue, type SerialQueue } from './async/serial-queue.js';
+
 // ---- data and randomness (simulator, partitioned demo shards) ----
 export type { Dataset } from './data/dataset.js';
 export { parsePartitionSpec, partitionIndices, subsetDataset } from './data/partition.js';
