@@ -97,7 +97,7 @@ export class RoundCloser {
     runner.phase = 'aggregating';
     runner.clearTimers();
     for (const c of r.outstanding()) {
-      if (deadline) r.failures.set(c.participantId, { clientId: c.participantId, code: 'DEADLINE', reason: 'no update arrived before the round deadline' });
+      if (deadline) r.failures.set(c.participantId, { participantId: c.participantId, code: 'DEADLINE', reason: 'no update arrived before the round deadline' });
       this.safely('round:cancel', () => runner.deps.transport.send(c.connectionId, 'round:cancel', { taskId: r.taskId, roundId: r.roundId, reason }));
     }
     this.safely('the round-closed hook', () => runner.roundClosed());

@@ -89,8 +89,8 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                     {r.failures.length > 0 && (
                       <ul className="receipts">
                         {r.failures.map((f) => (
-                          <li key={f.clientId} className="refused">
-                            <code>{f.clientId.slice(0, 8)}</code> {f.code}: {f.reason}
+                          <li key={f.participantId} className="refused">
+                            <code>{f.participantId.slice(0, 8)}</code> {f.code}: {f.reason}
                           </li>
                         ))}
                       </ul>
