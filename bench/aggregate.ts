@@ -98,7 +98,7 @@ function rssChild(count: number): void {
   for (let i = 0; i < count; i++) {
     // A fresh buffer per update, as if received from the network: retaining it would show in RSS.
     const bytes = templates[i % templates.length]!.slice();
-    const outcome = aggregator.add({ clientId: `c${i}`, numExamples: 600, metrics: { loss: 1 }, update: parsePayload(bytes, { layout: CNN_LAYOUT, maxBytes }) });
+    const outcome = aggregator.add({ participantId: `c${i}`, numExamples: 600, metrics: { loss: 1 }, update: parsePayload(bytes, { layout: CNN_LAYOUT, maxBytes }) });
     if (outcome.status !== 'accepted') throw new Error(`update ${i} rejected: ${outcome.reason}`);
   }
   aggregator.finish([]);

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import proxyAddr from '@fastify/proxy-addr';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, describeZodError } from '@chorus/core';
 
 /**
  * Server options, merged over documented defaults (socket.io style). Sources, weakest first:
@@ -252,7 +252,7 @@ export function resolveConfig(partial: Partial<ServerConfig> = {}): ServerConfig
   const raw = (defined as Record<string, unknown>)[key];
   const secret = SOURCES[key as keyof ServerConfig]?.kind === 'secret';
   const got = !(key in defined) ? 'undefined' : secret && typeof raw === 'string' ? `${raw.length} characters` : JSON.stringify(raw);
-  const what = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${key}: ${issue.message}, got ${got}`;
+  const what = issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : `${describeZodError(result.error)}, got ${got}`;
   throw new ChorusError('INVALID_CONFIG', what);
 }
 

@@ -58,6 +58,11 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect(await watcher.request('join', { protocolVersion: 99, taskId: 'it', capabilities: { backend: 'wasm', numExamples: 1 } })).toMatchObject({ ok: false, error: { code: 'UNSUPPORTED_PROTOCOL', retryable: false } });
     expect(await watcher.request('join', { protocolVersion: 1, taskId: 'nope', capabilities: { backend: 'wasm', numExamples: 1 } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(await watcher.request('update:begin', { taskId: 'it', version: 'zero' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    // A bad field comes back named, so a client can say which one (core's wire error `path`).
+    expect(await watcher.request('update:begin', { taskId: 'it', roundId: inviteA.roundId, version: 0, numExamples: 1, byteLength: -5 })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', retryable: false, path: 'update:begin.byteLength', message: expect.stringMatching(/^update:begin\.byteLength: /) },
+    });
     expect(await watcher.request('update:chunk', { uploadId: 'x', seq: 0, data: new Uint8Array(4) })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(await watcher.request('update:end')).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     watcher.socket.emit('update:begin', { garbage: true }); // no ack callback: must not crash anything

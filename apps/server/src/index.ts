@@ -41,7 +41,7 @@ export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
 export type { TaskSummary, OpenRoundSummary, RoundPhase } from './rounds/task-summary.js';
 export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
-export { FakeClock, systemClock, type Clock } from './rounds/clock.js';
+export { systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
 export { createEvaluatorRegistry, builtInEvaluators, type EvaluatorRegistry, type EvaluatorRegistration } from './tasks/evaluator-registry.js';
 export type { TlsReloadResult } from './tls/tls-files.js';

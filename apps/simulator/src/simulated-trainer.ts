@@ -1,8 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { assertSameLayout, type Dataset, type RandomSource } from '@chorus/core';
+import { assertSameLayout, type Dataset, type RandomSource, type SerialQueue } from '@chorus/core';
 import type { RoundTrainer } from '@chorus/client';
 import { modelLayout, trainLocal, writeModelWeights } from '@chorus/ml';
-import type { SerialQueue } from './serial-queue.js';
 import type { SimulationAttack } from './simulation-options.js';
 
 export interface SimulatedTrainerOptions {

@@ -1,4 +1,4 @@
-import { ChorusError, CODEC_IDS, parsePartitionSpec, privacyConfigSchema, type CodecId, type Dataset, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
+import { ChorusError, CODEC_IDS, describeZodError, parsePartitionSpec, privacyConfigSchema, type CodecId, type Dataset, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
 export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn'] as const;
 export type SimulationModel = (typeof SIMULATION_MODELS)[number];
@@ -108,8 +108,7 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
   if (o.privacy !== undefined) {
     const parsed = privacyConfigSchema.safeParse(o.privacy);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      fail('privacy', `local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (${[...issue.path].join('.')}: ${issue.message})`, o.privacy);
+      fail('privacy', `local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (${describeZodError(parsed.error)})`, o.privacy);
     }
   }
   return o;

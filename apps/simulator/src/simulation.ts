@@ -1,6 +1,7 @@
 import {
   ChorusError,
   createSeededRandom,
+  createSerialQueue,
   decodePayload,
   parsePartitionSpec,
   partitionIndices,
@@ -13,7 +14,6 @@ import { evaluateModel, getModelTemplate, writeModelWeights } from '@chorus/ml';
 import { initNodeBackend, loadMnist } from '@chorus/ml/node';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import { createInbox, createRoundTracker } from './round-tracker.js';
-import { createSerialQueue } from './serial-queue.js';
 import { createSimulatedTrainer } from './simulated-trainer.js';
 import { batchSizeFor, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
 import { createTask, startTask, stopTask } from './task-api.js';

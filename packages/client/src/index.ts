@@ -13,8 +13,8 @@ export type {
   SessionEventMap,
   SessionListener,
   SessionStatus,
-  RoundPhase,
-  ProgressEvent,
+  RoundStep,
+  SessionProgressEvent,
   ReceiptEvent,
   RoundFailedEvent,
 } from './session/session-events.js';

@@ -52,8 +52,6 @@ export interface BrowserParticipant {
   stop(): Promise<void>;
 }
 
-const ROUND_GONE = new Set(['ROUND_CLOSED', 'STALE_VERSION', 'NOT_SELECTED', 'DUPLICATE_UPDATE', 'TASK_NOT_RUNNING', 'SHAPE_MISMATCH']);
-
 export function createBrowserParticipant(options: BrowserParticipantOptions): BrowserParticipant {
   if (!options.serverUrl) throw new ChorusError('INVALID_CONFIG', 'serverUrl: required (e.g. "http://localhost:8080")');
   if (!options.taskId) throw new ChorusError('INVALID_CONFIG', 'taskId: required');
@@ -140,7 +138,8 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       })();
     });
     s.on('roundFailed', (f) => {
-      if (ROUND_GONE.has(f.error.code)) void storage.pendingUploads.clear(taskId);
+      // The round's slot is gone (core's error policy): the saved upload can never be sent.
+      if (f.error.roundOver) void storage.pendingUploads.clear(taskId);
     });
     s.on('modelUpdated', (m) => store.update({ globalModel: m }));
     s.on('error', fail);

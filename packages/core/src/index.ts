@@ -1,45 +1,119 @@
 // Public entry point of @chorus/core. Pure TypeScript: no DOM, no Node APIs.
-export * from './errors/chorus-error.js';
-export * from './weights/layout.js';
-export * from './codecs/codec.js';
-export * from './strategies/strategy.js';
-export * from './strategies/update-bounds.js';
-export * from './strategies/registry.js';
-export * from './protocol/version.js';
-export * from './protocol/task.js';
-export * from './protocol/messages.js';
-export * from './random/seeded-random.js';
-export * from './data/dataset.js';
-export * from './data/partition.js';
-export * from './data/partition-dirichlet.js';
-export * from './codecs/codec-registry.js';
-export { firstNonFinite, type NormedUpdateCodec } from './codecs/codec-checks.js';
-export { float32Codec } from './codecs/float32-codec.js';
-export { float16Codec } from './codecs/float16-codec.js';
-export { int8Codec, INT8_CHUNK } from './codecs/int8-codec.js';
-export { float32ToHalf, halfToFloat32 } from './codecs/half-float.js';
-export { allocateFoldTarget, findFoldKernel, foldKernelAvailable, type FoldKernel, type FoldTargetOptions } from './kernels/fold-kernel.js';
-export * from './weights/payload.js';
-export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-mean.js';
-export { createClientMetricsMean, type ClientMetricsMean } from './strategies/aggregators/weighted-mean-metrics.js';
-export * from './strategies/fedavg.js';
-export { BUILTIN_STRATEGIES } from './strategies/builtin-strategies.js';
-export * from './strategies/aggregators/robust-math.js';
-export { createKrumAggregator, createMedianAggregator, createTrimmedMeanAggregator } from './strategies/aggregators/robust-aggregators.js';
-export { createBufferingAggregator, type BufferedResult, type BufferedRule } from './strategies/aggregators/buffering-aggregator.js';
-export { createNormBoundAggregator, scaleUpdate } from './strategies/aggregators/norm-bound.js';
-export * from './strategies/aggregators/aggregator-registry.js';
-export * from './strategies/aggregation-options.js';
-export * from './strategies/composed-strategy.js';
-export { OPTIMIZER_STRATEGIES } from './strategies/optimizer-strategies.js';
-export * from './strategies/server-optimizers/server-optimizer.js';
-export * from './strategies/server-optimizers/adaptive-optimizers.js';
-export * from './strategies/state-bytes.js';
+// Every name is listed: what other packages use, plus what a plug-in needs to add a strategy,
+// aggregator or codec. Internals (the math, the optimizers, the codec instances) stay inside.
+
+// ---- errors: one policy for every boundary ----
+export { ChorusError, ERROR_CODES, errorPolicy, isErrorCode, type ErrorCode, type ErrorPolicy, type WireError } from './errors/chorus-error.js';
+export { describeZodError, describeZodProblem, zodChorusError, type ZodProblem } from './errors/zod-error.js';
+
+// ---- extension points ----
+export { createRegistry, type Registry, type RegistryOptions } from './registry/create-registry.js';
+export {
+  createStrategy,
+  getStrategy,
+  listStrategies,
+  registerStrategy,
+  unregisterStrategy,
+  type StrategyFactory,
+  type StrategyRegistration,
+} from './strategies/registry.js';
+export {
+  getAggregator,
+  listAggregators,
+  registerAggregator,
+  unregisterAggregator,
+  type AggregatorParams,
+  type AggregatorRegistration,
+} from './strategies/aggregators/aggregator-registry.js';
+export { getCodec, getCodecByCode, listCodecs, registerCodec, unregisterCodec } from './codecs/codec-registry.js';
+
+// ---- strategies: the contract and what the server needs to run one ----
+export type { AddOutcome, AggregateResult, ClientFailure, ClientUpdate, EncodedUpdate, FitOverrides, RoundAggregator, RoundContext, Strategy } from './strategies/strategy.js';
 export { parseStrategyOptions } from './strategies/parse-options.js';
-export * from './privacy/rdp-accountant.js';
-export * from './privacy/dp-options.js';
-export * from './privacy/dp-aggregator.js';
-export * from './privacy/local-dp.js';
-export * from './privacy/gaussian-noise.js';
-export * from './privacy/privacy-plan.js';
-export * from './protocol/admin-api.js';
+export { clipToNorm, updateNormBound } from './strategies/update-bounds.js';
+export { l2Norm } from './strategies/aggregators/robust-math.js';
+export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-mean.js';
+
+// ---- weights, payloads and codecs ----
+export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
+export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
+export { CODEC_IDS, type CodecId, type RandomSource, type UpdateCodec } from './codecs/codec.js';
+export { firstNonFinite, type NormedUpdateCodec } from './codecs/codec-checks.js';
+export { allocateFoldTarget, foldKernelAvailable } from './kernels/fold-kernel.js';
+
+// ---- protocol: version, messages, task config, admin API shapes ----
+export { PROTOCOL_VERSION } from './protocol/version.js';
+export { METRIC_LIMITS, boundMetrics, metricsSchema } from './protocol/metrics.js';
+export {
+  capabilitiesSchema,
+  capabilitiesUpdateSchema,
+  joinRequestSchema,
+  joinResponseSchema,
+  modelUpdatedSchema,
+  roundCancelSchema,
+  roundDeclineSchema,
+  roundInviteSchema,
+  taskInfoSchema,
+  taskStatusSchema,
+  updateBeginResponseSchema,
+  updateBeginSchema,
+  updateChunkSchema,
+  updateEndSchema,
+  updateReceiptSchema,
+  wireErrorSchema,
+  type Ack,
+  type AckFn,
+  type Capabilities,
+  type CapabilitiesUpdate,
+  type ClientToServerEvents,
+  type JoinRequest,
+  type JoinResponse,
+  type ModelUpdated,
+  type RoundCancel,
+  type RoundDecline,
+  type RoundInvite,
+  type ServerToClientEvents,
+  type TaskInfo,
+  type TaskStatusMessage,
+  type UpdateBegin,
+  type UpdateBeginResponse,
+  type UpdateChunk,
+  type UpdateEnd,
+  type UpdateReceipt,
+} from './protocol/messages.js';
+export {
+  TASK_STATUSES,
+  dataSchemaSchema,
+  localDpConfigSchema,
+  privacyConfigSchema,
+  roundConfigSchema,
+  strategyConfigSchema,
+  taskConfigSchema,
+  trainingConfigSchema,
+  updateLimitsSchema,
+  type DataSchema,
+  type LocalDpConfig,
+  type PrivacyConfig,
+  type RoundConfig,
+  type StrategyConfig,
+  type TaskConfig,
+  type TaskConfigInput,
+  type TaskStatus,
+  type TrainingConfig,
+  type UpdateLimits,
+} from './protocol/task.js';
+export type { PartnerKeyRecord, PartnerKeyUsage, PartnerKeyWithUsage, RoundRecord, RoundState } from './protocol/admin-api.js';
+
+// ---- privacy ----
+export { createRdpAccountant, noiseForEpsilon } from './privacy/rdp-accountant.js';
+export { dpOptionsSchema } from './privacy/dp-options.js';
+export { applyLocalDp } from './privacy/local-dp.js';
+export { planPrivacy } from './privacy/privacy-plan.js';
+
+// ---- async ----
+export { createSerialQueue, type SerialQueue } from './async/serial-queue.js';
+
+// ---- data and randomness (simulator, partitioned demo shards) ----
+export type { Dataset } from './data/dataset.js';
+export { parsePartitionSpec, partitionIndices, subsetDataset } from './data/partition.js';
+export { createSeededRandom, gaussian, shuffleInPlace } from './random/seeded-random.js';

@@ -6,7 +6,7 @@ import {
   type EmbedEventName,
   type EmbedMethod,
   type EmbedMethodMap,
-  type ErrorEvent,
+  type EmbedErrorEvent,
   type PartnerExample,
 } from './messages.js';
 
@@ -52,7 +52,7 @@ export function createFrameBridge(win: Pick<Window, 'addEventListener' | 'remove
   let queue: (() => void)[] = [];
   let getFrame: (() => Window | null) | null = null;
   let ready = false;
-  let refused: ErrorEvent | null = null;
+  let refused: EmbedErrorEvent | null = null;
   let nextId = 1;
 
   const emit = (event: EmbedEventName, data: unknown): void => {

@@ -11,9 +11,9 @@ export {
 export type {
   EmbedPhase,
   StatusEvent,
-  ProgressEvent,
+  EmbedProgressEvent,
   RoundJoinedEvent,
-  ErrorEvent,
+  EmbedErrorEvent,
   EmbedEventMap,
   EmbedEventName,
   PartnerExample,

@@ -27,7 +27,7 @@ export interface StatusEvent {
   readonly examples: number;
 }
 
-export interface ProgressEvent {
+export interface EmbedProgressEvent {
   readonly round: number;
   readonly stage: 'download' | 'train' | 'upload';
   /** 0…1 */
@@ -38,7 +38,7 @@ export interface RoundJoinedEvent {
   readonly round: number;
 }
 
-export interface ErrorEvent {
+export interface EmbedErrorEvent {
   readonly code: string;
   readonly message: string;
 }
@@ -47,11 +47,11 @@ export interface ErrorEvent {
 export interface EmbedEventMap {
   ready: { readonly taskId: string };
   status: StatusEvent;
-  progress: ProgressEvent;
+  progress: EmbedProgressEvent;
   roundJoined: RoundJoinedEvent;
-  error: ErrorEvent;
+  error: EmbedErrorEvent;
   /** The embedding site is not allowed for this key/task; nothing was started. */
-  refused: ErrorEvent;
+  refused: EmbedErrorEvent;
 }
 export type EmbedEventName = keyof EmbedEventMap;
 
@@ -81,7 +81,7 @@ export interface FrameReplyMessage {
   readonly ok: boolean;
   /** For addExamples: how many were stored. */
   readonly value?: number;
-  readonly error?: ErrorEvent;
+  readonly error?: EmbedErrorEvent;
 }
 
 export type FrameMessage = FrameEventMessage | FrameReplyMessage;
@@ -117,7 +117,7 @@ function isEventData(event: string, d: unknown): boolean {
   }
 }
 
-const isErrorData = (d: unknown): d is ErrorEvent => isObj(d) && hasOnly(d, ['code', 'message']) && isStr(d.code, 40) && isStr(d.message);
+const isErrorData = (d: unknown): d is EmbedErrorEvent => isObj(d) && hasOnly(d, ['code', 'message']) && isStr(d.code, 40) && isStr(d.message);
 
 /** A message from the iframe, or null when `data` is not exactly one of ours. */
 export function parseFrameMessage(data: unknown): FrameMessage | null {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock, startServer, type RunningServer } from '../index.js';
+import { startServer, type RunningServer } from '../index.js';
+import { FakeClock } from '../rounds/clock.js';
 
 const ADMIN_TOKEN = 'audit-test-admin-token-0123456789abc';
 let dir: string;

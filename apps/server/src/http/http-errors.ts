@@ -1,29 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { ChorusError, type ErrorCode } from '@chorus/core';
+import { ChorusError, ERROR_CODES, type ErrorCode } from '@chorus/core';
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_REQUEST: 400,
-  INVALID_CONFIG: 400,
-  SHAPE_MISMATCH: 400,
-  UNKNOWN_CODEC: 400,
-  NON_FINITE: 400,
-  UNSUPPORTED_PROTOCOL: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  TASK_NOT_RUNNING: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  INTERNAL: 500,
-};
-
+/** The status for a code comes from core's error policy (ERROR_CODES); no second map here. */
 export function httpStatus(code: ErrorCode): number {
-  return STATUS[code] ?? 400;
+  return ERROR_CODES[code].status;
 }
 
-/** Every HTTP error is JSON `{ error: { code, message } }` with a status that matches the code. */
+/**
+ * Every HTTP error is JSON `{ error: { code, message, path? } }` with the status core's policy gives
+ * the code; `path` names the field that was wrong when the error is about one.
+ */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     let e: ChorusError;
@@ -33,7 +19,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     else if (fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500) e = new ChorusError('BAD_REQUEST', (err as Error).message);
     else e = ChorusError.from(err);
     if (e.code === 'INTERNAL') request.log.error({ err }, 'request failed');
-    void reply.status(httpStatus(e.code)).send({ error: { code: e.code, message: e.message } });
+    void reply.status(httpStatus(e.code)).send({ error: { code: e.code, message: e.message, ...(e.path !== undefined ? { path: e.path } : {}) } });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });

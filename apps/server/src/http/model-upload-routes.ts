@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, zodChorusError } from '@chorus/core';
 import { checkUploadedModelJson } from '@chorus/ml/upload-check';
 import { createModelBuilder, type ModelBuilder, type ModelBuildLimits } from '../tasks/model-build-worker.js';
-import { describeZodError } from '../transport/socket-handlers.js';
 import { taskSummary, type RouteContext } from './task-routes.js';
 
 /**
@@ -87,7 +86,7 @@ export function registerModelUploadRoutes(app: FastifyInstance, { engine, tasks,
     },
     async (req, reply) => {
       const body = modelUploadRequestSchema.safeParse(req.body);
-      if (!body.success) throw new ChorusError('INVALID_CONFIG', describeZodError(body.error, 'body'));
+      if (!body.success) throw zodChorusError('INVALID_CONFIG', body.error, 'body');
       const { modelJson, weights, config, start } = body.data;
       let parameters = 0;
       const task = await tasks.create({

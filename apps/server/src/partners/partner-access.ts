@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
+import { ChorusError } from '@chorus/core';
 import { checkAccess, refusedOrigin, utcDay, type AccessRefusal, type AccessVerdict } from './partner-key.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
@@ -71,7 +72,7 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
   io.use((socket, next) => {
     const refuse = (v: AccessRefusal): void => {
       options.logger.info({ code: v.code, reason: v.reason, origin: socket.handshake.headers.origin }, 'socket refused');
-      next(Object.assign(new Error(v.reason), { data: { code: v.code, message: v.reason, retryable: v.code === 'RATE_LIMITED' } }));
+      next(Object.assign(new Error(v.reason), { data: new ChorusError(v.code, v.reason).toWire() }));
     };
     const browserOrigin = socket.handshake.headers.origin;
     if (browserOrigin !== undefined && !options.chorusOrigins(browserOrigin)) return refuse(refusedOrigin(browserOrigin));

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError, type PartnerKeyWithUsage } from '@chorus/core';
-import { describeZodError } from '../transport/socket-handlers.js';
+import { ChorusError, zodChorusError, type PartnerKeyWithUsage } from '@chorus/core';
 import { utcDay, type PartnerKey } from './partner-key.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
@@ -35,7 +34,7 @@ export function registerPartnerAdminRoutes(app: FastifyInstance, keys: PartnerKe
   const withUsage = (key: PartnerKey): PartnerKeyWithUsage => ({ ...key, usage: keys.usage(key.id, utcDay(now())) });
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.infer<S> => {
     const parsed = schema.safeParse(body ?? {});
-    if (!parsed.success) throw new ChorusError('BAD_REQUEST', describeZodError(parsed.error, 'partner key'));
+    if (!parsed.success) throw zodChorusError('BAD_REQUEST', parsed.error, 'partner key');
     return parsed.data;
   };
 

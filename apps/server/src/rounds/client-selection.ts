@@ -1,4 +1,4 @@
-import type { Capabilities, RoundConfig } from '@chorus/core';
+import { createRegistry, type Capabilities, type Registry, type RoundConfig } from '@chorus/core';
 
 /**
  * How many clients to invite: ceil(target × overSelection), capped by who is available. The small
@@ -24,3 +24,19 @@ export function pickRandom<T>(items: readonly T[], count: number, random: () => 
   }
   return pool.slice(0, n);
 }
+
+/**
+ * How a round picks who to invite among the eligible. One shape with every other extension point
+ * (core's createRegistry); 'uniform' (pickRandom) is what every task uses today.
+ */
+export interface SelectionPolicy {
+  readonly id: string;
+  readonly description: string;
+  select<T>(candidates: readonly T[], count: number, random: () => number): T[];
+}
+
+export const selectionPolicyRegistry: Registry<SelectionPolicy> = createRegistry({
+  kind: 'client-selection policy',
+  idOf: (p) => p.id,
+  initial: [{ id: 'uniform', description: 'A uniform random subset of the eligible clients (FedAvg).', select: pickRandom }],
+});

@@ -113,7 +113,7 @@ export class RoundCloser {
   private beginClosing(r: OpenRound, reason: string, deadline: boolean): Closing {
     const host = this.host;
     for (const c of r.outstanding()) {
-      if (deadline) r.failures.set(c.participantId, { clientId: c.participantId, code: 'DEADLINE', reason: 'no update arrived before the round deadline' });
+      if (deadline) r.failures.set(c.participantId, { participantId: c.participantId, code: 'DEADLINE', reason: 'no update arrived before the round deadline' });
       this.safely('round:cancel', () => host.deps.transport.send(c.connectionId, 'round:cancel', { taskId: r.taskId, roundId: r.roundId, reason }));
     }
     this.safely('the round-closed hook', () => host.roundClosed());

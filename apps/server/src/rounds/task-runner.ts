@@ -349,7 +349,7 @@ export class TaskRunner implements RoundCloserHost {
     this.members.delete(participantId);
     const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
-      this.round!.fail(participantId, { clientId: participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
+      this.round!.fail(participantId, { participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
       this.closeIfDone();
     }
@@ -359,7 +359,7 @@ export class TaskRunner implements RoundCloserHost {
     const r = this.round;
     const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
     if (!sel || sel.status !== 'invited') return;
-    r!.fail(participantId, { clientId: participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
+    r!.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
     this.closeIfDone();
   }
 
@@ -412,12 +412,12 @@ export class TaskRunner implements RoundCloserHost {
         const source = this.limits.maxUpdateNorm !== undefined ? 'limits.maxUpdateNorm' : `${this.limits.normFactor} × the model's size`;
         throw new ChorusError('OUT_OF_BOUNDS', `update: its L2 norm ${l2Norm.toPrecision(4)} exceeds this round's bound ${bound.toPrecision(4)} (${source})`);
       }
-      const added = r.aggregator.add({ clientId: participantId, numExamples: sub.numExamples, update, metrics: sub.metrics });
+      const added = r.aggregator.add({ participantId, numExamples: sub.numExamples, update, metrics: sub.metrics });
       outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
       r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: false, code: e.code, reason: e.message, at });
-      r.fail(participantId, { clientId: participantId, code: e.code, reason: e.message }, 'rejected');
+      r.fail(participantId, { participantId, code: e.code, reason: e.message }, 'rejected');
       this.log.info({ round: r.round, participantId, code: e.code }, 'update rejected');
       this.closeIfDone();
       throw e;
@@ -429,7 +429,7 @@ export class TaskRunner implements RoundCloserHost {
       r.examples += sub.numExamples;
       r.addMetrics(sub.metrics, sub.numExamples);
     } else {
-      r.fail(participantId, { clientId: participantId, code: (outcome.code ?? 'BAD_REQUEST') as ClientFailure['code'], reason: outcome.reason ?? 'rejected' }, 'rejected');
+      r.fail(participantId, { participantId, code: (outcome.code ?? 'BAD_REQUEST') as ClientFailure['code'], reason: outcome.reason ?? 'rejected' }, 'rejected');
     }
     this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes: bytes.byteLength }, 'update received');
     this.closeIfDone();

@@ -15,7 +15,7 @@ function version(v: number, round: number, payload: number[]): NewVersion {
 }
 
 function close(round: number, receipts: RoundClose['receipts'] = []): RoundClose {
-  return { taskId: 't1', round, closedAt: 5000, participants: receipts.filter((r) => r.accepted).length, failures: [{ clientId: 'p9', code: 'DISCONNECTED', reason: 'socket closed' }], bytesUp: 300, bytesDown: 900, metrics: { loss: 0.5 }, receipts };
+  return { taskId: 't1', round, closedAt: 5000, participants: receipts.filter((r) => r.accepted).length, failures: [{ participantId: 'p9', code: 'DISCONNECTED', reason: 'socket closed' }], bytesUp: 300, bytesDown: 900, metrics: { loss: 0.5 }, receipts };
 }
 
 describe('SqliteStorage', () => {
@@ -60,6 +60,22 @@ describe('SqliteStorage', () => {
     expect(await reopened.listReceipts('t1', 1)).toEqual([receipt]);
     expect((await reopened.getParticipant('t1', 'p1'))!.contributions).toBe(1);
     await reopened.close();
+  });
+
+  it('reads failures stored under the old field name clientId as participantId', async () => {
+    // Prepare: a round closed by a server from before the rename.
+    const s = new SqliteStorage({ path });
+    await s.createTask({ id: 't1', config, topology: {}, layout, status: 'running', createdAt: 1 }, version(0, 0, [1]));
+    await s.openRound({ taskId: 't1', round: 1, roundId: 't1-r1', version: 0, startedAt: 100, selected: 1 });
+    await s.commitRound(close(1), version(1, 1, [2]));
+    s.db.prepare('UPDATE rounds SET failures = ?').run(JSON.stringify([{ clientId: 'p9', code: 'DEADLINE', reason: 'late' }]));
+
+    // Execute
+    const [round] = await s.listRounds('t1', 1);
+
+    // Assert
+    expect(round!.failures).toEqual([{ participantId: 'p9', code: 'DEADLINE', reason: 'late' }]);
+    await s.close();
   });
 
   it('writes nothing when any part of a commit fails', async () => {

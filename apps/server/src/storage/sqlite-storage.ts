@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ChorusError, type TaskStatus } from '@chorus/core';
+import { ChorusError, type ClientFailure, type TaskStatus } from '@chorus/core';
 import { migrate } from './sqlite-migrations.js';
 import type { NewVersion, RoundClose, Storage, StoredParticipant, StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
 
@@ -19,6 +19,9 @@ type Row = Record<string, unknown>;
 
 const json = (v: unknown): string => JSON.stringify(v);
 const parse = <T>(s: unknown): T => JSON.parse(String(s)) as T;
+/** Rounds closed before ClientFailure's `clientId` became `participantId` are read with the new name. */
+const parseFailures = (s: unknown): ClientFailure[] =>
+  parse<(ClientFailure & { clientId?: string })[]>(s).map(({ clientId, ...f }) => (clientId !== undefined && f.participantId === undefined ? { ...f, participantId: clientId } : f));
 const bytes = (b: unknown): Uint8Array => {
   const buf = b as Buffer;
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -55,7 +58,7 @@ function toRound(r: Row): StoredRound {
     closedAt: r.closed_at == null ? null : Number(r.closed_at),
     selected: Number(r.selected),
     participants: Number(r.participants),
-    failures: parse(r.failures),
+    failures: parseFailures(r.failures),
     bytesUp: Number(r.bytes_up),
     bytesDown: Number(r.bytes_down),
     metrics: parse(r.metrics),

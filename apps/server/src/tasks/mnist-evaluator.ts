@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Dataset } from '@chorus/core';
+import { createSerialQueue, type Dataset } from '@chorus/core';
 import type { Evaluate } from '../rounds/engine-deps.js';
 import { loadMl } from './ml-loader.js';
 
@@ -16,10 +16,10 @@ function firstExamples(data: Dataset, n: number): Dataset {
  */
 export function createMnistEvaluator(options: { examples: number; logger: Logger }): Evaluate {
   let test: Dataset | null = null;
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   return (task, weights) => {
     if (task.config.data.dataset !== 'mnist') return Promise.resolve({});
-    const run = queue.then(async () => {
+    return queue.run(async () => {
       const ml = await loadMl(options.logger);
       test ??= firstExamples(ml.loadMnist().test, options.examples);
       const model = await ml.modelFromTopology(task.topology, weights, task.layout);
@@ -30,7 +30,5 @@ export function createMnistEvaluator(options: { examples: number; logger: Logger
         model.dispose();
       }
     });
-    queue = run.catch(() => undefined);
-    return run;
   };
 }

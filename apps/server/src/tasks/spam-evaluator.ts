@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Dataset } from '@chorus/core';
+import { createSerialQueue, type Dataset } from '@chorus/core';
 import type { Evaluate } from '../rounds/engine-deps.js';
 import { loadMl } from './ml-loader.js';
 
@@ -10,11 +10,11 @@ import { loadMl } from './ml-loader.js';
  */
 export function createSpamEvaluator(options: { examples: number; logger: Logger }): Evaluate {
   let cached: { key: string; test: Dataset } | null = null;
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = createSerialQueue();
   return (task, weights) => {
     const { dataset, vocabulary } = task.config.data;
     if (dataset !== 'spam-assassin' || !vocabulary) return Promise.resolve({});
-    const run = queue.then(async () => {
+    return queue.run(async () => {
       const ml = await loadMl(options.logger);
       const key = vocabulary.join('\n');
       if (cached?.key !== key) cached = { key, test: ml.emailsToDataset(ml.spamAssassinSplit().test.slice(0, options.examples), vocabulary) };
@@ -26,7 +26,5 @@ export function createSpamEvaluator(options: { examples: number; logger: Logger 
         model.dispose();
       }
     });
-    queue = run.catch(() => undefined);
-    return run;
   };
 }

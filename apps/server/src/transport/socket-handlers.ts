@@ -3,6 +3,8 @@ import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
   ChorusError,
+  describeZodError,
+  zodChorusError,
   capabilitiesUpdateSchema,
   joinRequestSchema,
   roundDeclineSchema,
@@ -35,13 +37,8 @@ export function createSocketTransport(io: ChorusServer): EngineTransport {
   };
 }
 
-/** "field.path: message" for the first zod issue. */
-export function describeZodError(error: z.ZodError, prefix: string): string {
-  const issue = error.issues[0];
-  if (!issue) return `${prefix}: invalid`;
-  const path = issue.path.map(String).join('.');
-  return `${prefix}${path ? `.${path}` : ''}: ${issue.message}`;
-}
+/** Kept for the routes that import it from here; the one formatter lives in core. */
+export { describeZodError };
 
 /**
  * Every event is validated with its zod schema before use; any failure becomes a typed Ack error and
@@ -65,7 +62,7 @@ function on<S extends z.ZodType, R>(
       let result: R | undefined;
       try {
         const p = schema.safeParse(raw);
-        if (!p.success) throw new ChorusError('BAD_REQUEST', describeZodError(p.error, event));
+        if (!p.success) throw zodChorusError('BAD_REQUEST', p.error, event);
         parsed = p.data;
         result = await handler(p.data);
         reply = { ok: true, data: result };

@@ -88,9 +88,11 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
       <section className="card" aria-labelledby="data-title">
         <h2 id="data-title">Your data (stays on this device)</h2>
         <p className="muted" data-testid="demo-shard">
-          {shard
-            ? `Demo data: ${shard.count} MNIST digits (mostly ${shard.labels.join(', ')}), picked for this browser.`
-            : 'Loading the demo digits for this browser…'}
+          {shard === undefined
+            ? 'Loading the demo data for this browser…'
+            : shard === null
+              ? 'This task has no demo data: the examples you add below are what this device trains on.'
+              : `Demo data: ${shard.count} ${shard.dataset === 'mnist' ? 'MNIST digits' : 'examples'} (mostly ${shard.labels.join(', ')}), picked for this browser.`}
         </p>
         <div className="sources">
           {(state?.task?.data.kind ?? 'image') === 'image' && (

@@ -1,27 +1,20 @@
 'use client';
 
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { createBrowserParticipant, idToIndex, isBackendId, type BrowserParticipant, type ParticipantState } from '@chorus/client';
+import { createBrowserParticipant, isBackendId, type BrowserParticipant, type ParticipantState } from '@chorus/client';
+import { loadDemoShard, type DemoShard } from '../../lib/demo-shard.js';
 
 const noopSubscribe = () => () => undefined;
 
-interface ShardIndex {
-  readonly shards: readonly { file: string; count: number; labels: number[] }[];
-}
-
-export interface DemoShard {
-  readonly index: number;
-  readonly labels: readonly number[];
-  readonly count: number;
-}
-
 /**
- * Creates the participant once consent is given, loads this visitor's demo shard (picked by the
- * pseudonymous id, so a reload keeps the same one) and starts. `?backend=wasm` forces a backend.
+ * Creates the participant once consent is given and starts it; once the join says which dataset the
+ * task is on, loads this visitor's demo shard for it (none for a dataset the site has no shards for).
+ * `shard` is undefined while that is unknown and null when there is none. `?backend=wasm` forces a
+ * backend.
  */
 export function useParticipant(serverUrl: string, taskId: string, consented: boolean) {
   const [participant, setParticipant] = useState<BrowserParticipant>();
-  const [shard, setShard] = useState<DemoShard>();
+  const [shard, setShard] = useState<DemoShard | null>();
   const [setupError, setSetupError] = useState<string>();
 
   useEffect(() => {
@@ -30,23 +23,23 @@ export function useParticipant(serverUrl: string, taskId: string, consented: boo
     const p = createBrowserParticipant({ serverUrl, taskId, ...(isBackendId(wanted) ? { forceBackend: wanted } : {}) });
     setParticipant(p);
     let cancelled = false;
-    void (async () => {
-      try {
-        const res = await fetch('/data/mnist/index.json');
-        if (res.ok) {
-          const index = (await res.json()) as ShardIndex;
-          const i = idToIndex(await p.localId(), index.shards.length);
-          const entry = index.shards[i]!;
-          await p.importShard(`/data/mnist/${entry.file}`);
-          if (!cancelled) setShard({ index: i, labels: entry.labels, count: entry.count });
-        }
-        if (!cancelled) await p.start();
-      } catch (err) {
-        if (!cancelled) setSetupError(err instanceof Error ? err.message : String(err));
-      }
-    })();
+    const fail = (err: unknown): void => {
+      if (!cancelled) setSetupError(err instanceof Error ? err.message : String(err));
+    };
+    let shardRequested = false;
+    const unsubscribe = p.subscribe(() => {
+      const task = p.getState().task;
+      if (!task || shardRequested) return;
+      shardRequested = true;
+      void (async () => {
+        const loaded = await loadDemoShard(p, task.data.dataset, await p.localId());
+        if (!cancelled) setShard(loaded ?? null);
+      })().catch(fail);
+    });
+    void p.start().catch(fail);
     return () => {
       cancelled = true;
+      unsubscribe();
       void p.stop();
     };
   }, [serverUrl, taskId, consented]);

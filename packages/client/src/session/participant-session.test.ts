@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError, decodePayload, encodePayload, type Ack, type FlatWeights, type RoundInvite } from '@chorus/core';
+import { ChorusError, ERROR_CODES, decodePayload, encodePayload, type Ack, type FlatWeights, type RoundInvite } from '@chorus/core';
 import { FakeSocket } from './fake-socket.test-helper.js';
 import { createParticipantSession, type ParticipantSessionOptions } from './participant-session.js';
 import type { RoundTrainer } from './round-runner.js';
@@ -314,6 +314,33 @@ describe('participant session', () => {
     expect(session.stats.roundsCompleted).toBe(1);
     expect(session.stats.roundsFailed).toBe(1);
     await session.close();
+  });
+
+  it('retries an upload exactly when core says the code is retryable and the round is not over', async () => {
+    for (const code of Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[]) {
+      // Prepare: update:end refuses once with this code, then accepts.
+      let refused = false;
+      const { socket } = happyServer({
+        'update:end': () => {
+          if (refused) return { ok: true, data: { accepted: true } };
+          refused = true;
+          return { ok: false, error: new ChorusError(code, `refused with ${code}`).toWire() };
+        },
+      });
+      const session = sessionWith(socket);
+      session.on('error', () => undefined);
+      await session.start();
+
+      // Execute
+      const done = Promise.race([nextEvent((l) => session.on('receipt', l)), nextEvent((l) => session.on('roundFailed', l))]);
+      socket.fire('round:invite', invite('r-1'));
+      await done;
+
+      // Assert
+      const policy = ERROR_CODES[code];
+      expect(socket.eventsNamed('update:begin').length, code).toBe(policy.retryable && !policy.roundOver ? 2 : 1);
+      await session.close();
+    }
   });
 
   it('retries a download that failed with HTTP 503 and declines the round when it cannot get the model', async () => {

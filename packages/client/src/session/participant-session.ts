@@ -1,6 +1,7 @@
 import {
   ChorusError,
   PROTOCOL_VERSION,
+  describeZodError,
   modelUpdatedSchema,
   roundCancelSchema,
   roundInviteSchema,
@@ -156,7 +157,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   const onInvite = (raw: unknown): void => {
     const parsed = roundInviteSchema.safeParse(raw);
     if (!parsed.success) {
-      emitter.emit('error', new ChorusError('BAD_REQUEST', `ignored a malformed round:invite: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
+      emitter.emit('error', new ChorusError('BAD_REQUEST', `ignored a malformed ${describeZodError(parsed.error, 'round:invite')}`));
       return;
     }
     const invite = parsed.data;

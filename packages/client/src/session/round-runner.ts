@@ -1,4 +1,4 @@
-import { ChorusError, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
 import { abortError, withRetry } from './backoff.js';
 import { encodeBoundedUpdate } from './bounded-payload.js';
 import { uploadInChunks } from './chunked-upload.js';
@@ -23,7 +23,7 @@ export interface RoundTrainer {
   train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult>;
 }
 
-export interface RoundContext {
+export interface RoundRunnerContext {
   socket(): SessionSocket;
   waitJoined(signal: AbortSignal): Promise<void>;
   readonly trainer: RoundTrainer;
@@ -44,11 +44,8 @@ export interface RoundContext {
   localDp?(): LocalDpConfig | undefined;
 }
 
-/** Errors that mean this round's slot is gone: retrying the same upload cannot help. */
-const ROUND_OVER = new Set(['ROUND_CLOSED', 'NOT_SELECTED', 'STALE_VERSION', 'TASK_NOT_RUNNING']);
-
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
-export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<void> {
+export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Promise<void> {
   const { signal, emitter } = ctx;
   const progress = (phase: 'download' | 'train' | 'upload', fraction: number): void =>
     emitter.emit('progress', { roundId: invite.roundId, phase, fraction });
@@ -72,7 +69,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
     }
     const values = privateUpdate(result.delta, ctx.localDp?.());
     const bytes = encodeBoundedUpdate(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm);
-    const metrics = finiteMetrics(result.metrics);
+    const metrics = boundMetrics(result.metrics);
 
     ctx.setStatus('uploading');
     progress('upload', 0);
@@ -94,7 +91,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
           },
         );
       },
-      { attempts: ctx.attempts, signal, shouldRetry: (err) => !ROUND_OVER.has(err.code) && Date.now() < invite.deadline },
+      { attempts: ctx.attempts, signal, shouldRetry: (err) => !err.roundOver && Date.now() < invite.deadline },
     );
     if (receipt.accepted) ctx.stats.roundsCompleted++;
     else ctx.stats.roundsFailed++;
@@ -112,7 +109,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundContext): Promise<
   }
 }
 
-async function globalWeights(invite: RoundInvite, ctx: RoundContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
+async function globalWeights(invite: RoundInvite, ctx: RoundRunnerContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
   const cached = await ctx.cache.get(invite.taskId, invite.version);
   if (cached) {
     onProgress(1);
@@ -129,13 +126,7 @@ async function globalWeights(invite: RoundInvite, ctx: RoundContext, onProgress:
   return weights;
 }
 
-function finiteMetrics(metrics: Readonly<Record<string, number>>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(metrics ?? {}).slice(0, 32)) if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 64)] = v;
-  return out;
-}
-
-async function declineQuietly(invite: RoundInvite, ctx: RoundContext, reason: string): Promise<void> {
+async function declineQuietly(invite: RoundInvite, ctx: RoundRunnerContext, reason: string): Promise<void> {
   try {
     const socket = ctx.socket();
     if (socket.connected) await request(socket, 'round:decline', { taskId: invite.taskId, roundId: invite.roundId, reason: reason.slice(0, 500) }, ctx.ackTimeoutMs);

@@ -3,11 +3,11 @@ import type { ChorusError, JoinResponse, ModelUpdated, RoundCancel, RoundInvite,
 /** Where the session is; UIs show this as the participant's headline state. */
 export type SessionStatus = 'idle' | 'connecting' | 'joined' | 'downloading' | 'training' | 'uploading' | 'disconnected' | 'closed';
 
-export type RoundPhase = 'download' | 'train' | 'upload';
+export type RoundStep = 'download' | 'train' | 'upload';
 
-export interface ProgressEvent {
+export interface SessionProgressEvent {
   readonly roundId: string;
-  readonly phase: RoundPhase;
+  readonly phase: RoundStep;
   /** 0…1 within the phase. */
   readonly fraction: number;
 }
@@ -32,7 +32,7 @@ export interface RoundFailedEvent {
 export interface SessionEventMap {
   status: SessionStatus;
   joined: JoinResponse;
-  progress: ProgressEvent;
+  progress: SessionProgressEvent;
   roundJoined: RoundInvite;
   receipt: ReceiptEvent;
   roundFailed: RoundFailedEvent;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { CODEC_IDS } from './codec.js';
-import { getCodec, getCodecByCode, listCodecs } from './codec-registry.js';
+import { getCodec, getCodecByCode, listCodecs, registerCodec, unregisterCodec } from './codec-registry.js';
 import { INT8_CHUNK, int8Codec } from './int8-codec.js';
 
 function errorCode(fn: () => unknown): string | undefined {
@@ -25,6 +25,22 @@ describe('codec registry', () => {
 
   it('rejects an unknown code with UNKNOWN_CODEC naming the code', () => {
     expect(() => getCodecByCode(99)).toThrow(/99/);
+    expect(errorCode(() => getCodecByCode(99))).toBe('UNKNOWN_CODEC');
+  });
+
+  it('registers a codec by id and wire code, refuses a taken wire code, and unregisters', () => {
+    // Prepare: a copy of float32 under another id (the type only admits protocol ids, hence the cast).
+    const copy = { ...getCodec('float32'), id: 'float32-copy' as 'float32', code: 99 };
+
+    // Execute
+    registerCodec(copy);
+    const found = getCodecByCode(99);
+    const clash = errorCode(() => registerCodec({ ...copy, id: 'other' as 'float32' }));
+    unregisterCodec('float32-copy');
+
+    // Assert
+    expect(found).toBe(copy);
+    expect(clash).toBe('INVALID_CONFIG');
     expect(errorCode(() => getCodecByCode(99))).toBe('UNKNOWN_CODEC');
   });
 });

@@ -3,7 +3,7 @@ import { createSeededRandom } from '../random/seeded-random.js';
 import { createWeightedMeanAggregator } from '../strategies/aggregators/weighted-mean.js';
 import { OPTIMIZER_STRATEGIES } from '../strategies/optimizer-strategies.js';
 import type { PrivacyAwareStrategy } from '../strategies/composed-strategy.js';
-import { float32Update, roundContext, vectorLayout } from '../strategies/update-fixtures.js';
+import { float32Update, roundContext, vectorLayout } from '../strategies/update-fixtures.test-helper.js';
 import { createDpController } from './dp-aggregator.js';
 import { dpOptionsSchema, type DpOptionsInput } from './dp-options.js';
 import { computeRdp, DEFAULT_RDP_ORDERS, rdpToEpsilon } from './rdp-accountant.js';

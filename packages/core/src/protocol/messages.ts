@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CODEC_IDS } from '../codecs/codec.js';
+import { metricsSchema } from './metrics.js';
 import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
 import { dataSchemaSchema, trainingConfigSchema } from './task.js';
@@ -11,7 +12,7 @@ import { dataSchemaSchema, trainingConfigSchema } from './task.js';
  */
 
 const id = z.string().min(1).max(128);
-const metrics = z.record(z.string().max(64), z.number().finite()).refine((m) => Object.keys(m).length <= 32, 'at most 32 metrics');
+const metrics = metricsSchema;
 
 export const capabilitiesSchema = z.object({
   /** tfjs backend the client trains on: webgpu, webgl, wasm, cpu, … */
@@ -145,6 +146,8 @@ export const wireErrorSchema = z.object({
   code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES, ...(keyof typeof ERROR_CODES)[]]),
   message: z.string(),
   retryable: z.boolean(),
+  /** The field that was wrong, when the error is about one (`update:begin.byteLength`). */
+  path: z.string().optional(),
 });
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: WireError };

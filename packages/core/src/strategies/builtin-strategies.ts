@@ -1,9 +1,6 @@
 import { fedAvgRegistration } from './fedavg.js';
 import { OPTIMIZER_STRATEGIES } from './optimizer-strategies.js';
-import { registerStrategy } from './registry.js';
 import type { StrategyRegistration } from './registry.js';
 
-/** Every strategy shipped with Chorus. Importing this module (index.ts does) registers them once. */
+/** Every strategy shipped with Chorus; the strategy registry starts with these. */
 export const BUILTIN_STRATEGIES: readonly StrategyRegistration[] = [fedAvgRegistration, ...OPTIMIZER_STRATEGIES];
-
-for (const reg of BUILTIN_STRATEGIES) registerStrategy(reg);

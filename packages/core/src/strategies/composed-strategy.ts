@@ -4,7 +4,6 @@ import { createDpController, type PrivacyReport } from '../privacy/dp-aggregator
 import type { AggregationOptions } from './aggregation-options.js';
 import { checkAggregationOptions } from './aggregation-options.js';
 import { getAggregator } from './aggregators/aggregator-registry.js';
-import './aggregators/builtin-aggregators.js';
 import { createNormBoundAggregator } from './aggregators/norm-bound.js';
 import type { ServerOptimizer } from './server-optimizers/server-optimizer.js';
 import { decodeStrategyState, encodeStrategyState } from './state-bytes.js';
@@ -14,10 +13,6 @@ import type { FitOverrides, Strategy } from './strategy.js';
 export interface PrivacyAwareStrategy extends Strategy {
   /** (ε, δ) spent so far, or null when the strategy adds no DP noise. */
   privacySpent(): PrivacyReport | null;
-}
-
-export function isPrivacyAware(s: Strategy): s is PrivacyAwareStrategy {
-  return typeof (s as Partial<PrivacyAwareStrategy>).privacySpent === 'function';
 }
 
 export interface ComposedStrategyInit {

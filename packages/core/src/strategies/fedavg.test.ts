@@ -22,8 +22,8 @@ describe('fedavg strategy', () => {
     const strategy = createStrategy({ id: 'fedavg', options: { serverLearningRate: 0.5 } }, layout);
     const global = Float32Array.of(1, 1, 1, 1);
     const agg = strategy.beginRound({ round: 1, version: 3, layout, global, selected: 2, population: 2 });
-    const send = (clientId: string, values: number[], numExamples: number) =>
-      agg.add({ clientId, numExamples, metrics: {}, update: parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1000 }) });
+    const send = (participantId: string, values: number[], numExamples: number) =>
+      agg.add({ participantId, numExamples, metrics: {}, update: parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1000 }) });
     // Execute
     send('a', [2, 0, 0, -4], 1);
     send('b', [2, 4, 0, 0], 3);
@@ -56,8 +56,8 @@ describe('fedavg strategy', () => {
     const strategy = createStrategy({ id: 'fedavg', options: { aggregator: 'median' } }, layout);
     const global = Float32Array.of(0, 0, 0, 0);
     const agg = strategy.beginRound({ round: 1, version: 0, layout, global, selected: 3, population: 3 });
-    const send = (clientId: string, values: number[]) =>
-      agg.add({ clientId, numExamples: 1, metrics: {}, update: parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1000 }) });
+    const send = (participantId: string, values: number[]) =>
+      agg.add({ participantId, numExamples: 1, metrics: {}, update: parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1000 }) });
     // Execute
     send('a', [1, 1, 1, 1]);
     send('b', [2, 2, 2, 2]);

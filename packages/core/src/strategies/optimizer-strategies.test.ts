@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChorusError } from '../errors/chorus-error.js';
 import { OPTIMIZER_STRATEGIES } from './optimizer-strategies.js';
 import type { Strategy } from './strategy.js';
-import { float32Update, roundContext, vectorLayout } from './update-fixtures.js';
+import { float32Update, roundContext, vectorLayout } from './update-fixtures.test-helper.js';
 
 function create(id: string, options: Record<string, unknown> = {}): Strategy {
   const reg = OPTIMIZER_STRATEGIES.find((r) => r.id === id);

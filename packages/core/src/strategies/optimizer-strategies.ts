@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { aggregationOptionsShape } from './aggregation-options.js';
 import { createComposedStrategy } from './composed-strategy.js';
 import { parseStrategyOptions } from './parse-options.js';
-import { registerStrategy, type StrategyRegistration } from './registry.js';
+import type { StrategyRegistration } from './registry.js';
 import { createAdagradServerOptimizer, createAdamServerOptimizer, createYogiServerOptimizer } from './server-optimizers/adaptive-optimizers.js';
 import { createMomentumServerOptimizer, createSgdServerOptimizer } from './server-optimizers/server-optimizer.js';
 
@@ -98,8 +98,3 @@ export const OPTIMIZER_STRATEGIES: readonly StrategyRegistration[] = [
     },
   },
 ];
-
-/** Registers fedavgm, fedadagrad, fedadam, fedyogi and fedprox (called once by builtin-strategies.ts). */
-export function registerOptimizerStrategies(): void {
-  for (const reg of OPTIMIZER_STRATEGIES) registerStrategy(reg);
-}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ChorusError } from '../errors/chorus-error.js';
+import { zodChorusError } from '../errors/zod-error.js';
 
 /**
  * Validates strategy options with a zod schema; the first problem becomes INVALID_CONFIG naming the
@@ -9,9 +9,5 @@ import { ChorusError } from '../errors/chorus-error.js';
 export function parseStrategyOptions<S extends z.ZodType>(schema: S, options: unknown, prefix = 'strategy.options'): z.infer<S> {
   const parsed = schema.safeParse(options ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const keys = issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys ?? [] : [];
-  const path = [prefix, ...issue.path.map(String), ...(keys.length ? [keys[0]!] : [])].join('.');
-  const message = keys.length ? 'unknown option' : issue.message;
-  throw new ChorusError('INVALID_CONFIG', `${path}: ${message}`);
+  throw zodChorusError('INVALID_CONFIG', parsed.error, prefix);
 }

@@ -1,6 +1,7 @@
-import { ChorusError } from '../errors/chorus-error.js';
+import { createRegistry, type Registry } from '../registry/create-registry.js';
 import type { StrategyConfig } from '../protocol/task.js';
 import type { TensorSpec } from '../weights/layout.js';
+import { BUILTIN_STRATEGIES } from './builtin-strategies.js';
 import type { Strategy } from './strategy.js';
 
 /**
@@ -16,22 +17,30 @@ export interface StrategyRegistration {
   readonly create: StrategyFactory;
 }
 
-const registry = new Map<string, StrategyRegistration>();
+/** The strategy registry, starting with the built-ins (no import needed for them to exist). */
+export const strategyRegistry: Registry<StrategyRegistration> = createRegistry({
+  kind: 'strategy',
+  idOf: (r) => r.id,
+  field: 'strategy.id',
+  initial: BUILTIN_STRATEGIES,
+});
 
 export function registerStrategy(reg: StrategyRegistration): void {
-  if (registry.has(reg.id)) throw new ChorusError('INVALID_CONFIG', `strategy "${reg.id}" is already registered`);
-  registry.set(reg.id, reg);
+  strategyRegistry.register(reg);
+}
+
+export function getStrategy(id: string): StrategyRegistration | undefined {
+  return strategyRegistry.get(id);
+}
+
+export function unregisterStrategy(id: string): boolean {
+  return strategyRegistry.unregister(id);
 }
 
 export function listStrategies(): StrategyRegistration[] {
-  return [...registry.values()];
+  return strategyRegistry.list();
 }
 
 export function createStrategy(config: StrategyConfig, layout: readonly TensorSpec[]): Strategy {
-  const reg = registry.get(config.id);
-  if (!reg) {
-    const known = [...registry.keys()].join(', ');
-    throw new ChorusError('INVALID_CONFIG', `strategy.id: unknown strategy "${config.id}" (known: ${known})`);
-  }
-  return reg.create(config.options, layout);
+  return strategyRegistry.require(config.id).create(config.options, layout);
 }

@@ -19,7 +19,7 @@ export interface EncodedUpdate {
 }
 
 export interface ClientUpdate {
-  readonly clientId: string;
+  readonly participantId: string;
   readonly numExamples: number;
   readonly update: EncodedUpdate;
   /** What the client reported about its local training (loss, accuracy, trainMs, …). */
@@ -28,7 +28,7 @@ export interface ClientUpdate {
 
 /** A client that was selected but produced no usable update. Failures are data, not exceptions. */
 export interface ClientFailure {
-  readonly clientId: string;
+  readonly participantId: string;
   readonly code: ErrorCode | 'DISCONNECTED' | 'DEADLINE' | 'DECLINED';
   readonly reason: string;
 }

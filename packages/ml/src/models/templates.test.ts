@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChorusError } from '@chorus/core';
-import { getModelTemplate, listModelTemplates } from './templates.js';
+import { getModelTemplate, listModelTemplates, registerModelTemplate, unregisterModelTemplate } from './templates.js';
 import { modelLayout } from './model-weights.js';
 
 function errorOf(fn: () => unknown): ChorusError {
@@ -15,6 +15,15 @@ function errorOf(fn: () => unknown): ChorusError {
 describe('model templates', () => {
   it('lists the two FedAvg-paper MNIST models, the tabular MLP and the spam filter', () => {
     expect(listModelTemplates().map((t) => t.id)).toEqual(['mnist-2nn', 'mnist-cnn', 'tabular-mlp', 'spam-bow']);
+  });
+
+  it('takes a registered template by id, refuses a taken id, and forgets an unregistered one', () => {
+    const mine = { ...getModelTemplate('mnist-2nn'), id: 'my-2nn' };
+    registerModelTemplate(mine);
+    expect(getModelTemplate('my-2nn')).toBe(mine);
+    expect(errorOf(() => registerModelTemplate(mine)).message).toBe('model template "my-2nn" is already registered');
+    expect(unregisterModelTemplate('my-2nn')).toBe(true);
+    expect(errorOf(() => getModelTemplate('my-2nn')).code).toBe('NOT_FOUND');
   });
 
   it.each([

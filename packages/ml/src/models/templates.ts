@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ChorusError } from '@chorus/core';
-import type { DataSchema } from '@chorus/core';
+import { ChorusError, createRegistry, type DataSchema, type Registry } from '@chorus/core';
 import { spamBow, tabularMlp } from './data-templates.js';
 import type { ModelTemplate } from './model-template.js';
 
@@ -52,19 +51,32 @@ const mnistCnn: ModelTemplate = {
     }),
 };
 
-const TEMPLATES: ReadonlyMap<string, ModelTemplate> = new Map([mnist2nn, mnistCnn, tabularMlp, spamBow].map((t) => [t.id, t]));
+/** Model templates by id, starting with the built-ins; a deployment may register its own. */
+export const modelTemplateRegistry: Registry<ModelTemplate> = createRegistry({
+  kind: 'model template',
+  idOf: (t) => t.id,
+  initial: [mnist2nn, mnistCnn, tabularMlp, spamBow],
+});
+
+export function registerModelTemplate(template: ModelTemplate): void {
+  modelTemplateRegistry.register(template);
+}
+
+export function unregisterModelTemplate(id: string): boolean {
+  return modelTemplateRegistry.unregister(id);
+}
 
 export function listModelTemplates(): ModelTemplate[] {
-  return [...TEMPLATES.values()];
+  return modelTemplateRegistry.list();
 }
 
 /** Throws NOT_FOUND naming the id and the known ones (INVALID_CONFIG when the id is not a non-empty string). */
 export function getModelTemplate(id: string): ModelTemplate {
-  const known = [...TEMPLATES.keys()].join(', ');
+  const known = listModelTemplates().map((t) => t.id).join(', ');
   if (typeof id !== 'string' || id.length === 0) {
     throw new ChorusError('INVALID_CONFIG', `model template id must be a non-empty string; known templates: ${known}`);
   }
-  const template = TEMPLATES.get(id);
+  const template = modelTemplateRegistry.get(id);
   if (!template) throw new ChorusError('NOT_FOUND', `unknown model template "${id}"; known templates: ${known}`);
   return template;
 }

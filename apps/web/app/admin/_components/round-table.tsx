@@ -2,7 +2,8 @@
 
 import { Fragment, useState } from 'react';
 import { useAdmin } from './admin-context.js';
-import { bytes, percent, seconds, time } from './format.js';
+import { formatBytes } from '../../../lib/format.js';
+import { percent, seconds, time } from './format.js';
 import type { Receipt, RoundRow } from './types.js';
 
 const DROPOUT_CODES = new Set(['DISCONNECTED', 'DEADLINE', 'DECLINED']);
@@ -59,7 +60,7 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                 </td>
                 <td>{dropouts}</td>
                 <td>
-                  {bytes(r.bytesUp)} / {bytes(r.bytesDown)}
+                  {formatBytes(r.bytesUp)} / {formatBytes(r.bytesDown)}
                 </td>
                 <td>{r.closedAt ? seconds(r.closedAt - r.startedAt) : 'running'}</td>
                 <td>{percent(r.metrics.accuracy)}</td>
@@ -78,7 +79,7 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                       <ul className="receipts" data-testid={`receipts-${r.round}`}>
                         {list.map((x, i) => (
                           <li key={i} className={x.accepted ? 'ok' : 'refused'}>
-                            <code>{x.participantId.slice(0, 8)}</code> {bytes(x.bytes)}
+                            <code>{x.participantId.slice(0, 8)}</code> {formatBytes(x.bytes)}
                             {typeof x.l2Norm === 'number' && <span className="muted"> · norm {x.l2Norm.toPrecision(3)}</span>} — {x.accepted ? 'accepted' : `rejected (${x.code ?? 'unknown'})`}
                             {x.reason && <span className={x.accepted ? 'note' : undefined} data-testid="receipt-note">{x.accepted ? ` · note: ${x.reason}` : `: ${x.reason}`}</span>}
                           </li>
@@ -88,8 +89,8 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                     {r.failures.length > 0 && (
                       <ul className="receipts">
                         {r.failures.map((f) => (
-                          <li key={f.clientId} className="refused">
-                            <code>{f.clientId.slice(0, 8)}</code> {f.code}: {f.reason}
+                          <li key={f.participantId} className="refused">
+                            <code>{f.participantId.slice(0, 8)}</code> {f.code}: {f.reason}
                           </li>
                         ))}
                       </ul>

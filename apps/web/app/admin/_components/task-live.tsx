@@ -2,7 +2,8 @@
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useAdmin } from './admin-context.js';
-import { bytes, dateTime, percent } from './format.js';
+import { formatBytes } from '../../../lib/format.js';
+import { dateTime, percent } from './format.js';
 import { MetricChart } from './metric-chart.js';
 import { PrivacyPanel } from './privacy-panel.js';
 import { RoundTable } from './round-table.js';
@@ -159,7 +160,7 @@ export function TaskLive({ taskId }: { taskId: string }) {
         <div className="stat">
           <span className="stat-label">Bytes up / down</span>
           <span className="stat-value small-value">
-            {bytes(totals.up)} / {bytes(totals.down)}
+            {formatBytes(totals.up)} / {formatBytes(totals.down)}
           </span>
         </div>
       </section>

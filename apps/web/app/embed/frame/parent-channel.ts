@@ -1,4 +1,4 @@
-import { EMBED_PROTOCOL, parsePartnerMessage, type EmbedEventMap, type EmbedEventName, type EmbedMethodMap, type ErrorEvent, type PartnerCallMessage } from '@chorus/embed';
+import { EMBED_PROTOCOL, parsePartnerMessage, type EmbedEventMap, type EmbedEventName, type EmbedMethodMap, type EmbedErrorEvent, type PartnerCallMessage } from '@chorus/embed';
 
 export type CallHandler = <M extends keyof EmbedMethodMap>(method: M, args: EmbedMethodMap[M]) => Promise<number | undefined>;
 
@@ -16,7 +16,7 @@ export interface ParentChannel {
 export function openParentChannel(parentOrigin: string, onCall: CallHandler | null): ParentChannel {
   const parent = window.parent;
   const post: ParentChannel['post'] = (event, data) => parent.postMessage({ chorus: EMBED_PROTOCOL, kind: 'event', event, data }, parentOrigin);
-  const reply = (id: number, result: { ok: true; value?: number } | { ok: false; error: ErrorEvent }): void =>
+  const reply = (id: number, result: { ok: true; value?: number } | { ok: false; error: EmbedErrorEvent }): void =>
     parent.postMessage({ chorus: EMBED_PROTOCOL, kind: 'reply', id, ...result }, parentOrigin);
 
   const onMessage = (ev: MessageEvent): void => {

@@ -2,10 +2,11 @@
 
 import { useEffect, useRef, useState } from 'react';
 import { io } from 'socket.io-client';
-import { createBrowserParticipant, idToIndex, type BrowserParticipant, type ParticipantState } from '@chorus/client';
+import { createBrowserParticipant, type BrowserParticipant, type ParticipantState } from '@chorus/client';
 import { findExampleProblem, type EmbedPhase, type StatusEvent, type VisitLimits } from '@chorus/embed';
 import type { EmbedTask } from './embed-check.js';
 import { openParentChannel, type CallHandler } from './parent-channel.js';
+import { loadDemoShard } from '../../../lib/demo-shard.js';
 
 export interface EmbedSetup {
   readonly serverUrl: string;
@@ -155,14 +156,8 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     void (async () => {
       try {
         visitor = await p.localId();
-        if (task.dataset === 'mnist') {
-          // Demo data for the built-in MNIST task: this visitor's shard, as on the participant page.
-          const res = await fetch('/data/mnist/index.json');
-          if (res.ok) {
-            const index = (await res.json()) as { shards: { file: string }[] };
-            await p.importShard(`/data/mnist/${index.shards[idToIndex(visitor, index.shards.length)]!.file}`);
-          }
-        }
+        // Demo data for the task's dataset, when the site has some: this visitor's shard, as on the participant page.
+        await loadDemoShard(p, task.dataset, visitor);
         timers.push(
           setTimeout(() => {
             patchFlags({ done: true });

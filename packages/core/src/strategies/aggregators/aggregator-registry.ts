@@ -1,5 +1,6 @@
-import { ChorusError } from '../../errors/chorus-error.js';
+import { createRegistry, type Registry } from '../../registry/create-registry.js';
 import type { RoundAggregator, RoundContext } from '../strategy.js';
+import { BUILTIN_AGGREGATORS } from './builtin-aggregators.js';
 
 /** Parameters every aggregator may read; each uses only its own. */
 export interface AggregatorParams {
@@ -20,17 +21,25 @@ export interface AggregatorRegistration {
 }
 
 /** How client deltas are combined, looked up by id (the `aggregator` option of every strategy). */
-const aggregators = new Map<string, AggregatorRegistration>();
+export const aggregatorRegistry: Registry<AggregatorRegistration> = createRegistry({
+  kind: 'aggregator',
+  idOf: (r) => r.id,
+  field: 'strategy.options.aggregator',
+  initial: BUILTIN_AGGREGATORS,
+});
 
 export function registerAggregator(reg: AggregatorRegistration): void {
-  if (aggregators.has(reg.id)) throw new ChorusError('INVALID_CONFIG', `aggregator "${reg.id}" is already registered`);
-  aggregators.set(reg.id, reg);
+  aggregatorRegistry.register(reg);
 }
 
 export function getAggregator(id: string): AggregatorRegistration | undefined {
-  return aggregators.get(id);
+  return aggregatorRegistry.get(id);
+}
+
+export function unregisterAggregator(id: string): boolean {
+  return aggregatorRegistry.unregister(id);
 }
 
 export function listAggregators(): AggregatorRegistration[] {
-  return [...aggregators.values()];
+  return aggregatorRegistry.list();
 }

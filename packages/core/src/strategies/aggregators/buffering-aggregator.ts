@@ -7,7 +7,7 @@ export interface BufferedResult {
   readonly notes?: ReadonlyMap<string, string>;
 }
 
-export type BufferedRule = (vectors: readonly Float32Array[], clientIds: readonly string[]) => BufferedResult;
+export type BufferedRule = (vectors: readonly Float32Array[], participantIds: readonly string[]) => BufferedResult;
 
 /**
  * Holds every decoded update until the round ends (O(model × clients) memory): median, trimmed mean
@@ -15,15 +15,15 @@ export type BufferedRule = (vectors: readonly Float32Array[], clientIds: readonl
  */
 export function createBufferingAggregator(ctx: RoundContext, rule: BufferedRule): RoundAggregator {
   const vectors: Float32Array[] = [];
-  const clientIds: string[] = [];
+  const participantIds: string[] = [];
   const seen = new Set<string>();
   const expected = ctx.global.length;
 
   return {
     streaming: false,
     add(u: ClientUpdate): AddOutcome {
-      if (seen.has(u.clientId)) {
-        return { status: 'rejected', code: 'DUPLICATE_UPDATE', reason: `client ${u.clientId} already sent an update this round` };
+      if (seen.has(u.participantId)) {
+        return { status: 'rejected', code: 'DUPLICATE_UPDATE', reason: `client ${u.participantId} already sent an update this round` };
       }
       if (u.update.length !== expected) {
         return { status: 'rejected', code: 'SHAPE_MISMATCH', reason: `update has ${u.update.length} values; the model has ${expected}` };
@@ -32,14 +32,14 @@ export function createBufferingAggregator(ctx: RoundContext, rule: BufferedRule)
       for (let i = 0; i < v.length; i++) {
         if (!Number.isFinite(v[i]!)) return { status: 'rejected', code: 'NON_FINITE', reason: `update value #${i} is not finite` };
       }
-      seen.add(u.clientId);
+      seen.add(u.participantId);
       vectors.push(v);
-      clientIds.push(u.clientId);
+      participantIds.push(u.participantId);
       return { status: 'accepted' };
     },
     finish(): AggregateResult | null {
       if (vectors.length === 0) return null;
-      const r = rule(vectors, clientIds);
+      const r = rule(vectors, participantIds);
       return { delta: r.delta, metrics: { clients: vectors.length, ...r.metrics }, ...(r.notes && r.notes.size > 0 ? { notes: r.notes } : {}) };
     },
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { float32Update, roundContext } from '../update-fixtures.js';
+import { float32Update, roundContext } from '../update-fixtures.test-helper.js';
 import { createWeightedMeanAggregator } from './weighted-mean.js';
 import { createNormBoundAggregator } from './norm-bound.js';
 import { createKrumAggregator, createMedianAggregator, createTrimmedMeanAggregator } from './robust-aggregators.js';

@@ -11,9 +11,9 @@ const layout: TensorSpec[] = [
 ];
 const ctx: RoundContext = { round: 1, version: 0, layout, global: new Float32Array(8), selected: 3, population: 10 };
 
-function update(clientId: string, values: number[], numExamples: number, metrics: Record<string, number> = {}, codec: CodecId = 'float32'): ClientUpdate {
+function update(participantId: string, values: number[], numExamples: number, metrics: Record<string, number> = {}, codec: CodecId = 'float32'): ClientUpdate {
   const bytes = encodePayload({ layout, values: Float32Array.from(values) }, codec);
-  return { clientId, numExamples, metrics, update: parsePayload(bytes, { layout, maxBytes: maxPayloadBytes(layout, codec) }) };
+  return { participantId, numExamples, metrics, update: parsePayload(bytes, { layout, maxBytes: maxPayloadBytes(layout, codec) }) };
 }
 
 describe('weighted mean aggregator', () => {
@@ -25,7 +25,7 @@ describe('weighted mean aggregator', () => {
       agg.add(update('a', [1, 2, 3, 4, 5, 6, 7, 8], 1, { loss: 0.5 })),
       agg.add(update('b', [4, 4, 4, 4, 4, 4, 4, -8], 3, { loss: 0.1, accuracy: 0.9 })),
     ];
-    const result = agg.finish([{ clientId: 'c', code: 'DEADLINE', reason: 'late' }]);
+    const result = agg.finish([{ participantId: 'c', code: 'DEADLINE', reason: 'late' }]);
     // Assert
     expect(agg.streaming).toBe(true);
     expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted']);
@@ -51,7 +51,7 @@ describe('weighted mean aggregator', () => {
     agg.add(update('a', [1, 1, 1, 1, 1, 1, 1, 1], 1));
     const otherLayout: TensorSpec[] = [{ name: 'w', shape: [8] }];
     const foreign: ClientUpdate = {
-      clientId: 'x',
+      participantId: 'x',
       numExamples: 1,
       metrics: {},
       update: parsePayload(encodePayload({ layout: otherLayout, values: new Float32Array(8).fill(9) }, 'float32'), { layout: otherLayout, maxBytes: 1000 }),

@@ -27,7 +27,7 @@ export function createWeightedMeanAggregator(ctx: RoundContext): RoundAggregator
 
     add(u: ClientUpdate): AddOutcome {
       if (finished) return reject('ROUND_CLOSED', 'the round has already been aggregated');
-      if (seen.has(u.clientId)) return reject('DUPLICATE_UPDATE', `client ${u.clientId} already sent an update this round`);
+      if (seen.has(u.participantId)) return reject('DUPLICATE_UPDATE', `client ${u.participantId} already sent an update this round`);
       if (!Number.isFinite(u.numExamples) || u.numExamples <= 0) {
         return reject('BAD_REQUEST', `numExamples must be a positive number, got ${u.numExamples}`);
       }
@@ -42,7 +42,7 @@ export function createWeightedMeanAggregator(ctx: RoundContext): RoundAggregator
         const e = ChorusError.from(err);
         return reject(e.code, e.message);
       }
-      seen.add(u.clientId);
+      seen.add(u.participantId);
       updates += 1;
       totalExamples += u.numExamples;
       clientMetrics.add(u.metrics, u.numExamples);

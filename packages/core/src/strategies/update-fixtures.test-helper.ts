@@ -7,10 +7,10 @@ export function vectorLayout(length: number): TensorSpec[] {
   return [{ name: 'w', shape: [length] }];
 }
 
-export function float32Update(clientId: string, values: readonly number[], numExamples = 1): ClientUpdate {
+export function float32Update(participantId: string, values: readonly number[], numExamples = 1): ClientUpdate {
   const layout = vectorLayout(values.length);
   const bytes = encodePayload({ layout, values: Float32Array.from(values) }, 'float32');
-  return { clientId, numExamples, update: parsePayload(bytes, { layout, maxBytes: bytes.byteLength }), metrics: {} };
+  return { participantId, numExamples, update: parsePayload(bytes, { layout, maxBytes: bytes.byteLength }), metrics: {} };
 }
 
 export function roundContext(global: readonly number[], round = 1, selected = 10, population = 100): RoundContext {

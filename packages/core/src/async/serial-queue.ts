@@ -1,6 +1,7 @@
 /**
- * Runs async jobs one at a time, in arrival order. The simulator's clients share one tfjs model
- * object, so their training (and the simulator's own evaluation) must never interleave.
+ * Runs async jobs one at a time, in arrival order; a failed job does not stop the ones after it.
+ * For work that must never interleave: the simulator's clients share one tfjs model object, and the
+ * server's central evaluations share tfjs's one global backend.
  */
 export interface SerialQueue {
   run<T>(job: () => Promise<T>): Promise<T>;
