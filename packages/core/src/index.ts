@@ -36,6 +36,7 @@ export * from './strategies/server-optimizers/server-optimizer.js';
 export * from './strategies/server-optimizers/adaptive-optimizers.js';
 export * from './strategies/state-bytes.js';
 export { parseStrategyOptions } from './strategies/parse-options.js';
+export { optionsJsonSchema, strategyCatalog, type JsonSchema, type StrategyCatalog } from './strategies/strategy-catalog.js';
 export * from './privacy/rdp-accountant.js';
 export * from './privacy/dp-options.js';
 export * from './privacy/dp-aggregator.js';

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { ChorusError } from '../errors/chorus-error.js';
 import type { StrategyConfig } from '../protocol/task.js';
 import type { TensorSpec } from '../weights/layout.js';
@@ -13,6 +14,11 @@ export interface StrategyRegistration {
   readonly id: string;
   /** One line for docs and the admin console. */
   readonly description: string;
+  /**
+   * The options `create` accepts. The single source for validation, defaults, the JSON Schema that
+   * GET /api/strategies serves and the fields the console draws: a new option is one edit here.
+   */
+  readonly optionsSchema: z.ZodType;
   readonly create: StrategyFactory;
 }
 

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { ChorusError } from '../../errors/chorus-error.js';
 import type { RoundAggregator, RoundContext } from '../strategy.js';
 
@@ -16,6 +17,8 @@ export interface AggregatorRegistration {
   /** False when the aggregator keeps every update until the round ends (O(model × clients) memory). */
   readonly streaming: boolean;
   readonly description: string;
+  /** The strategy options this aggregator reads (a subset of aggregationOptionsShape); the console draws them when it is picked. */
+  readonly optionsSchema: z.ZodObject;
   create(ctx: RoundContext, params: AggregatorParams): RoundAggregator;
 }
 
