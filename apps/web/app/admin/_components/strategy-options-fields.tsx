@@ -1,6 +1,6 @@
 'use client';
 
-import { useDeferredValue, useMemo, type ReactNode } from 'react';
+import { useDeferredValue, useId, useMemo, type ReactNode } from 'react';
 import { planPrivacy, type StrategyCatalog } from '@chorus/core';
 import './privacy.css';
 import { aggregatorFields, fieldText, sampleRateOf, strategyErrorInWords, strategyFields, type OptionField, type StrategyFormState } from './strategy-form-model.js';
@@ -32,33 +32,42 @@ function adaptiveHint(v: StrategyFormState): string | null {
   return null;
 }
 
-/** One input drawn from an option's JSON Schema: its title, bounds, default and description (as the hint). */
+/** One input drawn from an option's JSON Schema: its title, bounds, default, and its description as the hint. */
 function SchemaField({ field, name, typed, onChange }: { field: OptionField; name: string; typed: string | undefined; onChange: (text: string) => void }) {
+  const hintId = useId();
   const text = fieldText(field, typed);
+  const described = field.description ? hintId : undefined;
+  const hint = field.description && (
+    <small id={hintId} className="muted">
+      {field.description}
+    </small>
+  );
   if (field.kind === 'boolean') {
     return (
-      <label className="inline" title={field.description}>
-        <input type="checkbox" name={name} checked={text === 'true'} onChange={(e) => onChange(String(e.target.checked))} /> {field.label}
+      <label className="inline">
+        <input type="checkbox" name={name} checked={text === 'true'} aria-describedby={described} onChange={(e) => onChange(String(e.target.checked))} /> {field.label}
+        {hint}
       </label>
     );
   }
   if (field.kind === 'enum') {
     return (
-      <label title={field.description}>
+      <label>
         {field.label}
-        <select name={name} value={text} onChange={(e) => onChange(e.target.value)}>
+        <select name={name} value={text} aria-describedby={described} onChange={(e) => onChange(e.target.value)}>
           {field.choices!.map((c) => (
             <option key={c} value={c}>
               {c}
             </option>
           ))}
         </select>
+        {hint}
       </label>
     );
   }
   const numeric = field.kind === 'number' || field.kind === 'integer';
   return (
-    <label title={field.description}>
+    <label>
       {field.label}
       <input
         type={numeric ? 'number' : 'text'}
@@ -67,9 +76,10 @@ function SchemaField({ field, name, typed, onChange }: { field: OptionField; nam
         min={field.minimum}
         max={field.maximum}
         value={text}
-        placeholder={field.defaultValue === undefined ? field.description : undefined}
+        aria-describedby={described}
         onChange={(e) => onChange(e.target.value)}
       />
+      {hint}
     </label>
   );
 }
