@@ -60,6 +60,7 @@ describe('admin console', () => {
       ['GET', '/api/admin/users'],
       ['GET', '/api/admin/session'],
       ['GET', '/api/strategies'],
+      ['GET', '/api/docs'],
       ['POST', '/api/tasks'],
       ['POST', `/api/tasks/${TASK}/start`],
       ['POST', `/api/tasks/${TASK}/stop`],
@@ -97,6 +98,8 @@ describe('admin console', () => {
     await form.locator('input[name=name]').fill('Console e2e digits');
     await form.locator('select[name=template]').selectOption('mnist-2nn');
     await form.locator('select[name=strategy]').selectOption('fedavg');
+    // The strategy's own fields are drawn from the option schema GET /api/strategies serves.
+    expect(await form.locator('input[name=server-serverLearningRate]').inputValue()).toBe('1');
     await form.locator('input[name=targetClients]').fill('2');
     await form.locator('input[name=minClients]').fill('2');
     await form.locator('input[name=deadlineSeconds]').fill('40');

@@ -14,6 +14,7 @@ import { ParticipantGuard } from './auth/participant-guard.js';
 import { ParticipantTokenStore } from './auth/participant-token-store.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
+import { registerApiDocsRoute } from './http/api-docs.js';
 import { registerMetricsRoute } from './metrics/metrics-route.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { installCors, originAllowed } from './http/cors.js';
@@ -169,6 +170,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);
     registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies, transport });
     registerMetricsRoute(app, metrics);
+    registerApiDocsRoute(app, routes);
     const guard = new ParticipantGuard({
       secret: auth.secret,
       corsOrigins: cfg.corsOrigins,

@@ -117,3 +117,4 @@ export { createSerialQueue, type SerialQueue } from './async/serial-queue.js';
 export type { Dataset } from './data/dataset.js';
 export { parsePartitionSpec, partitionIndices, subsetDataset } from './data/partition.js';
 export { createSeededRandom, gaussian, shuffleInPlace } from './random/seeded-random.js';
+export { optionsJsonSchema, strategyCatalog, type JsonSchema, type StrategyCatalog } from './strategies/strategy-catalog.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ChorusError, listStrategies } from '@chorus/core';
+import { ChorusError, strategyCatalog } from '@chorus/core';
 import type { AuditLog } from '../admin/audit-log.js';
 import type { AdminAuth } from '../auth/admin-auth.js';
 import type { AdminUser } from '../auth/auth-store.js';
@@ -74,7 +74,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
     return { entries: audit.list(parseLimit(req.query.limit, 100), before) };
   });
 
-  app.get('/api/strategies', async () => ({ strategies: listStrategies().map((s) => ({ id: s.id, description: s.description })) }));
+  // Signed-in (viewer): the console draws its option fields from these JSON Schemas.
+  app.get('/api/strategies', async () => strategyCatalog());
 
   app.get('/api/admin/templates', async () => {
     const ml = await loadMl(logger);

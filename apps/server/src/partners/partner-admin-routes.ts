@@ -5,7 +5,7 @@ import { ChorusError, zodChorusError, type PartnerKeyWithUsage } from '@chorus/c
 import { utcDay, type PartnerKey } from './partner-key.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
-const partnerKeyBody = z.strictObject({
+export const partnerKeyBody = z.strictObject({
   name: z.string().min(1).max(200),
   allowedOrigins: z.array(z.string().min(1).max(300)).min(1).max(100),
   allowedTasks: z.array(z.string().min(1).max(100)).min(1).max(100),
@@ -16,7 +16,7 @@ const partnerKeyBody = z.strictObject({
 });
 
 /** POST may choose the id; without one the server makes a random `pk_…`. */
-const newPartnerKeyBody = partnerKeyBody.extend({ id: z.string().min(1).max(104).optional() });
+export const newPartnerKeyBody = partnerKeyBody.extend({ id: z.string().min(1).max(104).optional() });
 
 /** A key as the console lists it: the key and what came through it. */
 export type { PartnerKeyWithUsage };

@@ -10,6 +10,8 @@ export type RandomSource = () => number;
 
 export interface UpdateCodec {
   readonly id: CodecId;
+  /** A few words for the console and GET /api/strategies. */
+  readonly description: string;
   /** The byte written in the payload header. Never reuse a retired code. */
   readonly code: number;
   /** Exact body size in bytes for a vector of `length` values. */

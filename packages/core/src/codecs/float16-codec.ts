@@ -18,6 +18,7 @@ function toHalves(values: Float32Array): Uint16Array {
 /** IEEE half precision, little-endian: half the bytes of float32, ~3 significant digits. */
 export const float16Codec: NormedUpdateCodec = {
   id: 'float16',
+  description: '2× smaller',
   code: 2,
 
   bodyBytes(length) {

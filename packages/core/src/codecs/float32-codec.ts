@@ -6,6 +6,7 @@ import { FLOAT32_MAX, assertBodySize, assertFiniteWeight, assertTargetLength, fi
 /** Lossless: the body is the float32 values, little-endian. */
 export const float32Codec: NormedUpdateCodec = {
   id: 'float32',
+  description: 'exact',
   code: 1,
 
   bodyBytes(length) {

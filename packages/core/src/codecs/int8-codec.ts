@@ -21,6 +21,7 @@ function chunkCount(length: number): number {
  */
 export const int8Codec: NormedUpdateCodec = {
   id: 'int8',
+  description: '4× smaller, unbiased rounding',
   code: 3,
 
   bodyBytes(length) {

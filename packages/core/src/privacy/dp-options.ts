@@ -2,12 +2,9 @@ import { z } from 'zod';
 
 /** Adaptive clipping (Andrew et al. 2021): C follows a noised quantile of the update norms. */
 export const adaptiveClippingSchema = z.strictObject({
-  /** Share of updates that should fall under the clip norm (γ). @default 0.5 */
-  targetQuantile: z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5),
-  /** Geometric step η_C: C ← C·exp(−η_C·(b̄ − γ)). @default 0.2 */
-  learningRate: z.number().positive('must be > 0').max(10, 'must be ≤ 10').default(0.2),
-  /** Std σ_b of the noise on the count of unclipped updates. @default expectedClients / 20 (the paper's choice) */
-  countStddev: z.number().positive('must be > 0').optional(),
+  targetQuantile: z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5).meta({ description: 'Share of updates that should fall under the clip norm (γ).' }),
+  learningRate: z.number().positive('must be > 0').max(10, 'must be ≤ 10').default(0.2).meta({ description: 'Geometric step η_C: C ← C·exp(−η_C·(b̄ − γ)).' }),
+  countStddev: z.number().positive('must be > 0').optional().meta({ description: "Std σ_b of the noise on the count of unclipped updates. Default: expectedClients / 20 (the paper's choice)." }),
 });
 
 /**
@@ -16,19 +13,13 @@ export const adaptiveClippingSchema = z.strictObject({
  */
 export const dpOptionsSchema = z
   .strictObject({
-    /** L2 bound C every client update is clipped to (the initial C with adaptive clipping). */
-    clipNorm: z.number().positive('must be > 0'),
-    /** Noise multiplier z: noise std on the sum is z·C. */
-    noiseMultiplier: z.number().min(0, 'must be ≥ 0').max(1000, 'must be ≤ 1000'),
-    /** Fixed denominator of the average. @default the number of updates received that round */
-    expectedClients: z.number().int('must be an integer').min(1, 'must be ≥ 1').optional(),
-    /** Client sampling rate q for the accountant. @default selected / population of each round */
-    sampleRate: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
-    /** δ of the reported (ε, δ). @default 1e-5 */
-    targetDelta: z.number().gt(0, 'must be in (0, 1)').lt(1, 'must be in (0, 1)').default(1e-5),
-    /** Stop training (BUDGET_EXHAUSTED) before a round that would take ε above this. @default none */
-    epsilonBudget: z.number().positive('must be > 0').optional(),
-    adaptiveClipping: adaptiveClippingSchema.optional(),
+    clipNorm: z.number().positive('must be > 0').meta({ description: 'L2 bound C every client update is clipped to (the initial C with adaptive clipping).' }),
+    noiseMultiplier: z.number().min(0, 'must be ≥ 0').max(1000, 'must be ≤ 1000').meta({ description: 'Noise multiplier z: noise std on the sum is z·C.' }),
+    expectedClients: z.number().int('must be an integer').min(1, 'must be ≥ 1').optional().meta({ description: 'Fixed denominator of the average. Default: the number of updates received that round.' }),
+    sampleRate: z.number().gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional().meta({ description: 'Client sampling rate q for the accountant. Default: selected / population of each round.' }),
+    targetDelta: z.number().gt(0, 'must be in (0, 1)').lt(1, 'must be in (0, 1)').default(1e-5).meta({ description: 'δ of the reported (ε, δ).' }),
+    epsilonBudget: z.number().positive('must be > 0').optional().meta({ description: 'Stop training (BUDGET_EXHAUSTED) before a round that would take ε above this. Default: none.' }),
+    adaptiveClipping: adaptiveClippingSchema.optional().meta({ description: 'Adaptive clipping (Andrew et al. 2021): C follows a noised quantile of the update norms. Default: off.' }),
   })
   .superRefine((o, ctx) => {
     if (!o.adaptiveClipping) return;

@@ -1,21 +1,11 @@
 import { createRegistry, type Registry } from '../registry/create-registry.js';
 import type { StrategyConfig } from '../protocol/task.js';
-import type { TensorSpec } from '../weights/layout.js';
 import { BUILTIN_STRATEGIES } from './builtin-strategies.js';
+import type { TensorSpec } from '../weights/layout.js';
 import type { Strategy } from './strategy.js';
+import type { StrategyRegistration } from './strategy-registration.js';
 
-/**
- * Strategies are looked up by id (tfjs-style registry): adding one never edits a switch elsewhere.
- * A factory validates its own options and throws INVALID_CONFIG naming the bad option.
- */
-export type StrategyFactory = (options: Readonly<Record<string, unknown>>, layout: readonly TensorSpec[]) => Strategy;
-
-export interface StrategyRegistration {
-  readonly id: string;
-  /** One line for docs and the admin console. */
-  readonly description: string;
-  readonly create: StrategyFactory;
-}
+export type { StrategyFactory, StrategyRegistration } from './strategy-registration.js';
 
 /** The strategy registry, starting with the built-ins (no import needed for them to exist). */
 export const strategyRegistry: Registry<StrategyRegistration> = createRegistry({

@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useState, type FormEvent } from 'react';
+import type { StrategyCatalog } from '@chorus/core';
 import { useAdmin } from './admin-context.js';
 import { createTaskRequest, DEFAULT_MODEL_SOURCE, ModelSourceFields } from './model-source-fields.js';
 import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
@@ -11,11 +12,6 @@ interface Option {
   readonly description: string;
 }
 
-const CODECS = [
-  { id: 'int8', label: 'int8 (4× smaller, unbiased rounding)' },
-  { id: 'float16', label: 'float16 (2× smaller)' },
-  { id: 'float32', label: 'float32 (exact)' },
-];
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
 
 const DEFAULTS = {
@@ -41,7 +37,7 @@ const DEFAULTS = {
 export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void }) {
   const { api } = useAdmin();
   const [templates, setTemplates] = useState<Option[]>([]);
-  const [strategies, setStrategies] = useState<Option[]>([]);
+  const [catalog, setCatalog] = useState<StrategyCatalog | null>(null);
   const [form, setForm] = useState(DEFAULTS);
   const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
   const [modelSource, setModelSource] = useState(DEFAULT_MODEL_SOURCE);
@@ -50,7 +46,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
 
   useEffect(() => {
     api<{ templates: Option[] }>('/api/admin/templates').then((r) => setTemplates(r.templates), (e: Error) => setError(e.message));
-    api<{ strategies: Option[] }>('/api/strategies').then((r) => setStrategies(r.strategies), (e: Error) => setError(e.message));
+    api<StrategyCatalog>('/api/strategies').then(setCatalog, (e: Error) => setError(e.message));
   }, [api]);
 
   const set = <K extends keyof typeof DEFAULTS>(key: K, value: (typeof DEFAULTS)[K]) => setForm((f) => ({ ...f, [key]: value }));
@@ -73,7 +69,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
           id: form.id,
           name: form.name,
           codec: form.codec,
-          strategy: { id: form.strategy, options: strategyOptionsFromForm(form.strategy, strategyForm, form.targetClients) },
+          strategy: { id: form.strategy, options: strategyOptionsFromForm(catalog, form.strategy, strategyForm, form.targetClients) },
           ...privacyFromForm(strategyForm),
           training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
           rounds: {
@@ -124,14 +120,14 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       <label>
         Aggregation strategy
         <select name="strategy" value={form.strategy} onChange={(e) => set('strategy', e.target.value)}>
-          {strategies.map((s) => (
+          {(catalog?.strategies ?? []).map((s) => (
             <option key={s.id} value={s.id}>
               {s.id} — {s.description}
             </option>
           ))}
         </select>
       </label>
-      <StrategyOptionsFields strategy={form.strategy} value={strategyForm} onChange={setStrategyForm} clientsPerRound={form.targetClients} maxRounds={form.maxRounds} error={error} />
+      <StrategyOptionsFields catalog={catalog} strategy={form.strategy} value={strategyForm} onChange={setStrategyForm} clientsPerRound={form.targetClients} maxRounds={form.maxRounds} error={error} />
       {num('maxRounds', 'Rounds (0 = until stopped)')}
       {num('targetClients', 'Clients per round')}
       {num('minClients', 'Quorum (fewest updates that count)')}
@@ -144,9 +140,10 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       <label>
         Update codec
         <select name="codec" value={form.codec} onChange={(e) => set('codec', e.target.value)}>
-          {CODECS.map((c) => (
+          {(catalog?.codecs ?? [{ id: form.codec, description: '' }]).map((c) => (
             <option key={c.id} value={c.id}>
-              {c.label}
+              {c.id}
+              {c.description ? ` (${c.description})` : ''}
             </option>
           ))}
         </select>

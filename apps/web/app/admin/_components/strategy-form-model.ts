@@ -1,47 +1,99 @@
+import type { JsonSchema, StrategyCatalog } from '@chorus/core';
+
 /**
- * The create form's strategy, robustness and privacy options: what the operator sees (labels and
- * defaults, taken from the strategies' schemas in @chorus/core) and how they become the task
- * config. Number fields are kept as typed text so an empty field means "the server's default".
+ * The create form's strategy, robustness and privacy options: what the operator sees and how it
+ * becomes the task config. A strategy's own options and an aggregator's options are drawn from the
+ * JSON Schemas GET /api/strategies serves (labels, defaults, bounds and hints all come from the zod
+ * schemas in @chorus/core), so a new strategy, aggregator or option needs no change here. Number
+ * fields are kept as typed text so an empty field means "the server's default".
  */
 
-export interface OptionSpec {
+export type OptionKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string';
+
+/** One input drawn from a property of an options schema. */
+export interface OptionField {
   readonly key: string;
   readonly label: string;
-  readonly defaultValue: number;
-  readonly step: number;
+  readonly description?: string;
+  readonly kind: OptionKind;
+  readonly defaultValue?: number | boolean | string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  /** Choices of an enum field. */
+  readonly choices?: readonly string[];
 }
 
-const eta = (d: number): OptionSpec => ({ key: 'eta', label: 'Server learning rate η', defaultValue: d, step: 0.001 });
-const beta1 = (d: number): OptionSpec => ({ key: 'beta1', label: 'Momentum β₁', defaultValue: d, step: 0.01 });
-const beta2 = (d: number): OptionSpec => ({ key: 'beta2', label: 'Second moment β₂', defaultValue: d, step: 0.001 });
-const tau = (d: number): OptionSpec => ({ key: 'tau', label: 'Adaptivity τ', defaultValue: d, step: d });
+/** Options the shared fieldsets draw (aggregator, norm bound, DP) carry `group` in their schema metadata. */
+const SHARED_GROUP = 'aggregation';
 
-/** Server-optimizer options of each built-in strategy, with the defaults of packages/core. */
-export const SERVER_OPTIONS: Readonly<Record<string, readonly OptionSpec[]>> = {
-  fedavg: [{ key: 'serverLearningRate', label: 'Server learning rate η', defaultValue: 1, step: 0.01 }],
-  fedavgm: [eta(1), { key: 'momentum', label: 'Server momentum β', defaultValue: 0.9, step: 0.01 }],
-  fedadagrad: [eta(0.1), beta1(0), tau(1e-9)],
-  fedadam: [eta(0.1), beta1(0.9), beta2(0.99), tau(1e-9)],
-  fedyogi: [eta(0.01), beta1(0.9), beta2(0.99), tau(1e-3)],
-  fedprox: [{ key: 'mu', label: 'Proximal term μ (sent to clients as proxMu)', defaultValue: 0.01, step: 0.001 }],
-};
+interface PropertySchema {
+  readonly type?: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly default?: unknown;
+  readonly minimum?: number;
+  readonly exclusiveMinimum?: number;
+  readonly maximum?: number;
+  readonly exclusiveMaximum?: number;
+  readonly enum?: readonly unknown[];
+  readonly group?: string;
+}
 
-export const AGGREGATORS = [
-  { id: 'mean', label: 'Mean (weighted by examples)' },
-  { id: 'median', label: 'Coordinate-wise median' },
-  { id: 'trimmed-mean', label: 'Trimmed mean' },
-  { id: 'krum', label: 'Krum' },
-  { id: 'multi-krum', label: 'Multi-Krum' },
-] as const;
+function fieldOf(key: string, p: PropertySchema): OptionField | null {
+  const kind: OptionKind | null = p.enum ? 'enum' : p.type === 'number' || p.type === 'integer' || p.type === 'boolean' || p.type === 'string' ? p.type : null;
+  if (!kind) return null; // objects and arrays have no single input; the API still takes them
+  const def = p.default;
+  const minimum = p.minimum ?? p.exclusiveMinimum;
+  const maximum = p.maximum ?? p.exclusiveMaximum;
+  return {
+    key,
+    label: p.title ?? key,
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    kind,
+    ...(typeof def === 'number' || typeof def === 'boolean' || typeof def === 'string' ? { defaultValue: def } : {}),
+    // zod writes ±MAX_SAFE_INTEGER for an unbounded integer: no bound worth showing.
+    ...(minimum !== undefined && Math.abs(minimum) < Number.MAX_SAFE_INTEGER ? { minimum } : {}),
+    ...(maximum !== undefined && Math.abs(maximum) < Number.MAX_SAFE_INTEGER ? { maximum } : {}),
+    ...(p.enum ? { choices: p.enum.map(String) } : {}),
+  };
+}
+
+/** The inputs for an options schema's properties, in schema order; `group`ed (shared) options left out. */
+export function fieldsFromSchema(schema: JsonSchema | undefined): OptionField[] {
+  const properties = (schema?.properties ?? {}) as Readonly<Record<string, PropertySchema>>;
+  return Object.entries(properties).flatMap(([key, p]) => (p.group === SHARED_GROUP ? [] : (fieldOf(key, p) ?? [])));
+}
+
+/** The strategy's own options (server optimizer and the like). */
+export function strategyFields(catalog: StrategyCatalog | null, strategy: string): OptionField[] {
+  return fieldsFromSchema(catalog?.strategies.find((s) => s.id === strategy)?.optionsSchema);
+}
+
+/** The options the chosen aggregator reads (trimBeta for trimmed-mean, …). */
+export function aggregatorFields(catalog: StrategyCatalog | null, aggregator: string): OptionField[] {
+  const schema = catalog?.aggregators.find((a) => a.id === aggregator)?.optionsSchema;
+  const properties = (schema?.properties ?? {}) as Readonly<Record<string, PropertySchema>>;
+  return Object.entries(properties).flatMap(([key, p]) => fieldOf(key, p) ?? []);
+}
+
+/** What an input shows before the operator types: the schema's default, or blank. */
+export const fieldText = (f: OptionField, typed: string | undefined): string => typed ?? (f.defaultValue === undefined ? '' : String(f.defaultValue));
+
+/** Typed text → the option's value; blank → undefined (the server's default). NaN reaches the server, which names the option. */
+function fieldValue(f: OptionField, typed: string | undefined): unknown {
+  if (typed === undefined) return f.defaultValue;
+  if (typed.trim() === '') return undefined;
+  if (f.kind === 'number' || f.kind === 'integer') return Number(typed);
+  if (f.kind === 'boolean') return typed === 'true';
+  return typed;
+}
 
 export interface StrategyFormState {
-  /** Server-optimizer values by option key (absent = default). */
+  /** The strategy's own option values by key, as typed (absent = the schema's default). */
   readonly server: Readonly<Record<string, string>>;
   readonly aggregator: string;
-  readonly trimBeta: string;
-  readonly krumF: string;
-  /** Blank = clients received − f. */
-  readonly krumM: string;
+  /** The aggregator's option values by key, as typed (absent = the schema's default). */
+  readonly aggregatorOptions: Readonly<Record<string, string>>;
   /** Blank = no norm bound. */
   readonly normBound: string;
   readonly dpOn: boolean;
@@ -63,9 +115,7 @@ export interface StrategyFormState {
 export const DEFAULT_STRATEGY_FORM: StrategyFormState = {
   server: {},
   aggregator: 'mean',
-  trimBeta: '0.1',
-  krumF: '1',
-  krumM: '',
+  aggregatorOptions: {},
   normBound: '',
   dpOn: false,
   dpClipNorm: '1',
@@ -91,13 +141,11 @@ export function sampleRateOf(clientsPerRound: number, populationText: string): n
 }
 
 /** `strategy.options` for the task config. */
-export function strategyOptionsFromForm(strategy: string, s: StrategyFormState, clientsPerRound: number): Record<string, unknown> {
+export function strategyOptionsFromForm(catalog: StrategyCatalog | null, strategy: string, s: StrategyFormState, clientsPerRound: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const spec of SERVER_OPTIONS[strategy] ?? []) out[spec.key] = num(s.server[spec.key] ?? '') ?? spec.defaultValue;
+  for (const f of strategyFields(catalog, strategy)) out[f.key] = fieldValue(f, s.server[f.key]);
   out.aggregator = s.aggregator;
-  if (s.aggregator === 'trimmed-mean') out.trimBeta = num(s.trimBeta);
-  if (s.aggregator === 'krum' || s.aggregator === 'multi-krum') out.krumF = num(s.krumF);
-  if (s.aggregator === 'multi-krum' && num(s.krumM) !== undefined) out.krumM = num(s.krumM);
+  for (const f of aggregatorFields(catalog, s.aggregator)) out[f.key] = fieldValue(f, s.aggregatorOptions[f.key]);
   if (num(s.normBound) !== undefined) out.clipNorm = num(s.normBound);
   if (s.dpOn) {
     const dp: Record<string, unknown> = { clipNorm: num(s.dpClipNorm), noiseMultiplier: num(s.dpNoise), targetDelta: num(s.dpDelta) };
@@ -117,12 +165,8 @@ export function privacyFromForm(s: StrategyFormState): { privacy?: { localDp: { 
   return s.localDpOn ? { privacy: { localDp: { clipNorm: num(s.localClipNorm), noiseMultiplier: num(s.localNoise) } } } : {};
 }
 
+/** Labels of the hand-drawn DP fieldsets; every other option is labelled by its schema's title. */
 const LABELS: Record<string, string> = {
-  aggregator: 'Robust aggregation',
-  trimBeta: 'Trimmed mean: fraction trimmed (β)',
-  krumF: 'Krum: Byzantine clients assumed (f)',
-  krumM: 'Multi-Krum: updates averaged (m)',
-  clipNorm: 'Norm bound',
   dp: 'Differential privacy',
   'dp.clipNorm': 'Differential privacy: clip norm',
   'dp.noiseMultiplier': 'Differential privacy: noise multiplier',
@@ -141,14 +185,22 @@ const LABELS: Record<string, string> = {
  * A server INVALID_CONFIG about these options ("config.strategy.options.dp.clipNorm: must be > 0"),
  * in plain words for the field it names; null for errors about other parts of the form.
  */
-export function strategyErrorInWords(message: string | null): string | null {
+export function strategyErrorInWords(message: string | null, catalog: StrategyCatalog | null = null): string | null {
   if (!message) return null;
   const m = /(?:^|\s)(?:config\.)?(?:strategy\.options|privacy)\.([\w.]+):\s*(.*)$/s.exec(message);
   if (!m) return null;
   const path = m[1]!;
-  const spec = Object.values(SERVER_OPTIONS).flat().find((o) => o.key === path);
-  const label = LABELS[path] ?? spec?.label ?? path;
+  const label = LABELS[path] ?? titleOf(catalog, path) ?? path;
   const reason = m[2]!.replace(/^unknown option$/, 'is not an option of this strategy');
   // "Clip norm must be > 0" reads better than "Clip norm: must be > 0".
   return /^(must|is|needs) /.test(reason) ? `${label} ${reason}` : `${label}: ${reason}`;
+}
+
+/** The schema title of a top-level option, from any strategy or aggregator that declares it. */
+function titleOf(catalog: StrategyCatalog | null, key: string): string | undefined {
+  for (const entry of [...(catalog?.strategies ?? []), ...(catalog?.aggregators ?? [])]) {
+    const title = ((entry.optionsSchema.properties ?? {}) as Readonly<Record<string, PropertySchema>>)[key]?.title;
+    if (title) return title;
+  }
+  return undefined;
 }

@@ -1,13 +1,15 @@
 'use client';
 
-import { useDeferredValue, useMemo, type ReactNode } from 'react';
-import { planPrivacy } from '@chorus/core';
+import { useDeferredValue, useId, useMemo, type ReactNode } from 'react';
+import { planPrivacy, type StrategyCatalog } from '@chorus/core';
 import './privacy.css';
-import { AGGREGATORS, SERVER_OPTIONS, sampleRateOf, strategyErrorInWords, type StrategyFormState } from './strategy-form-model.js';
+import { aggregatorFields, fieldText, sampleRateOf, strategyErrorInWords, strategyFields, type OptionField, type StrategyFormState } from './strategy-form-model.js';
 
 type Text = { [K in keyof StrategyFormState]: StrategyFormState[K] extends string ? K : never }[keyof StrategyFormState];
 
 interface Props {
+  /** GET /api/strategies: the strategies' and aggregators' option schemas (null while loading). */
+  readonly catalog: StrategyCatalog | null;
   readonly strategy: string;
   readonly value: StrategyFormState;
   readonly onChange: (next: StrategyFormState) => void;
@@ -30,8 +32,60 @@ function adaptiveHint(v: StrategyFormState): string | null {
   return null;
 }
 
+/** One input drawn from an option's JSON Schema: its title, bounds, default, and its description as the hint. */
+function SchemaField({ field, name, typed, onChange }: { field: OptionField; name: string; typed: string | undefined; onChange: (text: string) => void }) {
+  const hintId = useId();
+  const text = fieldText(field, typed);
+  const described = field.description ? hintId : undefined;
+  const hint = field.description && (
+    <small id={hintId} className="muted">
+      {field.description}
+    </small>
+  );
+  if (field.kind === 'boolean') {
+    return (
+      <label className="inline">
+        <input type="checkbox" name={name} checked={text === 'true'} aria-describedby={described} onChange={(e) => onChange(String(e.target.checked))} /> {field.label}
+        {hint}
+      </label>
+    );
+  }
+  if (field.kind === 'enum') {
+    return (
+      <label>
+        {field.label}
+        <select name={name} value={text} aria-describedby={described} onChange={(e) => onChange(e.target.value)}>
+          {field.choices!.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
+        </select>
+        {hint}
+      </label>
+    );
+  }
+  const numeric = field.kind === 'number' || field.kind === 'integer';
+  return (
+    <label>
+      {field.label}
+      <input
+        type={numeric ? 'number' : 'text'}
+        name={name}
+        step={field.kind === 'integer' ? 1 : numeric ? 'any' : undefined}
+        min={field.minimum}
+        max={field.maximum}
+        value={text}
+        aria-describedby={described}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      {hint}
+    </label>
+  );
+}
+
 /** The strategy's own options, robust aggregation, norm bound, central DP with a live ε preview, and local DP. */
-export function StrategyOptionsFields({ strategy, value, onChange, clientsPerRound, maxRounds, error }: Props) {
+export function StrategyOptionsFields({ catalog, strategy, value, onChange, clientsPerRound, maxRounds, error }: Props) {
   const set = <K extends keyof StrategyFormState>(key: K, v: StrategyFormState[K]) => onChange({ ...value, [key]: v });
   const text = (key: Text, label: string, opts: { step?: number; placeholder?: string; testId?: string } = {}) => (
     <label>
@@ -39,25 +93,16 @@ export function StrategyOptionsFields({ strategy, value, onChange, clientsPerRou
       <input type="number" name={key} step={opts.step ?? 'any'} min={0} value={value[key]} placeholder={opts.placeholder} onChange={(e) => set(key, e.target.value)} data-testid={opts.testId} />
     </label>
   );
-  const fieldError = strategyErrorInWords(error);
+  const fieldError = strategyErrorInWords(error, catalog);
+  const own = strategyFields(catalog, strategy);
 
   return (
     <>
-      {(SERVER_OPTIONS[strategy]?.length ?? 0) > 0 && (
+      {own.length > 0 && (
         <fieldset data-testid="server-options">
           <legend>{strategy} options</legend>
-          {SERVER_OPTIONS[strategy]!.map((o) => (
-            <label key={o.key}>
-              {o.label}
-              <input
-                type="number"
-                name={`server-${o.key}`}
-                step="any"
-                min={0}
-                value={value.server[o.key] ?? String(o.defaultValue)}
-                onChange={(e) => onChange({ ...value, server: { ...value.server, [o.key]: e.target.value } })}
-              />
-            </label>
+          {own.map((f) => (
+            <SchemaField key={f.key} field={f} name={`server-${f.key}`} typed={value.server[f.key]} onChange={(t) => onChange({ ...value, server: { ...value.server, [f.key]: t } })} />
           ))}
         </fieldset>
       )}
@@ -66,16 +111,16 @@ export function StrategyOptionsFields({ strategy, value, onChange, clientsPerRou
         <label>
           Combine updates by
           <select name="aggregator" value={value.aggregator} onChange={(e) => set('aggregator', e.target.value)}>
-            {AGGREGATORS.map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.label}
+            {(catalog?.aggregators ?? [{ id: value.aggregator, description: value.aggregator }]).map((a) => (
+              <option key={a.id} value={a.id} title={a.description}>
+                {a.id} — {a.description}
               </option>
             ))}
           </select>
         </label>
-        {value.aggregator === 'trimmed-mean' && text('trimBeta', 'Fraction trimmed at each end (β)', { step: 0.01 })}
-        {(value.aggregator === 'krum' || value.aggregator === 'multi-krum') && text('krumF', 'Byzantine clients assumed (f)', { step: 1 })}
-        {value.aggregator === 'multi-krum' && text('krumM', 'Updates averaged (m)', { step: 1, placeholder: 'received − f' })}
+        {aggregatorFields(catalog, value.aggregator).map((f) => (
+          <SchemaField key={f.key} field={f} name={f.key} typed={value.aggregatorOptions[f.key]} onChange={(t) => onChange({ ...value, aggregatorOptions: { ...value.aggregatorOptions, [f.key]: t } })} />
+        ))}
         {text('normBound', 'Norm bound (scale larger updates down to this L2 norm)', { placeholder: 'none' })}
       </fieldset>
       <DpFields value={value} set={set} text={text} clientsPerRound={clientsPerRound} maxRounds={maxRounds} />

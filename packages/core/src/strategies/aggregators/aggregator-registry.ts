@@ -1,24 +1,8 @@
 import { createRegistry, type Registry } from '../../registry/create-registry.js';
-import type { RoundAggregator, RoundContext } from '../strategy.js';
+import type { AggregatorRegistration } from './aggregator-registration.js';
 import { BUILTIN_AGGREGATORS } from './builtin-aggregators.js';
 
-/** Parameters every aggregator may read; each uses only its own. */
-export interface AggregatorParams {
-  /** Fraction trimmed from each end by trimmed-mean. */
-  readonly trimBeta: number;
-  /** Byzantine clients Krum assumes. */
-  readonly krumF: number;
-  /** Updates Multi-Krum averages (default k − f). */
-  readonly krumM?: number;
-}
-
-export interface AggregatorRegistration {
-  readonly id: string;
-  /** False when the aggregator keeps every update until the round ends (O(model × clients) memory). */
-  readonly streaming: boolean;
-  readonly description: string;
-  create(ctx: RoundContext, params: AggregatorParams): RoundAggregator;
-}
+export type { AggregatorParams, AggregatorRegistration } from './aggregator-registration.js';
 
 /** How client deltas are combined, looked up by id (the `aggregator` option of every strategy). */
 export const aggregatorRegistry: Registry<AggregatorRegistration> = createRegistry({
