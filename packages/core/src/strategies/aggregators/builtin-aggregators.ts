@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { aggregationOptionsShape } from '../aggregation-options.js';
+import { aggregationOptionsShape } from '../aggregation-option-schemas.js';
 import type { AggregatorRegistration } from './aggregator-registration.js';
 import { createKrumAggregator, createMedianAggregator, createTrimmedMeanAggregator } from './robust-aggregators.js';
 import { createWeightedMeanAggregator } from './weighted-mean.js';
