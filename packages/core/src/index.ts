@@ -30,6 +30,9 @@ export { getCodec, getCodecByCode, listCodecs, registerCodec, unregisterCodec } 
 // ---- strategies: the contract and what the server needs to run one ----
 export type { AddOutcome, AggregateResult, ClientFailure, ClientUpdate, EncodedUpdate, FitOverrides, RoundAggregator, RoundContext, Strategy } from './strategies/strategy.js';
 export { parseStrategyOptions } from './strategies/parse-options.js';
+// For strategies written outside core: the shared aggregation options, and FedAvg to build on.
+export { aggregationOptionsShape, checkAggregationOptions, type AggregationOptions } from './strategies/aggregation-options.js';
+export { createFedAvgStrategy } from './strategies/fedavg.js';
 export { clipToNorm, updateNormBound } from './strategies/update-bounds.js';
 export { l2Norm } from './strategies/aggregators/robust-math.js';
 export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-mean.js';
