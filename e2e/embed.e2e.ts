@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { partnerPage, startPartnerSite, type PartnerSite } from './fixtures/partner-site.js';
 import { eventually, launchChromium } from './support/browser.js';
 import { E2E_ADMIN_TOKEN, createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { freePort } from './support/processes.js';
+import { REPO_ROOT } from './support/repo.js';
 import { startWebApp, type E2eWebApp } from './support/web-app.js';
 
 /**
@@ -62,7 +66,21 @@ async function visit(site: PartnerSite): Promise<{ page: Page; sockets: string[]
 type Recorded = { name: string; data: Record<string, unknown> };
 const events = (page: Page): Promise<Recorded[]> => page.evaluate(() => (window as unknown as { __chorusEvents: Recorded[] }).__chorusEvents);
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 describe('partner script tag', () => {
+  it('is served at /embed.js by the web app: the loader `npm run build:embed` wrote to public/', async () => {
+    const built = readFileSync(path.join(REPO_ROOT, 'public/embed.js'));
+
+    const res = await fetch(`${web.url}/embed.js`);
+    const served = new Uint8Array(await res.arrayBuffer());
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect({ bytes: served.byteLength, sha256: sha256(served) }).toEqual({ bytes: built.byteLength, sha256: sha256(built) });
+  });
+
   it('asks first in a shadow root the partner CSS cannot break, then contributes to a round without the partner seeing data or updates', async () => {
     const { page, sockets, errors } = await visit(allowed);
 

@@ -24,9 +24,10 @@ export interface E2eServer {
 /**
  * The real server executable (`apps/server/src/main.ts`) in a child process, on a free port and a
  * fresh database; over HTTPS/WSS when given certificate and key files (the caller makes this
- * process trust them, see e2e/tls.e2e.ts).
+ * process trust them, see e2e/tls.e2e.ts). `demo` keeps the local demo on (the mnist-demo task,
+ * the pk_demo key and public/partner-demo.html); it is off otherwise.
  */
-export async function startChorusServer(options: { corsOrigin: string; tls?: { certPath: string; keyPath: string } }): Promise<E2eServer> {
+export async function startChorusServer(options: { corsOrigin: string; tls?: { certPath: string; keyPath: string }; demo?: boolean }): Promise<E2eServer> {
   const port = await freePort();
   const db = path.join(mkdtempSync(path.join(tmpdir(), 'chorus-e2e-')), 'chorus.sqlite');
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
@@ -34,7 +35,7 @@ export async function startChorusServer(options: { corsOrigin: string; tls?: { c
   let proc: { child: ChildProcess; output: () => string } | undefined;
   let logs = '';
   const launch = async (): Promise<void> => {
-    proc = startProcess(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', String(port), '--host', '127.0.0.1', '--db', db, '--no-demo-task', '--cors-origins', options.corsOrigin, '--log-level', 'warn', ...tlsArgs], {
+    proc = startProcess(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', String(port), '--host', '127.0.0.1', '--db', db, ...(options.demo ? [] : ['--no-demo-task']), '--cors-origins', options.corsOrigin, '--log-level', 'warn', ...tlsArgs], {
       cwd: REPO_ROOT,
       env: { CHORUS_EVAL_EXAMPLES: '1000', CHORUS_ROUND_RETRY_MS: '500', CHORUS_ADMIN_TOKEN: E2E_ADMIN_TOKEN },
     });

@@ -25,6 +25,7 @@ import { readTlsFiles, reloadTls, type TlsReloadResult } from './tls/tls-files.j
 import { registerModelRoutes } from './http/model-routes.js';
 import { registerModelUploadRoutes, type ModelUploadOptions } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
+import { registerPublicFiles } from './http/public-files.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
 import { RoundEngine } from './rounds/round-engine.js';
@@ -171,6 +172,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     registerAdminRoutes(app, { ...ctx, auth, audit, secureCookies: cfg.secureCookies, transport });
     registerMetricsRoute(app, metrics);
     registerApiDocsRoute(app, routes);
+    // The partner demo page belongs to the local demo, as the demo task and key do.
+    if (cfg.demoTask) registerPublicFiles(app);
     const guard = new ParticipantGuard({
       secret: auth.secret,
       corsOrigins: cfg.corsOrigins,

@@ -18,6 +18,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   'POST /api/admin/logout': 'signing out (revokes the session in the cookie, if any)',
   'GET /api/admin/setup': 'whether the first account still needs creating',
   'POST /api/admin/setup': 'first-run account creation with the one-time setup token',
+  'GET /partner-demo.html': 'a static page from public/ for trying the script tag by hand (with the demo task on)',
 };
 
 /** /metrics has its own rule (CHORUS_METRICS_TOKEN or loopback), so scrapers need no account. */

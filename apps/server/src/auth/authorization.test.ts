@@ -102,6 +102,7 @@ describe('authorization of every route', () => {
       'GET /api/tasks/:id/versions/:v/weights',
       'GET /api/tasks/:id/versions/:v/weights.bin',
       'GET /healthz',
+      'GET /partner-demo.html',
       'GET /readyz',
       'POST /api/admin/login',
       'POST /api/admin/logout',

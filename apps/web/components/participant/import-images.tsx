@@ -34,7 +34,10 @@ export function ImportImages({ onAdd }: { readonly onAdd: (pixels: Float32Array[
     <div className="data-source" data-testid="import-images">
       <h3>Import images</h3>
       <p className="muted small">One digit per image. Photos of ink on paper work; they are shrunk to 28×28 grey pixels.</p>
-      <input type="file" accept="image/*" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} data-testid="import-files" />
+      <label className="file-field">
+        Images of handwritten digits
+        <input type="file" accept="image/*" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} data-testid="import-files" />
+      </label>
       <LabelPicker name="import-label" value={label} onChange={setLabel} />
       <button type="button" onClick={() => void add()} disabled={files.length === 0 || label === undefined} data-testid="import-add">
         Keep {files.length || ''} image{files.length === 1 ? '' : 's'}

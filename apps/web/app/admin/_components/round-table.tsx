@@ -37,7 +37,9 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
           <th>Up / down</th>
           <th>Duration</th>
           <th>Accuracy</th>
-          <th />
+          <th>
+            <span className="visually-hidden">Receipts</span>
+          </th>
         </tr>
       </thead>
       <tbody>

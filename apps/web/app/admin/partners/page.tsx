@@ -73,7 +73,11 @@ export default function PartnersPage() {
             <th>Participants today / all time</th>
             <th>Updates contributed</th>
             <th>State</th>
-            {operator && <th />}
+            {operator && (
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
