@@ -23,6 +23,23 @@ export function chromiumPath(): string {
   return execFileSync('bash', [path.join(REPO_ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
+/**
+ * Playwright's own --disable-features list (playwright-core chromiumSwitches) minus
+ * ThirdPartyStoragePartitioning. Chromium keeps the last --disable-features it is given, so passing
+ * this restores a visitor's default: a frame on another site gets partitioned storage. Playwright's
+ * default launch instead refuses it storage (like "block third-party cookies").
+ */
+const VISITOR_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable', 'LensOverlay',
+  'MediaRouter', 'PaintHolding', 'AvoidCorsURLLoaderRestartOnRedirect', 'TcpPortRandomizationWin', 'OptimizationHints', 'NetworkTimeServiceQuerying',
+  'AimEnabled', 'PreconnectToSearch',
+];
+
+/** Chromium as a visitor has it: third-party storage partitioned, not blocked. */
+export async function launchChromiumAsVisitor(extraArgs: string[] = []): Promise<Browser> {
+  return launchChromium([`--disable-features=${VISITOR_DISABLED_FEATURES.join(',')}`, ...extraArgs]);
+}
+
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...ARGS, ...extraArgs] });
 }

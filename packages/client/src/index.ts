@@ -41,3 +41,6 @@ export { createWorkerTrainer, defaultTrainerWorker } from './worker/worker-train
 export type { WorkerTrainer, WorkerTrainerOptions, TrainerTask } from './worker/worker-trainer.js';
 export { BACKEND_IDS, isBackendId } from './worker/trainer-protocol.js';
 export type { BackendId, BackendChoice, BackendProbe, TrainProgress } from './worker/trainer-protocol.js';
+export { probeIndexedDb } from './storage/storage-probe.js';
+export type { StorageProbe } from './storage/storage-probe.js';
+export { START_UP_TIMEOUTS } from './participant/start-up-timeout.js';

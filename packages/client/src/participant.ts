@@ -5,9 +5,11 @@ import { createParticipationPolicy, type ParticipationPolicyOptions, type PauseR
 import { EMPTY_PROGRESS, INITIAL_STATE, StateStore, type ParticipantState } from './participant/participant-state.js';
 import { createResumableTrainer } from './participant/resumable-trainer.js';
 import { createSingleTabLock } from './participant/single-tab-lock.js';
+import { START_UP_TIMEOUTS, withTimeout } from './participant/start-up-timeout.js';
 import type { NewExample } from './storage/example-store.js';
 import { DEFAULT_DB_NAME, type ExampleSource } from './storage/participant-db.js';
 import { openParticipantStorage, type ParticipantStorage } from './storage/participant-storage.js';
+import { useMemoryIndexedDb } from './storage/storage-probe.js';
 import type { BackendId } from './worker/trainer-protocol.js';
 import { createWorkerTrainer, type WorkerTrainer } from './worker/worker-trainer.js';
 
@@ -30,6 +32,14 @@ export interface BrowserParticipantOptions {
   readonly policy?: ParticipationPolicyOptions;
   /** Only one tab of the browser participates at a time. @default true */
   readonly singleTab?: boolean;
+  /**
+   * Where this browser keeps the participant's data: IndexedDB, or memory when IndexedDB is
+   * unavailable (a partner's frame with third-party storage blocked): the visit trains the same
+   * way, and nothing is kept after the page closes. @default 'indexeddb'
+   */
+  readonly storage?: 'indexeddb' | 'memory';
+  /** Start-up step limits; see START_UP_TIMEOUTS. */
+  readonly timeouts?: Partial<typeof START_UP_TIMEOUTS>;
   /** Passed through to the transport session (timeouts, chunk size, socket factory). */
   readonly session?: Partial<Omit<ParticipantSessionOptions, 'serverUrl' | 'taskId' | 'trainer' | 'capabilities' | 'modelCache' | 'participantId'>>;
 }
@@ -62,7 +72,11 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
   const taskId = options.taskId;
   const dbName = options.dbName ?? DEFAULT_DB_NAME;
   const store = new StateStore<ParticipantState>(INITIAL_STATE);
-  const storageReady: Promise<ParticipantStorage> = openParticipantStorage(dbName);
+  const memory = options.storage === 'memory';
+  const timeouts = { ...START_UP_TIMEOUTS, ...options.timeouts };
+  const storageReady: Promise<ParticipantStorage> = withTimeout(memory ? openMemoryStorage() : openParticipantStorage(dbName), timeouts.storageMs, "opening this browser's storage");
+  // Let the first failure surface through refreshCounts/connect, not as an unhandled rejection.
+  storageReady.catch(() => undefined);
   const policy = createParticipationPolicy(options.policy);
   const lock = createSingleTabLock(`chorus-participant:${serverUrl}|${taskId}`, options.singleTab === false ? null : undefined);
   let trainer: WorkerTrainer | undefined;
@@ -90,10 +104,33 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
     platform: (globalThis.navigator?.userAgent ?? 'unknown').slice(0, 200),
   });
 
+  /**
+   * Memory mode: the page's stores live in an in-memory IndexedDB, and the examples live in the
+   * worker's (it is the one that trains on them), so page and worker never disagree.
+   */
+  async function openMemoryStorage(): Promise<ParticipantStorage> {
+    await useMemoryIndexedDb();
+    const storage = await openParticipantStorage(dbName);
+    return {
+      ...storage,
+      examples: {
+        add: (...args) => getTrainer().examples.add(...args),
+        count: (...args) => getTrainer().examples.count(...args),
+        load: (...args) => getTrainer().examples.load(...args),
+        deleteAll: (...args) => getTrainer().examples.deleteAll(...args),
+      },
+      async deleteEverything() {
+        await storage.deleteEverything();
+        await trainer?.examples.deleteAll(taskId);
+      },
+    };
+  }
+
   const getTrainer = (): WorkerTrainer => {
     if (trainer) return trainer;
     trainer = createWorkerTrainer({
       dbName,
+      ...(memory ? { memoryStorage: true } : {}),
       ...(options.wasmBaseUrl ? { wasmBaseUrl: options.wasmBaseUrl } : {}),
       ...(options.forceBackend ? { forceBackend: options.forceBackend } : {}),
       ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}),
@@ -112,7 +149,11 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       const res = await fetch(new URL(task.modelPath, `${serverUrl}/`).href);
       if (!res.ok) throw new ChorusError('UNAVAILABLE', `could not download the model description (HTTP ${res.status})`);
       const modelJson = (await res.json()) as { modelTopology?: unknown };
-      const choice = await getTrainer().prepare({ taskId, topology: modelJson.modelTopology, inputShape: task.data.inputShape, numClasses: task.data.numClasses });
+      const choice = await withTimeout(
+        getTrainer().prepare({ taskId, topology: modelJson.modelTopology, inputShape: task.data.inputShape, numClasses: task.data.numClasses }),
+        timeouts.prepareMs,
+        'preparing the model on this device',
+      );
       store.update((st) => ({ backend: choice, samplesPerSecond: choice.samplesPerSecond, phase: st.phase === 'preparing' ? 'running' : st.phase }));
       await session?.updateCapabilities(capabilities()).catch(() => undefined);
     })().catch((err: unknown) => {
@@ -147,7 +188,14 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
 
   /** Joins (again) until it works or participation stops; the session handles reconnects after that. */
   const connect = async (): Promise<void> => {
-    const storage = await storageReady;
+    let storage: ParticipantStorage;
+    try {
+      storage = await storageReady;
+    } catch (err) {
+      fail(err);
+      store.update({ phase: 'failed' });
+      return;
+    }
     for (let attempt = 0; !stopped && policy.canParticipate && !session; attempt++) {
       store.update({ phase: 'connecting' });
       const participantId = await storage.identity.serverParticipantId(serverUrl, taskId);
@@ -175,8 +223,10 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         ...(participantId && token ? { token } : {}),
       });
       wireSession(s, storage);
+      // The session keeps trying to reach the server; after a while the visitor is told so.
+      const slow = setTimeout(() => fail(new ChorusError('UNAVAILABLE', `could not reach Chorus at ${serverUrl} within ${Math.round(timeouts.connectMs / 1000)} s; still trying`)), timeouts.connectMs);
       try {
-        const joined = await s.start();
+        const joined = await s.start().finally(() => clearTimeout(slow));
         session = s;
         store.update({ phase: 'running', task: joined.task, participantId: joined.participantId });
         await prepare(joined.task).catch(async (err: unknown) => {
@@ -248,7 +298,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       await session?.updateCapabilities(capabilities()).catch(() => undefined);
     },
     async importShard(url) {
-      const n = await getTrainer().importShard(taskId, url);
+      const n = await withTimeout(getTrainer().importShard(taskId, url), timeouts.demoDataMs, 'downloading the demo data');
       await refreshCounts();
       await session?.updateCapabilities(capabilities()).catch(() => undefined);
       return n;

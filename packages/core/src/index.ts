@@ -106,6 +106,7 @@ export {
   type UpdateLimits,
 } from './protocol/task.js';
 export type { PartnerKeyRecord, PartnerKeyUsage, PartnerKeyWithUsage, RoundRecord, RoundState } from './protocol/admin-api.js';
+export { STORAGE_FALLBACKS, type StorageFallback } from './protocol/admin-api.js';
 
 // ---- privacy ----
 export { createRdpAccountant, noiseForEpsilon } from './privacy/rdp-accountant.js';

@@ -14,7 +14,8 @@ export const EMBED_PROTOCOL = 'chorus-embed/1';
 export const MAX_EXAMPLES_PER_CALL = 500;
 
 /** What the visitor's browser is doing, as the partner page may show it. */
-export const EMBED_PHASES = ['checking', 'refused', 'connecting', 'training', 'waiting', 'paused', 'resting', 'done', 'stopped', 'failed'] as const;
+/** 'unavailable': this browser keeps the frame from storing anything and the key asks to link out instead. */
+export const EMBED_PHASES = ['checking', 'refused', 'unavailable', 'connecting', 'training', 'waiting', 'paused', 'resting', 'done', 'stopped', 'failed'] as const;
 export type EmbedPhase = (typeof EMBED_PHASES)[number];
 
 export interface StatusEvent {

@@ -16,6 +16,7 @@ export const DEMO_PARTNER_KEY: PartnerKey = {
   allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*'],
   allowedTasks: ['*'],
   quotaPerDay: 1000,
+  storageFallback: 'memory',
   active: true,
 };
 

@@ -25,7 +25,7 @@ beforeAll(async () => {
   // The engine slice partner keys read: which tasks exist and their data schema.
   const engine = { hasTask: (id: string) => tasks.has(id), summary: () => ({ config: { name: 'MNIST demo', data: { inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' } } }) };
   keys = installPartnerKeys(app, io, db, { demoKey: true, engine: engine as never, corsOrigins: [CHORUS_WEB], logger: pino({ level: 'silent' }) });
-  keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true });
+  keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true, storageFallback: 'memory' });
   io.on('connection', (s) => s.on('join', (_msg: unknown, ack: (a: unknown) => void) => ack({ ok: true })));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -64,7 +64,7 @@ describe('GET /api/embed/check', () => {
     ]);
 
     expect(answers).toEqual([
-      { allowed: true, task: { name: 'MNIST demo', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' } },
+      { allowed: true, task: { name: 'MNIST demo', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' }, storageFallback: 'memory' },
       { allowed: false, code: 'FORBIDDEN', reason: 'This site (https://evil.example) is not allowed to contribute to this Chorus task.' },
       { allowed: false, code: 'NOT_FOUND', reason: 'This partner key is unknown or was switched off.' },
       { allowed: false, code: 'NOT_FOUND', reason: 'There is no Chorus task "missing".' },
@@ -82,8 +82,11 @@ describe('PUT /api/partner-keys/:id', () => {
     const badBody = await put('pk_bad', { name: 'Bad', allowedOrigins: 'https://x.example', allowedTasks: ['mnist-demo'] });
 
     expect(created.status).toBe(200);
-    expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true, usage: { participantsToday: 0, participantsAllTime: 0, updatesToday: 0, updatesAllTime: 0 } });
+    expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true, storageFallback: 'memory', usage: { participantsToday: 0, participantsAllTime: 0, updatesToday: 0, updatesAllTime: 0 } });
     expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true });
+    // A key says what a visit does where the browser blocks the frame's storage.
+    keys.put({ ...keys.get('pk_shop')!, storageFallback: 'link' });
+    expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true, storageFallback: 'link' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { code: 'INVALID_CONFIG', message: 'allowedOrigins: "https://*.example" is not an origin like "https://site.example" or "http://localhost:*"' } });
     expect((await badBody.json()).error.message).toMatch(/^partner key\.allowedOrigins: /);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, type StorageFallback } from '@chorus/core';
 import { checkAccess, refusedOrigin, utcDay, type AccessRefusal, type AccessVerdict } from './partner-key.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
@@ -34,7 +34,9 @@ export interface EmbedTaskFacts {
   readonly dataset: string | null;
 }
 
-export type EmbedCheckAnswer = (AccessVerdict & { readonly allowed: false }) | { readonly allowed: true; readonly task: EmbedTaskFacts };
+export type EmbedCheckAnswer =
+  | (AccessVerdict & { readonly allowed: false })
+  | { readonly allowed: true; readonly task: EmbedTaskFacts; readonly storageFallback: StorageFallback };
 
 const str = (v: unknown, max = 300): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
 
@@ -42,12 +44,13 @@ const str = (v: unknown, max = 300): string | null => (typeof v === 'string' && 
 export function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): EmbedCheckAnswer {
   const task = options.taskFacts(taskId);
   if (!task) return { allowed: false, code: 'NOT_FOUND', reason: `There is no Chorus task "${taskId}".` };
-  const verdict = checkAccess(options.keys.get(key), taskId, origin);
-  return verdict.allowed ? { allowed: true, task } : verdict;
+  const partnerKey = options.keys.get(key);
+  const verdict = checkAccess(partnerKey, taskId, origin);
+  return verdict.allowed ? { allowed: true, task, storageFallback: partnerKey!.storageFallback } : verdict;
 }
 
 /**
- * GET /api/embed/check?key=&task=&origin= → `{ allowed: true, task: { name, inputShape, numClasses } }` or `{ allowed: false, code, reason }`
+ * GET /api/embed/check?key=&task=&origin= → `{ allowed: true, task: { name, inputShape, numClasses, dataset }, storageFallback }` or `{ allowed: false, code, reason }`
  * (HTTP 200 either way: a refusal is an answer, shown to the visitor in plain words).
  */
 export function registerEmbedCheckRoute(app: FastifyInstance, options: PartnerAccessOptions): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ChorusError, zodChorusError, type PartnerKeyWithUsage } from '@chorus/core';
+import { ChorusError, STORAGE_FALLBACKS, zodChorusError, type PartnerKeyWithUsage } from '@chorus/core';
 import { utcDay, type PartnerKey } from './partner-key.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
@@ -13,6 +13,8 @@ export const partnerKeyBody = z.strictObject({
   quotaPerDay: z.number().int().min(0).max(10_000_000).default(1000),
   /** @default true */
   active: z.boolean().default(true),
+  /** Where the browser blocks the frame's storage: train from memory, or link to the Chorus page. @default 'memory' */
+  storageFallback: z.enum(STORAGE_FALLBACKS).default('memory'),
 });
 
 /** POST may choose the id; without one the server makes a random `pk_…`. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ChorusError, type PartnerKeyUsage } from '@chorus/core';
+import { ChorusError, STORAGE_FALLBACKS, type PartnerKeyUsage } from '@chorus/core';
 import { checkOriginPattern, PARTNER_KEY_PATTERN, type PartnerKey } from './partner-key.js';
 import { migratePartnerSchema } from './partner-schema.js';
 
@@ -30,7 +30,7 @@ export interface PartnerKeyStore {
   usage(keyId: string, day: string): PartnerKeyUsage;
 }
 
-type Row = { id: string; name: string; allowed_origins: string; allowed_tasks: string; quota_per_day: number; active: number };
+type Row = { id: string; name: string; allowed_origins: string; allowed_tasks: string; quota_per_day: number; active: number; storage_fallback: string };
 
 const toKey = (r: Row): PartnerKey => ({
   id: r.id,
@@ -39,6 +39,7 @@ const toKey = (r: Row): PartnerKey => ({
   allowedTasks: JSON.parse(r.allowed_tasks) as string[],
   quotaPerDay: r.quota_per_day,
   active: r.active === 1,
+  storageFallback: r.storage_fallback === 'link' ? 'link' : 'memory',
 });
 
 export function createPartnerKeyStore(db: Database.Database): PartnerKeyStore {
@@ -83,11 +84,15 @@ export function createPartnerKeyStore(db: Database.Database): PartnerKeyStore {
       if (!PARTNER_KEY_PATTERN.test(key.id)) throw new ChorusError('INVALID_CONFIG', `id: a partner key looks like "pk_…", got "${key.id}"`);
       key.allowedOrigins.forEach(checkOriginPattern);
       if (!Number.isInteger(key.quotaPerDay) || key.quotaPerDay < 0) throw new ChorusError('INVALID_CONFIG', `quotaPerDay: expected an integer ≥ 0, got ${key.quotaPerDay}`);
+      if (!(STORAGE_FALLBACKS as readonly string[]).includes(key.storageFallback)) {
+        throw new ChorusError('INVALID_CONFIG', `storageFallback: expected ${STORAGE_FALLBACKS.join(' or ')}, got "${String(key.storageFallback)}"`);
+      }
       db.prepare(
-        `INSERT INTO partner_keys (id, name, allowed_origins, allowed_tasks, quota_per_day, active) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO partner_keys (id, name, allowed_origins, allowed_tasks, quota_per_day, active, storage_fallback) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, allowed_origins = excluded.allowed_origins,
-           allowed_tasks = excluded.allowed_tasks, quota_per_day = excluded.quota_per_day, active = excluded.active`,
-      ).run(key.id, key.name, JSON.stringify(key.allowedOrigins), JSON.stringify(key.allowedTasks), key.quotaPerDay, key.active ? 1 : 0);
+           allowed_tasks = excluded.allowed_tasks, quota_per_day = excluded.quota_per_day, active = excluded.active,
+           storage_fallback = excluded.storage_fallback`,
+      ).run(key.id, key.name, JSON.stringify(key.allowedOrigins), JSON.stringify(key.allowedTasks), key.quotaPerDay, key.active ? 1 : 0, key.storageFallback);
     },
     admitVisitor: (key, day, visitor) => admit(key, day, visitor),
     visitorsOn: (keyId, day) => (countStmt.get(keyId, day) as { n: number }).n,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkAccess, checkOriginPattern, originMatches, utcDay, type PartnerKey } from './partner-key.js';
 
-const key: PartnerKey = { id: 'pk_news', name: 'News', allowedOrigins: ['https://news.example.com', 'http://localhost:*'], allowedTasks: ['mnist-demo'], quotaPerDay: 10, active: true };
+const key: PartnerKey = { id: 'pk_news', name: 'News', allowedOrigins: ['https://news.example.com', 'http://localhost:*'], allowedTasks: ['mnist-demo'], quotaPerDay: 10, active: true, storageFallback: 'memory' };
 
 describe('originMatches', () => {
   it('matches exact origins and port wildcards (any port, the default one too), nothing looser', () => {

@@ -43,6 +43,8 @@ export const PARTNER_SCHEMA_STEPS: readonly string[] = [
      accepted INTEGER NOT NULL,
      PRIMARY KEY (key_id, day)
    );`,
+  // 3: what a visit does where the browser blocks the frame's storage ('memory' or 'link').
+  `ALTER TABLE partner_keys ADD COLUMN storage_fallback TEXT NOT NULL DEFAULT 'memory';`,
 ];
 
 /** Applies the steps this database has not run yet, each in its own transaction. */

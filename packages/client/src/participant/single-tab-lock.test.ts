@@ -49,4 +49,11 @@ describe('single tab lock', () => {
     await lock.acquire();
     expect(lock.held).toBe(true);
   });
+
+  it('goes ahead when the browser refuses Web Locks (a third-party frame with storage blocked)', async () => {
+    const refusing = { request: () => Promise.reject(new DOMException('The request was denied.', 'SecurityError')) };
+    const lock = createSingleTabLock('p', refusing);
+    await lock.acquire();
+    expect(lock.held).toBe(true);
+  });
 });

@@ -35,12 +35,20 @@ export function createSingleTabLock(name: string, locks: LockManagerLike | null 
         held = true;
         return;
       }
-      const gotIt = await new Promise<boolean>((resolve) => {
-        void locks.request(name, { mode: 'exclusive', ifAvailable: true }, async (lock) => {
-          resolve(lock !== null);
-          if (lock !== null) await holdUntilReleased();
-        });
+      const gotIt = await new Promise<boolean | 'refused'>((resolve) => {
+        locks
+          .request(name, { mode: 'exclusive', ifAvailable: true }, async (lock) => {
+            resolve(lock !== null);
+            if (lock !== null) await holdUntilReleased();
+          })
+          // A frame on another site with third-party storage blocked is refused Web Locks too
+          // (SecurityError): no other tab can hold ours there, so this one goes ahead.
+          .catch(() => resolve('refused'));
       });
+      if (gotIt === 'refused') {
+        held = true;
+        return;
+      }
       if (gotIt) return;
       onWaiting?.();
       abort = new AbortController();

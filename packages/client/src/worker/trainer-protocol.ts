@@ -1,5 +1,6 @@
 import type { RoundInvite, TensorSpec } from '@chorus/core';
-import type { BackendMeasurement } from '../storage/participant-db.js';
+import type { ExampleCounts } from '../storage/example-store.js';
+import type { BackendMeasurement, ExampleSource } from '../storage/participant-db.js';
 
 /** tfjs backends the trainer knows how to load, fastest-on-a-real-GPU first. */
 export const BACKEND_IDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -102,4 +103,13 @@ export interface TrainerWorkerApi {
   measure(backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
   /** Which of `backends` this worker could start, without starting any (device checks, tests). */
   probe(backends: readonly BackendId[]): Promise<BackendProbe>;
+  /**
+   * Keep this worker's databases in memory (the page could not use IndexedDB: a partner's frame with
+   * third-party storage blocked). Call before anything else; examples then live only here.
+   */
+  useMemoryStorage(): Promise<void>;
+  /** The task's examples, stored in this worker's database (the page's own store when it cannot keep data). */
+  addExamples(taskId: string, examples: readonly { x: Float32Array; y: number }[], source: ExampleSource, dbName: string): Promise<number>;
+  countExamples(taskId: string, numClasses: number, dbName: string): Promise<ExampleCounts>;
+  deleteExamples(taskId: string, dbName: string): Promise<void>;
 }

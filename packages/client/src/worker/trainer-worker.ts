@@ -10,6 +10,7 @@ import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
+import { useMemoryIndexedDb } from '../storage/storage-probe.js';
 import { activateBackend, deviceKey, probeBackends } from './backend-loader.js';
 import { chooseBackend, measureBackend, modelKey } from './backend-trial.js';
 import { BACKEND_IDS, isBackendId, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
@@ -155,6 +156,20 @@ const api: TrainerWorkerApi = {
   async probe(backends) {
     const { usable, unusable } = await probeBackends(backends);
     return { usable, unusable: Object.fromEntries(unusable) };
+  },
+
+  useMemoryStorage: () => useMemoryIndexedDb(),
+
+  async addExamples(taskId, examples, source, dbName) {
+    return createExampleStore(await openParticipantDb(dbName)).add(taskId, examples, source);
+  },
+
+  async countExamples(taskId, numClasses, dbName) {
+    return createExampleStore(await openParticipantDb(dbName)).count(taskId, numClasses);
+  },
+
+  async deleteExamples(taskId, dbName) {
+    await createExampleStore(await openParticipantDb(dbName)).deleteAll(taskId);
   },
 };
 

@@ -1,6 +1,7 @@
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ChorusError, type FlatWeights, type RoundInvite } from '@chorus/core';
 import type { RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { ExampleStore } from '../storage/example-store.js';
 import type { BackendMeasurement } from '../storage/participant-db.js';
 import type { BackendChoice, BackendId, BackendProbe, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
 import { installWorkerErrorTransfer } from './worker-errors.js';
@@ -24,6 +25,8 @@ export interface WorkerTrainerOptions {
   readonly dutyCycle?: number;
   /** Makes the worker; bundlers need to see `new Worker(new URL(...))` to bundle it. */
   readonly createWorker?: () => Worker;
+  /** The worker keeps its databases in memory (the page cannot use IndexedDB). @default false */
+  readonly memoryStorage?: boolean;
 }
 
 /** The session's RoundTrainer, run in a Web Worker: the page thread only sends and receives messages. */
@@ -40,6 +43,8 @@ export interface WorkerTrainer extends RoundTrainer {
   probe(backends: readonly BackendId[]): Promise<BackendProbe>;
   /** See TrainerWorkerApi.importShard. */
   importShard(taskId: string, url: string): Promise<number>;
+  /** The examples the worker trains on, kept in its own database (see TrainerWorkerApi.addExamples). */
+  readonly examples: ExampleStore;
   terminate(): void;
 }
 
@@ -59,15 +64,18 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
     // A worker that fails to load (bad script, missing module) never answers: say so instead of hanging.
     crashed = new ChorusError('INTERNAL', `the training worker failed: ${event.message || 'it could not start'}`);
   });
-  const guard = async <T>(p: Promise<T>): Promise<T> => {
+  // In memory mode every call waits until the worker has swapped its IndexedDB for the in-memory one.
+  const storageReady = options.memoryStorage ? remote.useMemoryStorage() : Promise.resolve();
+  const guard = async <T>(p: () => Promise<T>): Promise<T> => {
     if (crashed) throw crashed;
-    return p;
+    await storageReady;
+    return p();
   };
 
   return {
     async prepare(task, extra = {}) {
       const wasmBaseUrl = options.wasmBaseUrl ?? `${globalThis.location.origin}/tfjs-wasm/`;
-      const choice = await guard(
+      const choice = await guard(() =>
         remote.prepare({ ...task, ...extra, dbName: options.dbName, wasmBaseUrl, ...(options.forceBackend ? { forceBackend: options.forceBackend } : {}) }),
       );
       backend = choice.backend;
@@ -84,7 +92,7 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
         for (const l of listeners) l({ ...p, roundId: invite.roundId });
       });
       try {
-        const result = await guard(
+        const result = await guard(() =>
           remote.train(
             { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}) },
             progress,
@@ -108,9 +116,15 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
     get backend() {
       return backend;
     },
-    measure: (backends, batchSize, batches) => guard(remote.measure(backends, batchSize, batches)),
-    probe: (backends) => guard(remote.probe(backends)),
-    importShard: (taskId, url) => guard(remote.importShard(taskId, new URL(url, globalThis.location?.href).href, options.dbName)),
+    measure: (backends, batchSize, batches) => guard(() => remote.measure(backends, batchSize, batches)),
+    probe: (backends) => guard(() => remote.probe(backends)),
+    importShard: (taskId, url) => guard(() => remote.importShard(taskId, new URL(url, globalThis.location?.href).href, options.dbName)),
+    examples: {
+      add: (taskId, examples, source) => guard(() => remote.addExamples(taskId, examples.map((e) => ({ x: e.x, y: e.y })), source, options.dbName)),
+      count: (taskId, numClasses = 0) => guard(() => remote.countExamples(taskId, numClasses, options.dbName)),
+      load: () => Promise.reject(new ChorusError('BAD_REQUEST', 'examples.load: the worker trains on its own examples; they are not sent to the page')),
+      deleteAll: (taskId) => guard(() => remote.deleteExamples(taskId, options.dbName)),
+    },
     terminate() {
       remote[releaseProxy]();
       worker.terminate();

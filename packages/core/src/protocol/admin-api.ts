@@ -44,7 +44,16 @@ export interface PartnerKeyRecord {
   /** Distinct visitors per UTC day; 0 = no limit. */
   readonly quotaPerDay: number;
   readonly active: boolean;
+  /**
+   * What a visit does when the browser keeps Chorus's frame from storing anything (third-party
+   * storage blocked): 'memory' trains from memory (nothing kept after the tab closes), 'link' says
+   * why it cannot run here and links to the Chorus participant page. @default 'memory'
+   */
+  readonly storageFallback: StorageFallback;
 }
+
+export const STORAGE_FALLBACKS = ['memory', 'link'] as const;
+export type StorageFallback = (typeof STORAGE_FALLBACKS)[number];
 
 export interface PartnerKeyUsage {
   /** Distinct participants who joined through the key on the given UTC day. */

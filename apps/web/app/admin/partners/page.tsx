@@ -2,7 +2,8 @@
 
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useAdmin } from '../_components/admin-context.js';
-import { bodyOf, draftOf, EMPTY_DRAFT, type PartnerKeyDraft, type PartnerKeyRow } from './partner-key-form.js';
+import { STORAGE_FALLBACKS, type StorageFallback } from '@chorus/core';
+import { bodyOf, draftOf, EMPTY_DRAFT, STORAGE_FALLBACK_TEXT, type PartnerKeyDraft, type PartnerKeyRow } from './partner-key-form.js';
 
 /**
  * Partner sites: the keys behind `<script src=".../embed.js" data-key>`, which sites and tasks each
@@ -70,6 +71,7 @@ export default function PartnersPage() {
             <th>Sites allowed</th>
             <th>Tasks</th>
             <th>Visitors a day</th>
+            <th>Where storage is blocked</th>
             <th>Participants today / all time</th>
             <th>Updates contributed</th>
             <th>State</th>
@@ -90,6 +92,7 @@ export default function PartnersPage() {
               <td>{k.allowedOrigins.join(', ')}</td>
               <td>{k.allowedTasks.includes('*') ? 'every task' : k.allowedTasks.join(', ')}</td>
               <td>{k.quotaPerDay === 0 ? 'no limit' : k.quotaPerDay}</td>
+              <td className="small">{k.storageFallback === 'link' ? 'link to Chorus' : 'train from memory'}</td>
               <td>
                 {k.usage.participantsToday} / {k.usage.participantsAllTime}
               </td>
@@ -142,6 +145,16 @@ export default function PartnersPage() {
             Visitors a day (0 means no limit)
             <input type="number" min={0} step={1} value={draft.quota} onChange={(e) => setDraft({ ...draft, quota: e.target.value })} />
           </label>
+          <label>
+            When the visitor&apos;s browser blocks Chorus&apos;s storage inside this site
+            <select value={draft.storageFallback} onChange={(e) => setDraft({ ...draft, storageFallback: e.target.value as StorageFallback })} data-testid="partner-storage-fallback">
+              {STORAGE_FALLBACKS.map((f) => (
+                <option key={f} value={f}>
+                  {STORAGE_FALLBACK_TEXT[f]}
+                </option>
+              ))}
+            </select>
+          </label>
           <label className="inline">
             <input type="checkbox" checked={draft.active} onChange={(e) => setDraft({ ...draft, active: e.target.checked })} /> Key is on
           </label>
@@ -163,4 +176,4 @@ export default function PartnersPage() {
   );
 }
 
-const bodyOfRow = (k: PartnerKeyRow) => ({ name: k.name, allowedOrigins: k.allowedOrigins, allowedTasks: k.allowedTasks, quotaPerDay: k.quotaPerDay });
+const bodyOfRow = (k: PartnerKeyRow) => ({ name: k.name, allowedOrigins: k.allowedOrigins, allowedTasks: k.allowedTasks, quotaPerDay: k.quotaPerDay, storageFallback: k.storageFallback });

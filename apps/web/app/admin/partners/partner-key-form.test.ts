@@ -5,9 +5,10 @@ describe('bodyOf', () => {
   it('turns the form into the request body: lists by line or comma, the id only when creating', () => {
     const draft = { ...EMPTY_DRAFT, id: 'pk_news', name: ' News ', origins: 'https://news.example\n http://localhost:* ,', tasks: 'mnist-demo, spam', quota: '50' };
 
-    expect(bodyOf(draft, true)).toEqual({ body: { id: 'pk_news', name: 'News', allowedOrigins: ['https://news.example', 'http://localhost:*'], allowedTasks: ['mnist-demo', 'spam'], quotaPerDay: 50, active: true } });
-    expect(bodyOf({ ...draft, active: false }, false)).toEqual({ body: { name: 'News', allowedOrigins: ['https://news.example', 'http://localhost:*'], allowedTasks: ['mnist-demo', 'spam'], quotaPerDay: 50, active: false } });
+    expect(bodyOf(draft, true)).toEqual({ body: { id: 'pk_news', name: 'News', allowedOrigins: ['https://news.example', 'http://localhost:*'], allowedTasks: ['mnist-demo', 'spam'], quotaPerDay: 50, active: true, storageFallback: 'memory' } });
+    expect(bodyOf({ ...draft, active: false }, false)).toEqual({ body: { name: 'News', allowedOrigins: ['https://news.example', 'http://localhost:*'], allowedTasks: ['mnist-demo', 'spam'], quotaPerDay: 50, active: false, storageFallback: 'memory' } });
     expect(bodyOf({ ...draft, id: '' }, true)).toMatchObject({ body: { name: 'News' } });
+    expect(bodyOf({ ...draft, storageFallback: 'link' }, false)).toMatchObject({ body: { storageFallback: 'link' } });
     expect('id' in (bodyOf({ ...draft, id: '' }, true) as { body: object }).body).toBe(false);
   });
 

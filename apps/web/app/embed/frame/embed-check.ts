@@ -7,8 +7,11 @@ export interface EmbedTask {
   readonly dataset: string | null;
 }
 
+/** What a visit does where the browser blocks the frame's storage (the partner key decides). */
+export type StorageFallback = 'memory' | 'link';
+
 export type EmbedDecision =
-  | { readonly allowed: true; readonly origin: string; readonly task: EmbedTask }
+  | { readonly allowed: true; readonly origin: string; readonly task: EmbedTask; readonly storageFallback: StorageFallback }
   | { readonly allowed: false; readonly code: string; readonly reason: string; readonly origin: string | null };
 
 export const REFUSAL_HEADLINE = 'This site is not allowed to contribute to this Chorus task';
@@ -27,8 +30,10 @@ export async function decideEmbedding(input: { serverUrl: string; taskId: string
   const q = new URLSearchParams({ key: input.key, task: input.taskId, origin: byReferer.origin });
   try {
     const res = await fetch(`${input.serverUrl}/api/embed/check?${q.toString()}`, { cache: 'no-store', signal: AbortSignal.timeout(5000) });
-    const body = (await res.json()) as { allowed?: boolean; code?: string; reason?: string; task?: EmbedTask };
-    if (res.ok && body.allowed === true && body.task) return { allowed: true, origin: byReferer.origin, task: body.task };
+    const body = (await res.json()) as { allowed?: boolean; code?: string; reason?: string; task?: EmbedTask; storageFallback?: string };
+    if (res.ok && body.allowed === true && body.task) {
+      return { allowed: true, origin: byReferer.origin, task: body.task, storageFallback: body.storageFallback === 'link' ? 'link' : 'memory' };
+    }
     return refuse(body.code ?? 'FORBIDDEN', body.reason ?? `${REFUSAL_HEADLINE}.`);
   } catch {
     return refuse('UNAVAILABLE', 'Chorus cannot be reached right now. Nothing was started.');

@@ -5,6 +5,7 @@ import { checkEmbedding, type VisitLimits } from '@chorus/embed';
 import { REFUSAL_HEADLINE, type EmbedDecision } from './embed-check.js';
 import { openParentChannel } from './parent-channel.js';
 import { useEmbedParticipant, type EmbedSetup } from './use-embed-participant.js';
+import { askForStorageAccess, storageAccessOffered, useFrameStorage } from './use-frame-storage.js';
 
 interface Props {
   readonly serverUrl: string;
@@ -46,6 +47,60 @@ function Refusal({ decision }: { decision: Extract<EmbedDecision, { allowed: fal
   );
 }
 
+/** The Storage Access API button, where the browser offers it (it needs this click). */
+function StorageAccessButton() {
+  const [answer, setAnswer] = useState<string | null>(null);
+  if (!storageAccessOffered()) return null;
+  const ask = async (): Promise<void> => {
+    const outcome = await askForStorageAccess();
+    setAnswer(outcome.text);
+    if (outcome.granted) window.location.reload();
+  };
+  return (
+    <div style={{ marginTop: 6 }}>
+      <button type="button" style={button} onClick={() => void ask()} data-testid="embed-storage-access">
+        Let Chorus keep its data in this browser
+      </button>
+      {answer && (
+        <span role="status" style={{ color: '#4a5368' }}>
+          {answer}
+        </span>
+      )}
+    </div>
+  );
+}
+
+export const MEMORY_NOTE = 'This browser does not let Chorus keep anything inside other sites, so this visit trains from memory: nothing is kept after you close this tab.';
+export const blockedText = (reason: string): string =>
+  `This browser does not let Chorus store anything inside other sites (${reason}), and this site asks Chorus not to train without storage.`;
+
+/** Storage blocked and the key asks to link out: say why, link to the Chorus page, tell the partner. */
+function StorageBlocked({ setup, reason }: { setup: Omit<EmbedSetup, 'storage'>; reason: string }) {
+  const text = blockedText(reason);
+  useEffect(() => {
+    const channel = openParentChannel(setup.parentOrigin, null);
+    channel.post('status', { phase: 'unavailable', text, rounds: 0, examples: 0 });
+    channel.post('error', { code: 'STORAGE_BLOCKED', message: text.slice(0, 500) });
+    return () => channel.dispose();
+  }, [setup.parentOrigin, text]);
+  return (
+    <div role="alert" style={box} data-testid="embed-storage-blocked">
+      <div>
+        <strong>Chorus</strong> · {setup.task.name}
+      </div>
+      <div data-testid="embed-status" data-phase="unavailable">
+        {text}
+      </div>
+      <div>
+        <a href={`${window.location.origin}/`} target="_blank" rel="noopener" data-testid="embed-participant-link">
+          Contribute on the Chorus page instead
+        </a>
+      </div>
+      <StorageAccessButton />
+    </div>
+  );
+}
+
 function Contributing({ setup }: { setup: EmbedSetup }) {
   const { status, paused, pause, resume, forget } = useEmbedParticipant(setup);
   const over = status.phase === 'stopped' || status.phase === 'done';
@@ -54,12 +109,18 @@ function Contributing({ setup }: { setup: EmbedSetup }) {
       <div>
         <strong>Chorus</strong> · {setup.task.name}
       </div>
+      {setup.storage === 'memory' && (
+        <div style={{ color: '#4a5368' }} data-testid="embed-memory-note">
+          {MEMORY_NOTE}
+        </div>
+      )}
       <div data-testid="embed-status" data-phase={status.phase}>
         {status.text}
       </div>
       <div style={{ color: '#5b6478' }} data-testid="embed-rounds">
-        {status.rounds} round{status.rounds === 1 ? '' : 's'} contributed · {status.examples} examples kept in this browser
+        {status.rounds} round{status.rounds === 1 ? '' : 's'} contributed · {status.examples} examples {setup.storage === 'memory' ? 'held for this visit' : 'kept in this browser'}
       </div>
+      {setup.storage === 'memory' && !over && <StorageAccessButton />}
       {!over && (
         <div style={{ marginTop: 6 }}>
           <button type="button" style={button} onClick={paused ? resume : pause} data-testid="embed-pause">
@@ -77,12 +138,17 @@ function Contributing({ setup }: { setup: EmbedSetup }) {
 /** The iframe body: a refusal, or the compact contribution status with pause and "stop and forget". */
 export function EmbedFrame({ serverUrl, taskId, partnerKey, decision, limits }: Props) {
   const checked = useBrowserCheck(decision);
-  const setup = useMemo<EmbedSetup | null>(
+  const storage = useFrameStorage(checked?.allowed ? checked.storageFallback : null);
+  const base = useMemo<Omit<EmbedSetup, 'storage'> | null>(
     () => (checked?.allowed ? { serverUrl, taskId, partnerKey, parentOrigin: checked.origin, task: checked.task, limits } : null),
     [checked, serverUrl, taskId, partnerKey, limits],
   );
+  const mode = storage.mode;
+  const setup = useMemo<EmbedSetup | null>(() => (base && (mode === 'indexeddb' || mode === 'memory') ? { ...base, storage: mode } : null), [base, mode]);
   if (!decision.allowed) return <Refusal decision={decision} />;
   if (!checked) return <div style={box}>Checking this site…</div>;
   if (!checked.allowed) return <Refusal decision={checked} />;
+  if (storage.mode === 'checking') return <div style={box}>Checking this browser&apos;s storage…</div>;
+  if (storage.mode === 'blocked') return <StorageBlocked setup={base!} reason={storage.reason} />;
   return <Contributing setup={setup!} />;
 }

@@ -15,6 +15,8 @@ export interface EmbedSetup {
   readonly parentOrigin: string;
   readonly task: EmbedTask;
   readonly limits: VisitLimits;
+  /** Where the visit keeps its data: IndexedDB, or memory where the browser blocks the frame's storage. */
+  readonly storage: 'indexeddb' | 'memory';
 }
 
 /** What the frame itself adds on top of the participant's own state. */
@@ -22,6 +24,8 @@ interface FrameFlags {
   partnerPaused: boolean;
   done: boolean;
   forgotten: boolean;
+  /** A start-up step failed (demo data, storage): what the visitor is told. */
+  startError: string | null;
 }
 
 export function describeStatus(state: ParticipantState | undefined, flags: FrameFlags, dutyCycle = 1): StatusEvent {
@@ -29,6 +33,7 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
   const say = (phase: EmbedPhase, text: string): StatusEvent => ({ phase, text, ...base });
   if (flags.forgotten) return say('stopped', 'Stopped. Everything Chorus stored in this browser was deleted.');
   if (flags.done) return say('done', 'Thank you! This visit’s training time is used up.');
+  if (flags.startError) return say('failed', `Could not start: ${flags.startError}`);
   if (!state) return say('connecting', 'Starting…');
   if (state.pauseReasons.includes('tab-hidden')) return say('paused', 'Paused while this tab is in the background.');
   if (state.pauseReasons.length > 0) return say('paused', 'Paused.');
@@ -36,7 +41,9 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
     case 'idle':
     case 'connecting':
     case 'waiting-for-tab':
-      return say('connecting', state.phase === 'waiting-for-tab' ? 'Another tab of this browser is contributing.' : 'Connecting to Chorus…');
+      if (state.phase === 'waiting-for-tab') return say('connecting', 'Another tab of this browser is contributing.');
+      // Never a silent "Connecting…": a slow or failing step says what it is.
+      return say('connecting', state.lastError ? `Still connecting: ${state.lastError.message}` : 'Connecting to Chorus…');
     case 'preparing':
       return say('connecting', 'Getting the model ready…');
     case 'running':
@@ -59,7 +66,7 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
  */
 export function useEmbedParticipant(setup: EmbedSetup | null) {
   const [state, setState] = useState<ParticipantState>();
-  const [flags, setFlags] = useState<FrameFlags>({ partnerPaused: false, done: false, forgotten: false });
+  const [flags, setFlags] = useState<FrameFlags>({ partnerPaused: false, done: false, forgotten: false, startError: null });
   const flagsRef = useRef(flags);
   const participantRef = useRef<BrowserParticipant | null>(null);
   const publishRef = useRef<(() => void) | null>(null);
@@ -73,11 +80,12 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
 
   useEffect(() => {
     if (!setup) return;
-    const { serverUrl, taskId, partnerKey, parentOrigin, task, limits } = setup;
+    const { serverUrl, taskId, partnerKey, parentOrigin, task, limits, storage } = setup;
     let visitor = '';
     const p = createBrowserParticipant({
       serverUrl,
       taskId,
+      storage,
       dutyCycle: limits.dutyCycle,
       session: {
         // The server checks the key against the embedding origin again at the handshake.
@@ -166,7 +174,10 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
         );
         await p.start();
       } catch (err) {
-        channel.post('error', { code: 'INTERNAL', message: err instanceof Error ? err.message.slice(0, 500) : String(err) });
+        const code = (err as { code?: unknown }).code;
+        const message = err instanceof Error ? err.message : String(err);
+        channel.post('error', { code: typeof code === 'string' ? code : 'INTERNAL', message: message.slice(0, 500) });
+        patchFlags({ startError: message });
       }
     })();
 
