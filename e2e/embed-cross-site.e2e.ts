@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { partnerPage, startPartnerSite, type PartnerSite } from './fixtures/partner-site.js';
 import { eventually, launchChromium, launchChromiumAsVisitor } from './support/browser.js';
-import { E2E_ADMIN_TOKEN, createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { createTask, listVersions, putPartnerKey, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { freePort } from './support/processes.js';
 import { startWebApp, type E2eWebApp } from './support/web-app.js';
 
@@ -23,14 +23,6 @@ let visitorBrowser: Browser;
 let strictBrowser: Browser;
 const contexts: BrowserContext[] = [];
 
-async function putKey(id: string, origin: string, storageFallback: 'memory' | 'link'): Promise<void> {
-  const res = await fetch(`${server.url}/api/partner-keys/${id}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: `Cross-site ${storageFallback}`, allowedOrigins: [origin], allowedTasks: [TASK], quotaPerDay: 10, storageFallback }),
-  });
-  if (!res.ok) throw new Error(`creating the partner key failed: HTTP ${res.status} ${await res.text()}`);
-}
 
 beforeAll(async () => {
   const webPort = await freePort();
@@ -39,8 +31,8 @@ beforeAll(async () => {
   web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
   memoryPartner = await startPartnerSite(partnerPage(web.url, TASK, MEMORY_KEY), 'localhost');
   linkPartner = await startPartnerSite(partnerPage(web.url, TASK, LINK_KEY), 'localhost');
-  await putKey(MEMORY_KEY, memoryPartner.url, 'memory');
-  await putKey(LINK_KEY, linkPartner.url, 'link');
+  await putPartnerKey(server.url, MEMORY_KEY, { name: 'Cross-site memory', allowedOrigins: [memoryPartner.url], allowedTasks: [TASK], quotaPerDay: 10, storageFallback: 'memory' });
+  await putPartnerKey(server.url, LINK_KEY, { name: 'Cross-site link', allowedOrigins: [linkPartner.url], allowedTasks: [TASK], quotaPerDay: 10, storageFallback: 'link' });
   visitorBrowser = await launchChromiumAsVisitor();
   strictBrowser = await launchChromium();
 });

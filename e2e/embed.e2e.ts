@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { partnerPage, startPartnerSite, type PartnerSite } from './fixtures/partner-site.js';
 import { eventually, launchChromium } from './support/browser.js';
-import { E2E_ADMIN_TOKEN, createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { createTask, listVersions, putPartnerKey, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { freePort } from './support/processes.js';
 import { REPO_ROOT } from './support/repo.js';
 import { startWebApp, type E2eWebApp } from './support/web-app.js';
@@ -32,12 +32,7 @@ beforeAll(async () => {
   const html = partnerPage(web.url, TASK, KEY);
   allowed = await startPartnerSite(html);
   stranger = await startPartnerSite(html);
-  const res = await fetch(`${server.url}/api/partner-keys/${KEY}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: 'E2E partner', allowedOrigins: [allowed.url], allowedTasks: [TASK], quotaPerDay: 10 }),
-  });
-  if (!res.ok) throw new Error(`creating the partner key failed: HTTP ${res.status} ${await res.text()}`);
+  await putPartnerKey(server.url, KEY, { name: 'E2E partner', allowedOrigins: [allowed.url], allowedTasks: [TASK], quotaPerDay: 10 });
   browser = await launchChromium();
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { generateTestCertificate, type TestCertificate } from '../apps/server/src/tls/test-certificate.js';
 import { partnerPage, startPartnerSite, type PartnerSite } from './fixtures/partner-site.js';
-import { E2E_ADMIN_TOKEN, createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { createTask, listVersions, putPartnerKey, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { eventually, launchChromium, openParticipant } from './support/browser.js';
 import { freePort } from './support/processes.js';
 import { startWebApp, type E2eWebApp } from './support/web-app.js';
@@ -33,12 +33,7 @@ beforeAll(async () => {
   // The web app's server side asks the Chorus server which origins may frame the embed: it must trust the certificate too.
   web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK, env: { NODE_EXTRA_CA_CERTS: cert.certPath } });
   partner = await startPartnerSite(partnerPage(web.url, TASK, KEY));
-  const res = await fetch(`${server.url}/api/partner-keys/${KEY}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
-    body: JSON.stringify({ name: 'TLS partner', allowedOrigins: [partner.url], allowedTasks: [TASK], quotaPerDay: 10 }),
-  });
-  if (!res.ok) throw new Error(`creating the partner key failed: HTTP ${res.status} ${await res.text()}`);
+  await putPartnerKey(server.url, KEY, { name: 'TLS partner', allowedOrigins: [partner.url], allowedTasks: [TASK], quotaPerDay: 10 });
   browser = await launchChromium([`--ignore-certificate-errors-spki-list=${cert.spkiHash}`]);
 });
 

@@ -3,30 +3,13 @@
  * packages and no Node/DOM-only modules; no package reaches into another package's src/ by a
  * relative path; apps import packages through their public entry points only.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, importSpecifiers, sourceFiles } from './source-files.js';
 
-const root = resolve(import.meta.dirname, '..');
+const root = REPO_ROOT;
 
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === '.next' || name === 'dist') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
-    else if (/\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specs: string[] = [];
-  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) specs.push((m[1] ?? m[2] ?? m[3])!);
-  return specs;
-}
 
 /** The top-level unit ("packages/core", "apps/server", …) a path belongs to. */
 function unitOf(path: string): string {
@@ -42,7 +25,7 @@ describe('architecture boundaries', () => {
     for (const file of sourceFiles(join(root, 'packages/core/src'))) {
       if (file.includes(`${sep}privacy${sep}dp-cli.ts`)) continue; // the CLI is a Node tool by design
       if (file.endsWith('.test.ts')) continue;
-      for (const spec of importsOf(file)) {
+      for (const spec of importSpecifiers(file)) {
         if (spec.startsWith('@chorus/') || spec.startsWith('node:') || ['fs', 'path', 'crypto', 'os'].includes(spec)) {
           offenders.push(`${relative(root, file)} imports ${spec}`);
         }
@@ -55,7 +38,7 @@ describe('architecture boundaries', () => {
     const offenders: string[] = [];
     for (const unit of units) {
       for (const file of sourceFiles(join(root, unit))) {
-        for (const spec of importsOf(file)) {
+        for (const spec of importSpecifiers(file)) {
           if (!spec.startsWith('.')) continue;
           const target = resolve(dirname(file), spec);
           if (!target.startsWith(root + sep)) continue;
@@ -73,7 +56,7 @@ describe('architecture boundaries', () => {
     const offenders: string[] = [];
     for (const unit of units) {
       for (const file of sourceFiles(join(root, unit))) {
-        for (const spec of importsOf(file)) {
+        for (const spec of importSpecifiers(file)) {
           if (/^@chorus\/[^/]+\/(src|lib)\//.test(spec)) offenders.push(`${relative(root, file)} imports ${spec}`);
         }
       }

@@ -3,30 +3,16 @@
  * (a type-only circle still ties two modules into one idea). Walks relative imports (`./x.js` →
  * x.ts) with a depth-first search and names each circle it finds.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, importSpecifiers, sourceFiles } from './source-files.js';
 
-const root = resolve(import.meta.dirname, '..');
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === '.next' || name === 'dist') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
-    else if (/\.(ts|tsx|mts)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
+const root = REPO_ROOT;
 
 /** Relative import and export specifiers, static and dynamic. */
 function relativeImports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specs: string[] = [];
-  const re = /(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|^\s*import\s+['"](\.[^'"]+)['"]/gm;
-  for (let m = re.exec(text); m; m = re.exec(text)) specs.push((m[1] ?? m[2] ?? m[3])!);
-  return specs;
+  return importSpecifiers(file).filter((spec) => spec.startsWith('.'));
 }
 
 /** The source file a relative specifier names: `./x.js` is x.ts (or .tsx), `./dir` its index. */

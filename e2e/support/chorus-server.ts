@@ -64,6 +64,16 @@ export async function startChorusServer(options: { corsOrigin: string; tls?: { c
 }
 
 /** Creates and starts a small MNIST task: 3 clients a round, short deadline. */
+/** Creates or replaces a partner key through the admin API (the e2e operator token). */
+export async function putPartnerKey(serverUrl: string, id: string, key: { name: string; allowedOrigins: string[]; allowedTasks: string[]; quotaPerDay?: number; storageFallback?: 'memory' | 'link' }): Promise<void> {
+  const res = await fetch(`${serverUrl}/api/partner-keys/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
+    body: JSON.stringify(key),
+  });
+  if (!res.ok) throw new Error(`creating the partner key ${id} failed: HTTP ${res.status} ${await res.text()}`);
+}
+
 export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}, training: Record<string, unknown> = {}): Promise<void> {
   const res = await fetch(`${serverUrl}/api/tasks`, {
     method: 'POST',
