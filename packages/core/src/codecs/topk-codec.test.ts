@@ -3,7 +3,7 @@ import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { BITMAP, DELTA_VARINT, decodeIndices, encodeIndices } from './sparse-indices.js';
 import { topKIndices } from './top-k.js';
-import { TOPK_FRACTION, topKCodec, topKCount, topKQ4Codec } from './topk-codec.js';
+import { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCodec, topKCount, topKQ4Codec } from './topk-codec.js';
 
 function errorCode(fn: () => unknown): string | undefined {
   try {
@@ -105,7 +105,7 @@ describe('topk codec', () => {
 });
 
 describe('topk-q4 codec', () => {
-  it('carries 1% of values at 4 bits with one scale per 256, unbiased', () => {
+  it('carries 5% of values at 4 bits with one scale per 256, unbiased', () => {
     const x = sample();
     const random = createSeededRandom(3);
     const draws = 2000;
@@ -117,8 +117,9 @@ describe('topk-q4 codec', () => {
       const decoded = topKQ4Codec.decode(body, 1000);
       for (let i = 0; i < 1000; i++) mean[i] += decoded[i]! / draws;
     }
-    // 12 header + 4 (one scale) + 5 (ten nibbles) + 10 varint index bytes.
-    expect(size).toBe(31);
+    // k = 50: 12 header + 4 (one scale) + 25 (fifty nibbles) + 50 one-byte varints (all gaps < 128).
+    expect(TOPK_Q4_FRACTION).toBe(0.05);
+    expect(size).toBe(91);
     const step = 19 / 7;
     for (let j = 0; j < 10; j++) expect(Math.abs(mean[7 + 110 * j]! - (10 + j))).toBeLessThan((5 * step) / (2 * Math.sqrt(draws)));
   });
@@ -132,8 +133,11 @@ describe('topk-q4 codec', () => {
     const minus8 = body.slice();
     minus8[16] = 0;
     expect(errorCode(() => topKQ4Codec.validate(minus8, 100))).toBe('BAD_REQUEST');
+    // k = 5 (indices 0–4): nibbles 0x88, 0xf8, then 0x08 whose high nibble is unused; then five
+    // varint gaps of 0 (5 bytes, fewer than the 13 of a bitmap).
+    expect([...body.subarray(16)]).toEqual([0x88, 0xf8, 0x08, 0, 0, 0, 0, 0]);
     const high = body.slice();
-    high[16]! |= 0x10;
+    high[18]! |= 0x10;
     expect(errorCode(() => topKQ4Codec.validate(high, 100))).toBe('BAD_REQUEST');
   });
 });

@@ -5,8 +5,14 @@ import type { CodecId } from './codec.js';
 import { bitmapBytes, decodeIndices, encodeIndices } from './sparse-indices.js';
 import { topKIndices } from './top-k.js';
 
-/** Share of the values a top-k update carries. Part of the wire format of `topk` and `topk-q4`. */
+/** Share of the values a `topk` update carries (float32 values). Part of its wire format. */
 export const TOPK_FRACTION = 0.01;
+/**
+ * Share of the values a `topk-q4` update carries (4-bit values). Part of its wire format. Larger
+ * than `topk`'s: a value costs 1/8 of the bytes, and with C = 0.1 a client's residual waits ~10 rounds
+ * for its next turn, so carrying more per turn is what keeps accuracy (bench/compression.ts).
+ */
+export const TOPK_Q4_FRACTION = 0.05;
 /** Values per 4-bit scale in `topk-q4`. Part of its wire format. */
 export const TOPK_Q4_CHUNK = 256;
 const HEADER = 12;
@@ -14,8 +20,8 @@ const HEADER = 12;
 const Q4_LEVELS = 7;
 
 /** How many values a top-k update of a `length`-value vector carries: exactly this many, no more, no less. */
-export function topKCount(length: number): number {
-  return length === 0 ? 0 : Math.min(length, Math.ceil(length * TOPK_FRACTION));
+export function topKCount(length: number, fraction: number = TOPK_FRACTION): number {
+  return length === 0 ? 0 : Math.min(length, Math.ceil(length * fraction));
 }
 
 interface ValueFormat {
@@ -99,13 +105,13 @@ const q4Values: ValueFormat = {
 };
 
 /**
- * Top-k sparsification: the TOPK_FRACTION largest-magnitude values with their indices. Body (LE):
- *   u32 k (must equal topKCount(length)) · u32 index bytes · u8 index mode · 3 zero bytes ·
+ * Top-k sparsification: a fixed fraction of the values, those of largest magnitude, with their indices. Body (LE):
+ *   u32 k (must equal topKCount(length, the codec's fraction)) · u32 index bytes · u8 index mode · 3 zero bytes ·
  *   values (float32 × k, or 4-bit chunks) · indices (sparse-indices.ts: delta varint or bitmap).
  * Biased on its own: the client keeps what it did not send and adds it to its next update (error
  * feedback, `errorFeedback: true`). Folds touch only the k carried coordinates.
  */
-function createTopKCodec(id: CodecId, code: number, description: string, values: ValueFormat): NormedUpdateCodec & { readonly errorFeedback: true } {
+function createTopKCodec(id: CodecId, code: number, description: string, fraction: number, values: ValueFormat): NormedUpdateCodec & { readonly errorFeedback: true } {
   interface Parsed {
     readonly k: number;
     readonly indices: Uint32Array;
@@ -120,7 +126,7 @@ function createTopKCodec(id: CodecId, code: number, description: string, values:
     const indexBytes = view.getUint32(4, true);
     const mode = view.getUint8(8);
     if (view.getUint8(9) !== 0 || view.getUint8(10) !== 0 || view.getUint8(11) !== 0) throw new ChorusError('BAD_REQUEST', `${id} body: header padding is not zero`);
-    const expectedK = topKCount(length);
+    const expectedK = topKCount(length, fraction);
     if (k !== expectedK) throw new ChorusError('SHAPE_MISMATCH', `${id} body carries ${k} values; ${length} values need exactly ${expectedK}`);
     const expectedBytes = HEADER + values.bytes(k) + indexBytes;
     if (body.byteLength !== expectedBytes) throw new ChorusError('SHAPE_MISMATCH', `${id} body holds ${body.byteLength} bytes; its header announces ${expectedBytes}`);
@@ -138,13 +144,13 @@ function createTopKCodec(id: CodecId, code: number, description: string, values:
     errorFeedback: true as const,
 
     bodyBytes(length: number) {
-      return HEADER + values.bytes(topKCount(length)) + bitmapBytes(length);
+      return HEADER + values.bytes(topKCount(length, fraction)) + bitmapBytes(length);
     },
 
     encode(input: Float32Array, random: () => number) {
       const bad = firstNonFinite(input);
       if (bad >= 0) throw new ChorusError('NON_FINITE', `${id} encode: value #${bad} is not finite`);
-      const k = topKCount(input.length);
+      const k = topKCount(input.length, fraction);
       const indices = topKIndices(input, k);
       const picked = new Float32Array(k);
       for (let j = 0; j < k; j++) picked[j] = input[indices[j]!]!;
@@ -189,5 +195,5 @@ function createTopKCodec(id: CodecId, code: number, description: string, values:
   return codec;
 }
 
-export const topKCodec = createTopKCodec('topk', 4, `top ${TOPK_FRACTION * 100}% values + error feedback, ~70× smaller`, float32Values);
-export const topKQ4Codec = createTopKCodec('topk-q4', 5, `top ${TOPK_FRACTION * 100}% values at 4 bits + error feedback, ~200× smaller`, q4Values);
+export const topKCodec = createTopKCodec('topk', 4, `top ${TOPK_FRACTION * 100}% values + error feedback, ~75× smaller`, TOPK_FRACTION, float32Values);
+export const topKQ4Codec = createTopKCodec('topk-q4', 5, `top ${TOPK_Q4_FRACTION * 100}% values at 4 bits + error feedback, ~50× smaller`, TOPK_Q4_FRACTION, q4Values);
