@@ -21,12 +21,18 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): Normed
     const scales = readFloat32s(body, 4, n);
     const packed = 4 + 4 * n;
     const y = new Float32Array(n * HADAMARD_BLOCK);
+    const bytesPerBlock = HADAMARD_BLOCK / perByte;
+    let i = 0;
     for (let b = 0; b < n; b++) {
       const s = scales[b]!;
-      const step = levels === 0 ? 0 : (2 * s) / levels;
-      for (let i = b * HADAMARD_BLOCK; i < (b + 1) * HADAMARD_BLOCK; i++) {
-        const q = (body[packed + Math.floor(i / perByte)]! >>> ((i % perByte) * bits)) & levels;
-        y[i] = -s + q * step;
+      const step = (2 * s) / levels;
+      const from = packed + b * bytesPerBlock;
+      for (let at = from; at < from + bytesPerBlock; at++) {
+        let byte = body[at]!;
+        for (let k = 0; k < perByte; k++) {
+          y[i++] = -s + (byte & levels) * step;
+          byte >>>= bits;
+        }
       }
     }
     return y;
@@ -68,15 +74,17 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): Normed
         for (let i = from; i < from + HADAMARD_BLOCK; i++) max = Math.max(max, Math.abs(y[i]!));
         const s = Math.fround(max);
         scales[b] = s;
-        if (s === 0) {
-          // Every value is 0: write the middle-ish level that decodes to -s + q·step = 0 for any q.
-          continue;
-        }
+        // An all-zero block: every level decodes to −s + q·step = 0, so the zero bytes stand.
+        if (s === 0) continue;
         const inverse = levels / (2 * s);
-        for (let i = from; i < from + HADAMARD_BLOCK; i++) {
-          const r = Math.floor((y[i]! + s) * inverse + random());
-          const q = r > levels ? levels : r < 0 ? 0 : r;
-          body[packed + Math.floor(i / perByte)]! |= q << ((i % perByte) * bits);
+        let at = packed + from / perByte;
+        for (let i = from; i < from + HADAMARD_BLOCK; i += perByte) {
+          let byte = 0;
+          for (let k = 0; k < perByte; k++) {
+            const r = Math.floor((y[i + k]! + s) * inverse + random());
+            byte |= (r > levels ? levels : r < 0 ? 0 : r) << (k * bits);
+          }
+          body[at++] = byte;
         }
       }
       writeFloat32s(body, 4, scales);
