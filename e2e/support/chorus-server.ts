@@ -63,7 +63,6 @@ export async function startChorusServer(options: { corsOrigin: string; tls?: { c
   };
 }
 
-/** Creates and starts a small MNIST task: 3 clients a round, short deadline. */
 /** Creates or replaces a partner key through the admin API (the e2e operator token). */
 export async function putPartnerKey(serverUrl: string, id: string, key: { name: string; allowedOrigins: string[]; allowedTasks: string[]; quotaPerDay?: number; storageFallback?: 'memory' | 'link' }): Promise<void> {
   const res = await fetch(`${serverUrl}/api/partner-keys/${id}`, {
@@ -74,7 +73,14 @@ export async function putPartnerKey(serverUrl: string, id: string, key: { name: 
   if (!res.ok) throw new Error(`creating the partner key ${id} failed: HTTP ${res.status} ${await res.text()}`);
 }
 
-export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}, training: Record<string, unknown> = {}): Promise<void> {
+/** Creates and starts a small MNIST task: 3 clients a round, short deadline. */
+export async function createTask(
+  serverUrl: string,
+  id: string,
+  rounds: Record<string, unknown> = {},
+  training: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+): Promise<void> {
   const res = await fetch(`${serverUrl}/api/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
@@ -89,6 +95,7 @@ export async function createTask(serverUrl: string, id: string, rounds: Record<s
         training: { localEpochs: 1, batchSize: 10, learningRate: 0.1, ...training },
         rounds: { targetClients: 3, minClients: 2, minAvailable: 3, overSelection: 1, deadlineMs: 30_000, ...rounds },
         strategy: { id: 'fedavg', options: {} },
+        ...config,
       },
     }),
   });

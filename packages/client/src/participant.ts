@@ -41,7 +41,7 @@ export interface BrowserParticipantOptions {
   /** Start-up step limits; see START_UP_TIMEOUTS. */
   readonly timeouts?: Partial<typeof START_UP_TIMEOUTS>;
   /** Passed through to the transport session (timeouts, chunk size, socket factory). */
-  readonly session?: Partial<Omit<ParticipantSessionOptions, 'serverUrl' | 'taskId' | 'trainer' | 'capabilities' | 'modelCache' | 'participantId'>>;
+  readonly session?: Partial<Omit<ParticipantSessionOptions, 'serverUrl' | 'taskId' | 'trainer' | 'capabilities' | 'modelCache' | 'residualStore' | 'participantId'>>;
 }
 
 export interface BrowserParticipant {
@@ -219,6 +219,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         },
         capabilities: capabilities(),
         modelCache: storage.models,
+        residualStore: storage.residuals,
         ...(participantId ? { participantId } : {}),
         ...(participantId && token ? { token } : {}),
       });

@@ -40,7 +40,9 @@ export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-
 // ---- weights, payloads and codecs ----
 export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
-export { CODEC_IDS, type CodecId, type RandomSource, type UpdateCodec } from './codecs/codec.js';
+export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
+export { roundCodecSeed } from './codecs/hadamard.js';
+export { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCount } from './codecs/topk-codec.js';
 export { firstNonFinite, type NormedUpdateCodec } from './codecs/codec-checks.js';
 export { allocateFoldTarget, foldKernelAvailable } from './kernels/fold-kernel.js';
 

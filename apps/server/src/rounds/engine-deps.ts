@@ -14,7 +14,7 @@ export interface EngineTransport {
 export interface PayloadOps {
   encode(flat: FlatWeights, codec: CodecId): Uint8Array;
   decode(bytes: Uint8Array): FlatWeights;
-  parse(bytes: Uint8Array, options: { layout: readonly TensorSpec[]; maxBytes: number; codecs?: readonly CodecId[]; maxAbs?: number }): EncodedUpdate;
+  parse(bytes: Uint8Array, options: { layout: readonly TensorSpec[]; maxBytes: number; codecs?: readonly CodecId[]; maxAbs?: number; seed?: number }): EncodedUpdate;
   maxBytes(layout: readonly TensorSpec[], codec: CodecId): number;
 }
 

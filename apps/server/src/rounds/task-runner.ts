@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, roundCodecSeed, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, pickRandom, selectionSize } from './client-selection.js';
@@ -406,7 +406,7 @@ export class TaskRunner implements RoundCloserHost {
     try {
       this.checkExamples(participantId, sub.numExamples);
       const bound = r.invite.maxUpdateNorm ?? Infinity;
-      const update = this.deps.payload.parse(bytes, { layout: this.stored.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound });
+      const update = this.deps.payload.parse(bytes, { layout: this.stored.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound, seed: roundCodecSeed(r.roundId) });
       l2Norm = update.l2Norm();
       if (!(l2Norm <= bound)) {
         const source = this.limits.maxUpdateNorm !== undefined ? 'limits.maxUpdateNorm' : `${this.limits.normFactor} × the model's size`;

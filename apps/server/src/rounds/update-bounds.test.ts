@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError, encodePayload } from '@chorus/core';
+import { ChorusError, encodePayload, roundCodecSeed, type CodecId } from '@chorus/core';
 import { craftInt8Payload } from '../fuzz/hostile-payloads.js';
 import { LAYOUT, createHarness, invited, type Harness } from './engine-test-kit.js';
 
@@ -87,5 +87,34 @@ describe('update bounds: one participant cannot freeze or poison a task', () => 
     await h.engine.idle();
     expect(h.engine.summary('t1').version).toBe(0);
     expect(h.engine.summary('t1').phase).not.toBe('aggregating');
+  });
+
+  async function codecRound(codec: CodecId, n = 2): Promise<{ h: Harness; clients: number[] }> {
+    const h = await createHarness({ rounds: { minAvailable: n, targetClients: n, minClients: 1, overSelection: 1 }, task: { codec } });
+    for (let i = 1; i <= n; i++) await h.connect(i);
+    return { h, clients: invited(h.transport).map(idx) };
+  }
+
+  it('top-k: folds the one carried value per update (k = 1 of 4) and refuses an index past the layout', async () => {
+    const { h, clients } = await codecRound('topk');
+    const sparse = encodePayload({ layout: LAYOUT, values: Float32Array.of(0, 0.2, 0, 0.1) }, 'topk');
+    const hostile = sparse.slice();
+    hostile[hostile.length - 1] = 4; // the index varint: 4 is past the 4-value layout
+    const refused = refusal(() => h.send(clients[0]!, hostile));
+    const accepted = refusal(() => h.send(clients[1]!, sparse));
+    await h.engine.idle();
+    expect(refused).toMatchObject({ code: 'OUT_OF_BOUNDS', message: expect.stringMatching(/index #0 is 4; the update has 4 values/) });
+    expect(accepted.code).toBe('accepted');
+    // global [1, 2, 3, 4] plus the one update's single carried value (0.2 at index 1).
+    expect([...h.engine.globalWeights('t1')]).toEqual([1, Math.fround(2.2), 3, 4]);
+  });
+
+  it("hadamard: refuses a body rotated with another seed than the round's", async () => {
+    const { h, clients } = await codecRound('hadamard4');
+    const values = Float32Array.of(0.1, -0.1, 0.2, 0);
+    const wrong = encodePayload({ layout: LAYOUT, values }, 'hadamard4', Math.random, { seed: 1 });
+    const right = encodePayload({ layout: LAYOUT, values }, 'hadamard4', Math.random, { seed: roundCodecSeed('t1-r1') });
+    expect(refusal(() => h.send(clients[0]!, wrong))).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/seed 1; this round's seed/) });
+    expect(refusal(() => h.send(clients[1]!, right)).code).toBe('accepted');
   });
 });

@@ -30,7 +30,7 @@ export function StatsPanel({ state }: { readonly state: ParticipantState }) {
       <div className="stats">
         <Stat testId="stat-accuracy" label="Shared model accuracy" value={formatPercent(accuracy)} note={state.globalModel ? `on held-out digits, version ${state.globalModel.version}` : 'after the first round'} />
         <Stat testId="stat-rounds" label="Rounds joined" value={String(state.contributions.roundsJoined)} note={`${state.contributions.updatesAccepted} updates accepted`} />
-        <Stat testId="stat-bytes" label="Sent from this device" value={formatBytes(state.contributions.bytesSent)} note="model updates only" />
+        <Stat testId="stat-bytes" label="Sent from this device" value={formatBytes(state.contributions.bytesSent)} note={state.task ? `model updates only, encoded as ${state.task.codec}` : 'model updates only'} />
         <Stat testId="stat-backend" label="Training on" value={backend?.backend ?? '—'} note={backendNote} />
         <Stat testId="stat-speed" label="Speed" value={formatRate(state.samplesPerSecond)} />
         <Stat testId="stat-examples" label="Examples on this device" value={String(state.examples.total)} note={`${state.examples.bySource.shard} demo · ${state.examples.bySource.drawn} drawn · ${state.examples.bySource.imported} imported`} />

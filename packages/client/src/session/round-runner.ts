@@ -1,9 +1,10 @@
-import { ChorusError, boundMetrics, decodePayload, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
 import { abortError, withRetry } from './backoff.js';
-import { encodeBoundedUpdate } from './bounded-payload.js';
+import { encodeWithFeedback } from './bounded-payload.js';
 import { uploadInChunks } from './chunked-upload.js';
 import { privateUpdate } from './private-update.js';
 import type { ModelCache } from './model-cache.js';
+import type { ResidualStore } from './residual-store.js';
 import type { SessionEmitter, SessionStatus } from './session-events.js';
 import { request, type SessionSocket } from './session-socket.js';
 import { downloadBytes, weightsUrl, type FetchLike } from './weights-download.js';
@@ -28,6 +29,8 @@ export interface RoundRunnerContext {
   waitJoined(signal: AbortSignal): Promise<void>;
   readonly trainer: RoundTrainer;
   readonly cache: ModelCache;
+  /** Error feedback for biased codecs: what earlier updates did not send. */
+  readonly residuals: ResidualStore;
   readonly fetch: FetchLike;
   readonly serverUrl: string;
   readonly random: RandomSource;
@@ -68,7 +71,10 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
       throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
     }
     const values = privateUpdate(result.delta, ctx.localDp?.());
-    const bytes = encodeBoundedUpdate(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm);
+    const previous = await ctx.residuals.get(invite.taskId);
+    const { bytes, residual } = encodeWithFeedback(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm, previous, {
+      seed: roundCodecSeed(invite.roundId),
+    });
     const metrics = boundMetrics(result.metrics);
 
     ctx.setStatus('uploading');
@@ -93,6 +99,8 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
       },
       { attempts: ctx.attempts, signal, shouldRetry: (err) => !err.roundOver && Date.now() < invite.deadline },
     );
+    // Only an accepted update moves the residual on: a refused one reached nobody, so nothing it carried counts as sent.
+    if (receipt.accepted && residual) await ctx.residuals.put(invite.taskId, residual);
     if (receipt.accepted) ctx.stats.roundsCompleted++;
     else ctx.stats.roundsFailed++;
     ctx.settle();

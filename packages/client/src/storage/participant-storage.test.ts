@@ -81,6 +81,19 @@ describe('participant storage', () => {
     expect(await s.backendTrials.get('other', 'mnist-2nn')).toBeUndefined();
   });
 
+  it('keeps the error-feedback residual per task across a reopen, and deletes it with everything', async () => {
+    const name = `test-${++dbCount}`;
+    const first = await openParticipantStorage(name);
+    await first.residuals.put('a', Float32Array.of(0.5, -1, 0));
+    first.close();
+    const again = await openParticipantStorage(name);
+    expect([...((await again.residuals.get('a')) ?? [])]).toEqual([0.5, -1, 0]);
+    expect(await again.residuals.get('b')).toBeUndefined();
+    await again.deleteEverything();
+    expect(await again.residuals.get('a')).toBeUndefined();
+    again.close();
+  });
+
   it('maps ids to stable shard indices', () => {
     expect(idToIndex('abc', 20)).toBe(idToIndex('abc', 20));
     const spread = new Set(Array.from({ length: 200 }, (_, i) => idToIndex(`id-${i}`, 20)));

@@ -5,6 +5,8 @@ import { createIndexedDbModelCache, type IndexedDbModelCache } from './model-sto
 import { DEFAULT_DB_NAME, openParticipantDb, type ParticipantDb } from './participant-db.js';
 import { createParticipantIdentity, type ParticipantIdentity } from './participant-identity.js';
 import { createPendingUploadStore, type PendingUploadStore } from './pending-upload-store.js';
+import { createIndexedDbResidualStore } from './residual-store.js';
+import type { ResidualStore } from '../session/residual-store.js';
 
 /** Every store of the participant database, opened once. */
 export interface ParticipantStorage {
@@ -14,6 +16,8 @@ export interface ParticipantStorage {
   readonly pendingUploads: PendingUploadStore;
   readonly backendTrials: BackendTrialStore;
   readonly contributions: ContributionLog;
+  /** Error-feedback residuals of biased codecs (top-k), per task. */
+  readonly residuals: ResidualStore;
   readonly identity: ParticipantIdentity;
   /** "Delete my data": empties every store on this device, ids included. */
   deleteEverything(): Promise<void>;
@@ -29,6 +33,7 @@ export async function openParticipantStorage(name: string = DEFAULT_DB_NAME): Pr
     pendingUploads: createPendingUploadStore(db),
     backendTrials: createBackendTrialStore(db),
     contributions: createContributionLog(db),
+    residuals: createIndexedDbResidualStore(db),
     identity: createParticipantIdentity(db),
     async deleteEverything() {
       const names = ['examples', 'models', 'pendingUploads', 'backendTrials', 'contributions', 'meta'] as const;

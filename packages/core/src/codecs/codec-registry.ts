@@ -3,10 +3,21 @@ import { createRegistry, type Registry } from '../registry/create-registry.js';
 import type { NormedUpdateCodec } from './codec-checks.js';
 import { float16Codec } from './float16-codec.js';
 import { float32Codec } from './float32-codec.js';
+import { hadamard1Codec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
 import { int8Codec } from './int8-codec.js';
+import { topKCodec, topKQ4Codec } from './topk-codec.js';
 
 /** Every codec shipped with Chorus; the codec registry starts with these. */
-export const BUILTIN_CODECS: readonly NormedUpdateCodec[] = [float32Codec, float16Codec, int8Codec];
+export const BUILTIN_CODECS: readonly NormedUpdateCodec[] = [
+  float32Codec,
+  float16Codec,
+  int8Codec,
+  topKCodec,
+  topKQ4Codec,
+  hadamard1Codec,
+  hadamard2Codec,
+  hadamard4Codec,
+];
 
 /**
  * Codecs by id; a codec's wire `code` (the payload header byte) must be unique too. The ids a task or

@@ -15,7 +15,8 @@ import { layoutSize, type TensorSpec } from './layout.js';
  *   12      …     per tensor: u16 name length, UTF-8 name, u8 rank, rank × u32 dimensions
  *   …       0–3   zero padding so the codec body starts 4-byte aligned
  *
- * then exactly `codec.bodyBytes(valueCount)` bytes of codec body: one flat vector for all tensors.
+ * then the codec body: one flat vector for all tensors, exactly `codec.bodyBytes(valueCount)` bytes for
+ * fixed-size codecs and at most that for sparse ones.
  */
 export const PAYLOAD_MAGIC = Uint8Array.of(0x43, 0x48, 0x57, 0x50);
 /** Bumped on any incompatible change to the layout above. */
@@ -32,7 +33,7 @@ export interface PayloadHeader {
   readonly length: number;
   /** Header size, padding included: the codec body starts here. */
   readonly headerBytes: number;
-  /** Exact size of the whole payload this header announces. */
+  /** Size of the whole payload this header announces: exact for fixed-size codecs, an upper bound for sparse ones. */
   readonly totalBytes: number;
 }
 

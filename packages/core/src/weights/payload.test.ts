@@ -34,7 +34,7 @@ describe('payload format', () => {
     expect(header.headerBytes % 4).toBe(0);
   });
 
-  it.each(CODEC_IDS)('round-trips %s and its size equals maxPayloadBytes', (codec) => {
+  it.each(['float32', 'float16', 'int8'] as const)('round-trips %s and its size equals maxPayloadBytes', (codec) => {
     const bytes = encodePayload(flat, codec, createSeededRandom(2));
     expect(bytes.byteLength).toBe(maxPayloadBytes(layout, codec));
     const decoded = decodePayload(bytes);
@@ -42,6 +42,20 @@ describe('payload format', () => {
     const tolerance = { float32: 0, float16: 1e-3, int8: 2 / 127 }[codec];
     const worst = Math.max(...decoded.values.map((v, i) => Math.abs(v - flat.values[i]!)));
     expect(worst).toBeLessThanOrEqual(tolerance);
+  });
+
+  it.each(CODEC_IDS)('round-trips %s within maxPayloadBytes, keeping the layout', (codec) => {
+    const bytes = encodePayload(flat, codec, createSeededRandom(2));
+    expect(bytes.byteLength).toBeLessThanOrEqual(maxPayloadBytes(layout, codec));
+    expect(readPayloadHeader(bytes).codec).toBe(codec);
+    expect(decodePayload(bytes).layout).toEqual(layout);
+  });
+
+  it('refuses a rotating codec body whose seed is not the round\'s', () => {
+    const bytes = encodePayload(flat, 'hadamard2', createSeededRandom(2), { seed: 42 });
+    const expectation = { layout, maxBytes: maxPayloadBytes(layout, 'hadamard2') };
+    expect(parsePayload(bytes, { ...expectation, seed: 42 }).codec).toBe('hadamard2');
+    expect(errorCode(() => parsePayload(bytes, { ...expectation, seed: 43 }))).toBe('BAD_REQUEST');
   });
 
   it('makes int8 about a quarter of float32 for a real-sized model', () => {

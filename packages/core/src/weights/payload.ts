@@ -1,4 +1,4 @@
-import type { CodecId, RandomSource } from '../codecs/codec.js';
+import type { CodecId, EncodeOptions, RandomSource } from '../codecs/codec.js';
 import { firstNonFinite, type NormedUpdateCodec } from '../codecs/codec-checks.js';
 import { getCodec } from '../codecs/codec-registry.js';
 import { ChorusError } from '../errors/chorus-error.js';
@@ -13,12 +13,12 @@ export { PAYLOAD_FORMAT_VERSION, PAYLOAD_MAGIC, readPayloadHeader, type PayloadH
  * whole flat vector. Used for model downloads and for client updates; numbers never go through JSON.
  */
 
-/** Exact size in bytes of `encodePayload` for this layout and codec: servers size their limits with it. */
+/** Largest size in bytes of `encodePayload` for this layout and codec (exact for fixed-size codecs): servers size their limits with it. */
 export function maxPayloadBytes(layout: readonly TensorSpec[], codec: CodecId): number {
   return payloadHeaderBytes(layout) + getCodec(codec).bodyBytes(layoutSize(layout));
 }
 
-export function encodePayload(flat: FlatWeights, codec: CodecId, random: RandomSource = Math.random): Uint8Array {
+export function encodePayload(flat: FlatWeights, codec: CodecId, random: RandomSource = Math.random, options?: EncodeOptions): Uint8Array {
   const impl = getCodec(codec);
   const length = layoutSize(flat.layout);
   if (flat.values.length !== length) {
@@ -26,7 +26,7 @@ export function encodePayload(flat: FlatWeights, codec: CodecId, random: RandomS
   }
   const bad = firstNonFinite(flat.values);
   if (bad >= 0) throw new ChorusError('NON_FINITE', `encodePayload: value #${bad} is not finite`);
-  const body = impl.encode(flat.values, random);
+  const body = impl.encode(flat.values, random, options);
   // Catches what only the encoding makes non-finite (a float16 overflow) before it leaves the device.
   impl.validate(body, length);
   const headerBytes = payloadHeaderBytes(flat.layout);
@@ -63,6 +63,8 @@ export interface PayloadExpectations {
    * @default the largest finite float32
    */
   readonly maxAbs?: number;
+  /** The round's rotation seed (roundCodecSeed): a rotating codec's body must carry exactly it. @default any */
+  readonly seed?: number;
 }
 
 /**
@@ -83,6 +85,9 @@ export function parsePayload(bytes: Uint8Array, expect: PayloadExpectations): En
   const codec = getCodec(header.codec);
   const body = payload.subarray(header.headerBytes);
   codec.validate(body, header.length, expect.maxAbs);
+  if (expect.seed !== undefined && codec.seedOf && codec.seedOf(body) !== expect.seed >>> 0) {
+    throw new ChorusError('BAD_REQUEST', `payload: ${codec.id} body was rotated with seed ${codec.seedOf(body)}; this round's seed is ${expect.seed >>> 0}`);
+  }
   return createEncodedUpdate(codec, expect.layout, header.length, body, bytes.byteLength);
 }
 

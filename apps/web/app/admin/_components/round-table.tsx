@@ -8,8 +8,11 @@ import type { Receipt, RoundRow } from './types.js';
 
 const DROPOUT_CODES = new Set(['DISCONNECTED', 'DEADLINE', 'DECLINED']);
 
-/** The round timeline, newest first; a round opens to show each update receipt and its reason. */
-export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRow[] }) {
+/**
+ * The round timeline, newest first; a round opens to show each update receipt and its reason.
+ * Bytes are shown per round and per participant (uploads ÷ updates, downloads ÷ selected), with the codec.
+ */
+export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: RoundRow[]; codec: string }) {
   const { api } = useAdmin();
   const [open, setOpen] = useState<number | null>(null);
   const [receipts, setReceipts] = useState<Record<number, Receipt[] | string>>({});
@@ -63,6 +66,9 @@ export function RoundTable({ taskId, rounds }: { taskId: string; rounds: RoundRo
                 <td>{dropouts}</td>
                 <td>
                   {formatBytes(r.bytesUp)} / {formatBytes(r.bytesDown)}
+                  <div className="muted small" data-testid={`round-${r.round}-per-participant`}>
+                    {formatBytes(r.participants > 0 ? Math.round(r.bytesUp / r.participants) : 0)} / {formatBytes(r.selected > 0 ? Math.round(r.bytesDown / r.selected) : 0)} each · {codec}
+                  </div>
                 </td>
                 <td>{r.closedAt ? seconds(r.closedAt - r.startedAt) : 'running'}</td>
                 <td>{percent(r.metrics.accuracy)}</td>

@@ -171,7 +171,7 @@ export function TaskLive({ taskId }: { taskId: string }) {
       <PrivacyPanel task={task} rounds={rounds} />
       <section className="card">
         <h2>Rounds</h2>
-        <RoundTable taskId={taskId} rounds={rounds} />
+        <RoundTable taskId={taskId} rounds={rounds} codec={task.config.codec} />
       </section>
       <section className="card">
         <h2>Model versions</h2>
