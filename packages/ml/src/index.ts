@@ -17,3 +17,4 @@ export * from './data/text-features.js';
 export * from './data/tabular-csv.js';
 export * from './data/next-word-tokens.js';
 export * from './models/next-word-template.js';
+export * from './training/next-word-metrics.js';
