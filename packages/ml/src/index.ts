@@ -18,3 +18,4 @@ export * from './data/tabular-csv.js';
 export * from './data/next-word-tokens.js';
 export * from './models/next-word-template.js';
 export * from './training/next-word-metrics.js';
+export * from './data/next-word-typing.js';

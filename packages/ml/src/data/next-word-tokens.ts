@@ -112,6 +112,11 @@ export function nextWordDataset(texts: Iterable<string>, vocabulary: readonly st
   return { x, y: Uint8Array.from(ys), count: ys.length, inputShape: [context], numClasses: vocabulary.length };
 }
 
+/** True for a next-word task's data: text whose vocabulary starts with `<pad>`, `<unk>` (the keyboard box, not a bag of words). */
+export function isNextWordData(data: { readonly kind: string; readonly vocabulary?: readonly string[] | undefined }): boolean {
+  return data.kind === 'text' && data.vocabulary?.[PAD_ID] === PAD_TOKEN && data.vocabulary[UNK_ID] === UNK_TOKEN;
+}
+
 /** The `k` most probable words (never `<pad>` or `<unk>`), most probable first. */
 export function topWords(probabilities: ArrayLike<number>, vocabulary: readonly string[], k = 3): string[] {
   const order = Array.from({ length: Math.min(probabilities.length, vocabulary.length) }, (_, i) => i).filter((i) => i !== PAD_ID && i !== UNK_ID);
