@@ -1,0 +1,136 @@
+/**
+ * The keyboard task in real Chromium against the real server: a person types sentences, sees
+ * next-word suggestions and accepts one with Tab, lets the page learn from what they type, their
+ * browser contributes a round from those words alone, the wire carries only protocol messages and
+ * the encoded update, and "Delete my data" leaves no typed word behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { encodePayload, layoutSize } from '@chorus/core';
+import { createInitialModel } from '@chorus/ml';
+import { E2E_ADMIN_TOKEN, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { eventually, launchChromium, openParticipant } from './support/browser.js';
+import { freePort } from './support/processes.js';
+import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import { parseFrames, watchWire } from './support/wire-watch.js';
+
+const TASK = 'keyboard-e2e';
+const CLIENT_EVENTS = new Set(['join', 'update:begin', 'update:chunk', 'update:end', 'round:decline', 'capabilities']);
+const SENTENCES = 'We will work with the Congress to make the state of the union strong. The people of the United States want a government that will work for them. ';
+
+let server: E2eServer;
+let web: E2eWebApp;
+let browser: Browser;
+
+beforeAll(async () => {
+  const webPort = await freePort();
+  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
+  const res = await fetch(`${server.url}/api/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
+    body: JSON.stringify({
+      template: 'nextword-gru',
+      start: true,
+      config: {
+        id: TASK,
+        name: 'Keyboard (e2e)',
+        codec: 'int8',
+        training: { localEpochs: 1, batchSize: 10, learningRate: 0.5 },
+        rounds: { targetClients: 1, minClients: 1, minAvailable: 1, overSelection: 1, deadlineMs: 30_000 },
+        strategy: { id: 'fedavg', options: {} },
+      },
+    }),
+  });
+  if (!res.ok) throw new Error(`creating the keyboard task failed: HTTP ${res.status} ${await res.text()}`);
+  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await server?.stop();
+});
+
+describe('keyboard task', () => {
+  it('suggests words as the person types, learns only when asked, contributes a round, and forgets on delete', async () => {
+    // Prepare
+    const p = await openParticipant(browser, web.url, { query: 'backend=wasm', beforeGoto: (page) => void watchWireInto(page) });
+    try {
+      const box = p.page.getByTestId('keyboard-text');
+      await eventually('three suggestions for an empty box', async () => (await p.page.getByTestId('suggestion').count()) === 3, 60_000);
+      expect(await p.text('demo-shard')).toContain('This task has no demo data');
+
+      // Execute: type without learning, then with it
+      await box.click();
+      await box.pressSequentially('The state of the ', { delay: 5 });
+      expect(await p.text('keyboard-learned')).toBe('Not learning from what you type.');
+      expect(await p.number('stat-examples')).toBe(0);
+      await p.page.getByTestId('keyboard-learn').check();
+      await box.pressSequentially(SENTENCES, { delay: 5 });
+      // A partial word narrows the suggestions; Tab accepts the first one.
+      await box.pressSequentially('the peo', { delay: 5 });
+      const first = (await p.page.getByTestId('suggestion').first().textContent())!;
+      expect(first.startsWith('peo')).toBe(true);
+      await box.press('Tab');
+
+      // Assert: what the person sees
+      expect(await box.inputValue()).toBe(`The state of the ${SENTENCES}the ${first} `);
+      await expect.poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
+      const learned = await eventually('typed words kept for training', async () => {
+        const n = await p.number('keyboard-learned');
+        return n > 10 && n;
+      }, 10_000);
+      await eventually('typed examples counted', async () => (await p.number('stat-examples')) === learned, 10_000);
+      expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain(`0 demo · 0 drawn · 0 imported · ${learned} typed`);
+      expect(await p.text('keyboard-top3')).toMatch(/^Top-3 accuracy of the suggestions on your text: \d+% \(\d+ of \d+ words\)\.$/);
+
+      // A round trained on the typed words alone
+      await eventually('a round contributed', async () => (await p.number('stat-rounds')) >= 1, 120_000, 500);
+      const versions = await listVersions(server.url, TASK);
+      expect(Math.max(...versions.map((v) => v.version))).toBeGreaterThanOrEqual(1);
+      expect(versions.find((v) => v.version === 1)?.metrics).toMatchObject({ top3_accuracy: expect.any(Number), perplexity: expect.any(Number) });
+
+      // What left the browser: protocol messages and the int8 update, nothing typed
+      const initial = await createInitialModel('nextword-gru', 1);
+      const updateBytes = encodePayload({ layout: initial.layout, values: new Float32Array(layoutSize(initial.layout)) }, 'int8', Math.random).byteLength;
+      const { events, unknown } = parseFrames(wire.text);
+      expect(unknown).toEqual([]);
+      expect(events.filter((e) => !CLIENT_EVENTS.has(e.name))).toEqual([]);
+      const begins = events.filter((e) => e.name === 'update:begin').map((e) => (e.args[0] as { byteLength: number }).byteLength);
+      expect(begins.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(begins)).toEqual(new Set([updateBytes]));
+      expect(wire.binary.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(updateBytes * begins.length);
+      expect(wire.text.some((t) => /congress|government/i.test(t))).toBe(false);
+      expect(Math.max(...wire.text.map((t) => t.length))).toBeLessThan(2_000);
+      expect(wire.http.filter((r) => r.method !== 'GET' && r.method !== 'OPTIONS')).toEqual([]);
+      expect(p.errors).toEqual([]);
+
+      // Delete my data: the typed examples and the accuracy history go
+      p.page.once('dialog', (d) => void d.accept());
+      await p.page.getByTestId('delete-data').click();
+      await eventually('the consent card again', async () => (await p.page.getByTestId('consent').count()) === 1, 30_000);
+      const left = await p.page.evaluate(async (taskId) => {
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('chorus-participant');
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const examples = await new Promise<number>((resolve) => {
+          const req = db.transaction('examples').objectStore('examples').count();
+          req.onsuccess = () => resolve(req.result);
+        });
+        db.close();
+        return { examples, stats: window.localStorage.getItem(`chorus-keyboard-stats:${taskId}`) };
+      }, TASK);
+      expect(left).toEqual({ examples: 0, stats: null });
+    } finally {
+      await p.context.close();
+    }
+  }, 240_000);
+});
+
+let wire: ReturnType<typeof watchWire>;
+function watchWireInto(page: Parameters<typeof watchWire>[0]): void {
+  wire = watchWire(page, server.url);
+}
