@@ -1,8 +1,9 @@
 /**
  * The keyboard task in real Chromium against the real server: a person types sentences, sees
  * next-word suggestions and accepts one with Tab, lets the page learn from what they type, their
- * browser contributes a round from those words alone, the wire carries only protocol messages and
- * the encoded update, and "Delete my data" leaves no typed word behind.
+ * browser contributes a round from its demo text (one president's addresses) and those words, the
+ * wire carries only protocol messages and the encoded update, and "Delete my data" leaves no typed
+ * word behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -59,13 +60,15 @@ describe('keyboard task', () => {
     try {
       const box = p.page.getByTestId('keyboard-text');
       await eventually('three suggestions for an empty box', async () => (await p.page.getByTestId('suggestion').count()) === 3, 60_000);
-      expect(await p.text('demo-shard')).toContain('This task has no demo data');
+      const demo = await eventually('the demo text loaded', async () => /^Demo data: \d+ next words from .+'s State of the Union addresses, picked for this browser\.$/.test(await p.text('demo-shard')) && p.text('demo-shard'), 30_000);
+      const demoExamples = Number(/\d+/.exec(demo)![0]);
+      expect(demoExamples).toBeGreaterThan(500);
 
       // Execute: type without learning, then with it
       await box.click();
       await box.pressSequentially('The state of the ', { delay: 5 });
       expect(await p.text('keyboard-learned')).toBe('Not learning from what you type.');
-      expect(await p.number('stat-examples')).toBe(0);
+      expect(await p.number('stat-examples')).toBe(demoExamples);
       await p.page.getByTestId('keyboard-learn').check();
       await box.pressSequentially(SENTENCES, { delay: 5 });
       // A partial word narrows the suggestions; Tab accepts the first one.
@@ -81,11 +84,11 @@ describe('keyboard task', () => {
         const n = await p.number('keyboard-learned');
         return n > 10 && n;
       }, 10_000);
-      await eventually('typed examples counted', async () => (await p.number('stat-examples')) === learned, 10_000);
-      expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain(`0 demo · 0 drawn · 0 imported · ${learned} typed`);
+      await eventually('typed examples counted', async () => (await p.number('stat-examples')) === demoExamples + learned, 10_000);
+      expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain(`${demoExamples} demo · 0 drawn · 0 imported · ${learned} typed`);
       expect(await p.text('keyboard-top3')).toMatch(/^Top-3 accuracy of the suggestions on your text: \d+% \(\d+ of \d+ words\)\.$/);
 
-      // A round trained on the typed words alone
+      // A round trained on this device's words (the demo text and what was typed)
       await eventually('a round contributed', async () => (await p.number('stat-rounds')) >= 1, 120_000, 500);
       const versions = await listVersions(server.url, TASK);
       expect(Math.max(...versions.map((v) => v.version))).toBeGreaterThanOrEqual(1);

@@ -95,7 +95,9 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
             ? 'Loading the demo data for this browser…'
             : shard === null
               ? 'This task has no demo data: the examples you add below are what this device trains on.'
-              : `Demo data: ${shard.count} ${shard.dataset === 'mnist' ? 'MNIST digits' : 'examples'} (mostly ${shard.labels.join(', ')}), picked for this browser.`}
+              : shard.dataset === 'sotu'
+                ? `Demo data: ${shard.count} next words from ${shard.source ?? 'a president'}'s State of the Union addresses, picked for this browser.`
+                : `Demo data: ${shard.count} ${shard.dataset === 'mnist' ? 'MNIST digits' : 'examples'} (mostly ${shard.labels.join(', ')}), picked for this browser.`}
         </p>
         <div className="sources">
           {(state?.task?.data.kind ?? 'image') === 'image' && (
