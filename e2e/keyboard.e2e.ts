@@ -36,7 +36,8 @@ beforeAll(async () => {
         id: TASK,
         name: 'Keyboard (e2e)',
         codec: 'int8',
-        training: { localEpochs: 1, batchSize: 10, learningRate: 0.5 },
+        // A few hundred of the device's examples per round keep a round to seconds on a loaded CI machine.
+        training: { localEpochs: 1, batchSize: 10, learningRate: 0.5, maxExamples: 300 },
         rounds: { targetClients: 1, minClients: 1, minAvailable: 1, overSelection: 1, deadlineMs: 30_000 },
         strategy: { id: 'fedavg', options: {} },
       },
