@@ -5,8 +5,11 @@
  * wire carries only protocol messages and the encoded update, and "Delete my data" leaves no typed
  * word behind.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import type { AxeResults } from 'axe-core';
 import { encodePayload, layoutSize } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
 import { E2E_ADMIN_TOKEN, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
@@ -18,6 +21,8 @@ import { parseFrames, watchWire } from './support/wire-watch.js';
 const TASK = 'keyboard-e2e';
 const CLIENT_EVENTS = new Set(['join', 'update:begin', 'update:chunk', 'update:end', 'round:decline', 'capabilities']);
 const SENTENCES = 'We will work with the Congress to make the state of the union strong. The people of the United States want a government that will work for them. ';
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let server: E2eServer;
 let web: E2eWebApp;
@@ -88,6 +93,11 @@ describe('keyboard task', () => {
       await eventually('typed examples counted', async () => (await p.number('stat-examples')) === demoExamples + learned, 10_000);
       expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain(`${demoExamples} demo · 0 drawn · 0 imported · ${learned} typed`);
       expect(await p.text('keyboard-top3')).toMatch(/^Top-3 accuracy of the suggestions on your text: \d+% \(\d+ of \d+ words\)\.$/);
+      expect(await p.page.getByTestId('keyboard-top3-history').locator('li').count()).toBeGreaterThanOrEqual(2);
+      // The keyboard box passes the same axe audit as every other page (serious or critical findings fail).
+      await p.page.addScriptTag({ content: AXE_SOURCE });
+      const axe = await p.page.evaluate(() => (window as unknown as { axe: { run(): Promise<AxeResults> } }).axe.run());
+      expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`)).toEqual([]);
 
       // A round trained on this device's words (the demo text and what was typed)
       await eventually('a round contributed', async () => (await p.number('stat-rounds')) >= 1, 120_000, 500);
