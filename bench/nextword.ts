@@ -11,7 +11,8 @@
  * Knobs (environment): NEXTWORD_ROUNDS (@default 15), NEXTWORD_CLIENTS (@default 43, at most 43),
  * NEXTWORD_PER_ROUND (clients per round, @default 10), NEXTWORD_EXAMPLES (examples each client trains
  * on per round, drawn afresh from its addresses, @default 200), NEXTWORD_EPOCHS (@default 1),
- * NEXTWORD_LR (@default 1), NEXTWORD_BATCH (@default 20). A longer run, closer to convergence:
+ * NEXTWORD_LR (@default 1), NEXTWORD_BATCH (@default 20), NEXTWORD_MOMENTUM (server momentum of
+ * FedAvgM for the federated side, @default 0 = FedAvg). A longer run, closer to convergence:
  * `NEXTWORD_ROUNDS=100 NEXTWORD_EXAMPLES=1000 npm run bench -- nextword`.
  *
  * Result keys: `federated` / `central`: `{ round, accuracy, top3Accuracy, perplexity }` by round;
@@ -37,6 +38,8 @@ const EXAMPLES = knob('NEXTWORD_EXAMPLES', 200, 1, 1_000_000);
 const EPOCHS = knob('NEXTWORD_EPOCHS', 1, 1, 100);
 const LR = knob('NEXTWORD_LR', 1, 1e-4, 10);
 const BATCH = knob('NEXTWORD_BATCH', 20, 1, 4096);
+/** Server momentum β of FedAvgM (Hsu et al. 2019); 0 = plain FedAvg. */
+const MOMENTUM = knob('NEXTWORD_MOMENTUM', 0, 0, 0.99);
 /** Held-out windows: the server's default central evaluation size, so both sides see the same set. */
 const TEST_EXAMPLES = 2_000;
 const SEED = 1;
@@ -64,6 +67,7 @@ async function federated(): Promise<Point[]> {
     learningRate: LR,
     maxExamples: EXAMPLES,
     codec: 'float32',
+    strategy: MOMENTUM > 0 ? { id: 'fedavgm', options: { eta: 1, momentum: MOMENTUM } } : { id: 'fedavg', options: {} },
     seed: SEED,
     deadlineMs: 120_000,
   })) {
@@ -125,6 +129,7 @@ export async function run(): Promise<Record<string, unknown>> {
     localEpochs: EPOCHS,
     batchSize: BATCH,
     learningRate: LR,
+    strategy: MOMENTUM > 0 ? `fedavgm (momentum ${MOMENTUM})` : 'fedavg',
     examplesPerClientPerRound: EXAMPLES,
     heldOutWindows: test.count,
     federatedOverCentral: r4(f.accuracy / c.accuracy),
