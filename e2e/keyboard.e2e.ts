@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { AxeResults } from 'axe-core';
 import { encodePayload, layoutSize } from '@chorus/core';
-import { createInitialModel } from '@chorus/ml';
+import { createInitialModel, nextWordDataset } from '@chorus/ml';
+import { initNodeBackend, sotuVocabulary } from '@chorus/ml/node';
+import { partnerPage, startPartnerSite } from './fixtures/partner-site.js';
 import { E2E_ADMIN_TOKEN, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { eventually, launchChromium, openParticipant } from './support/browser.js';
 import { freePort } from './support/processes.js';
@@ -29,6 +31,8 @@ let web: E2eWebApp;
 let browser: Browser;
 
 beforeAll(async () => {
+  // The test's own tfjs (the expected update size, the comment's examples): the wasm backend, as the server uses.
+  await initNodeBackend('wasm');
   const webPort = await freePort();
   server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
   const res = await fetch(`${server.url}/api/tasks`, {
@@ -86,10 +90,10 @@ describe('keyboard task', () => {
       // Assert: what the person sees
       expect(await box.inputValue()).toBe(`The state of the ${SENTENCES}the ${first} `);
       await expect.poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
-      const learned = await eventually('typed words kept for training', async () => {
-        const n = await p.number('keyboard-learned');
-        return n > 10 && n;
-      }, 10_000);
+      // Every in-vocabulary word after the first is an example; the first three ("state of the") came before the tick.
+      const learned = nextWordDataset([await box.inputValue()], sotuVocabulary()).count - 3;
+      expect(learned).toBeGreaterThan(10);
+      await eventually('every typed word kept for training', async () => (await p.number('keyboard-learned')) === learned, 10_000);
       await eventually('typed examples counted', async () => (await p.number('stat-examples')) === demoExamples + learned, 10_000);
       expect(await p.page.getByTestId('stat-examples').locator('..').textContent()).toContain(`${demoExamples} demo · 0 drawn · 0 imported · ${learned} typed`);
       expect(await p.text('keyboard-top3')).toMatch(/^Top-3 accuracy of the suggestions on your text: \d+% \(\d+ of \d+ words\)\.$/);
@@ -142,6 +146,43 @@ describe('keyboard task', () => {
       await p.context.close();
     }
   }, 240_000);
+
+  it("lets a partner's comment box opt in: Chorus.addText keeps the comment's next-word examples in the visitor's browser", async () => {
+    // Prepare: a partner page with the script tag, allowed for this task
+    const key = 'pk_keyboard';
+    const site = await startPartnerSite(partnerPage(web.url, TASK, key));
+    const res = await fetch(`${server.url}/api/partner-keys/${key}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
+      body: JSON.stringify({ name: 'Comment box', allowedOrigins: [site.url], allowedTasks: [TASK], quotaPerDay: 10 }),
+    });
+    expect(res.status).toBeLessThan(300);
+    const comment = 'The people of the United States want a government that will work for them.';
+    const expected = nextWordDataset([comment], sotuVocabulary()).count;
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/`);
+      await page.getByRole('button', { name: 'Yes, contribute' }).click();
+
+      // Execute: the visitor ticked the partner's "help improve suggestions" and posted a comment
+      const added = await eventually(
+        'the frame keeping the comment',
+        () => page.evaluate((text) => window.Chorus!.addText(text).then((n) => n, () => undefined), comment),
+        60_000,
+        500,
+      );
+      const tooLong = await page.evaluate(() => window.Chorus!.addText('x'.repeat(10_001)).then(() => 'kept', (e: Error & { code: string }) => `${e.code}: ${e.message}`));
+
+      // Assert
+      expect(added).toBe(expected);
+      expect(expected).toBeGreaterThan(5);
+      expect(tooLong).toBe('BAD_REQUEST: addText: expected a string of at most 10000 characters');
+    } finally {
+      await context.close();
+      await site.stop();
+    }
+  }, 120_000);
 });
 
 let wire: ReturnType<typeof watchWire>;
