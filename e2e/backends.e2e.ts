@@ -28,6 +28,8 @@ interface TemplateCase {
   readonly learningRate: number;
   /** Starting weights uniform in ±initScale. @default 0.05 */
   readonly initScale?: number;
+  /** Features are token ids (an embedding's input). @default false */
+  readonly idInputs?: boolean;
   plan(backend: BackendId): Plan;
 }
 
@@ -46,6 +48,17 @@ const CASES: readonly TemplateCase[] = [
   },
   { id: 'tabular-mlp', inputShape: [6], numClasses: 3, parameters: 6 * 16 + 16 + 16 * 3 + 3, learningRate: 0.5, initScale: 0.5, plan: () => ({ examples: 30, batchSize: 10, rounds: 4 }) },
   { id: 'spam-bow', inputShape: [50], numClasses: 2, parameters: 50 * 32 + 32 + 32 * 2 + 2, learningRate: 0.5, plan: () => ({ examples: 20, batchSize: 10, rounds: 4 }) },
+  {
+    id: 'nextword-gru',
+    inputShape: [8],
+    numClasses: 40,
+    // embedding 40·32, GRU 3·(32·64 + 64·64 + 64), output 64·40+40
+    parameters: 40 * 32 + 3 * (32 * 64 + 64 * 64 + 64) + 64 * 40 + 40,
+    learningRate: 0.5,
+    initScale: 0.2,
+    idInputs: true,
+    plan: () => ({ examples: 20, batchSize: 10, rounds: 4 }),
+  },
 ];
 
 interface Round {
@@ -94,7 +107,7 @@ describe.each(CASES)('$id', (template) => {
     if (unusable[backend]) ctx.skip(`${backend} is not available in this browser: ${unusable[backend]}`);
     const where = `${template.id} × ${backend}`;
     const plan = template.plan(backend);
-    const options = { inputShape: template.inputShape, numClasses: template.numClasses, learningRate: template.learningRate, initScale: template.initScale ?? 0.05, ...plan };
+    const options = { inputShape: template.inputShape, numClasses: template.numClasses, learningRate: template.learningRate, initScale: template.initScale ?? 0.05, idInputs: template.idInputs ?? false, ...plan };
 
     let check: Check;
     try {

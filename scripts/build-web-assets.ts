@@ -5,13 +5,15 @@
  *
  *   apps/web/public/tfjs-wasm/*.wasm
  *   apps/web/public/data/mnist/index.json, shard-000.bin … (the CHDS format of @chorus/ml)
+ *   apps/web/public/data/sotu/index.json, president-00.json … (one president's training-split
+ *     State of the Union text each; the page encodes it with the keyboard task's vocabulary)
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createSeededRandom, partitionIndices, parsePartitionSpec, subsetDataset } from '@chorus/core';
-import { encodeDatasetShard } from '@chorus/ml';
-import { loadMnist } from '@chorus/ml/node';
+import { encodeDatasetShard, tokenizeWords } from '@chorus/ml';
+import { loadMnist, sotuSplit } from '@chorus/ml/node';
 
 const root = path.resolve(import.meta.dirname, '..');
 const publicDir = path.join(root, 'apps/web/public');
@@ -51,6 +53,31 @@ function writeMnistShards(): number {
   return shards.length;
 }
 
+/** Characters of each president's text in a demo shard: about 1,500 words, a few rounds' worth for a browser. */
+const SOTU_SHARD_CHARS = 9_000;
+
+/** One shard per president of the keyboard task's by-president split; held-out addresses never appear. */
+function writeSotuShards(): number {
+  const dir = path.join(publicDir, 'data/sotu');
+  if (!force && existsSync(path.join(dir, 'index.json'))) return 0;
+  mkdirSync(dir, { recursive: true });
+  const shards = sotuSplit().speakers.map((speaker, i) => {
+    const file = `president-${String(i).padStart(2, '0')}.json`;
+    const text = speaker.addresses.map((a) => a.text).join('\n\n');
+    // Cut at the last sentence end inside the budget, so no shard ends mid-word.
+    const cut = text.length <= SOTU_SHARD_CHARS ? text.length : text.lastIndexOf('.', SOTU_SHARD_CHARS) + 1 || SOTU_SHARD_CHARS;
+    const texts = [text.slice(0, cut)];
+    writeFileSync(path.join(dir, file), JSON.stringify({ source: speaker.president, texts }));
+    // count: words (the page makes one example per in-vocabulary word after the first).
+    return { file, count: tokenizeWords(texts[0]!).length, source: speaker.president };
+  });
+  writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ dataset: 'sotu', format: 'text', split: 'by-president', shards }, null, 1));
+  return shards.length;
+}
+
 const wasm = copyWasm();
 const shards = writeMnistShards();
-console.log(`web assets: ${wasm} tfjs wasm binaries copied; ${shards > 0 ? `${shards} MNIST shards written` : 'MNIST shards already present'}`);
+const sotu = writeSotuShards();
+console.log(
+  `web assets: ${wasm} tfjs wasm binaries copied; ${shards > 0 ? `${shards} MNIST shards written` : 'MNIST shards already present'}; ${sotu > 0 ? `${sotu} State of the Union shards written` : 'State of the Union shards already present'}`,
+);

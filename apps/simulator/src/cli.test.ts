@@ -71,6 +71,13 @@ describe('simulate CLI', () => {
     expect(parseError(['--local-dp', '0,0.1']).message).toContain('--local-dp: expected local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (localDp.clipNorm: must be > 0)');
   });
 
+  it('gives nextword-gru the by-president split and refuses any other partition for it', () => {
+    expect(parseSimulateArgs('--model nextword-gru --clients 43 --max-examples 200'.split(' ')).options).toMatchObject({ model: 'nextword-gru', partition: 'by-president', clients: 43, maxExamples: 200 });
+    expect(parseError(['--model', 'nextword-gru', '--partition', 'iid']).message).toBe('--partition: expected "by-president" for nextword-gru, got "iid"');
+    expect(parseError(['--partition', 'by-president']).message).toContain('--partition: expected "iid", "shards:K"');
+    expect(parseError(['--max-examples', '-1']).message).toBe('--max-examples: expected an integer from 0 to 1000000, got -1');
+  });
+
   it('turns the FedAvg paper settings into simulation options', () => {
     const { options, json } = parseSimulateArgs(
       '--clients 100 --rounds 20 --model mnist-cnn --partition shards:2 --fraction 0.1 --local-epochs 5 --batch-size full --codec int8 --strategy fedavg --seed 7 --json'.split(' '),

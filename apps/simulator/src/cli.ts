@@ -14,6 +14,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   localEpochs: '--local-epochs',
   batchSize: '--batch-size',
   learningRate: '--learning-rate',
+  maxExamples: '--max-examples',
   codec: '--codec',
   strategy: '--strategy',
   serverUrl: '--server',
@@ -35,11 +36,12 @@ function program(): Command {
     .option('--clients <n>', 'number of simulated participants', numeric)
     .option('--rounds <n>', 'rounds to run', numeric)
     .option('--model <id>', `model template: ${SIMULATION_MODELS.join(' | ')}`)
-    .option('--partition <spec>', 'iid | shards:K | dirichlet:ALPHA')
+    .option('--partition <spec>', 'iid | shards:K | dirichlet:ALPHA (MNIST); by-president (nextword-gru, the default there)')
     .option('--fraction <c>', 'fraction C of clients per round', numeric)
     .option('--local-epochs <e>', 'local epochs E', numeric)
     .option('--batch-size <b>', 'local batch size B (0 or "full" = whole partition)', (raw) => (raw.trim() === 'full' ? 'full' : numeric(raw)))
     .option('--learning-rate <lr>', 'client SGD learning rate', numeric)
+    .option('--max-examples <n>', 'examples each client trains on per round, drawn afresh (0 = all)', numeric)
     .option('--codec <id>', `update codec: ${CODEC_IDS.join(' | ')}`)
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
@@ -90,6 +92,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
       localEpochs: f.localEpochs,
       batchSize: f.batchSize,
       learningRate: f.learningRate,
+      maxExamples: f.maxExamples,
       codec: f.codec,
       strategy: f.strategy !== undefined || f.strategyOptions !== undefined ? { id: f.strategy ?? 'fedavg', options: parseStrategyOptions(f.strategyOptions) } : undefined,
       serverUrl: f.server,

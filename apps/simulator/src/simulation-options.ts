@@ -1,6 +1,8 @@
 import { ChorusError, CODEC_IDS, describeZodError, parsePartitionSpec, privacyConfigSchema, type CodecId, type Dataset, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
-export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn'] as const;
+export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn', 'nextword-gru'] as const;
+/** The one split of nextword-gru's data: each client holds one president's State of the Union addresses. */
+export const BY_PRESIDENT = 'by-president';
 export type SimulationModel = (typeof SIMULATION_MODELS)[number];
 
 /**
@@ -21,7 +23,7 @@ export interface SimulationOptions {
   rounds: number;
   /** @default 'mnist-2nn' */
   model: SimulationModel;
-  /** iid | shards:<per-client> | dirichlet:<alpha>. @default 'iid' */
+  /** MNIST: iid | shards:<per-client> | dirichlet:<alpha>; nextword-gru: by-president. @default 'iid' ('by-president' for nextword-gru) */
   partition: string;
   /** Fraction C of clients that train each round: target = max(1, round(C × clients)). @default 0.1 */
   fraction: number;
@@ -31,6 +33,8 @@ export interface SimulationOptions {
   batchSize: number | 'full';
   /** @default 0.05 */
   learningRate: number;
+  /** Examples each client trains on per round, drawn afresh from its data; 0 = all of them. @default 0 */
+  maxExamples: number;
   /** Update codec. @default 'int8' */
   codec: CodecId;
   /** Aggregation strategy. @default { id: 'fedavg', options: {} } */
@@ -61,6 +65,7 @@ export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serve
   localEpochs: 1,
   batchSize: 10,
   learningRate: 0.05,
+  maxExamples: 0,
   codec: 'int8',
   strategy: { id: 'fedavg', options: {} },
   seed: 1,
@@ -75,7 +80,8 @@ export const FULL_BATCH = 4096;
  * typed (the CLI passes "--local-epochs" for "localEpochs") so every message names the option.
  */
 export function resolveSimulationOptions(input: Partial<SimulationOptions>, name: (key: keyof SimulationOptions) => string = (k) => k): SimulationOptions {
-  const o: SimulationOptions = { ...DEFAULT_SIMULATION_OPTIONS, ...stripUndefined(input) };
+  const byModel = input.model === 'nextword-gru' ? { partition: BY_PRESIDENT } : {};
+  const o: SimulationOptions = { ...DEFAULT_SIMULATION_OPTIONS, ...byModel, ...stripUndefined(input) };
   const fail = (key: keyof SimulationOptions, expected: string, got: unknown): never => {
     throw new ChorusError('INVALID_CONFIG', `${name(key)}: expected ${expected}, got ${JSON.stringify(got)}`);
   };
@@ -86,16 +92,21 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
   intIn('clients', 1, 10_000);
   intIn('rounds', 1, 100_000);
   if (!SIMULATION_MODELS.includes(o.model)) fail('model', `one of ${SIMULATION_MODELS.join(', ')}`, o.model);
-  try {
-    parsePartitionSpec(o.partition);
-  } catch {
-    fail('partition', '"iid", "shards:K" (K a positive integer) or "dirichlet:ALPHA" (ALPHA > 0)', o.partition);
+  if (o.model === 'nextword-gru') {
+    if (o.partition !== BY_PRESIDENT) fail('partition', `"${BY_PRESIDENT}" for nextword-gru`, o.partition);
+  } else {
+    try {
+      parsePartitionSpec(o.partition);
+    } catch {
+      fail('partition', '"iid", "shards:K" (K a positive integer) or "dirichlet:ALPHA" (ALPHA > 0)', o.partition);
+    }
   }
   if (typeof o.fraction !== 'number' || !(o.fraction > 0 && o.fraction <= 1)) fail('fraction', 'a number in (0, 1]', o.fraction);
   intIn('localEpochs', 1, 100);
   if (o.batchSize !== 'full' && (typeof o.batchSize !== 'number' || !Number.isInteger(o.batchSize) || o.batchSize < 0 || o.batchSize > FULL_BATCH)) {
     fail('batchSize', `an integer from 1 to ${FULL_BATCH}, or 0 / "full" for full batch`, o.batchSize);
   }
+  intIn('maxExamples', 0, 1_000_000);
   if (typeof o.learningRate !== 'number' || !(o.learningRate > 0 && o.learningRate <= 10)) fail('learningRate', 'a number in (0, 10]', o.learningRate);
   if (!(CODEC_IDS as readonly string[]).includes(o.codec)) fail('codec', `one of ${CODEC_IDS.join(', ')}`, o.codec);
   if (!o.strategy || typeof o.strategy.id !== 'string' || o.strategy.id.length === 0) fail('strategy', 'a strategy id such as "fedavg"', o.strategy?.id);

@@ -36,4 +36,31 @@ describe('runSimulation (embedded server, real Socket.IO)', () => {
     expect(reports[2]!.accuracy).toBeGreaterThan(reports[0]!.accuracy);
     expect(reports[2]!.accuracy).toBeGreaterThan(0.5);
   }, 120_000);
+
+  it('trains nextword-gru by president: 4 of 43 presidents per round, scored by the server on held-out addresses', async () => {
+    const reports: RoundReport[] = [];
+
+    for await (const report of runSimulation({
+      model: 'nextword-gru',
+      clients: 43,
+      rounds: 2,
+      fraction: 0.1,
+      localEpochs: 1,
+      batchSize: 20,
+      learningRate: 1,
+      maxExamples: 100,
+      codec: 'int8',
+      seed: 3,
+      deadlineMs: 60_000,
+    })) {
+      reports.push(report);
+    }
+
+    expect(reports.map((r) => r.participants)).toEqual([4, 4]);
+    expect(reports.every((r) => r.evaluatedBy === 'server')).toBe(true);
+    expect(Object.keys(reports[1]!.serverMetrics)).toEqual(expect.arrayContaining(['accuracy', 'top3_accuracy', 'perplexity']));
+    // Uniform guessing over 256 words has perplexity 256; two rounds of "the", "of", "and" already beat it.
+    expect(reports[1]!.serverMetrics.perplexity).toBeLessThan(256);
+    expect(reports[1]!.serverMetrics.top3_accuracy).toBeGreaterThan(reports[1]!.accuracy);
+  }, 180_000);
 });

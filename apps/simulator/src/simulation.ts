@@ -3,18 +3,16 @@ import {
   createSeededRandom,
   createSerialQueue,
   decodePayload,
-  parsePartitionSpec,
-  partitionIndices,
-  subsetDataset,
   type Dataset,
   type ModelUpdated,
 } from '@chorus/core';
 import { createParticipantSession, downloadBytes, weightsUrl, type ParticipantSession } from '@chorus/client';
 import { evaluateModel, getModelTemplate, writeModelWeights } from '@chorus/ml';
-import { initNodeBackend, loadMnist } from '@chorus/ml/node';
+import { initNodeBackend } from '@chorus/ml/node';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import { createInbox, createRoundTracker } from './round-tracker.js';
 import { createSimulatedTrainer } from './simulated-trainer.js';
+import { loadSimulationData } from './simulation-data.js';
 import { batchSizeFor, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
 import { createTask, startTask, stopTask } from './task-api.js';
 
@@ -55,16 +53,14 @@ function pick(metrics: Readonly<Record<string, number>>, keys: readonly string[]
 
 /**
  * Runs a federated training simulation over real Socket.IO: N participant sessions with their own
- * MNIST partitions train in this process (one after another, on the wasm backend) against a real
+ * partitions (MNIST digits, or State of the Union addresses by president) train in this process (one after another, on the wasm backend) against a real
  * server. Yields one report per committed round; closing the generator early (break) cleans up.
  */
 export async function* runSimulation(input: Partial<SimulationOptions> = {}): AsyncGenerator<RoundReport, void, undefined> {
   const o = resolveSimulationOptions(input);
   const target = targetClients(o);
   await initNodeBackend('wasm');
-  // Always the default split: the server evaluates on that split's held-out digits.
-  const { train, test } = loadMnist();
-  const parts = partitionIndices(train.y, o.clients, parsePartitionSpec(o.partition), createSeededRandom(streamSeed(o.seed, -1)));
+  const { clients: clientData, test } = loadSimulationData(o, streamSeed(o.seed, -1));
 
   let embedded: EmbeddedServer | undefined;
   const sessions: ParticipantSession[] = [];
@@ -91,7 +87,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           id,
           name: `Simulation: ${o.model}, ${o.clients} clients, ${o.partition}`,
           template: o.model,
-          training: { localEpochs: o.localEpochs, batchSize: batchSizeFor(o), optimizer: 'sgd', learningRate: o.learningRate, proxMu: 0, maxExamples: 0 },
+          training: { localEpochs: o.localEpochs, batchSize: batchSizeFor(o), optimizer: 'sgd', learningRate: o.learningRate, proxMu: 0, maxExamples: o.maxExamples },
           rounds: {
             targetClients: target,
             overSelection: 1,
@@ -111,7 +107,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
     ).id;
 
     for (let i = 0; i < o.clients; i++) {
-      let data: Dataset = subsetDataset(train, parts[i]!);
+      let data: Dataset = clientData[i]!;
       data = o.attack?.transformData?.(i, data) ?? data;
       sessions.push(
         createParticipantSession({

@@ -46,4 +46,32 @@ describe('loadDemoShard', () => {
     const shard = await loadDemoShard(r.target, 'mnist', 'visitor-1', async () => new Response('nope', { status: 404 }));
     expect([shard, r.imported]).toEqual([undefined, []]);
   });
+
+  it("encodes this visitor's State of the Union text with the task's vocabulary, once", async () => {
+    const index = { format: 'text', shards: [{ file: 'president-00.json', count: 5, source: 'George Washington' }] };
+    const fetched: string[] = [];
+    const added: { x: number[]; y: number }[] = [];
+    let shard = 0;
+    const target = {
+      importShard: async () => 0,
+      addExamples: async (rows: { x: Float32Array; y: number }[]) => {
+        added.push(...rows.map((r) => ({ x: [...r.x], y: r.y })));
+        shard += rows.length;
+      },
+      getState: () => ({ examples: { bySource: { shard } } }),
+    };
+    const fetchIndex = async (url: string) => {
+      fetched.push(url);
+      return new Response(JSON.stringify(url.endsWith('index.json') ? index : { source: 'George Washington', texts: ['The state of the union'] }), { status: 200 });
+    };
+    const data = { kind: 'text' as const, inputShape: [2], numClasses: 5, vocabulary: ['<pad>', '<unk>', 'the', 'of', 'state'], dataset: 'sotu' };
+
+    const first = await loadDemoShard(target, 'sotu', 'visitor-1', fetchIndex, data);
+    const again = await loadDemoShard(target, 'sotu', 'visitor-1', fetchIndex, data);
+
+    expect(added).toEqual([{ x: [0, 2], y: 4 }, { x: [2, 4], y: 3 }, { x: [4, 3], y: 2 }]);
+    expect(first).toEqual({ dataset: 'sotu', index: 0, labels: [], count: 3, source: 'George Washington' });
+    expect(again).toEqual({ dataset: 'sotu', index: 0, labels: [], count: 3, source: 'George Washington' });
+    expect(fetched).toEqual(['/data/sotu/index.json', '/data/sotu/president-00.json', '/data/sotu/index.json']);
+  });
 });

@@ -1,6 +1,7 @@
 import {
   EMBED_PROTOCOL,
   MAX_EXAMPLES_PER_CALL,
+  MAX_TEXT_CHARS,
   parseFrameMessage,
   type EmbedEventMap,
   type EmbedEventName,
@@ -112,6 +113,12 @@ export function createFrameBridge(win: Pick<Window, 'addEventListener' | 'remove
         const examples = (args as { examples?: readonly PartnerExample[] }).examples;
         if (!Array.isArray(examples) || examples.length > MAX_EXAMPLES_PER_CALL) {
           return Promise.reject(new EmbedCallError('BAD_REQUEST', `addExamples: expected an array of at most ${MAX_EXAMPLES_PER_CALL} { input, label }`));
+        }
+      }
+      if (method === 'addText') {
+        const text = (args as { text?: unknown }).text;
+        if (typeof text !== 'string' || text.length > MAX_TEXT_CHARS) {
+          return Promise.reject(new EmbedCallError('BAD_REQUEST', `addText: expected a string of at most ${MAX_TEXT_CHARS} characters`));
         }
       }
       if (!getFrame) return Promise.reject(new EmbedCallError('NO_CONSENT', 'Chorus: the visitor has not agreed to contribute'));

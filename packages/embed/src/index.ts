@@ -4,6 +4,7 @@ export {
   EMBED_PROTOCOL,
   EMBED_PHASES,
   MAX_EXAMPLES_PER_CALL,
+  MAX_TEXT_CHARS,
   parseFrameMessage,
   parsePartnerMessage,
   findExampleProblem,

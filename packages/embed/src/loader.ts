@@ -15,6 +15,12 @@ export interface ChorusEmbedApi {
   on<K extends EmbedEventName>(event: K, listener: (data: EmbedEventMap[K]) => void): () => void;
   /** Resolves with how many examples were stored in the visitor's browser. */
   addExamples(examples: readonly PartnerExample[]): Promise<number>;
+  /**
+   * Keyboard (next-word) tasks: text the visitor wrote in the partner's box (a comment), when the
+   * partner offers "help improve suggestions" and the visitor ticked it. Resolves with how many
+   * next-word examples were kept in the visitor's browser; the text never leaves it.
+   */
+  addText(text: string): Promise<number>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   /** Stops training, deletes the visitor's Chorus data in this browser and withdraws consent. */
@@ -80,6 +86,7 @@ function start(script: ReturnType<typeof findOwnScript>): void {
     taskId: config.taskId,
     on: (event, listener) => bridge.on(event, listener),
     addExamples: async (examples) => (await bridge.call('addExamples', { examples })) ?? 0,
+    addText: async (text) => (await bridge.call('addText', { text })) ?? 0,
     pause: async () => void (await bridge.call('pause', {})),
     resume: async () => void (await bridge.call('resume', {})),
     forgetMe: forget,

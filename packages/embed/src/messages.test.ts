@@ -32,12 +32,15 @@ describe('parseFrameMessage', () => {
 });
 
 describe('parsePartnerMessage', () => {
-  it('accepts the four methods and nothing else', () => {
+  it('accepts the five methods and nothing else', () => {
     const call = (method: string, args: unknown) => ({ chorus: EMBED_PROTOCOL, kind: 'call', id: 1, method, args });
 
     expect(parsePartnerMessage(call('pause', {}))?.method).toBe('pause');
     expect(parsePartnerMessage(call('forgetMe', {}))?.method).toBe('forgetMe');
     expect(parsePartnerMessage(call('addExamples', { examples: [] }))?.method).toBe('addExamples');
+    expect(parsePartnerMessage(call('addText', { text: 'The state of the union' }))?.method).toBe('addText');
+    expect(parsePartnerMessage(call('addText', { text: 'x'.repeat(10_001) }))).toBeNull();
+    expect(parsePartnerMessage(call('addText', { text: 42 }))).toBeNull();
     expect(parsePartnerMessage(call('readStorage', {}))).toBeNull();
     expect(parsePartnerMessage(call('pause', { evil: true }))).toBeNull();
     expect(parsePartnerMessage({ ...call('pause', {}), id: -1 })).toBeNull();

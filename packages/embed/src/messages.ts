@@ -12,6 +12,8 @@ export const EMBED_PROTOCOL = 'chorus-embed/1';
 
 /** Most examples one addExamples call may carry. */
 export const MAX_EXAMPLES_PER_CALL = 500;
+/** Longest text one addText call may carry (a long comment). */
+export const MAX_TEXT_CHARS = 10_000;
 
 /** What the visitor's browser is doing, as the partner page may show it. */
 /** 'unavailable': this browser keeps the frame from storing anything and the key asks to link out instead. */
@@ -64,6 +66,8 @@ export interface PartnerExample {
 
 export interface EmbedMethodMap {
   addExamples: { readonly examples: readonly PartnerExample[] };
+  /** Keyboard (next-word) tasks: text the visitor wrote in the partner's box, opted in; the frame keeps its next-word examples. */
+  addText: { readonly text: string };
   pause: Record<string, never>;
   resume: Record<string, never>;
   /** Stops taking part and deletes this visitor's Chorus data in this browser. */
@@ -146,6 +150,8 @@ export function parsePartnerMessage(data: unknown): PartnerCallMessage | null {
   switch (data.method) {
     case 'addExamples':
       return hasOnly(args, ['examples']) && Array.isArray(args.examples) ? (data as unknown as PartnerCallMessage) : null;
+    case 'addText':
+      return hasOnly(args, ['text']) && isStr(args.text, MAX_TEXT_CHARS) ? (data as unknown as PartnerCallMessage) : null;
     case 'pause':
     case 'resume':
     case 'forgetMe':

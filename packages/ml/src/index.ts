@@ -15,3 +15,7 @@ export * from './models/uploaded-model.js';
 export * from './models/upload-check.js';
 export * from './data/text-features.js';
 export * from './data/tabular-csv.js';
+export * from './data/next-word-tokens.js';
+export * from './models/next-word-template.js';
+export * from './training/next-word-metrics.js';
+export * from './data/next-word-typing.js';

@@ -13,6 +13,7 @@ import { createSeededRandom, encodePayload, shuffleInPlace, taskConfigSchema, ty
 import { startServer, type RunningServer } from '../index.js';
 import { TestParticipant, fetchWeights } from '../transport/test-participant.js';
 import { loadMl } from './ml-loader.js';
+import { createSotuEvaluator } from './sotu-evaluator.js';
 import { createSpamEvaluator } from './spam-evaluator.js';
 
 const ADMIN_TOKEN = 'data-template-test-admin-token-0123456789';
@@ -129,6 +130,37 @@ describe('spam-bow on SpamAssassin', () => {
     // An all-zero network answers 50/50: loss ln 2 whatever the email.
     expect(flat.loss).toBeCloseTo(Math.log(2), 5);
     expect(skipped).toEqual({});
+  });
+
+  it('nextword-gru on the State of the Union ships a 256-word vocabulary and is scored on held-out addresses', { timeout: 90_000 }, async () => {
+    const created = await createTask({ template: 'nextword-gru', config: { id: 'keyboard', name: 'Keyboard' } });
+
+    expect(created.status).toBe(201);
+    const data = created.json.task.config.data;
+    expect(data).toMatchObject({ kind: 'text', inputShape: [8], numClasses: 256, dataset: 'sotu' });
+    const ml = await loadMl(logger);
+    expect(data.vocabulary).toEqual(ml.sotuVocabulary(256));
+    const task = (await server.storage.getTask('keyboard'))!;
+    const evaluate = createSotuEvaluator({ examples: 500, logger });
+    const zeros = new Float32Array(task.layout.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0));
+    const test = ml.sotuHeldOutDataset(data.vocabulary, 500);
+    const shareOfThe = test.y.filter((id) => id === 2).length / test.count;
+
+    const flat = await evaluate(task, zeros);
+
+    // All-zero weights answer uniformly: perplexity = the vocabulary size; the first suggestion is
+    // <pad> (never a target) and the three are <pad>, <unk>, "the" (tfjs's topk breaks ties by index).
+    expect(flat.perplexity).toBeCloseTo(256, 2);
+    expect(flat.accuracy).toBe(0);
+    expect(flat.top3_accuracy).toBeCloseTo(shareOfThe, 10);
+    expect(shareOfThe).toBeGreaterThan(0.05);
+  });
+
+  it('refuses a nextword-gru task whose vocabulary lacks <pad> and <unk>', async () => {
+    const res = await createTask({ template: 'nextword-gru', config: { id: 'bad-words', name: 'x', data: { kind: 'text', inputShape: [8], numClasses: 3, vocabulary: ['a', 'b', 'c'], dataset: 'sotu' } } });
+
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toContain('must start with "<pad>", "<unk>"');
   });
 
   it('refuses a tabular-mlp task without CSV features, naming the field', async () => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { Evaluate } from '../rounds/engine-deps.js';
 import { createMnistEvaluator } from './mnist-evaluator.js';
+import { createSotuEvaluator } from './sotu-evaluator.js';
 import { createSpamEvaluator } from './spam-evaluator.js';
 
 /** Central evaluation for the tasks of one dataset (`task.config.data.dataset`). */
@@ -41,11 +42,12 @@ export function createEvaluatorRegistry(initial: readonly EvaluatorRegistration[
   return registry;
 }
 
-/** The evaluators that ship with the server: held-out MNIST digits and the SpamAssassin test split. */
+/** The evaluators that ship with the server: held-out MNIST digits, the SpamAssassin test split and held-out State of the Union addresses. */
 export function builtInEvaluators(options: { examples: number; logger: Logger }): EvaluatorRegistration[] {
   return [
     { dataset: 'mnist', description: 'accuracy and loss on 2,000 held-out MNIST digits', evaluate: createMnistEvaluator(options) },
     { dataset: 'spam-assassin', description: "accuracy and loss on the SpamAssassin corpus' held-out 20%", evaluate: createSpamEvaluator(options) },
+    { dataset: 'sotu', description: 'next-word accuracy, top-3 accuracy and perplexity on held-out State of the Union addresses', evaluate: createSotuEvaluator(options) },
   ];
 }
 

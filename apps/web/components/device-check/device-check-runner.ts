@@ -24,6 +24,8 @@ export interface TemplateTrainOptions {
   readonly learningRate: number;
   /** Starting weights are seeded uniform in ±initScale (small layers need more than large ones to learn quickly). @default 0.05 */
   readonly initScale?: number;
+  /** Features are token ids (nextword-gru's embedding): feature j of an example labelled y is the id (y + j) mod classes. @default false */
+  readonly idInputs?: boolean;
 }
 
 export interface TemplateTrainRound {
@@ -84,9 +86,11 @@ async function storeSyntheticExamples(taskId: string, options: TemplateTrainOpti
   const size = options.inputShape.reduce((a, b) => a * b, 1);
   const random = createSeededRandom(options.examples);
   // Features whose index ≡ label (mod classes) are raised, so the classes can be told apart and a few steps lower the loss.
+  // Id inputs: each label has its own id sequence.
   const rows = Array.from({ length: options.examples }, (_, i) => {
     const y = i % options.numClasses;
-    return { x: Float32Array.from({ length: size }, (_, j) => random() * 0.5 + (j % options.numClasses === y ? 0.5 : 0)), y };
+    const feature = options.idInputs ? (j: number) => (y + j) % options.numClasses : (j: number) => random() * 0.5 + (j % options.numClasses === y ? 0.5 : 0);
+    return { x: Float32Array.from({ length: size }, (_, j) => feature(j)), y };
   });
   const storage = await openParticipantStorage(DB);
   try {
@@ -98,7 +102,7 @@ async function storeSyntheticExamples(taskId: string, options: TemplateTrainOpti
 }
 
 async function trainTemplate(templateId: string, backend: BackendId, options: TemplateTrainOptions): Promise<TemplateTrainCheck> {
-  const taskId = `train-check-${templateId}-${options.inputShape.join('x')}-${options.numClasses}`;
+  const taskId = `train-check-${templateId}-${options.inputShape.join('x')}-${options.numClasses}${options.idInputs ? '-ids' : ''}`;
   await storeSyntheticExamples(taskId, options);
   return withTrainer(backend, async (t) => {
     const { parameters } = await t.prepare({ taskId, templateId, inputShape: options.inputShape, numClasses: options.numClasses });

@@ -7,6 +7,8 @@ import { DrawDigit } from './draw-digit.js';
 import { ImportImages } from './import-images.js';
 import { ImportCsv } from './import-csv.js';
 import { AddEmail } from './add-email.js';
+import { isNextWordData } from '@chorus/ml/data';
+import { KeyboardBox, keyboardStatsKey } from './keyboard-box.js';
 import { RoundPanel } from './round-panel.js';
 import { PrivacyCost } from './privacy-cost.js';
 import { StatsPanel } from './stats-panel.js';
@@ -52,6 +54,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
   const deleteMyData = async () => {
     if (!participant || !window.confirm('Delete every digit, model and record this page stored on this device, and stop contributing?')) return;
     await participant.deleteMyData();
+    window.localStorage.removeItem(keyboardStatsKey(taskId));
     window.localStorage.removeItem(consentKey(taskId));
     setConsented(false);
   };
@@ -92,7 +95,9 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
             ? 'Loading the demo data for this browser…'
             : shard === null
               ? 'This task has no demo data: the examples you add below are what this device trains on.'
-              : `Demo data: ${shard.count} ${shard.dataset === 'mnist' ? 'MNIST digits' : 'examples'} (mostly ${shard.labels.join(', ')}), picked for this browser.`}
+              : shard.dataset === 'sotu'
+                ? `Demo data: ${shard.count} next words from ${shard.source ?? 'a president'}'s State of the Union addresses, picked for this browser.`
+                : `Demo data: ${shard.count} ${shard.dataset === 'mnist' ? 'MNIST digits' : 'examples'} (mostly ${shard.labels.join(', ')}), picked for this browser.`}
         </p>
         <div className="sources">
           {(state?.task?.data.kind ?? 'image') === 'image' && (
@@ -102,7 +107,16 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
             </>
           )}
           {state?.task?.data.kind === 'tabular' && <ImportCsv data={state.task.data} onAdd={(rows) => participant!.addExamples(rows, 'imported')} />}
-          {state?.task?.data.kind === 'text' && <AddEmail data={state.task.data} onAdd={(rows) => participant!.addExamples(rows, 'imported')} />}
+          {state?.task?.data.kind === 'text' && !isNextWordData(state.task.data) && <AddEmail data={state.task.data} onAdd={(rows) => participant!.addExamples(rows, 'imported')} />}
+          {state?.task && isNextWordData(state.task.data) && (
+            <KeyboardBox
+              serverUrl={serverUrl}
+              taskId={taskId}
+              data={state.task.data}
+              version={state.globalModel?.version ?? 'latest'}
+              onLearn={(rows) => participant!.addExamples(rows, 'typed')}
+            />
+          )}
         </div>
       </section>
       <section className="card controls">

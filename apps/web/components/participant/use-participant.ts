@@ -32,7 +32,7 @@ export function useParticipant(serverUrl: string, taskId: string, consented: boo
       if (!task || shardRequested) return;
       shardRequested = true;
       void (async () => {
-        const loaded = await loadDemoShard(p, task.data.dataset, await p.localId());
+        const loaded = await loadDemoShard(p, task.data.dataset, await p.localId(), undefined, task.data);
         if (!cancelled) setShard(loaded ?? null);
       })().catch(fail);
     });

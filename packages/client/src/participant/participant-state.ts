@@ -48,7 +48,7 @@ export const INITIAL_STATE: ParticipantState = {
   sessionStatus: 'idle',
   pauseReasons: [],
   samplesPerSecond: 0,
-  examples: { total: 0, bySource: { shard: 0, drawn: 0, imported: 0, partner: 0 }, byLabel: [] },
+  examples: { total: 0, bySource: { shard: 0, drawn: 0, imported: 0, partner: 0, typed: 0 }, byLabel: [] },
   progress: EMPTY_PROGRESS,
   contributions: { roundsJoined: 0, updatesAccepted: 0, bytesSent: 0 },
   resumedRounds: 0,

@@ -36,7 +36,7 @@ export function createExampleStore(db: ParticipantDb): ExampleStore {
     },
 
     async count(taskId, numClasses = 0) {
-      const bySource: Record<ExampleSource, number> = { shard: 0, drawn: 0, imported: 0, partner: 0 };
+      const bySource: Record<ExampleSource, number> = { shard: 0, drawn: 0, imported: 0, partner: 0, typed: 0 };
       const byLabel = new Array<number>(numClasses).fill(0);
       let total = 0;
       let cursor = await db.transaction('examples').store.index('byTask').openCursor(taskId);

@@ -2,8 +2,11 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { TensorSpec } from '@chorus/core';
 
 /** Where an example came from; the page shows counts per source. */
-/** Where an example came from: 'partner' examples were handed over by a partner site's page. */
-export type ExampleSource = 'shard' | 'drawn' | 'imported' | 'partner';
+/**
+ * Where an example came from: 'partner' examples were handed over by a partner site's page; 'typed'
+ * ones are next words the person typed with "learn from what I type" ticked.
+ */
+export type ExampleSource = 'shard' | 'drawn' | 'imported' | 'partner' | 'typed';
 
 export interface StoredExample {
   readonly id?: number;

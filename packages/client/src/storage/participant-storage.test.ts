@@ -20,7 +20,7 @@ describe('participant storage', () => {
     expect(Array.from(ds.x)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(Array.from(ds.y)).toEqual([1, 0, 1]);
     expect(ds.count).toBe(3);
-    expect(counts).toEqual({ total: 3, bySource: { shard: 2, drawn: 1, imported: 0, partner: 0 }, byLabel: [1, 2, 0] });
+    expect(counts).toEqual({ total: 3, bySource: { shard: 2, drawn: 1, imported: 0, partner: 0, typed: 0 }, byLabel: [1, 2, 0] });
   });
 
   it('deletes one task’s examples and leaves the others', async () => {

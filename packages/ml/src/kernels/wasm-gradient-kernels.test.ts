@@ -30,11 +30,57 @@ function flatGradients(templateId: string, weights: Float32Array, xs: Float32Arr
 }
 
 describe('registerWasmGradientKernels', () => {
-  it('registers the missing Conv2DBackpropFilter on wasm', () => {
+  it('registers the missing Conv2DBackpropFilter and UnsortedSegmentSum on wasm', () => {
     registerWasmGradientKernels();
     registerWasmGradientKernels();
 
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+  });
+
+  it('sums rows by segment on wasm exactly like cpu, dropping ids outside the segments', async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initNodeBackend(backend);
+      const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
+      const ids = tf.tensor1d([2, 0, 2, 5, -1], 'int32');
+      const out = tf.unsortedSegmentSum(x, ids, 3);
+      const result = { shape: out.shape, values: [...(await out.data())] };
+      tf.dispose([x, ids, out]);
+      return result;
+    };
+
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+
+    expect(wasm).toEqual({ shape: [3, 2], values: [3, 4, 0, 0, 6, 8] });
+    expect(wasm).toEqual(cpu);
+  });
+
+  it('nextword-gru gradients on wasm match cpu within 1e-5 (embedding, GRU, softmax)', async () => {
+    await initNodeBackend('cpu');
+    const seedModel = getModelTemplate('nextword-gru').build();
+    const weights = readModelWeights(seedModel).values;
+    seedModel.dispose();
+    const ids = [[0, 0, 0, 5, 9, 2, 7, 7], [3, 200, 17, 4, 4, 1, 9, 255], [0, 0, 0, 0, 0, 0, 0, 12]];
+    const grads = () =>
+      tf.tidy(() => {
+        const model = getModelTemplate('nextword-gru').build();
+        writeModelWeights(model, weights);
+        const x = tf.tensor2d(ids.flat(), [3, 8]);
+        const y = tf.oneHot(tf.tensor1d([9, 2, 77], 'int32'), 256);
+        const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+        const { grads: g } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x) as tf.Tensor) as tf.Scalar, vars);
+        const out = tf.concat(vars.map((v) => g[v.name]!.flatten())).dataSync() as Float32Array;
+        model.dispose();
+        return out;
+      });
+
+    const cpu = grads();
+    await initNodeBackend('wasm');
+    const wasm = grads();
+
+    expect(wasm.length).toBe(43_456);
+    expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
   });
 
   it('replaces BatchMatMul and Conv2DBackpropInput on wasm with our wrappers, once', () => {

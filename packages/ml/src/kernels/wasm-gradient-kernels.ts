@@ -3,15 +3,20 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { fastBatchMatMul } from './batch-mat-mul-wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter-wasm.js';
 import { fastConv2DBackpropInput } from './conv2d-backprop-input-wasm.js';
+import { unsortedSegmentSumWasm } from './unsorted-segment-sum-wasm.js';
 
 const BACKEND = 'wasm';
 
 /**
  * Kernels that training our templates needs on 'wasm' but tfjs-backend-wasm 4.22 does not ship.
  * Found by profiling a training step of each template on 'cpu' and diffing against the wasm kernel
- * list: only Conv2DBackpropFilter is missing (MaxPoolGrad, Conv2DBackpropInput, Step exist).
+ * list: Conv2DBackpropFilter (the CNN) and UnsortedSegmentSum (the gradient of an Embedding's
+ * lookup, nextword-gru) are missing; MaxPoolGrad, Conv2DBackpropInput, Step and the GRU's ops exist.
  */
-const MISSING: readonly KernelConfig[] = [{ kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilterWasm }];
+const MISSING: readonly KernelConfig[] = [
+  { kernelName: 'Conv2DBackpropFilter', backendName: BACKEND, kernelFunc: conv2DBackpropFilterWasm },
+  { kernelName: 'UnsortedSegmentSum', backendName: BACKEND, kernelFunc: unsortedSegmentSumWasm },
+];
 
 /** Shipped kernels whose backward-pass cases are slow; wrapped, falling back to the original. */
 const FASTER: readonly { kernelName: string; wrap: (original: KernelFunc) => KernelFunc }[] = [

@@ -13,8 +13,8 @@ function errorOf(fn: () => unknown): ChorusError {
 }
 
 describe('model templates', () => {
-  it('lists the two FedAvg-paper MNIST models, the tabular MLP and the spam filter', () => {
-    expect(listModelTemplates().map((t) => t.id)).toEqual(['mnist-2nn', 'mnist-cnn', 'tabular-mlp', 'spam-bow']);
+  it('lists the two FedAvg-paper MNIST models, the tabular MLP, the spam filter and the keyboard model', () => {
+    expect(listModelTemplates().map((t) => t.id)).toEqual(['mnist-2nn', 'mnist-cnn', 'tabular-mlp', 'spam-bow', 'nextword-gru']);
   });
 
   it('takes a registered template by id, refuses a taken id, and forgets an unregistered one', () => {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ChorusError, createRegistry, type DataSchema, type Registry } from '@chorus/core';
 import { spamBow, tabularMlp } from './data-templates.js';
 import type { ModelTemplate } from './model-template.js';
+import { nextWordGru } from './next-word-template.js';
 
 export type { ModelTemplate } from './model-template.js';
 
@@ -55,7 +56,7 @@ const mnistCnn: ModelTemplate = {
 export const modelTemplateRegistry: Registry<ModelTemplate> = createRegistry({
   kind: 'model template',
   idOf: (t) => t.id,
-  initial: [mnist2nn, mnistCnn, tabularMlp, spamBow],
+  initial: [mnist2nn, mnistCnn, tabularMlp, spamBow, nextWordGru],
 });
 
 export function registerModelTemplate(template: ModelTemplate): void {

@@ -2,3 +2,4 @@
 export * from './node-backend.js';
 export * from './mnist.js';
 export * from './spam-assassin.js';
+export * from './sotu.js';

@@ -7,6 +7,7 @@ import { findExampleProblem, type EmbedPhase, type StatusEvent, type VisitLimits
 import type { EmbedTask } from './embed-check.js';
 import { openParentChannel, type CallHandler } from './parent-channel.js';
 import { loadDemoShard } from '../../../lib/demo-shard.js';
+import { nextWordExamplesOf } from '../../../lib/next-word-examples.js';
 
 export interface EmbedSetup {
   readonly serverUrl: string;
@@ -106,6 +107,12 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
           const list = examples as { input: number[]; label: number }[];
           await p.addExamples(list.map((e) => ({ x: Float32Array.from(e.input), y: e.label })), 'partner');
           return list.length;
+        }
+        case 'addText': {
+          const rows = nextWordExamplesOf((args as { text: string }).text, p.getState().task?.data);
+          if (typeof rows === 'string') throw Object.assign(new Error(rows), { code: rows.includes('not joined') ? 'UNAVAILABLE' : 'BAD_REQUEST' });
+          if (rows.length > 0) await p.addExamples(rows, 'partner');
+          return rows.length;
         }
         case 'pause':
           patchFlags({ partnerPaused: true });
