@@ -149,7 +149,7 @@ describe('option validation', () => {
   });
 
   it('rejects unknown aggregators and DP over a non-mean aggregator', () => {
-    expect(code(() => create('fedadam', { aggregator: 'mode' }))).toMatch(/^INVALID_CONFIG strategy.options.aggregator: unknown aggregator "mode" \(known: mean, median, trimmed-mean, krum, multi-krum\)/);
+    expect(code(() => create('fedadam', { aggregator: 'mode' }))).toMatch(/^INVALID_CONFIG strategy.options.aggregator: unknown aggregator "mode" \(known: mean, median, trimmed-mean, krum, multi-krum, bulyan\)/);
     expect(code(() => create('fedavgm', { aggregator: 'krum', dp: { clipNorm: 1, noiseMultiplier: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp: differential privacy needs aggregator "mean"/);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp.noiseMultiplier: /);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1, noiseMultiplier: 1, adaptiveClipping: {} } }))).toBe(

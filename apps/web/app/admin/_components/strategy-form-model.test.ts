@@ -63,7 +63,7 @@ describe('strategy form model', () => {
   it("draws the chosen aggregator's options", () => {
     const c = catalog();
     expect(aggregatorFields(c, 'throwaway-mean')).toEqual([{ key: 'floor', label: 'Floor', kind: 'number', defaultValue: 0.5, minimum: 0 }]);
-    expect(aggregatorFields(c, 'multi-krum').map((f) => [f.key, f.defaultValue])).toEqual([['krumF', 1], ['krumM', undefined]]);
+    expect(aggregatorFields(c, 'multi-krum').map((f) => [f.key, f.defaultValue])).toEqual([['krumF', 1], ['krumM', undefined], ['krumWeighted', false]]);
     const form = { ...DEFAULT_STRATEGY_FORM, aggregator: 'trimmed-mean', aggregatorOptions: { trimBeta: '0.2' } };
     expect(strategyOptionsFromForm(c, 'fedavg', form, 10)).toEqual({ serverLearningRate: 1, aggregator: 'trimmed-mean', trimBeta: 0.2 });
   });
