@@ -153,7 +153,7 @@ describe('option validation', () => {
     expect(code(() => create('fedavgm', { aggregator: 'krum', dp: { clipNorm: 1, noiseMultiplier: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp: differential privacy needs aggregator "mean"/);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp.noiseMultiplier: /);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1, noiseMultiplier: 1, adaptiveClipping: {} } }))).toBe(
-      'INVALID_CONFIG strategy.options.dp.expectedClients: is required with adaptiveClipping (the count noise is scaled by it)',
+      'INVALID_CONFIG strategy.options.dp.expectedClients: is required with adaptiveClipping and noise (the count noise is scaled by it)',
     );
   });
 });
