@@ -79,6 +79,7 @@ export {
   type RoundInvite,
   type ServerToClientEvents,
   type TaskInfo,
+  type PersonalizationInfo,
   type TaskStatusMessage,
   type UpdateBegin,
   type UpdateBeginResponse,

@@ -12,6 +12,7 @@ import {
 } from '@chorus/core';
 import { abortError, sleep, backoffDelay } from './backoff.js';
 import { createMemoryModelCache, type ModelCache } from './model-cache.js';
+import { createMemoryPersonalLayerStore, type PersonalLayerStore } from './personal-layer-store.js';
 import { runRound, type RoundTrainer } from './round-runner.js';
 import { SessionEmitter, type SessionEventMap, type SessionListener, type SessionStatus } from './session-events.js';
 import { defaultSocketFactory, request, type SessionSocket, type SocketFactory } from './session-socket.js';
@@ -33,6 +34,8 @@ export interface ParticipantSessionOptions {
   readonly socketFactory?: SocketFactory;
   /** @default in-memory, last 2 versions */
   readonly modelCache?: ModelCache;
+  /** Where a personalized task's personal layers are kept. @default in memory */
+  readonly personalStore?: PersonalLayerStore;
   /** @default globalThis.fetch */
   readonly fetch?: FetchLike;
   /** How long to wait for each acknowledgement. @default 15_000 */
@@ -75,6 +78,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   const ackTimeoutMs = options.ackTimeoutMs ?? 15_000;
   const attempts = options.retryAttempts ?? 4;
   const cache = options.modelCache ?? createMemoryModelCache();
+  const personalStore = options.personalStore ?? createMemoryPersonalLayerStore();
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const emitter = new SessionEmitter();
   const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0 };
@@ -190,6 +194,8 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         },
         stats,
         localDp: () => joinInfo?.task.privacy?.localDp,
+        personalization: () => joinInfo?.task.personalization,
+        personalStore,
       }),
     };
     current = round;

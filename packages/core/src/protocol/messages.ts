@@ -95,6 +95,8 @@ export const taskInfoSchema = z.object({
   personalization: personalizationSchema.required({ personalLayers: true }).optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
+/** The personalization a participant runs, as the server sends it (personal layers resolved). */
+export type PersonalizationInfo = NonNullable<TaskInfo['personalization']>;
 
 export const joinResponseSchema = z.object({
   participantId: id,

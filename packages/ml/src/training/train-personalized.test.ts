@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSeededRandom, trainingConfigSchema, type Dataset, type FlatWeights } from '@chorus/core';
+import { createSeededRandom, trainingConfigSchema, type Dataset, type FlatWeights, type PersonalizationInfo } from '@chorus/core';
 import { modelLayout, seededGlorotWeights } from '../models/model-weights.js';
 import { initNodeBackend } from '../node/node-backend.js';
-import { holdoutIndices, trainPersonalized, type PersonalizationInfo } from './train-personalized.js';
+import { holdoutIndices, trainPersonalized } from './train-personalized.js';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');

@@ -1,13 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ChorusError, gatherTensors, mergeTensors, splitLayout, subsetDataset } from '@chorus/core';
-import type { Dataset, FlatWeights, PersonalizationConfig, RandomSource, TrainingConfig } from '@chorus/core';
+import type { Dataset, FlatWeights, PersonalizationInfo, RandomSource, TrainingConfig } from '@chorus/core';
 import { modelLayout, readModelWeightsAsync, seededGlorotWeights, writeModelWeights } from '../models/model-weights.js';
 import { evaluateModel } from './evaluate.js';
 import { trainLocal, type LocalTrainingOptions } from './train-local.js';
 import type { TrainingOverrides } from './training-options.js';
-
-/** The personalization a participant runs, as the server sends it (personal layers resolved). */
-export type PersonalizationInfo = PersonalizationConfig & { readonly personalLayers: readonly string[] };
 
 export interface PersonalizedTrainingResult {
   /** Trained minus downloaded values of the shared layers only: what is uploaded. */
