@@ -219,6 +219,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         },
         capabilities: capabilities(),
         modelCache: storage.models,
+        personalStore: storage.personalLayers,
         ...(participantId ? { participantId } : {}),
         ...(participantId && token ? { token } : {}),
       });

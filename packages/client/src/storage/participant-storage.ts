@@ -5,6 +5,8 @@ import { createIndexedDbModelCache, type IndexedDbModelCache } from './model-sto
 import { DEFAULT_DB_NAME, openParticipantDb, type ParticipantDb } from './participant-db.js';
 import { createParticipantIdentity, type ParticipantIdentity } from './participant-identity.js';
 import { createPendingUploadStore, type PendingUploadStore } from './pending-upload-store.js';
+import { createIndexedDbPersonalLayerStore } from './personal-layer-idb-store.js';
+import type { PersonalLayerStore } from '../session/personal-layer-store.js';
 
 /** Every store of the participant database, opened once. */
 export interface ParticipantStorage {
@@ -15,7 +17,9 @@ export interface ParticipantStorage {
   readonly backendTrials: BackendTrialStore;
   readonly contributions: ContributionLog;
   readonly identity: ParticipantIdentity;
-  /** "Delete my data": empties every store on this device, ids included. */
+  /** Personalized tasks' personal layers (never uploaded). */
+  readonly personalLayers: PersonalLayerStore;
+  /** "Delete my data": empties every store on this device, ids and personal layers included. */
   deleteEverything(): Promise<void>;
   close(): void;
 }
@@ -30,6 +34,7 @@ export async function openParticipantStorage(name: string = DEFAULT_DB_NAME): Pr
     backendTrials: createBackendTrialStore(db),
     contributions: createContributionLog(db),
     identity: createParticipantIdentity(db),
+    personalLayers: createIndexedDbPersonalLayerStore(db),
     async deleteEverything() {
       const names = ['examples', 'models', 'pendingUploads', 'backendTrials', 'contributions', 'meta'] as const;
       const tx = db.transaction([...names], 'readwrite');
