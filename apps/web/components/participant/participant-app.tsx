@@ -8,6 +8,7 @@ import { ImportImages } from './import-images.js';
 import { ImportCsv } from './import-csv.js';
 import { AddEmail } from './add-email.js';
 import { RoundPanel } from './round-panel.js';
+import { PersonalModel } from './personal-model.js';
 import { PrivacyCost } from './privacy-cost.js';
 import { StatsPanel } from './stats-panel.js';
 import { useParticipant } from './use-participant.js';
@@ -84,6 +85,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
       )}
       {state && <RoundPanel state={state} />}
       {state && <StatsPanel state={state} />}
+      {state && <PersonalModel state={state} />}
       {state && <PrivacyCost state={state} />}
       <section className="card" aria-labelledby="data-title">
         <h2 id="data-title">Your data (stays on this device)</h2>
