@@ -64,7 +64,7 @@ export async function startChorusServer(options: { corsOrigin: string; tls?: { c
 }
 
 /** Creates and starts a small MNIST task: 3 clients a round, short deadline. */
-export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}, training: Record<string, unknown> = {}): Promise<void> {
+export async function createTask(serverUrl: string, id: string, rounds: Record<string, unknown> = {}, training: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<void> {
   const res = await fetch(`${serverUrl}/api/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
@@ -79,6 +79,7 @@ export async function createTask(serverUrl: string, id: string, rounds: Record<s
         training: { localEpochs: 1, batchSize: 10, learningRate: 0.1, ...training },
         rounds: { targetClients: 3, minClients: 2, minAvailable: 3, overSelection: 1, deadlineMs: 30_000, ...rounds },
         strategy: { id: 'fedavg', options: {} },
+        ...extra,
       },
     }),
   });
