@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { encodePayload, type TensorSpec } from '@chorus/core';
-import { createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
+import { createTask, E2E_ADMIN_TOKEN, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
 import { eventually, launchChromium, openParticipant } from './support/browser.js';
 import { freePort } from './support/processes.js';
 import { startWebApp, type E2eWebApp } from './support/web-app.js';
@@ -54,6 +54,11 @@ const READ_HEAD = `(async () => {
   return v ? { names: v.layout.map((t) => t.name), length: v.values.length, head: Array.from(v.values.slice(0, 8)) } : null;
 })()`;
 
+async function taskAction(action: 'pause' | 'resume'): Promise<void> {
+  const res = await fetch(`${server.url}/api/tasks/${TASK}/${action}`, { method: 'POST', headers: { authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
+  if (!res.ok) throw new Error(`${action} failed: HTTP ${res.status}`);
+}
+
 describe('personalized task (FedPer)', () => {
   it('keeps the head on the device across a reload, shows both accuracies, and sends only the shared layers', async () => {
     // Prepare
@@ -71,19 +76,26 @@ describe('personalized task (FedPer)', () => {
       const own = Number((await p.text('personal-own-accuracy')).replace('%', ''));
       expect(own).toBeGreaterThan(30); // chance is 10%
 
-      // Execute: reload between rounds
+      // Execute: pause the task so nothing trains, then reload
+      await taskAction('pause');
+      await eventually('the page idle', async () => (await p.text('connection')) === 'connection: joined', 60_000, 200);
+      const beforeReload = (await p.page.evaluate(READ_HEAD)) as { head: number[] } | null;
       await p.page.reload();
       await eventually('the reloaded page running again', async () => (await p.page.getByTestId('phase').getAttribute('data-phase')) === 'running', 60_000);
       const afterReload = (await p.page.evaluate(READ_HEAD)) as { head: number[] } | null;
+      // Assert: the head is exactly as it was
+      expect(afterReload!.head).toEqual(beforeReload!.head);
+
+      // Execute: resume; the next round starts from the kept head
       const rounds = Math.max(...(await listVersions(server.url, TASK)).map((v) => v.version));
+      await taskAction('resume');
       await eventually('a round trained after the reload', async () => Math.max(...(await listVersions(server.url, TASK)).map((v) => v.version)) > rounds, 120_000, 1_000);
       await eventually('accuracies after the reload', async () => (await p.text('personal-shared-accuracy')).endsWith('%'), 60_000);
-
-      // Assert: the head survived the reload (or moved on by a round trained meanwhile), and the round after
-      // it started from the kept head: the shared layers with it score far above a fresh head's chance level.
-      expect(afterReload).not.toBeNull();
+      // Assert: the downloaded shared layers with the kept head score far above a fresh head's chance (10%)
       const sharedAfter = Number((await p.text('personal-shared-accuracy')).replace('%', ''));
       expect(sharedAfter).toBeGreaterThan(30);
+      const moved = (await p.page.evaluate(READ_HEAD)) as { head: number[] } | null;
+      expect(moved!.head).not.toEqual(beforeReload!.head);
 
       // Assert: every update on the wire is exactly an int8 payload of the shared layers
       const sharedBytes = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'int8', Math.random).byteLength;
