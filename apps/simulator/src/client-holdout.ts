@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { createSeededRandom, decodePayload, mergeTensors, splitLayout, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
+import { decodePayload, mergeTensors, splitLayout, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
 import { downloadBytes, weightsUrl, type PersonalLayerStore } from '@chorus/client';
-import { evaluateModel, modelLayout, seededGlorotWeights, writeModelWeights } from '@chorus/ml';
+import { evaluateModel, initialPersonalLayers, modelLayout, writeModelWeights } from '@chorus/ml';
 
 export interface ClientHoldoutInput {
   readonly serverUrl: string;
@@ -13,13 +13,12 @@ export interface ClientHoldoutInput {
   readonly clients: readonly { readonly data: Dataset; readonly store: PersonalLayerStore }[];
   /** Set for a personalized task: each client is scored with the shared layers plus its own personal ones. */
   readonly personalization: PersonalizationInfo | undefined;
-  readonly seed: number;
 }
 
 /**
  * Mean over clients of each one's accuracy on its own held-out examples, with the model it would
  * use now: the downloaded global model, or (personalized) the shared layers with its personal
- * layers — fresh ones, as its trainer would start them, when it has not trained yet.
+ * layers — the initial ones every trainer starts from, when it has not trained yet.
  */
 export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<number> {
   const { model, queue } = input;
@@ -30,9 +29,9 @@ export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<
   const split = input.personalization ? splitLayout(layout, input.personalization.personalLayers) : undefined;
   return queue.run(async () => {
     let sum = 0;
-    for (const [i, client] of input.clients.entries()) {
+    for (const client of input.clients) {
       if (split) {
-        const mine = (await client.store.get(input.taskId)) ?? { layout: split.personal, values: seededGlorotWeights(split.personal, createSeededRandom(input.seed + i)) };
+        const mine = (await client.store.get(input.taskId)) ?? initialPersonalLayers(layout, split.personal);
         writeModelWeights(model, mergeTensors(layout, [global, mine]));
       } else {
         writeModelWeights(model, global.values);

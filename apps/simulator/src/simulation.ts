@@ -166,7 +166,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
       const evaluated = o.personalization ? participantsAccuracy(update) : await accuracyOf(update, url, model, queue, test);
       const clientHoldout =
         o.clientHoldout !== undefined || (o.personalization && holdouts.length > 0)
-          ? await clientHoldoutAccuracy({ serverUrl: url, taskId: update.taskId, version: update.version, model, queue, clients: holdouts, personalization: sessions[0]!.joinInfo?.task.personalization, seed: o.seed })
+          ? await clientHoldoutAccuracy({ serverUrl: url, taskId: update.taskId, version: update.version, model, queue, clients: holdouts, personalization: sessions[0]!.joinInfo?.task.personalization })
           : undefined;
       const now = performance.now();
       const tally = tracker.get(update.round);

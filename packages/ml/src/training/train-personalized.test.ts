@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createSeededRandom, trainingConfigSchema, type Dataset, type FlatWeights, type PersonalizationInfo } from '@chorus/core';
 import { modelLayout, seededGlorotWeights } from '../models/model-weights.js';
 import { initNodeBackend } from '../node/node-backend.js';
-import { holdoutIndices, trainPersonalized } from './train-personalized.js';
+import { holdoutIndices, initialPersonalLayers, trainPersonalized } from './train-personalized.js';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -43,6 +43,21 @@ describe('holdoutIndices', () => {
   it('scores nothing when it cannot spare an example', () => {
     expect([...holdoutIndices(1, 0.2).holdout]).toEqual([]);
     expect([...holdoutIndices(1, 0.2).train]).toEqual([0]);
+  });
+});
+
+describe('initialPersonalLayers', () => {
+  it('gives every device the same head: the seeded Glorot draw over the whole model, cut to the personal tensors', () => {
+    const model = tinyModel();
+    const layout = modelLayout(model);
+    const personal = layout.slice(2);
+    const a = initialPersonalLayers(layout, personal);
+    const b = initialPersonalLayers(layout, personal);
+    expect([...a.values]).toEqual([...b.values]);
+    expect([...a.values]).toEqual([...seededGlorotWeights(layout, createSeededRandom(0x5eed)).slice(15)]);
+    // Biases start at 0
+    expect([...a.values.slice(6)]).toEqual([0, 0]);
+    model.dispose();
   });
 });
 
