@@ -8,7 +8,7 @@
  *   npm run bench -- personal          (or: npx tsx bench/personal.ts)
  *
  * `personalGainPp` = FedPer − shared, in percentage points, on shards:2 (target ≥ 5);
- * `iidGainPp` the same on IID (target ≥ −1). Knobs: PERSONAL_CLIENTS (100), PERSONAL_ROUNDS (8),
+ * `iidGainPp` the same on IID (target ≥ −1). Knobs: PERSONAL_CLIENTS (100), PERSONAL_ROUNDS (5),
  * PERSONAL_FRACTION (1: every client trains every round, so every head is trained),
  * PERSONAL_METHOD (fedper | fedrep).
  */
@@ -16,7 +16,7 @@ import type { PersonalizationConfigInput } from '@chorus/core';
 import { runSimulation, type SimulationOptions } from '@chorus/simulator';
 
 const CLIENTS = Number(process.env.PERSONAL_CLIENTS ?? 100);
-const ROUNDS = Number(process.env.PERSONAL_ROUNDS ?? 8);
+const ROUNDS = Number(process.env.PERSONAL_ROUNDS ?? 5);
 const FRACTION = Number(process.env.PERSONAL_FRACTION ?? 1);
 const METHOD = (process.env.PERSONAL_METHOD ?? 'fedper') as 'fedper' | 'fedrep';
 const HOLDOUT = 0.2;
