@@ -78,6 +78,14 @@ describe('simulate CLI', () => {
     expect(parseError(['--max-examples', '-1']).message).toBe('--max-examples: expected an integer from 0 to 1000000, got -1');
   });
 
+  it('turns --personalization and --client-holdout into options, naming the flag when wrong', () => {
+    const { options } = parseSimulateArgs(['--personalization', 'fedrep', '--client-holdout', '0.2']);
+    expect(options.personalization).toEqual({ method: 'fedrep' });
+    expect(options.clientHoldout).toBe(0.2);
+    expect(parseError(['--personalization', 'ditto']).message).toMatch(/^--personalization: expected a personalization config \(method: Invalid option: expected one of "fedper"\|"fedrep"\)/);
+    expect(parseError(['--client-holdout', '0.9']).message).toBe('--client-holdout: expected a fraction in [0.05, 0.5], got 0.9');
+  });
+
   it('turns the FedAvg paper settings into simulation options', () => {
     const { options, json } = parseSimulateArgs(
       '--clients 100 --rounds 20 --model mnist-cnn --partition shards:2 --fraction 0.1 --local-epochs 5 --batch-size full --codec int8 --strategy fedavg --seed 7 --json'.split(' '),

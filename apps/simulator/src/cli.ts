@@ -25,6 +25,8 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   attack: '(attack)',
   taskId: '--task-id',
   privacy: '--local-dp',
+  personalization: '--personalization',
+  clientHoldout: '--client-holdout',
 };
 
 /** Numbers stay numbers; anything else is passed through so the validator can quote it back. */
@@ -46,6 +48,8 @@ function program(): Command {
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
     .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
+    .option('--personalization <method>', 'keep the output head on each client: fedper | fedrep')
+    .option('--client-holdout <fraction>', "score every client each round on this share of its own examples (kept out of training)", numeric)
     .option('--server <url>', 'use this server instead of an embedded one')
     .option('--seed <n>', 'random seed', numeric)
     .option('--deadline-ms <ms>', 'round deadline in milliseconds', numeric)
@@ -101,6 +105,8 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
       targetAccuracy: f.targetAccuracy,
       minClients: f.minClients,
       privacy: parseLocalDp(f.localDp),
+      personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
+      clientHoldout: f.clientHoldout,
     } as Partial<SimulationOptions>,
     (key) => FLAGS[key],
   );
@@ -111,7 +117,8 @@ const kib = (bytes: number): string => (bytes >= 1 << 20 ? `${(bytes / (1 << 20)
 
 function roundLine(r: RoundReport): string {
   return (
-    `round ${String(r.round).padStart(3)}  acc ${(r.accuracy * 100).toFixed(2)}%  loss ${r.loss.toFixed(4)}  ` +
+    `round ${String(r.round).padStart(3)}  acc ${(r.accuracy * 100).toFixed(2)}%${r.evaluatedBy === 'participants' ? ' (own held-out)' : ''}` +
+    `${r.clientHoldoutAccuracy !== undefined ? `  clients' held-out ${(r.clientHoldoutAccuracy * 100).toFixed(2)}%` : ''}  loss ${r.loss.toFixed(4)}  ` +
     `clients ${r.participants}${r.failures ? ` (${r.failures} failed)` : ''}  up ${kib(r.bytesUp)}  down ${kib(r.bytesDown)}  ${(r.durationMs / 1000).toFixed(1)} s`
   );
 }

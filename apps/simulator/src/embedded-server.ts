@@ -33,6 +33,9 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
       // Every simulated client connects and joins from 127.0.0.1: the per-IP limits would stop them.
       connectionsPerMinute: 1_000_000,
       joinsPerIpPerMinute: 1_000_000,
+      // The per-IP upload cap is 20 × this: 100 clients in quick rounds (every client, every round)
+      // went over 600 a minute and waited out the round deadline.
+      uploadsPerMinute: 10_000,
     }, {
       // stdout belongs to the simulation's reports (--json lines, bench results): logs go to stderr.
       logger: pino({ level: 'warn', base: { service: 'chorus-server' } }, pino.destination(2)),

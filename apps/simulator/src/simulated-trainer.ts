@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { assertSameLayout, type Dataset, type RandomSource, type SerialQueue } from '@chorus/core';
 import type { RoundTrainer } from '@chorus/client';
-import { modelLayout, trainLocal, writeModelWeights } from '@chorus/ml';
+import { modelLayout, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
 import type { SimulationAttack } from './simulation-options.js';
 
 export interface SimulatedTrainerOptions {
@@ -23,9 +23,17 @@ export interface SimulatedTrainerOptions {
 export function createSimulatedTrainer(options: SimulatedTrainerOptions): RoundTrainer {
   const { model, data, queue } = options;
   return {
-    train(invite, global, signal, onProgress) {
+    train(invite, global, signal, onProgress, personal) {
       return queue.run(async () => {
         signal.throwIfAborted();
+        const progress = onProgress && ((p: { epoch: number; batch: number; batches: number; epochs: number }) => onProgress(((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches)));
+        if (personal) {
+          // The download holds the shared layers only; this client's personal layers come from its store.
+          const r = await trainPersonalized(model, data, global, personal, invite.training, { random: options.random, signal, ...(progress ? { onProgress: progress } : {}) });
+          options.attack?.transformDelta?.(options.clientIndex, r.delta, { round: invite.round, data });
+          options.onTrained?.(r.metrics.trainMs ?? 0);
+          return { delta: r.delta, numExamples: r.numExamples, metrics: r.metrics, personal: r.personal };
+        }
         assertSameLayout(modelLayout(model), global.layout, 'global model');
         writeModelWeights(model, global.values);
         const result = await trainLocal(model, data, invite.training, {

@@ -1,4 +1,4 @@
-import { ChorusError, CODEC_IDS, describeZodError, parsePartitionSpec, privacyConfigSchema, type CodecId, type Dataset, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
+import { ChorusError, CODEC_IDS, describeZodError, parsePartitionSpec, personalizationSchema, privacyConfigSchema, type CodecId, type Dataset, type PersonalizationConfigInput, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
 export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn', 'nextword-gru'] as const;
 /** The one split of nextword-gru's data: each client holds one president's State of the Union addresses. */
@@ -54,9 +54,18 @@ export interface SimulationOptions {
   taskId?: string;
   /** On-device privacy of the task, e.g. `{ localDp: { clipNorm: 1, noiseMultiplier: 0.1 } }`. @default none */
   privacy?: PrivacyConfig;
+  /** Personal layers kept by each client (FedPer / FedRep), e.g. `{ method: 'fedper' }`. @default none */
+  personalization?: PersonalizationConfigInput;
+  /**
+   * After every round, score each client on its own held-out examples (the same golden-ratio split
+   * personalization uses, `holdoutFraction` of them; without personalization they are also kept out
+   * of training) with the model it would use now: the global one, or the shared layers plus its own
+   * personal layers. Reported as `clientHoldoutAccuracy`. @default off
+   */
+  clientHoldout?: number;
 }
 
-export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy'>> = Object.freeze({
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout'>> = Object.freeze({
   clients: 10,
   rounds: 5,
   model: 'mnist-2nn',
@@ -122,6 +131,11 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
       fail('privacy', `local DP with clipNorm > 0 and noiseMultiplier ≥ 0 (${describeZodError(parsed.error)})`, o.privacy);
     }
   }
+  if (o.personalization !== undefined) {
+    const parsed = personalizationSchema.safeParse(o.personalization);
+    if (!parsed.success) fail('personalization', `a personalization config (${describeZodError(parsed.error)})`, o.personalization);
+  }
+  if (o.clientHoldout !== undefined && !(typeof o.clientHoldout === 'number' && o.clientHoldout >= 0.05 && o.clientHoldout <= 0.5)) fail('clientHoldout', 'a fraction in [0.05, 0.5]', o.clientHoldout);
   return o;
 }
 

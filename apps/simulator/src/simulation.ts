@@ -3,11 +3,13 @@ import {
   createSeededRandom,
   createSerialQueue,
   decodePayload,
+  subsetDataset,
   type Dataset,
   type ModelUpdated,
 } from '@chorus/core';
-import { createParticipantSession, downloadBytes, weightsUrl, type ParticipantSession } from '@chorus/client';
-import { evaluateModel, getModelTemplate, writeModelWeights } from '@chorus/ml';
+import { createMemoryPersonalLayerStore, createParticipantSession, downloadBytes, weightsUrl, type ParticipantSession, type PersonalLayerStore } from '@chorus/client';
+import { evaluateModel, getModelTemplate, holdoutIndices, writeModelWeights } from '@chorus/ml';
+import { clientHoldoutAccuracy } from './client-holdout.js';
 import { initNodeBackend } from '@chorus/ml/node';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import { createInbox, createRoundTracker } from './round-tracker.js';
@@ -23,8 +25,14 @@ export interface RoundReport {
   /** Central held-out test accuracy of that version (0–1). */
   readonly accuracy: number;
   readonly loss: number;
-  /** Who computed accuracy/loss: the server's central evaluation, or the simulator itself. */
-  readonly evaluatedBy: 'server' | 'simulator';
+  /**
+   * Who computed accuracy/loss: the server's central evaluation, or the simulator itself. A
+   * personalized task has no whole global model: its accuracy is the participants' mean on their
+   * held-out examples with their own models (`participants`).
+   */
+  readonly evaluatedBy: 'server' | 'simulator' | 'participants';
+  /** With `clientHoldout`: mean over every client of its accuracy on its own held-out examples, with the model it would use now. */
+  readonly clientHoldoutAccuracy?: number;
   /** Updates that went into the version. */
   readonly participants: number;
   /** Invited clients whose update did not make it (rejected, cancelled, failed). */
@@ -71,6 +79,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
   // An external server's admin routes need its operator token (CHORUS_ADMIN_TOKEN); the embedded one makes its own.
   let adminToken = process.env.CHORUS_ADMIN_TOKEN;
   let tracker: ReturnType<typeof createRoundTracker> | undefined;
+  const holdouts: { data: Dataset; store: PersonalLayerStore }[] = [];
   try {
     if (!serverUrl) {
       embedded = await startEmbeddedServer();
@@ -102,22 +111,35 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           strategy: o.strategy,
           codec: o.codec,
           ...(o.privacy ? { privacy: o.privacy } : {}),
+          ...(o.personalization ? { personalization: o.personalization } : {}),
         },
       }, adminToken)
     ).id;
 
+    const holdoutShare = o.personalization ? (o.personalization.holdoutFraction ?? 0.2) : o.clientHoldout;
     for (let i = 0; i < o.clients; i++) {
       let data: Dataset = clientData[i]!;
       data = o.attack?.transformData?.(i, data) ?? data;
+      const store = createMemoryPersonalLayerStore();
+      let trainData = data;
+      if (holdoutShare !== undefined) {
+        const split = holdoutIndices(data.count, holdoutShare);
+        if (split.holdout.length > 0) {
+          holdouts.push({ data: subsetDataset(data, split.holdout), store });
+          // A personalized client splits its own examples while training; otherwise keep them out here.
+          if (!o.personalization) trainData = subsetDataset(data, split.train);
+        }
+      }
       sessions.push(
         createParticipantSession({
           serverUrl: url,
           taskId,
           capabilities: { backend: 'wasm', numExamples: data.count, platform: 'chorus-simulator' },
-          trainer: createSimulatedTrainer({ clientIndex: i, data, model, queue, random: createSeededRandom(streamSeed(o.seed, 2 * i)), attack: o.attack }),
+          trainer: createSimulatedTrainer({ clientIndex: i, data: trainData, model, queue, random: createSeededRandom(streamSeed(o.seed, 2 * i)), attack: o.attack }),
           random: createSeededRandom(streamSeed(o.seed, 2 * i + 1)),
           // No cache: every selected client downloads the model like a real device would.
           modelCache: { get: async () => undefined, put: async () => undefined },
+          personalStore: store,
           // Clients queue behind each other for the shared model, so acks can take a while.
           ackTimeoutMs: 60_000,
         }),
@@ -138,7 +160,11 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
         () => new ChorusError('TIMEOUT', `simulation: no new model version within ${waitMs} ms after round ${reported} (raise deadlineMs?)`),
       );
       if (update.round < 1) continue;
-      const evaluated = await accuracyOf(update, url, model, queue, test);
+      const evaluated = o.personalization ? participantsAccuracy(update) : await accuracyOf(update, url, model, queue, test);
+      const clientHoldout =
+        o.clientHoldout !== undefined || (o.personalization && holdouts.length > 0)
+          ? await clientHoldoutAccuracy({ serverUrl: url, taskId: update.taskId, version: update.version, model, queue, clients: holdouts, personalization: sessions[0]!.joinInfo?.task.personalization })
+          : undefined;
       const now = performance.now();
       const tally = tracker.get(update.round);
       const bytes = tracker.bytes();
@@ -155,6 +181,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
         bytesDown: bytes.down - bytesBefore.down,
         durationMs: Math.round(now - last),
         serverMetrics: update.metrics,
+        ...(clientHoldout !== undefined ? { clientHoldoutAccuracy: clientHoldout } : {}),
       };
       last = now;
       bytesBefore = bytes;
@@ -169,6 +196,11 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
     model.dispose();
     await embedded?.close();
   }
+}
+
+/** A personalized task: the mean the participants reported on their held-out examples with their own models. */
+function participantsAccuracy(update: ModelUpdated): { accuracy: number; loss: number; by: 'participants' } {
+  return { accuracy: update.metrics.client_holdoutPersonalAccuracy ?? 0, loss: update.metrics.client_loss ?? 0, by: 'participants' };
 }
 
 /** The server's central evaluation when it sent one; otherwise evaluate the version here. */

@@ -2,7 +2,9 @@
 // runs in Node (simulator), Web Workers and pages alike.
 export { createParticipantSession } from './session/participant-session.js';
 export type { ParticipantSession, ParticipantSessionOptions, SessionStats } from './session/participant-session.js';
-export type { RoundTrainer, TrainResult } from './session/round-runner.js';
+export type { PersonalTrainInput, RoundTrainer, TrainResult } from './session/round-runner.js';
+export { createMemoryPersonalLayerStore } from './session/personal-layer-store.js';
+export type { PersonalLayerStore } from './session/personal-layer-store.js';
 export { createMemoryModelCache } from './session/model-cache.js';
 export type { ModelCache } from './session/model-cache.js';
 export { defaultSocketFactory } from './session/session-socket.js';

@@ -173,7 +173,12 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       void (async () => {
         await storage.pendingUploads.clear(taskId);
         await storage.contributions.record({ taskId, roundId: r.roundId, round: r.round, bytes: r.bytes, numExamples: r.numExamples, accepted: r.receipt.accepted, at: Date.now() });
-        store.update({ samplesPerSecond: trainer?.samplesPerSecond ?? 0 });
+        const m = r.metrics;
+        const scored = typeof m.holdoutSharedAccuracy === 'number' && typeof m.holdoutPersonalAccuracy === 'number';
+        store.update({
+          samplesPerSecond: trainer?.samplesPerSecond ?? 0,
+          ...(scored ? { personalAccuracy: { round: r.round, shared: m.holdoutSharedAccuracy!, personal: m.holdoutPersonalAccuracy!, heldOut: m.holdoutExamples ?? 0 } } : {}),
+        });
         await refreshCounts();
         await s.updateCapabilities(capabilities()).catch(() => undefined);
       })();
@@ -220,6 +225,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         capabilities: capabilities(),
         modelCache: storage.models,
         residualStore: storage.residuals,
+        personalStore: storage.personalLayers,
         ...(participantId ? { participantId } : {}),
         ...(participantId && token ? { token } : {}),
       });

@@ -8,6 +8,7 @@ export * from './training/train-local.js';
 export * from './training/duty-cycle.js';
 export * from './training/training-options.js';
 export * from './training/evaluate.js';
+export * from './training/train-personalized.js';
 export * from './training/yield-to-event-loop.js';
 export * from './data/mnist-shard-format.js';
 export * from './models/data-templates.js';

@@ -85,8 +85,8 @@ describe('GET /api/strategies', () => {
     expect(fedadam.eta).toMatchObject({ default: 0.1, title: 'Server learning rate η', exclusiveMinimum: 0, maximum: 100 });
     expect(fedadam.beta2).toMatchObject({ default: 0.99 });
     expect(fedadam.aggregator).toMatchObject({ default: 'mean', group: 'aggregation' });
-    expect(body.aggregators.map((a) => a.id)).toEqual(['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum']);
-    expect(Object.keys(body.aggregators.find((a) => a.id === 'multi-krum')!.optionsSchema.properties)).toEqual(['krumF', 'krumM']);
+    expect(body.aggregators.map((a) => a.id)).toEqual(['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan']);
+    expect(Object.keys(body.aggregators.find((a) => a.id === 'multi-krum')!.optionsSchema.properties)).toEqual(['krumF', 'krumM', 'krumWeighted']);
     expect(body.codecs.map((c) => c.id)).toEqual(['float32', 'float16', 'int8', 'topk', 'topk-q4', 'hadamard1', 'hadamard2', 'hadamard4']);
   });
 });

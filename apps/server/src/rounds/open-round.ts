@@ -1,5 +1,6 @@
 import type { ClientFailure, RoundAggregator, RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
+import { personalGainMetrics } from './personal-gains.js';
 
 /** Where one selected client stands in the round. */
 export type SelectedStatus = 'invited' | 'submitted' | 'rejected' | 'declined' | 'disconnected';
@@ -22,6 +23,8 @@ export class OpenRound {
   bytesDown = 0;
   /** Example-weighted sums of client-reported training metrics. */
   readonly metricSums = new Map<string, { sum: number; weight: number }>();
+  /** Each accepted client's reported personalGainPp (personalized tasks), reported only as a distribution. */
+  readonly personalGains: number[] = [];
 
   constructor(
     readonly taskId: string,
@@ -64,12 +67,13 @@ export class OpenRound {
       m.weight += weight;
       this.metricSums.set(k, m);
     }
+    if (typeof metrics.personalGainPp === 'number') this.personalGains.push(metrics.personalGainPp);
   }
 
   /** Round metrics: counts plus example-weighted means of what clients reported (prefixed client_). */
   summaryMetrics(): Record<string, number> {
     const out: Record<string, number> = { updates: this.accepted, examples: this.examples };
     for (const [k, m] of this.metricSums) if (m.weight > 0) out[`client_${k}`.slice(0, 64)] = m.sum / m.weight;
-    return out;
+    return { ...out, ...personalGainMetrics(this.personalGains) };
   }
 }

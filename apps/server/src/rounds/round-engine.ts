@@ -157,7 +157,7 @@ export class RoundEngine {
     const status = runner.taskStatus();
     const c = runner.config;
     const privacy = taskPrivacyInfo(c);
-    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}) };
+    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}), ...personalizationInfo(c) };
   }
 
   // ---- participants ----
@@ -250,4 +250,11 @@ export class RoundEngine {
     await Promise.all([...this.runners.values()].map((r) => r.shutdown()));
     await this.idle();
   }
+}
+
+/** What a participant needs to keep its personal layers; the task service resolved `personalLayers` at creation. */
+function personalizationInfo(c: TaskConfig): Pick<TaskInfo, 'personalization'> {
+  const p = c.personalization;
+  if (!p?.personalLayers) return {};
+  return { personalization: { ...p, personalLayers: p.personalLayers } };
 }

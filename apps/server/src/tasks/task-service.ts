@@ -1,4 +1,4 @@
-import { ChorusError, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec } from '@chorus/core';
+import { ChorusError, defaultPersonalLayers, gatherTensors, splitLayout, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
@@ -39,11 +39,28 @@ export function createTaskService(engine: Pick<RoundEngine, 'hasTask' | 'createT
       source.check?.(parsed.data);
       // Checked here, before a model is built; two creates racing for one id meet storage's own check.
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
-      const { data, ...model } = await source.build(parsed.data);
-      const config = data ? { ...parsed.data, data } : parsed.data;
+      const { data, ...built } = await source.build(parsed.data);
+      const { config, model } = personalize(data ? { ...parsed.data, data } : parsed.data, built);
       const task = await engine.createTask({ config, ...model });
       if (source.start) await engine.start(task.id);
       return task;
     },
+  };
+}
+
+/**
+ * A personalized task's server side holds the shared layers only: the strategy, the codecs, the
+ * downloads and the uploads all see that layout, and the personal layers' initial values are
+ * dropped here (each device starts its own). The resolved layer names go into the stored config,
+ * so participants learn them on join.
+ */
+export function personalize(config: TaskConfig, model: Omit<InitialTaskModel, 'data'>): { config: TaskConfig; model: Omit<InitialTaskModel, 'data'> } {
+  const p = config.personalization;
+  if (!p) return { config, model };
+  const personalLayers = p.personalLayers ?? defaultPersonalLayers(model.layout);
+  const { shared } = splitLayout(model.layout, personalLayers, 'config.personalization.personalLayers');
+  return {
+    config: { ...config, personalization: { ...p, personalLayers } },
+    model: { topology: model.topology, layout: shared, weights: gatherTensors(model.layout, model.weights, shared) },
   };
 }

@@ -10,6 +10,7 @@ import { AddEmail } from './add-email.js';
 import { isNextWordData } from '@chorus/ml/data';
 import { KeyboardBox, keyboardStatsKey } from './keyboard-box.js';
 import { RoundPanel } from './round-panel.js';
+import { PersonalModel } from './personal-model.js';
 import { PrivacyCost } from './privacy-cost.js';
 import { StatsPanel } from './stats-panel.js';
 import { useParticipant } from './use-participant.js';
@@ -87,6 +88,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
       )}
       {state && <RoundPanel state={state} />}
       {state && <StatsPanel state={state} />}
+      {state && <PersonalModel state={state} />}
       {state && <PrivacyCost state={state} />}
       <section className="card" aria-labelledby="data-title">
         <h2 id="data-title">Your data (stays on this device)</h2>

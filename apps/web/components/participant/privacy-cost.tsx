@@ -32,6 +32,12 @@ export function PrivacyCost({ state }: { readonly state: ParticipantState }) {
           here, so the server never sees your exact update.
         </p>
       )}
+      {state.task?.personalization && (
+        <p data-testid="privacy-personal">
+          The personal part of the model ({state.task.personalization.personalLayers.join(', ')}) never leaves this device: it is not sent, so it adds
+          nothing to {central || local ? 'the privacy cost above' : 'what the server sees'}.
+        </p>
+      )}
       {!central && !local && (
         <p data-testid="privacy-none">
           No formal privacy guarantee is configured for this task. Your examples never leave this device, but the model update it sends is not noised, so it is not protected by differential privacy.

@@ -39,6 +39,11 @@ export interface ParticipantState {
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: number };
   /** Rounds answered from a saved update after a reload. */
   readonly resumedRounds: number;
+  /**
+   * A personalized task: this device's latest round scored on its own held-out examples, with the
+   * shared model as downloaded and with its own model after training (0–1).
+   */
+  readonly personalAccuracy?: { readonly round: number; readonly shared: number; readonly personal: number; readonly heldOut: number };
 }
 
 export const EMPTY_PROGRESS: RoundProgress = { download: 0, train: 0, upload: 0, epoch: 0, epochs: 0, batch: 0, batchesPerEpoch: 0 };

@@ -1,5 +1,5 @@
 import type { FlatWeights, RoundInvite } from '@chorus/core';
-import type { RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
 import type { PendingUploadStore } from '../storage/pending-upload-store.js';
 
 /**
@@ -12,7 +12,7 @@ export function createResumableTrainer(inner: RoundTrainer, pending: PendingUplo
     get resumedRounds() {
       return state.resumedRounds;
     },
-    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult> {
+    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult> {
       const saved = await pending.take(invite.taskId);
       if (saved && saved.roundId === invite.roundId && saved.version === invite.version && saved.delta.length === global.values.length) {
         state.resumedRounds++;
@@ -20,7 +20,7 @@ export function createResumableTrainer(inner: RoundTrainer, pending: PendingUplo
         return { delta: saved.delta, numExamples: saved.numExamples, metrics: saved.metrics };
       }
       await ready();
-      const result = await inner.train(invite, global, signal, onProgress);
+      const result = await inner.train(invite, global, signal, onProgress, personal);
       await pending.save({
         taskId: invite.taskId,
         roundId: invite.roundId,

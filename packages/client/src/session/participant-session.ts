@@ -13,6 +13,7 @@ import {
 import { abortError, sleep, backoffDelay } from './backoff.js';
 import { createMemoryModelCache, type ModelCache } from './model-cache.js';
 import { createMemoryResidualStore, type ResidualStore } from './residual-store.js';
+import { createMemoryPersonalLayerStore, type PersonalLayerStore } from './personal-layer-store.js';
 import { runRound, type RoundTrainer } from './round-runner.js';
 import { SessionEmitter, type SessionEventMap, type SessionListener, type SessionStatus } from './session-events.js';
 import { defaultSocketFactory, request, type SessionSocket, type SocketFactory } from './session-socket.js';
@@ -36,6 +37,8 @@ export interface ParticipantSessionOptions {
   readonly modelCache?: ModelCache;
   /** Where error feedback keeps what a biased codec (top-k) did not send. @default in memory */
   readonly residualStore?: ResidualStore;
+  /** Where a personalized task's personal layers are kept. @default in memory */
+  readonly personalStore?: PersonalLayerStore;
   /** @default globalThis.fetch */
   readonly fetch?: FetchLike;
   /** How long to wait for each acknowledgement. @default 15_000 */
@@ -79,6 +82,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   const attempts = options.retryAttempts ?? 4;
   const cache = options.modelCache ?? createMemoryModelCache();
   const residuals = options.residualStore ?? createMemoryResidualStore();
+  const personalStore = options.personalStore ?? createMemoryPersonalLayerStore();
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const emitter = new SessionEmitter();
   const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0 };
@@ -195,6 +199,8 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         },
         stats,
         localDp: () => joinInfo?.task.privacy?.localDp,
+        personalization: () => joinInfo?.task.personalization,
+        personalStore,
       }),
     };
     current = round;

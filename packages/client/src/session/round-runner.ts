@@ -1,4 +1,5 @@
-import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type RandomSource, type RoundInvite } from '@chorus/core';
+import type { PersonalLayerStore } from './personal-layer-store.js';
 import { abortError, withRetry } from './backoff.js';
 import { encodeWithFeedback } from './bounded-payload.js';
 import { uploadInChunks } from './chunked-upload.js';
@@ -10,10 +11,19 @@ import { request, type SessionSocket } from './session-socket.js';
 import { downloadBytes, weightsUrl, type FetchLike } from './weights-download.js';
 
 export interface TrainResult {
-  /** Local weights minus the global weights the round started from (same layout). */
+  /** Local weights minus the global weights the round started from (same layout: the shared layers of a personalized task). */
   readonly delta: Float32Array;
   readonly numExamples: number;
   readonly metrics: Readonly<Record<string, number>>;
+  /** A personalized task's personal layers after training: kept on the device, never uploaded. */
+  readonly personal?: FlatWeights;
+}
+
+/** What a trainer needs for a personalized task: the method and layers, and the device's personal layers so far. */
+export interface PersonalTrainInput {
+  readonly config: PersonalizationInfo;
+  /** Undefined on the device's first round of the task: the trainer starts the personal layers itself. */
+  readonly values: FlatWeights | undefined;
 }
 
 /**
@@ -21,7 +31,7 @@ export interface TrainResult {
  * browser in a Web Worker. The trainer must stop (reject) soon after `signal` aborts.
  */
 export interface RoundTrainer {
-  train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult>;
+  train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult>;
 }
 
 export interface RoundRunnerContext {
@@ -45,6 +55,10 @@ export interface RoundRunnerContext {
   readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number };
   /** The task's local DP (from the join's TaskInfo): applied to the update right before encoding. */
   localDp?(): LocalDpConfig | undefined;
+  /** The task's personalization (from the join's TaskInfo), if any. */
+  personalization?(): PersonalizationInfo | undefined;
+  /** Where the device keeps its personal layers between rounds (IndexedDB in browsers). */
+  readonly personalStore?: PersonalLayerStore;
 }
 
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
@@ -60,8 +74,14 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
 
     ctx.setStatus('training');
     progress('train', 0);
-    const result = await ctx.trainer.train(invite, global, signal, (f) => progress('train', f));
+    const p = ctx.personalization?.();
+    if (p && !ctx.personalStore) throw new ChorusError('INTERNAL', 'this task keeps personal layers, but the session has no personal layer store');
+    const personal = p ? { config: p, values: await ctx.personalStore!.get(invite.taskId) } : undefined;
+    const result = await ctx.trainer.train(invite, global, signal, (f) => progress('train', f), personal);
     if (signal.aborted) throw abortError(signal);
+    // Kept before the upload: the personal layers are the device's whatever the server makes of the update.
+    // (A resumed update answered from storage carries none: they were kept when it was trained.)
+    if (p && result.personal) await ctx.personalStore!.put(invite.taskId, result.personal);
     trained = true;
     progress('train', 1);
     if (result.delta.length !== global.values.length) {

@@ -32,6 +32,24 @@ describe('participant storage', () => {
     expect((await s.examples.count('b')).total).toBe(1);
   });
 
+  it('keeps personal layers per task across a reopen, and "delete my data" removes them', async () => {
+    // Prepare
+    const name = `test-${++dbCount}`;
+    const layout = [{ name: 'output/kernel', shape: [2, 1] }, { name: 'output/bias', shape: [1] }];
+    const s = await openParticipantStorage(name);
+    await s.personalLayers.put('a', { layout, values: Float32Array.from([0.5, -0.25, 2]) });
+    s.close();
+    // Execute: a reload opens the database again
+    const again = await openParticipantStorage(name);
+    const kept = await again.personalLayers.get('a');
+    // Assert
+    expect(kept?.layout).toEqual(layout);
+    expect([...kept!.values]).toEqual([0.5, -0.25, 2]);
+    expect(await again.personalLayers.get('b')).toBeUndefined();
+    await again.deleteEverything();
+    expect(await again.personalLayers.get('a')).toBeUndefined();
+  });
+
   it('refuses an example whose size does not fit the task', async () => {
     const s = await fresh();
     await s.examples.add('a', [{ x: new Float32Array([1, 2, 3]), y: 0 }], 'imported');

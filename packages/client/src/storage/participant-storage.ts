@@ -7,6 +7,8 @@ import { createParticipantIdentity, type ParticipantIdentity } from './participa
 import { createPendingUploadStore, type PendingUploadStore } from './pending-upload-store.js';
 import { createIndexedDbResidualStore } from './residual-store.js';
 import type { ResidualStore } from '../session/residual-store.js';
+import { createIndexedDbPersonalLayerStore } from './personal-layer-idb-store.js';
+import type { PersonalLayerStore } from '../session/personal-layer-store.js';
 
 /** Every store of the participant database, opened once. */
 export interface ParticipantStorage {
@@ -19,7 +21,9 @@ export interface ParticipantStorage {
   /** Error-feedback residuals of biased codecs (top-k), per task. */
   readonly residuals: ResidualStore;
   readonly identity: ParticipantIdentity;
-  /** "Delete my data": empties every store on this device, ids included. */
+  /** Personalized tasks' personal layers (never uploaded). */
+  readonly personalLayers: PersonalLayerStore;
+  /** "Delete my data": empties every store on this device, ids and personal layers included. */
   deleteEverything(): Promise<void>;
   close(): void;
 }
@@ -35,6 +39,7 @@ export async function openParticipantStorage(name: string = DEFAULT_DB_NAME): Pr
     contributions: createContributionLog(db),
     residuals: createIndexedDbResidualStore(db),
     identity: createParticipantIdentity(db),
+    personalLayers: createIndexedDbPersonalLayerStore(db),
     async deleteEverything() {
       const names = ['examples', 'models', 'pendingUploads', 'backendTrials', 'contributions', 'meta'] as const;
       const tx = db.transaction([...names], 'readwrite');

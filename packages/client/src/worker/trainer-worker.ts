@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom } from '@chorus/core';
-import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, writeModelWeights } from '@chorus/ml';
+import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -93,15 +93,14 @@ const api: TrainerWorkerApi = {
     if (data.count === 0) {
       throw new ChorusError('BAD_REQUEST', 'there are no labelled examples on this device yet: load the demo data, draw or import some digits first');
     }
-    writeModelWeights(model, request.globalValues);
     const controller = new AbortController();
     running.set(request.roundId, controller);
     try {
-      const result = await trainLocal(model, data, request.training, {
+      const options = {
         random: createSeededRandom(request.seed),
         signal: controller.signal,
         ...(request.dutyCycle !== undefined && request.dutyCycle < 1 ? { afterBatch: dutyCyclePause(request.dutyCycle) } : {}),
-        onProgress: (p) =>
+        onProgress: (p: { epoch: number; epochs: number; batch: number; batches: number }) =>
           onProgress?.({
             epoch: p.epoch,
             epochs: p.epochs,
@@ -109,13 +108,21 @@ const api: TrainerWorkerApi = {
             batchesPerEpoch: p.batches,
             fraction: ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches),
           }),
-      });
-      const { samplesPerSecond } = result.metrics;
+      };
+      let result: { delta: Float32Array; numExamples: number; metrics: Record<string, number>; personal?: { layout: readonly { name: string; shape: readonly number[] }[]; values: Float32Array } };
+      if (request.personal) {
+        // The download holds the shared layers only; the personal ones come from the page's store.
+        result = await trainPersonalized(model, data, { layout: request.layout, values: request.globalValues }, request.personal, request.training, options);
+      } else {
+        writeModelWeights(model, request.globalValues);
+        result = await trainLocal(model, data, request.training, options);
+      }
+      const samplesPerSecond = result.metrics.samplesPerSecond ?? 0;
       // Report what tfjs actually ran on, so a silent fallback would show.
       const ran = tf.getBackend();
       if (!isBackendId(ran)) throw new ChorusError('INTERNAL', `training ran on tfjs backend "${ran}", which the trainer does not know (prepared: "${backend}")`);
       return transfer(
-        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran },
+        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) },
         [result.delta.buffer],
       );
     } catch (err) {

@@ -1,6 +1,6 @@
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ChorusError, type FlatWeights, type RoundInvite } from '@chorus/core';
-import type { RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
 import type { ExampleStore } from '../storage/example-store.js';
 import type { BackendMeasurement } from '../storage/participant-db.js';
 import type { BackendChoice, BackendId, BackendProbe, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
@@ -83,7 +83,7 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       return choice;
     },
 
-    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void): Promise<TrainResult> {
+    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult> {
       if (signal.aborted) throw ChorusError.from(signal.reason);
       const onAbort = (): void => void remote.cancel(invite.roundId, String(signal.reason instanceof Error ? signal.reason.message : signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -94,13 +94,13 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       try {
         const result = await guard(() =>
           remote.train(
-            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}) },
+            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}), ...(personal ? { personal } : {}) },
             progress,
           ),
         );
         samplesPerSecond = result.samplesPerSecond;
         backend = result.backend;
-        return { delta: result.delta, numExamples: result.numExamples, metrics: result.metrics };
+        return { delta: result.delta, numExamples: result.numExamples, metrics: result.metrics, ...(result.personal ? { personal: result.personal } : {}) };
       } finally {
         signal.removeEventListener('abort', onAbort);
       }

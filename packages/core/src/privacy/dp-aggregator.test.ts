@@ -61,6 +61,33 @@ describe('DP-FedAvg aggregation', () => {
     expect(big.clipNorm()).toBeLessThan(Math.exp(0.1) + 0.01);
   });
 
+  it('adds no noise to the clipped count when the noise multiplier is 0 (Flower parity)', () => {
+    // Prepare: C = 1, γ = 0.5, η_C = 0.2; 3 of 4 updates are under C, so b̄ = 0.75 exactly.
+    // Expected: C·exp(−0.2·(0.75 − 0.5)) = exp(−0.05), the same for every noise seed.
+    const opts = { clipNorm: 1, noiseMultiplier: 0, adaptiveClipping: {} };
+    const updates = [[0.5, 0], [0, 0.5], [0.3, 0.4], [3, 4]];
+    const a = dp(opts, 1);
+    const b = dp(opts, 2);
+    // Execute
+    dpRound(a, 2, updates);
+    dpRound(b, 2, updates);
+    // Assert
+    expect(a.clipNorm()).toBe(0.951229424500714);
+    expect(b.clipNorm()).toBe(0.951229424500714);
+  });
+
+  it('honours an explicit countStddev even without update noise (as Flower does)', () => {
+    const opts = { clipNorm: 1, noiseMultiplier: 0, adaptiveClipping: { countStddev: 0.5 } };
+    const a = dp(opts, 1);
+    dpRound(a, 2, [[0.5, 0], [0, 0.5], [0.3, 0.4], [3, 4]]);
+    expect(a.clipNorm()).not.toBe(0.951229424500714);
+  });
+
+  it('still needs expectedClients for adaptive clipping with noise', () => {
+    const r = dpOptionsSchema.safeParse({ clipNorm: 1, noiseMultiplier: 0.5, adaptiveClipping: {} });
+    expect(r.error?.issues[0]).toMatchObject({ path: ['expectedClients'], message: 'is required with adaptiveClipping and noise (the count noise is scaled by it)' });
+  });
+
   it('rejects count noise too small for the noise multiplier', () => {
     const r = dpOptionsSchema.safeParse({ clipNorm: 1, noiseMultiplier: 1, expectedClients: 10, adaptiveClipping: {} });
     expect(r.success).toBe(false);

@@ -82,7 +82,8 @@ export function createDpController(o: DpOptions, random: RandomSource = createSe
           lastRate = rate;
           accountant.step(1, rate);
           if (o.adaptiveClipping) {
-            const unclippedShare = (count - clipped + gaussianSample(sb, random)) / d;
+            // No draw at all when σ_b = 0, so a noiseless run never touches the noise source.
+            const unclippedShare = (count - clipped + (sb > 0 ? gaussianSample(sb, random) : 0)) / d;
             clip = c * Math.exp(-o.adaptiveClipping.learningRate * (unclippedShare - o.adaptiveClipping.targetQuantile));
           }
           const { epsilon, delta: dlt } = spent();

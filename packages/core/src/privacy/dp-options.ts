@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const adaptiveClippingSchema = z.strictObject({
   targetQuantile: z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5).meta({ description: 'Share of updates that should fall under the clip norm (γ).' }),
   learningRate: z.number().positive('must be > 0').max(10, 'must be ≤ 10').default(0.2).meta({ description: 'Geometric step η_C: C ← C·exp(−η_C·(b̄ − γ)).' }),
-  countStddev: z.number().positive('must be > 0').optional().meta({ description: "Std σ_b of the noise on the count of unclipped updates. Default: expectedClients / 20 (the paper's choice)." }),
+  countStddev: z.number().positive('must be > 0').optional().meta({ description: "Std σ_b of the noise on the count of unclipped updates. Default: expectedClients / 20 (the paper's choice), or no count noise when noiseMultiplier is 0 (as Flower)." }),
 });
 
 /**
@@ -23,8 +23,10 @@ export const dpOptionsSchema = z
   })
   .superRefine((o, ctx) => {
     if (!o.adaptiveClipping) return;
+    // Without noise there is no count noise to scale and no guarantee a fixed denominator protects.
+    if (o.noiseMultiplier === 0) return;
     if (o.expectedClients === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['expectedClients'], message: 'is required with adaptiveClipping (the count noise is scaled by it)' });
+      ctx.addIssue({ code: 'custom', path: ['expectedClients'], message: 'is required with adaptiveClipping and noise (the count noise is scaled by it)' });
       return;
     }
     const sb = o.adaptiveClipping.countStddev ?? o.expectedClients / 20;
@@ -40,10 +42,15 @@ export const dpOptionsSchema = z
 export type DpOptions = z.infer<typeof dpOptionsSchema>;
 export type DpOptionsInput = z.input<typeof dpOptionsSchema>;
 
-/** Std of the count noise σ_b, or 0 without adaptive clipping. */
+/**
+ * Std of the count noise σ_b, or 0 without adaptive clipping. With noiseMultiplier 0 the default is
+ * 0 too, as in Flower's `compute_adaptive_noise_params`: a count that protects nothing is not
+ * noised, so C follows the true quantile. An explicit countStddev is honoured either way (Flower too).
+ */
 export function countStddev(o: DpOptions): number {
   if (!o.adaptiveClipping) return 0;
-  return o.adaptiveClipping.countStddev ?? (o.expectedClients ?? 1) / 20;
+  if (o.adaptiveClipping.countStddev !== undefined) return o.adaptiveClipping.countStddev;
+  return o.noiseMultiplier === 0 ? 0 : (o.expectedClients ?? 1) / 20;
 }
 
 /**

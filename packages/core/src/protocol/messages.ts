@@ -3,6 +3,7 @@ import { CODEC_IDS } from '../codecs/codec.js';
 import { metricsSchema } from './metrics.js';
 import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
+import { personalizationSchema } from './personalization.js';
 import { dataSchemaSchema, trainingConfigSchema } from './task.js';
 
 /**
@@ -87,8 +88,15 @@ export const taskInfoSchema = z.object({
       central: z.object({ noiseMultiplier: z.number(), targetDelta: z.number(), epsilonBudget: z.number().optional() }).optional(),
     })
     .optional(),
+  /**
+   * The task keeps these layers on the device (FedPer / FedRep): the weights it downloads and the
+   * updates it sends hold the other layers only. `personalLayers` is always resolved here.
+   */
+  personalization: personalizationSchema.required({ personalLayers: true }).optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
+/** The personalization a participant runs, as the server sends it (personal layers resolved). */
+export type PersonalizationInfo = NonNullable<TaskInfo['personalization']>;
 
 export const joinResponseSchema = z.object({
   participantId: id,

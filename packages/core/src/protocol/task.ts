@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CODEC_IDS } from '../codecs/codec.js';
+import { personalizationSchema } from './personalization.js';
 
 /** Hyper-parameters sent to clients for local training. */
 export const trainingConfigSchema = z.object({
@@ -139,6 +140,8 @@ export const taskConfigSchema = z.object({
   privacy: privacyConfigSchema.optional(),
   /** Bounds on every update (norm, example count). @default derived norm bound, 100000 examples */
   limits: updateLimitsSchema.default(updateLimitsSchema.parse({})),
+  /** Layers that stay on each device (FedPer / FedRep); only the others travel. @default off */
+  personalization: personalizationSchema.optional(),
 });
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
 export type TaskConfigInput = z.input<typeof taskConfigSchema>;

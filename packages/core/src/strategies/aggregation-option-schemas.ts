@@ -24,12 +24,17 @@ export const aggregationOptionsShape = {
   }),
   krumF: z.number().int('must be an integer').min(0, 'must be ≥ 0').default(1).meta({
     title: 'Byzantine clients assumed (f)',
-    description: 'krum / multi-krum: Byzantine clients assumed (f).',
+    description: 'krum / multi-krum / bulyan: Byzantine clients assumed (f).',
     group: 'aggregation',
   }),
   krumM: z.number().int('must be an integer').min(1, 'must be ≥ 1').optional().meta({
     title: 'Updates averaged (m)',
     description: 'multi-krum: updates averaged (m); unset = clients received − krumF.',
+    group: 'aggregation',
+  }),
+  krumWeighted: z.boolean().default(false).meta({
+    title: 'Weight the picked updates by examples',
+    description: "multi-krum: average the picked updates weighted by example count, as Flower's MultiKrum does; off = each counts once (a client cannot buy weight by declaring more examples).",
     group: 'aggregation',
   }),
   clipNorm: z.number().positive('must be > 0').optional().meta({

@@ -35,7 +35,7 @@ export function createComposedStrategy(init: ComposedStrategyInit): PrivacyAware
   checkAggregationOptions(o);
   const base = getAggregator(o.aggregator)!;
   const dp = o.dp ? createDpController(o.dp, init.random) : null;
-  const params = { trimBeta: o.trimBeta, krumF: o.krumF, ...(o.krumM !== undefined ? { krumM: o.krumM } : {}) };
+  const params = { trimBeta: o.trimBeta, krumF: o.krumF, krumWeighted: o.krumWeighted, ...(o.krumM !== undefined ? { krumM: o.krumM } : {}) };
   const overrides = init.fitOverrides ?? {};
 
   return {

@@ -28,17 +28,48 @@ describe('server optimizers', () => {
     expect(run(create('fedavgm'), [[1, -2], [1, 0]]).map((v) => +v.toFixed(5))).toEqual([2.9, -3.8]);
   });
 
-  it('fedadam follows Reddi et al. with η=0.1, β1=0.9, β2=0.99', () => {
+  it('fedadam without bias correction follows Reddi et al. with η=0.1, β1=0.9, β2=0.99', () => {
     // Step 1: m = 0.2, v = 0.04 → +0.1. Step 2 (Δ = 0): m = 0.18, v = 0.0396.
     const want = 0.1 + (0.1 * 0.18) / Math.sqrt(0.0396);
-    expect(run(create('fedadam'), [[2], [0]])[0]).toBeCloseTo(want, 6);
+    expect(run(create('fedadam', { biasCorrection: false }), [[2], [0]])[0]).toBeCloseTo(want, 6);
   });
 
-  it('fedyogi grows v additively: v ← v − (1−β2)Δ² sign(v − Δ²)', () => {
+  it('fedyogi without bias correction grows v additively: v ← v − (1−β2)Δ² sign(v − Δ²)', () => {
     // Step 1: m = 0.2, v = 0.04. Step 2 (Δ = 1): m = 0.28, v = 0.04 + 0.01 = 0.05 (Adam would give 0.0496).
     const want = (0.01 * 0.2) / (0.2 + 1e-3) + (0.01 * 0.28) / (Math.sqrt(0.05) + 1e-3);
-    expect(run(create('fedyogi'), [[2], [1]])[0]).toBeCloseTo(want, 7);
+    expect(run(create('fedyogi', { biasCorrection: false }), [[2], [1]])[0]).toBeCloseTo(want, 7);
   });
+});
+
+describe("Flower parity: FedAdam / FedYogi with Flower's defaults (bias-corrected step)", () => {
+  // Expected arrays from a float64 NumPy re-run of Flower's aggregate_fit server step
+  // (eta_norm = η·√(1 − β2^(round+1)) / (1 − β1^(round+1))), not from this implementation.
+  const deltas = [[1, -2], [0.5, 0.25], [-1, 3]];
+
+  it('fedadam matches Flower after three rounds', () => {
+    const x = run(create('fedadam'), deltas);
+    expect(x[0]).toBeCloseTo(0.1642539784684907, 6);
+    expect(x[1]).toBeCloseTo(-0.0976812062900233, 6);
+  });
+
+  it('fedyogi matches Flower after three rounds', () => {
+    const x = run(create('fedyogi'), deltas);
+    expect(x[0]).toBeCloseTo(0.016237604251912417, 7);
+    expect(x[1]).toBeCloseTo(-0.0096977637385984, 7);
+  });
+
+  it('a restored checkpoint keeps the step count, so the bias correction continues', () => {
+    const a = create('fedadam');
+    const b = create('fedadam');
+    let x: Float32Array = Float32Array.from([0, 0]);
+    x = round(a, x, deltas[0]!, 1);
+    x = round(a, x, deltas[1]!, 2);
+    b.importState(a.exportState()!);
+    expect([...round(b, x, deltas[2]!, 3)]).toEqual([...round(a, x, deltas[2]!, 3)]);
+  });
+});
+
+describe('server optimizers (state)', () => {
 
   it('fedadagrad sums squared deltas: v ← v + Δ²', () => {
     const want = 0.1 + 0.1 / Math.sqrt(5);
@@ -84,7 +115,7 @@ describe('fedprox', () => {
 
 describe('composition with aggregators', () => {
   it('fedadam over the median ignores an outlier', () => {
-    const s = create('fedadam', { aggregator: 'median', eta: 1 });
+    const s = create('fedadam', { aggregator: 'median', eta: 1, biasCorrection: false });
     const global = Float32Array.from([0]);
     const agg = s.beginRound({ ...roundContext([0]), global });
     [[1], [1], [1000]].forEach((d, i) => agg.add(float32Update(`c${i}`, d)));
@@ -118,11 +149,11 @@ describe('option validation', () => {
   });
 
   it('rejects unknown aggregators and DP over a non-mean aggregator', () => {
-    expect(code(() => create('fedadam', { aggregator: 'mode' }))).toMatch(/^INVALID_CONFIG strategy.options.aggregator: unknown aggregator "mode" \(known: mean, median, trimmed-mean, krum, multi-krum\)/);
+    expect(code(() => create('fedadam', { aggregator: 'mode' }))).toMatch(/^INVALID_CONFIG strategy.options.aggregator: unknown aggregator "mode" \(known: mean, median, trimmed-mean, krum, multi-krum, bulyan\)/);
     expect(code(() => create('fedavgm', { aggregator: 'krum', dp: { clipNorm: 1, noiseMultiplier: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp: differential privacy needs aggregator "mean"/);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1 } }))).toMatch(/^INVALID_CONFIG strategy.options.dp.noiseMultiplier: /);
     expect(code(() => create('fedavgm', { dp: { clipNorm: 1, noiseMultiplier: 1, adaptiveClipping: {} } }))).toBe(
-      'INVALID_CONFIG strategy.options.dp.expectedClients: is required with adaptiveClipping (the count noise is scaled by it)',
+      'INVALID_CONFIG strategy.options.dp.expectedClients: is required with adaptiveClipping and noise (the count noise is scaled by it)',
     );
   });
 });

@@ -14,6 +14,10 @@ const tau = (d: number) =>
 const beta = (d: number, title: string, description: string) => z.number().min(0, m01).lt(1, m01).default(d).meta({ title, description });
 const beta1 = (d: number, description = 'First-moment (momentum) decay.') => beta(d, 'Momentum β₁', description);
 const beta2 = (d: number) => beta(d, 'Second moment β₂', 'Second-moment decay.');
+const biasCorrection = z.boolean().default(true).meta({
+  title: 'Bias-corrected step (Flower)',
+  description: "Step with η·√(1−β₂^(t+1))/(1−β₁^(t+1)) as Flower's FedAdam/FedYogi do (t = server step, from 1); off = the paper's plain η.",
+});
 
 /** Server optimizers of Reddi et al. 2021, with Flower's defaults (documented in docs/STRATEGIES.md). */
 export const fedavgmOptionsSchema = z.strictObject({
@@ -33,6 +37,7 @@ export const fedadamOptionsSchema = z.strictObject({
   beta1: beta1(0.9),
   beta2: beta2(0.99),
   tau: tau(1e-9),
+  biasCorrection,
 });
 export const fedyogiOptionsSchema = z.strictObject({
   ...aggregationOptionsShape,
@@ -40,6 +45,7 @@ export const fedyogiOptionsSchema = z.strictObject({
   beta1: beta1(0.9),
   beta2: beta2(0.99),
   tau: tau(1e-3),
+  biasCorrection,
 });
 export const fedproxOptionsSchema = z.strictObject({
   ...aggregationOptionsShape,
@@ -71,7 +77,7 @@ export const OPTIMIZER_STRATEGIES: readonly StrategyRegistration[] = [
   {
     id: 'fedadam',
     optionsSchema: fedadamOptionsSchema,
-    description: 'Adam on the server (Reddi et al. 2021), no bias correction.',
+    description: "Adam on the server (Reddi et al. 2021), with Flower's bias-corrected step unless biasCorrection is off.",
     create(options) {
       const o = parseStrategyOptions(fedadamOptionsSchema, options);
       return createComposedStrategy({ id: 'fedadam', options: o, optimizer: createAdamServerOptimizer(o) });

@@ -63,19 +63,19 @@ describe('strategy form model', () => {
   it("draws the chosen aggregator's options", () => {
     const c = catalog();
     expect(aggregatorFields(c, 'throwaway-mean')).toEqual([{ key: 'floor', label: 'Floor', kind: 'number', defaultValue: 0.5, minimum: 0 }]);
-    expect(aggregatorFields(c, 'multi-krum').map((f) => [f.key, f.defaultValue])).toEqual([['krumF', 1], ['krumM', undefined]]);
+    expect(aggregatorFields(c, 'multi-krum').map((f) => [f.key, f.defaultValue])).toEqual([['krumF', 1], ['krumM', undefined], ['krumWeighted', false]]);
     const form = { ...DEFAULT_STRATEGY_FORM, aggregator: 'trimmed-mean', aggregatorOptions: { trimBeta: '0.2' } };
     expect(strategyOptionsFromForm(c, 'fedavg', form, 10)).toEqual({ serverLearningRate: 1, aggregator: 'trimmed-mean', trimBeta: 0.2 });
   });
 
-  it('keeps the built-in strategies as they were: same options and defaults', () => {
+  it("keeps the built-in strategies' options and defaults (Flower's bias correction on for fedadam and fedyogi)", () => {
     const c = catalog();
     const defaults = (id: string) => Object.fromEntries(strategyFields(c, id).map((f) => [f.key, f.defaultValue]));
     expect(defaults('fedavg')).toEqual({ serverLearningRate: 1 });
     expect(defaults('fedavgm')).toEqual({ eta: 1, momentum: 0.9 });
     expect(defaults('fedadagrad')).toEqual({ eta: 0.1, beta1: 0, tau: 1e-9 });
-    expect(defaults('fedadam')).toEqual({ eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9 });
-    expect(defaults('fedyogi')).toEqual({ eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+    expect(defaults('fedadam')).toEqual({ eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9, biasCorrection: true });
+    expect(defaults('fedyogi')).toEqual({ eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3, biasCorrection: true });
     expect(defaults('fedprox')).toEqual({ mu: 0.01 });
   });
 

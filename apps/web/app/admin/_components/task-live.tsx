@@ -5,6 +5,7 @@ import { useAdmin } from './admin-context.js';
 import { formatBytes } from '../../../lib/format.js';
 import { dateTime, percent } from './format.js';
 import { MetricChart } from './metric-chart.js';
+import { PersonalizationPanel } from './personalization-panel.js';
 import { PrivacyPanel } from './privacy-panel.js';
 import { RoundTable } from './round-table.js';
 import { useAdminFeed, type FeedEvent } from './use-admin-feed.js';
@@ -169,6 +170,7 @@ export function TaskLive({ taskId }: { taskId: string }) {
         <MetricChart title="Held-out loss by round" label="loss" rounds={series.lossRounds} values={series.loss} testId="chart-loss" />
       </section>
       <PrivacyPanel task={task} rounds={rounds} />
+      <PersonalizationPanel task={task} rounds={rounds} />
       <section className="card">
         <h2>Rounds</h2>
         <RoundTable taskId={taskId} rounds={rounds} codec={task.config.codec} />

@@ -12,6 +12,8 @@ export interface AggregatorParams {
   readonly krumF: number;
   /** Updates Multi-Krum averages (default k − f). */
   readonly krumM?: number;
+  /** Multi-Krum averages its picks by example count (Flower's behaviour) instead of equally. */
+  readonly krumWeighted?: boolean;
 }
 
 export interface AggregatorRegistration {

@@ -4,7 +4,7 @@ import { strategyRegistry } from '../registry.js';
 
 describe('aggregator and strategy registries', () => {
   it('hold the built-ins without any other import', () => {
-    expect(listAggregators().map((a) => a.id)).toEqual(['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum']);
+    expect(listAggregators().map((a) => a.id)).toEqual(['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan']);
     expect(strategyRegistry.list().map((s) => s.id)).toEqual(['fedavg', 'fedavgm', 'fedadagrad', 'fedadam', 'fedyogi', 'fedprox']);
   });
 

@@ -7,7 +7,8 @@ export interface BufferedResult {
   readonly notes?: ReadonlyMap<string, string>;
 }
 
-export type BufferedRule = (vectors: readonly Float32Array[], participantIds: readonly string[]) => BufferedResult;
+/** `numExamples[i]` is what client i declared (bounded by the server); robust rules ignore it unless told to weight. */
+export type BufferedRule = (vectors: readonly Float32Array[], participantIds: readonly string[], numExamples: readonly number[]) => BufferedResult;
 
 /**
  * Holds every decoded update until the round ends (O(model × clients) memory): median, trimmed mean
@@ -16,6 +17,7 @@ export type BufferedRule = (vectors: readonly Float32Array[], participantIds: re
 export function createBufferingAggregator(ctx: RoundContext, rule: BufferedRule): RoundAggregator {
   const vectors: Float32Array[] = [];
   const participantIds: string[] = [];
+  const numExamples: number[] = [];
   const seen = new Set<string>();
   const expected = ctx.global.length;
 
@@ -35,11 +37,12 @@ export function createBufferingAggregator(ctx: RoundContext, rule: BufferedRule)
       seen.add(u.participantId);
       vectors.push(v);
       participantIds.push(u.participantId);
+      numExamples.push(u.numExamples);
       return { status: 'accepted' };
     },
     finish(): AggregateResult | null {
       if (vectors.length === 0) return null;
-      const r = rule(vectors, participantIds);
+      const r = rule(vectors, participantIds, numExamples);
       return { delta: r.delta, metrics: { clients: vectors.length, ...r.metrics }, ...(r.notes && r.notes.size > 0 ? { notes: r.notes } : {}) };
     },
   };

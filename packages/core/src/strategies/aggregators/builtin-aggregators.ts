@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { aggregationOptionsShape } from '../aggregation-option-schemas.js';
 import type { AggregatorRegistration } from './aggregator-registration.js';
+import { createBulyanAggregator } from './bulyan.js';
 import { createKrumAggregator, createMedianAggregator, createTrimmedMeanAggregator } from './robust-aggregators.js';
 import { createWeightedMeanAggregator } from './weighted-mean.js';
 
-const { trimBeta, krumF, krumM } = aggregationOptionsShape;
+const { trimBeta, krumF, krumM, krumWeighted } = aggregationOptionsShape;
 
 /** Every aggregator shipped with Chorus; the aggregator registry starts with these. Each schema lists only the options it reads. */
 export const BUILTIN_AGGREGATORS: readonly AggregatorRegistration[] = [
@@ -38,9 +39,16 @@ export const BUILTIN_AGGREGATORS: readonly AggregatorRegistration[] = [
   },
   {
     id: 'multi-krum',
-    optionsSchema: z.strictObject({ krumF, krumM }),
+    optionsSchema: z.strictObject({ krumF, krumM, krumWeighted }),
     streaming: false,
-    description: 'Mean of the krumM best-scored updates (Blanchard et al. 2017); buffers every update.',
-    create: (ctx, p) => createKrumAggregator(ctx, p.krumF, p.krumM, 'multi-krum'),
+    description: 'Mean of the krumM best-scored updates (Blanchard et al. 2017), weighted by examples with krumWeighted; buffers every update.',
+    create: (ctx, p) => createKrumAggregator(ctx, p.krumF, p.krumM, 'multi-krum', p.krumWeighted ?? false),
+  },
+  {
+    id: 'bulyan',
+    optionsSchema: z.strictObject({ krumF }),
+    streaming: false,
+    description: 'Krum picks k−2f updates one by one, then per coordinate the k−4f values nearest their median are averaged (El Mhamdi et al. 2018); needs k ≥ 4f+3; buffers every update.',
+    create: (ctx, p) => createBulyanAggregator(ctx, p.krumF),
   },
 ];

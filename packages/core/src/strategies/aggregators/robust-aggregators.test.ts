@@ -74,4 +74,19 @@ describe('norm bounding', () => {
     expect([...r.delta].map((v) => +v.toFixed(6))).toEqual([0.6, 0.4]);
     expect(r.metrics.normBoundClippedFraction).toBe(0.5);
   });
+
+  it("multi-krum with krumWeighted averages its picks by example count, as Flower's MultiKrum does", () => {
+    // Expected from a NumPy re-run of Flower's aggregate_krum(to_keep=3): scores 5, 6, 9, 23, 262;
+    // picks (0,0)×1, (1,0)×2, (0,2)×3 → (2/6, 6/6).
+    const rows = [[0, 0], [1, 0], [0, 2], [3, 3], [10, 10]];
+    const counts = [1, 2, 3, 4, 100];
+    const weighted = createKrumAggregator(ctx, 1, 3, 'multi-krum', true);
+    const plain = createKrumAggregator(ctx, 1, 3, 'multi-krum');
+    rows.forEach((v, i) => {
+      weighted.add(float32Update(`c${i}`, v, counts[i]));
+      plain.add(float32Update(`c${i}`, v, counts[i]));
+    });
+    expect([...weighted.finish([])!.delta]).toEqual([Math.fround(1 / 3), 1]);
+    expect([...plain.finish([])!.delta]).toEqual([Math.fround(1 / 3), Math.fround(2 / 3)]);
+  });
 });

@@ -1,7 +1,7 @@
 import { ChorusError } from '../../errors/chorus-error.js';
 import type { RoundAggregator, RoundContext } from '../strategy.js';
 import { createBufferingAggregator } from './buffering-aggregator.js';
-import { aggregateMean, aggregateMedian, krumScores, trimCount } from './robust-math.js';
+import { aggregateMean, aggregateMedian, aggregateWeightedMean, krumScores, trimCount } from './robust-math.js';
 
 export function createMedianAggregator(ctx: RoundContext): RoundAggregator {
   return createBufferingAggregator(ctx, (vectors) => ({ delta: aggregateMedian(vectors) }));
@@ -51,10 +51,12 @@ export function createTrimmedMeanAggregator(ctx: RoundContext, beta: number): Ro
 /**
  * Krum (m = 1) and Multi-Krum (Blanchard et al. 2017): average the m updates with the lowest scores.
  * `m` defaults to k − f (the paper's Multi-Krum choice); clients left out get a note with their score.
+ * `weighted` averages the chosen ones by example count, as Flower's Multi-Krum does; by default they
+ * count equally, so a client cannot buy influence by declaring more examples.
  */
-export function createKrumAggregator(ctx: RoundContext, f: number, m: number | undefined, label: 'krum' | 'multi-krum'): RoundAggregator {
+export function createKrumAggregator(ctx: RoundContext, f: number, m: number | undefined, label: 'krum' | 'multi-krum', weighted = false): RoundAggregator {
   if (!Number.isInteger(f) || f < 0) throw new ChorusError('INVALID_CONFIG', `strategy.options.krumF: must be a non-negative integer, got ${f}`);
-  return createBufferingAggregator(ctx, (vectors, clientIds) => {
+  return createBufferingAggregator(ctx, (vectors, clientIds, numExamples) => {
     const k = vectors.length;
     const scores = krumScores(vectors, f);
     const want = label === 'krum' ? 1 : Math.max(1, Math.min(k, m ?? k - f));
@@ -63,7 +65,7 @@ export function createKrumAggregator(ctx: RoundContext, f: number, m: number | u
     const notes = new Map<string, string>();
     for (const i of order.slice(want)) notes.set(clientIds[i]!, `discarded by ${label} (score ${scores[i]!.toPrecision(4)})`);
     return {
-      delta: aggregateMean(chosen.map((i) => vectors[i]!)),
+      delta: weighted ? aggregateWeightedMean(chosen.map((i) => vectors[i]!), chosen.map((i) => numExamples[i]!)) : aggregateMean(chosen.map((i) => vectors[i]!)),
       metrics: { krumSelected: chosen.length, krumBestScore: scores[chosen[0]!]! },
       notes,
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateMedian, aggregateTrimmedMean, krumScores, multiKrumSelect, pairwiseSquaredDistances } from './robust-math.js';
+import { aggregateWeightedMean, aggregateMedian, aggregateTrimmedMean, krumScores, multiKrumSelect, pairwiseSquaredDistances } from './robust-math.js';
 
 const f32 = (...xs: number[]) => Float32Array.from(xs);
 
@@ -62,5 +62,16 @@ describe('Krum', () => {
     expect(multiKrumSelect(vectors, 1, 3)).toEqual([0, 1, 2]);
     expect(multiKrumSelect(vectors, 1, 4)).toEqual([0, 1, 2, 3]);
     expect(multiKrumSelect(vectors, 1, 1)).toEqual([0]);
+  });
+});
+
+describe('aggregateWeightedMean', () => {
+  it('weights each vector by its example count', () => {
+    expect([...aggregateWeightedMean([f32(1, 0), f32(4, 3)], [2, 1])]).toEqual([2, 1]);
+  });
+
+  it('refuses weights that sum to 0 or are negative', () => {
+    expect(() => aggregateWeightedMean([f32(1)], [0])).toThrow(/weights sum to 0/);
+    expect(() => aggregateWeightedMean([f32(1), f32(2)], [1, -1])).toThrow(/must be ≥ 0 and finite, got -1/);
   });
 });

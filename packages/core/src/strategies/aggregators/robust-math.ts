@@ -120,6 +120,29 @@ export function multiKrumSelect(vectors: readonly Float32Array[], f: number, m: 
   return order.slice(0, Math.max(1, Math.min(m, vectors.length)));
 }
 
+/**
+ * Mean weighted by example count, Σ nᵢ·vᵢ / Σ nᵢ: Flower's `aggregate`, which its Multi-Krum uses
+ * for the selected updates. Counts must be finite and ≥ 0, and not all 0.
+ */
+export function aggregateWeightedMean(vectors: readonly Float32Array[], weights: readonly number[]): Float32Array {
+  const n = checkVectors(vectors, 'aggregateWeightedMean');
+  if (weights.length !== vectors.length) throw new ChorusError('SHAPE_MISMATCH', `aggregateWeightedMean: ${weights.length} weights for ${vectors.length} vectors`);
+  let total = 0;
+  for (const w of weights) {
+    if (!(w >= 0 && Number.isFinite(w))) throw new ChorusError('BAD_REQUEST', `aggregateWeightedMean: weights must be ≥ 0 and finite, got ${w}`);
+    total += w;
+  }
+  if (total === 0) throw new ChorusError('BAD_REQUEST', 'aggregateWeightedMean: the weights sum to 0');
+  const acc = new Float64Array(n);
+  vectors.forEach((v, i) => {
+    const w = weights[i]!;
+    for (let j = 0; j < n; j++) acc[j]! += w * v[j]!;
+  });
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) out[j] = acc[j]! / total;
+  return out;
+}
+
 /** Plain unweighted mean of the chosen vectors. */
 export function aggregateMean(vectors: readonly Float32Array[]): Float32Array {
   const n = checkVectors(vectors, 'aggregateMean');

@@ -1,0 +1,43 @@
+import type * as tf from '@tensorflow/tfjs';
+import { decodePayload, mergeTensors, splitLayout, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
+import { downloadBytes, weightsUrl, type PersonalLayerStore } from '@chorus/client';
+import { evaluateModel, initialPersonalLayers, modelLayout, writeModelWeights } from '@chorus/ml';
+
+export interface ClientHoldoutInput {
+  readonly serverUrl: string;
+  readonly taskId: string;
+  readonly version: number;
+  readonly model: tf.LayersModel;
+  readonly queue: SerialQueue;
+  /** Each client's held-out examples and the store of its personal layers. */
+  readonly clients: readonly { readonly data: Dataset; readonly store: PersonalLayerStore }[];
+  /** Set for a personalized task: each client is scored with the shared layers plus its own personal ones. */
+  readonly personalization: PersonalizationInfo | undefined;
+}
+
+/**
+ * Mean over clients of each one's accuracy on its own held-out examples, with the model it would
+ * use now: the downloaded global model, or (personalized) the shared layers with its personal
+ * layers — the initial ones every trainer starts from, when it has not trained yet.
+ */
+export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<number> {
+  const { model, queue } = input;
+  if (input.clients.length === 0) return 0;
+  const bytes = await downloadBytes(weightsUrl(input.serverUrl, input.taskId, input.version), { fetch: (u, init) => fetch(u, init) });
+  const global = decodePayload(bytes);
+  const layout = modelLayout(model);
+  const split = input.personalization ? splitLayout(layout, input.personalization.personalLayers) : undefined;
+  return queue.run(async () => {
+    let sum = 0;
+    for (const client of input.clients) {
+      if (split) {
+        const mine = (await client.store.get(input.taskId)) ?? initialPersonalLayers(layout, split.personal);
+        writeModelWeights(model, mergeTensors(layout, [global, mine]));
+      } else {
+        writeModelWeights(model, global.values);
+      }
+      sum += (await evaluateModel(model, client.data)).accuracy;
+    }
+    return sum / input.clients.length;
+  });
+}

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePayload, encodePayload, type TensorSpec } from '@chorus/core';
+import { downloadBytes, weightsUrl } from '@chorus/client';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { runSimulation, type RoundReport } from './simulation.js';
+
+let server: EmbeddedServer;
+const previousToken = process.env.CHORUS_ADMIN_TOKEN;
+
+beforeAll(async () => {
+  server = await startEmbeddedServer();
+  process.env.CHORUS_ADMIN_TOKEN = server.adminToken;
+}, 60_000);
+
+afterAll(async () => {
+  if (previousToken === undefined) delete process.env.CHORUS_ADMIN_TOKEN;
+  else process.env.CHORUS_ADMIN_TOKEN = previousToken;
+  await server?.close();
+});
+
+// The 2NN without its output head: dense1 (784×200 + 200) and dense2 (200×200 + 200).
+const SHARED: TensorSpec[] = [
+  { name: 'dense1/kernel', shape: [784, 200] },
+  { name: 'dense1/bias', shape: [200] },
+  { name: 'dense2/kernel', shape: [200, 200] },
+  { name: 'dense2/bias', shape: [200] },
+];
+
+describe('FedPer through the simulator (embedded server, real Socket.IO)', () => {
+  it('only the shared layers travel, both ways, and each client scores its own model on held-out examples', async () => {
+    // Prepare
+    const taskId = 'sim-fedper';
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: server.url,
+      taskId,
+      clients: 4,
+      fraction: 1,
+      rounds: 2,
+      partition: 'shards:2',
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      seed: 3,
+      codec: 'float32',
+      personalization: { method: 'fedper' },
+    })) {
+      reports.push(r);
+    }
+    // Assert: the server's model is the shared layers only
+    const global = decodePayload(await downloadBytes(weightsUrl(server.url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    expect(global.layout).toEqual(SHARED);
+    // Every upload is exactly a float32 payload of the shared layers (no head bytes). Bytes are
+    // counted between reports, and the next round may start before a report is out: sum them.
+    const sharedPayload = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
+    const up = reports.reduce((s, r) => s + r.bytesUp, 0);
+    const down = reports.reduce((s, r) => s + r.bytesDown, 0);
+    expect(up).toBe(8 * sharedPayload);
+    // Downloads are whole shared payloads too (a client may fetch a version more than once).
+    expect(down).toBeGreaterThanOrEqual(8 * sharedPayload);
+    expect(down % sharedPayload).toBe(0);
+    for (const r of reports) {
+      expect(r.participants).toBe(4);
+      expect(r.evaluatedBy).toBe('participants');
+      expect(r.serverMetrics.client_holdoutPersonalAccuracy).toBeGreaterThan(0);
+      expect(r.serverMetrics.client_holdoutSharedAccuracy).toBeGreaterThanOrEqual(0);
+      expect(r.serverMetrics.personalGainClients).toBe(4);
+      expect(r.clientHoldoutAccuracy).toBeGreaterThan(0);
+    }
+    // Two label classes per client: its own head beats chance (10%) on its own held-out digits
+    expect(reports[1]!.accuracy).toBeGreaterThan(0.5);
+  }, 240_000);
+});
