@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { CODEC_IDS } from './codec.js';
 import { getCodec, getCodecByCode, listCodecs, registerCodec, unregisterCodec } from './codec-registry.js';
 import { INT8_CHUNK, int8Codec } from './int8-codec.js';
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof ChorusError ? err.code : `not a ChorusError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { errorCode } from '../errors/error-code.test-helper.js';
 
 const sample = Float32Array.from([0, 1, -1, 0.5, -0.25, 3.75, 1e-3, -7, 2 ** -20, 100]);
 

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { HADAMARD_BLOCK, rotate, roundCodecSeed, unrotate } from './hadamard.js';
 import { hadamard1Codec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof ChorusError ? err.code : `not a ChorusError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { errorCode } from '../errors/error-code.test-helper.js';
 
 const x = Float32Array.from({ length: 1500 }, (_, i) => Math.sin(i) * (i % 97 === 0 ? 5 : 0.1));
 const norm = (v: Float32Array): number => Math.sqrt(v.reduce((s, a) => s + a * a, 0));

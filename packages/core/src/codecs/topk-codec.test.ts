@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { BITMAP, DELTA_VARINT, decodeIndices, encodeIndices } from './sparse-indices.js';
 import { topKIndices } from './top-k.js';
 import { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCodec, topKCount, topKQ4Codec } from './topk-codec.js';
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof ChorusError ? err.code : `not a ChorusError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { errorCode } from '../errors/error-code.test-helper.js';
 
 /** 1,000 values: value i is i / 1000 · (−1)^i, except ten large ones at 7, 77, …, 997. */
 function sample(): Float32Array {

@@ -4,6 +4,7 @@ import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import type { FlatWeights, TensorSpec } from './layout.js';
 import { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './payload.js';
+import { errorCode } from '../errors/error-code.test-helper.js';
 
 const layout: TensorSpec[] = [
   { name: 'conv/kernel', shape: [3, 3, 1, 2] },
@@ -13,15 +14,6 @@ const layout: TensorSpec[] = [
 ];
 const length = 18 + 2 + 15 + 3;
 const flat: FlatWeights = { layout, values: Float32Array.from({ length }, (_, i) => Math.sin(i + 1) * (i % 3)) };
-
-function errorCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof ChorusError ? err.code : `not a ChorusError: ${String(err)}`;
-  }
-  return undefined;
-}
 
 const expect32 = { layout, maxBytes: maxPayloadBytes(layout, 'float32') };
 
