@@ -10,10 +10,10 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { AxeResults } from 'axe-core';
-import { eventually, launchChromium, openParticipant } from './support/browser.js';
-import { createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
-import { freePort } from './support/processes.js';
-import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import { eventually, openParticipant } from './support/browser.js';
+import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
+import type { E2eWebApp } from './support/web-app.js';
+import { startE2eStack, type E2eStack } from './support/stack.js';
 
 const TASK = 'a11y-e2e';
 /** Where public/partner-demo.html expects the web app (the local default of `npm start`). */
@@ -29,24 +29,19 @@ const fails = (v: { id: string; impact?: string | null }) => BLOCKING.has(v.impa
 let server: E2eServer;
 let web: E2eWebApp;
 let browser: Browser;
+let stack: E2eStack;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  const webPort = await freePort();
   process.env.CHORUS_ADMIN_PASSWORD = OPERATOR_PASSWORD;
-  // With the local demo on: the pk_demo key, and public/partner-demo.html served by the server.
-  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}`, demo: true });
   // One visitor is enough for a round, so the task view shows a round in its table.
-  await createTask(server.url, TASK, { targetClients: 1, minClients: 1, minAvailable: 1, deadlineMs: 20_000 });
-  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
-  browser = await launchChromium();
+  stack = await startE2eStack(TASK, { demo: true, prepare: (s) => createTask(s.url, TASK, { targetClients: 1, minClients: 1, minAvailable: 1, deadlineMs: 20_000 }) });
+  ({ server, web, browser } = stack);
 });
 
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
+  await stack?.stop();
 });
 
 /** Runs axe in the page (open shadow roots included) and returns one line per failing finding. */

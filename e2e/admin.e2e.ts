@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startChorusServer, type E2eServer } from './support/chorus-server.js';
-import { eventually, launchChromium, openParticipant, type ParticipantPage } from './support/browser.js';
-import { freePort } from './support/processes.js';
-import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import type { E2eServer } from './support/chorus-server.js';
+import { eventually, openParticipant, type ParticipantPage } from './support/browser.js';
+import type { E2eWebApp } from './support/web-app.js';
+import { startE2eStack, type E2eStack } from './support/stack.js';
 
 const TASK = 'console-e2e';
 const OPERATOR_PASSWORD = 'operator-e2e-password';
@@ -17,21 +17,16 @@ const OPERATOR_PASSWORD = 'operator-e2e-password';
 let server: E2eServer;
 let web: E2eWebApp;
 let browser: Browser;
+let stack: E2eStack;
 
 beforeAll(async () => {
-  const webPort = await freePort();
   // First run with CHORUS_ADMIN_PASSWORD: the server creates the operator `admin` (the harness passes our env on).
   process.env.CHORUS_ADMIN_PASSWORD = OPERATOR_PASSWORD;
-  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
-  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
-  browser = await launchChromium();
+  stack = await startE2eStack(TASK);
+  ({ server, web, browser } = stack);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-});
+afterAll(() => stack?.stop());
 
 const chartPoints = async (page: Page, testId: string) => Number(await page.getByTestId(testId).getAttribute('data-points'));
 

@@ -9,31 +9,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { layoutSize, maxPayloadBytes } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
-import { createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
-import { eventually, launchChromium, openParticipant, type ParticipantPage } from './support/browser.js';
-import { freePort } from './support/processes.js';
-import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
+import { eventually, openParticipant, type ParticipantPage } from './support/browser.js';
+import type { E2eWebApp } from './support/web-app.js';
 import { parseFrames, watchWire, type WireLog } from './support/wire-watch.js';
+import { startE2eStack, type E2eStack } from './support/stack.js';
 
 const TASK = 'mnist-topk-e2e';
 
 let server: E2eServer;
 let web: E2eWebApp;
 let browser: Browser;
+let stack: E2eStack;
 
 beforeAll(async () => {
-  const webPort = await freePort();
-  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
-  await createTask(server.url, TASK, { targetClients: 2, minClients: 2, minAvailable: 2 }, {}, { codec: 'topk-q4' });
-  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
-  browser = await launchChromium();
+  stack = await startE2eStack(TASK, { prepare: (s) => createTask(s.url, TASK, { targetClients: 2, minClients: 2, minAvailable: 2 }, {}, { codec: 'topk-q4' }) });
+  ({ server, web, browser } = stack);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** The residual the page keeps for the task, as a value count (0 when none is stored). */
 const RESIDUAL_LENGTH = `new Promise((resolve, reject) => {

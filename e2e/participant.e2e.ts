@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
-import { createTask, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
-import { eventually, launchChromium, openParticipant, type ParticipantPage } from './support/browser.js';
-import { freePort } from './support/processes.js';
-import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
+import { eventually, openParticipant, type ParticipantPage } from './support/browser.js';
+import type { E2eWebApp } from './support/web-app.js';
 import { parseFrames, watchWire, type WireLog } from './support/wire-watch.js';
+import { startE2eStack, type E2eStack } from './support/stack.js';
 
 const TASK = 'mnist-e2e';
 const CLIENT_EVENTS = new Set(['join', 'update:begin', 'update:chunk', 'update:end', 'round:decline', 'capabilities']);
@@ -19,6 +19,7 @@ const CLIENT_EVENTS = new Set(['join', 'update:begin', 'update:chunk', 'update:e
 let server: E2eServer;
 let web: E2eWebApp;
 let browser: Browser;
+let stack: E2eStack;
 
 /** Records every value each progress bar shows, so a fast phase cannot slip between two polls. */
 const RECORD_PROGRESS = `
@@ -33,19 +34,12 @@ const RECORD_PROGRESS = `
 `;
 
 beforeAll(async () => {
-  const webPort = await freePort();
-  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
   // Two local epochs: three label-skewed browsers (≈ 4 digits each) then learn clearly within 3 rounds.
-  await createTask(server.url, TASK, {}, { localEpochs: 2 });
-  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
-  browser = await launchChromium();
+  stack = await startE2eStack(TASK, { prepare: (s) => createTask(s.url, TASK, {}, { localEpochs: 2 }) });
+  ({ server, web, browser } = stack);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-});
+afterAll(() => stack?.stop());
 
 describe('participant page', () => {
   it('shows an error thrown inside the training worker, with its message', async () => {

@@ -6,11 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { encodePayload, type TensorSpec } from '@chorus/core';
-import { createTask, E2E_ADMIN_TOKEN, listVersions, startChorusServer, type E2eServer } from './support/chorus-server.js';
-import { eventually, launchChromium, openParticipant } from './support/browser.js';
-import { freePort } from './support/processes.js';
-import { startWebApp, type E2eWebApp } from './support/web-app.js';
+import { createTask, E2E_ADMIN_TOKEN, listVersions, type E2eServer } from './support/chorus-server.js';
+import { eventually, openParticipant } from './support/browser.js';
+import type { E2eWebApp } from './support/web-app.js';
 import { parseFrames, watchWire } from './support/wire-watch.js';
+import { startE2eStack, type E2eStack } from './support/stack.js';
 
 const TASK = 'mnist-fedper-e2e';
 // The 2NN without its head (output/kernel 200×10, output/bias 10): 197,200 of 199,210 values.
@@ -24,20 +24,14 @@ const SHARED: TensorSpec[] = [
 let server: E2eServer;
 let web: E2eWebApp;
 let browser: Browser;
+let stack: E2eStack;
 
 beforeAll(async () => {
-  const webPort = await freePort();
-  server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
-  await createTask(server.url, TASK, { targetClients: 1, minClients: 1, minAvailable: 1 }, { localEpochs: 2 }, { personalization: { method: 'fedper' } });
-  web = await startWebApp({ port: webPort, serverUrl: server.url, taskId: TASK });
-  browser = await launchChromium();
+  stack = await startE2eStack(TASK, { prepare: (s) => createTask(s.url, TASK, { targetClients: 1, minClients: 1, minAvailable: 1 }, { localEpochs: 2 }, { personalization: { method: 'fedper' } }) });
+  ({ server, web, browser } = stack);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await web?.stop();
-  await server?.stop();
-});
+afterAll(() => stack?.stop());
 
 /** The head this browser keeps in IndexedDB (the participant database's meta store). */
 const READ_HEAD = `(async () => {
