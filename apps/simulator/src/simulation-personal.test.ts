@@ -1,22 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodePayload, encodePayload, type TensorSpec } from '@chorus/core';
 import { downloadBytes, weightsUrl } from '@chorus/client';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { useEmbeddedServer } from './embedded-server.test-helper.js';
 import { runSimulation, type RoundReport } from './simulation.js';
 
-let server: EmbeddedServer;
-const previousToken = process.env.CHORUS_ADMIN_TOKEN;
-
-beforeAll(async () => {
-  server = await startEmbeddedServer();
-  process.env.CHORUS_ADMIN_TOKEN = server.adminToken;
-}, 60_000);
-
-afterAll(async () => {
-  if (previousToken === undefined) delete process.env.CHORUS_ADMIN_TOKEN;
-  else process.env.CHORUS_ADMIN_TOKEN = previousToken;
-  await server?.close();
-});
+const embedded = useEmbeddedServer();
 
 // The 2NN without its output head: dense1 (784×200 + 200) and dense2 (200×200 + 200).
 const SHARED: TensorSpec[] = [
@@ -33,7 +21,7 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
     const reports: RoundReport[] = [];
     // Execute
     for await (const r of runSimulation({
-      serverUrl: server.url,
+      serverUrl: embedded().url,
       taskId,
       clients: 4,
       fraction: 1,
@@ -49,7 +37,7 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
       reports.push(r);
     }
     // Assert: the server's model is the shared layers only
-    const global = decodePayload(await downloadBytes(weightsUrl(server.url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
     expect(global.layout).toEqual(SHARED);
     // Every upload is exactly a float32 payload of the shared layers (no head bytes). Bytes are
     // counted between reports, and the next round may start before a report is out: sum them.

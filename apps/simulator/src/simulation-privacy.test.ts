@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveTrainingOptions } from '@chorus/ml';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { useEmbeddedServer } from './embedded-server.test-helper.js';
 import { runSimulation, type RoundReport } from './simulation.js';
 
 // Records what the simulated trainer hands to trainLocal, then trains for real.
@@ -18,20 +18,7 @@ vi.mock('@chorus/ml', async (importOriginal) => {
 
 const l2 = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 
-let server: EmbeddedServer;
-const previousToken = process.env.CHORUS_ADMIN_TOKEN;
-
-beforeAll(async () => {
-  server = await startEmbeddedServer();
-  // runSimulation against an external server authenticates with this variable.
-  process.env.CHORUS_ADMIN_TOKEN = server.adminToken;
-}, 60_000);
-
-afterAll(async () => {
-  if (previousToken === undefined) delete process.env.CHORUS_ADMIN_TOKEN;
-  else process.env.CHORUS_ADMIN_TOKEN = previousToken;
-  await server?.close();
-});
+const embedded = useEmbeddedServer();
 
 async function collect(options: Parameters<typeof runSimulation>[0]): Promise<RoundReport[]> {
   const reports: RoundReport[] = [];
@@ -50,13 +37,13 @@ describe('simulation with privacy and FedProx options (embedded server, real Soc
     // Execute
     const reports = await collect({
       ...small,
-      serverUrl: server.url,
+      serverUrl: embedded().url,
       taskId,
       codec: 'float32',
       privacy: { localDp: { clipNorm: 0.5, noiseMultiplier: 0.001 } },
       attack: { transformDelta: (_i, delta) => void rawNorms.push(l2(delta)) },
     });
-    const res = await fetch(`${server.url}/api/tasks/${taskId}/rounds/1/receipts`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    const res = await fetch(`${embedded().url}/api/tasks/${taskId}/rounds/1/receipts`, { headers: { authorization: `Bearer ${embedded().adminToken}` } });
     const { receipts } = (await res.json()) as { receipts: { accepted: boolean; l2Norm: number | null }[] };
 
     // Assert
@@ -75,7 +62,7 @@ describe('simulation with privacy and FedProx options (embedded server, real Soc
     seen.configs.length = 0;
 
     // Execute
-    const reports = await collect({ ...small, serverUrl: server.url, taskId: 'sim-fedprox', codec: 'int8', strategy: { id: 'fedprox', options: { mu: 0.25 } } });
+    const reports = await collect({ ...small, serverUrl: embedded().url, taskId: 'sim-fedprox', codec: 'int8', strategy: { id: 'fedprox', options: { mu: 0.25 } } });
 
     // Assert
     expect(reports.map((r) => r.participants)).toEqual([3]);
