@@ -23,7 +23,6 @@ let visitorBrowser: Browser;
 let strictBrowser: Browser;
 const contexts: BrowserContext[] = [];
 
-
 beforeAll(async () => {
   const webPort = await freePort();
   server = await startChorusServer({ corsOrigin: `http://127.0.0.1:${webPort}` });
