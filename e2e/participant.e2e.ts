@@ -197,8 +197,10 @@ describe('participant page', () => {
       expect(begins.length).toBeGreaterThanOrEqual(3);
       expect(new Set(begins)).toEqual(new Set([expectedUpdateBytes]));
       // Every binary byte sent belongs to an announced update (retries may resend a chunk, never more).
+      // Two interruptions can each cut one upload short before it is begun again: the reload and
+      // the server crash; every other announced update arrives whole.
       const binary = wire.binary.reduce((a, b) => a + b, 0);
-      expect(binary).toBeGreaterThanOrEqual(expectedUpdateBytes * (begins.length - 1));
+      expect(binary).toBeGreaterThanOrEqual(expectedUpdateBytes * (begins.length - 2));
       expect(binary).toBeLessThanOrEqual(expectedUpdateBytes * begins.length);
       expect(events.filter((e) => e.name === 'update:chunk').every((e) => e.attachments === 1)).toBe(true);
       // JSON frames stay small: no examples or weights hide in them.
