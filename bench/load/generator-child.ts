@@ -1,0 +1,221 @@
+/**
+ * A generator of light participants for `npm run bench -- load`: thousands of real socket.io-client
+ * connections in one process, each speaking the participant protocol (join, round:invite, weights
+ * download over HTTP, update:begin/chunk/end, round:cancel, model:updated) but with no training: every
+ * invite is answered with one valid int8 update precomputed per task. Several of these processes
+ * share the machine's cores with the server.
+ */
+import { Agent, get } from 'node:http';
+import { io as connect, type Socket } from 'socket.io-client';
+import { PROTOCOL_VERSION, decodePayload, encodePayload, type Ack, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateReceipt } from '@chorus/core';
+
+export type GeneratorCommand =
+  | { type: 'connect'; url: string; count: number; localAddresses: string[] }
+  | { type: 'join'; taskId: string }
+  | { type: 'collect' }
+  | { type: 'close' };
+
+export interface RoundStats {
+  invited: number;
+  firstInviteAt: number;
+  accepted: number;
+  lastAcceptedAt: number;
+  refused: Record<string, number>;
+  cancelled: number;
+  /** Upload bytes sent for updates that were not accepted (refused or cut short). */
+  wastedBytes: number;
+  uploadedBytes: number;
+}
+
+export type GeneratorReport =
+  | { type: 'connected'; connected: number; failed: number; errors: string[] }
+  | { type: 'joined'; taskId: string; joined: number; failed: number; errors: string[] }
+  | { type: 'stats'; rounds: Record<string, RoundStats>; versions: Record<string, { count: number; lastAt: number }>; connected: number }
+  | { type: 'closed' };
+
+const send = (m: GeneratorReport): void => {
+  process.send?.(m);
+};
+const ACK_MS = 120_000;
+const CONNECT_CONCURRENCY = 50;
+const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+
+interface Light {
+  readonly socket: Socket;
+  readonly participants: Map<string, string>;
+  current: { roundId: string; cancelled: boolean } | null;
+  /** From the join acknowledgement. */
+  maxChunkBytes: number;
+}
+
+let url = '';
+const lights: Light[] = [];
+const payloads = new Map<string, Uint8Array>();
+const rounds = new Map<string, RoundStats>();
+const versions = new Map<string, { count: number; lastAt: number }>();
+
+function roundStats(roundId: string): RoundStats {
+  let s = rounds.get(roundId);
+  if (!s) {
+    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0 };
+    rounds.set(roundId, s);
+  }
+  return s;
+}
+
+function download(path: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    get(`${url}${path}`, { agent }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => (res.statusCode === 200 ? resolve(new Uint8Array(Buffer.concat(parts))) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** One valid int8 delta per task: small Gaussian-ish values, far inside the server's norm bound. */
+async function payloadFor(taskId: string): Promise<Uint8Array> {
+  const ready = payloads.get(taskId);
+  if (ready) return ready;
+  const { layout, values } = decodePayload(await download(`/api/tasks/${taskId}/versions/0/weights`));
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const delta = new Float32Array(values.length);
+  for (let i = 0; i < delta.length; i++) delta[i] = (random() + random() + random() - 1.5) * 0.002;
+  const bytes = encodePayload({ layout, values: delta }, 'int8', random);
+  payloads.set(taskId, bytes);
+  return bytes;
+}
+
+const ask = <T>(socket: Socket, event: string, payload: unknown): Promise<Ack<T>> => socket.timeout(ACK_MS).emitWithAck(event, payload) as Promise<Ack<T>>;
+
+async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number): Promise<void> {
+  const stats = roundStats(invite.roundId);
+  stats.invited += 1;
+  const state = { roundId: invite.roundId, cancelled: false };
+  light.current = state;
+  let sent = 0;
+  let accepted = false;
+  try {
+    // What a browser does first: the version's weights over HTTP (bytes are read, then dropped).
+    await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
+    const payload = await payloadFor(invite.taskId);
+    if (state.cancelled) return;
+    const begin = await ask<{ uploadId: string; maxChunkBytes: number }>(light.socket, 'update:begin', {
+      taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: 100, byteLength: payload.byteLength, metrics: { loss: 1 },
+    });
+    if (!begin.ok) return void (stats.refused[begin.error.code] = (stats.refused[begin.error.code] ?? 0) + 1);
+    const step = Math.min(maxChunkBytes, begin.data.maxChunkBytes);
+    for (let seq = 0, off = 0; off < payload.byteLength; seq++, off += step) {
+      // A participant told the round is over stops at once (the session does the same).
+      if (state.cancelled) return;
+      const data = payload.subarray(off, off + step);
+      sent += data.byteLength;
+      const chunk = await ask(light.socket, 'update:chunk', { uploadId: begin.data.uploadId, seq, data });
+      if (!chunk.ok) return void (stats.refused[chunk.error.code] = (stats.refused[chunk.error.code] ?? 0) + 1);
+    }
+    if (state.cancelled) return;
+    const end = await ask<UpdateReceipt>(light.socket, 'update:end', { uploadId: begin.data.uploadId });
+    if (!end.ok) return void (stats.refused[end.error.code] = (stats.refused[end.error.code] ?? 0) + 1);
+    if (!end.data.accepted) return void (stats.refused[end.data.code ?? 'REJECTED'] = (stats.refused[end.data.code ?? 'REJECTED'] ?? 0) + 1);
+    accepted = true;
+    stats.accepted += 1;
+    stats.lastAcceptedAt = Date.now();
+  } catch (err) {
+    const code = err instanceof Error ? err.message.slice(0, 40) : 'error';
+    stats.refused[code] = (stats.refused[code] ?? 0) + 1;
+  } finally {
+    stats.uploadedBytes += sent;
+    if (!accepted) stats.wastedBytes += sent;
+    if (light.current === state) light.current = null;
+  }
+}
+
+function open(localAddress: string): Promise<Light> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000, localAddress } as Parameters<typeof connect>[1]);
+    const light: Light = { socket, participants: new Map(), current: null, maxChunkBytes: 256 * 1024 };
+    socket.once('connect', () => resolve(light));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.on('round:invite', (invite: RoundInvite) => void answer(light, invite, light.maxChunkBytes));
+    socket.on('round:cancel', (m: { roundId: string }) => {
+      if (light.current?.roundId === m.roundId) {
+        light.current.cancelled = true;
+        roundStats(m.roundId).cancelled += 1;
+      }
+    });
+    socket.on('model:updated', (m: ModelUpdated) => {
+      const key = `${m.taskId}@${m.version}`;
+      const v = versions.get(key) ?? { count: 0, lastAt: 0 };
+      v.count += 1;
+      v.lastAt = Date.now();
+      versions.set(key, v);
+    });
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+process.on('message', (raw) => {
+  const cmd = raw as GeneratorCommand;
+  void (async () => {
+    switch (cmd.type) {
+      case 'connect': {
+        url = cmd.url;
+        const errors = new Set<string>();
+        let failed = 0;
+        await pool(Array.from({ length: cmd.count }, (_, i) => cmd.localAddresses[i % cmd.localAddresses.length]!), CONNECT_CONCURRENCY, async (addr) => {
+          try {
+            lights.push(await open(addr));
+          } catch (err) {
+            failed += 1;
+            errors.add(err instanceof Error ? err.message : String(err));
+          }
+        });
+        send({ type: 'connected', connected: lights.length, failed, errors: [...errors].slice(0, 5) });
+        return;
+      }
+      case 'join': {
+        await payloadFor(cmd.taskId);
+        const errors = new Set<string>();
+        let joined = 0;
+        let failed = 0;
+        await pool(lights, CONNECT_CONCURRENCY, async (light) => {
+          const ack = await ask<JoinResponse>(light.socket, 'join', { protocolVersion: PROTOCOL_VERSION, taskId: cmd.taskId, capabilities: { backend: 'wasm', numExamples: 1000 } }).catch((err: unknown) => ({ ok: false as const, error: { code: 'TIMEOUT', message: String(err) } }));
+          if (ack.ok) {
+            joined += 1;
+            light.participants.set(cmd.taskId, ack.data.participantId);
+            light.maxChunkBytes = ack.data.maxChunkBytes;
+          } else {
+            failed += 1;
+            errors.add(`${ack.error.code}: ${ack.error.message}`);
+          }
+        });
+        send({ type: 'joined', taskId: cmd.taskId, joined, failed, errors: [...errors].slice(0, 5) });
+        return;
+      }
+      case 'collect':
+        send({ type: 'stats', rounds: Object.fromEntries(rounds), versions: Object.fromEntries(versions), connected: lights.filter((l) => l.socket.connected).length });
+        return;
+      case 'close':
+        for (const l of lights) l.socket.close();
+        agent.destroy();
+        send({ type: 'closed' });
+        process.disconnect?.();
+        return;
+    }
+  })().catch((err: unknown) => {
+    process.stderr.write(`load generator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+});

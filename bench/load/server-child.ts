@@ -1,0 +1,107 @@
+/**
+ * The server side of `npm run bench -- load`: one real Chorus server process (as `npm start` runs it),
+ * driven by the bench over IPC. Besides the server it runs a timer-lag monitor and an RSS sampler, so
+ * the figures describe this process alone (the generators live in other processes).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createTaskFromTemplate, startServer, type RunningServer } from '@chorus/server';
+
+export type ServerCommand =
+  | { type: 'create'; taskId: string; template: 'mnist-2nn' | 'mnist-cnn'; targetClients: number; rounds: number; deadlineMs: number }
+  | { type: 'start'; taskId: string }
+  | { type: 'reset' }
+  | { type: 'sample' }
+  | { type: 'stop' };
+
+export type ServerReport =
+  | { type: 'ready'; url: string; pid: number }
+  | { type: 'created'; taskId: string }
+  | { type: 'started'; taskId: string }
+  | { type: 'closed'; taskId: string; round: number; state: 'committed' | 'abandoned'; version: number | null; participants: number; at: number }
+  | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number> }
+  | { type: 'stopped' };
+
+const send = (m: ServerReport): void => {
+  process.send?.(m);
+};
+
+/** How late a 10 ms interval fires: the longest stall of the event loop a timer saw since the last reset. */
+const TICK_MS = 10;
+let lagMax = 0;
+let peakRss = 0;
+let last = performance.now();
+const monitor = setInterval(() => {
+  const now = performance.now();
+  lagMax = Math.max(lagMax, now - last - TICK_MS);
+  last = now;
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, TICK_MS);
+
+const dir = mkdtempSync(join(tmpdir(), 'chorus-load-'));
+const server: RunningServer = await startServer(
+  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [] },
+  {},
+);
+const logger = pino({ level: 'warn' });
+server.events.on((e) => {
+  if (e.type === 'round:closed') send({ type: 'closed', taskId: e.taskId, round: e.round, state: e.state, version: e.version, participants: e.participants, at: Date.now() });
+});
+
+process.on('message', (raw) => {
+  const cmd = raw as ServerCommand;
+  void (async () => {
+    switch (cmd.type) {
+      case 'create': {
+        await createTaskFromTemplate(
+          server.engine,
+          {
+            template: cmd.template,
+            config: {
+              id: cmd.taskId,
+              name: `load ${cmd.template}`,
+              codec: 'int8',
+              data: { kind: 'image', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' },
+              training: { localEpochs: 1, batchSize: 10, learningRate: 0.05 },
+              rounds: { targetClients: cmd.targetClients, minClients: cmd.targetClients, deadlineMs: cmd.deadlineMs, maxRounds: cmd.rounds },
+              strategy: { id: 'fedavg', options: {} },
+            },
+          },
+          logger,
+        );
+        send({ type: 'created', taskId: cmd.taskId });
+        return;
+      }
+      case 'start':
+        await server.engine.start(cmd.taskId);
+        send({ type: 'started', taskId: cmd.taskId });
+        return;
+      case 'reset':
+        lagMax = 0;
+        peakRss = process.memoryUsage.rss();
+        last = performance.now();
+        return;
+      case 'sample': {
+        const connected: Record<string, number> = {};
+        for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
+        send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected });
+        return;
+      }
+      case 'stop':
+        clearInterval(monitor);
+        await server.close();
+        rmSync(dir, { recursive: true, force: true });
+        send({ type: 'stopped' });
+        // An explicit exit writes the --cpu-prof profile and leaves no handle behind.
+        setTimeout(() => process.exit(0), 100);
+        return;
+    }
+  })().catch((err: unknown) => {
+    process.stderr.write(`load server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+});
+
+send({ type: 'ready', url: server.url, pid: process.pid });
