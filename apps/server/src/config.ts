@@ -54,7 +54,7 @@ export const serverConfigSchema = z
     host: option(z.string().min(1, 'expected a host name or address').default('0.0.0.0'), { env: 'CHORUS_HOST', flag: '--host <host>', kind: 'string', help: 'interface to listen on' }),
     /** SQLite database file (':memory:' for a throw-away one). */
     db: option(z.string().min(1, 'expected a file path or ":memory:"').default('./data/chorus.sqlite'), { env: 'CHORUS_DB', flag: '--db <path>', kind: 'string', help: 'SQLite database file' }),
-    /** SQLite `synchronous` for the WAL: FULL also survives power loss, NORMAL only process crashes. */
+    /** SQLite `synchronous` for checkpoints (new versions) under WAL: FULL also survives power loss, NORMAL only process crashes. Other writes never fsync. */
     dbSync: option(z.enum(['NORMAL', 'FULL'], { error: 'expected NORMAL or FULL' }).default('FULL'), {
       env: 'CHORUS_DB_SYNC',
       flag: '--db-sync <mode>',

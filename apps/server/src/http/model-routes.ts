@@ -3,6 +3,7 @@ import { ChorusError } from '@chorus/core';
 import type { StoredVersion } from '../storage/storage.js';
 import { loadMl } from '../tasks/ml-loader.js';
 import type { RouteContext } from './task-routes.js';
+import { VersionCache } from './version-cache.js';
 
 type VersionParams = { Params: { id: string; v: string } };
 
@@ -14,6 +15,7 @@ function cacheHeaders(reply: FastifyReply, latest: boolean, version: number): vo
 /** Model downloads: the binary payload clients train from, and the same weights in TensorFlow.js format. */
 export function registerModelRoutes(app: FastifyInstance, { engine, storage, logger }: RouteContext): void {
   const decoded = new Map<string, Float32Array>();
+  const versions = new VersionCache();
 
   async function version(taskId: string, raw: string): Promise<StoredVersion> {
     const latest = engine.summary(taskId).version;
@@ -21,7 +23,7 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
     if (raw === 'latest') v = latest;
     else if (/^\d+$/.test(raw)) v = Number(raw);
     else throw new ChorusError('BAD_REQUEST', `version: expected a number or "latest", got "${raw}"`);
-    const stored = await storage.getVersion(taskId, v);
+    const stored = await versions.get(taskId, v, () => storage.getVersion(taskId, v));
     if (!stored) throw new ChorusError('NOT_FOUND', `task "${taskId}" has no version ${v} (latest is ${latest})`);
     return stored;
   }
