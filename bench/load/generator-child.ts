@@ -102,9 +102,14 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
     await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
     const payload = await payloadFor(invite.taskId);
     if (state.cancelled) return;
-    const begin = await ask<{ uploadId: string; maxChunkBytes: number }>(light.socket, 'update:begin', {
-      taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: 100, byteLength: payload.byteLength, metrics: { loss: 1 },
-    });
+    const request = { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: 100, byteLength: payload.byteLength, metrics: { loss: 1 } };
+    let begin = await ask<{ uploadId: string; maxChunkBytes: number }>(light.socket, 'update:begin', request);
+    // As the session does: a retryable refusal (server busy) is retried with backoff until the round is over.
+    for (let attempt = 0; !begin.ok && begin.error.retryable && !state.cancelled && attempt < 4; attempt++) {
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      if (state.cancelled) return;
+      begin = await ask<{ uploadId: string; maxChunkBytes: number }>(light.socket, 'update:begin', request);
+    }
     if (!begin.ok) return void (stats.refused[begin.error.code] = (stats.refused[begin.error.code] ?? 0) + 1);
     const step = Math.min(maxChunkBytes, begin.data.maxChunkBytes);
     for (let seq = 0, off = 0; off < payload.byteLength; seq++, off += step) {

@@ -81,6 +81,8 @@ export const serverConfigSchema = z
      * above it, because Socket.IO silently drops an over-size message together with the connection.
      */
     maxChunkBytes: option(int(1024, 16 * 1024 * 1024).default(262_144), { env: 'CHORUS_MAX_CHUNK_BYTES', flag: '--max-chunk-bytes <bytes>', kind: 'int', help: 'largest upload chunk' }),
+    /** Memory all update uploads in progress may hold together; beyond it begins wait, then are refused UNAVAILABLE (retryable). */
+    uploadBudgetBytes: option(int(1024 * 1024, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024), { env: 'CHORUS_UPLOAD_BUDGET_BYTES', kind: 'int', help: 'bytes of uploads in progress held at once' }),
     /** Pause before retrying an abandoned round, in ms. */
     roundRetryDelayMs: option(int(0, 3_600_000).default(2000), { env: 'CHORUS_ROUND_RETRY_MS', kind: 'int', help: 'pause before retrying an abandoned round' }),
     /**
@@ -145,16 +147,20 @@ export const serverConfigSchema = z
         .default(() => []),
       { env: 'CHORUS_TRUST_PROXY', flag: '--trust-proxy <list>', kind: 'list', help: 'comma-separated proxies whose X-Forwarded-* headers are believed' },
     ),
-    /** New participant connections per client IP per minute. */
-    connectionsPerMinute: option(int(1, 1_000_000).default(600), { env: 'CHORUS_RATE_CONNECTIONS', kind: 'int', help: 'participant connections per IP per minute' }),
-    /** Update uploads per participant per minute (per IP: 20× this). */
+    /**
+     * New participant connections per client IP per minute. High on purpose: an office or a campus
+     * behind one NAT is one IP (10,000 browsers reconnecting after a restart); per-connection and
+     * per-participant limits are what stop one abuser.
+     */
+    connectionsPerMinute: option(int(1, 1_000_000).default(20_000), { env: 'CHORUS_RATE_CONNECTIONS', kind: 'int', help: 'participant connections per IP per minute' }),
+    /** Update uploads per participant per minute (per IP: 1,000× this, for a NAT full of participants). */
     uploadsPerMinute: option(int(1, 100_000).default(30), { env: 'CHORUS_RATE_UPLOADS', kind: 'int', help: 'uploads per participant per minute' }),
     /** Refuse to restore a participant id without its signed token. */
     requireParticipantToken: option(bool().default(true), { env: 'CHORUS_REQUIRE_PARTICIPANT_TOKEN', kind: 'bool', help: 'require signed participant tokens on re-join' }),
     /** Joins one participant connection may send per minute (a browser joins once, and again only after an error). */
     joinsPerConnectionPerMinute: option(int(1, 10_000).default(5), { env: 'CHORUS_RATE_JOINS_PER_CONNECTION', kind: 'int', help: 'joins per participant connection per minute' }),
     /** Joins per client IP per minute, over all its connections (each fresh join is a participant row). */
-    joinsPerIpPerMinute: option(int(1, 1_000_000).default(300), { env: 'CHORUS_RATE_JOINS', kind: 'int', help: 'participant joins per IP per minute' }),
+    joinsPerIpPerMinute: option(int(1, 1_000_000).default(20_000), { env: 'CHORUS_RATE_JOINS', kind: 'int', help: 'participant joins per IP per minute' }),
     /** Audit rows per client IP per minute for refused calls without a session; the next row says how many were left out. */
     auditRefusalsPerMinute: option(int(1, 1_000_000).default(10), { env: 'CHORUS_AUDIT_REFUSALS', kind: 'int', help: 'audit rows per IP per minute for refused anonymous calls' }),
   })

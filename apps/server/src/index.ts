@@ -35,7 +35,7 @@ import type { Storage } from './storage/storage.js';
 import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type EvaluatorRegistry } from './tasks/evaluator-registry.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
 import { createTaskService } from './tasks/task-service.js';
-import { attachSocketHandlers, createSocketTransport, type ChorusServer } from './transport/socket-handlers.js';
+import { attachSocketHandlers, createSocketTransport, type ChorusServer, type TransportTap } from './transport/socket-handlers.js';
 
 export type { ServerConfig } from './config.js';
 export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
@@ -139,9 +139,11 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       for (const [backend, count] of Object.entries(engine.summary(taskId).byBackend)) yield { taskId, backend, count };
     }
   });
+  // The socket handlers hear of round:cancel through this tap (their upload gate answers waiting begins).
+  const tap: TransportTap = {};
   const engine: RoundEngine = new RoundEngine({
     storage,
-    transport: createSocketTransport(io),
+    transport: createSocketTransport(io, tap),
     payload: corePayloadOps,
     createStrategy: metrics.timeStrategies(createStrategy),
     logger,
@@ -187,7 +189,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     });
     guard.install(io);
     installPartnerKeys(app, io, sqlite.db, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
-    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard });
+    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);

@@ -10,15 +10,15 @@ export interface ParticipantGuardOptions {
   readonly secret: Uint8Array;
   /** Browser origins allowed to open a participant socket (CHORUS_CORS_ORIGINS). */
   readonly corsOrigins: readonly string[];
-  /** New Socket.IO connections per client IP per minute. @default 600 */
+  /** New Socket.IO connections per client IP per minute (one IP may be a whole office behind NAT). @default 20000 */
   readonly connectionsPerMinute: number;
-  /** Update uploads (update:begin) per participant per minute; per IP it is 20× this. @default 30 */
+  /** Update uploads (update:begin) per participant per minute; per IP it is UPLOADS_PER_IP_FACTOR× this. @default 30 */
   readonly uploadsPerMinute: number;
   /** Refuse a claimed participantId without its signed token (else it is accepted, for older clients). @default false */
   readonly requireToken: boolean;
   /** Joins one connection may send per minute. @default 5 */
   readonly joinsPerConnectionPerMinute: number;
-  /** Joins per client IP per minute, over all its connections. @default 300 */
+  /** Joins per client IP per minute, over all its connections. @default 20000 */
   readonly joinsPerIpPerMinute: number;
   /** Current token generation of each participant (persisted). */
   readonly tokens: ParticipantTokenStore;
@@ -35,6 +35,12 @@ export interface JoinClaim {
   /** The connection re-sends a join whose ack it lost: it gets the current token again. */
   readonly resend: boolean;
 }
+
+/**
+ * Per-IP upload cap as a multiple of the per-participant one. An IP is not a person: 500 uploads in
+ * a round from one campus NAT are honest, so the per-IP cap only stops a flood (30/min × 1,000).
+ */
+const UPLOADS_PER_IP_FACTOR = 1000;
 
 const rateLimited = (what: string, ms: number) =>
   new ChorusError('RATE_LIMITED', `${what}: too many in a minute, try again in ${Math.max(1, Math.ceil(ms / 1000))} s`);
@@ -60,7 +66,7 @@ export class ParticipantGuard {
     this.joinsByConnection = new RateLimiterMemory({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
     this.joinsByIp = new RateLimiterMemory({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
     this.uploadsByParticipant = new RateLimiterMemory({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
-    this.uploadsByIp = new RateLimiterMemory({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * 20, duration: 60 });
+    this.uploadsByIp = new RateLimiterMemory({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * UPLOADS_PER_IP_FACTOR, duration: 60 });
   }
 
   /** Handshake rules for the participant namespace: allowed origin, connection rate per IP. */

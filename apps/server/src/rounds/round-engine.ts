@@ -227,6 +227,21 @@ export class RoundEngine {
     return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
   }
 
+  /** Updates the round still needs (0 once it is not collecting): how many uploads may run at once. */
+  openSlots(taskId: string, roundId: string): number {
+    return this.runners.get(taskId)?.openSlots(roundId) ?? 0;
+  }
+
+  /**
+   * An upload of a selected participant was refused before it began (a rate limit): its place in
+   * the round is given up, so a round whose outstanding uploads were all refused closes on what it
+   * has instead of waiting out its deadline.
+   */
+  refuseUpload(connectionId: string, taskId: string, roundId: string, error: ChorusError): void {
+    const pid = this.connections.get(connectionId)?.get(taskId);
+    if (pid) this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
+  }
+
   recordDownload(taskId: string, bytes: number): void {
     this.runners.get(taskId)?.recordDownload(bytes);
   }

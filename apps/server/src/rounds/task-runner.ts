@@ -452,6 +452,21 @@ export class TaskRunner implements RoundCloserHost {
     }
   }
 
+  openSlots(roundId: string): number {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return 0;
+    return Math.max(0, this.config.rounds.targetClients - r.accepted);
+  }
+
+  refuseUpload(participantId: string, roundId: string, error: ChorusError): void {
+    const r = this.round;
+    const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
+    if (!sel || sel.status !== 'invited') return;
+    r!.fail(participantId, { participantId, code: error.code as ClientFailure['code'], reason: error.message }, 'rejected');
+    this.log.info({ round: r!.round, participantId, code: error.code }, 'upload refused before it began');
+    this.closeIfDone();
+  }
+
   recordDownload(bytes: number): void {
     if (this.round && this.phase === 'collecting') this.round.bytesDown += bytes;
   }

@@ -19,16 +19,26 @@ import type { EngineTransport } from '../rounds/engine-deps.js';
 import type { ParticipantGuard } from '../auth/participant-guard.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import { UploadAssembler } from './upload-assembler.js';
+import { UploadGate } from './upload-gate.js';
 
 export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type ChorusSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 export const taskRoom = (taskId: string): string => `task:${taskId}`;
 
+/** What the socket layer wants to hear of the engine's messages (the upload gate: round:cancel). */
+export interface TransportTap {
+  roundOver?(connectionId: string, roundId: string, reason: string): void;
+}
+
 /** Engine → participants over Socket.IO: one room per task, and each socket's own room by id. */
-export function createSocketTransport(io: ChorusServer): EngineTransport {
+export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}): EngineTransport {
   return {
     send: (connectionId, event, msg) => {
+      if (event === 'round:cancel') {
+        const m = msg as { roundId: string; reason: string };
+        tap.roundOver?.(connectionId, m.roundId, m.reason);
+      }
       io.to(connectionId).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
     },
     broadcast: (taskId, event, msg) => {
@@ -84,9 +94,15 @@ function on<S extends z.ZodType, R>(
 
 const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['join', 'capabilities', 'round:decline', 'update:begin', 'update:chunk', 'update:end']);
 
-export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard }): void {
+export function attachSocketHandlers(
+  io: ChorusServer,
+  engine: RoundEngine,
+  options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard; uploadBudgetBytes?: number; tap?: TransportTap },
+): void {
   const { maxChunkBytes, logger, guard } = options;
-  const uploads = new UploadAssembler(maxChunkBytes);
+  const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
+  const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
+  if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
   io.on('connection', (socket) => {
     const log = logger.child({ socket: socket.id });
@@ -125,16 +141,50 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
     });
 
     on(socket, log, 'update:begin', updateBeginSchema, async (req) => {
-      await guard?.admitUpload(socket.handshake.address, engine.participantOf(socket.id, req.taskId));
+      const participantId = engine.participantOf(socket.id, req.taskId);
+      try {
+        await guard?.admitUpload(socket.handshake.address, participantId);
+      } catch (err) {
+        // Nothing more will come from this participant in this round: the round need not wait for it.
+        engine.refuseUpload(socket.id, req.taskId, req.roundId, ChorusError.from(err));
+        throw err;
+      }
       engine.beginUpdate(socket.id, req);
-      return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
+      // Over-selected participants wait here (no bytes sent) while the round has all the uploads it needs.
+      await gate.admit(socket.id, req.taskId, req.roundId, req.byteLength);
+      try {
+        if (socket.disconnected) throw new ChorusError('UNAVAILABLE', 'the connection closed');
+        engine.beginUpdate(socket.id, req); // the round may have closed while it waited
+        return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
+      } catch (err) {
+        gate.release(socket.id, req.roundId);
+        throw err;
+      }
     });
 
-    on(socket, log, 'update:chunk', updateChunkSchema, (req) => ({ received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) }));
+    on(socket, log, 'update:chunk', updateChunkSchema, (req) => {
+      const begin = uploads.pending(socket.id, req.uploadId);
+      try {
+        // A round that closed mid-upload stops it at the next chunk, not after the last one.
+        if (begin) engine.beginUpdate(socket.id, begin);
+        return { received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) };
+      } catch (err) {
+        if (begin && !uploads.pending(socket.id, req.uploadId)) gate.release(socket.id, begin.roundId);
+        else if (begin && ChorusError.from(err).roundOver) {
+          uploads.abort(socket.id, req.uploadId);
+          gate.release(socket.id, begin.roundId);
+        }
+        throw err;
+      }
+    });
 
     on(socket, log, 'update:end', updateEndSchema, (req) => {
       const { begin, bytes } = uploads.end(socket.id, req.uploadId);
-      return engine.submitUpdate(socket.id, begin, bytes);
+      try {
+        return engine.submitUpdate(socket.id, begin, bytes);
+      } finally {
+        gate.release(socket.id, begin.roundId);
+      }
     });
 
     // An event nobody handles still gets an answer, so a client waiting on its ack is not left hanging.
@@ -148,6 +198,7 @@ export function attachSocketHandlers(io: ChorusServer, engine: RoundEngine, opti
 
     socket.on('disconnect', (reason) => {
       uploads.dropConnection(socket.id);
+      gate.dropConnection(socket.id);
       engine.detach(socket.id);
       log.debug({ reason }, 'disconnected');
     });
