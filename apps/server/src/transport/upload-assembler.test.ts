@@ -52,4 +52,35 @@ describe('UploadAssembler', () => {
     u.dropConnection('c1');
     expect(codeOf(() => u.begin('c1', begin(2, 'r3')))).toBe('no error');
   });
+  it('holds uploads in progress within its budget: beyond it a begin is refused UNAVAILABLE (retryable) and nothing already taken is lost', () => {
+    const u = new UploadAssembler(4, 4, 10);
+    const a = u.begin('c1', begin(6));
+    let refused: ChorusError | undefined;
+    try {
+      u.begin('c2', begin(6));
+    } catch (err) {
+      refused = ChorusError.from(err);
+    }
+    expect([refused?.code, refused?.retryable]).toEqual(['UNAVAILABLE', true]);
+    expect(u.reservedBytes()).toBe(6);
+
+    u.chunk('c1', a, 0, Uint8Array.of(1, 2, 3, 4));
+    u.chunk('c1', a, 1, Uint8Array.of(5, 6));
+    expect([...u.end('c1', a).bytes]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(u.reservedBytes()).toBe(0);
+    // The refused one, retried once there is room, goes through.
+    const b = u.begin('c2', begin(6));
+    u.chunk('c2', b, 0, Uint8Array.of(9, 9, 9, 9));
+    expect(u.reservedBytes()).toBe(6);
+    u.dropConnection('c2');
+    expect(u.reservedBytes()).toBe(0);
+  });
+
+  it('lets a lone upload larger than the whole budget through, so the budget cannot stall a round', () => {
+    const u = new UploadAssembler(4, 4, 3);
+    const id = u.begin('c1', begin(5));
+    u.chunk('c1', id, 0, Uint8Array.of(1, 2, 3, 4));
+    u.chunk('c1', id, 1, Uint8Array.of(5));
+    expect([...u.end('c1', id).bytes]).toEqual([1, 2, 3, 4, 5]);
+  });
 });

@@ -3,7 +3,10 @@ import { ChorusError, type UpdateBegin } from '@chorus/core';
 
 interface Upload {
   readonly begin: UpdateBegin;
-  readonly buffer: Uint8Array;
+  /** The chunks as they arrived: no buffer is allocated at begin, and a one-chunk update is never copied. */
+  readonly parts: Uint8Array[];
+  /** Declared size: what the budget holds for this upload. */
+  readonly declared: number;
   received: number;
   nextSeq: number;
 }
@@ -55,7 +58,7 @@ export class UploadAssembler {
       throw new ChorusError('UNAVAILABLE', `update:begin: the server holds ${this.reserved} bytes of uploads in progress (budget ${this.budgetBytes}); try again in a moment`);
     }
     const uploadId = randomUUID();
-    open.set(uploadId, { begin, buffer: new Uint8Array(begin.byteLength), received: 0, nextSeq: 0 });
+    open.set(uploadId, { begin, parts: [], declared: begin.byteLength, received: 0, nextSeq: 0 });
     this.reserved += begin.byteLength;
     return uploadId;
   }
@@ -75,7 +78,7 @@ export class UploadAssembler {
     const u = open.get(uploadId);
     if (!u) return;
     open.delete(uploadId);
-    this.reserved -= u.buffer.byteLength;
+    this.reserved -= u.declared;
   }
 
   chunk(connectionId: string, uploadId: string, seq: number, data: Uint8Array): number {
@@ -87,11 +90,11 @@ export class UploadAssembler {
       this.remove(open, uploadId);
       throw new ChorusError('PAYLOAD_TOO_LARGE', `update:chunk data is ${data.byteLength} bytes; at most ${this.maxChunkBytes} per chunk`);
     }
-    if (u.received + data.byteLength > u.buffer.byteLength) {
+    if (u.received + data.byteLength > u.declared) {
       this.remove(open, uploadId);
-      throw new ChorusError('PAYLOAD_TOO_LARGE', `update:chunk goes past the declared byteLength ${u.buffer.byteLength}`);
+      throw new ChorusError('PAYLOAD_TOO_LARGE', `update:chunk goes past the declared byteLength ${u.declared}`);
     }
-    u.buffer.set(data, u.received);
+    u.parts.push(data);
     u.received += data.byteLength;
     u.nextSeq += 1;
     return u.received;
@@ -102,10 +105,10 @@ export class UploadAssembler {
     const u = open?.get(uploadId);
     if (!open || !u) throw new ChorusError('NOT_FOUND', `uploadId "${uploadId}" is not an open upload on this connection`);
     this.remove(open, uploadId);
-    if (u.received !== u.buffer.byteLength) {
-      throw new ChorusError('BAD_REQUEST', `update:end after ${u.received} of the declared ${u.buffer.byteLength} bytes`);
+    if (u.received !== u.declared) {
+      throw new ChorusError('BAD_REQUEST', `update:end after ${u.received} of the declared ${u.declared} bytes`);
     }
-    return { begin: u.begin, bytes: u.buffer };
+    return { begin: u.begin, bytes: joinParts(u.parts, u.declared) };
   }
 
   dropConnection(connectionId: string): void {
@@ -113,4 +116,16 @@ export class UploadAssembler {
     if (open) for (const id of [...open.keys()]) this.remove(open, id);
     this.byConnection.delete(connectionId);
   }
+}
+
+/** One buffer of the parts; a single part already aligned for typed-array views is used as it is. */
+function joinParts(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.byteOffset % 8 === 0) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
