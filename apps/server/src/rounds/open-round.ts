@@ -36,7 +36,24 @@ export class OpenRound {
     readonly aggregator: RoundAggregator,
     participants: readonly { participantId: string; connectionId: string }[],
   ) {
-    for (const p of participants) this.selected.set(p.participantId, { ...p, status: 'invited' });
+    for (const p of participants) {
+      this.selected.set(p.participantId, { ...p, status: 'invited' });
+      this.byConnection.set(p.connectionId, p.participantId);
+    }
+  }
+
+  /**
+   * Selected participant by connection. Every other task asks `holdsConnection` for every member it
+   * considers when it selects, so a scan of the round here made selection O(connections × round size).
+   */
+  private readonly byConnection = new Map<string, string>();
+
+  /** A selected participant came back on a new connection (a reloaded page keeps its place). */
+  reconnect(participantId: string, connectionId: string): void {
+    const c = this.selected.get(participantId);
+    if (!c) return;
+    c.connectionId = connectionId;
+    this.byConnection.set(connectionId, participantId);
   }
 
   /** Clients still expected to send something. */
@@ -50,8 +67,9 @@ export class OpenRound {
   }
 
   holdsConnection(connectionId: string): boolean {
-    for (const c of this.selected.values()) if (c.connectionId === connectionId && c.status === 'invited') return true;
-    return false;
+    const pid = this.byConnection.get(connectionId);
+    const c = pid === undefined ? undefined : this.selected.get(pid);
+    return c !== undefined && c.connectionId === connectionId && c.status === 'invited';
   }
 
   fail(participantId: string, failure: ClientFailure, status: SelectedStatus): void {

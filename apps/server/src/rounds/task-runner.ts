@@ -46,6 +46,8 @@ export class TaskRunner implements RoundCloserHost {
   private deadlineTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private shuttingDown = false;
+  /** Joins that cannot open a round yet (see newCandidate). */
+  private scansToSkip = 0;
   private readonly closer: RoundCloser;
   readonly clock: Clock;
   readonly log: Logger;
@@ -179,10 +181,17 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   maybeStartRound(): void {
+    this.scansToSkip = 0;
     if (this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
     const rounds = this.config.rounds;
+    const needed = Math.max(rounds.minAvailable, rounds.minClients);
+    // Eligible members are among the members: too few members needs no scan at all.
+    if (this.members.size < needed) return;
     const eligible = this.eligibleMembers();
-    if (eligible.length < Math.max(rounds.minAvailable, rounds.minClients)) return;
+    if (eligible.length < needed) {
+      this.scansToSkip = needed - eligible.length - 1;
+      return;
+    }
     const picked = pickRandom(eligible, selectionSize(rounds.targetClients, rounds.overSelection, eligible.length), this.deps.random ?? Math.random);
     this.openRound(picked);
   }
@@ -328,9 +337,22 @@ export class TaskRunner implements RoundCloserHost {
     if (r && sel && (sel.status === 'invited' || sel.status === 'disconnected')) {
       // A reloaded page keeps its place in the round it was invited to.
       sel.status = 'invited';
-      sel.connectionId = connectionId;
+      r.reconnect(participantId, connectionId);
       r.failures.delete(participantId);
       this.deps.transport.send(connectionId, 'round:invite', r.invite);
+      return;
+    }
+    this.newCandidate();
+  }
+
+  /**
+   * A member joined or changed its capabilities. Each adds at most one eligible member, so after a
+   * selection attempt that came up n short the next n − 1 cannot open a round and skip the O(members)
+   * scan: a reconnect storm while a task waits no longer costs O(connections²).
+   */
+  private newCandidate(): void {
+    if (this.scansToSkip > 0) {
+      this.scansToSkip -= 1;
       return;
     }
     this.maybeStartRound();
@@ -340,7 +362,7 @@ export class TaskRunner implements RoundCloserHost {
     const m = this.members.get(participantId);
     if (!m || m.connectionId !== connectionId) return;
     m.capabilities = capabilities;
-    this.maybeStartRound();
+    this.newCandidate();
   }
 
   removeMember(participantId: string, connectionId: string): void {
