@@ -20,6 +20,7 @@ import type { ParticipantGuard } from '../auth/participant-guard.js';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import { UploadAssembler } from './upload-assembler.js';
 import { UploadGate } from './upload-gate.js';
+import { SpreadEmitter } from './spread-emitter.js';
 
 export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type ChorusSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -33,17 +34,24 @@ export interface TransportTap {
 
 /** Engine → participants over Socket.IO: one room per task, and each socket's own room by id. */
 export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}): EngineTransport {
+  type Event = keyof ServerToClientEvents;
+  // Broadcasts go out a batch of sockets per event-loop turn (see SpreadEmitter), so /healthz,
+  // timers and downloads are answered while 10,000 participants hear of a new version.
+  const out = new SpreadEmitter<Event, unknown>({
+    members: (room) => io.sockets.adapter.rooms.get(room) ?? [],
+    emit: (ids, event, msg) => {
+      io.to(ids as string[]).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
+    },
+  });
   return {
     send: (connectionId, event, msg) => {
       if (event === 'round:cancel') {
         const m = msg as { roundId: string; reason: string };
         tap.roundOver?.(connectionId, m.roundId, m.reason);
       }
-      io.to(connectionId).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
+      out.send(connectionId, event, msg);
     },
-    broadcast: (taskId, event, msg) => {
-      io.to(taskRoom(taskId)).emit(event, ...([msg] as Parameters<ServerToClientEvents[typeof event]>));
-    },
+    broadcast: (taskId, event, msg) => out.broadcast(taskRoom(taskId), event, msg),
   };
 }
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { SpreadEmitter } from './spread-emitter.js';
+
+function recorder(rooms: Record<string, string[]>) {
+  const writes: { ids: readonly string[]; event: string; msg: number }[] = [];
+  const target = { members: (room: string) => rooms[room] ?? [], emit: (ids: readonly string[], event: string, msg: number) => void writes.push({ ids, event, msg }) };
+  return { writes, target };
+}
+const turn = () => new Promise((r) => setImmediate(r));
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `s${i}`);
+
+describe('SpreadEmitter', () => {
+  it('writes a big broadcast a batch per turn of the event loop, reaching every member once', async () => {
+    const { writes, target } = recorder({ room: ids(1200) });
+    const e = new SpreadEmitter(target, 500);
+    e.broadcast('room', 'model:updated', 1);
+    expect(writes.map((w) => w.ids.length)).toEqual([500]);
+    expect(e.pending()).toBe(700);
+    await turn();
+    expect(writes.map((w) => w.ids.length)).toEqual([500, 500]);
+    await turn();
+    expect(writes.flatMap((w) => w.ids).sort()).toEqual(ids(1200).sort());
+    expect(e.pending()).toBe(0);
+  });
+
+  it('keeps each socket’s messages in the order they were sent: a direct send waits behind a broadcast in progress', async () => {
+    const { writes, target } = recorder({ room: ids(600) });
+    const e = new SpreadEmitter(target, 500);
+    e.broadcast('room', 'model:updated', 1);
+    e.send('s599', 'round:invite', 2);
+    expect(writes.some((w) => w.event === 'round:invite')).toBe(false);
+    await turn();
+    const forLast = writes.filter((w) => w.ids.includes('s599')).map((w) => w.event);
+    expect(forLast).toEqual(['model:updated', 'round:invite']);
+  });
+
+  it('sends at once when nothing is queued, and ignores an empty room', () => {
+    const { writes, target } = recorder({});
+    const e = new SpreadEmitter(target, 500);
+    e.broadcast('empty', 'task:status', 0);
+    e.send('s1', 'round:cancel', 3);
+    expect(writes).toEqual([{ ids: ['s1'], event: 'round:cancel', msg: 3 }]);
+  });
+});

@@ -1,0 +1,67 @@
+/** How the emitter reaches sockets: who is in a room, and one emit to a list of socket ids. */
+export interface EmitTarget<E extends string, M> {
+  members(room: string): Iterable<string>;
+  emit(socketIds: readonly string[], event: E, msg: M): void;
+}
+
+interface Work<E, M> {
+  readonly ids: readonly string[];
+  next: number;
+  readonly event: E;
+  readonly msg: M;
+}
+
+/**
+ * Broadcasts spread over turns of the event loop. Emitting to 10,000 sockets in one turn writes
+ * 10,000 frames before anything else runs, so a /healthz request and every timer waited behind each
+ * new version. Here a broadcast goes out `batch` sockets per turn (setImmediate between batches, so
+ * I/O and timers get their turn). One FIFO for broadcasts and direct sends keeps each socket's
+ * messages in the order the engine sent them (model:updated before the next round:invite).
+ */
+export class SpreadEmitter<E extends string, M> {
+  private readonly queue: Work<E, M>[] = [];
+  private scheduled = false;
+
+  /** @param batch sockets written per turn of the event loop. @default 500 */
+  constructor(
+    private readonly target: EmitTarget<E, M>,
+    private readonly batch = 500,
+  ) {}
+
+  broadcast(room: string, event: E, msg: M): void {
+    this.enqueue({ ids: [...this.target.members(room)], next: 0, event, msg });
+  }
+
+  send(socketId: string, event: E, msg: M): void {
+    this.enqueue({ ids: [socketId], next: 0, event, msg });
+  }
+
+  /** Sockets still to be written to (tests, metrics). */
+  pending(): number {
+    return this.queue.reduce((n, w) => n + w.ids.length - w.next, 0);
+  }
+
+  private enqueue(work: Work<E, M>): void {
+    if (work.ids.length === 0) return;
+    this.queue.push(work);
+    // Nothing queued before it: write the first batch now, so a small broadcast costs no extra turn.
+    if (!this.scheduled) this.pump();
+  }
+
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    let budget = this.batch;
+    while (budget > 0 && this.queue.length > 0) {
+      const w = this.queue[0]!;
+      const ids = w.ids.slice(w.next, w.next + budget);
+      w.next += ids.length;
+      budget -= ids.length;
+      this.target.emit(ids, w.event, w.msg);
+      if (w.next >= w.ids.length) this.queue.shift();
+    }
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(this.pump);
+    }
+  };
+}
