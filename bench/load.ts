@@ -6,7 +6,8 @@
  *
  * Flags (after `npm run bench -- load`): --connections 10000, --updates 1000 (2NN target per round),
  * --cnn-updates 200, --rounds 2, --generators 2, --addresses 4 (127.0.0.x source addresses: several
- * offices behind one NAT each), --deadline-ms 60000, --no-cnn, --cpu-prof DIR (profile of the server).
+ * offices behind one NAT each), --deadline-ms 60000, --no-cnn, --no-download (participants skip the
+ * weights download a browser makes before training), --cpu-prof DIR (profile of the server).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
@@ -27,21 +28,23 @@ interface Options {
   addresses: number;
   deadlineMs: number;
   cnn: boolean;
+  download: boolean;
   cpuProf: string | null;
 }
 
 function parseFlags(argv: readonly string[]): Options {
-  const o: Options = { connections: 10_000, updates: 1000, cnnUpdates: 200, rounds: 2, generators: 2, addresses: 4, deadlineMs: 60_000, cnn: true, cpuProf: null };
+  const o: Options = { connections: 10_000, updates: 1000, cnnUpdates: 200, rounds: 2, generators: 2, addresses: 4, deadlineMs: 60_000, cnn: true, download: true, cpuProf: null };
   const ints: Record<string, keyof Options> = { '--connections': 'connections', '--updates': 'updates', '--cnn-updates': 'cnnUpdates', '--rounds': 'rounds', '--generators': 'generators', '--addresses': 'addresses', '--deadline-ms': 'deadlineMs' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--no-cnn') o.cnn = false;
+    else if (flag === '--no-download') o.download = false;
     else if (flag === '--cpu-prof') o.cpuProf = argv[++i] ?? '.';
     else if (ints[flag]) {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error(`${flag}: expected a whole number from 1 to 1000000, got "${argv[i]}"`);
       (o as unknown as Record<string, number>)[ints[flag]] = n;
-    } else throw new Error(`unknown flag "${flag}" (flags: ${[...Object.keys(ints), '--no-cnn', '--cpu-prof DIR'].join(', ')})`);
+    } else throw new Error(`unknown flag "${flag}" (flags: ${[...Object.keys(ints), '--no-cnn', '--no-download', '--cpu-prof DIR'].join(', ')})`);
   }
   if (o.updates * 1.3 > o.connections || o.cnnUpdates * 1.3 > o.connections) throw new Error('--connections must be at least 1.3 × the updates per round (over-selection)');
   return o;
@@ -105,6 +108,7 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
         req.on('error', () => resolve());
       });
       latencies.push(performance.now() - t0);
+      if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms, answered at ${new Date().toISOString()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -233,7 +237,7 @@ export async function run(): Promise<Record<string, unknown>> {
       const child: Generator = spawn('generator-child.ts', `generator ${g}`);
       generators.push(child);
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
-      child.send({ type: 'connect', url: ready.url, count, localAddresses: addresses });
+      child.send({ type: 'connect', url: ready.url, count, localAddresses: addresses, download: o.download });
     }
     const connected = await Promise.all(generators.map((g) => g.next('connected', 600_000)));
     const held = connected.reduce((n, c) => n + c.connected, 0);
@@ -247,6 +251,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const cnn = o.cnn ? await phase(server, generators, o, 'mnist-cnn', o.cnnUpdates, ready.url, held) : null;
     return {
       connections: o.connections,
+      downloads: o.download,
       connectionsHeld: nn.connectionsHeld,
       connectSeconds,
       healthzP99Ms: nn.healthzP99Ms,

@@ -10,7 +10,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, decodePayload, encodePayload, type Ack, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateReceipt } from '@chorus/core';
 
 export type GeneratorCommand =
-  | { type: 'connect'; url: string; count: number; localAddresses: string[] }
+  | { type: 'connect'; url: string; count: number; localAddresses: string[]; download: boolean }
   | { type: 'join'; taskId: string }
   | { type: 'collect' }
   | { type: 'close' };
@@ -49,6 +49,7 @@ interface Light {
 }
 
 let url = '';
+let downloads = true;
 const lights: Light[] = [];
 const payloads = new Map<string, Uint8Array>();
 const rounds = new Map<string, RoundStats>();
@@ -99,7 +100,7 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
   let accepted = false;
   try {
     // What a browser does first: the version's weights over HTTP (bytes are read, then dropped).
-    await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
+    if (downloads) await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
     const payload = await payloadFor(invite.taskId);
     if (state.cancelled) return;
     const request = { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: 100, byteLength: payload.byteLength, metrics: { loss: 1 } };
@@ -177,6 +178,7 @@ process.on('message', (raw) => {
     switch (cmd.type) {
       case 'connect': {
         url = cmd.url;
+        downloads = cmd.download;
         const errors = new Set<string>();
         let failed = 0;
         await pool(Array.from({ length: cmd.count }, (_, i) => cmd.localAddresses[i % cmd.localAddresses.length]!), CONNECT_CONCURRENCY, async (addr) => {

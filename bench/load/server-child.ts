@@ -37,6 +37,7 @@ let last = performance.now();
 const monitor = setInterval(() => {
   const now = performance.now();
   lagMax = Math.max(lagMax, now - last - TICK_MS);
+  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()}\n`);
   last = now;
   // Reading RSS costs a /proc read: every tenth tick (100 ms) is often enough for a peak.
   if (++ticks % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());

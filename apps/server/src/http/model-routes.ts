@@ -18,7 +18,7 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   const versions = new VersionCache();
 
   async function version(taskId: string, raw: string): Promise<StoredVersion> {
-    const latest = engine.summary(taskId).version;
+    const latest = engine.latestVersion(taskId);
     let v: number;
     if (raw === 'latest') v = latest;
     else if (/^\d+$/.test(raw)) v = Number(raw);

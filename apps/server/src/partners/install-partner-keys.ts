@@ -44,7 +44,8 @@ export function installPartnerKeys(app: FastifyInstance, io: Server, db: Databas
     keys,
     taskFacts: (id) => {
       if (!engine.hasTask(id)) return null;
-      const { name, data } = engine.summary(id).config;
+      // engine.task, not summary: this runs for every handshake, and a summary counts every member.
+      const { name, data } = engine.task(id).config;
       return { name, inputShape: data.inputShape, numClasses: data.numClasses, dataset: data.dataset ?? null };
     },
     chorusOrigins: (origin) => originAllowed(options.corsOrigins, origin),

@@ -114,6 +114,11 @@ export class RoundEngine {
     return this.runner(taskId).task();
   }
 
+  /** The task's latest committed version, without building a summary (which counts every member): a download asks this. */
+  latestVersion(taskId: string): number {
+    return this.runner(taskId).latestVersion();
+  }
+
   /** A copy of the task's current global weights. */
   globalWeights(taskId: string): Float32Array {
     return this.runner(taskId).globalWeights();
