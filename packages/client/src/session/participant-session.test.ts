@@ -166,6 +166,27 @@ describe('participant session', () => {
     await session.close();
   });
 
+  it('stops at once when the server answers its update:begin that the round is over: no chunk sent, no retry', async () => {
+    // Prepare: the server held this over-selected participant's begin until the round had its updates.
+    const { socket, chunks } = happyServer({
+      'update:begin': () => ({ ok: false, error: { code: 'ROUND_CLOSED', message: 'round "r-9" is over: the round has enough updates', retryable: true } }),
+    });
+    const session = sessionWith(socket);
+    await session.start();
+    const failed = nextEvent<{ error: ChorusError }>((l) => session.on('roundFailed', l));
+
+    // Execute
+    socket.fire('round:invite', invite('r-9'));
+    const { error } = await failed;
+
+    // Assert
+    expect(error.code).toBe('ROUND_CLOSED');
+    expect(socket.eventsNamed('update:begin')).toHaveLength(1);
+    expect(chunks).toEqual([]);
+    expect(session.stats.bytesUp).toBe(0);
+    await session.close();
+  });
+
   it('re-joins after a reconnect with the participant id the server gave it', async () => {
     // Prepare
     const { socket } = happyServer();
