@@ -21,6 +21,7 @@ import type { RoundEngine } from '../rounds/round-engine.js';
 import { UploadAssembler } from './upload-assembler.js';
 import { UploadGate } from './upload-gate.js';
 import { SpreadEmitter } from './spread-emitter.js';
+import { YieldingQueue } from './yielding-queue.js';
 
 export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type ChorusSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -110,6 +111,7 @@ export function attachSocketHandlers(
   const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
   const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
+  const folds = new YieldingQueue();
   if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
   io.on('connection', (socket) => {
@@ -186,10 +188,11 @@ export function attachSocketHandlers(
       }
     });
 
-    on(socket, log, 'update:end', updateEndSchema, (req) => {
+    on(socket, log, 'update:end', updateEndSchema, async (req) => {
       const { begin, bytes } = uploads.end(socket.id, req.uploadId);
       try {
-        return engine.submitUpdate(socket.id, begin, bytes);
+        // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
+        return await folds.run(() => engine.submitUpdate(socket.id, begin, bytes));
       } finally {
         gate.release(socket.id, begin.roundId);
       }
