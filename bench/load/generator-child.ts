@@ -25,6 +25,9 @@ export interface RoundStats {
   /** Upload bytes sent for updates that were not accepted (refused or cut short). */
   wastedBytes: number;
   uploadedBytes: number;
+  /** Slowest weights download and upload (begin to end ack) of the round, ms. */
+  downloadMsMax: number;
+  uploadMsMax: number;
 }
 
 export type GeneratorReport =
@@ -58,7 +61,7 @@ const versions = new Map<string, { count: number; lastAt: number }>();
 function roundStats(roundId: string): RoundStats {
   let s = rounds.get(roundId);
   if (!s) {
-    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0 };
+    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0 };
     rounds.set(roundId, s);
   }
   return s;
@@ -100,7 +103,10 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
   let accepted = false;
   try {
     // What a browser does first: the version's weights over HTTP (bytes are read, then dropped).
+    const t0 = performance.now();
     if (downloads) await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
+    stats.downloadMsMax = Math.max(stats.downloadMsMax, Math.round(performance.now() - t0));
+    const t1 = performance.now();
     const payload = await payloadFor(invite.taskId);
     if (state.cancelled) return;
     const request = { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: 100, byteLength: payload.byteLength, metrics: { loss: 1 } };
@@ -126,6 +132,7 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
     if (!end.ok) return void (stats.refused[end.error.code] = (stats.refused[end.error.code] ?? 0) + 1);
     if (!end.data.accepted) return void (stats.refused[end.data.code ?? 'REJECTED'] = (stats.refused[end.data.code ?? 'REJECTED'] ?? 0) + 1);
     accepted = true;
+    stats.uploadMsMax = Math.max(stats.uploadMsMax, Math.round(performance.now() - t1));
     stats.accepted += 1;
     stats.lastAcceptedAt = Date.now();
   } catch (err) {
