@@ -94,8 +94,9 @@ function spawn<C, R extends { type: string }>(file: string, name: string, execAr
 }
 
 /** GET /healthz one after another (a load balancer's probe, a fresh connection each time), latencies in ms. */
-function probeHealth(url: string): { stop: () => Promise<number[]> } {
+function probeHealth(url: string): { stop: () => Promise<number[]>; connects: number[] } {
   const latencies: number[] = [];
+  const connects: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -106,6 +107,8 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
           res.on('end', () => resolve());
         });
         req.on('error', () => resolve());
+        // TCP connect alone: a slow one means the kernel's accept queue, not the server's code, held the probe.
+        req.on('socket', (sock) => sock.once('connect', () => connects.push(performance.now() - t0)));
       });
       latencies.push(performance.now() - t0);
       if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms, answered at ${new Date().toISOString()}`);
@@ -113,6 +116,7 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
     }
   })();
   return {
+    connects,
     stop: async () => {
       running = false;
       await loop;
@@ -219,6 +223,10 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
     healthzP99Ms: round1(quantile(healthz, 0.99)),
     healthzMaxMs: round1(Math.max(...healthz)),
     healthzProbes: healthz.length,
+    healthzConnectP99Ms: round1(quantile(probe.connects, 0.99)),
+    // Inside the server: from TCP accept to the request parsed, and from there to the response sent.
+    healthzAcceptToRequestP99Ms: after.healthzAcceptToRequestP99Ms,
+    healthzHandleP99Ms: after.healthzHandleP99Ms,
     timerLagMaxMs: after.timerLagMaxMs,
     roundCloseMs: committed.length ? Math.max(...committed.map((r) => r.roundCloseMs ?? 0)) : null,
     updatesPerSecond: committed.length ? Math.min(...committed.map((r) => r.updatesPerSecond)) : 0,

@@ -21,7 +21,7 @@ export type ServerReport =
   | { type: 'created'; taskId: string }
   | { type: 'started'; taskId: string }
   | { type: 'closed'; taskId: string; round: number; state: 'committed' | 'abandoned'; version: number | null; participants: number; at: number }
-  | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number> }
+  | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number>; healthzAcceptToRequestP99Ms: number; healthzHandleP99Ms: number }
   | { type: 'stopped' };
 
 const send = (m: ServerReport): void => {
@@ -49,6 +49,17 @@ const server: RunningServer = await startServer(
   {},
 );
 const logger = pino({ level: 'warn' });
+// Where a slow /healthz spends its time inside this process: TCP accept → request parsed → response finished.
+const healthTimes: { parse: number[]; handle: number[] } = { parse: [], handle: [] };
+const http = (server.io as unknown as { httpServer: import('node:http').Server }).httpServer;
+http.on('connection', (sock) => ((sock as unknown as { acceptedAt: number }).acceptedAt = performance.now()));
+http.on('request', (req, res) => {
+  if (req.url !== '/healthz') return;
+  const t = performance.now();
+  healthTimes.parse.push(t - ((req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t));
+  res.on('finish', () => healthTimes.handle.push(performance.now() - t));
+});
+const p99 = (xs: number[]) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!) : 0);
 server.events.on((e) => {
   if (e.type === 'round:closed') send({ type: 'closed', taskId: e.taskId, round: e.round, state: e.state, version: e.version, participants: e.participants, at: Date.now() });
 });
@@ -84,13 +95,15 @@ process.on('message', (raw) => {
         return;
       case 'reset':
         lagMax = 0;
+        healthTimes.parse.length = 0;
+        healthTimes.handle.length = 0;
         peakRss = process.memoryUsage.rss();
         last = performance.now();
         return;
       case 'sample': {
         const connected: Record<string, number> = {};
         for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
-        send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected });
+        send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
         return;
       }
       case 'stop':

@@ -24,7 +24,7 @@ export interface InstallPartnerKeysOptions {
   /** Creates DEMO_PARTNER_KEY when no key exists yet. */
   readonly demoKey: boolean;
   /** Tasks are looked up here (a task created later is found too). */
-  readonly engine: Pick<RoundEngine, 'hasTask' | 'summary'>;
+  readonly engine: Pick<RoundEngine, 'hasTask' | 'task'>;
   /** The server's CORS list: origins the Chorus web app, and so the iframe, is served from. */
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;

@@ -23,7 +23,7 @@ beforeAll(async () => {
   db = new Database(':memory:');
   const tasks = new Set(['mnist-demo', 'other']);
   // The engine slice partner keys read: which tasks exist and their data schema.
-  const engine = { hasTask: (id: string) => tasks.has(id), summary: () => ({ config: { name: 'MNIST demo', data: { inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' } } }) };
+  const engine = { hasTask: (id: string) => tasks.has(id), task: () => ({ config: { name: 'MNIST demo', data: { inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' } } }) };
   keys = installPartnerKeys(app, io, db, { demoKey: true, engine: engine as never, corsOrigins: [CHORUS_WEB], logger: pino({ level: 'silent' }) });
   keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true, storageFallback: 'memory' });
   io.on('connection', (s) => s.on('join', (_msg: unknown, ack: (a: unknown) => void) => ack({ ok: true })));
