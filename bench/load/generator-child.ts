@@ -28,6 +28,7 @@ export interface RoundStats {
   /** Slowest weights download and upload (begin to end ack) of the round, ms. */
   downloadMsMax: number;
   uploadMsMax: number;
+  downloadRetries: number;
 }
 
 export type GeneratorReport =
@@ -61,7 +62,7 @@ const versions = new Map<string, { count: number; lastAt: number }>();
 function roundStats(roundId: string): RoundStats {
   let s = rounds.get(roundId);
   if (!s) {
-    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0 };
+    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0 };
     rounds.set(roundId, s);
   }
   return s;
@@ -104,7 +105,17 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
   try {
     // What a browser does first: the version's weights over HTTP (bytes are read, then dropped).
     const t0 = performance.now();
-    if (downloads) await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
+    // As the session does, a failed download is retried with backoff (4 attempts in all).
+    for (let attempt = 0; downloads; attempt++) {
+      try {
+        await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
+        break;
+      } catch (err) {
+        if (attempt >= 3 || state.cancelled) throw err;
+        stats.downloadRetries += 1;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
+      }
+    }
     stats.downloadMsMax = Math.max(stats.downloadMsMax, Math.round(performance.now() - t0));
     const t1 = performance.now();
     const payload = await payloadFor(invite.taskId);
