@@ -232,9 +232,9 @@ export class RoundEngine {
     return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
   }
 
-  /** Updates the round still needs (0 once it is not collecting): how many uploads may run at once. */
+  /** How many uploads for the round may run at once: the updates it still needs while it collects. */
   openSlots(taskId: string, roundId: string): number {
-    return this.runners.get(taskId)?.openSlots(roundId) ?? 0;
+    return this.runners.get(taskId)?.openSlots(roundId) ?? Infinity;
   }
 
   /**

@@ -474,9 +474,14 @@ export class TaskRunner implements RoundCloserHost {
     }
   }
 
+  /**
+   * How many uploads for this round may run at once: the updates it still needs while it collects.
+   * Otherwise no limit here: whether an upload is allowed at all is checkUpdate's answer, asked again
+   * after the wait, and a round stage that takes uploads outside 'collecting' is not throttled.
+   */
   openSlots(roundId: string): number {
     const r = this.round;
-    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return 0;
+    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return Infinity;
     return Math.max(0, this.config.rounds.targetClients - r.accepted);
   }
 

@@ -2,7 +2,7 @@ import { ChorusError } from '@chorus/core';
 
 /** What the gate asks the round engine and the assembler before letting an upload begin. */
 export interface UploadGateHost {
-  /** Updates the round still needs (target − accepted); 0 once it is not collecting. */
+  /** Uploads the round may run at once (target − accepted while it collects; unlimited otherwise). */
   openSlots(taskId: string, roundId: string): number;
   /** Whether `bytes` more fit in the memory budget for uploads in progress. */
   fits(bytes: number): boolean;
