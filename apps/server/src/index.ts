@@ -6,12 +6,10 @@ import { Server } from 'socket.io';
 import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
 import { installAdminNamespace } from './admin/admin-namespace.js';
 import { AdminEventBus, observeStorage } from './admin/admin-events.js';
-import { AuditLog, installAuditHook } from './admin/audit-log.js';
+import { installAuditHook } from './admin/audit-log.js';
 import { AdminAuth } from './auth/admin-auth.js';
-import { AuthStore } from './auth/auth-store.js';
 import { installAuthGuard } from './auth/http-guard.js';
 import { ParticipantGuard } from './auth/participant-guard.js';
-import { ParticipantTokenStore } from './auth/participant-token-store.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerApiDocsRoute } from './http/api-docs.js';
@@ -108,8 +106,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const events = new AdminEventBus();
   // Round facts are observed where they are persisted: the console feed and metrics follow the database.
   const storage = observeStorage(sqlite, events);
-  const auth = new AdminAuth(new AuthStore(sqlite.db), { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
-  const audit = new AuditLog(sqlite.db);
+  const audit = storage.audit;
   const routes: string[] = [];
   const transport = createTransportSecurity(cfg.trustProxy);
   // HTTPS and WSS share one port, as HTTP and WS do: Socket.IO attaches to whichever server this is.
@@ -153,7 +150,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
 
   let stopAdminFeed = (): void => undefined;
   let setupToken: string | null = null;
+  let auth!: AdminAuth;
   try {
+    auth = await AdminAuth.create(storage.auth, { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
     await engine.init();
     installHsts(app, io, transport, cfg.hstsMaxAge);
     app.addHook('onRoute', (r) => {
@@ -182,11 +181,11 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       requireToken: cfg.requireParticipantToken,
       joinsPerConnectionPerMinute: cfg.joinsPerConnectionPerMinute,
       joinsPerIpPerMinute: cfg.joinsPerIpPerMinute,
-      tokens: new ParticipantTokenStore(sqlite.db),
+      tokens: storage.participantTokens,
       logger,
     });
     guard.install(io);
-    installPartnerKeys(app, io, sqlite.db, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
+    await installPartnerKeys(app, io, storage.partnerKeys, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
     attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();

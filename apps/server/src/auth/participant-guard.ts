@@ -96,18 +96,18 @@ export class ParticipantGuard {
       const { participantId, generation } = claimed;
       if (req.participantId !== undefined && req.participantId !== participantId) throw new ChorusError('FORBIDDEN', 'participantId: does not match the participant token');
       const request = { ...req, participantId };
-      const stored = this.options.tokens.get(req.taskId, participantId);
+      const stored = await this.options.tokens.get(req.taskId, participantId);
       if (stored?.revoked) throw new ChorusError('UNAUTHORIZED', 'token: revoked after it was used twice; join without it to get a new identity');
       if (!stored) return { request, from: null, resend: false };
       if (generation === stored.generation) return { request, from: generation, resend: false };
       if (generation === stored.generation - 1 && stored.connectionId === connectionId) return { request, from: stored.generation, resend: true };
-      throw this.replayed(req.taskId, participantId, connectionId);
+      throw await this.replayed(req.taskId, participantId, connectionId);
     }
     if (req.participantId !== undefined && this.options.requireToken) {
       const { participantId: _, ...rest } = req;
       return { request: rest, from: null, resend: false };
     }
-    const from = req.participantId === undefined ? null : (this.options.tokens.get(req.taskId, req.participantId)?.generation ?? null);
+    const from = req.participantId === undefined ? null : ((await this.options.tokens.get(req.taskId, req.participantId))?.generation ?? null);
     return { request: req, from, resend: false };
   }
 
@@ -118,12 +118,12 @@ export class ParticipantGuard {
     if (same && claim.resend) return signParticipantToken(this.options.secret, taskId, participantId, claim.from!);
     const from = same ? claim.from : null;
     // Compare-and-set: two joins with the same token race here, and only one may win.
-    if (!this.options.tokens.advance(taskId, participantId, from, connectionId)) throw this.replayed(taskId, participantId, connectionId);
+    if (!(await this.options.tokens.advance(taskId, participantId, from, connectionId))) throw await this.replayed(taskId, participantId, connectionId);
     return signParticipantToken(this.options.secret, taskId, participantId, (from ?? 0) + 1);
   }
 
-  private replayed(taskId: string, participantId: string, connectionId: string): ChorusError {
-    this.options.tokens.revoke(taskId, participantId, (this.options.now ?? Date.now)());
+  private async replayed(taskId: string, participantId: string, connectionId: string): Promise<ChorusError> {
+    await this.options.tokens.revoke(taskId, participantId, (this.options.now ?? Date.now)());
     this.options.logger.warn({ taskId, participantId, connection: connectionId }, 'participant token used twice (possibly stolen): all its tokens are revoked');
     return new ChorusError('UNAUTHORIZED', 'token: already used (a copy was replayed); its identity is revoked, join without it to get a new one');
   }

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { taskConfigSchema } from '@chorus/core';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -120,6 +121,32 @@ describe('SqliteStorage', () => {
     expect((await s.getVersion('t1', 1))!.metrics).toEqual({ trainLoss: 0.9, accuracy: 0.75 });
     expect((await s.listRounds('t1', 1))[0]!.metrics).toEqual({ loss: 0.5, accuracy: 0.75 });
     await expect(s.createTask({ id: 't1', config, topology: {}, layout, status: 'created', createdAt: 1 }, version(0, 0, [1]))).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await s.close();
+  });
+
+  it('moves a database with the old partner ledger onto the one ledger, keeping its keys', async () => {
+    // Prepare: a database from before the one ledger (core at user_version 2, partner steps 1–2 in partner_schema).
+    mkdirSync(join(dir, 'db'), { recursive: true });
+    const old = new Database(path);
+    for (const step of MIGRATIONS.slice(0, 2)) old.exec(step as string);
+    old.pragma('user_version = 2');
+    old.exec(`CREATE TABLE partner_schema (version INTEGER NOT NULL); INSERT INTO partner_schema VALUES (2);
+      CREATE TABLE partner_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, allowed_origins TEXT NOT NULL, allowed_tasks TEXT NOT NULL, quota_per_day INTEGER NOT NULL, active INTEGER NOT NULL);
+      CREATE TABLE partner_visits (key_id TEXT NOT NULL, day TEXT NOT NULL, visitor TEXT NOT NULL, PRIMARY KEY (key_id, day, visitor));
+      CREATE TABLE partner_participants (key_id TEXT NOT NULL, participant_id TEXT NOT NULL, task_id TEXT NOT NULL, first_day TEXT NOT NULL, PRIMARY KEY (key_id, participant_id));
+      CREATE TABLE partner_participant_days (key_id TEXT NOT NULL, day TEXT NOT NULL, participant_id TEXT NOT NULL, PRIMARY KEY (key_id, day, participant_id));
+      CREATE TABLE partner_updates (key_id TEXT NOT NULL, day TEXT NOT NULL, accepted INTEGER NOT NULL, PRIMARY KEY (key_id, day));
+      INSERT INTO partner_keys VALUES ('pk_old', 'Old', '["https://old.example"]', '["*"]', 5, 1);`);
+    old.close();
+
+    // Execute
+    const s = new SqliteStorage({ path });
+
+    // Assert: step 3 (storage_fallback) ran, the old ledger is gone, the key is kept.
+    expect(await s.partnerKeys.get('pk_old')).toEqual({ id: 'pk_old', name: 'Old', allowedOrigins: ['https://old.example'], allowedTasks: ['*'], quotaPerDay: 5, active: true, storageFallback: 'memory' });
+    expect(s.db.prepare("SELECT name FROM sqlite_master WHERE name = 'partner_schema'").get()).toBeUndefined();
+    expect(s.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(await s.participantTokens.advance('t1', 'p1', null, 'c1')).toBe(true);
     await s.close();
   });
 });
