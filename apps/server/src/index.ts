@@ -27,7 +27,8 @@ import { registerPublicFiles } from './http/public-files.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
 import { RoundEngine } from './rounds/round-engine.js';
-import { SqliteStorage } from './storage/sqlite-storage.js';
+import { openStorage } from './storage/open-storage.js';
+import { redact } from './storage/postgres-url.js';
 import { installPartnerKeys } from './partners/install-partner-keys.js';
 import type { Storage } from './storage/storage.js';
 import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type EvaluatorRegistry } from './tasks/evaluator-registry.js';
@@ -41,6 +42,8 @@ export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
 export type { TaskSummary, OpenRoundSummary, RoundPhase } from './rounds/task-summary.js';
 export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
+export { PgStorage } from './storage/pg-storage.js';
+export { openStorage } from './storage/open-storage.js';
 export { systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
 export { createEvaluatorRegistry, builtInEvaluators, type EvaluatorRegistry, type EvaluatorRegistration } from './tasks/evaluator-registry.js';
@@ -95,17 +98,17 @@ const corePayloadOps: PayloadOps = {
   maxBytes: maxPayloadBytes,
 };
 
-/** Starts HTTP + Socket.IO on one port over a SQLite database; every task resumes from its last version. */
+/** Starts HTTP + Socket.IO on one port over a SQLite or PostgreSQL database; every task resumes from its last version. */
 export async function startServer(config: Partial<ServerConfig> = {}, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const cfg = resolveConfig(config);
   // Read before anything is opened: a bad certificate is a start-up error naming the option.
   const tlsPaths = cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { tlsCert: cfg.tlsCert, tlsKey: cfg.tlsKey } : null;
   const tlsFiles = tlsPaths ? readTlsFiles(tlsPaths) : null;
   const logger = overrides.logger ?? pino({ level: cfg.logLevel, base: { service: 'chorus-server' } });
-  const sqlite = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
+  const database = await openStorage({ db: cfg.db, dbSchema: cfg.dbSchema, dbSync: cfg.dbSync, retention: { keepLast: cfg.keepVersions, keepEvery: cfg.keepEveryVersion }, logger });
   const events = new AdminEventBus();
   // Round facts are observed where they are persisted: the console feed and metrics follow the database.
-  const storage = observeStorage(sqlite, events);
+  const storage = observeStorage(database, events);
   const audit = storage.audit;
   const routes: string[] = [];
   const transport = createTransportSecurity(cfg.trustProxy);
@@ -204,7 +207,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   const url = `${httpsServer ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, db: cfg.db, tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
+  logger.info({ url, db: redact(cfg.db), tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
 
   let closing: Promise<void> | null = null;
   return {

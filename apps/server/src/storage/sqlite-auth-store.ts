@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { ChorusError } from '@chorus/core';
 import type { AdminUser, AuthStore, Role } from '../auth/auth-store.js';
-
-export type UserRow = { id: string; username: string; password_hash: string; role: Role; created_at: number | string; created_by: string | null };
-export const userFromRow = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, role: r.role, createdAt: Number(r.created_at), createdBy: r.created_by });
+import { userFromRow, type UserRow } from './storage-rows.js';
 
 /** Admin accounts, sessions and settings in SQLite (tables from migration 2). */
 export function createSqliteAuthStore(db: Database.Database): AuthStore {

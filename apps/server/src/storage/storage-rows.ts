@@ -1,4 +1,5 @@
 import type { ClientFailure, TaskStatus } from '@chorus/core';
+import type { AdminUser, Role } from '../auth/auth-store.js';
 import type { StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
 
 /**
@@ -70,3 +71,6 @@ export function toReceipt(r: Row): StoredReceipt {
   };
 }
 
+
+export type UserRow = { id: string; username: string; password_hash: string; role: Role; created_at: number | string; created_by: string | null };
+export const userFromRow = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, role: r.role, createdAt: Number(r.created_at), createdBy: r.created_by });
