@@ -141,6 +141,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (task_id, participant_id)
   );
   `,
+  `CREATE TABLE task_fence (task_id TEXT PRIMARY KEY, token BIGINT NOT NULL);`,
 ];
 
 /**

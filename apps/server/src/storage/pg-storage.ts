@@ -12,6 +12,7 @@ import { migratePg } from './pg-migrations.js';
 import { createPgPartnerKeyStore } from './pg-partner-key-store.js';
 import { createPgTokenStore } from './pg-token-store.js';
 import { json, parse, toReceipt, toRound, toSummary, toTask, toVersion, type Row } from './storage-rows.js';
+import { fenced } from './task-fence.js';
 import { DEFAULT_RETENTION, type NewVersion, type RoundClose, type Storage, type StoredParticipant, type StoredReceipt, type StoredRound, type StoredTask, type StoredVersion, type VersionRetention, type VersionSummary } from './storage.js';
 
 export interface PgStorageOptions {
@@ -142,8 +143,13 @@ export class PgStorage implements Storage {
     ]);
   }
 
-  async commitRound(close: RoundClose, version: NewVersion): Promise<void> {
+  async commitRound(close: RoundClose, version: NewVersion, fence?: number): Promise<void> {
     await this.db.tx(async (c) => {
+      // FOR SHARE: a takeover's raiseFence waits for this commit, and this commit sees any raise before it.
+      if (fence !== undefined) {
+        const row = (await c.query<{ token: number }>('SELECT token FROM task_fence WHERE task_id = $1 FOR SHARE', [version.taskId])).rows[0];
+        if (row?.token !== fence) throw fenced(version.taskId, fence);
+      }
       await insertVersion(c, version);
       await closeRound(c, close, 'committed', null);
       const accepted = close.receipts.filter((r) => r.accepted).map((r) => r.participantId);
@@ -199,6 +205,14 @@ export class PgStorage implements Storage {
 
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
+  }
+
+  async raiseFence(taskId: string, token: number): Promise<void> {
+    const res = await this.db.query(
+      'INSERT INTO task_fence (task_id, token) VALUES ($1, $2) ON CONFLICT (task_id) DO UPDATE SET token = excluded.token WHERE task_fence.token <= excluded.token',
+      [taskId, token],
+    );
+    if (res.rowCount === 0) throw fenced(taskId, token);
   }
 
   /** Deletes the versions the retention policy lets go (see VersionRetention). */

@@ -163,6 +163,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       PRIMARY KEY (task_id, participant_id)
     )`);
   },
+  // 4: the fencing token of each task's current owner (several server processes on one database).
+  `CREATE TABLE task_fence (task_id TEXT PRIMARY KEY, token INTEGER NOT NULL);`,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -12,6 +12,7 @@ import { migrate } from './sqlite-migrations.js';
 import { createSqlitePartnerKeyStore } from './sqlite-partner-key-store.js';
 import { createSqliteTokenStore } from './sqlite-token-store.js';
 import { json, parse, toReceipt, toRound, toSummary, toTask, toVersion, type Row } from './storage-rows.js';
+import { fenced } from './task-fence.js';
 import { DEFAULT_RETENTION, type NewVersion, type RoundClose, type Storage, type StoredParticipant, type StoredReceipt, type StoredRound, type StoredTask, type StoredVersion, type VersionRetention, type VersionSummary } from './storage.js';
 
 export interface SqliteStorageOptions {
@@ -111,8 +112,9 @@ export class SqliteStorage implements Storage {
       .run(round.taskId, round.round, round.roundId, round.version, round.startedAt, round.selected);
   }
 
-  async commitRound(close: RoundClose, version: NewVersion): Promise<void> {
+  async commitRound(close: RoundClose, version: NewVersion, fence?: number): Promise<void> {
     this.db.transaction(() => {
+      if (fence !== undefined) this.checkFence(version.taskId, fence);
       this.insertVersion(version);
       this.closeRound(close, 'committed', null);
       const bump = this.db.prepare('UPDATE participants SET contributions = contributions + 1 WHERE task_id = ? AND id = ?');
@@ -163,6 +165,16 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  async raiseFence(taskId: string, token: number): Promise<void> {
+    const res = this.db.prepare('INSERT INTO task_fence (task_id, token) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET token = excluded.token WHERE task_fence.token <= excluded.token').run(taskId, token);
+    if (res.changes === 0) throw fenced(taskId, token);
+  }
+
+  private checkFence(taskId: string, token: number): void {
+    const row = this.db.prepare('SELECT token FROM task_fence WHERE task_id = ?').get(taskId) as { token: number } | undefined;
+    if (row?.token !== token) throw fenced(taskId, token);
   }
 
   /** Deletes the versions the retention policy lets go (see VersionRetention). */

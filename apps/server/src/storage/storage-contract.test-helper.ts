@@ -143,6 +143,28 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       expect(await s.getVersion('t1', 5)).toBeNull();
     });
 
+    it('refuses a commit by a stale fencing token inside the commit, and a fence lowered by an old owner', async () => {
+      const s = await open();
+      await s.createTask(task(), version(0, 0, [1]));
+      await s.raiseFence('t1', 1);
+      await s.openRound({ taskId: 't1', round: 1, roundId: 't1-r1', version: 0, startedAt: 1, selected: 1 });
+      await s.commitRound(close(1), version(1, 1, [2]), 1);
+      await s.openRound({ taskId: 't1', round: 2, roundId: 't1-r2', version: 1, startedAt: 2, selected: 1 });
+
+      // Execute: another process takes the task over (token 2) while owner 1 is closing round 2.
+      await s.raiseFence('t1', 2);
+      const stale = s.commitRound(close(2), version(2, 2, [3]), 1);
+
+      // Assert: nothing of the stale commit landed; the old owner cannot lower the fence; the new one commits.
+      await expect(stale).rejects.toMatchObject({ code: 'NOT_TASK_OWNER' });
+      await expect(s.raiseFence('t1', 1)).rejects.toMatchObject({ code: 'NOT_TASK_OWNER' });
+      expect((await s.latestVersion('t1'))!.version).toBe(1);
+      expect((await s.listRounds('t1', 1))[0]!.state).toBe('collecting');
+      await s.raiseFence('t1', 2);
+      await s.commitRound(close(2), version(2, 2, [3]), 2);
+      expect((await s.latestVersion('t1'))!.version).toBe(2);
+    });
+
     it('keeps accounts, sessions and settings; a username is taken once; first-run creation closes itself', async () => {
       const s = await open();
       const owner = await s.auth.createUser('owner', 'hash-1', 'operator', null, 10, true);

@@ -125,7 +125,14 @@ export interface Storage {
    * New version + round closed as committed + receipts + contribution counts, and the versions the
    * retention policy lets go deleted: one transaction.
    */
-  commitRound(close: RoundClose, version: NewVersion): Promise<void>;
+  commitRound(close: RoundClose, version: NewVersion, fence?: number): Promise<void>;
+  /**
+   * Raises the task's fence to `token` (a lease's fencing token, increasing with every new owner).
+   * Throws NOT_TASK_OWNER when a newer token already holds it. A commit that names a fence
+   * (`commitRound(…, fence)`) lands only while the task's fence still equals it, checked inside the
+   * commit's transaction: a process that lost its lease can never commit a version.
+   */
+  raiseFence(taskId: string, token: number): Promise<void>;
   /** Round closed as abandoned with its reason; receipts kept. One transaction. */
   abandonRound(close: RoundClose, reason: string): Promise<void>;
   /** Marks every still-collecting round of the task abandoned (after a restart). Returns how many. */
