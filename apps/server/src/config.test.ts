@@ -54,6 +54,8 @@ describe('loadConfig', () => {
     );
     expect(errorOf(() => loadConfig(['--db-schema', 'A-b'], {})).message).toBe('--db-schema: expected a lower-case schema name (letters, digits, _), got "A-b"');
     expect(errorOf(() => resolveConfig({ keepVersions: -1 })).code).toBe('INVALID_CONFIG');
+    expect(loadConfig([], { CHORUS_REDIS: 'redis://127.0.0.1:6379', CHORUS_REDIS_PREFIX: 'site-a' })).toMatchObject({ redis: 'redis://127.0.0.1:6379', redisPrefix: 'site-a' });
+    expect(errorOf(() => loadConfig(['--redis', 'localhost:6379'], {})).message).toBe('--redis: expected a redis://host:6379 URL, got "localhost:6379"');
   });
 
   it('rejects an unknown flag with its name', () => {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import proxyAddr from '@fastify/proxy-addr';
 import { ChorusError, describeZodError } from '@chorus/core';
+import { redisUrlValid } from './cluster/redis-connection.js';
 import { checkPostgresUrl, isPostgresUrl, PG_SCHEMA_PATTERN, redact } from './storage/postgres-url.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -77,6 +78,18 @@ export const serverConfigSchema = z
       flag: '--db-schema <name>',
       kind: 'string',
       help: 'PostgreSQL schema',
+    }),
+    /**
+     * Redis for several server processes (redis://host:6379): Socket.IO broadcasts reach sockets on
+     * every process, and task leases with fencing tokens live there. Unset: one process, no Redis.
+     */
+    redis: option(z.string().refine(redisUrlValid, 'expected a redis://host:6379 URL').optional(), { env: 'CHORUS_REDIS', flag: '--redis <url>', kind: 'string', help: 'Redis URL (several server processes)' }),
+    /** Prefix of every Redis key and stream this deployment uses (deployments or test runs sharing a Redis stay apart). */
+    redisPrefix: option(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1–64 letters, digits, dots, dashes or underscores').default('chorus'), {
+      env: 'CHORUS_REDIS_PREFIX',
+      flag: '--redis-prefix <prefix>',
+      kind: 'string',
+      help: 'Redis key prefix',
     }),
     /** Model versions kept per task: the newest N (0 keeps every version)… */
     keepVersions: option(int(0, 1_000_000).default(100), { env: 'CHORUS_KEEP_VERSIONS', flag: '--keep-versions <n>', kind: 'int', help: 'newest model versions kept per task (0 = all)' }),

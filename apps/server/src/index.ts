@@ -2,9 +2,12 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
+import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
 import { installAdminNamespace } from './admin/admin-namespace.js';
+import { connectRedis } from './cluster/redis-connection.js';
+import { installRedisAdapter } from './cluster/socket-adapter.js';
 import { AdminEventBus, observeStorage } from './admin/admin-events.js';
 import { installAuditHook } from './admin/audit-log.js';
 import { AdminAuth } from './auth/admin-auth.js';
@@ -154,7 +157,12 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   let stopAdminFeed = (): void => undefined;
   let setupToken: string | null = null;
   let auth!: AdminAuth;
+  let redis: Redis | null = null;
   try {
+    if (cfg.redis !== undefined) {
+      redis = await connectRedis(cfg.redis, logger);
+      installRedisAdapter(io, redis, cfg.redisPrefix);
+    }
     auth = await AdminAuth.create(storage.auth, { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
     await engine.init();
     installHsts(app, io, transport, cfg.hstsMaxAge);
@@ -199,6 +207,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     await engine.close().catch(() => undefined);
     io.close();
     await app.close().catch(() => undefined);
+    redis?.disconnect();
     await storage.close();
     throw err;
   }
@@ -239,6 +248,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
           // io.close() also closes the HTTP server, which fastify already did: ignore that error.
           void io.close(() => resolve());
         });
+        redis?.disconnect();
         await storage.close();
         logger.info('chorus server closed');
       })();
