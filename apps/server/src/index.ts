@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
 import { installAdminNamespace } from './admin/admin-namespace.js';
+import { memoryLimiters, redisLimiters } from './cluster/rate-limiters.js';
 import { connectRedis } from './cluster/redis-connection.js';
 import { installRedisAdapter } from './cluster/socket-adapter.js';
 import { AdminEventBus, observeStorage } from './admin/admin-events.js';
@@ -163,7 +164,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       redis = await connectRedis(cfg.redis, logger);
       installRedisAdapter(io, redis, cfg.redisPrefix);
     }
-    auth = await AdminAuth.create(storage.auth, { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
+    // Rate limits and the sign-in throttle count in Redis when there is one, so they hold across processes.
+    const limiters = redis ? redisLimiters(redis, cfg.redisPrefix) : memoryLimiters;
+    auth = await AdminAuth.create(storage.auth, { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger, throttle: { limiters } });
     await engine.init();
     installHsts(app, io, transport, cfg.hstsMaxAge);
     app.addHook('onRoute', (r) => {
@@ -193,6 +196,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       joinsPerConnectionPerMinute: cfg.joinsPerConnectionPerMinute,
       joinsPerIpPerMinute: cfg.joinsPerIpPerMinute,
       tokens: storage.participantTokens,
+      limiters,
       logger,
     });
     guard.install(io);

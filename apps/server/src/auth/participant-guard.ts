@@ -1,4 +1,5 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryLimiters, type LimiterFactory } from '../cluster/rate-limiters.js';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { ChorusError, type JoinRequest } from '@chorus/core';
@@ -23,6 +24,8 @@ export interface ParticipantGuardOptions {
   /** Current token generation of each participant (persisted). */
   readonly tokens: ParticipantTokenStore;
   readonly logger: Logger;
+  /** Where limits are counted: memory (one process) or Redis (every process). @default memoryLimiters */
+  readonly limiters?: LimiterFactory;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -49,18 +52,19 @@ const rateLimited = (what: string, ms: number) =>
  * browser socket must come from an allowed origin.
  */
 export class ParticipantGuard {
-  private readonly connections: RateLimiterMemory;
-  private readonly joinsByConnection: RateLimiterMemory;
-  private readonly joinsByIp: RateLimiterMemory;
-  private readonly uploadsByParticipant: RateLimiterMemory;
-  private readonly uploadsByIp: RateLimiterMemory;
+  private readonly connections: RateLimiterAbstract;
+  private readonly joinsByConnection: RateLimiterAbstract;
+  private readonly joinsByIp: RateLimiterAbstract;
+  private readonly uploadsByParticipant: RateLimiterAbstract;
+  private readonly uploadsByIp: RateLimiterAbstract;
 
   constructor(private readonly options: ParticipantGuardOptions) {
-    this.connections = new RateLimiterMemory({ keyPrefix: 'conn-ip', points: options.connectionsPerMinute, duration: 60 });
-    this.joinsByConnection = new RateLimiterMemory({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
-    this.joinsByIp = new RateLimiterMemory({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
-    this.uploadsByParticipant = new RateLimiterMemory({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
-    this.uploadsByIp = new RateLimiterMemory({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * 20, duration: 60 });
+    const limiter = options.limiters ?? memoryLimiters;
+    this.connections = limiter({ keyPrefix: 'conn-ip', points: options.connectionsPerMinute, duration: 60 });
+    this.joinsByConnection = limiter({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
+    this.joinsByIp = limiter({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
+    this.uploadsByParticipant = limiter({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
+    this.uploadsByIp = limiter({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * 20, duration: 60 });
   }
 
   /** Handshake rules for the participant namespace: allowed origin, connection rate per IP. */
@@ -134,7 +138,7 @@ export class ParticipantGuard {
   }
 }
 
-async function consume(limiter: RateLimiterMemory, key: string, what: string): Promise<void> {
+async function consume(limiter: RateLimiterAbstract, key: string, what: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (res) {

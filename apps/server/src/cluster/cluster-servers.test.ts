@@ -29,7 +29,7 @@ afterAll(async () => {
   await dropRedisPrefix(prefix);
 });
 
-describe('Socket.IO across server processes (Redis streams adapter)', () => {
+describe('several servers on one PostgreSQL schema and one Redis prefix', () => {
   it('a broadcast from one server reaches a socket connected to the other, and each sees the other’s sockets', async () => {
     const [a, b] = servers as [RunningServer, RunningServer];
     const socket = connect(b.url, { transports: ['websocket'] });
@@ -55,5 +55,18 @@ describe('Socket.IO across server processes (Redis streams adapter)', () => {
     expect(Buffer.from(a.auth.secret).toString()).toBe(Buffer.from(b.auth.secret).toString());
     await a.storage.auth.createUser('shared-user', 'x', 'viewer', null, 1);
     expect((await b.storage.auth.findByUsername('shared-user'))?.role).toBe('viewer');
+  });
+
+  it('counts sign-in attempts across servers: the per-account-and-address limit holds over both', async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const login = async (url: string) =>
+      (await fetch(`${url}/api/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'guessed', password: 'wrong-password-1' }) })).status;
+
+    // Five wrong passwords for one account from one address, spread over the two servers (5 is the limit).
+    const first = [await login(a.url), await login(b.url), await login(a.url), await login(b.url), await login(a.url)];
+    const sixth = await login(b.url);
+
+    expect(first).toEqual([401, 401, 401, 401, 401]);
+    expect(sixth).toBe(429);
   });
 });
