@@ -178,7 +178,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
     installAuditHook(app, audit, logger, { anonymousRefusalsPerMinute: cfg.auditRefusalsPerMinute, ...(overrides.clock ? { now: () => overrides.clock!.now() } : {}) });
     const tasks = createTaskService(engine);
-    const ctx = { engine, storage, logger, tasks };
+    // A Redis that does not answer within 2 s makes the process not ready (ioredis would queue the ping until it reconnects).
+    const redisProbe = redis ? { ping: () => Promise.race([redis!.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]) } : null;
+    const ctx = { engine, storage, logger, tasks, redis: redisProbe };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);
