@@ -47,6 +47,17 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig(['--db-sync', 'OFF'], {})).message).toBe('--db-sync: expected NORMAL or FULL, got "OFF"');
   });
 
+  it('takes a postgres:// URL for the database and refuses a malformed one without echoing its password', () => {
+    expect(loadConfig(['--db', 'postgres://chorus@db.internal:5432/chorus', '--db-schema', 'site_a'], {})).toMatchObject({ db: 'postgres://chorus@db.internal:5432/chorus', dbSchema: 'site_a' });
+    expect(errorOf(() => loadConfig([], { CHORUS_DB: 'postgres://u:hunter2@/x' })).message).toBe(
+      'CHORUS_DB: expected a file path, ":memory:" or a postgres://user@host:5432/database URL, got "postgres://u:***@/x"',
+    );
+    expect(errorOf(() => loadConfig(['--db-schema', 'A-b'], {})).message).toBe('--db-schema: expected a lower-case schema name (letters, digits, _), got "A-b"');
+    expect(errorOf(() => resolveConfig({ keepVersions: -1 })).code).toBe('INVALID_CONFIG');
+    expect(loadConfig([], { CHORUS_REDIS: 'redis://127.0.0.1:6379', CHORUS_REDIS_PREFIX: 'site-a' })).toMatchObject({ redis: 'redis://127.0.0.1:6379', redisPrefix: 'site-a' });
+    expect(errorOf(() => loadConfig(['--redis', 'localhost:6379'], {})).message).toBe('--redis: expected a redis://host:6379 URL, got "localhost:6379"');
+  });
+
   it('rejects an unknown flag with its name', () => {
     const err = errorOf(() => loadConfig(['--prot', '1'], {}));
 

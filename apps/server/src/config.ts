@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import proxyAddr from '@fastify/proxy-addr';
 import { ChorusError, describeZodError } from '@chorus/core';
+import { redisUrlValid } from './cluster/redis-connection.js';
+import { checkPostgresUrl, isPostgresUrl, PG_SCHEMA_PATTERN, redact } from './storage/postgres-url.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -28,6 +30,15 @@ const int = (min: number, max: number) =>
   z.number({ error: `expected an integer ${min}–${max}` }).int(`expected an integer ${min}–${max}`).min(min, `expected an integer ${min}–${max}`).max(max, `expected an integer ${min}–${max}`);
 const bool = () => z.boolean({ error: 'expected true or false' });
 
+function postgresUrlValid(url: string): boolean {
+  try {
+    checkPostgresUrl(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const PROXY_LIST = 'expected a list of proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal';
 
 /** proxy-addr's own parser decides what a valid entry is, so what passes here also works there. */
@@ -52,8 +63,38 @@ export const serverConfigSchema = z
     port: option(int(0, 65535).default(8080), { env: 'CHORUS_PORT', flag: '--port <port>', kind: 'int', help: 'TCP port (0 = any free port)' }),
     /** Interface to listen on. */
     host: option(z.string().min(1, 'expected a host name or address').default('0.0.0.0'), { env: 'CHORUS_HOST', flag: '--host <host>', kind: 'string', help: 'interface to listen on' }),
-    /** SQLite database file (':memory:' for a throw-away one). */
-    db: option(z.string().min(1, 'expected a file path or ":memory:"').default('./data/chorus.sqlite'), { env: 'CHORUS_DB', flag: '--db <path>', kind: 'string', help: 'SQLite database file' }),
+    /** SQLite database file (':memory:' for a throw-away one), or a postgres://user@host:5432/database URL for PostgreSQL (several server processes share one). */
+    db: option(
+      z
+        .string()
+        .min(1, 'expected a file path, ":memory:" or a postgres:// URL')
+        .refine((v) => !isPostgresUrl(v) || postgresUrlValid(v), 'expected a file path, ":memory:" or a postgres://user@host:5432/database URL')
+        .default('./data/chorus.sqlite'),
+      { env: 'CHORUS_DB', flag: '--db <path-or-url>', kind: 'string', help: 'SQLite database file or postgres:// URL' },
+    ),
+    /** PostgreSQL schema holding Chorus's tables (created when missing). Ignored for SQLite. */
+    dbSchema: option(z.string().regex(PG_SCHEMA_PATTERN, 'expected a lower-case schema name (letters, digits, _)').default('public'), {
+      env: 'CHORUS_DB_SCHEMA',
+      flag: '--db-schema <name>',
+      kind: 'string',
+      help: 'PostgreSQL schema',
+    }),
+    /**
+     * Redis for several server processes (redis://host:6379): Socket.IO broadcasts reach sockets on
+     * every process, and task leases with fencing tokens live there. Unset: one process, no Redis.
+     */
+    redis: option(z.string().refine(redisUrlValid, 'expected a redis://host:6379 URL').optional(), { env: 'CHORUS_REDIS', flag: '--redis <url>', kind: 'string', help: 'Redis URL (several server processes)' }),
+    /** Prefix of every Redis key and stream this deployment uses (deployments or test runs sharing a Redis stay apart). */
+    redisPrefix: option(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1–64 letters, digits, dots, dashes or underscores').default('chorus'), {
+      env: 'CHORUS_REDIS_PREFIX',
+      flag: '--redis-prefix <prefix>',
+      kind: 'string',
+      help: 'Redis key prefix',
+    }),
+    /** Model versions kept per task: the newest N (0 keeps every version)… */
+    keepVersions: option(int(0, 1_000_000).default(100), { env: 'CHORUS_KEEP_VERSIONS', flag: '--keep-versions <n>', kind: 'int', help: 'newest model versions kept per task (0 = all)' }),
+    /** …plus every k-th version (0: none). A version an open round was started from is always kept. */
+    keepEveryVersion: option(int(0, 1_000_000).default(100), { env: 'CHORUS_KEEP_EVERY_VERSION', flag: '--keep-every-version <k>', kind: 'int', help: 'also keep every k-th model version (0 = none)' }),
     /** SQLite `synchronous` for checkpoints (new versions) under WAL: FULL also survives power loss, NORMAL only process crashes. Other writes never fsync. */
     dbSync: option(z.enum(['NORMAL', 'FULL'], { error: 'expected NORMAL or FULL' }).default('FULL'), {
       env: 'CHORUS_DB_SYNC',
@@ -211,7 +252,9 @@ function coerce(key: keyof ServerConfig, raw: string, source: string): unknown {
     }
     case 'string': {
       const ok = (serverConfigSchema.shape[key] as z.ZodType).safeParse(raw);
-      return ok.success ? raw : fail();
+      if (ok.success) return raw;
+      // The value's own issue says what was wrong with it; a database URL's password is never echoed.
+      throw new ChorusError('INVALID_CONFIG', `${source}: ${ok.error.issues[0]?.message ?? `expected ${describe(key)}`}, got "${redact(raw)}"`);
     }
     case 'secret': {
       // Never echo a secret into logs: say how long it was instead.

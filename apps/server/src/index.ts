@@ -2,16 +2,18 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino, { type Logger } from 'pino';
+import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload } from '@chorus/core';
 import { installAdminNamespace } from './admin/admin-namespace.js';
+import { memoryLimiters, redisLimiters } from './cluster/rate-limiters.js';
+import { connectRedis } from './cluster/redis-connection.js';
+import { installRedisAdapter } from './cluster/socket-adapter.js';
 import { AdminEventBus, observeStorage } from './admin/admin-events.js';
-import { AuditLog, installAuditHook } from './admin/audit-log.js';
+import { installAuditHook } from './admin/audit-log.js';
 import { AdminAuth } from './auth/admin-auth.js';
-import { AuthStore } from './auth/auth-store.js';
 import { installAuthGuard } from './auth/http-guard.js';
 import { ParticipantGuard } from './auth/participant-guard.js';
-import { ParticipantTokenStore } from './auth/participant-token-store.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { registerAdminRoutes } from './http/admin-routes.js';
 import { registerApiDocsRoute } from './http/api-docs.js';
@@ -29,7 +31,8 @@ import { registerPublicFiles } from './http/public-files.js';
 import type { Clock } from './rounds/clock.js';
 import type { Evaluate, PayloadOps } from './rounds/engine-deps.js';
 import { RoundEngine } from './rounds/round-engine.js';
-import { SqliteStorage } from './storage/sqlite-storage.js';
+import { openStorage } from './storage/open-storage.js';
+import { redact } from './storage/postgres-url.js';
 import { installPartnerKeys } from './partners/install-partner-keys.js';
 import type { Storage } from './storage/storage.js';
 import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type EvaluatorRegistry } from './tasks/evaluator-registry.js';
@@ -43,6 +46,8 @@ export { RoundEngine, type CreateTaskInput } from './rounds/round-engine.js';
 export type { TaskSummary, OpenRoundSummary, RoundPhase } from './rounds/task-summary.js';
 export type { Storage, StoredTask, StoredRound, StoredVersion, StoredReceipt, VersionSummary } from './storage/storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
+export { PgStorage } from './storage/pg-storage.js';
+export { openStorage } from './storage/open-storage.js';
 export { systemClock, type Clock } from './rounds/clock.js';
 export type { Evaluate } from './rounds/engine-deps.js';
 export { createEvaluatorRegistry, builtInEvaluators, type EvaluatorRegistry, type EvaluatorRegistration } from './tasks/evaluator-registry.js';
@@ -97,19 +102,18 @@ const corePayloadOps: PayloadOps = {
   maxBytes: maxPayloadBytes,
 };
 
-/** Starts HTTP + Socket.IO on one port over a SQLite database; every task resumes from its last version. */
+/** Starts HTTP + Socket.IO on one port over a SQLite or PostgreSQL database; every task resumes from its last version. */
 export async function startServer(config: Partial<ServerConfig> = {}, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const cfg = resolveConfig(config);
   // Read before anything is opened: a bad certificate is a start-up error naming the option.
   const tlsPaths = cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { tlsCert: cfg.tlsCert, tlsKey: cfg.tlsKey } : null;
   const tlsFiles = tlsPaths ? readTlsFiles(tlsPaths) : null;
   const logger = overrides.logger ?? pino({ level: cfg.logLevel, base: { service: 'chorus-server' } });
-  const sqlite = new SqliteStorage({ path: cfg.db, synchronous: cfg.dbSync });
+  const database = await openStorage({ db: cfg.db, dbSchema: cfg.dbSchema, dbSync: cfg.dbSync, retention: { keepLast: cfg.keepVersions, keepEvery: cfg.keepEveryVersion }, logger });
   const events = new AdminEventBus();
   // Round facts are observed where they are persisted: the console feed and metrics follow the database.
-  const storage = observeStorage(sqlite, events);
-  const auth = new AdminAuth(new AuthStore(sqlite.db), { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger });
-  const audit = new AuditLog(sqlite.db);
+  const storage = observeStorage(database, events);
+  const audit = storage.audit;
   const routes: string[] = [];
   const transport = createTransportSecurity(cfg.trustProxy);
   // HTTPS and WSS share one port, as HTTP and WS do: Socket.IO attaches to whichever server this is.
@@ -155,7 +159,16 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
 
   let stopAdminFeed = (): void => undefined;
   let setupToken: string | null = null;
+  let auth!: AdminAuth;
+  let redis: Redis | null = null;
   try {
+    if (cfg.redis !== undefined) {
+      redis = await connectRedis(cfg.redis, logger);
+      installRedisAdapter(io, redis, cfg.redisPrefix);
+    }
+    // Rate limits and the sign-in throttle count in Redis when there is one, so they hold across processes.
+    const limiters = redis ? redisLimiters(redis, cfg.redisPrefix) : memoryLimiters;
+    auth = await AdminAuth.create(storage.auth, { secret: cfg.secret, adminPassword: cfg.adminPassword, adminToken: cfg.adminToken, sessionTtlMs: cfg.sessionTtlMs, logger, throttle: { limiters } });
     await engine.init();
     installHsts(app, io, transport, cfg.hstsMaxAge);
     app.addHook('onRoute', (r) => {
@@ -167,7 +180,9 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     await installAuthGuard(app, auth, { metricsToken: cfg.metricsToken });
     installAuditHook(app, audit, logger, { anonymousRefusalsPerMinute: cfg.auditRefusalsPerMinute, ...(overrides.clock ? { now: () => overrides.clock!.now() } : {}) });
     const tasks = createTaskService(engine);
-    const ctx = { engine, storage, logger, tasks };
+    // A Redis that does not answer within 2 s makes the process not ready (ioredis would queue the ping until it reconnects).
+    const redisProbe = redis ? { ping: () => Promise.race([redis!.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]) } : null;
+    const ctx = { engine, storage, logger, tasks, redis: redisProbe };
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);
@@ -184,11 +199,12 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
       requireToken: cfg.requireParticipantToken,
       joinsPerConnectionPerMinute: cfg.joinsPerConnectionPerMinute,
       joinsPerIpPerMinute: cfg.joinsPerIpPerMinute,
-      tokens: new ParticipantTokenStore(sqlite.db),
+      tokens: storage.participantTokens,
+      limiters,
       logger,
     });
     guard.install(io);
-    installPartnerKeys(app, io, sqlite.db, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
+    await installPartnerKeys(app, io, storage.partnerKeys, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
     attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();
@@ -199,6 +215,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     await engine.close().catch(() => undefined);
     io.close();
     await app.close().catch(() => undefined);
+    redis?.disconnect();
     await storage.close();
     throw err;
   }
@@ -207,7 +224,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   const url = `${httpsServer ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, db: cfg.db, tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
+  logger.info({ url, db: redact(cfg.db), tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -239,6 +256,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
           // io.close() also closes the HTTP server, which fastify already did: ignore that error.
           void io.close(() => resolve());
         });
+        redis?.disconnect();
         await storage.close();
         logger.info('chorus server closed');
       })();

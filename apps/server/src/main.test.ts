@@ -4,20 +4,26 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodePayload, type RoundInvite } from '@chorus/core';
+import { dropTestSchema, TEST_PG_URL, testSchemaName } from './storage/pg-test-kit.test-helper.js';
 import { TestParticipant, fetchWeights } from './transport/test-participant.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'chorus-kill-'));
-const db = join(dir, 'chorus.sqlite');
+const pgSchema = testSchemaName('chorus_kill');
+/** The same test on each database: `--db` flags for the server. */
+const DATABASES = [
+  { name: 'SQLite', flags: ['--db', join(dir, 'chorus.sqlite')] },
+  { name: 'PostgreSQL', flags: ['--db', TEST_PG_URL, '--db-schema', pgSchema] },
+];
 const children: ChildProcess[] = [];
 const clients: TestParticipant[] = [];
 const ADMIN_TOKEN = 'kill-test-admin-token-0123456789abcdef';
 const admin = (url: string) => fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
 /** Runs `tsx apps/server/src/main.ts` like `npm start` and resolves with its URL from the log. */
-function startChild(): Promise<{ child: ChildProcess; url: string }> {
+function startChild(dbFlags: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
   // `node --import tsx` (not the tsx CLI, which forks a second process): SIGKILL must hit the server itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--db', db, '--no-evaluate'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts', '--port', '0', '--host', '127.0.0.1', ...dbFlags, '--no-evaluate'], {
     cwd: ROOT,
     env: { ...process.env, CHORUS_DEMO_TASK: 'true', CHORUS_LOG_LEVEL: 'info', CHORUS_DB_SYNC: 'NORMAL', CHORUS_ADMIN_TOKEN: ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,15 +60,16 @@ async function runRound(url: string, round: number): Promise<void> {
   for (const p of ps) p.close();
 }
 
-afterAll(() => {
+afterAll(async () => {
   for (const c of clients) c.close();
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
+  await dropTestSchema(pgSchema);
 });
 
-describe('npm start server survives kill -9', () => {
+describe.each(DATABASES)('npm start server survives kill -9 ($name)', ({ flags }) => {
   it('keeps every committed version and continues rounds after SIGKILL and restart', async () => {
-    const first = await startChild();
+    const first = await startChild(flags);
     await runRound(first.url, 1);
     const committed = await (await admin(`${first.url}/api/tasks/mnist-demo`)).json();
     expect(committed.task.latestVersion).toBe(1);
@@ -73,7 +80,7 @@ describe('npm start server survives kill -9', () => {
     expect(killed).toBe('SIGKILL');
     // The killed server really is gone: its port refuses connections.
     await expect(fetch(`${first.url}/healthz`)).rejects.toThrow();
-    const second = await startChild();
+    const second = await startChild(flags);
 
     const after = await (await admin(`${second.url}/api/tasks/mnist-demo`)).json();
     expect([after.task.latestVersion, after.task.status]).toEqual([1, 'running']);

@@ -22,6 +22,11 @@ async function main(): Promise<void> {
       process.stderr.write(`chorus-server: ${err.message}\n`);
       process.exit(2);
     }
+    // A database or Redis that does not answer at start-up: say which, without a stack trace.
+    if (err instanceof ChorusError && err.code === 'UNAVAILABLE') {
+      process.stderr.write(`chorus-server: ${err.message}\n`);
+      process.exit(1);
+    }
     throw err;
   }
   const running = server;

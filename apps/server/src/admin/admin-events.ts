@@ -66,8 +66,8 @@ export function observeStorage(storage: Storage, bus: AdminEventBus): Storage {
       opened.set(key(round.taskId, round.round), round.startedAt);
       bus.emit({ type: 'round:opened', taskId: round.taskId, round: round.round, roundId: round.roundId, version: round.version, selected: round.selected, startedAt: round.startedAt });
     },
-    async commitRound(close: RoundClose, version: NewVersion) {
-      await storage.commitRound(close, version);
+    async commitRound(close: RoundClose, version: NewVersion, fence?: number) {
+      await storage.commitRound(close, version, fence);
       closed(close, 'committed', version.version, null);
     },
     async abandonRound(close: RoundClose, reason: string) {

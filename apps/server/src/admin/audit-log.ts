@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 
@@ -21,22 +20,11 @@ export interface AuditEntry {
 
 export type NewAuditEntry = Omit<AuditEntry, 'seq'>;
 
-/** Append-only record of every admin action, in the audit_log table (migration 2). */
-export class AuditLog {
-  constructor(private readonly db: Database.Database) {}
-
-  record(e: NewAuditEntry): void {
-    this.db
-      .prepare('INSERT INTO audit_log (at, actor, action, target, outcome, status, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.actor, e.action, e.target, e.outcome, e.status, e.ip, e.detail);
-  }
-
+/** Append-only record of every admin action. Part of `Storage` (`storage.audit`). */
+export interface AuditLog {
+  record(e: NewAuditEntry): Promise<void>;
   /** Newest first; `before` pages back by sequence number. */
-  list(limit: number, before?: number): AuditEntry[] {
-    return this.db
-      .prepare('SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?')
-      .all(before ?? Number.MAX_SAFE_INTEGER, limit) as AuditEntry[];
-  }
+  list(limit: number, before?: number): Promise<AuditEntry[]>;
 }
 
 /** Readable names for the routes an operator uses; anything else is recorded as "METHOD /pattern". */
@@ -147,7 +135,7 @@ export function installAuditHook(app: FastifyInstance, audit: AuditLog, logger: 
     const body = request.body as { username?: unknown } | undefined;
     const actor = request.principal?.username ?? (key === 'POST /api/admin/login' && typeof body?.username === 'string' ? body.username.slice(0, 64) : 'anonymous');
     try {
-      audit.record({
+      await audit.record({
         at,
         actor,
         action: ACTIONS[key] ?? key,

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
-import { AuthStore, ROLES, type AdminUser, type Role } from './auth-store.js';
+import { ROLES, type AdminUser, type AuthStore, type Role } from './auth-store.js';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 import { signSessionToken, verifySessionToken } from './signed-tokens.js';
 
@@ -54,16 +54,20 @@ export class AdminAuth {
   private readonly throttle: LoginThrottle;
   private readonly now: () => number;
 
-  constructor(store: AuthStore, private readonly options: AdminAuthOptions) {
+  private constructor(store: AuthStore, secret: string, private readonly options: AdminAuthOptions) {
     this.store = store;
     this.now = options.now ?? Date.now;
     this.throttle = new LoginThrottle(options.throttle);
-    let secret = options.secret;
-    if (!secret) {
-      secret = store.getSetting('secret') ?? randomBytes(32).toString('hex');
-      store.setSetting('secret', secret);
-    }
     this.secret = new TextEncoder().encode(secret);
+  }
+
+  /**
+   * Without CHORUS_SECRET the secret is generated once and kept in the database; set-if-absent, so
+   * processes starting together on one database all end up signing with the same one.
+   */
+  static async create(store: AuthStore, options: AdminAuthOptions): Promise<AdminAuth> {
+    const secret = options.secret ?? (await store.setSettingIfAbsent('secret', randomBytes(32).toString('hex')));
+    return new AdminAuth(store, secret, options);
   }
 
   /**
@@ -73,35 +77,35 @@ export class AdminAuth {
    */
   async bootstrap(): Promise<string | null> {
     const log = this.options.logger;
-    if (this.store.countUsers() > 0) {
-      this.store.deleteSetting('setup_token_sha256');
+    if ((await this.store.countUsers()) > 0) {
+      await this.store.deleteSetting('setup_token_sha256');
       return null;
     }
     if (this.options.adminPassword) {
       const { username, password } = checkCredentials('admin', this.options.adminPassword);
-      this.store.createUser(username, await hash(password), 'operator', null, this.now(), true);
+      await this.store.createUser(username, await hash(password), 'operator', null, this.now(), true);
       log.info({ username }, 'admin account created from CHORUS_ADMIN_PASSWORD');
       return null;
     }
     const token = randomBytes(24).toString('base64url');
-    this.store.setSetting('setup_token_sha256', sha256(token));
+    await this.store.setSetting('setup_token_sha256', sha256(token));
     log.warn({ setupToken: token, path: '/admin/setup' }, `no admin account yet: open /admin/setup and enter this one-time setup token: ${token}`);
     return token;
   }
 
-  needsSetup(): boolean {
-    return this.store.countUsers() === 0;
+  async needsSetup(): Promise<boolean> {
+    return (await this.store.countUsers()) === 0;
   }
 
   /** Creates the first operator with the one-time setup token; the token is spent either way it succeeds. */
   async setup(setupToken: unknown, username: unknown, password: unknown): Promise<AdminUser> {
-    const expected = this.store.getSetting('setup_token_sha256');
-    if (!expected || typeof setupToken !== 'string' || !sameSecret(sha256(setupToken), expected) || !this.needsSetup()) {
+    const expected = await this.store.getSetting('setup_token_sha256');
+    if (!expected || typeof setupToken !== 'string' || !sameSecret(sha256(setupToken), expected) || !(await this.needsSetup())) {
       throw new ChorusError('FORBIDDEN', 'setup token: not valid (it is printed in the server log at start, and works once)');
     }
     const creds = checkCredentials(username, password);
-    const user = this.store.createUser(creds.username, await hash(creds.password), 'operator', null, this.now(), true);
-    this.store.deleteSetting('setup_token_sha256');
+    const user = await this.store.createUser(creds.username, await hash(creds.password), 'operator', null, this.now(), true);
+    await this.store.deleteSetting('setup_token_sha256');
     this.options.logger.info({ username: user.username }, 'first admin account created with the setup token');
     return user;
   }
@@ -117,7 +121,7 @@ export class AdminAuth {
       throw new ChorusError('BAD_REQUEST', 'username and password are required');
     }
     await this.throttle.begin(ip, username);
-    const found = this.store.findByUsername(username);
+    const found = await this.store.findByUsername(username);
     const ok = await verify(found?.passwordHash ?? DUMMY_HASH, password).catch(() => false);
     if (!found || !ok) {
       await this.throttle.failed(username);
@@ -126,13 +130,13 @@ export class AdminAuth {
     await this.throttle.succeeded(ip, username);
     const now = this.now();
     const expiresAt = now + this.options.sessionTtlMs;
-    const sessionId = this.store.createSession(found.id, now, expiresAt);
+    const sessionId = await this.store.createSession(found.id, now, expiresAt);
     const { passwordHash: _, ...user } = found;
     return { token: await signSessionToken(this.secret, sessionId, found.id, expiresAt), user, expiresAt };
   }
 
-  logout(principal: Principal | null): void {
-    if (principal?.sessionId) this.store.revokeSession(principal.sessionId, this.now());
+  async logout(principal: Principal | null): Promise<void> {
+    if (principal?.sessionId) await this.store.revokeSession(principal.sessionId, this.now());
   }
 
   /** A session token (cookie or Bearer) or the admin API token (Bearer) → who it is; null otherwise. */
@@ -142,7 +146,7 @@ export class AdminAuth {
     if (adminToken && sameSecret(token, adminToken)) return { kind: 'token', username: 'api-token', role: 'operator', userId: null, sessionId: null };
     const claims = await verifySessionToken(this.secret, token);
     if (!claims) return null;
-    const user = this.store.sessionUser(claims.sessionId, this.now());
+    const user = await this.store.sessionUser(claims.sessionId, this.now());
     if (!user || user.id !== claims.userId) return null;
     return { kind: 'user', username: user.username, role: user.role, userId: user.id, sessionId: claims.sessionId };
   }

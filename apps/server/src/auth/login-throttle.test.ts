@@ -3,15 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChorusError } from '@chorus/core';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { AdminAuth } from './admin-auth.js';
-import { AuthStore } from './auth-store.js';
 
 const PASSWORD = 'owner-password-1';
 let sqlite: SqliteStorage;
 const waits: number[] = [];
 
 /** A fresh throttle per test: the auth object owns it. Delays are recorded, not slept. */
-const createAuth = (): AdminAuth =>
-  new AdminAuth(new AuthStore(sqlite.db), { sessionTtlMs: 60_000, logger: pino({ level: 'silent' }), throttle: { sleep: async (ms) => void waits.push(ms) } });
+const createAuth = (): Promise<AdminAuth> =>
+  AdminAuth.create(sqlite.auth, { sessionTtlMs: 60_000, logger: pino({ level: 'silent' }), throttle: { sleep: async (ms) => void waits.push(ms) } });
 
 async function attempt(auth: AdminAuth, ip: string, username: string, password: string): Promise<string> {
   try {
@@ -24,7 +23,7 @@ async function attempt(auth: AdminAuth, ip: string, username: string, password: 
 
 beforeAll(async () => {
   sqlite = new SqliteStorage({ path: ':memory:', synchronous: 'NORMAL' });
-  const auth = new AdminAuth(new AuthStore(sqlite.db), { adminPassword: PASSWORD, sessionTtlMs: 60_000, logger: pino({ level: 'silent' }) });
+  const auth = await AdminAuth.create(sqlite.auth, { adminPassword: PASSWORD, sessionTtlMs: 60_000, logger: pino({ level: 'silent' }) });
   await auth.bootstrap();
 });
 
@@ -35,7 +34,7 @@ afterAll(async () => {
 describe('login throttling', () => {
   it('refuses a guesser at its own address but lets the owner in from theirs', async () => {
     // Prepare
-    const auth = createAuth();
+    const auth = await createAuth();
     waits.length = 0;
 
     // Execute
@@ -52,7 +51,7 @@ describe('login throttling', () => {
 
   it('slows a guesser spread over many addresses with a doubling, capped delay, never a refusal of the owner', async () => {
     // Prepare
-    const auth = createAuth();
+    const auth = await createAuth();
     waits.length = 0;
 
     // Execute: 8 addresses × 4 wrong passwords each
@@ -74,7 +73,7 @@ describe('login throttling', () => {
   });
 
   it('caps the attempts one address makes across many usernames', async () => {
-    const auth = createAuth();
+    const auth = await createAuth();
     const results: string[] = [];
     for (let i = 0; i < 22; i++) results.push(await attempt(auth, '203.0.113.7', `user${i}`, 'some password'));
     expect(results.slice(0, 20)).toEqual(Array(20).fill('UNAUTHORIZED'));

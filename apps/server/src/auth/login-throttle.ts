@@ -1,4 +1,5 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryLimiters, type LimiterFactory } from '../cluster/rate-limiters.js';
 import { ChorusError } from '@chorus/core';
 
 export interface LoginThrottleOptions {
@@ -16,6 +17,8 @@ export interface LoginThrottleOptions {
   readonly windowSeconds?: number;
   /** How a delay is waited out (tests record it instead). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Where attempts are counted: memory (one process) or Redis (every process). @default memoryLimiters */
+  readonly limiters?: LimiterFactory;
 }
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -26,12 +29,12 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
  * username from everywhere only add a delay before the answer, doubling and capped at maxDelayMs,
  * so a distributed guesser is slowed while the owner, from any address, still signs in.
  * Attempts are counted when they start (so parallel guesses cannot slip past the limit) and given
- * back when they succeed; in memory (rate-limiter-flexible), per server process.
+ * back when they succeed; in memory per process, or in Redis across processes (rate-limiter-flexible).
  */
 export class LoginThrottle {
-  private readonly ip: RateLimiterMemory;
-  private readonly userIp: RateLimiterMemory;
-  private readonly user: RateLimiterMemory;
+  private readonly ip: RateLimiterAbstract;
+  private readonly userIp: RateLimiterAbstract;
+  private readonly user: RateLimiterAbstract;
   private readonly free: number;
   private readonly delayMs: number;
   private readonly maxDelayMs: number;
@@ -39,10 +42,11 @@ export class LoginThrottle {
 
   constructor(options: LoginThrottleOptions = {}) {
     const duration = options.windowSeconds ?? 900;
-    this.ip = new RateLimiterMemory({ keyPrefix: 'login-ip', points: options.perIp ?? 20, duration });
-    this.userIp = new RateLimiterMemory({ keyPrefix: 'login-user-ip', points: options.perUserIp ?? 5, duration });
+    const limiter = options.limiters ?? memoryLimiters;
+    this.ip = limiter({ keyPrefix: 'login-ip', points: options.perIp ?? 20, duration });
+    this.userIp = limiter({ keyPrefix: 'login-user-ip', points: options.perUserIp ?? 5, duration });
     // Never refuses: only counts failures, so its points are far above any real count.
-    this.user = new RateLimiterMemory({ keyPrefix: 'login-user', points: Number.MAX_SAFE_INTEGER, duration });
+    this.user = limiter({ keyPrefix: 'login-user', points: Number.MAX_SAFE_INTEGER, duration });
     this.free = options.perUserFree ?? 5;
     this.delayMs = options.delayMs ?? 1000;
     this.maxDelayMs = options.maxDelayMs ?? 10_000;

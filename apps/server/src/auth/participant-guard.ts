@@ -1,4 +1,5 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryLimiters, type LimiterFactory } from '../cluster/rate-limiters.js';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { ChorusError, type JoinRequest } from '@chorus/core';
@@ -23,6 +24,8 @@ export interface ParticipantGuardOptions {
   /** Current token generation of each participant (persisted). */
   readonly tokens: ParticipantTokenStore;
   readonly logger: Logger;
+  /** Where limits are counted: memory (one process) or Redis (every process). @default memoryLimiters */
+  readonly limiters?: LimiterFactory;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -55,18 +58,19 @@ const rateLimited = (what: string, ms: number) =>
  * browser socket must come from an allowed origin.
  */
 export class ParticipantGuard {
-  private readonly connections: RateLimiterMemory;
-  private readonly joinsByConnection: RateLimiterMemory;
-  private readonly joinsByIp: RateLimiterMemory;
-  private readonly uploadsByParticipant: RateLimiterMemory;
-  private readonly uploadsByIp: RateLimiterMemory;
+  private readonly connections: RateLimiterAbstract;
+  private readonly joinsByConnection: RateLimiterAbstract;
+  private readonly joinsByIp: RateLimiterAbstract;
+  private readonly uploadsByParticipant: RateLimiterAbstract;
+  private readonly uploadsByIp: RateLimiterAbstract;
 
   constructor(private readonly options: ParticipantGuardOptions) {
-    this.connections = new RateLimiterMemory({ keyPrefix: 'conn-ip', points: options.connectionsPerMinute, duration: 60 });
-    this.joinsByConnection = new RateLimiterMemory({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
-    this.joinsByIp = new RateLimiterMemory({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
-    this.uploadsByParticipant = new RateLimiterMemory({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
-    this.uploadsByIp = new RateLimiterMemory({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * UPLOADS_PER_IP_FACTOR, duration: 60 });
+    const limiter = options.limiters ?? memoryLimiters;
+    this.connections = limiter({ keyPrefix: 'conn-ip', points: options.connectionsPerMinute, duration: 60 });
+    this.joinsByConnection = limiter({ keyPrefix: 'join-conn', points: options.joinsPerConnectionPerMinute, duration: 60 });
+    this.joinsByIp = limiter({ keyPrefix: 'join-ip', points: options.joinsPerIpPerMinute, duration: 60 });
+    this.uploadsByParticipant = limiter({ keyPrefix: 'up-pid', points: options.uploadsPerMinute, duration: 60 });
+    this.uploadsByIp = limiter({ keyPrefix: 'up-ip', points: options.uploadsPerMinute * UPLOADS_PER_IP_FACTOR, duration: 60 });
   }
 
   /** Handshake rules for the participant namespace: allowed origin, connection rate per IP. */
@@ -102,18 +106,18 @@ export class ParticipantGuard {
       const { participantId, generation } = claimed;
       if (req.participantId !== undefined && req.participantId !== participantId) throw new ChorusError('FORBIDDEN', 'participantId: does not match the participant token');
       const request = { ...req, participantId };
-      const stored = this.options.tokens.get(req.taskId, participantId);
+      const stored = await this.options.tokens.get(req.taskId, participantId);
       if (stored?.revoked) throw new ChorusError('UNAUTHORIZED', 'token: revoked after it was used twice; join without it to get a new identity');
       if (!stored) return { request, from: null, resend: false };
       if (generation === stored.generation) return { request, from: generation, resend: false };
       if (generation === stored.generation - 1 && stored.connectionId === connectionId) return { request, from: stored.generation, resend: true };
-      throw this.replayed(req.taskId, participantId, connectionId);
+      throw await this.replayed(req.taskId, participantId, connectionId);
     }
     if (req.participantId !== undefined && this.options.requireToken) {
       const { participantId: _, ...rest } = req;
       return { request: rest, from: null, resend: false };
     }
-    const from = req.participantId === undefined ? null : (this.options.tokens.get(req.taskId, req.participantId)?.generation ?? null);
+    const from = req.participantId === undefined ? null : ((await this.options.tokens.get(req.taskId, req.participantId))?.generation ?? null);
     return { request: req, from, resend: false };
   }
 
@@ -124,12 +128,12 @@ export class ParticipantGuard {
     if (same && claim.resend) return signParticipantToken(this.options.secret, taskId, participantId, claim.from!);
     const from = same ? claim.from : null;
     // Compare-and-set: two joins with the same token race here, and only one may win.
-    if (!this.options.tokens.advance(taskId, participantId, from, connectionId)) throw this.replayed(taskId, participantId, connectionId);
+    if (!(await this.options.tokens.advance(taskId, participantId, from, connectionId))) throw await this.replayed(taskId, participantId, connectionId);
     return signParticipantToken(this.options.secret, taskId, participantId, (from ?? 0) + 1);
   }
 
-  private replayed(taskId: string, participantId: string, connectionId: string): ChorusError {
-    this.options.tokens.revoke(taskId, participantId, (this.options.now ?? Date.now)());
+  private async replayed(taskId: string, participantId: string, connectionId: string): Promise<ChorusError> {
+    await this.options.tokens.revoke(taskId, participantId, (this.options.now ?? Date.now)());
     this.options.logger.warn({ taskId, participantId, connection: connectionId }, 'participant token used twice (possibly stolen): all its tokens are revoked');
     return new ChorusError('UNAUTHORIZED', 'token: already used (a copy was replayed); its identity is revoked, join without it to get a new one');
   }
@@ -140,7 +144,7 @@ export class ParticipantGuard {
   }
 }
 
-async function consume(limiter: RateLimiterMemory, key: string, what: string): Promise<void> {
+async function consume(limiter: RateLimiterAbstract, key: string, what: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (res) {

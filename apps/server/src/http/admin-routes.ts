@@ -43,14 +43,14 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
   });
 
   app.post('/api/admin/logout', async (req, reply) => {
-    auth.logout(req.principal);
+    await auth.logout(req.principal);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { signedOut: true };
   });
 
   app.get('/api/admin/session', async (req) => ({ user: { username: req.principal!.username, role: req.principal!.role, kind: req.principal!.kind } }));
 
-  app.get('/api/admin/setup', async () => ({ needsSetup: auth.needsSetup() }));
+  app.get('/api/admin/setup', async () => ({ needsSetup: await auth.needsSetup() }));
 
   app.post<{ Body: Credentials & { setupToken?: unknown } }>('/api/admin/setup', async (req, reply) => {
     const body = req.body ?? {};
@@ -60,7 +60,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
     return reply.status(201).send({ user: publicUser(user), expiresAt: session.expiresAt });
   });
 
-  app.get('/api/admin/users', async () => ({ users: auth.store.listUsers().map(publicUser) }));
+  app.get('/api/admin/users', async () => ({ users: (await auth.store.listUsers()).map(publicUser) }));
 
   app.post<{ Body: Credentials & { role?: unknown } }>('/api/admin/users', async (req, reply) => {
     const body = req.body ?? {};
@@ -71,7 +71,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
   app.get<{ Querystring: { limit?: string; before?: string } }>('/api/admin/audit', async (req) => {
     const before = req.query.before === undefined ? undefined : Number(req.query.before);
     if (before !== undefined && !(Number.isInteger(before) && before > 0)) throw new ChorusError('BAD_REQUEST', `before: expected a positive integer, got "${req.query.before}"`);
-    return { entries: audit.list(parseLimit(req.query.limit, 100), before) };
+    return { entries: await audit.list(parseLimit(req.query.limit, 100), before) };
   });
 
   // Signed-in (viewer): the console draws its option fields from these JSON Schemas.

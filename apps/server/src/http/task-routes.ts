@@ -12,6 +12,8 @@ export interface RouteContext {
   readonly logger: Logger;
   /** Task creation (from a template or an uploaded model). */
   readonly tasks: TaskService;
+  /** Redis, when several processes share it: /readyz checks it too. */
+  readonly redis?: { ping(): Promise<unknown> } | null;
 }
 
 type IdParams = { Params: { id: string }; Querystring: { limit?: string } };
@@ -39,16 +41,23 @@ export function taskSummary(engine: RoundEngine, id: string) {
   };
 }
 
-export function registerTaskRoutes(app: FastifyInstance, { engine, storage, tasks, logger }: RouteContext): void {
+export function registerTaskRoutes(app: FastifyInstance, { engine, storage, tasks, logger, redis }: RouteContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
     try {
       await storage.ping();
-      return { status: 'ready' };
     } catch (err) {
       return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `database not ready: ${(err as Error).message}` } });
     }
+    if (redis) {
+      try {
+        await redis.ping();
+      } catch (err) {
+        return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `redis not ready: ${(err as Error).message}` } });
+      }
+    }
+    return { status: 'ready' };
   });
 
   app.get('/api/tasks', async () => ({ tasks: engine.taskIds().map((id) => taskSummary(engine, id)) }));

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
@@ -7,7 +6,7 @@ import type { RoundEngine } from '../rounds/round-engine.js';
 import { installPartnerHandshake, registerEmbedCheckRoute, registerFrameAncestorsRoute, type PartnerAccessOptions } from './partner-access.js';
 import { registerPartnerAdminRoutes } from './partner-admin-routes.js';
 import type { PartnerKey } from './partner-key.js';
-import { createPartnerKeyStore, type PartnerKeyStore } from './partner-key-store.js';
+import type { PartnerKeyStore } from './partner-key-store.js';
 
 /** The demo key the e2e tests and the partner demo page use: any local port, any task. */
 export const DEMO_PARTNER_KEY: PartnerKey = {
@@ -33,12 +32,11 @@ export interface InstallPartnerKeysOptions {
 }
 
 /**
- * Partner keys in one call: tables, demo key, GET /api/embed/check and /api/embed/frame-ancestors,
+ * Partner keys in one call: demo key, GET /api/embed/check and /api/embed/frame-ancestors,
  * the operator routes (/api/partner-keys) and the Socket.IO handshake rules.
  */
-export function installPartnerKeys(app: FastifyInstance, io: Server, db: Database.Database, options: InstallPartnerKeysOptions): PartnerKeyStore {
-  const keys = createPartnerKeyStore(db);
-  if (options.demoKey && keys.list().length === 0) keys.put(DEMO_PARTNER_KEY);
+export async function installPartnerKeys(app: FastifyInstance, io: Server, keys: PartnerKeyStore, options: InstallPartnerKeysOptions): Promise<PartnerKeyStore> {
+  if (options.demoKey && (await keys.list()).length === 0) await keys.put(DEMO_PARTNER_KEY);
   const { engine } = options;
   const access: PartnerAccessOptions = {
     keys,

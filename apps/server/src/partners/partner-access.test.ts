@@ -1,17 +1,17 @@
-import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installErrorHandlers } from '../http/http-errors.js';
+import { SqliteStorage } from '../storage/sqlite-storage.js';
 import { installPartnerKeys } from './install-partner-keys.js';
 import type { PartnerKeyStore } from './partner-key-store.js';
 
 const CHORUS_WEB = 'http://localhost:3000';
 let app: FastifyInstance;
 let io: Server;
-let db: Database.Database;
+let db: SqliteStorage;
 let keys: PartnerKeyStore;
 let url: string;
 const sockets: Socket[] = [];
@@ -20,12 +20,12 @@ beforeAll(async () => {
   app = Fastify();
   installErrorHandlers(app);
   io = new Server(app.server);
-  db = new Database(':memory:');
+  db = new SqliteStorage({ path: ':memory:' });
   const tasks = new Set(['mnist-demo', 'other']);
   // The engine slice partner keys read: which tasks exist and their data schema.
   const engine = { hasTask: (id: string) => tasks.has(id), task: () => ({ config: { name: 'MNIST demo', data: { inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' } } }) };
-  keys = installPartnerKeys(app, io, db, { demoKey: true, engine: engine as never, corsOrigins: [CHORUS_WEB], logger: pino({ level: 'silent' }) });
-  keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true, storageFallback: 'memory' });
+  keys = await installPartnerKeys(app, io, db.partnerKeys, { demoKey: true, engine: engine as never, corsOrigins: [CHORUS_WEB], logger: pino({ level: 'silent' }) });
+  await keys.put({ id: 'pk_small', name: 'Small', allowedOrigins: ['https://small.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1, active: true, storageFallback: 'memory' });
   io.on('connection', (s) => s.on('join', (_msg: unknown, ack: (a: unknown) => void) => ack({ ok: true })));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -36,7 +36,7 @@ afterAll(async () => {
   for (const s of sockets) s.close();
   io.close();
   await app.close();
-  db.close();
+  await db.close();
 });
 
 const check = async (q: string) => (await fetch(`${url}/api/embed/check?${q}`)).json();
@@ -85,7 +85,7 @@ describe('PUT /api/partner-keys/:id', () => {
     expect((await created.json()).key).toEqual({ id: 'pk_shop', name: 'Shop', allowedOrigins: ['https://shop.example'], allowedTasks: ['mnist-demo'], quotaPerDay: 1000, active: true, storageFallback: 'memory', usage: { participantsToday: 0, participantsAllTime: 0, updatesToday: 0, updatesAllTime: 0 } });
     expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true });
     // A key says what a visit does where the browser blocks the frame's storage.
-    keys.put({ ...keys.get('pk_shop')!, storageFallback: 'link' });
+    await keys.put({ ...(await keys.get('pk_shop'))!, storageFallback: 'link' });
     expect(await check('key=pk_shop&task=mnist-demo&origin=https%3A%2F%2Fshop.example')).toMatchObject({ allowed: true, storageFallback: 'link' });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: { code: 'INVALID_CONFIG', message: 'allowedOrigins: "https://*.example" is not an origin like "https://site.example" or "http://localhost:*"' } });

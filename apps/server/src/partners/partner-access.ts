@@ -41,10 +41,10 @@ export type EmbedCheckAnswer =
 const str = (v: unknown, max = 300): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
 
 /** Key + task + embedding origin, as the iframe page asks before starting anything. */
-export function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): EmbedCheckAnswer {
+export async function verdictFor(options: PartnerAccessOptions, key: string, taskId: string, origin: string): Promise<EmbedCheckAnswer> {
   const task = options.taskFacts(taskId);
   if (!task) return { allowed: false, code: 'NOT_FOUND', reason: `There is no Chorus task "${taskId}".` };
-  const partnerKey = options.keys.get(key);
+  const partnerKey = await options.keys.get(key);
   const verdict = checkAccess(partnerKey, taskId, origin);
   return verdict.allowed ? { allowed: true, task, storageFallback: partnerKey!.storageFallback } : verdict;
 }
@@ -73,6 +73,13 @@ export function registerEmbedCheckRoute(app: FastifyInstance, options: PartnerAc
 export function installPartnerHandshake(io: Server, options: PartnerAccessOptions): void {
   const now = options.now ?? Date.now;
   io.use((socket, next) => {
+    // Socket.IO middleware is callback-style: a storage failure refuses the connection instead of escaping.
+    admitPartnerSocket(socket, next).catch((err: unknown) => {
+      options.logger.error({ err }, 'partner handshake failed');
+      next(Object.assign(new Error('The server could not check this partner key; try again.'), { data: new ChorusError('INTERNAL', 'partner key check failed').toWire() }));
+    });
+  });
+  async function admitPartnerSocket(socket: Parameters<Parameters<Server['use']>[0]>[0], next: (err?: Error) => void): Promise<void> {
     const refuse = (v: AccessRefusal): void => {
       options.logger.info({ code: v.code, reason: v.reason, origin: socket.handshake.headers.origin }, 'socket refused');
       next(Object.assign(new Error(v.reason), { data: new ChorusError(v.code, v.reason).toWire() }));
@@ -83,10 +90,10 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
     if (auth.partnerKey === undefined) return next();
     const [key, origin, taskId, visitor] = [str(auth.partnerKey, 104), str(auth.partnerOrigin), str(auth.taskId, 100), str(auth.visitor, 200)];
     if (!key || !origin || !taskId || !visitor) return refuse({ allowed: false, code: 'BAD_REQUEST', reason: 'partnerKey, partnerOrigin, taskId and visitor are required together.' });
-    const verdict = verdictFor(options, key, taskId, origin);
+    const verdict = await verdictFor(options, key, taskId, origin);
     if (!verdict.allowed) return refuse(verdict);
-    const record = options.keys.get(key)!;
-    if (!options.keys.admitVisitor(record, utcDay(now()), visitor)) {
+    const record = (await options.keys.get(key))!;
+    if (!(await options.keys.admitVisitor(record, utcDay(now()), visitor))) {
       return refuse({ allowed: false, code: 'RATE_LIMITED', reason: `This site has reached today's limit of ${record.quotaPerDay} contributors for Chorus. Thank you — please come back tomorrow.` });
     }
     socket.use((packet, nextPacket) => {
@@ -97,18 +104,19 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
         return;
       }
       recordUsageOnAck(packet, (reply) => {
-        try {
-          if (event === 'join' && typeof reply.data?.participantId === 'string') options.keys.recordParticipant(record.id, taskId, reply.data.participantId, utcDay(now()));
-          if (event === 'update:end' && reply.data?.accepted === true) options.keys.recordAcceptedUpdate(record.id, utcDay(now()));
-        } catch (err) {
-          // Usage is bookkeeping: a failure to count must not fail the participant's request.
-          options.logger.warn({ err, event, key: record.id }, 'partner usage not recorded');
-        }
+        const counted =
+          event === 'join' && typeof reply.data?.participantId === 'string'
+            ? options.keys.recordParticipant(record.id, taskId, reply.data.participantId, utcDay(now()))
+            : event === 'update:end' && reply.data?.accepted === true
+              ? options.keys.recordAcceptedUpdate(record.id, utcDay(now()))
+              : null;
+        // Usage is bookkeeping: a failure to count must not fail the participant's request.
+        counted?.catch((err: unknown) => options.logger.warn({ err, event, key: record.id }, 'partner usage not recorded'));
       });
       nextPacket();
     });
     next();
-  });
+  }
 }
 
 type OkReply = { ok?: boolean; data?: { participantId?: unknown; accepted?: unknown } };
@@ -136,7 +144,7 @@ function recordUsageOnAck(packet: unknown[], onOk: (reply: OkReply) => void): vo
 export function registerFrameAncestorsRoute(app: FastifyInstance, keys: PartnerKeyStore): void {
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/embed/frame-ancestors', async (req, reply) => {
     const id = str(req.query.key, 104);
-    const key = id ? keys.get(id) : null;
+    const key = id ? await keys.get(id) : null;
     void reply.header('cache-control', 'public, max-age=30');
     return { origins: key?.active ? key.allowedOrigins : [] };
   });

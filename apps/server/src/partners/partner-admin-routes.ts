@@ -33,30 +33,30 @@ export const generatePartnerKeyId = (): string => `pk_${randomBytes(20).toString
  * (create or replace), DELETE /api/partner-keys/:id.
  */
 export function registerPartnerAdminRoutes(app: FastifyInstance, keys: PartnerKeyStore, now: () => number = Date.now): void {
-  const withUsage = (key: PartnerKey): PartnerKeyWithUsage => ({ ...key, usage: keys.usage(key.id, utcDay(now())) });
+  const withUsage = async (key: PartnerKey): Promise<PartnerKeyWithUsage> => ({ ...key, usage: await keys.usage(key.id, utcDay(now())) });
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.infer<S> => {
     const parsed = schema.safeParse(body ?? {});
     if (!parsed.success) throw zodChorusError('BAD_REQUEST', parsed.error, 'partner key');
     return parsed.data;
   };
 
-  app.get('/api/partner-keys', async () => ({ keys: keys.list().map(withUsage) }));
+  app.get('/api/partner-keys', async () => ({ keys: await Promise.all((await keys.list()).map(withUsage)) }));
 
   app.post('/api/partner-keys', async (req, reply) => {
     const { id = generatePartnerKeyId(), ...fields } = parse(newPartnerKeyBody, req.body);
-    if (keys.get(id)) throw new ChorusError('INVALID_CONFIG', `id: a partner key "${id}" already exists; edit it instead`);
-    keys.put({ id, ...fields });
-    return reply.status(201).send({ key: withUsage(keys.get(id)!) });
+    if (await keys.get(id)) throw new ChorusError('INVALID_CONFIG', `id: a partner key "${id}" already exists; edit it instead`);
+    await keys.put({ id, ...fields });
+    return reply.status(201).send({ key: await withUsage((await keys.get(id))!) });
   });
 
   app.put<{ Params: { id: string } }>('/api/partner-keys/:id', async (req, reply) => {
     const body = parse(partnerKeyBody, req.body);
-    keys.put({ id: req.params.id, ...body });
-    return reply.status(200).send({ key: withUsage(keys.get(req.params.id)!) });
+    await keys.put({ id: req.params.id, ...body });
+    return reply.status(200).send({ key: await withUsage((await keys.get(req.params.id))!) });
   });
 
   app.delete<{ Params: { id: string } }>('/api/partner-keys/:id', async (req, reply) => {
-    if (!keys.remove(req.params.id)) throw new ChorusError('NOT_FOUND', `There is no partner key "${req.params.id}".`);
+    if (!(await keys.remove(req.params.id))) throw new ChorusError('NOT_FOUND', `There is no partner key "${req.params.id}".`);
     return reply.status(204).send();
   });
 }

@@ -1,10 +1,59 @@
 import type Database from 'better-sqlite3';
 
+/** A step is SQL, or a function for a step that must look at what an older database holds. */
+export type SqliteMigration = string | ((db: Database.Database) => void);
+
 /**
- * Schema migrations, applied in order; `PRAGMA user_version` records how many have run. Never edit a
- * shipped migration: add a new one.
+ * The partner tables' steps from when they had a ledger of their own (`partner_schema.version`);
+ * migration 3 runs the ones a database has not run yet and drops that ledger. Never edit.
  */
-export const MIGRATIONS: readonly string[] = [
+const PARTNER_STEPS: readonly string[] = [
+  // Keys and the per-day visitor log (the quota). IF NOT EXISTS: databases made before the partner
+  // ledger already hold these tables.
+  `CREATE TABLE IF NOT EXISTS partner_keys (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     allowed_origins TEXT NOT NULL,
+     allowed_tasks TEXT NOT NULL,
+     quota_per_day INTEGER NOT NULL,
+     active INTEGER NOT NULL
+   );
+   CREATE TABLE IF NOT EXISTS partner_visits (
+     key_id TEXT NOT NULL REFERENCES partner_keys(id) ON DELETE CASCADE,
+     day TEXT NOT NULL,
+     visitor TEXT NOT NULL,
+     PRIMARY KEY (key_id, day, visitor)
+   );`,
+  // Usage per key: which participants came through it (all time and by day) and how many of their
+  // updates were accepted, by day.
+  `CREATE TABLE partner_participants (
+     key_id TEXT NOT NULL REFERENCES partner_keys(id) ON DELETE CASCADE,
+     participant_id TEXT NOT NULL,
+     task_id TEXT NOT NULL,
+     first_day TEXT NOT NULL,
+     PRIMARY KEY (key_id, participant_id)
+   );
+   CREATE TABLE partner_participant_days (
+     key_id TEXT NOT NULL REFERENCES partner_keys(id) ON DELETE CASCADE,
+     day TEXT NOT NULL,
+     participant_id TEXT NOT NULL,
+     PRIMARY KEY (key_id, day, participant_id)
+   );
+   CREATE TABLE partner_updates (
+     key_id TEXT NOT NULL REFERENCES partner_keys(id) ON DELETE CASCADE,
+     day TEXT NOT NULL,
+     accepted INTEGER NOT NULL,
+     PRIMARY KEY (key_id, day)
+   );`,
+  // What a visit does where the browser blocks the frame's storage ('memory' or 'link').
+  `ALTER TABLE partner_keys ADD COLUMN storage_fallback TEXT NOT NULL DEFAULT 'memory';`,
+];
+
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` is the one ledger of how many have
+ * run. Never edit a shipped migration: add a new one (and its PostgreSQL twin in pg-migrations.ts).
+ */
+export const MIGRATIONS: readonly SqliteMigration[] = [
   `
   CREATE TABLE tasks (
     id TEXT PRIMARY KEY,
@@ -98,13 +147,33 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 3: partner keys and participant tokens join the one ledger. Before, the partner tables kept
+  // their own (partner_schema) and participant_tokens was created if missing at every start.
+  (db) => {
+    const ledger = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'partner_schema'").get();
+    const done = ledger ? ((db.prepare('SELECT version FROM partner_schema').get() as { version: number } | undefined)?.version ?? 0) : 0;
+    for (let i = done; i < PARTNER_STEPS.length; i++) db.exec(PARTNER_STEPS[i]!);
+    if (ledger) db.exec('DROP TABLE partner_schema');
+    db.exec(`CREATE TABLE IF NOT EXISTS participant_tokens (
+      task_id TEXT NOT NULL,
+      participant_id TEXT NOT NULL,
+      generation INTEGER NOT NULL,
+      connection_id TEXT,
+      revoked_at INTEGER,
+      PRIMARY KEY (task_id, participant_id)
+    )`);
+  },
+  // 4: the fencing token of each task's current owner (several server processes on one database).
+  `CREATE TABLE task_fence (task_id TEXT PRIMARY KEY, token INTEGER NOT NULL);`,
 ];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let i = current; i < MIGRATIONS.length; i++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
+      const step = MIGRATIONS[i]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${i + 1}`);
     })();
   }

@@ -1,10 +1,20 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ChorusError, type ClientFailure, type TaskStatus } from '@chorus/core';
+import { ChorusError, type TaskStatus } from '@chorus/core';
+import type { AuditLog } from '../admin/audit-log.js';
+import type { AuthStore } from '../auth/auth-store.js';
+import type { ParticipantTokenStore } from '../auth/participant-token-store.js';
+import type { PartnerKeyStore } from '../partners/partner-key-store.js';
+import { createSqliteAuditLog } from './sqlite-audit-log.js';
+import { createSqliteAuthStore } from './sqlite-auth-store.js';
 import { migrate } from './sqlite-migrations.js';
 import { cachePreparedStatements } from './sqlite-statement-cache.js';
-import type { NewVersion, RoundClose, Storage, StoredParticipant, StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
+import { createSqlitePartnerKeyStore } from './sqlite-partner-key-store.js';
+import { createSqliteTokenStore } from './sqlite-token-store.js';
+import { json, parse, toReceipt, toRound, toSummary, toTask, toVersion, type Row } from './storage-rows.js';
+import { fenced } from './task-fence.js';
+import { DEFAULT_RETENTION, type NewVersion, type RoundClose, type Storage, type StoredParticipant, type StoredReceipt, type StoredRound, type StoredTask, type StoredVersion, type VersionRetention, type VersionSummary } from './storage.js';
 
 export interface SqliteStorageOptions {
   /** File path or ':memory:'. */
@@ -16,71 +26,8 @@ export interface SqliteStorageOptions {
    * per join made a join cost milliseconds. @default 'FULL'
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
-}
-
-type Row = Record<string, unknown>;
-
-const json = (v: unknown): string => JSON.stringify(v);
-const parse = <T>(s: unknown): T => JSON.parse(String(s)) as T;
-/** Rounds closed before ClientFailure's `clientId` became `participantId` are read with the new name. */
-const parseFailures = (s: unknown): ClientFailure[] =>
-  parse<(ClientFailure & { clientId?: string })[]>(s).map(({ clientId, ...f }) => (clientId !== undefined && f.participantId === undefined ? { ...f, participantId: clientId } : f));
-const bytes = (b: unknown): Uint8Array => {
-  const buf = b as Buffer;
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-};
-
-function toTask(r: Row): StoredTask {
-  return {
-    id: String(r.id),
-    config: parse(r.config),
-    topology: parse(r.topology),
-    layout: parse(r.layout),
-    status: r.status as TaskStatus,
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-  };
-}
-
-function toSummary(r: Row): VersionSummary {
-  return { taskId: String(r.task_id), version: Number(r.version), round: Number(r.round), metrics: parse(r.metrics), byteLength: Number(r.byte_length), createdAt: Number(r.created_at) };
-}
-
-function toVersion(r: Row): StoredVersion {
-  return { ...toSummary(r), payload: bytes(r.payload), strategyState: r.strategy_state == null ? null : bytes(r.strategy_state) };
-}
-
-function toRound(r: Row): StoredRound {
-  return {
-    taskId: String(r.task_id),
-    round: Number(r.round),
-    roundId: String(r.round_id),
-    version: Number(r.version),
-    state: r.state as StoredRound['state'],
-    startedAt: Number(r.started_at),
-    closedAt: r.closed_at == null ? null : Number(r.closed_at),
-    selected: Number(r.selected),
-    participants: Number(r.participants),
-    failures: parseFailures(r.failures),
-    bytesUp: Number(r.bytes_up),
-    bytesDown: Number(r.bytes_down),
-    metrics: parse(r.metrics),
-    abandonReason: r.abandon_reason == null ? null : String(r.abandon_reason),
-  };
-}
-
-function toReceipt(r: Row): StoredReceipt {
-  return {
-    taskId: String(r.task_id),
-    round: Number(r.round),
-    participantId: String(r.participant_id),
-    bytes: Number(r.bytes),
-    l2Norm: r.l2_norm == null ? null : Number(r.l2_norm),
-    accepted: Number(r.accepted) === 1,
-    code: r.code == null ? null : String(r.code),
-    reason: r.reason == null ? null : String(r.reason),
-    at: Number(r.at),
-  };
+  /** Which versions a commit keeps. @default DEFAULT_RETENTION */
+  readonly retention?: VersionRetention;
 }
 
 const VERSION_COLUMNS = 'task_id, version, round, metrics, length(payload) AS byte_length, created_at';
@@ -89,6 +36,11 @@ const VERSION_COLUMNS = 'task_id, version, round, metrics, length(payload) AS by
 export class SqliteStorage implements Storage {
   readonly db: Database.Database;
   private readonly durable: boolean;
+  readonly auth: AuthStore;
+  readonly audit: AuditLog;
+  readonly partnerKeys: PartnerKeyStore;
+  readonly participantTokens: ParticipantTokenStore;
+  private readonly retention: VersionRetention;
 
   constructor(options: SqliteStorageOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -101,6 +53,11 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    this.retention = options.retention ?? DEFAULT_RETENTION;
+    this.auth = createSqliteAuthStore(this.db);
+    this.audit = createSqliteAuditLog(this.db);
+    this.partnerKeys = createSqlitePartnerKeyStore(this.db);
+    this.participantTokens = createSqliteTokenStore(this.db);
   }
 
   async ping(): Promise<void> {
@@ -162,12 +119,14 @@ export class SqliteStorage implements Storage {
       .run(round.taskId, round.round, round.roundId, round.version, round.startedAt, round.selected);
   }
 
-  async commitRound(close: RoundClose, version: NewVersion): Promise<void> {
+  async commitRound(close: RoundClose, version: NewVersion, fence?: number): Promise<void> {
     this.checkpoint(() => {
+      if (fence !== undefined) this.checkFence(version.taskId, fence);
       this.insertVersion(version);
       this.closeRound(close, 'committed', null);
       const bump = this.db.prepare('UPDATE participants SET contributions = contributions + 1 WHERE task_id = ? AND id = ?');
       for (const r of close.receipts) if (r.accepted) bump.run(r.taskId, r.participantId);
+      this.pruneVersions(version.taskId);
     });
   }
 
@@ -224,6 +183,30 @@ export class SqliteStorage implements Storage {
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
+  }
+
+  async raiseFence(taskId: string, token: number): Promise<void> {
+    const res = this.db.prepare('INSERT INTO task_fence (task_id, token) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET token = excluded.token WHERE task_fence.token <= excluded.token').run(taskId, token);
+    if (res.changes === 0) throw fenced(taskId, token);
+  }
+
+  private checkFence(taskId: string, token: number): void {
+    const row = this.db.prepare('SELECT token FROM task_fence WHERE task_id = ?').get(taskId) as { token: number } | undefined;
+    if (row?.token !== token) throw fenced(taskId, token);
+  }
+
+  /** Deletes the versions the retention policy lets go (see VersionRetention). */
+  private pruneVersions(taskId: string): void {
+    const { keepLast, keepEvery } = this.retention;
+    if (keepLast <= 0) return;
+    this.db
+      .prepare(
+        `DELETE FROM model_versions WHERE task_id = @taskId
+           AND version <= (SELECT MAX(version) FROM model_versions WHERE task_id = @taskId) - @keepLast
+           AND (@keepEvery = 0 OR version % @keepEvery <> 0)
+           AND version NOT IN (SELECT version FROM rounds WHERE task_id = @taskId AND state = 'collecting')`,
+      )
+      .run({ taskId, keepLast, keepEvery });
   }
 
   private insertVersion(v: NewVersion): void {

@@ -1,10 +1,27 @@
 import type { ClientFailure, RoundRecord, TaskConfig, TaskStatus, TensorSpec } from '@chorus/core';
+import type { AuditLog } from '../admin/audit-log.js';
+import type { AuthStore } from '../auth/auth-store.js';
+import type { ParticipantTokenStore } from '../auth/participant-token-store.js';
+import type { PartnerKeyStore } from '../partners/partner-key-store.js';
 
 /**
- * Everything the server persists, behind one async interface so a PostgreSQL implementation can be
- * added without touching the round engine. Weights travel as encoded payload bytes (float32 codec):
- * storage never interprets them.
+ * Everything the server persists, behind one async interface: the only door to the database
+ * (SQLite by default, PostgreSQL with a postgres:// URL). Weights travel as encoded payload bytes
+ * (float32 codec): storage never interprets them.
  */
+
+/**
+ * Which model versions a commit keeps: the newest `keepLast`, every `keepEvery`-th (version 0
+ * included), and always the version any still-collecting round was opened from.
+ */
+export interface VersionRetention {
+  /** Newest versions kept; 0 keeps every version. @default 100 */
+  readonly keepLast: number;
+  /** Every k-th version is kept as well; 0 keeps none beyond the newest. @default 100 */
+  readonly keepEvery: number;
+}
+
+export const DEFAULT_RETENTION: VersionRetention = { keepLast: 100, keepEvery: 100 };
 
 export interface StoredTask {
   readonly id: string;
@@ -104,8 +121,18 @@ export interface Storage {
   addVersionMetrics(taskId: string, version: number, metrics: Readonly<Record<string, number>>): Promise<void>;
 
   openRound(round: Omit<StoredRound, 'state' | 'closedAt' | 'participants' | 'failures' | 'bytesUp' | 'bytesDown' | 'metrics' | 'abandonReason'>): Promise<void>;
-  /** New version + round closed as committed + receipts + contribution counts: one transaction. */
-  commitRound(close: RoundClose, version: NewVersion): Promise<void>;
+  /**
+   * New version + round closed as committed + receipts + contribution counts, and the versions the
+   * retention policy lets go deleted: one transaction.
+   */
+  commitRound(close: RoundClose, version: NewVersion, fence?: number): Promise<void>;
+  /**
+   * Raises the task's fence to `token` (a lease's fencing token, increasing with every new owner).
+   * Throws NOT_TASK_OWNER when a newer token already holds it. A commit that names a fence
+   * (`commitRound(…, fence)`) lands only while the task's fence still equals it, checked inside the
+   * commit's transaction: a process that lost its lease can never commit a version.
+   */
+  raiseFence(taskId: string, token: number): Promise<void>;
   /** Round closed as abandoned with its reason; receipts kept. One transaction. */
   abandonRound(close: RoundClose, reason: string): Promise<void>;
   /** Marks every still-collecting round of the task abandoned (after a restart). Returns how many. */
@@ -119,6 +146,15 @@ export interface Storage {
 
   upsertParticipant(taskId: string, id: string, capabilities: unknown, at: number): Promise<void>;
   getParticipant(taskId: string, id: string): Promise<StoredParticipant | null>;
+
+  /** Admin accounts, sessions and server settings. */
+  readonly auth: AuthStore;
+  /** Every admin action. */
+  readonly audit: AuditLog;
+  /** Partner keys, their visitor quota and usage. */
+  readonly partnerKeys: PartnerKeyStore;
+  /** Participant token generations (replay detection). */
+  readonly participantTokens: ParticipantTokenStore;
 
   close(): Promise<void>;
 }

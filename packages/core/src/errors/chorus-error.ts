@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   DUPLICATE_UPDATE: policy(400, false, true),
   RATE_LIMITED: policy(429, true),
   TASK_NOT_RUNNING: policy(409, true, true),
+  /** A server process's lease on a task was taken over (its fencing token is stale): it may not commit. */
+  NOT_TASK_OWNER: policy(409, false),
   BUDGET_EXHAUSTED: policy(400, false),
   INVALID_CONFIG: policy(400, false),
   UNAVAILABLE: policy(503, true),
