@@ -17,6 +17,7 @@ import {
 import { taskPrivacyInfo } from './task-privacy-info.js';
 import type { StoredTask } from '../storage/storage.js';
 import { systemClock } from './clock.js';
+import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
 import type { TaskSummary } from './task-summary.js';
@@ -83,8 +84,9 @@ export class RoundEngine {
     if (weights.length !== layoutSize(layout)) {
       throw new ChorusError('SHAPE_MISMATCH', `createTask: ${weights.length} initial weights for a layout of ${layoutSize(layout)} values`);
     }
-    // Fails with INVALID_CONFIG naming the option before anything is stored.
+    // Fails with INVALID_CONFIG naming the option (strategy, selection policy) before anything is stored.
     const strategy = this.deps.createStrategy(config.strategy, layout);
+    createSelector(config.selection);
     const now = this.deps.clock!.now();
     const task = { id: config.id, config, topology: input.topology, layout, status: 'created' as const, createdAt: now };
     const payload = this.deps.payload.encode({ layout, values: weights }, 'float32');

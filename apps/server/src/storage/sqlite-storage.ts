@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { ChorusError, type ClientFailure, type TaskStatus } from '@chorus/core';
 import { migrate } from './sqlite-migrations.js';
 import type { NewVersion, RoundClose, Storage, StoredParticipant, StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
+import type { SelectionStorage } from './selection-records.js';
+import { createSqliteSelectionStore } from './sqlite-selection-store.js';
 
 export interface SqliteStorageOptions {
   /** File path or ':memory:'. */
@@ -94,7 +96,14 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    this.selection = createSqliteSelectionStore(this.db);
   }
+
+  private readonly selection: SelectionStorage;
+  loadParticipantHistory: SelectionStorage['loadParticipantHistory'] = (taskId) => this.selection.loadParticipantHistory(taskId);
+  saveParticipantHistory: SelectionStorage['saveParticipantHistory'] = (taskId, rows) => this.selection.saveParticipantHistory(taskId, rows);
+  saveRoundSelection: SelectionStorage['saveRoundSelection'] = (taskId, round, selection) => this.selection.saveRoundSelection(taskId, round, selection);
+  getRoundSelection: SelectionStorage['getRoundSelection'] = (taskId, round) => this.selection.getRoundSelection(taskId, round);
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();

@@ -1,4 +1,5 @@
 import type { ClientFailure, RoundRecord, TaskConfig, TaskStatus, TensorSpec } from '@chorus/core';
+import type { SelectionStorage } from './selection-records.js';
 
 /**
  * Everything the server persists, behind one async interface so a PostgreSQL implementation can be
@@ -119,6 +120,12 @@ export interface Storage {
 
   upsertParticipant(taskId: string, id: string, capabilities: unknown, at: number): Promise<void>;
   getParticipant(taskId: string, id: string): Promise<StoredParticipant | null>;
+
+  /** Client-selection history and picks; optional: a storage without them keeps history in memory. */
+  loadParticipantHistory?: SelectionStorage['loadParticipantHistory'];
+  saveParticipantHistory?: SelectionStorage['saveParticipantHistory'];
+  saveRoundSelection?: SelectionStorage['saveRoundSelection'];
+  getRoundSelection?: SelectionStorage['getRoundSelection'];
 
   close(): Promise<void>;
 }

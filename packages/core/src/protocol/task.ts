@@ -55,6 +55,21 @@ export const strategyConfigSchema = z
 export type StrategyConfig = z.infer<typeof strategyConfigSchema>;
 
 /**
+ * How a round picks whom to invite among the eligible participants: a policy of the server's
+ * selection registry ('uniform' random, 'oort' by statistical and system utility) and its options,
+ * validated by the policy when the task is created.
+ */
+export const selectionConfigSchema = z
+  .object({
+    /** Registry id of the policy. @default 'uniform' */
+    id: z.string().min(1).max(64).default('uniform'),
+    /** Policy options, validated by the policy's own schema. @default {} */
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .default({ id: 'uniform', options: {} });
+export type SelectionConfig = z.infer<typeof selectionConfigSchema>;
+
+/**
  * Local differential privacy for deployments that do not trust the server: every participant clips
  * its own update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) to each value before
  * encoding it, so the server only ever sees noised updates.
@@ -134,6 +149,8 @@ export const taskConfigSchema = z.object({
   training: trainingConfigSchema.default(trainingConfigSchema.parse({})),
   rounds: roundConfigSchema.default(roundConfigSchema.parse({})),
   strategy: strategyConfigSchema,
+  /** Client selection policy. @default { id: 'uniform', options: {} } */
+  selection: selectionConfigSchema,
   /** Codec clients use for their updates. @default 'int8' */
   codec: z.enum(CODEC_IDS).default('int8'),
   /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */
