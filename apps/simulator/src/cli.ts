@@ -63,6 +63,11 @@ function program(): Command {
     .option('--over-selection <f>', 'invite ceil(target × f) per round (--virtual-clock)', numeric)
     .option('--selection <id>', 'client-selection policy (--virtual-clock): uniform | oort')
     .option('--selection-options <json>', 'selection policy options as a JSON object')
+    .option('--mode <mode>', "sync (rounds) | async (FedBuff: buffered asynchronous aggregation)")
+    .option('--buffer-size <k>', 'async: updates per server step K', numeric)
+    .option('--max-staleness <n>', 'async: refuse updates more than n versions behind', numeric)
+    .option('--staleness-weight <w>', 'async: sqrt (1/√(1+τ)) | polynomial | constant')
+    .option('--concurrency <n>', 'async: participants training at once (default 2 × buffer size)', numeric)
     .option('--time-budget-min <min>', 'stop after this many simulated minutes (--virtual-clock)', numeric)
     .option('--eval-examples <n>', 'test examples each version is scored on (--virtual-clock; 0 = all)', numeric)
     .addOption(new Option('--json', 'one JSON object per round on stdout'))
@@ -112,6 +117,18 @@ function parseMeasuredSpeeds(raw: string | undefined): number[] | undefined {
   return speeds;
 }
 
+/** --mode async and its options, as task options (the task schema validates them when the task is created). */
+function parseMode(f: Record<string, unknown>): VirtualSimulationInput['taskExtras'] {
+  const asyncFlags = { bufferSize: f.bufferSize, maxStaleness: f.maxStaleness, stalenessWeight: f.stalenessWeight, concurrency: f.concurrency };
+  const given = Object.fromEntries(Object.entries(asyncFlags).filter(([, v]) => v !== undefined));
+  if (f.mode === undefined || f.mode === 'sync') {
+    if (Object.keys(given).length > 0) throw new ChorusError('INVALID_CONFIG', `--${Object.keys(given)[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --mode async`);
+    return {};
+  }
+  if (f.mode !== 'async') throw new ChorusError('INVALID_CONFIG', `--mode: expected sync or async, got ${JSON.stringify(f.mode)}`);
+  return { mode: 'async', async: given as NonNullable<VirtualSimulationInput['taskExtras']>['async'] };
+}
+
 /** Parses argv (without node and script) into validated simulation options; `virtual` with --virtual-clock. */
 export function parseSimulateArgs(argv: readonly string[]): { options: SimulationOptions; json: boolean; virtual?: VirtualSimulationOptions } {
   const cmd = program();
@@ -148,11 +165,12 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
       selection: f.selection !== undefined || f.selectionOptions !== undefined ? { id: f.selection ?? 'uniform', options: parseJsonObject('--selection-options', f.selectionOptions) } : undefined,
       timeBudgetMin: f.timeBudgetMin,
       evalExamples: f.evalExamples,
+      taskExtras: parseMode(f),
     };
     const virtual = resolveVirtualOptions(input, (key) => FLAGS[key as keyof SimulationOptions] ?? VIRTUAL_FLAGS[key] ?? key);
     return { options: virtual, json: Boolean(f.json), virtual };
   }
-  for (const flag of ['profile', 'measuredSpeeds', 'overSelection', 'selection', 'selectionOptions', 'timeBudgetMin', 'evalExamples'] as const) {
+  for (const flag of ['profile', 'measuredSpeeds', 'overSelection', 'selection', 'selectionOptions', 'timeBudgetMin', 'evalExamples', 'mode', 'bufferSize', 'maxStaleness', 'stalenessWeight', 'concurrency'] as const) {
     if (f[flag] !== undefined) throw new ChorusError('INVALID_CONFIG', `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --virtual-clock`);
   }
   const options = resolveSimulationOptions(base, (key) => FLAGS[key]);

@@ -91,6 +91,8 @@ export {
 } from './protocol/messages.js';
 export {
   TASK_STATUSES,
+  asyncConfigSchema,
+  stalenessWeight,
   dataSchemaSchema,
   localDpConfigSchema,
   privacyConfigSchema,
@@ -100,6 +102,7 @@ export {
   taskConfigSchema,
   trainingConfigSchema,
   updateLimitsSchema,
+  type AsyncConfig,
   type DataSchema,
   type LocalDpConfig,
   type PrivacyConfig,

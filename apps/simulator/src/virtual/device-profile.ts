@@ -32,8 +32,13 @@ export const deviceProfileSchema = z.strictObject({
   downloadMbps: logNormalSchema,
   /** Round-trip latency added to each transfer, milliseconds. @default 100 */
   latencyMs: z.number().min(0).max(60_000).default(100),
-  /** Probability that a device closes its tab (or loses its network) while it works on an update. @default 0.08 */
+  /** Probability that a device drops out (tab backgrounded, network lost) while it works on an update. @default 0.08 */
   leaveProbability: z.number().min(0).max(1).default(0.08),
+  /**
+   * A device that dropped out comes back after this long on average (minutes, exponential), unless
+   * its session ends first; the end of a session is the churn below. @default 2
+   */
+  reconnectMin: z.number().min(0).max(1e6).default(2),
   /**
    * Arrival and departure churn: each device alternates online and offline spells, exponentially
    * distributed with these means (minutes). `meanOfflineMin` 0: always online between drops. @default 30 / 30
@@ -52,7 +57,8 @@ export type DeviceProfileInput = z.input<typeof deviceProfileSchema>;
  *   machine's Chromium. Replace it with your own page's figures (`measuredExamplesPerSec`).
  * - bandwidth: upload median 2 Mbit/s, download 10 Mbit/s, σ 0.8 — mobile figures of the MobiPerf
  *   traces that FedScale ships (uplink several times slower than downlink).
- * - leaving mid-round: 8% — Bonawitz et al. 2019 report 6–10% of selected devices drop out.
+ * - leaving mid-round: 8% — Bonawitz et al. 2019 report 6–10% of selected devices drop out; such
+ *   a device reconnects after 2 minutes on average (an assumption: a reload, a network coming back).
  * - churn: 30 minutes online, 30 away on average (half the population available at any time): an
  *   assumption for web visitors, not a measurement; Bonawitz et al. 2019 see availability vary
  *   several-fold over a day.
@@ -72,6 +78,7 @@ export const DEFAULT_DEVICE_PROFILE: DeviceProfile = deviceProfileSchema.parse({
   downloadMbps: { median: 10, sigma: 0.8 },
   latencyMs: 100,
   leaveProbability: 0.08,
+  reconnectMin: 2,
   meanOnlineMin: 30,
   meanOfflineMin: 30,
 });

@@ -23,7 +23,8 @@ export type VirtualSimulationInput = Partial<Omit<VirtualSimulationOptions, 'pro
 /** Merges over the defaults and validates; `name` maps an option key to the flag the user typed. */
 export function resolveVirtualOptions(input: VirtualSimulationInput, name: (key: string) => string = (k) => k): VirtualSimulationOptions {
   const { profile, measuredExamplesPerSec, overSelection, selection, taskExtras, timeBudgetMin, evalExamples, ...base } = input;
-  const o = resolveSimulationOptions({ deadlineMs: 120_000, ...base }, name as (k: keyof SimulationOptions) => string);
+  const given = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined)) as Partial<SimulationOptions>;
+  const o = resolveSimulationOptions({ deadlineMs: 120_000, ...given }, name as (k: keyof SimulationOptions) => string);
   const fail = (key: string, expected: string, got: unknown): never => {
     throw new ChorusError('INVALID_CONFIG', `${name(key)}: expected ${expected}, got ${JSON.stringify(got)}`);
   };

@@ -42,3 +42,23 @@ describe('runVirtualSimulation (real round engine on a virtual clock)', () => {
     expect(r.final.wastedDeviceMs).toBe(10 * 500);
   }, 120_000);
 });
+
+describe("runVirtualSimulation in mode 'async' (FedBuff)", () => {
+  it('keeps every device busy, commits a version per K updates, and counts updates refused as too stale as wasted work', async () => {
+    // Spread-out speeds, K = 2, nothing older than the current version accepted: the slow ones' updates come back stale.
+    const r = await runVirtualSimulation({
+      ...small,
+      rounds: 6,
+      fraction: 0.2,
+      seed: 3,
+      profile: { ...UNIFORM_DEVICE_PROFILE, speed: { median: 100, sigma: 1 } },
+      taskExtras: { mode: 'async', async: { bufferSize: 2, maxStaleness: 0, concurrency: 10 } },
+    });
+
+    expect(r.rounds.map((x) => x.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.rounds.every((x) => x.participants === 2)).toBe(true);
+    expect(r.final.refusedByCode.STALE_UPDATE).toBeGreaterThan(0);
+    expect(r.final.wastedUpdates).toBe(r.final.refusedByCode.STALE_UPDATE);
+    expect(r.final.acceptedUpdates).toBeGreaterThanOrEqual(12);
+  }, 120_000);
+});

@@ -88,6 +88,7 @@ interface Device {
   sessions: number;
   work: Work | null;
   churnTimer: ReturnType<VirtualClock['setTimer']> | null;
+  reconnectTimer: ReturnType<VirtualClock['setTimer']> | null;
 }
 
 const MINUTE = 60_000;
@@ -103,7 +104,8 @@ const streamSeed = (seed: number, stream: number): number => (Math.imul(seed + 1
  * thrown away), so wall time is spent only on updates that reach the server. Deterministic from the seed.
  */
 export async function runVirtualSimulation(input: VirtualSimulationInput | VirtualSimulationOptions, onRound?: (r: VirtualRoundReport) => void): Promise<VirtualSimulationResult> {
-  const o = 'taskExtras' in input && 'evalExamples' in input && typeof (input as VirtualSimulationOptions).profile === 'object' && 'speed' in (input as VirtualSimulationOptions).profile ? (input as VirtualSimulationOptions) : resolveVirtualOptions(input as VirtualSimulationInput);
+  // Resolving is idempotent: already-resolved options (the CLI's) pass through unchanged.
+  const o = resolveVirtualOptions(input as VirtualSimulationInput);
   const wallStart = performance.now();
   await initNodeBackend('wasm');
   const data = loadSimulationData(o, streamSeed(o.seed, -1));
@@ -169,7 +171,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
       // The tab closes (or the network drops) part-way through: the work is lost with the device.
       work.timer = clock.setTimer(() => {
         tally.dropped += 1;
-        goOffline(d);
+        dropOut(d);
       }, d.random() * total);
     } else {
       work.timer = clock.setTimer(() => track(finishWork(d, work)), total);
@@ -213,7 +215,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     tally.refused[code] = (tally.refused[code] ?? 0) + 1;
   }
 
-  function goOnline(d: Device): void {
+  function goOnline(d: Device, newSession = true): void {
     const connectionId = `d${d.index}.${d.sessions++}`;
     d.connectionId = connectionId;
     byConnection.set(connectionId, d);
@@ -225,10 +227,12 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
         if (d.connectionId === connectionId) engine.attach(connectionId, taskId, res.participantId, capabilities);
       })(),
     );
-    scheduleChurn(d, exponential(profile.meanOnlineMin * MINUTE, d.random), () => goOffline(d));
+    if (newSession) scheduleChurn(d, exponential(profile.meanOnlineMin * MINUTE, d.random), () => goOffline(d));
   }
 
   function goOffline(d: Device): void {
+    if (d.reconnectTimer) clock.clearTimer(d.reconnectTimer);
+    d.reconnectTimer = null;
     if (d.work) clock.clearTimer(d.work.timer);
     d.work = null;
     if (d.connectionId) {
@@ -237,6 +241,21 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     }
     d.connectionId = null;
     scheduleChurn(d, profile.meanOfflineMin === 0 ? 0 : exponential(profile.meanOfflineMin * MINUTE, d.random), () => goOnline(d));
+  }
+
+  /** A dropped connection: the device comes back soon on a new one, unless its session ends first (the churn timer). */
+  function dropOut(d: Device): void {
+    d.work = null;
+    if (d.connectionId) {
+      byConnection.delete(d.connectionId);
+      engine.detach(d.connectionId);
+    }
+    d.connectionId = null;
+    // The session's end (churn) clears this timer: a device never comes back after its session ended.
+    d.reconnectTimer = clock.setTimer(() => {
+      d.reconnectTimer = null;
+      if (!d.connectionId) goOnline(d, false);
+    }, exponential(profile.reconnectMin * MINUTE, d.random));
   }
 
   function scheduleChurn(d: Device, ms: number, fn: () => void): void {
@@ -288,7 +307,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     updateBytes = encodePayload({ layout, values: new Float32Array(size) }, o.codec, createSeededRandom(1)).byteLength;
     for (let i = 0; i < o.clients; i++) {
       const random = createSeededRandom(streamSeed(o.seed, 1_000_000 + i));
-      const d: Device = { index: i, traits: drawDeviceTraits(profile, random), random, connectionId: null, sessions: 0, work: null, churnTimer: null };
+      const d: Device = { index: i, traits: drawDeviceTraits(profile, random), random, connectionId: null, sessions: 0, work: null, churnTimer: null, reconnectTimer: null };
       devices.push(d);
       if (random() < onlineShare) goOnline(d);
       else scheduleChurn(d, exponential(profile.meanOfflineMin * MINUTE, random), () => goOnline(d));
