@@ -120,5 +120,8 @@ describe('simulate CLI', () => {
     expect(parseError('--virtual-clock --over-selection 9'.split(' ')).message).toContain('--over-selection');
     expect(parseError('--virtual-clock --measured-speeds 10,-1'.split(' ')).message).toContain('--measured-speeds');
     expect(parseError('--profile default'.split(' ')).message).toContain('--profile: only with --virtual-clock');
+    expect(parseSimulateArgs('--virtual-clock --mode async --buffer-size 5 --max-staleness 3 --staleness-weight constant'.split(' ')).virtual?.taskExtras).toEqual({ mode: 'async', async: { bufferSize: 5, maxStaleness: 3, stalenessWeight: 'constant' } });
+    expect(parseError('--virtual-clock --buffer-size 5'.split(' ')).message).toContain('--buffer-size: only with --mode async');
+    expect(parseError('--virtual-clock --mode later'.split(' ')).message).toContain('--mode: expected sync or async');
   });
 });
