@@ -95,6 +95,11 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect(detail.task.latestVersion).toBe(1);
     expect(detail.rounds.find((r: { round: number }) => r.round === 1)).toMatchObject({ state: 'committed', participants: 2, selected: 2 });
     expect(detail.rounds.find((r: { round: number }) => r.round === 1).bytesUp).toBe(2 * deltaA.byteLength);
+    // Why the round's participants were picked: the task's policy, per pseudonymous id.
+    const picks = await (await fetch(`${server.url}/api/tasks/it/rounds/1/selection`, { headers: ADMIN })).json();
+    expect(picks.selection.policy).toBe('uniform');
+    expect(picks.selection.reasons.map((r: { kind: string }) => r.kind)).toEqual(['uniform', 'uniform']);
+    expect((await fetch(`${server.url}/api/tasks/it/rounds/1/selection`)).status).toBe(401);
   });
 
   it('serves versions in TensorFlow.js format and answers HTTP errors as typed JSON', async () => {

@@ -104,4 +104,24 @@ describe('simulate CLI', () => {
       seed: 7,
     });
   });
+  it('runs a heterogeneous population on the virtual clock with --virtual-clock --profile default: JSON rounds then the totals', async () => {
+    const { code, stdout } = await simulate('--virtual-clock --profile default --clients 12 --rounds 2 --fraction 0.25 --max-examples 40 --eval-examples 300 --seed 2 --json'.split(' '), 120_000);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.kind)).toEqual(['round', 'round', 'final']);
+    expect(lines[2]).toMatchObject({ seed: 2, versions: 2, stoppedBy: 'rounds', profile: expect.objectContaining({ id: 'default' }) });
+    expect(lines[1]!.simulatedMs as number).toBeGreaterThan(lines[0]!.simulatedMs as number);
+  }, 150_000);
+
+  it('turns the virtual-clock flags into options and names the flag when one is wrong or used without --virtual-clock', () => {
+    const { virtual } = parseSimulateArgs('--virtual-clock --profile uniform --over-selection 1.5 --measured-speeds 80,240 --selection oort --time-budget-min 30'.split(' '));
+    expect(virtual).toMatchObject({ overSelection: 1.5, selection: { id: 'oort' }, timeBudgetMin: 30, profile: { id: 'uniform', measuredExamplesPerSec: [80, 240] } });
+    expect(parseError('--virtual-clock --profile phones'.split(' ')).message).toContain('profile');
+    expect(parseError('--virtual-clock --over-selection 9'.split(' ')).message).toContain('--over-selection');
+    expect(parseError('--virtual-clock --measured-speeds 10,-1'.split(' ')).message).toContain('--measured-speeds');
+    expect(parseError('--profile default'.split(' ')).message).toContain('--profile: only with --virtual-clock');
+    expect(parseSimulateArgs('--virtual-clock --mode async --buffer-size 5 --max-staleness 3 --staleness-weight constant'.split(' ')).virtual?.taskExtras).toEqual({ mode: 'async', async: { bufferSize: 5, maxStaleness: 3, stalenessWeight: 'constant' } });
+    expect(parseError('--virtual-clock --buffer-size 5'.split(' ')).message).toContain('--buffer-size: only with --mode async');
+    expect(parseError('--virtual-clock --mode later'.split(' ')).message).toContain('--mode: expected sync or async');
+  });
 });

@@ -3,6 +3,8 @@ import { MultiBar, Presets } from 'cli-progress';
 import { ChorusError, CODEC_IDS } from '@chorus/core';
 import { resolveSimulationOptions, SIMULATION_MODELS, type SimulationOptions } from './simulation-options.js';
 import type { RoundReport } from './simulation.js';
+import { resolveVirtualOptions, type VirtualSimulationInput, type VirtualSimulationOptions } from './virtual/virtual-options.js';
+import type { VirtualRoundReport } from './virtual/virtual-simulation.js';
 
 /** Flag each option is typed as, so validation messages name what the user wrote. */
 const FLAGS: Record<keyof SimulationOptions, string> = {
@@ -55,12 +57,29 @@ function program(): Command {
     .option('--deadline-ms <ms>', 'round deadline in milliseconds', numeric)
     .option('--target-accuracy <acc>', 'stop once test accuracy reaches this', numeric)
     .option('--min-clients <n>', 'updates needed for a round to count at its deadline', numeric)
+    .option('--virtual-clock', 'run the round engine in this process on a virtual clock, with devices drawn from --profile')
+    .option('--profile <id|file.json>', 'device population for --virtual-clock: default | uniform | a profile JSON file')
+    .option('--measured-speeds <list>', "examples/s figures from participant pages (comma-separated): devices draw their speed around them")
+    .option('--over-selection <f>', 'invite ceil(target × f) per round (--virtual-clock)', numeric)
+    .option('--selection <id>', 'client-selection policy (--virtual-clock): uniform | oort')
+    .option('--selection-options <json>', 'selection policy options as a JSON object')
+    .option('--mode <mode>', "sync (rounds) | async (FedBuff: buffered asynchronous aggregation)")
+    .option('--buffer-size <k>', 'async: updates per server step K', numeric)
+    .option('--max-staleness <n>', 'async: refuse updates more than n versions behind', numeric)
+    .option('--staleness-weight <w>', 'async: sqrt (1/√(1+τ)) | polynomial | constant')
+    .option('--concurrency <n>', 'async: participants training at once (default 2 × buffer size)', numeric)
+    .option('--time-budget-min <min>', 'stop after this many simulated minutes (--virtual-clock)', numeric)
+    .option('--eval-examples <n>', 'test examples each version is scored on (--virtual-clock; 0 = all)', numeric)
     .addOption(new Option('--json', 'one JSON object per round on stdout'))
     .exitOverride()
     .allowExcessArguments(false);
 }
 
 function parseStrategyOptions(raw: string | undefined): Record<string, unknown> {
+  return parseJsonObject('--strategy-options', raw);
+}
+
+function parseJsonObject(flag: string, raw: string | undefined): Record<string, unknown> {
   if (raw === undefined) return {};
   try {
     const parsed: unknown = JSON.parse(raw);
@@ -68,7 +87,7 @@ function parseStrategyOptions(raw: string | undefined): Record<string, unknown> 
   } catch {
     // fall through to the message below
   }
-  throw new ChorusError('INVALID_CONFIG', `--strategy-options: expected a JSON object, got ${JSON.stringify(raw)}`);
+  throw new ChorusError('INVALID_CONFIG', `${flag}: expected a JSON object, got ${JSON.stringify(raw)}`);
 }
 
 function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
@@ -80,36 +99,81 @@ function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
   return { localDp: { clipNorm: parts[0]!, noiseMultiplier: parts[1]! } };
 }
 
-/** Parses argv (without node and script) into validated simulation options. */
-export function parseSimulateArgs(argv: readonly string[]): { options: SimulationOptions; json: boolean } {
+const VIRTUAL_FLAGS: Record<string, string> = {
+  profile: '--profile',
+  overSelection: '--over-selection',
+  selection: '--selection',
+  timeBudgetMin: '--time-budget-min',
+  evalExamples: '--eval-examples',
+  taskExtras: '--mode',
+};
+
+function parseMeasuredSpeeds(raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const speeds = raw.split(',').map((x) => Number(x.trim()));
+  if (speeds.length === 0 || speeds.some((x) => !(Number.isFinite(x) && x > 0))) {
+    throw new ChorusError('INVALID_CONFIG', `--measured-speeds: expected positive examples/s figures separated by commas, e.g. 120,45,300, got ${JSON.stringify(raw)}`);
+  }
+  return speeds;
+}
+
+/** --mode async and its options, as task options (the task schema validates them when the task is created). */
+function parseMode(f: Record<string, unknown>): VirtualSimulationInput['taskExtras'] {
+  const asyncFlags = { bufferSize: f.bufferSize, maxStaleness: f.maxStaleness, stalenessWeight: f.stalenessWeight, concurrency: f.concurrency };
+  const given = Object.fromEntries(Object.entries(asyncFlags).filter(([, v]) => v !== undefined));
+  if (f.mode === undefined || f.mode === 'sync') {
+    if (Object.keys(given).length > 0) throw new ChorusError('INVALID_CONFIG', `--${Object.keys(given)[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --mode async`);
+    return {};
+  }
+  if (f.mode !== 'async') throw new ChorusError('INVALID_CONFIG', `--mode: expected sync or async, got ${JSON.stringify(f.mode)}`);
+  return { mode: 'async', async: given as NonNullable<VirtualSimulationInput['taskExtras']>['async'] };
+}
+
+/** Parses argv (without node and script) into validated simulation options; `virtual` with --virtual-clock. */
+export function parseSimulateArgs(argv: readonly string[]): { options: SimulationOptions; json: boolean; virtual?: VirtualSimulationOptions } {
   const cmd = program();
   cmd.configureOutput({ writeErr: () => undefined });
   cmd.parse([...argv], { from: 'user' });
   const f = cmd.opts();
-  const options = resolveSimulationOptions(
-    {
-      clients: f.clients,
-      rounds: f.rounds,
-      model: f.model,
-      partition: f.partition,
-      fraction: f.fraction,
-      localEpochs: f.localEpochs,
-      batchSize: f.batchSize,
-      learningRate: f.learningRate,
-      maxExamples: f.maxExamples,
-      codec: f.codec,
-      strategy: f.strategy !== undefined || f.strategyOptions !== undefined ? { id: f.strategy ?? 'fedavg', options: parseStrategyOptions(f.strategyOptions) } : undefined,
-      serverUrl: f.server,
-      seed: f.seed,
-      deadlineMs: f.deadlineMs,
-      targetAccuracy: f.targetAccuracy,
-      minClients: f.minClients,
-      privacy: parseLocalDp(f.localDp),
-      personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
-      clientHoldout: f.clientHoldout,
-    } as Partial<SimulationOptions>,
-    (key) => FLAGS[key],
-  );
+  const base = {
+    clients: f.clients,
+    rounds: f.rounds,
+    model: f.model,
+    partition: f.partition,
+    fraction: f.fraction,
+    localEpochs: f.localEpochs,
+    batchSize: f.batchSize,
+    learningRate: f.learningRate,
+    maxExamples: f.maxExamples,
+    codec: f.codec,
+    strategy: f.strategy !== undefined || f.strategyOptions !== undefined ? { id: f.strategy ?? 'fedavg', options: parseStrategyOptions(f.strategyOptions) } : undefined,
+    serverUrl: f.server,
+    seed: f.seed,
+    deadlineMs: f.deadlineMs,
+    targetAccuracy: f.targetAccuracy,
+    minClients: f.minClients,
+    privacy: parseLocalDp(f.localDp),
+    personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
+    clientHoldout: f.clientHoldout,
+  } as Partial<SimulationOptions>;
+  if (f.virtualClock) {
+    const input: VirtualSimulationInput = {
+      ...base,
+      profile: f.profile,
+      measuredExamplesPerSec: parseMeasuredSpeeds(f.measuredSpeeds),
+      overSelection: f.overSelection,
+      selection: f.selection !== undefined || f.selectionOptions !== undefined ? { id: f.selection ?? 'uniform', options: parseJsonObject('--selection-options', f.selectionOptions) } : undefined,
+      timeBudgetMin: f.timeBudgetMin,
+      evalExamples: f.evalExamples,
+      taskExtras: parseMode(f),
+    };
+    const virtual = resolveVirtualOptions(input, (key) => FLAGS[key as keyof SimulationOptions] ?? VIRTUAL_FLAGS[key] ?? key);
+    return { options: virtual, json: Boolean(f.json), virtual };
+  }
+  for (const flag of ['profile', 'measuredSpeeds', 'overSelection', 'selection', 'selectionOptions', 'timeBudgetMin', 'evalExamples', 'mode', 'bufferSize', 'maxStaleness', 'stalenessWeight', 'concurrency'] as const) {
+    if (f[flag] !== undefined) throw new ChorusError('INVALID_CONFIG', `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --virtual-clock`);
+  }
+  const options = resolveSimulationOptions(base, (key) => FLAGS[key]);
   return { options, json: Boolean(f.json) };
 }
 
@@ -121,6 +185,29 @@ function roundLine(r: RoundReport): string {
     `${r.clientHoldoutAccuracy !== undefined ? `  clients' held-out ${(r.clientHoldoutAccuracy * 100).toFixed(2)}%` : ''}  loss ${r.loss.toFixed(4)}  ` +
     `clients ${r.participants}${r.failures ? ` (${r.failures} failed)` : ''}  up ${kib(r.bytesUp)}  down ${kib(r.bytesDown)}  ${(r.durationMs / 1000).toFixed(1)} s`
   );
+}
+
+function virtualLine(r: VirtualRoundReport): string {
+  return (
+    `version ${String(r.version).padStart(4)}  acc ${(r.accuracy * 100).toFixed(2)}%  loss ${r.loss.toFixed(4)}  ` +
+    `simulated ${(r.simulatedMs / 60_000).toFixed(2)} min  updates ${r.participants}  wasted ${r.wastedUpdates}  dropped ${r.dropped}  online ${r.online}  wall ${(r.wallMs / 1000).toFixed(1)} s`
+  );
+}
+
+/** --virtual-clock: the engine in this process; one line (or JSON object) per version, then the totals. */
+async function runVirtual(options: VirtualSimulationOptions, json: boolean): Promise<number> {
+  const { runVirtualSimulation } = await import('./virtual/virtual-simulation.js');
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (!json) out(`profile ${options.profile.id}: ${options.profile.description}  seed ${options.seed}`);
+  try {
+    const result = await runVirtualSimulation(options, (r) => out(json ? JSON.stringify({ kind: 'round', ...r }) : virtualLine(r)));
+    out(json ? JSON.stringify({ kind: 'final', profile: result.profile, seed: result.seed, ...result.final }) : `final: ${JSON.stringify(result.final)}`);
+    return 0;
+  } catch (err) {
+    const e = ChorusError.from(err);
+    process.stderr.write(`simulate: ${e.code}: ${e.message}\n`);
+    return 1;
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -136,7 +223,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`simulate: ${ChorusError.from(err).message}\n`);
     return 2;
   }
-  const { options, json } = parsed;
+  const { options, json, virtual } = parsed;
+  if (virtual) return runVirtual(virtual, json);
   // Loaded only now, so bad flags are reported without waiting for tfjs and MNIST to load.
   const { runSimulation } = await import('./simulation.js');
   const fancy = !json && process.stdout.isTTY === true;

@@ -39,6 +39,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'POST /api/tasks/:id/stop': taskAction('Stop'),
   'GET /api/tasks/:id/rounds': { summary: 'Rounds of a task, newest first (?limit).' },
   'GET /api/tasks/:id/rounds/:round/receipts': { summary: 'Receipts of the updates accepted in a round.' },
+  'GET /api/tasks/:id/rounds/:round/selection': { summary: 'Why each participant of a round was picked: the selection policy and, per pseudonymous id, utility, speed and reliability.' },
   'GET /api/tasks/:id/versions': { summary: 'Model versions of a task, newest first (?limit).' },
   'GET /api/tasks/:id/versions/:v/weights': { summary: 'Weights of a version as a Chorus binary payload.' },
   'GET /api/tasks/:id/versions/:v/model.json': { summary: 'A version as a TensorFlow.js model.json.' },

@@ -94,6 +94,14 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
     return { receipts: await storage.listReceipts(req.params.id, round) };
   });
 
+  app.get<{ Params: { id: string; round: string } }>('/api/tasks/:id/rounds/:round/selection', async (req) => {
+    engine.summary(req.params.id); // NOT_FOUND for an unknown task
+    const round = Number(req.params.round);
+    if (!Number.isInteger(round) || round < 1) throw new ChorusError('BAD_REQUEST', `round: expected a positive integer, got "${req.params.round}"`);
+    // Pseudonymous ids only; null when the storage keeps no picks or the round predates them.
+    return { selection: (await storage.getRoundSelection?.(req.params.id, round)) ?? null };
+  });
+
   app.get<IdParams>('/api/tasks/:id/versions', async (req) => {
     engine.summary(req.params.id); // NOT_FOUND for an unknown task
     return { versions: await storage.listVersions(req.params.id, parseLimit(req.query.limit, 50)) };

@@ -1,4 +1,9 @@
 import { createRegistry, type Capabilities, type Registry, type RoundConfig } from '@chorus/core';
+import { createOortSelector, parseOortOptions } from './oort-selection.js';
+import type { SelectionPolicy, Selector } from './selection-types.js';
+
+export type { ParticipantHistory, SelectionReason } from '../storage/selection-records.js';
+export type { Selection, SelectionCandidate, SelectionInput, SelectionPolicy, Selector } from './selection-types.js';
 
 /**
  * How many clients to invite: ceil(target × overSelection), capped by who is available. The small
@@ -25,18 +30,34 @@ export function pickRandom<T>(items: readonly T[], count: number, random: () => 
   return pool.slice(0, n);
 }
 
-/**
- * How a round picks who to invite among the eligible. One shape with every other extension point
- * (core's createRegistry); 'uniform' (pickRandom) is what every task uses today.
- */
-export interface SelectionPolicy {
-  readonly id: string;
-  readonly description: string;
-  select<T>(candidates: readonly T[], count: number, random: () => number): T[];
-}
+export const uniformSelector: Selector = {
+  select(input) {
+    const picked = pickRandom(input.candidates, input.count, input.random);
+    return { picked, reasons: picked.map((c) => ({ participantId: c.participantId, kind: 'uniform' as const, ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}) })) };
+  },
+};
+
+export const UNIFORM_POLICY: SelectionPolicy = {
+  id: 'uniform',
+  description: 'A uniform random subset of the eligible clients (FedAvg).',
+  create: () => uniformSelector,
+};
+
+export const OORT_POLICY: SelectionPolicy = {
+  id: 'oort',
+  description: 'Oort (Lai et al., OSDI 2021): statistical utility (loss × examples) × system utility (deadline penalty on slow devices) × reliability, exploring unseen participants with probability ε, with a fairness knob.',
+  create: (options) => createOortSelector(parseOortOptions(options)),
+};
 
 export const selectionPolicyRegistry: Registry<SelectionPolicy> = createRegistry({
   kind: 'client-selection policy',
+  field: 'selection.id',
   idOf: (p) => p.id,
-  initial: [{ id: 'uniform', description: 'A uniform random subset of the eligible clients (FedAvg).', select: pickRandom }],
+  initial: [UNIFORM_POLICY, OORT_POLICY],
 });
+
+/** The task's selector, from its `selection` config (tasks stored before it existed are uniform). */
+export function createSelector(config: { readonly id: string; readonly options?: Readonly<Record<string, unknown>> } | undefined): Selector {
+  if (!config) return uniformSelector;
+  return selectionPolicyRegistry.require(config.id).create(config.options ?? {});
+}

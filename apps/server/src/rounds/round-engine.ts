@@ -17,8 +17,13 @@ import {
 import { taskPrivacyInfo } from './task-privacy-info.js';
 import type { StoredTask } from '../storage/storage.js';
 import { systemClock } from './clock.js';
+import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
+import { AsyncTaskRunner } from './async-task-runner.js';
+
+/** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
+type Runner = TaskRunner | AsyncTaskRunner;
 import type { TaskSummary } from './task-summary.js';
 
 export interface CreateTaskInput {
@@ -35,7 +40,7 @@ export interface CreateTaskInput {
  * Socket.IO handlers call in with validated messages; the engine answers through EngineTransport.
  */
 export class RoundEngine {
-  private readonly runners = new Map<string, TaskRunner>();
+  private readonly runners = new Map<string, Runner>();
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
@@ -52,7 +57,7 @@ export class RoundEngine {
     }
   }
 
-  private async loadRunner(task: StoredTask): Promise<TaskRunner> {
+  private async loadRunner(task: StoredTask): Promise<Runner> {
     const { storage, payload } = this.deps;
     const latest = await storage.latestVersion(task.id);
     if (!latest) throw new ChorusError('INTERNAL', `task "${task.id}" has no committed version`);
@@ -65,8 +70,9 @@ export class RoundEngine {
     return runner;
   }
 
-  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): TaskRunner {
-    const runner = new TaskRunner(task, global, version, lastRound, strategy, this.deps, {
+  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): Runner {
+    const Kind = task.config.mode === 'async' ? AsyncTaskRunner : TaskRunner;
+    const runner = new Kind(task, global, version, lastRound, strategy, this.deps, {
       isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
       onRoundClosed: () => this.pokeAll(),
     });
@@ -83,8 +89,9 @@ export class RoundEngine {
     if (weights.length !== layoutSize(layout)) {
       throw new ChorusError('SHAPE_MISMATCH', `createTask: ${weights.length} initial weights for a layout of ${layoutSize(layout)} values`);
     }
-    // Fails with INVALID_CONFIG naming the option before anything is stored.
+    // Fails with INVALID_CONFIG naming the option (strategy, selection policy) before anything is stored.
     const strategy = this.deps.createStrategy(config.strategy, layout);
+    createSelector(config.selection);
     const now = this.deps.clock!.now();
     const task = { id: config.id, config, topology: input.topology, layout, status: 'created' as const, createdAt: now };
     const payload = this.deps.payload.encode({ layout, values: weights }, 'float32');
@@ -96,7 +103,7 @@ export class RoundEngine {
     return stored;
   }
 
-  private runner(taskId: string): TaskRunner {
+  private runner(taskId: string): Runner {
     const r = this.runners.get(taskId);
     if (!r) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
     return r;
@@ -162,7 +169,7 @@ export class RoundEngine {
     const status = runner.taskStatus();
     const c = runner.config;
     const privacy = taskPrivacyInfo(c);
-    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}), ...personalizationInfo(c) };
+    return { id: c.id, name: c.name, description: c.description, status, data: c.data, training: c.training, codec: c.codec, modelPath: `/api/tasks/${c.id}/versions/latest/model.json`, ...(privacy ? { privacy } : {}), ...personalizationInfo(c), ...(c.mode === 'async' ? { mode: 'async' as const } : {}) };
   }
 
   // ---- participants ----

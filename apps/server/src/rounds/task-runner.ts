@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import { ChorusError, roundCodecSeed, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { isEligible, pickRandom, selectionSize } from './client-selection.js';
+import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { OpenRound } from './open-round.js';
 import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-closer.js';
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import type { RoundPhase, TaskSummary } from './task-summary.js';
+import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 
 export type { RoundPhase } from './task-summary.js';
 
@@ -53,6 +54,8 @@ export class TaskRunner implements RoundCloserHost {
   readonly log: Logger;
   /** Update bounds; tasks stored before `limits` existed get the defaults. */
   readonly limits: UpdateLimits;
+  /** The task's selection policy and what it remembers of each participant. */
+  readonly selection: SelectionTracker;
 
   constructor(
     private stored: StoredTask,
@@ -68,6 +71,8 @@ export class TaskRunner implements RoundCloserHost {
     this.log = deps.logger.child({ taskId: stored.id });
     this.closer = new RoundCloser(this);
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
+    this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
+    this.closer.track(() => this.selection.load());
   }
 
   // ---- the read model ----
@@ -192,11 +197,16 @@ export class TaskRunner implements RoundCloserHost {
       this.scansToSkip = needed - eligible.length - 1;
       return;
     }
-    const picked = pickRandom(eligible, selectionSize(rounds.targetClients, rounds.overSelection, eligible.length), this.deps.random ?? Math.random);
-    this.openRound(picked);
+    const count = selectionSize(rounds.targetClients, rounds.overSelection, eligible.length);
+    const { picked, reasons } = this.selection.select(eligible, count, this.lastRound + 1, {
+      random: this.deps.random ?? Math.random,
+      deadlineMs: rounds.deadlineMs,
+      examplesPerRound: (m) => examplesPerRound(m.capabilities, this.config.training),
+    });
+    this.openRound(picked, reasons);
   }
 
-  private openRound(picked: Member[]): void {
+  private openRound(picked: Member[], reasons: readonly SelectionReason[] = []): void {
     const round = this.lastRound + 1;
     const roundId = `${this.stored.id}-r${round}`;
     const now = this.clock.now();
@@ -232,6 +242,7 @@ export class TaskRunner implements RoundCloserHost {
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';
     this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
+    this.closer.track(() => this.selection.persist({ round, reasons }));
     this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
     for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
     this.deadlineTimer = this.clock.setTimer(() => {
@@ -262,7 +273,21 @@ export class TaskRunner implements RoundCloserHost {
     if (this.phase !== 'collecting' || !r) return;
     this.phase = 'aggregating';
     this.clearTimers();
+    this.recordSelectionOutcomes(r, cause);
     void this.closer.close(r, cause);
+  }
+
+  /** What each invited participant did this round, for the selection policy's history. */
+  private recordSelectionOutcomes(r: OpenRound, cause: CloseCause): void {
+    const worked = this.clock.now() - r.startedAt;
+    for (const c of r.selected.values()) {
+      if (c.status === 'disconnected' || c.status === 'declined' || c.status === 'rejected') this.selection.dropped(c.participantId, 0);
+      else if (c.status === 'invited') {
+        if (cause === 'deadline') this.selection.dropped(c.participantId, worked);
+        else this.selection.late(c.participantId, worked);
+      }
+    }
+    this.closer.track(() => this.selection.persist());
   }
 
   /** Ends the open round without a new version; its receipts and the reason are recorded. */
@@ -447,6 +472,7 @@ export class TaskRunner implements RoundCloserHost {
     r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
     if (outcome.accepted) {
       r.selected.get(participantId)!.status = 'submitted';
+      this.selection.completed(participantId, sub.numExamples, sub.metrics, at - r.startedAt);
       r.accepted += 1;
       r.examples += sub.numExamples;
       r.addMetrics(sub.metrics, sub.numExamples);

@@ -165,6 +165,28 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   },
   // 4: the fencing token of each task's current owner (several server processes on one database).
   `CREATE TABLE task_fence (task_id TEXT PRIMARY KEY, token INTEGER NOT NULL);`,
+  // 5: client selection — each participant's round history (pseudonymous ids only) and why a round's participants were picked.
+  `
+  CREATE TABLE participant_history (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    participant_id TEXT NOT NULL,
+    invited INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    last_loss REAL,
+    last_examples INTEGER NOT NULL DEFAULT 0,
+    last_duration_ms REAL,
+    last_round INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (task_id, participant_id)
+  );
+  CREATE TABLE round_selections (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    round INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (task_id, round)
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -15,6 +15,8 @@ import { createSqliteTokenStore } from './sqlite-token-store.js';
 import { json, parse, toReceipt, toRound, toSummary, toTask, toVersion, type Row } from './storage-rows.js';
 import { fenced } from './task-fence.js';
 import { DEFAULT_RETENTION, type NewVersion, type RoundClose, type Storage, type StoredParticipant, type StoredReceipt, type StoredRound, type StoredTask, type StoredVersion, type VersionRetention, type VersionSummary } from './storage.js';
+import type { SelectionStorage } from './selection-records.js';
+import { createSqliteSelectionStore } from './sqlite-selection-store.js';
 
 export interface SqliteStorageOptions {
   /** File path or ':memory:'. */
@@ -58,7 +60,14 @@ export class SqliteStorage implements Storage {
     this.audit = createSqliteAuditLog(this.db);
     this.partnerKeys = createSqlitePartnerKeyStore(this.db);
     this.participantTokens = createSqliteTokenStore(this.db);
+    this.selection = createSqliteSelectionStore(this.db);
   }
+
+  private readonly selection: SelectionStorage;
+  loadParticipantHistory: SelectionStorage['loadParticipantHistory'] = (taskId) => this.selection.loadParticipantHistory(taskId);
+  saveParticipantHistory: SelectionStorage['saveParticipantHistory'] = (taskId, rows) => this.selection.saveParticipantHistory(taskId, rows);
+  saveRoundSelection: SelectionStorage['saveRoundSelection'] = (taskId, round, selection) => this.selection.saveRoundSelection(taskId, round, selection);
+  getRoundSelection: SelectionStorage['getRoundSelection'] = (taskId, round) => this.selection.getRoundSelection(taskId, round);
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();

@@ -3,6 +3,7 @@ import type { AuditLog } from '../admin/audit-log.js';
 import type { AuthStore } from '../auth/auth-store.js';
 import type { ParticipantTokenStore } from '../auth/participant-token-store.js';
 import type { PartnerKeyStore } from '../partners/partner-key-store.js';
+import type { SelectionStorage } from './selection-records.js';
 
 /**
  * Everything the server persists, behind one async interface: the only door to the database
@@ -155,6 +156,11 @@ export interface Storage {
   readonly partnerKeys: PartnerKeyStore;
   /** Participant token generations (replay detection). */
   readonly participantTokens: ParticipantTokenStore;
+  /** Client-selection history and picks; optional: a storage without them keeps history in memory. */
+  loadParticipantHistory?: SelectionStorage['loadParticipantHistory'];
+  saveParticipantHistory?: SelectionStorage['saveParticipantHistory'];
+  saveRoundSelection?: SelectionStorage['saveRoundSelection'];
+  getRoundSelection?: SelectionStorage['getRoundSelection'];
 
   close(): Promise<void>;
 }

@@ -29,7 +29,12 @@ export function StatsPanel({ state }: { readonly state: ParticipantState }) {
       <h2 id="stats-title">Your contribution</h2>
       <div className="stats">
         <Stat testId="stat-accuracy" label="Shared model accuracy" value={formatPercent(accuracy)} note={state.globalModel ? `on held-out digits, version ${state.globalModel.version}` : 'after the first round'} />
-        <Stat testId="stat-rounds" label="Rounds joined" value={String(state.contributions.roundsJoined)} note={`${state.contributions.updatesAccepted} updates accepted`} />
+        {state.task?.mode === 'async' ? (
+          // FedBuff: no rounds to wait for; the device trains again as soon as its update has landed.
+          <Stat testId="stat-rounds" label="Contributing continuously" value={`${state.contributions.updatesAccepted} updates`} note="trains again on the newest model as soon as each update lands" />
+        ) : (
+          <Stat testId="stat-rounds" label="Rounds joined" value={String(state.contributions.roundsJoined)} note={`${state.contributions.updatesAccepted} updates accepted`} />
+        )}
         <Stat testId="stat-bytes" label="Sent from this device" value={formatBytes(state.contributions.bytesSent)} note={state.task ? `model updates only, encoded as ${state.task.codec}` : 'model updates only'} />
         <Stat testId="stat-backend" label="Training on" value={backend?.backend ?? '—'} note={backendNote} />
         <Stat testId="stat-speed" label="Speed" value={formatRate(state.samplesPerSecond)} />

@@ -29,7 +29,7 @@ describe('error policy', () => {
 
   it('says a round is over for the refusals that end a participant’s slot, whatever their retryable flag', () => {
     const over = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].roundOver).sort();
-    expect(over).toEqual(['DUPLICATE_UPDATE', 'NOT_SELECTED', 'ROUND_CLOSED', 'SHAPE_MISMATCH', 'STALE_VERSION', 'TASK_NOT_RUNNING']);
+    expect(over).toEqual(['DUPLICATE_UPDATE', 'NOT_SELECTED', 'ROUND_CLOSED', 'SHAPE_MISMATCH', 'STALE_UPDATE', 'STALE_VERSION', 'TASK_NOT_RUNNING']);
   });
 
   it('treats an unknown code as INTERNAL', () => {

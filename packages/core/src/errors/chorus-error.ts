@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   OUT_OF_BOUNDS: policy(400, false),
   PAYLOAD_TOO_LARGE: policy(413, false),
   STALE_VERSION: policy(400, true, true),
+  /** Asynchronous tasks: the update trained on a version more than `async.maxStaleness` behind; train again on the latest. */
+  STALE_UPDATE: policy(400, true, true),
   NOT_SELECTED: policy(400, true, true),
   ROUND_CLOSED: policy(400, true, true),
   /** The server already holds this participant's update for the round. */

@@ -93,6 +93,8 @@ export const taskInfoSchema = z.object({
    * updates it sends hold the other layers only. `personalLayers` is always resolved here.
    */
   personalization: personalizationSchema.required({ personalLayers: true }).optional(),
+  /** 'async' (FedBuff): the participant is invited again as soon as its update lands, on the latest version. Absent = rounds. */
+  mode: z.enum(['sync', 'async']).optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
 /** The personalization a participant runs, as the server sends it (personal layers resolved). */

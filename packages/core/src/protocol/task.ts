@@ -55,6 +55,53 @@ export const strategyConfigSchema = z
 export type StrategyConfig = z.infer<typeof strategyConfigSchema>;
 
 /**
+ * How a round picks whom to invite among the eligible participants: a policy of the server's
+ * selection registry ('uniform' random, 'oort' by statistical and system utility) and its options,
+ * validated by the policy when the task is created.
+ */
+export const selectionConfigSchema = z
+  .object({
+    /** Registry id of the policy. @default 'uniform' */
+    id: z.string().min(1).max(64).default('uniform'),
+    /** Policy options, validated by the policy's own schema. @default {} */
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .default({ id: 'uniform', options: {} });
+export type SelectionConfig = z.infer<typeof selectionConfigSchema>;
+
+/**
+ * Asynchronous buffered aggregation (FedBuff, Nguyen et al. 2022): participants train whenever they
+ * are free, on the latest version they have; the server buffers updates and takes the server step
+ * after every `bufferSize`, each update weighted by its staleness τ (versions behind).
+ */
+export const asyncConfigSchema = z.strictObject({
+  /** K: updates per server step. @default 10 */
+  bufferSize: z.number().int().min(1).max(100_000).default(10),
+  /** Updates trained on a version more than this many versions behind are refused (STALE_UPDATE). @default 10 */
+  maxStaleness: z.number().int().min(0).max(10_000).default(10),
+  /** Staleness weight: 'sqrt' 1/√(1+τ) (the paper's), 'polynomial' (1+τ)^-stalenessExponent, 'constant' 1. @default 'sqrt' */
+  stalenessWeight: z.enum(['sqrt', 'polynomial', 'constant']).default('sqrt'),
+  /** Exponent a of 'polynomial'. @default 0.5 */
+  stalenessExponent: z.number().min(0).max(10).default(0.5),
+  /** Participants training at once (FedBuff's concurrency). @default 2 × bufferSize */
+  concurrency: z.number().int().min(1).max(100_000).optional(),
+});
+export type AsyncConfig = z.infer<typeof asyncConfigSchema>;
+
+/** How much an update trained τ versions ago counts (FedBuff's s(τ)). */
+export function stalenessWeight(tau: number, config: Pick<AsyncConfig, 'stalenessWeight' | 'stalenessExponent'>): number {
+  const t = Math.max(0, tau);
+  switch (config.stalenessWeight) {
+    case 'sqrt':
+      return 1 / Math.sqrt(1 + t);
+    case 'polynomial':
+      return Math.pow(1 + t, -config.stalenessExponent);
+    case 'constant':
+      return 1;
+  }
+}
+
+/**
  * Local differential privacy for deployments that do not trust the server: every participant clips
  * its own update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) to each value before
  * encoding it, so the server only ever sees noised updates.
@@ -134,6 +181,12 @@ export const taskConfigSchema = z.object({
   training: trainingConfigSchema.default(trainingConfigSchema.parse({})),
   rounds: roundConfigSchema.default(roundConfigSchema.parse({})),
   strategy: strategyConfigSchema,
+  /** Client selection policy. @default { id: 'uniform', options: {} } */
+  selection: selectionConfigSchema,
+  /** 'sync': rounds (FedAvg); 'async': buffered asynchronous aggregation (FedBuff), options in `async`. @default 'sync' */
+  mode: z.enum(['sync', 'async']).default('sync'),
+  /** Options of the 'async' mode. @default its defaults when mode is 'async' */
+  async: asyncConfigSchema.optional(),
   /** Codec clients use for their updates. @default 'int8' */
   codec: z.enum(CODEC_IDS).default('int8'),
   /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */

@@ -4,7 +4,8 @@ import { Fragment, useState } from 'react';
 import { useAdmin } from './admin-context.js';
 import { formatBytes } from '../../../lib/format.js';
 import { percent, seconds, time } from './format.js';
-import type { Receipt, RoundRow } from './types.js';
+import type { Receipt, RoundRow, RoundSelection } from './types.js';
+import { SelectionReasons } from './selection-reasons.js';
 
 const DROPOUT_CODES = new Set(['DISCONNECTED', 'DEADLINE', 'DECLINED']);
 
@@ -16,6 +17,7 @@ export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: 
   const { api } = useAdmin();
   const [open, setOpen] = useState<number | null>(null);
   const [receipts, setReceipts] = useState<Record<number, Receipt[] | string>>({});
+  const [selections, setSelections] = useState<Record<number, RoundSelection | null>>({});
 
   async function toggle(round: number) {
     if (open === round) return setOpen(null);
@@ -23,6 +25,8 @@ export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: 
     try {
       const r = await api<{ receipts: Receipt[] }>(`/api/tasks/${encodeURIComponent(taskId)}/rounds/${round}/receipts`);
       setReceipts((m) => ({ ...m, [round]: r.receipts }));
+      const s = await api<{ selection: RoundSelection | null }>(`/api/tasks/${encodeURIComponent(taskId)}/rounds/${round}/selection`);
+      setSelections((m) => ({ ...m, [round]: s.selection }));
     } catch (err) {
       setReceipts((m) => ({ ...m, [round]: (err as Error).message }));
     }
@@ -94,6 +98,7 @@ export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: 
                         ))}
                       </ul>
                     )}
+                    {selections[r.round] && <SelectionReasons round={r.round} selection={selections[r.round]!} />}
                     {r.failures.length > 0 && (
                       <ul className="receipts">
                         {r.failures.map((f) => (

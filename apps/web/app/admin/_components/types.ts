@@ -40,3 +40,16 @@ export interface Receipt {
   readonly l2Norm?: number | null;
   readonly at: number;
 }
+
+/** Why a round's participants were picked (GET /api/tasks/:id/rounds/:round/selection). */
+export interface RoundSelection {
+  readonly policy: string;
+  readonly reasons: readonly {
+    readonly participantId: string;
+    readonly kind: 'uniform' | 'exploit' | 'explore';
+    readonly utility?: number;
+    readonly speed?: number;
+    readonly reliability?: number;
+    readonly expectedMs?: number;
+  }[];
+}

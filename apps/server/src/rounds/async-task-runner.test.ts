@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { createHarness, invited, type Harness } from './engine-test-kit.js';
+
+const asyncTask = (bufferSize: number, extra: Record<string, unknown> = {}) => ({ mode: 'async' as const, async: { bufferSize, ...extra } });
+
+/** The last invitation connection c<i> got (its assignment's round id and version). */
+function lastInvite(h: Harness, i: number): { roundId: string; version: number } {
+  const sent = h.transport.of('round:invite').filter((s) => s.to === `c${i}`).at(-1);
+  if (!sent) throw new Error(`c${i} was never invited`);
+  return sent.msg as { roundId: string; version: number };
+}
+
+function sendAs(h: Harness, i: number, values: number[]) {
+  const inv = lastInvite(h, i);
+  return h.send(i, values, { roundId: inv.roundId, version: inv.version });
+}
+
+describe("mode 'async' (FedBuff)", () => {
+  it('invites every free participant at once, applies the server step after K updates, and re-invites on the new version', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1, deadlineMs: 60_000 }, task: asyncTask(2) });
+    await h.connect(0);
+    await h.connect(1);
+    await h.connect(2);
+    expect(invited(h.transport).sort()).toEqual(['c0', 'c1', 'c2']);
+    expect(new Set(h.transport.of('round:invite').map((s) => s.msg.roundId)).size).toBe(3);
+
+    expect(sendAs(h, 0, [1, 1, 1, 1])).toMatchObject({ accepted: true });
+    expect(h.engine.summary('t1').version).toBe(0);
+    sendAs(h, 1, [3, 3, 3, 3]);
+    await h.engine.idle();
+
+    // FedAvg of the two (equal examples): global [1,2,3,4] + 2.
+    expect(h.engine.summary('t1').version).toBe(1);
+    expect([...h.engine.globalWeights('t1')]).toEqual([3, 4, 5, 6]);
+    h.clock.advance(0);
+    expect(lastInvite(h, 0).version).toBe(1);
+    expect(lastInvite(h, 1).version).toBe(1);
+    // c2 never stopped: no round:cancel, it is still on version 0.
+    expect(h.transport.of('round:cancel')).toEqual([]);
+    expect(lastInvite(h, 2).version).toBe(0);
+    expect(h.engine.taskInfo('t1').mode).toBe('async');
+  });
+
+  it('weights a stale update by 1/√(1+τ) and says so in its receipt', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(1) });
+    await h.connect(0);
+    await h.connect(1);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+    expect([...h.engine.globalWeights('t1')]).toEqual([2, 3, 4, 5]);
+
+    const receipt = sendAs(h, 1, [1, 1, 1, 1]); // trained on version 0, the model is at 1: τ = 1
+    await h.engine.idle();
+
+    expect(receipt).toMatchObject({ accepted: true, note: expect.stringContaining('staleness 1, weight 0.707') });
+    const w = [...h.engine.globalWeights('t1')];
+    [2, 3, 4, 5].forEach((x, i) => expect(w[i]).toBeCloseTo(x + 1 / Math.SQRT2, 5));
+    const rounds = await h.storage.listRounds('t1', 10);
+    expect(rounds.find((r) => r.round === 2)!.metrics.client_staleness).toBe(1);
+  });
+
+  it("takes the configured weight: 'constant' counts a stale update in full", async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(1, { stalenessWeight: 'constant' }) });
+    await h.connect(0);
+    await h.connect(1);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+    sendAs(h, 1, [1, 1, 1, 1]);
+    await h.engine.idle();
+    expect([...h.engine.globalWeights('t1')]).toEqual([3, 4, 5, 6]);
+  });
+
+  it('refuses an update staler than maxStaleness with STALE_UPDATE, and invites the participant again on the latest version', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(1, { maxStaleness: 0 }) });
+    await h.connect(0);
+    await h.connect(1);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+
+    expect(() => sendAs(h, 1, [1, 1, 1, 1])).toThrow(expect.objectContaining({ code: 'STALE_UPDATE', message: expect.stringContaining('async.maxStaleness') }));
+    h.clock.advance(0);
+    expect(lastInvite(h, 1).version).toBe(1);
+    expect([...h.engine.globalWeights('t1')]).toEqual([2, 3, 4, 5]);
+  });
+
+  it('refuses an update for an assignment it never gave (NOT_SELECTED) and a version the assignment was not on', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(2) });
+    await h.connect(0);
+    expect(() => h.send(0, [1, 1, 1, 1], { roundId: 't1-r1-a99', version: 0 })).toThrow(expect.objectContaining({ code: 'NOT_SELECTED' }));
+    const inv = lastInvite(h, 0);
+    expect(() => h.send(0, [1, 1, 1, 1], { roundId: inv.roundId, version: 5 })).toThrow(expect.objectContaining({ code: 'STALE_VERSION' }));
+  });
+
+  it('runs a server optimizer on each flush (FedAvgM keeps momentum between buffers)', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: { id: 'fedavgm', options: { eta: 1, momentum: 0.5 } }, task: asyncTask(1) });
+    await h.connect(0);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+    h.clock.advance(0);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+    // v1 = v0 + 1; momentum m = 0.5 × 1 + 1 = 1.5: v2 = v1 + 1.5.
+    expect([...h.engine.globalWeights('t1')]).toEqual([3.5, 4.5, 5.5, 6.5]);
+  });
+
+  it('spends one DP accountant step per flush', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: { id: 'fedavg', options: { dp: { clipNorm: 10, noiseMultiplier: 1, sampleRate: 0.1 } } }, task: asyncTask(2) });
+    await h.connect(0);
+    await h.connect(1);
+    sendAs(h, 0, [0.1, 0.1, 0.1, 0.1]);
+    sendAs(h, 1, [0.1, 0.1, 0.1, 0.1]);
+    await h.engine.idle();
+    h.clock.advance(0);
+    sendAs(h, 0, [0.1, 0.1, 0.1, 0.1]);
+    sendAs(h, 1, [0.1, 0.1, 0.1, 0.1]);
+    await h.engine.idle();
+
+    const versions = await h.storage.listVersions('t1', 10);
+    const eps = (v: number) => versions.find((x) => x.version === v)!.metrics.epsilon!;
+    expect(versions.map((v) => v.version).sort()).toEqual([0, 1, 2]);
+    expect(eps(1)).toBeGreaterThan(0);
+    expect(eps(2)).toBeGreaterThan(eps(1));
+  });
+
+  it('flushes a buffer that has not filled by the deadline when it holds minClients updates', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1, deadlineMs: 1000 }, task: asyncTask(5) });
+    await h.connect(0);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    h.clock.advance(1000);
+    await h.engine.idle();
+    expect(h.engine.summary('t1').version).toBe(1);
+  });
+});

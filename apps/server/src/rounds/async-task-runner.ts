@@ -1,0 +1,584 @@
+import type { Logger } from 'pino';
+import {
+  ChorusError,
+  asyncConfigSchema,
+  roundCodecSeed,
+  stalenessWeight,
+  updateLimitsSchema,
+  updateNormBound,
+  type AsyncConfig,
+  type Capabilities,
+  type EncodedUpdate,
+  type RoundInvite,
+  type Strategy,
+  type TaskConfig,
+  type TaskStatus,
+  type UpdateLimits,
+  type UpdateReceipt,
+} from '@chorus/core';
+import type { StoredTask } from '../storage/storage.js';
+import { isEligible } from './client-selection.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { EngineDeps } from './engine-deps.js';
+import { OpenRound } from './open-round.js';
+import { RoundCloser, type RoundCloserHost } from './round-closer.js';
+import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
+import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
+import type { Member, RunnerHooks, UpdateSubmission } from './task-runner.js';
+import type { RoundPhase, TaskSummary } from './task-summary.js';
+
+/** One participant's piece of work: it trains on `version` and owes an update under `roundId`. */
+interface Assignment {
+  readonly participantId: string;
+  readonly connectionId: string;
+  readonly roundId: string;
+  readonly version: number;
+  readonly startedAt: number;
+  readonly maxUpdateNorm: number | undefined;
+  timer: TimerHandle | null;
+}
+
+/** An update that arrived while a flush was aggregating: validated, folded into the next buffer. */
+interface Held {
+  readonly participantId: string;
+  readonly sub: UpdateSubmission;
+  readonly update: EncodedUpdate;
+  readonly bytes: number;
+  readonly l2Norm: number;
+  readonly startedAt: number;
+}
+
+/** Multiplies an update by `s` wherever it is read (FedBuff's staleness weight), without copying it. */
+export function scaledUpdate(u: EncodedUpdate, s: number): EncodedUpdate {
+  if (s === 1) return u;
+  return {
+    codec: u.codec,
+    layout: u.layout,
+    length: u.length,
+    byteLength: u.byteLength,
+    decode(out) {
+      const v = u.decode(out);
+      for (let i = 0; i < v.length; i++) v[i] = v[i]! * s;
+      return v;
+    },
+    foldInto: (target, weight) => u.foldInto(target, weight * s),
+    l2Norm: () => u.l2Norm() * s,
+  };
+}
+
+/**
+ * A task in 'async' mode (FedBuff, Nguyen et al. 2022). There are no rounds to wait for: whenever a
+ * connected participant is free (and fewer than `concurrency` are working), it is invited to train
+ * on the latest version. Its update is folded into the open buffer weighted by its staleness s(τ),
+ * τ = versions published since the one it trained on; one more than `maxStaleness` behind is refused
+ * with STALE_UPDATE. Every `bufferSize` accepted updates the buffer is closed like a round — the
+ * strategy's server step (FedAvgM, FedAdam, DP: one accountant step), checkpoint, evaluation,
+ * broadcast — and the next buffer opens. Participants still training keep working: their updates
+ * land in a later buffer. Updates arriving while a buffer is being aggregated are validated and held
+ * for the next one. A buffer that has not filled by `rounds.deadlineMs` is flushed if it holds
+ * `rounds.minClients` updates.
+ *
+ * The single owner of the task's state, like TaskRunner: the closer hands it outcomes via `apply`.
+ */
+export class AsyncTaskRunner implements RoundCloserHost {
+  private status: TaskStatus;
+  private phase: RoundPhase = 'idle';
+  private buffer: OpenRound | null = null;
+  private readonly members = new Map<string, Member>();
+  private readonly working = new Map<string, Assignment>();
+  private held: Held[] = [];
+  private bufferTimer: TimerHandle | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private dispatchTimer: TimerHandle | null = null;
+  private assignments = 0;
+  private shuttingDown = false;
+  private readonly closer: RoundCloser;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits: UpdateLimits;
+  readonly options: AsyncConfig;
+  readonly selection: SelectionTracker;
+
+  constructor(
+    private stored: StoredTask,
+    private global: Float32Array,
+    private version: number,
+    private lastRound: number,
+    readonly strategy: Strategy,
+    readonly deps: EngineDeps,
+    private readonly hooks: RunnerHooks,
+  ) {
+    this.status = stored.status;
+    this.clock = deps.clock!;
+    this.log = deps.logger.child({ taskId: stored.id, mode: 'async' });
+    this.closer = new RoundCloser(this);
+    this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
+    this.options = asyncConfigSchema.parse(stored.config.async ?? {});
+    this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
+    this.closer.track(() => this.selection.load());
+  }
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? 2 * this.options.bufferSize;
+  }
+
+  // ---- the read model ----
+
+  task(): StoredTask {
+    return this.stored;
+  }
+
+  get config(): TaskConfig {
+    return this.stored.config;
+  }
+
+  taskStatus(): TaskStatus {
+    return this.status;
+  }
+
+  latestVersion(): number {
+    return this.version;
+  }
+
+  model(): { readonly version: number; readonly global: Float32Array } {
+    return { version: this.version, global: this.global };
+  }
+
+  globalWeights(): Float32Array {
+    return this.global.slice();
+  }
+
+  summary(): TaskSummary {
+    const b = this.buffer;
+    const byBackend: Record<string, number> = {};
+    for (const m of this.members.values()) byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
+    return {
+      id: this.stored.id,
+      config: this.stored.config,
+      status: this.status,
+      phase: this.phase,
+      version: this.version,
+      lastRound: this.lastRound,
+      currentRound: b ? { round: b.round, roundId: b.roundId, version: b.version, selected: this.working.size, accepted: b.accepted, startedAt: b.startedAt, deadline: b.invite.deadline } : null,
+      connected: this.members.size,
+      byBackend,
+      createdAt: this.stored.createdAt,
+    };
+  }
+
+  holdsConnection(connectionId: string): boolean {
+    for (const a of this.working.values()) if (a.connectionId === connectionId) return true;
+    return false;
+  }
+
+  member(participantId: string): Readonly<Member> | undefined {
+    const m = this.members.get(participantId);
+    return m ? { ...m } : undefined;
+  }
+
+  maxPayloadBytes(): number {
+    return this.deps.payload.maxBytes(this.stored.layout, this.config.codec);
+  }
+
+  // ---- status ----
+
+  private async setStatus(status: TaskStatus): Promise<void> {
+    this.status = status;
+    this.stored = { ...this.stored, status };
+    await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
+    this.log.info({ status }, 'task status');
+  }
+
+  async start(): Promise<void> {
+    if (this.status === 'completed') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is completed: it reached its ${this.config.rounds.maxRounds} versions`);
+    if (this.status !== 'running') await this.setStatus('running');
+    this.enterWaiting();
+  }
+
+  async halt(status: 'paused' | 'stopped'): Promise<void> {
+    if (status === 'paused' && this.status !== 'running') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is ${this.status}, not running: only a running task can be paused`);
+    await this.stopWork(`task ${status} by the operator`);
+    if (this.phase !== 'aggregating') this.phase = 'idle';
+    await this.setStatus(status);
+  }
+
+  async resume(): Promise<void> {
+    if (this.status !== 'paused') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is ${this.status}, not paused: only a paused task can be resumed`);
+    await this.setStatus('running');
+    this.enterWaiting();
+  }
+
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await this.stopWork('server shutdown');
+  }
+
+  /** Cancels every assignment and abandons the open buffer (its updates are not applied). */
+  private async stopWork(reason: string): Promise<void> {
+    this.clearTimers();
+    for (const a of [...this.working.values()]) {
+      this.endAssignment(a);
+      this.deps.transport.send(a.connectionId, 'round:cancel', { taskId: this.stored.id, roundId: a.roundId, reason });
+    }
+    this.held = [];
+    const b = this.buffer;
+    if (this.phase === 'collecting' && b) {
+      this.phase = 'aggregating';
+      await this.closer.abandon(b, reason, false);
+    }
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.bufferTimer, this.retryTimer, this.dispatchTimer]) if (t) this.clock.clearTimer(t);
+    this.bufferTimer = this.retryTimer = this.dispatchTimer = null;
+  }
+
+  enterWaiting(): void {
+    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    this.openBuffer();
+  }
+
+  /** A participant freed up or joined: invite the free ones (the engine calls this after any round closes). */
+  maybeStartRound(): void {
+    if (this.phase === 'collecting') this.dispatch();
+    else if (this.phase === 'waiting-for-clients' && !this.retryTimer) this.openBuffer();
+  }
+
+  // ---- buffers ----
+
+  private openBuffer(): void {
+    if (this.shuttingDown || this.status !== 'running') return;
+    const round = this.lastRound + 1;
+    const now = this.clock.now();
+    let aggregator: ReturnType<Strategy['beginRound']>;
+    let overrides: ReturnType<Strategy['configureFit']>;
+    try {
+      overrides = this.strategy.configureFit(round);
+      aggregator = this.strategy.beginRound({ round, version: this.version, layout: this.stored.layout, global: this.global, selected: this.options.bufferSize, population: Math.max(this.members.size, this.options.bufferSize) });
+    } catch (err) {
+      if (!(err instanceof ChorusError) || err.code !== 'BUDGET_EXHAUSTED') {
+        this.log.error({ err, round }, 'the strategy could not open a buffer; retrying later');
+        this.retryLater();
+        return;
+      }
+      this.phase = 'idle';
+      this.log.warn({ round, reason: err.message }, 'privacy budget spent: task completed');
+      void this.setStatus('completed').catch((e: unknown) => this.log.error({ err: e }, 'status write failed'));
+      return;
+    }
+    this.lastRound = round;
+    const invite: RoundInvite = {
+      taskId: this.stored.id,
+      roundId: `${this.stored.id}-r${round}`,
+      round,
+      version: this.version,
+      deadline: now + this.config.rounds.deadlineMs,
+      training: { ...this.config.training, overrides: { ...overrides } },
+      codec: this.config.codec,
+      maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
+    };
+    this.buffer = new OpenRound(this.stored.id, round, invite.roundId, this.version, now, invite, aggregator, []);
+    this.phase = 'collecting';
+    this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId: invite.roundId, version: this.version, startedAt: now, selected: 0 }));
+    this.armBufferTimer();
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.fold(h);
+    if (this.phase === 'collecting') this.dispatch();
+  }
+
+  private armBufferTimer(): void {
+    if (this.bufferTimer) this.clock.clearTimer(this.bufferTimer);
+    this.bufferTimer = this.clock.setTimer(() => {
+      this.bufferTimer = null;
+      const b = this.buffer;
+      if (this.phase !== 'collecting' || !b) return;
+      if (b.accepted >= Math.max(1, this.config.rounds.minClients)) this.flush();
+      else this.armBufferTimer();
+    }, this.config.rounds.deadlineMs);
+  }
+
+  private retryLater(delayMs = this.deps.roundRetryDelayMs ?? 2000): void {
+    if (this.shuttingDown) return;
+    this.phase = 'waiting-for-clients';
+    if (this.retryTimer) this.clock.clearTimer(this.retryTimer);
+    this.retryTimer = this.clock.setTimer(() => {
+      this.retryTimer = null;
+      this.openBuffer();
+    }, delayMs);
+  }
+
+  /** The buffer holds K updates (or its deadline passed): the closer takes the server step. */
+  private flush(): void {
+    const b = this.buffer;
+    if (this.phase !== 'collecting' || !b) return;
+    this.phase = 'aggregating';
+    if (this.bufferTimer) this.clock.clearTimer(this.bufferTimer);
+    this.bufferTimer = null;
+    this.closer.track(() => this.selection.persist());
+    void this.closer.close(b, 'target');
+  }
+
+  roundClosed(): void {
+    this.hooks.onRoundClosed();
+  }
+
+  apply(outcome: RoundOutcome): void {
+    switch (outcome.kind) {
+      case 'committed':
+        if (outcome.late && this.version !== outcome.version - 1) {
+          this.log.error({ version: outcome.version, current: this.version }, 'a late checkpoint landed out of order: restart the server to reload the latest version');
+          return;
+        }
+        this.global = outcome.global;
+        this.version = outcome.version;
+        if (this.buffer?.round === outcome.round) this.buffer = null;
+        return;
+      case 'abandoned':
+        if (this.buffer?.round === outcome.round) this.buffer = null;
+        if (this.phase === 'aggregating') this.phase = 'idle';
+        if (outcome.retry && this.status === 'running') this.retryLater();
+        return;
+    }
+  }
+
+  async published(o: RoundCommitted): Promise<void> {
+    this.phase = 'idle';
+    const maxRounds = this.config.rounds.maxRounds;
+    if (maxRounds > 0 && o.version >= maxRounds && this.status === 'running') {
+      await this.stopWork('the task reached its last version');
+      try {
+        await this.setStatus('completed');
+      } catch (err) {
+        this.log.error({ err, version: o.version }, 'could not mark the task completed');
+      }
+      return;
+    }
+    this.enterWaiting();
+  }
+
+  // ---- assignments ----
+
+  private eligibleFree(): Member[] {
+    return [...this.members.values()].filter((m) => !this.working.has(m.participantId) && isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.stored.id));
+  }
+
+  /** Invites free participants, up to `concurrency` at work, chosen by the task's selection policy. */
+  private dispatch(): void {
+    const b = this.buffer;
+    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'collecting' || !b) return;
+    const room = this.concurrency - this.working.size;
+    if (room <= 0) return;
+    const free = this.eligibleFree();
+    if (free.length === 0) return;
+    const { picked, reasons } = this.selection.select(free, Math.min(room, free.length), b.round, {
+      random: this.deps.random ?? Math.random,
+      deadlineMs: this.config.rounds.deadlineMs,
+      examplesPerRound: (m) => examplesPerRound(m.capabilities, this.config.training),
+    });
+    const now = this.clock.now();
+    for (const m of picked) {
+      const roundId = `${b.roundId}-a${++this.assignments}`;
+      const a: Assignment = { participantId: m.participantId, connectionId: m.connectionId, roundId, version: this.version, startedAt: now, maxUpdateNorm: b.invite.maxUpdateNorm, timer: null };
+      a.timer = this.clock.setTimer(() => this.expire(a), this.config.rounds.deadlineMs);
+      this.working.set(m.participantId, a);
+      this.deps.transport.send(m.connectionId, 'round:invite', { ...b.invite, roundId, version: this.version, deadline: now + this.config.rounds.deadlineMs });
+    }
+    this.closer.track(() => this.selection.persist({ round: b.round, reasons }));
+  }
+
+  /** Re-invites soon, not now: the participant hears its receipt before its next invitation. */
+  private dispatchSoon(): void {
+    if (this.dispatchTimer) return;
+    this.dispatchTimer = this.clock.setTimer(() => {
+      this.dispatchTimer = null;
+      this.dispatch();
+    }, 0);
+  }
+
+  private expire(a: Assignment): void {
+    a.timer = null;
+    if (this.working.get(a.participantId) !== a) return;
+    this.endAssignment(a);
+    this.selection.dropped(a.participantId, this.clock.now() - a.startedAt);
+    this.deps.transport.send(a.connectionId, 'round:cancel', { taskId: this.stored.id, roundId: a.roundId, reason: 'no update arrived before the deadline' });
+    this.dispatchSoon();
+  }
+
+  private endAssignment(a: Assignment): void {
+    if (a.timer) this.clock.clearTimer(a.timer);
+    a.timer = null;
+    if (this.working.get(a.participantId) === a) this.working.delete(a.participantId);
+  }
+
+  // ---- participants ----
+
+  addMember(participantId: string, connectionId: string, capabilities: Capabilities): void {
+    this.members.set(participantId, { participantId, connectionId, capabilities });
+    const a = this.working.get(participantId);
+    if (a && this.buffer) {
+      // A reloaded page keeps its assignment: the same invitation again, on the same connection now.
+      const moved = { ...a, connectionId };
+      this.working.set(participantId, moved);
+      this.deps.transport.send(connectionId, 'round:invite', { ...this.buffer.invite, roundId: a.roundId, version: a.version, deadline: a.startedAt + this.config.rounds.deadlineMs });
+      return;
+    }
+    this.maybeStartRound();
+  }
+
+  updateCapabilities(participantId: string, connectionId: string, capabilities: Capabilities): void {
+    const m = this.members.get(participantId);
+    if (!m || m.connectionId !== connectionId) return;
+    m.capabilities = capabilities;
+    this.maybeStartRound();
+  }
+
+  removeMember(participantId: string, connectionId: string): void {
+    const m = this.members.get(participantId);
+    if (!m || m.connectionId !== connectionId) return;
+    this.members.delete(participantId);
+    const a = this.working.get(participantId);
+    if (a && a.connectionId === connectionId) {
+      this.endAssignment(a);
+      this.selection.dropped(participantId, this.clock.now() - a.startedAt);
+      this.dispatchSoon();
+    }
+  }
+
+  decline(participantId: string, roundId: string, _reason: string): void {
+    const a = this.working.get(participantId);
+    if (!a || a.roundId !== roundId) return;
+    this.endAssignment(a);
+    this.selection.dropped(participantId, 0);
+    this.dispatchSoon();
+  }
+
+  /** The upload gate's question: an open assignment owes exactly one update under its own roundId. */
+  openSlots(roundId: string): number {
+    for (const a of this.working.values()) if (a.roundId === roundId) return 1;
+    return 0;
+  }
+
+  /** An upload refused before it began (a rate limit): the assignment is over, the participant free again. */
+  refuseUpload(participantId: string, roundId: string, error: ChorusError): void {
+    const a = this.working.get(participantId);
+    if (!a || a.roundId !== roundId) return;
+    this.endAssignment(a);
+    this.recordRefusal(participantId, 0, null, error);
+    this.dispatchSoon();
+  }
+
+  // ---- updates ----
+
+  checkUpdate(participantId: string, roundId: string, version: number): void {
+    try {
+      this.checkAssignment(participantId, roundId, version);
+    } catch (err) {
+      // A refused assignment is over (the error's roundOver): the participant is free for a fresh one.
+      const a = this.working.get(participantId);
+      const e = ChorusError.from(err);
+      if (a && a.roundId === roundId && e.code !== 'NOT_SELECTED') {
+        this.endAssignment(a);
+        this.recordRefusal(participantId, 0, null, e);
+        this.dispatchSoon();
+      }
+      throw e;
+    }
+  }
+
+  private checkAssignment(participantId: string, roundId: string, version: number): void {
+    if (this.status !== 'running') throw new ChorusError('TASK_NOT_RUNNING', `task "${this.stored.id}" is ${this.status}`);
+    const a = this.working.get(participantId);
+    if (!a || a.roundId !== roundId) throw new ChorusError('NOT_SELECTED', `no open assignment "${roundId}" for this participant`);
+    if (version !== a.version) throw new ChorusError('STALE_VERSION', `update is a delta from version ${version}; this assignment trains on version ${a.version}`);
+    const tau = this.version - version;
+    if (tau > this.options.maxStaleness) {
+      throw new ChorusError('STALE_UPDATE', `update trained on version ${version}, ${tau} versions behind the global model (${this.version}); this task refuses updates more than ${this.options.maxStaleness} behind (async.maxStaleness)`);
+    }
+  }
+
+  submitUpdate(participantId: string, sub: UpdateSubmission, bytes: Uint8Array): UpdateReceipt {
+    this.checkUpdate(participantId, sub.roundId, sub.version);
+    const a = this.working.get(participantId);
+    this.endAssignment(a!);
+    this.dispatchSoon();
+    let update: EncodedUpdate;
+    let l2Norm: number | null = null;
+    try {
+      this.checkExamples(participantId, sub.numExamples);
+      const bound = a!.maxUpdateNorm ?? Infinity;
+      update = this.deps.payload.parse(bytes, { layout: this.stored.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound, seed: roundCodecSeed(sub.roundId) });
+      l2Norm = update.l2Norm();
+      if (!(l2Norm <= bound)) throw new ChorusError('OUT_OF_BOUNDS', `update: its L2 norm ${l2Norm.toPrecision(4)} exceeds the bound ${bound.toPrecision(4)} of the version it trained on`);
+    } catch (err) {
+      const e = ChorusError.from(err);
+      this.selection.dropped(participantId, this.clock.now() - a!.startedAt);
+      this.recordRefusal(participantId, bytes.byteLength, l2Norm, e);
+      throw e;
+    }
+    const held: Held = { participantId, sub, update, bytes: bytes.byteLength, l2Norm, startedAt: a!.startedAt };
+    if (this.phase !== 'collecting' || !this.buffer) {
+      this.held.push(held);
+      return { accepted: true, note: 'held for the next buffer (the server is applying the previous one)' };
+    }
+    return this.fold(held);
+  }
+
+  /** Folds a validated update into the open buffer with its staleness weight; flushes at K. */
+  private fold(h: Held): UpdateReceipt {
+    const b = this.buffer!;
+    const at = this.clock.now();
+    const tau = this.version - h.sub.version;
+    b.bytesUp += h.bytes;
+    const base = { taskId: this.stored.id, round: b.round, participantId: h.participantId, bytes: h.bytes, l2Norm: h.l2Norm, at };
+    if (tau > this.options.maxStaleness) {
+      const e = new ChorusError('STALE_UPDATE', `update trained on version ${h.sub.version}, ${tau} versions behind (async.maxStaleness ${this.options.maxStaleness})`);
+      b.receipts.push({ ...base, accepted: false, code: e.code, reason: e.message });
+      return { accepted: false, code: e.code, reason: e.message };
+    }
+    const weight = stalenessWeight(tau, this.options);
+    let outcome: UpdateReceipt;
+    try {
+      // A fast participant may land several updates in one buffer (FedBuff allows it): each is its own entry.
+      const added = b.aggregator.add({ participantId: `${h.participantId}@${h.sub.roundId}`, numExamples: h.sub.numExamples, update: scaledUpdate(h.update, weight), metrics: h.sub.metrics });
+      outcome = added.status === 'accepted' ? { accepted: true, note: `staleness ${tau}, weight ${weight.toPrecision(3)}${added.note ? `; ${added.note}` : ''}` } : { accepted: false, code: added.code, reason: added.reason };
+    } catch (err) {
+      const e = ChorusError.from(err);
+      outcome = { accepted: false, code: e.code, reason: e.message };
+    }
+    b.receipts.push({ ...base, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null });
+    if (outcome.accepted) {
+      b.accepted += 1;
+      b.examples += h.sub.numExamples;
+      b.addMetrics({ ...h.sub.metrics, staleness: tau }, h.sub.numExamples);
+      this.selection.completed(h.participantId, h.sub.numExamples, h.sub.metrics, at - h.startedAt);
+      if (b.accepted >= this.options.bufferSize) this.flush();
+    }
+    return outcome;
+  }
+
+  private recordRefusal(participantId: string, bytes: number, l2Norm: number | null, e: ChorusError): void {
+    const b = this.buffer;
+    const receipt = { taskId: this.stored.id, round: b?.round ?? this.lastRound, participantId, bytes, l2Norm, accepted: false, code: e.code, reason: e.message, at: this.clock.now() };
+    if (b && this.phase === 'collecting') b.receipts.push(receipt);
+    else if (receipt.round > 0) this.closer.track(() => this.deps.storage.addReceipt(receipt));
+    this.log.info({ participantId, code: e.code }, 'update refused');
+  }
+
+  private checkExamples(participantId: string, numExamples: number): void {
+    const declared = this.members.get(participantId)?.capabilities.numExamples ?? 0;
+    if (numExamples > declared) throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than the ${declared} local examples this participant declared`);
+    if (numExamples > this.limits.maxExamplesPerUpdate) throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than this task accepts per update (limits.maxExamplesPerUpdate = ${this.limits.maxExamplesPerUpdate})`);
+    const { maxExamples } = this.config.training;
+    if (maxExamples > 0 && numExamples > maxExamples) throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than training.maxExamples (${maxExamples}) allows per update`);
+  }
+
+  recordDownload(bytes: number): void {
+    if (this.buffer && this.phase === 'collecting') this.buffer.bytesDown += bytes;
+  }
+
+  idle(): Promise<void> {
+    return this.closer.idle();
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { createSeededRandom } from '@chorus/core';
+import type { ParticipantHistory } from '../storage/selection-records.js';
+import type { SelectionCandidate } from './client-selection.js';
+import { createOortSelector, parseOortOptions } from './oort-selection.js';
+
+const cand = (id: string, samplesPerSecond?: number): SelectionCandidate => ({ participantId: id, capabilities: { backend: 'wasm', numExamples: 100, ...(samplesPerSecond ? { samplesPerSecond } : {}) } });
+const seen = (id: string, h: Partial<ParticipantHistory>): ParticipantHistory => ({ participantId: id, invited: 1, completed: 1, dropped: 0, lastLoss: 1, lastExamples: 100, lastDurationMs: 1000, lastRound: 1, ...h });
+
+function run(options: Record<string, unknown>, cs: SelectionCandidate[], history: ParticipantHistory[], count: number, round = 5, seed = 1) {
+  const selector = createOortSelector(parseOortOptions(options));
+  return selector.select({ candidates: cs, count, round, random: createSeededRandom(seed), history: new Map(history.map((h) => [h.participantId, h])), deadlineMs: 60_000, examplesPerRound: () => 100 });
+}
+
+describe('Oort selection', () => {
+  it('explores unseen participants when it knows no one, the faster ones more often', () => {
+    const cs = [...Array.from({ length: 10 }, (_, i) => cand(`fast${i}`, 1000)), ...Array.from({ length: 10 }, (_, i) => cand(`slow${i}`, 10))];
+    let fast = 0;
+    for (let seed = 1; seed <= 20; seed++) fast += run({}, cs, [], 5, 1, seed).picked.filter((c) => c.participantId.startsWith('fast')).length;
+
+    expect(run({}, cs, [], 5).reasons.every((r) => r.kind === 'explore')).toBe(true);
+    expect(fast / 100).toBeGreaterThan(0.9);
+  });
+
+  it('exploits by statistical utility: high loss × examples over low, with utility, speed and reliability as reasons', () => {
+    const cs = ['hi1', 'hi2', 'lo1', 'lo2', 'lo3', 'lo4'].map((id) => cand(id, 100));
+    const history = cs.map((c) => seen(c.participantId, { lastLoss: c.participantId.startsWith('hi') ? 2 : 0.1 }));
+
+    const r = run({ cutoff: 1, explorationFactor: 0, minExploration: 0 }, cs, history, 2);
+
+    expect(r.picked.map((c) => c.participantId).sort()).toEqual(['hi1', 'hi2']);
+    expect(r.reasons[0]).toMatchObject({ kind: 'exploit', speed: 100, reliability: 2 / 3, expectedMs: 1000 });
+    expect(r.reasons[0]!.utility).toBeGreaterThan(0);
+  });
+
+  it("penalizes devices slower than the preferred duration by (T/t)^α and unreliable ones by their completion rate", () => {
+    const cs = ['quick', 'sluggish', 'flaky'].map((id) => cand(id));
+    const history = [seen('quick', {}), seen('sluggish', { lastDurationMs: 10_000 }), seen('flaky', { invited: 10, completed: 1, dropped: 9 })];
+
+    const r = run({ cutoff: 1, explorationFactor: 0, minExploration: 0, preferredDurationMs: 1000 }, cs, history, 3);
+    const utility = Object.fromEntries(r.reasons.map((x) => [x.participantId, x.utility!]));
+
+    // Same loss and examples: quick keeps its utility, sluggish loses (1000/10000)^2, flaky keeps (1+1)/(10+2).
+    expect(utility.sluggish! / utility.quick!).toBeCloseTo(0.01, 5);
+    expect(utility.flaky! / utility.quick!).toBeCloseTo((2 / 12) / (2 / 3), 5);
+  });
+
+  it('with fairness 1 picks the participants invited least, whatever their utility', () => {
+    const cs = ['often', 'rarely'].map((id) => cand(id));
+    const history = [seen('often', { invited: 20, completed: 20, lastLoss: 5 }), seen('rarely', { invited: 1, completed: 1, lastLoss: 0.01 })];
+
+    expect(run({ fairness: 1, cutoff: 1, explorationFactor: 0, minExploration: 0 }, cs, history, 1).picked.map((c) => c.participantId)).toEqual(['rarely']);
+    expect(run({ fairness: 0, cutoff: 1, explorationFactor: 0, minExploration: 0 }, cs, history, 1).picked.map((c) => c.participantId)).toEqual(['often']);
+  });
+
+  it('gives ε of the round to unseen participants and decays ε to its floor', () => {
+    const cs = [...Array.from({ length: 10 }, (_, i) => cand(`old${i}`)), ...Array.from({ length: 10 }, (_, i) => cand(`new${i}`))];
+    const history = cs.slice(0, 10).map((c) => seen(c.participantId, {}));
+    const selector = createOortSelector(parseOortOptions({ explorationFactor: 0.5, explorationDecay: 0.5, minExploration: 0.2 }));
+    const pick = () => selector.select({ candidates: cs, count: 10, round: 3, random: createSeededRandom(2), history: new Map(history.map((h) => [h.participantId, h])), deadlineMs: 1, examplesPerRound: () => 1 });
+
+    expect(pick().reasons.filter((r) => r.kind === 'explore')).toHaveLength(5);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.25 });
+    pick();
+    expect(selector.exportState!()).toEqual({ epsilon: 0.2 });
+  });
+
+  it('refuses a bad option with INVALID_CONFIG naming it', () => {
+    expect(() => parseOortOptions({ fairness: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('fairness') }));
+    expect(() => parseOortOptions({ speed: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+});

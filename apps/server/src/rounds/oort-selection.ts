@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { ChorusError, describeZodError } from '@chorus/core';
+import type { ParticipantHistory, SelectionReason } from '../storage/selection-records.js';
+import type { Selection, SelectionCandidate, SelectionInput, Selector } from './selection-types.js';
+
+export const oortOptionsSchema = z.strictObject({
+  /** Share ε of each round given to participants never seen before, at the start. @default 0.9 */
+  explorationFactor: z.number().min(0).max(1).default(0.9),
+  /** ε is multiplied by this after every round… @default 0.98 */
+  explorationDecay: z.number().min(0).max(1).default(0.98),
+  /** …down to this floor. @default 0.2 */
+  minExploration: z.number().min(0).max(1).default(0.2),
+  /** α of the deadline penalty (T / t)^α on a participant expected to take t > T. @default 2 */
+  roundPenalty: z.number().min(0).max(10).default(2),
+  /**
+   * The preferred round duration T, ms. Without it, T is this quantile of the candidates' expected
+   * durations (`durationQuantile`), so the penalty tracks the population. @default derived
+   */
+  preferredDurationMs: z.number().int().positive().max(86_400_000).optional(),
+  /** @default 0.5 */
+  durationQuantile: z.number().min(0).max(1).default(0.5),
+  /** Participants scoring at least this share of the last exploited pick's score are drawn by score. @default 0.95 */
+  cutoff: z.number().min(0).max(1).default(0.95),
+  /** Weight of fairness (how rarely a participant was invited) against utility, 0 = pure utility, 1 = round robin. @default 0 */
+  fairness: z.number().min(0).max(1).default(0),
+});
+export type OortOptions = z.infer<typeof oortOptionsSchema>;
+
+export function parseOortOptions(raw: unknown): OortOptions {
+  const parsed = oortOptionsSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new ChorusError('INVALID_CONFIG', `selection.options: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+interface Scored<T> {
+  readonly c: T;
+  readonly score: number;
+  readonly reason: SelectionReason;
+}
+
+/** Draws `n` items without replacement, each with probability proportional to its weight. */
+function weightedSample<T>(items: readonly T[], weight: (t: T) => number, n: number, random: () => number): T[] {
+  const pool = [...items];
+  const out: T[] = [];
+  while (out.length < n && pool.length > 0) {
+    const weights = pool.map((t) => Math.max(weight(t), 1e-12));
+    let r = random() * weights.reduce((a, b) => a + b, 0);
+    let i = 0;
+    while (i < pool.length - 1 && r >= weights[i]!) r -= weights[i++]!;
+    out.push(pool.splice(i, 1)[0]!);
+  }
+  return out;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * (sorted.length - 1))))]!;
+}
+
+/**
+ * Oort's selector (Lai et al., OSDI 2021, §4). A participant seen before is scored by
+ *   statistical utility  |B| × loss (its examples × the training loss it last reported; normalized),
+ *   plus the staleness bonus √(0.1 ln R / L) (R: this round, L: its last round),
+ *   × system utility     (T / t)^α when its expected round time t exceeds the preferred T,
+ *   × reliability        (completed + 1) / (invited + 2),
+ * blended with fairness f as (1 − f) × utility + f × (1 − invited / most invited). A share ε of the
+ * round explores participants never invited, faster ones first (by their measured examples/s); ε
+ * decays each round to a floor. The rest are drawn among the top scorers (within `cutoff` of the
+ * last one needed), in proportion to their score.
+ */
+export function createOortSelector(options: OortOptions): Selector {
+  let epsilon = options.explorationFactor;
+  return {
+    select<T extends SelectionCandidate>(input: SelectionInput<T>): Selection<T> {
+      const { candidates, count, history, round, random } = input;
+      const seen: T[] = [];
+      const unseen: T[] = [];
+      for (const c of candidates) (history.get(c.participantId)?.invited ? seen : unseen).push(c);
+      const expected = (c: T): number | undefined => {
+        const h = history.get(c.participantId);
+        if (h?.lastDurationMs != null) return h.lastDurationMs;
+        const speed = c.capabilities.samplesPerSecond;
+        return speed && speed > 0 ? (input.examplesPerRound(c) / speed) * 1000 : undefined;
+      };
+      const durations = candidates.map(expected).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      const preferred = options.preferredDurationMs ?? (durations.length > 0 ? quantile(durations, options.durationQuantile) : input.deadlineMs);
+
+      const nExplore = Math.min(unseen.length, Math.round(epsilon * count));
+      const nExploit = Math.min(seen.length, count - nExplore);
+      const maxInvited = Math.max(1, ...seen.map((c) => history.get(c.participantId)!.invited));
+      const stat = (h: ParticipantHistory): number => (h.lastLoss != null && Number.isFinite(h.lastLoss) ? Math.max(0, h.lastLoss) * Math.max(1, h.lastExamples) : 0);
+      const maxStat = Math.max(1e-12, ...seen.map((c) => stat(history.get(c.participantId)!)));
+      const scored: Scored<T>[] = seen.map((c) => {
+        const h = history.get(c.participantId)!;
+        const t = expected(c);
+        const bonus = Math.sqrt((0.1 * Math.log(Math.max(round, 2))) / Math.max(1, h.lastRound));
+        const system = t !== undefined && t > preferred ? Math.pow(preferred / t, options.roundPenalty) : 1;
+        const reliability = (h.completed + 1) / (h.invited + 2);
+        const utility = (stat(h) / maxStat + bonus) * system * reliability;
+        const score = (1 - options.fairness) * utility + options.fairness * (1 - h.invited / maxInvited);
+        const reason: SelectionReason = { participantId: c.participantId, kind: 'exploit', utility: score, reliability, ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}), ...(t !== undefined ? { expectedMs: Math.round(t) } : {}) };
+        return { c, score, reason };
+      });
+      scored.sort((a, b) => b.score - a.score);
+      let exploited: Scored<T>[] = [];
+      if (nExploit > 0) {
+        const threshold = options.cutoff * scored[nExploit - 1]!.score;
+        const pool = scored.filter((s) => s.score >= threshold);
+        exploited = weightedSample(pool, (s) => s.score, nExploit, random);
+      }
+      // Unseen participants fill what the seen ones cannot (the first rounds), faster ones more likely.
+      const nUnseen = Math.min(unseen.length, count - exploited.length);
+      const explored = weightedSample(unseen, (c) => c.capabilities.samplesPerSecond ?? 1, nUnseen, random);
+      epsilon = Math.max(options.minExploration, epsilon * options.explorationDecay);
+      return {
+        picked: [...exploited.map((s) => s.c), ...explored],
+        reasons: [
+          ...exploited.map((s) => s.reason),
+          ...explored.map((c): SelectionReason => {
+            const t = expected(c);
+            return { participantId: c.participantId, kind: 'explore', ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}), ...(t !== undefined ? { expectedMs: Math.round(t) } : {}) };
+          }),
+        ],
+      };
+    },
+    exportState: () => ({ epsilon }),
+    importState(state) {
+      const e = (state as { epsilon?: unknown } | null)?.epsilon;
+      if (typeof e === 'number' && e >= 0 && e <= 1) epsilon = e;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { caps, createHarness, invited } from './engine-test-kit.js';
+
+describe('client selection in the round engine', () => {
+  it("keeps each participant's history under its pseudonymous id and the round's picks with their reasons", async () => {
+    const h = await createHarness({ rounds: { targetClients: 2, minClients: 1, overSelection: 1.5, minAvailable: 3 }, task: { selection: { id: 'oort', options: {} } } });
+    const ids = [await h.connect(0, { ...caps(), samplesPerSecond: 50 }), await h.connect(1, { ...caps(), samplesPerSecond: 60 }), await h.connect(2, { ...caps(), samplesPerSecond: 70 })];
+    const round1 = invited(h.transport);
+    expect(round1).toHaveLength(3);
+
+    h.clock.advance(400);
+    h.send(Number(round1[0]!.slice(1)), [0.1, 0.1, 0.1, 0.1], { numExamples: 100 });
+    h.send(Number(round1[1]!.slice(1)), [0.1, 0.1, 0.1, 0.1], { numExamples: 100 });
+    await h.engine.idle();
+
+    const rows = await h.storage.loadParticipantHistory!('t1');
+    expect(rows.map((r) => r.participantId).sort()).toEqual([...ids].sort());
+    const byId = new Map(rows.map((r) => [r.participantId, r]));
+    const done = byId.get(h.participantId(Number(round1[0]!.slice(1))))!;
+    // Round 2 opened at once and invited all three again.
+    expect(done).toMatchObject({ invited: 2, completed: 1, dropped: 0, lastExamples: 100, lastDurationMs: 400, lastRound: 2 });
+    // The third was still working when the round reached its target: slow, not unreliable.
+    expect(byId.get(h.participantId(Number(round1[2]!.slice(1))))).toMatchObject({ invited: 2, completed: 0, dropped: 0, lastDurationMs: 400 });
+    const picks = await h.storage.getRoundSelection!('t1', 1);
+    expect(picks?.policy).toBe('oort');
+    expect(picks?.reasons.map((r) => r.kind)).toEqual(['explore', 'explore', 'explore']);
+    expect(picks?.reasons.map((r) => r.speed).sort()).toEqual([50, 60, 70]);
+    const second = await h.storage.getRoundSelection!('t1', 2);
+    expect(second?.reasons.map((r) => r.kind)).toEqual(['exploit', 'exploit', 'exploit']);
+    expect(second?.reasons.every((r) => r.utility! > 0 && r.reliability! > 0 && r.expectedMs === 400)).toBe(true);
+  });
+
+  it('refuses a task with an unknown policy or bad options before storing it', async () => {
+    await expect(createHarness({ task: { selection: { id: 'fastest', options: {} } } })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(createHarness({ task: { selection: { id: 'oort', options: { fairness: -1 } } } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('fairness') });
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * What client selection keeps in storage: each participant's round history (pseudonymous ids only,
+ * nothing about the person or device beyond what the selection policy needs) and why each round's
+ * participants were picked (the console shows it).
+ */
+
+/** What the server remembers of one participant's rounds. */
+export interface ParticipantHistory {
+  readonly participantId: string;
+  /** Rounds (or asynchronous assignments) it was invited to. */
+  invited: number;
+  /** Updates it delivered and the server accepted. */
+  completed: number;
+  /** Invitations it left unanswered: disconnected, declined, missed the deadline, refused. */
+  dropped: number;
+  /** Training loss it last reported (the client's `loss` metric), null before its first update. */
+  lastLoss: number | null;
+  /** Examples its last update trained on. */
+  lastExamples: number;
+  /** Invitation to delivery of its last update, ms; or how long it had worked when a round closed without it (a lower bound). */
+  lastDurationMs: number | null;
+  /** The round it was last invited to (0: never). */
+  lastRound: number;
+}
+
+/** Why a participant was picked, for the console: what the policy saw. */
+export interface SelectionReason {
+  readonly participantId: string;
+  /** uniform: random; exploit: by utility; explore: not seen before. */
+  readonly kind: 'uniform' | 'exploit' | 'explore';
+  /** The score it was ranked by (statistical × system × reliability, with fairness), when the policy ranks. */
+  readonly utility?: number;
+  /** Training speed it reported, examples/s. */
+  readonly speed?: number;
+  /** Share of its invitations it completed (Laplace-smoothed). */
+  readonly reliability?: number;
+  /** How long the policy expects its round to take, ms. */
+  readonly expectedMs?: number;
+}
+
+export interface RoundSelection {
+  readonly policy: string;
+  readonly reasons: SelectionReason[];
+}
+
+/** Optional part of a storage: without it, history lives in memory for the life of the process. */
+export interface SelectionStorage {
+  loadParticipantHistory(taskId: string): Promise<ParticipantHistory[]>;
+  saveParticipantHistory(taskId: string, rows: readonly ParticipantHistory[]): Promise<void>;
+  saveRoundSelection(taskId: string, round: number, selection: RoundSelection): Promise<void>;
+  getRoundSelection(taskId: string, round: number): Promise<RoundSelection | null>;
+}

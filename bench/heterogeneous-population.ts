@@ -1,0 +1,69 @@
+import { DEFAULT_DEVICE_PROFILE, runVirtualSimulation, type VirtualRoundReport, type VirtualSimulationInput, type VirtualSimulationResult } from '@chorus/simulator';
+
+/**
+ * The population both heterogeneity benchmarks (async, selection) run on: the default device
+ * profile, 2NN on shards:2 (two digits per device), 10 updates wanted per version. Each device
+ * trains on `maxExamples` of its digits per update (reduced from the paper's 600 to keep the run
+ * to minutes on two shared cores: the virtual clock makes simulated time free, the real tfjs
+ * training is not).
+ */
+export const POPULATION = {
+  clients: Number(process.env.HETERO_CLIENTS ?? 100),
+  model: 'mnist-2nn',
+  partition: 'shards:2',
+  fraction: 0.1,
+  localEpochs: 1,
+  batchSize: 10,
+  learningRate: 0.05,
+  maxExamples: Number(process.env.HETERO_MAX_EXAMPLES ?? 60),
+  codec: 'int8',
+  seed: Number(process.env.HETERO_SEED ?? 1),
+  deadlineMs: 120_000,
+  evalExamples: Number(process.env.HETERO_EVAL_EXAMPLES ?? 2000),
+  profile: 'default',
+} as const satisfies VirtualSimulationInput;
+
+/** Simulated minutes until a version first scores at least `target`, or null when none did. */
+export function minutesTo(rounds: readonly VirtualRoundReport[], target: number): number | null {
+  const hit = rounds.find((r) => r.accuracy >= target);
+  return hit ? Math.round((hit.simulatedMs / 60_000) * 1000) / 1000 : null;
+}
+
+export interface RunSummary {
+  readonly minutesToTarget: number | null;
+  readonly versions: number;
+  readonly finalAccuracy: number;
+  readonly simulatedMin: number;
+  readonly wallS: number;
+  readonly acceptedUpdates: number;
+  readonly wastedUpdates: number;
+  readonly dropped: number;
+  readonly refusedByCode: Readonly<Record<string, number>>;
+}
+
+export async function runAndSummarize(label: string, input: VirtualSimulationInput, target: number): Promise<RunSummary & { rounds: VirtualRoundReport[] }> {
+  process.stderr.write(`${label}: running…\n`);
+  const result: VirtualSimulationResult = await runVirtualSimulation({ ...POPULATION, ...input }, (r) => {
+    if (r.version % 10 === 0) process.stderr.write(`  ${label} v${r.version} acc ${(r.accuracy * 100).toFixed(1)}% at ${(r.simulatedMs / 60_000).toFixed(2)} simulated min (${(r.wallMs / 1000).toFixed(0)} s wall)\n`);
+  });
+  const f = result.final;
+  const summary = {
+    minutesToTarget: minutesTo(result.rounds, target),
+    versions: f.versions,
+    finalAccuracy: Math.round(f.accuracy * 10_000) / 10_000,
+    simulatedMin: Math.round((f.simulatedMs / 60_000) * 1000) / 1000,
+    wallS: Math.round(f.wallMs / 100) / 10,
+    acceptedUpdates: f.acceptedUpdates,
+    wastedUpdates: f.wastedUpdates,
+    dropped: f.dropped,
+    refusedByCode: f.refusedByCode,
+  };
+  process.stderr.write(`${label}: ${JSON.stringify(summary)}\n`);
+  return { ...summary, rounds: result.rounds };
+}
+
+/** What a benchmark prints about its population, so a figure can be reproduced. */
+export function populationFacts(): Record<string, unknown> {
+  const { profile: _id, ...rest } = POPULATION;
+  return { profile: DEFAULT_DEVICE_PROFILE, ...rest };
+}
