@@ -142,6 +142,28 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   `,
   `CREATE TABLE task_fence (task_id TEXT PRIMARY KEY, token BIGINT NOT NULL);`,
+  // 5: client selection — each participant's round history (pseudonymous ids only) and why a round's participants were picked.
+  `
+  CREATE TABLE participant_history (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    participant_id TEXT NOT NULL,
+    invited INTEGER NOT NULL DEFAULT 0,
+    completed INTEGER NOT NULL DEFAULT 0,
+    dropped INTEGER NOT NULL DEFAULT 0,
+    last_loss DOUBLE PRECISION,
+    last_examples INTEGER NOT NULL DEFAULT 0,
+    last_duration_ms DOUBLE PRECISION,
+    last_round INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (task_id, participant_id)
+  );
+  CREATE TABLE round_selections (
+    task_id TEXT NOT NULL REFERENCES tasks(id),
+    round INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    PRIMARY KEY (task_id, round)
+  );
+  `,
 ];
 
 /**

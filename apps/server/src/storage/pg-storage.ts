@@ -10,7 +10,9 @@ import { createPool, isUniqueViolation, pgDb, type PgDb } from './pg-db.js';
 import { checkPostgresUrl, PG_SCHEMA_PATTERN } from './postgres-url.js';
 import { migratePg } from './pg-migrations.js';
 import { createPgPartnerKeyStore } from './pg-partner-key-store.js';
+import { createPgSelectionStore } from './pg-selection-store.js';
 import { createPgTokenStore } from './pg-token-store.js';
+import type { SelectionStorage } from './selection-records.js';
 import { json, parse, toReceipt, toRound, toSummary, toTask, toVersion, type Row } from './storage-rows.js';
 import { fenced } from './task-fence.js';
 import { DEFAULT_RETENTION, type NewVersion, type RoundClose, type Storage, type StoredParticipant, type StoredReceipt, type StoredRound, type StoredTask, type StoredVersion, type VersionRetention, type VersionSummary } from './storage.js';
@@ -47,7 +49,14 @@ export class PgStorage implements Storage {
     this.audit = createPgAuditLog(this.db);
     this.partnerKeys = createPgPartnerKeyStore(this.db);
     this.participantTokens = createPgTokenStore(this.db);
+    this.selection = createPgSelectionStore(this.db);
   }
+
+  private readonly selection: SelectionStorage;
+  loadParticipantHistory: SelectionStorage['loadParticipantHistory'] = (taskId) => this.selection.loadParticipantHistory(taskId);
+  saveParticipantHistory: SelectionStorage['saveParticipantHistory'] = (taskId, rows) => this.selection.saveParticipantHistory(taskId, rows);
+  saveRoundSelection: SelectionStorage['saveRoundSelection'] = (taskId, round, selection) => this.selection.saveRoundSelection(taskId, round, selection);
+  getRoundSelection: SelectionStorage['getRoundSelection'] = (taskId, round) => this.selection.getRoundSelection(taskId, round);
 
   /** Checks the URL (INVALID_CONFIG naming `db`), connects and runs the migrations this schema lacks. */
   static async open(options: PgStorageOptions): Promise<PgStorage> {

@@ -229,5 +229,18 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       expect(await s.partnerKeys.remove('pk_shop')).toBe(false);
       expect(await s.partnerKeys.usage('pk_shop', '2026-12-01')).toEqual({ participantsToday: 0, participantsAllTime: 0, updatesToday: 0, updatesAllTime: 0 });
     });
+    it('keeps client-selection history and the picks of each round (pseudonymous ids only), upserting by participant', async () => {
+      const s = await open();
+      await s.createTask(task(), version(0, 0, [1]));
+      const h = (id: string, completed: number, loss: number | null) => ({ participantId: id, invited: 3, completed, dropped: 3 - completed, lastLoss: loss, lastExamples: 60, lastDurationMs: 1234.5, lastRound: 3 });
+      await s.saveParticipantHistory!('t1', [h('p1', 2, 0.25), h('p2', 0, null)]);
+      await s.saveParticipantHistory!('t1', [h('p1', 3, 0.125)]);
+      const rows = (await s.loadParticipantHistory!('t1')).sort((a, b) => a.participantId.localeCompare(b.participantId));
+      expect(rows).toEqual([h('p1', 3, 0.125), h('p2', 0, null)]);
+      const picks = { policy: 'oort', reasons: [{ participantId: 'p1', kind: 'exploit' as const, utility: 1.5, speed: 100, reliability: 0.8, expectedMs: 900 }] };
+      await s.saveRoundSelection!('t1', 4, picks);
+      expect(await s.getRoundSelection!('t1', 4)).toEqual(picks);
+      expect(await s.getRoundSelection!('t1', 5)).toBeNull();
+    });
   });
 }

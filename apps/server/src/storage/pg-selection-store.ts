@@ -1,0 +1,46 @@
+import type { PgDb } from './pg-db.js';
+import type { ParticipantHistory, RoundSelection, SelectionStorage } from './selection-records.js';
+
+interface HistoryRow {
+  participant_id: string;
+  invited: number;
+  completed: number;
+  dropped: number;
+  last_loss: number | null;
+  last_examples: number;
+  last_duration_ms: number | null;
+  last_round: number;
+}
+
+/** Client-selection history and per-round picks in PostgreSQL (tables of migration 5). */
+export function createPgSelectionStore(db: PgDb): SelectionStorage {
+  return {
+    async loadParticipantHistory(taskId) {
+      const { rows } = await db.query<HistoryRow>('SELECT * FROM participant_history WHERE task_id = $1', [taskId]);
+      return rows.map((r) => ({ participantId: r.participant_id, invited: r.invited, completed: r.completed, dropped: r.dropped, lastLoss: r.last_loss, lastExamples: r.last_examples, lastDurationMs: r.last_duration_ms, lastRound: r.last_round }));
+    },
+    async saveParticipantHistory(taskId, rows: readonly ParticipantHistory[]) {
+      if (rows.length === 0) return;
+      // One statement for the whole batch (a round closes with hundreds of rows): arrays unnested server-side.
+      const col = <K extends keyof ParticipantHistory>(k: K) => rows.map((h) => h[k]);
+      await db.query(
+        `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round)
+         SELECT $1, * FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::float8[], $7::int[], $8::float8[], $9::int[])
+         ON CONFLICT (task_id, participant_id) DO UPDATE SET invited = excluded.invited, completed = excluded.completed, dropped = excluded.dropped,
+           last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round`,
+        [taskId, col('participantId'), col('invited'), col('completed'), col('dropped'), col('lastLoss'), col('lastExamples'), col('lastDurationMs'), col('lastRound')],
+      );
+    },
+    async saveRoundSelection(taskId, round, selection) {
+      await db.query(
+        `INSERT INTO round_selections (task_id, round, policy, reasons) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (task_id, round) DO UPDATE SET policy = excluded.policy, reasons = excluded.reasons`,
+        [taskId, round, selection.policy, JSON.stringify(selection.reasons)],
+      );
+    },
+    async getRoundSelection(taskId, round) {
+      const row = (await db.query<{ policy: string; reasons: string }>('SELECT policy, reasons FROM round_selections WHERE task_id = $1 AND round = $2', [taskId, round])).rows[0];
+      return row ? ({ policy: row.policy, reasons: JSON.parse(row.reasons) } as RoundSelection) : null;
+    },
+  };
+}
