@@ -12,7 +12,9 @@ describe('fuzz: hostile participants', () => {
     // Assert
     expect(report.examples).toEqual([]);
     expect({ crashes: report.crashes, hangs: report.hangs, untypedAnswers: report.untypedAnswers, nonFiniteVersions: report.nonFiniteVersions }).toEqual({ crashes: 0, hangs: 0, untypedAnswers: 0, nonFiniteVersions: 0 });
-    expect(report.answers).toBeGreaterThan(3000);
+    // Most cases get at least one answer; an upload whose begin is answered ROUND_CLOSED (the round it
+    // names is over: the upload gate) ends there, so the count is not a multiple of the cases.
+    expect(report.answers).toBeGreaterThan(2500);
     expect(report.typedErrors).toBeGreaterThan(1000);
     expect(report.codes.OUT_OF_BOUNDS).toBeGreaterThan(0);
     expect(report.versions).toBeGreaterThan(0);
