@@ -119,6 +119,41 @@ export { dpOptionsSchema } from './privacy/dp-options.js';
 export { applyLocalDp } from './privacy/local-dp.js';
 export { planPrivacy } from './privacy/privacy-plan.js';
 
+// ---- secure aggregation (SecAgg+): the same state machines in the worker, the simulator and the server ----
+export { SECAGG_REASONS, SecAggError, type SecAggReason } from './secagg/secagg-error.js';
+export {
+  DEFAULT_QUANTIZATION_BITS,
+  MAX_NEIGHBOURS,
+  neighbourDegree,
+  ringBitsFor,
+  secAggSetupSchema,
+  secAggShape,
+  type SecAggSetup,
+  type SecAggSetupInput,
+  type SecAggShape,
+} from './secagg/secagg-params.js';
+export {
+  SEALED_SHARE_BYTES,
+  SHARE_BYTES,
+  advertiseKeysSchema,
+  incomingSharesSchema,
+  maskedInputSchema,
+  neighbourKeysSchema,
+  parseSecAggMessage,
+  shareKeysSchema,
+  unmaskingRequestSchema,
+  unmaskingResponseSchema,
+  type AdvertiseKeys,
+  type IncomingShares,
+  type MaskedInput,
+  type NeighbourKeys,
+  type ShareKeys,
+  type UnmaskingRequest,
+  type UnmaskingResponse,
+} from './secagg/secagg-messages.js';
+export { SecAggParticipant } from './secagg/secagg-participant.js';
+export { SecAggServer, type SecAggReport, type SecAggResult, type SecAggStage } from './secagg/secagg-server.js';
+
 // ---- async ----
 export { createSerialQueue, type SerialQueue } from './async/serial-queue.js';
 
