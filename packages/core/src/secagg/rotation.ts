@@ -63,3 +63,13 @@ export async function buildRotation(seed: Uint8Array, roundId: string, length: n
     },
   };
 }
+
+// Every participant of a round in one process (the simulator, a benchmark) shares one rotation.
+let cached: { key: string; rotation: Promise<Rotation> } | undefined;
+
+/** buildRotation, remembering the last one built (a rotation is public and immutable). */
+export function rotationFor(seed: Uint8Array, roundId: string, length: number): Promise<Rotation> {
+  const key = `${Array.from(seed).join(',')}|${roundId}|${length}`;
+  if (cached?.key !== key) cached = { key, rotation: buildRotation(seed, roundId, length) };
+  return cached.rotation;
+}

@@ -7,7 +7,7 @@ import { split } from 'shamir-secret-sharing';
 import { buildNeighbourGraph, type NeighbourGraph } from './neighbour-graph.js';
 import { quantizeUpdate } from './quantize.js';
 import { packRing } from './ring-packing.js';
-import { buildRotation, type Rotation } from './rotation.js';
+import { rotationFor } from './rotation.js';
 import { inBatches, pairMaskKey, pairShareKey, selfMaskKey, shareAad } from './secagg-keys.js';
 import {
   SHARE_BYTES,
@@ -26,12 +26,12 @@ import {
 } from './secagg-messages.js';
 import { secAggShape, type SecAggSetupInput, type SecAggShape } from './secagg-params.js';
 import { SecAggError } from './secagg-error.js';
-import { expandWords, generateX25519, openAesGcm, randomBytes, sealAesGcm, sha256, type Bytes, type X25519KeyPair } from './webcrypto.js';
+import { expandMask, generateX25519, openAesGcm, randomBytes, sealAesGcm, sha256, type Bytes, type X25519KeyPair } from './webcrypto.js';
 
 type Stage = 'advertise' | 'share' | 'mask' | 'unmask' | 'done';
 
 /** How many masks are expanded at once (each is 4 bytes × the update's length). */
-const MASK_BATCH = 8;
+const MASK_BATCH = 2;
 
 const hex = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
 
@@ -46,7 +46,6 @@ export class SecAggParticipant {
     readonly id: number,
     readonly shape: SecAggShape,
     private readonly graph: NeighbourGraph,
-    private readonly rotation: Rotation,
     private readonly maskPair: X25519KeyPair,
     private readonly sharePair: X25519KeyPair,
     private readonly seed: Bytes,
@@ -54,15 +53,14 @@ export class SecAggParticipant {
 
   static async create(setup: SecAggSetupInput, id: number): Promise<SecAggParticipant> {
     const shape = secAggShape(setup);
-    const { participants, neighbours, seed, roundId, length } = shape.setup;
+    const { participants, neighbours, seed, roundId } = shape.setup;
     if (!Number.isInteger(id) || id < 1 || id > participants) throw new SecAggError('UNKNOWN_ID', `participant id ${id} is not on the round's roster`);
-    const [graph, rotation, maskPair, sharePair] = await Promise.all([
+    const [graph, maskPair, sharePair] = await Promise.all([
       buildNeighbourGraph(participants, neighbours, seed, roundId),
-      buildRotation(seed, roundId, length),
       generateX25519(),
       generateX25519(),
     ]);
-    return new SecAggParticipant(id, shape, graph, rotation, maskPair, sharePair, randomBytes(32));
+    return new SecAggParticipant(id, shape, graph, maskPair, sharePair, randomBytes(32));
   }
 
   private enter(expected: Stage, next: Stage): void {
@@ -120,7 +118,8 @@ export class SecAggParticipant {
   /** Stage 3: quantize, then add the self mask and ± one pairwise mask per neighbour that shared. */
   async maskedInput(message: IncomingShares, update: Float32Array, examples: number): Promise<MaskedInput> {
     if (this.stage !== 'mask') throw new SecAggError('WRONG_STAGE', `participant ${this.id} is at stage "${this.stage}", not "mask"`);
-    return this.maskRing(message, await quantizeUpdate(this.shape, this.rotation, update, examples));
+    const { seed, roundId, length } = this.shape.setup;
+    return this.maskRing(message, await quantizeUpdate(this.shape, await rotationFor(seed, roundId, length), update, examples));
   }
 
   /** Stage 3 for an input already in the ring (length maskedLength): masks it in place and packs it. */
@@ -136,10 +135,10 @@ export class SecAggParticipant {
     const { threshold, roundId } = this.shape.setup;
     if (this.held.size < threshold) throw new SecAggError('BELOW_THRESHOLD', `only ${this.held.size} neighbours shared keys; ${threshold} are needed`);
     const { maskedLength, ringBits } = this.shape;
-    const self = await expandWords(await selfMaskKey(roundId, this.id, this.seed), maskedLength);
+    const self = await expandMask(await selfMaskKey(roundId, this.id, this.seed), maskedLength, ringBits);
     for (let i = 0; i < maskedLength; i++) masked[i] = masked[i]! + self[i]!;
     await inBatches([...this.held.keys()], MASK_BATCH, async (other) => {
-      const mask = await expandWords(this.peers.get(other)!.maskKey, maskedLength);
+      const mask = await expandMask(this.peers.get(other)!.maskKey, maskedLength, ringBits);
       if (this.id < other) for (let i = 0; i < maskedLength; i++) masked[i] = masked[i]! + mask[i]!;
       else for (let i = 0; i < maskedLength; i++) masked[i] = masked[i]! - mask[i]!;
     });

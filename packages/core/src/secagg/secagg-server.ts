@@ -10,7 +10,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { buildNeighbourGraph, type NeighbourGraph } from './neighbour-graph.js';
 import { decodeSum, type DecodedSum } from './quantize.js';
 import { addPackedInto } from './ring-packing.js';
-import { buildRotation, type Rotation } from './rotation.js';
+import { rotationFor, type Rotation } from './rotation.js';
 import { inBatches, pairMaskKey, selfMaskKey } from './secagg-keys.js';
 import {
   SEALED_SHARE_BYTES,
@@ -26,7 +26,7 @@ import {
 } from './secagg-messages.js';
 import { secAggShape, type SecAggSetupInput, type SecAggShape } from './secagg-params.js';
 import { SecAggError } from './secagg-error.js';
-import { expandWords, importX25519Private, sha256, type Bytes } from './webcrypto.js';
+import { expandMask, importX25519Private, sha256, type Bytes } from './webcrypto.js';
 
 export type SecAggStage = 'advertise' | 'share' | 'mask' | 'unmask' | 'done' | 'abandoned';
 
@@ -48,7 +48,7 @@ export interface SecAggResult extends DecodedSum {
   readonly included: readonly number[];
 }
 
-const MASK_BATCH = 8;
+const MASK_BATCH = 2;
 /** Extra share subsets tried when a rebuilt secret does not match its commitment (a bad share). */
 const RECONSTRUCTION_RETRIES = 8;
 
@@ -81,7 +81,7 @@ export class SecAggServer {
   static async create(setup: SecAggSetupInput): Promise<SecAggServer> {
     const shape = secAggShape(setup);
     const { participants, neighbours, seed, roundId, length } = shape.setup;
-    const [graph, rotation] = await Promise.all([buildNeighbourGraph(participants, neighbours, seed, roundId), buildRotation(seed, roundId, length)]);
+    const [graph, rotation] = await Promise.all([buildNeighbourGraph(participants, neighbours, seed, roundId), rotationFor(seed, roundId, length)]);
     return new SecAggServer(shape, graph, rotation);
   }
 
@@ -270,7 +270,7 @@ export class SecAggServer {
     await inBatches(survivors, MASK_BATCH, async (id) => {
       const commitment = this.keys.get(id)!.seedCommitment;
       const seed = await this.rebuild(this.seedShares.get(id) ?? [], async (s) => equalBytes(await sha256(s), commitment), `participant ${id}'s seed`);
-      const self = await expandWords(await selfMaskKey(roundId, id, seed), maskedLength);
+      const self = await expandMask(await selfMaskKey(roundId, id, seed), maskedLength, this.shape.ringBits);
       for (let i = 0; i < maskedLength; i++) sum[i] = sum[i]! - self[i]!;
     });
     const dropped = [...this.forwardedTo.keys()].filter((id) => !this.maskedFrom.has(id) && survivors.some((v) => this.forwardedTo.get(v)!.has(id)));
@@ -280,7 +280,7 @@ export class SecAggServer {
       const handle = await importX25519Private(secret);
       const users = survivors.filter((v) => this.forwardedTo.get(v)!.has(gone));
       await inBatches(users, MASK_BATCH, async (v) => {
-        const mask = await expandWords(await pairMaskKey(roundId, handle, gone, v, this.keys.get(v)!.maskPublicKey), maskedLength);
+        const mask = await expandMask(await pairMaskKey(roundId, handle, gone, v, this.keys.get(v)!.maskPublicKey), maskedLength, this.shape.ringBits);
         // v added the mask when v < gone and subtracted it otherwise: undo exactly that.
         if (v < gone) for (let i = 0; i < maskedLength; i++) sum[i] = sum[i]! - mask[i]!;
         else for (let i = 0; i < maskedLength; i++) sum[i] = sum[i]! + mask[i]!;

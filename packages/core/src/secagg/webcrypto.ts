@@ -109,3 +109,15 @@ export async function expandWords(key: Uint8Array, count: number): Promise<Uint3
   const stream = await subtle().encrypt({ name: 'AES-CTR', counter: new Uint8Array(16), length: 64 }, k, zeros.subarray(0, count * 4));
   return new Uint32Array(stream);
 }
+
+/**
+ * A mask of `count` ring elements for a ring of `ringBits` bits: 16-bit words when the ring fits
+ * in 16 bits (half the AES work; 2^ringBits divides 2^16, so sums stay exact), else 32-bit words.
+ */
+export async function expandMask(key: Uint8Array, count: number, ringBits: number): Promise<Uint16Array | Uint32Array> {
+  if (ringBits > 16) return expandWords(key, count);
+  const k = await subtle().importKey('raw', buf(key), 'AES-CTR', false, ['encrypt']);
+  if (zeros.length < count * 2) zeros = new Uint8Array(count * 2);
+  const stream = await subtle().encrypt({ name: 'AES-CTR', counter: new Uint8Array(16), length: 64 }, k, zeros.subarray(0, count * 2));
+  return new Uint16Array(stream);
+}
