@@ -1,0 +1,22 @@
+import { ChorusError } from '../errors/chorus-error.js';
+import type { TaskConfig } from './task.js';
+
+/**
+ * Refuses, in plain words, a task whose other options cannot work when the server only ever sees
+ * the sum of a round's updates. The console shows the message as it comes.
+ */
+export function checkSecureAggregation(config: TaskConfig): void {
+  const s = config.secureAggregation;
+  if (!s) return;
+  const refuse = (path: string, message: string): never => {
+    throw new ChorusError('INVALID_CONFIG', `config.${path}: ${message}`, { path: `config.${path}` });
+  };
+  const options = config.strategy.options as Record<string, unknown>;
+  const aggregator = typeof options.aggregator === 'string' ? options.aggregator : 'mean';
+  if (aggregator !== 'mean') {
+    refuse('strategy.options.aggregator', `"${aggregator}" needs every individual update, and with secure aggregation the server sees only their sum: use "mean" (norm bounding moves to the participants) or turn secure aggregation off`);
+  }
+  if (config.rounds.minClients <= s.threshold) {
+    refuse('rounds.minClients', `must be more than the secure-aggregation threshold (${s.threshold}): a round needs more survivors than the threshold to unmask`);
+  }
+}
