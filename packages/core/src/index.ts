@@ -43,6 +43,17 @@ export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, spli
 export { personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';
 export { checkSecureAggregation } from './protocol/secure-aggregation-check.js';
+export {
+  SECAGG_STAGES,
+  normalizeBinary,
+  secAggClientMessageSchema,
+  secAggServerMessageSchema,
+  secureInviteSchema,
+  type SecAggClientMessage,
+  type SecAggServerMessage,
+  type SecAggWireStage,
+  type SecureInvite,
+} from './protocol/secagg-wire.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
 export { roundCodecSeed } from './codecs/hadamard.js';

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   layoutSize,
   type Capabilities,
+  type SecAggClientMessage,
   type JoinRequest,
   type JoinResponse,
   type TaskConfig,
@@ -225,6 +226,11 @@ export class RoundEngine {
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
     const pid = this.participantOf(connectionId, begin.taskId);
     return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
+  }
+
+  /** A participant's message in a stage of a secure round (SecAgg+). */
+  secureMessage(connectionId: string, req: SecAggClientMessage): void {
+    this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
   }
 
   recordDownload(taskId: string, bytes: number): void {

@@ -35,6 +35,8 @@ export interface SecureRoundOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly io: SecureRoundIo;
+  /** The masked-input stage waits for local training: its own deadline. @default config.stageDeadlineMs */
+  readonly maskDeadlineMs?: number;
 }
 
 const NEXT_EVENT: Record<Exclude<SecureStage, 'unmask'>, SecureStageEvent> = { advertise: 'secagg:keys', share: 'secagg:shares', mask: 'secagg:unmask' };
@@ -52,6 +54,8 @@ export class SecureRound {
   private readonly protocolIds = new Map<string, number>();
   private readonly participantOf = new Map<number, string>();
   private expected = new Set<number>();
+  /** Participants that left: no later stage waits for them. */
+  private readonly gone = new Set<number>();
   private answered = 0;
   private timer: TimerHandle | null = null;
   private settle!: { resolve: (r: SecAggResult) => void; reject: (e: SecAggError) => void };
@@ -143,7 +147,9 @@ export class SecureRound {
   /** A participant left (closed its tab): the stage need not wait for it. */
   leave(participantId: string): void {
     const id = this.protocolIds.get(participantId);
-    if (id === undefined || !this.expected.delete(id)) return;
+    if (id === undefined) return;
+    this.gone.add(id);
+    if (!this.expected.delete(id)) return;
     if (this.expected.size === 0 && (this.stageNow === 'advertise' || this.stageNow === 'share' || this.stageNow === 'mask' || this.stageNow === 'unmask')) void this.closeStage('the others left');
   }
 
@@ -155,12 +161,18 @@ export class SecureRound {
     this.settle.reject(new SecAggError('WRONG_STAGE', reason));
   }
 
+  /** The participant id behind a protocol id. */
+  participantIdOf(id: number): string | undefined {
+    return this.participantOf.get(id);
+  }
+
   private armDeadline(): void {
     this.clearDeadline();
+    const ms = this.stageNow === 'mask' ? (this.options.maskDeadlineMs ?? this.options.config.stageDeadlineMs) : this.options.config.stageDeadlineMs;
     this.timer = this.options.clock.setTimer(() => {
       this.timer = null;
       void this.closeStage('deadline');
-    }, this.options.config.stageDeadlineMs);
+    }, ms);
   }
 
   private clearDeadline(): void {
@@ -183,10 +195,11 @@ export class SecureRound {
       }
       const next = stage === 'advertise' ? this.server.closeAdvertise() : stage === 'share' ? this.server.closeShares() : this.server.closeMasked();
       this.stageNow = SECURE_STAGES[SECURE_STAGES.indexOf(stage) + 1]!;
-      this.expected = new Set(next.keys());
+      this.expected = new Set([...next.keys()].filter((id) => !this.gone.has(id)));
       this.answered = 0;
-      for (const [id, payload] of next) this.options.io.send(this.participantOf.get(id)!, NEXT_EVENT[stage], payload);
+      for (const [id, payload] of next) if (!this.gone.has(id)) this.options.io.send(this.participantOf.get(id)!, NEXT_EVENT[stage], payload);
       this.armDeadline();
+      if (this.expected.size === 0) void this.closeStage('nobody left to wait for');
     } catch (err) {
       this.stageNow = 'abandoned';
       const e = err instanceof SecAggError ? err : new SecAggError('BELOW_THRESHOLD', ChorusError.from(err).message, { cause: err });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, roundCodecSeed, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, normalizeBinary, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, pickRandom, selectionSize } from './client-selection.js';
@@ -8,6 +8,8 @@ import { OpenRound } from './open-round.js';
 import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-closer.js';
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import type { RoundPhase, TaskSummary } from './task-summary.js';
+import { SecureRound } from './secure-round.js';
+import { secureSumUpdate } from './secure-sum-update.js';
 
 export type { RoundPhase } from './task-summary.js';
 
@@ -224,11 +226,85 @@ export class TaskRunner implements RoundCloserHost {
     this.phase = 'collecting';
     this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
     this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
-    for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
+    const secure = this.config.secureAggregation;
+    if (secure) void this.openSecure(this.round, picked);
+    else for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
+    // A secure round ends through its own stage deadlines; this one is only a safety net for it.
+    const deadline = this.config.rounds.deadlineMs + (secure ? 4 * secure.stageDeadlineMs : 0);
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
       this.closeRound('deadline');
-    }, this.config.rounds.deadlineMs);
+    }, deadline);
+  }
+
+  // ---- secure aggregation: the round's update is the SecAgg+ sum, never an individual one ----
+
+  private async openSecure(r: OpenRound, picked: Member[]): Promise<void> {
+    const config = this.config.secureAggregation!;
+    try {
+      const secure = await SecureRound.open({
+        roundId: r.roundId,
+        participantIds: picked.map((m) => m.participantId),
+        config,
+        length: this.global.length,
+        clipNorm: r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global),
+        // No update may claim more examples than its participant declared: the largest declaration
+        // is the weight scale, so small weights keep their quantization precision.
+        maxWeight: Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
+        maskDeadlineMs: this.config.rounds.deadlineMs,
+        clock: this.clock,
+        log: this.log,
+        io: {
+          send: (participantId, event, payload) => {
+            const sel = r.selected.get(participantId);
+            if (sel) this.deps.transport.send(sel.connectionId, 'secagg:next', { taskId: r.taskId, roundId: r.roundId, event, payload });
+          },
+        },
+      });
+      if (this.round !== r || this.phase !== 'collecting') return secure.cancel('the round closed');
+      r.secure = secure;
+      for (const m of picked) {
+        const sel = r.selected.get(m.participantId)!;
+        this.deps.transport.send(sel.connectionId, 'round:invite', { ...r.invite, secureAggregation: { id: secure.idOf(m.participantId), setup: secure.setup } });
+      }
+      secure.result.then(
+        (result) => this.secureDone(r, result),
+        (err: unknown) => {
+          if (this.round === r) void this.abandonRound(ChorusError.from(err).message, true);
+        },
+      );
+    } catch (err) {
+      this.log.error({ err, round: r.round }, 'could not open the secure round');
+      if (this.round === r) void this.abandonRound(`secure aggregation could not start: ${ChorusError.from(err).message}`, true);
+    }
+  }
+
+  /** A participant's message for a stage of the open secure round; refusals are typed errors. */
+  secureMessage(participantId: string, req: SecAggClientMessage): void {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r || r.roundId !== req.roundId || !r.secure) throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress`);
+    const message = normalizeBinary(req.message);
+    r.secure.receive(participantId, req.stage, message);
+    if (req.stage === 'mask') r.bytesUp += (message as { masked: Uint8Array }).masked.byteLength;
+  }
+
+  /** The unmasked weighted mean is the round's one update; the survivors' receipts say so. */
+  private secureDone(r: OpenRound, result: SecAggResult): void {
+    if (this.round !== r || this.phase !== 'collecting') return;
+    const examples = Math.max(1, Math.round(result.examples));
+    r.aggregator.add({ participantId: 'secure-aggregate', numExamples: examples, update: secureSumUpdate(this.stored.layout, result.mean), metrics: {} });
+    const at = this.clock.now();
+    const note = `securely aggregated (SecAgg+, ${result.report.bitsPerCoordinate} bits per value, ${result.report.recoveredDropouts} dropouts recovered)`;
+    for (const id of result.included) {
+      const participantId = r.secure!.participantIdOf(id)!;
+      const sel = r.selected.get(participantId);
+      if (sel) sel.status = 'submitted';
+      r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: 0, l2Norm: null, accepted: true, code: null, reason: note, at });
+    }
+    r.accepted = result.included.length;
+    r.examples = examples;
+    this.log.info({ round: r.round, included: result.included.length, ...result.report }, 'secure round unmasked');
+    this.closeRound('settled');
   }
 
   private clearTimers(): void {
@@ -242,7 +318,8 @@ export class TaskRunner implements RoundCloserHost {
 
   private closeIfDone(): void {
     const r = this.round;
-    if (this.phase !== 'collecting' || !r) return;
+    // A secure round closes when its protocol ends (secureDone or its abandonment), not before.
+    if (this.phase !== 'collecting' || !r || r.secure || this.config.secureAggregation) return;
     if (r.accepted >= this.config.rounds.targetClients) this.closeRound('target');
     else if (r.settled()) this.closeRound('settled');
   }
@@ -251,6 +328,7 @@ export class TaskRunner implements RoundCloserHost {
   private closeRound(cause: CloseCause): void {
     const r = this.round;
     if (this.phase !== 'collecting' || !r) return;
+    r.secure?.cancel('the round closed');
     this.phase = 'aggregating';
     this.clearTimers();
     void this.closer.close(r, cause);
@@ -260,6 +338,7 @@ export class TaskRunner implements RoundCloserHost {
   private async abandonRound(reason: string, retry: boolean): Promise<void> {
     const r = this.round;
     if (this.phase !== 'collecting' || !r) return;
+    r.secure?.cancel(reason);
     this.phase = 'aggregating';
     this.clearTimers();
     await this.closer.abandon(r, reason, retry);
@@ -349,6 +428,7 @@ export class TaskRunner implements RoundCloserHost {
     this.members.delete(participantId);
     const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
+      this.round!.secure?.leave(participantId);
       this.round!.fail(participantId, { participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
       this.closeIfDone();
@@ -359,6 +439,7 @@ export class TaskRunner implements RoundCloserHost {
     const r = this.round;
     const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
     if (!sel || sel.status !== 'invited') return;
+    r!.secure?.leave(participantId);
     r!.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
     this.closeIfDone();
   }
@@ -375,6 +456,7 @@ export class TaskRunner implements RoundCloserHost {
     const sel = r.selected.get(participantId);
     if (!sel || sel.status === 'declined') throw new ChorusError('NOT_SELECTED', `participant was not selected for round ${r.round}`);
     if (sel.status === 'submitted' || sel.status === 'rejected') throw new ChorusError('DUPLICATE_UPDATE', `participant already sent an update for round ${r.round}`);
+    if (this.config.secureAggregation) throw new ChorusError('BAD_REQUEST', `round ${r.round} is securely aggregated: the update goes through the secure-aggregation stages (secagg:message), never as a plain upload`);
   }
 
   /** A copy of what the task knows of a connected participant. */

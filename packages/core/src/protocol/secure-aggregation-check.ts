@@ -16,6 +16,9 @@ export function checkSecureAggregation(config: TaskConfig): void {
   if (aggregator !== 'mean') {
     refuse('strategy.options.aggregator', `"${aggregator}" needs every individual update, and with secure aggregation the server sees only their sum: use "mean" (norm bounding moves to the participants) or turn secure aggregation off`);
   }
+  if (options.dp !== undefined) {
+    refuse('strategy.options.dp', 'central DP on a securely aggregated sum is not wired into the round engine yet: turn one of them off (local DP, config.privacy.localDp, works with secure aggregation)');
+  }
   if (config.rounds.minClients <= s.threshold) {
     refuse('rounds.minClients', `must be more than the secure-aggregation threshold (${s.threshold}): a round needs more survivors than the threshold to unmask`);
   }
