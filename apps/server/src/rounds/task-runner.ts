@@ -248,9 +248,9 @@ export class TaskRunner implements RoundCloserHost {
         config,
         length: this.global.length,
         clipNorm: r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global),
-        // No update may claim more examples than its participant declared: the largest declaration
-        // is the weight scale, so small weights keep their quantization precision.
-        maxWeight: Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
+        // No update may claim more examples than its participant declared (nor training.maxExamples):
+        // the smallest such cap is the weight scale, so weights keep their quantization precision.
+        maxWeight: Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, this.config.training.maxExamples || Infinity, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
         maskDeadlineMs: this.config.rounds.deadlineMs,
         clock: this.clock,
         log: this.log,

@@ -97,6 +97,8 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   let closed = false;
   let status: SessionStatus = 'idle';
   let current: { roundId: string; controller: AbortController; done: Promise<void>; secure?: SecureRoundClient | undefined } | undefined;
+  /** The latest secure round's participant side (it ignores messages for other rounds). */
+  let secureRound: SecureRoundClient | undefined;
   const joinWaiters = new Set<() => void>();
   const lifetime = new AbortController();
 
@@ -177,6 +179,8 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
     emitter.emit('roundJoined', invite);
     const secure: SecureRoundClient | undefined = invite.secureAggregation ? createSecureRoundClient(invite, () => socket!, ackTimeoutMs, (e) => emitter.emit('error', e)) : undefined;
     if (secure) controller.signal.addEventListener('abort', () => secure.close());
+    // Kept past the round's settling: the unmasking request comes after the masked update is sent.
+    secureRound = secure;
     const round = {
       roundId: invite.roundId,
       controller,
@@ -224,7 +228,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
       if (!closed && !current) setStatus('connecting');
     },
     'round:invite': onInvite,
-    'secagg:next': (raw: unknown) => current?.secure?.receive(raw),
+    'secagg:next': (raw: unknown) => secureRound?.receive(raw),
     'round:cancel': (raw: unknown) => {
       const msg = roundCancelSchema.safeParse(raw);
       if (!msg.success) return;
