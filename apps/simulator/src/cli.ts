@@ -29,6 +29,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   privacy: '--local-dp',
   personalization: '--personalization',
   clientHoldout: '--client-holdout',
+  secureAggregation: '--secure-aggregation',
 };
 
 /** Numbers stay numbers; anything else is passed through so the validator can quote it back. */
@@ -51,6 +52,7 @@ function program(): Command {
     .option('--strategy-options <json>', 'strategy options as a JSON object')
     .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
     .option('--personalization <method>', 'keep the output head on each client: fedper | fedrep')
+    .option('--secure-aggregation <neighbours,threshold>', 'SecAgg+: the server sees only each round\'s sum, e.g. 20,11')
     .option('--client-holdout <fraction>', "score every client each round on this share of its own examples (kept out of training)", numeric)
     .option('--server <url>', 'use this server instead of an embedded one')
     .option('--seed <n>', 'random seed', numeric)
@@ -88,6 +90,15 @@ function parseJsonObject(flag: string, raw: string | undefined): Record<string, 
     // fall through to the message below
   }
   throw new ChorusError('INVALID_CONFIG', `${flag}: expected a JSON object, got ${JSON.stringify(raw)}`);
+}
+
+function parseSecureAggregation(raw: string | undefined): SimulationOptions['secureAggregation'] {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 2 || parts.some((x) => !Number.isInteger(x))) {
+    throw new ChorusError('INVALID_CONFIG', `--secure-aggregation: expected "NEIGHBOURS,THRESHOLD" (two integers, e.g. 20,11), got ${JSON.stringify(raw)}`);
+  }
+  return { neighbours: parts[0]!, threshold: parts[1]! };
 }
 
 function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
@@ -155,6 +166,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
     privacy: parseLocalDp(f.localDp),
     personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
     clientHoldout: f.clientHoldout,
+    secureAggregation: parseSecureAggregation(f.secureAggregation),
   } as Partial<SimulationOptions>;
   if (f.virtualClock) {
     const input: VirtualSimulationInput = {

@@ -63,9 +63,11 @@ export interface SimulationOptions {
    * personal layers. Reported as `clientHoldoutAccuracy`. @default off
    */
   clientHoldout?: number;
+  /** SecAgg+ secure aggregation of every round, e.g. `{ neighbours: 20, threshold: 11 }`. @default off */
+  secureAggregation?: { neighbours: number; threshold: number };
 }
 
-export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout'>> = Object.freeze({
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout' | 'secureAggregation'>> = Object.freeze({
   clients: 10,
   rounds: 5,
   model: 'mnist-2nn',

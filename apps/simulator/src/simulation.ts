@@ -112,6 +112,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           codec: o.codec,
           ...(o.privacy ? { privacy: o.privacy } : {}),
           ...(o.personalization ? { personalization: o.personalization } : {}),
+          ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
         },
       }, adminToken)
     ).id;

@@ -41,6 +41,19 @@ export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-
 export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
 export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit } from './weights/personal-split.js';
 export { personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
+export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';
+export { checkSecureAggregation } from './protocol/secure-aggregation-check.js';
+export {
+  SECAGG_STAGES,
+  normalizeBinary,
+  secAggClientMessageSchema,
+  secAggServerMessageSchema,
+  secureInviteSchema,
+  type SecAggClientMessage,
+  type SecAggServerMessage,
+  type SecAggWireStage,
+  type SecureInvite,
+} from './protocol/secagg-wire.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
 export { roundCodecSeed } from './codecs/hadamard.js';
@@ -123,6 +136,41 @@ export { createRdpAccountant, noiseForEpsilon } from './privacy/rdp-accountant.j
 export { dpOptionsSchema } from './privacy/dp-options.js';
 export { applyLocalDp } from './privacy/local-dp.js';
 export { planPrivacy } from './privacy/privacy-plan.js';
+
+// ---- secure aggregation (SecAgg+): the same state machines in the worker, the simulator and the server ----
+export { SECAGG_REASONS, SecAggError, type SecAggReason } from './secagg/secagg-error.js';
+export {
+  DEFAULT_QUANTIZATION_BITS,
+  MAX_NEIGHBOURS,
+  neighbourDegree,
+  ringBitsFor,
+  secAggSetupSchema,
+  secAggShape,
+  type SecAggSetup,
+  type SecAggSetupInput,
+  type SecAggShape,
+} from './secagg/secagg-params.js';
+export {
+  SEALED_SHARE_BYTES,
+  SHARE_BYTES,
+  advertiseKeysSchema,
+  incomingSharesSchema,
+  maskedInputSchema,
+  neighbourKeysSchema,
+  parseSecAggMessage,
+  shareKeysSchema,
+  unmaskingRequestSchema,
+  unmaskingResponseSchema,
+  type AdvertiseKeys,
+  type IncomingShares,
+  type MaskedInput,
+  type NeighbourKeys,
+  type ShareKeys,
+  type UnmaskingRequest,
+  type UnmaskingResponse,
+} from './secagg/secagg-messages.js';
+export { SecAggParticipant } from './secagg/secagg-participant.js';
+export { SecAggServer, type SecAggReport, type SecAggResult, type SecAggStage } from './secagg/secagg-server.js';
 
 // ---- async ----
 export { createSerialQueue, type SerialQueue } from './async/serial-queue.js';

@@ -454,6 +454,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.dispatchSoon();
   }
 
+  /** Secure aggregation is refused for asynchronous tasks at creation (checkSecureAggregation): no stage is ever open here. */
+  secureMessage(_participantId: string, req: { readonly roundId: string }): void {
+    throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress: this task aggregates asynchronously`);
+  }
+
   /** The upload gate's question: an open assignment owes exactly one update under its own roundId. */
   openSlots(roundId: string): number {
     for (const a of this.working.values()) if (a.roundId === roundId) return 1;

@@ -1,6 +1,7 @@
 import type { ClientFailure, RoundAggregator, RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
 import { personalGainMetrics } from './personal-gains.js';
+import type { SecureRound } from './secure-round.js';
 
 /** Where one selected client stands in the round. */
 export type SelectedStatus = 'invited' | 'submitted' | 'rejected' | 'declined' | 'disconnected';
@@ -25,6 +26,8 @@ export class OpenRound {
   readonly metricSums = new Map<string, { sum: number; weight: number }>();
   /** Each accepted client's reported personalGainPp (personalized tasks), reported only as a distribution. */
   readonly personalGains: number[] = [];
+  /** The SecAgg+ protocol of a securely aggregated round, once it is open. */
+  secure: SecureRound | null = null;
 
   constructor(
     readonly taskId: string,

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   layoutSize,
   type Capabilities,
+  type SecAggClientMessage,
   type JoinRequest,
   type JoinResponse,
   type TaskConfig,
@@ -252,6 +253,11 @@ export class RoundEngine {
   refuseUpload(connectionId: string, taskId: string, roundId: string, error: ChorusError): void {
     const pid = this.connections.get(connectionId)?.get(taskId);
     if (pid) this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
+  }
+
+  /** A participant's message in a stage of a secure round (SecAgg+). */
+  secureMessage(connectionId: string, req: SecAggClientMessage): void {
+    this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
   }
 
   recordDownload(taskId: string, bytes: number): void {

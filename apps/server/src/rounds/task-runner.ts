@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, roundCodecSeed, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, normalizeBinary, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
@@ -9,6 +9,8 @@ import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-clos
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import type { RoundPhase, TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
+import { SecureRound } from './secure-round.js';
+import { secureSumUpdate } from './secure-sum-update.js';
 
 export type { RoundPhase } from './task-summary.js';
 
@@ -244,11 +246,85 @@ export class TaskRunner implements RoundCloserHost {
     this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
     this.closer.track(() => this.selection.persist({ round, reasons }));
     this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
-    for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
+    const secure = this.config.secureAggregation;
+    if (secure) void this.openSecure(this.round, picked);
+    else for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
+    // A secure round ends through its own stage deadlines; this one is only a safety net for it.
+    const deadline = this.config.rounds.deadlineMs + (secure ? 4 * secure.stageDeadlineMs : 0);
     this.deadlineTimer = this.clock.setTimer(() => {
       this.deadlineTimer = null;
       this.closeRound('deadline');
-    }, this.config.rounds.deadlineMs);
+    }, deadline);
+  }
+
+  // ---- secure aggregation: the round's update is the SecAgg+ sum, never an individual one ----
+
+  private async openSecure(r: OpenRound, picked: Member[]): Promise<void> {
+    const config = this.config.secureAggregation!;
+    try {
+      const secure = await SecureRound.open({
+        roundId: r.roundId,
+        participantIds: picked.map((m) => m.participantId),
+        config,
+        length: this.global.length,
+        clipNorm: r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global),
+        // No update may claim more examples than its participant declared (nor training.maxExamples):
+        // the smallest such cap is the weight scale, so weights keep their quantization precision.
+        maxWeight: Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, this.config.training.maxExamples || Infinity, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
+        maskDeadlineMs: this.config.rounds.deadlineMs,
+        clock: this.clock,
+        log: this.log,
+        io: {
+          send: (participantId, event, payload) => {
+            const sel = r.selected.get(participantId);
+            if (sel) this.deps.transport.send(sel.connectionId, 'secagg:next', { taskId: r.taskId, roundId: r.roundId, event, payload });
+          },
+        },
+      });
+      if (this.round !== r || this.phase !== 'collecting') return secure.cancel('the round closed');
+      r.secure = secure;
+      for (const m of picked) {
+        const sel = r.selected.get(m.participantId)!;
+        this.deps.transport.send(sel.connectionId, 'round:invite', { ...r.invite, secureAggregation: { id: secure.idOf(m.participantId), setup: secure.setup } });
+      }
+      secure.result.then(
+        (result) => this.secureDone(r, result),
+        (err: unknown) => {
+          if (this.round === r) void this.abandonRound(ChorusError.from(err).message, true);
+        },
+      );
+    } catch (err) {
+      this.log.error({ err, round: r.round }, 'could not open the secure round');
+      if (this.round === r) void this.abandonRound(`secure aggregation could not start: ${ChorusError.from(err).message}`, true);
+    }
+  }
+
+  /** A participant's message for a stage of the open secure round; refusals are typed errors. */
+  secureMessage(participantId: string, req: SecAggClientMessage): void {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r || r.roundId !== req.roundId || !r.secure) throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress`);
+    const message = normalizeBinary(req.message);
+    r.secure.receive(participantId, req.stage, message);
+    if (req.stage === 'mask') r.bytesUp += (message as { masked: Uint8Array }).masked.byteLength;
+  }
+
+  /** The unmasked weighted mean is the round's one update; the survivors' receipts say so. */
+  private secureDone(r: OpenRound, result: SecAggResult): void {
+    if (this.round !== r || this.phase !== 'collecting') return;
+    const examples = Math.max(1, Math.round(result.examples));
+    r.aggregator.add({ participantId: 'secure-aggregate', numExamples: examples, update: secureSumUpdate(this.stored.layout, result.mean), metrics: {} });
+    const at = this.clock.now();
+    const note = `securely aggregated (SecAgg+, ${result.report.bitsPerCoordinate} bits per value, ${result.report.recoveredDropouts} dropouts recovered)`;
+    for (const id of result.included) {
+      const participantId = r.secure!.participantIdOf(id)!;
+      const sel = r.selected.get(participantId);
+      if (sel) sel.status = 'submitted';
+      r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: 0, l2Norm: null, accepted: true, code: null, reason: note, at });
+    }
+    r.accepted = result.included.length;
+    r.examples = examples;
+    this.log.info({ round: r.round, included: result.included.length, ...result.report }, 'secure round unmasked');
+    this.closeRound('settled');
   }
 
   private clearTimers(): void {
@@ -262,7 +338,8 @@ export class TaskRunner implements RoundCloserHost {
 
   private closeIfDone(): void {
     const r = this.round;
-    if (this.phase !== 'collecting' || !r) return;
+    // A secure round closes when its protocol ends (secureDone or its abandonment), not before.
+    if (this.phase !== 'collecting' || !r || r.secure || this.config.secureAggregation) return;
     if (r.accepted >= this.config.rounds.targetClients) this.closeRound('target');
     else if (r.settled()) this.closeRound('settled');
   }
@@ -271,6 +348,7 @@ export class TaskRunner implements RoundCloserHost {
   private closeRound(cause: CloseCause): void {
     const r = this.round;
     if (this.phase !== 'collecting' || !r) return;
+    r.secure?.cancel('the round closed');
     this.phase = 'aggregating';
     this.clearTimers();
     this.recordSelectionOutcomes(r, cause);
@@ -294,6 +372,7 @@ export class TaskRunner implements RoundCloserHost {
   private async abandonRound(reason: string, retry: boolean): Promise<void> {
     const r = this.round;
     if (this.phase !== 'collecting' || !r) return;
+    r.secure?.cancel(reason);
     this.phase = 'aggregating';
     this.clearTimers();
     await this.closer.abandon(r, reason, retry);
@@ -396,6 +475,7 @@ export class TaskRunner implements RoundCloserHost {
     this.members.delete(participantId);
     const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
+      this.round!.secure?.leave(participantId);
       this.round!.fail(participantId, { participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
       this.closeIfDone();
@@ -406,6 +486,7 @@ export class TaskRunner implements RoundCloserHost {
     const r = this.round;
     const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
     if (!sel || sel.status !== 'invited') return;
+    r!.secure?.leave(participantId);
     r!.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
     this.closeIfDone();
   }
@@ -422,6 +503,7 @@ export class TaskRunner implements RoundCloserHost {
     const sel = r.selected.get(participantId);
     if (!sel || sel.status === 'declined') throw new ChorusError('NOT_SELECTED', `participant was not selected for round ${r.round}`);
     if (sel.status === 'submitted' || sel.status === 'rejected') throw new ChorusError('DUPLICATE_UPDATE', `participant already sent an update for round ${r.round}`);
+    if (this.config.secureAggregation) throw new ChorusError('BAD_REQUEST', `round ${r.round} is securely aggregated: the update goes through the secure-aggregation stages (secagg:message), never as a plain upload`);
   }
 
   /** A copy of what the task knows of a connected participant. */

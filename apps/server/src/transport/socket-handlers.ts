@@ -8,6 +8,7 @@ import {
   capabilitiesUpdateSchema,
   joinRequestSchema,
   roundDeclineSchema,
+  secAggClientMessageSchema,
   updateBeginSchema,
   updateChunkSchema,
   updateEndSchema,
@@ -101,7 +102,7 @@ function on<S extends z.ZodType, R>(
   });
 }
 
-const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['join', 'capabilities', 'round:decline', 'update:begin', 'update:chunk', 'update:end']);
+const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['join', 'capabilities', 'round:decline', 'secagg:message', 'update:begin', 'update:chunk', 'update:end']);
 
 export function attachSocketHandlers(
   io: ChorusServer,
@@ -147,6 +148,11 @@ export function attachSocketHandlers(
 
     on(socket, log, 'round:decline', roundDeclineSchema, (req) => {
       engine.decline(socket.id, req.taskId, req.roundId, req.reason);
+      return { ok: true as const };
+    });
+
+    on(socket, log, 'secagg:message', secAggClientMessageSchema, (req) => {
+      engine.secureMessage(socket.id, req);
       return { ok: true as const };
     });
 

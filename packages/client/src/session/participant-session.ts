@@ -15,6 +15,7 @@ import { createMemoryModelCache, type ModelCache } from './model-cache.js';
 import { createMemoryResidualStore, type ResidualStore } from './residual-store.js';
 import { createMemoryPersonalLayerStore, type PersonalLayerStore } from './personal-layer-store.js';
 import { runRound, type RoundTrainer } from './round-runner.js';
+import { createSecureRoundClient, type SecureRoundClient } from './secure-round-client.js';
 import { SessionEmitter, type SessionEventMap, type SessionListener, type SessionStatus } from './session-events.js';
 import { defaultSocketFactory, request, type SessionSocket, type SocketFactory } from './session-socket.js';
 import type { FetchLike } from './weights-download.js';
@@ -95,7 +96,9 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   let joined = false;
   let closed = false;
   let status: SessionStatus = 'idle';
-  let current: { roundId: string; controller: AbortController; done: Promise<void> } | undefined;
+  let current: { roundId: string; controller: AbortController; done: Promise<void>; secure?: SecureRoundClient | undefined } | undefined;
+  /** The latest secure round's participant side (it ignores messages for other rounds). */
+  let secureRound: SecureRoundClient | undefined;
   const joinWaiters = new Set<() => void>();
   const lifetime = new AbortController();
 
@@ -174,9 +177,14 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
     const controller = new AbortController();
     stats.roundsJoined++;
     emitter.emit('roundJoined', invite);
+    const secure: SecureRoundClient | undefined = invite.secureAggregation ? createSecureRoundClient(invite, () => socket!, ackTimeoutMs, (e) => emitter.emit('error', e)) : undefined;
+    if (secure) controller.signal.addEventListener('abort', () => secure.close());
+    // Kept past the round's settling: the unmasking request comes after the masked update is sent.
+    secureRound = secure;
     const round = {
       roundId: invite.roundId,
       controller,
+      secure,
       done: runRound(invite, {
         socket: () => socket!,
         waitJoined,
@@ -201,6 +209,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         localDp: () => joinInfo?.task.privacy?.localDp,
         personalization: () => joinInfo?.task.personalization,
         personalStore,
+        ...(secure ? { secure } : {}),
       }),
     };
     current = round;
@@ -219,6 +228,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
       if (!closed && !current) setStatus('connecting');
     },
     'round:invite': onInvite,
+    'secagg:next': (raw: unknown) => secureRound?.receive(raw),
     'round:cancel': (raw: unknown) => {
       const msg = roundCancelSchema.safeParse(raw);
       if (!msg.success) return;

@@ -6,6 +6,7 @@ import { uploadInChunks } from './chunked-upload.js';
 import { privateUpdate } from './private-update.js';
 import type { ModelCache } from './model-cache.js';
 import type { ResidualStore } from './residual-store.js';
+import type { SecureRoundClient } from './secure-round-client.js';
 import type { SessionEmitter, SessionStatus } from './session-events.js';
 import { request, type SessionSocket } from './session-socket.js';
 import { downloadBytes, weightsUrl, type FetchLike } from './weights-download.js';
@@ -59,6 +60,8 @@ export interface RoundRunnerContext {
   personalization?(): PersonalizationInfo | undefined;
   /** Where the device keeps its personal layers between rounds (IndexedDB in browsers). */
   readonly personalStore?: PersonalLayerStore;
+  /** A securely aggregated round: the update is masked and sent through the SecAgg+ stages. */
+  readonly secure?: SecureRoundClient;
 }
 
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
@@ -91,6 +94,18 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
       throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
     }
     const values = privateUpdate(result.delta, ctx.localDp?.());
+    if (ctx.secure) {
+      ctx.setStatus('uploading');
+      progress('upload', 0);
+      const { bytes } = await ctx.secure.submit(values, result.numExamples);
+      ctx.stats.bytesUp += bytes;
+      progress('upload', 1);
+      ctx.stats.roundsCompleted++;
+      ctx.settle();
+      const receipt = { accepted: true, note: 'securely aggregated: the server sees only the sum of this round\'s updates' };
+      emitter.emit('receipt', { roundId: invite.roundId, round: invite.round, receipt, bytes, numExamples: result.numExamples, metrics: boundMetrics(result.metrics) });
+      return;
+    }
     const previous = await ctx.residuals.get(invite.taskId);
     const { bytes, residual } = encodeWithFeedback(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm, previous, {
       seed: roundCodecSeed(invite.roundId),

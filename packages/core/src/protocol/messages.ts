@@ -5,6 +5,7 @@ import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
 import { personalizationSchema } from './personalization.js';
 import { dataSchemaSchema, trainingConfigSchema } from './task.js';
+import { secureInviteSchema, type SecAggClientMessage, type SecAggServerMessage } from './secagg-wire.js';
 
 /**
  * Every Socket.IO message between a participant and the server. Client → server events carry an
@@ -122,6 +123,8 @@ export const roundInviteSchema = z.object({
   codec: z.enum(CODEC_IDS),
   /** The L2 bound the server holds this round's updates to (limits.maxUpdateNorm or derived); honest clients clip to it. */
   maxUpdateNorm: z.number().positive().optional(),
+  /** Present when the round is securely aggregated: the update goes through the SecAgg+ stages, not update:*. */
+  secureAggregation: secureInviteSchema.optional(),
 });
 export type RoundInvite = z.infer<typeof roundInviteSchema>;
 
@@ -171,6 +174,7 @@ export interface ClientToServerEvents {
   'update:end': (req: UpdateEnd, ack: AckFn<UpdateReceipt>) => void;
   'round:decline': (req: RoundDecline, ack: AckFn<{ ok: true }>) => void;
   capabilities: (req: CapabilitiesUpdate, ack: AckFn<{ ok: true }>) => void;
+  'secagg:message': (req: SecAggClientMessage, ack: AckFn<{ ok: true }>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -178,6 +182,7 @@ export interface ServerToClientEvents {
   'round:cancel': (msg: RoundCancel) => void;
   'model:updated': (msg: ModelUpdated) => void;
   'task:status': (msg: TaskStatusMessage) => void;
+  'secagg:next': (msg: SecAggServerMessage) => void;
 }
 
 export { PROTOCOL_VERSION };

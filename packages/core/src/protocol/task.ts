@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CODEC_IDS } from '../codecs/codec.js';
 import { personalizationSchema } from './personalization.js';
+import { secureAggregationSchema } from './secure-aggregation.js';
 
 /** Hyper-parameters sent to clients for local training. */
 export const trainingConfigSchema = z.object({
@@ -195,6 +196,8 @@ export const taskConfigSchema = z.object({
   limits: updateLimitsSchema.default(updateLimitsSchema.parse({})),
   /** Layers that stay on each device (FedPer / FedRep); only the others travel. @default off */
   personalization: personalizationSchema.optional(),
+  /** SecAgg+: the server learns only each round's sum (see secure-aggregation.ts). @default off */
+  secureAggregation: secureAggregationSchema.optional(),
 });
 export type TaskConfig = z.infer<typeof taskConfigSchema>;
 export type TaskConfigInput = z.input<typeof taskConfigSchema>;

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ChorusError } from '../errors/chorus-error.js';
+import { checkSecureAggregation } from './secure-aggregation-check.js';
+import { taskConfigSchema, type TaskConfigInput } from './task.js';
+
+const base: TaskConfigInput = {
+  id: 'secure',
+  name: 'secure',
+  data: { kind: 'image', inputShape: [2], numClasses: 2 },
+  strategy: { id: 'fedavg', options: {} },
+  rounds: { minClients: 4 },
+  secureAggregation: { neighbours: 4, threshold: 3 },
+};
+
+function refusal(input: TaskConfigInput): ChorusError {
+  try {
+    checkSecureAggregation(taskConfigSchema.parse(input));
+  } catch (err) {
+    expect(err).toBeInstanceOf(ChorusError);
+    return err as ChorusError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('the secureAggregation task option', () => {
+  it('takes defaults and passes with the mean aggregator', () => {
+    const config = taskConfigSchema.parse(base);
+    expect(config.secureAggregation).toEqual({ neighbours: 4, threshold: 3, quantizationBits: 5, stageDeadlineMs: 30_000 });
+    expect(() => checkSecureAggregation(config)).not.toThrow();
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, secureAggregation: undefined, strategy: { id: 'fedavg', options: { aggregator: 'krum' } } }))).not.toThrow();
+  });
+
+  it('refuses a robust aggregator, in plain words naming the option', () => {
+    const e = refusal({ ...base, strategy: { id: 'fedavg', options: { aggregator: 'krum' } } });
+    expect(e.code).toBe('INVALID_CONFIG');
+    expect(e.path).toBe('config.strategy.options.aggregator');
+    expect(e.message).toMatch(/"krum" needs every individual update/);
+  });
+
+  it('refuses the asynchronous mode, which has no secure stages', () => {
+    const e = refusal({ ...base, mode: 'async' });
+    expect(e.path).toBe('config.mode');
+    expect(e.message).toMatch(/synchronous rounds only/);
+  });
+
+  it('refuses a round minimum at or below the threshold', () => {
+    expect(refusal({ ...base, rounds: { minClients: 3 } }).path).toBe('config.rounds.minClients');
+  });
+
+  it('refuses a threshold above the neighbours or at most half of them', () => {
+    expect(taskConfigSchema.safeParse({ ...base, secureAggregation: { neighbours: 4, threshold: 5 } }).success).toBe(false);
+    expect(taskConfigSchema.safeParse({ ...base, secureAggregation: { neighbours: 4, threshold: 2 } }).success).toBe(false);
+    expect(taskConfigSchema.safeParse({ ...base, secureAggregation: { neighbours: 300, threshold: 200 } }).success).toBe(false);
+  });
+});
