@@ -42,6 +42,7 @@ export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type Tensor
 export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit } from './weights/personal-split.js';
 export { personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
+export { DOWNLOAD_CODEC_IDS, applyModelDelta, encodeModelStep, maxModelDeltaBytes, modelHash, type DownloadCodecId, type ModelStep } from './weights/model-delta.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
 export { roundCodecSeed } from './codecs/hadamard.js';
 export { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCount } from './codecs/topk-codec.js';

@@ -7,6 +7,12 @@ export function weightsUrl(serverUrl: string, taskId: string, version: number | 
   return `${base}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/weights`;
 }
 
+/** A version's difference from the version before (see fetchGlobalModel). */
+export function deltaUrl(serverUrl: string, taskId: string, version: number): string {
+  const base = serverUrl.replace(/\/+$/, '');
+  return `${base}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/delta`;
+}
+
 /**
  * Downloads a binary weights payload, reporting progress as a fraction of Content-Length (when the
  * server sends one). HTTP errors become ChorusErrors: the server's own code when its JSON body has
@@ -25,7 +31,9 @@ export async function downloadBytes(
   }
   if (!res.ok) throw await httpError(url, res);
 
-  const total = Number(res.headers.get('content-length') ?? 0);
+  // A compressed response's Content-Length counts the compressed bytes; fetch hands us decoded ones.
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const total = encoded ? 0 : Number(res.headers.get('content-length') ?? 0);
   if (!res.body) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     options.onProgress?.(1);

@@ -120,6 +120,8 @@ export const roundInviteSchema = z.object({
   codec: z.enum(CODEC_IDS),
   /** The L2 bound the server holds this round's updates to (limits.maxUpdateNorm or derived); honest clients clip to it. */
   maxUpdateNorm: z.number().positive().optional(),
+  /** modelHash of the version's exact weights: a client that rebuilt it from differences checks its copy against this. */
+  weightsHash: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 export type RoundInvite = z.infer<typeof roundInviteSchema>;
 
