@@ -112,6 +112,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           },
           strategy: o.strategy,
           codec: o.codec,
+          ...(o.downloadCodec ? { downloadCodec: o.downloadCodec } : {}),
           ...(o.privacy ? { privacy: o.privacy } : {}),
           ...(o.personalization ? { personalization: o.personalization } : {}),
         },
