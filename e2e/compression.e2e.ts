@@ -132,5 +132,5 @@ describe('compressed updates', () => {
       const exact = decodePayload(new Uint8Array(await res.arrayBuffer())).values;
       expect(Float32Array.from(stored[0]!.values)).toEqual(exact);
     }
-  });
+  }, 600_000);
 });
