@@ -15,7 +15,7 @@
  *   Each device is selected about once in 1/C = 10 rounds, so most of its downloads are a chain of
  *   ~10 differences or its first whole model; `downlinkRatioEveryRound` measures the same on
  *   COMPRESSION_STEADY_CLIENTS (default 10) devices that all train every round (fraction 1, float32
- *   uploads), where each device holds the version before. `downloadCostPp` is the accuracy the
+ *   uploads, one local epoch: it measures bytes), where each device holds the version before. `downloadCostPp` is the accuracy the
  *   lossy-difference definition of versions costs: float32 uploads with `downloadCodec: 'full'`
  *   (exact versions) minus the default, worst partition.
  *
@@ -54,7 +54,7 @@ interface Run {
   seconds: number;
 }
 
-async function simulate(codec: CodecId, partition: string, variant: { download?: DownloadCodecId | 'full'; clients?: number; fraction?: number } = {}): Promise<Run> {
+async function simulate(codec: CodecId, partition: string, variant: { download?: DownloadCodecId | 'full'; clients?: number; fraction?: number; localEpochs?: number } = {}): Promise<Run> {
   const download = variant.download ?? DOWNLOAD;
   const options: Partial<SimulationOptions> = {
     clients: variant.clients ?? CLIENTS,
@@ -63,7 +63,7 @@ async function simulate(codec: CodecId, partition: string, variant: { download?:
     rounds: ROUNDS,
     model: 'mnist-2nn',
     partition,
-    localEpochs: 5,
+    localEpochs: variant.localEpochs ?? 5,
     batchSize: 10,
     learningRate: LR,
     codec,
@@ -90,6 +90,8 @@ async function simulate(codec: CodecId, partition: string, variant: { download?:
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 export async function run(): Promise<Record<string, unknown>> {
+  // Bytes only: each of these devices holds 1/STEADY_CLIENTS of the data, so one local epoch keeps a round as long as the others.
+  const steady = await simulate('float32', 'iid', { clients: STEADY_CLIENTS, fraction: 1, localEpochs: 1 });
   const results: Record<string, Record<string, Run>> = {};
   for (const codec of CODECS) {
     results[codec] = {};
@@ -98,7 +100,6 @@ export async function run(): Promise<Record<string, unknown>> {
   // Exact versions, whole downloads: what defining versions by their lossy difference costs.
   const exact: Record<string, Run> = {};
   for (const p of PARTITIONS) exact[p] = await simulate('float32', p, { download: 'full' });
-  const steady = await simulate('float32', 'iid', { clients: STEADY_CLIENTS, fraction: 1 });
   const base = results.float32!;
   const baseUp = Math.max(...PARTITIONS.map((p) => base[p]!.upPerClientRound));
   const drop = (codec: CodecId): number => Math.max(...PARTITIONS.map((p) => (base[p]!.accuracy - results[codec]![p]!.accuracy) * 100));
