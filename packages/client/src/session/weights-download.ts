@@ -1,6 +1,6 @@
 import { ChorusError, isErrorCode } from '@chorus/core';
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<Response>;
+export type FetchLike = (url: string, init?: { signal?: AbortSignal; headers?: Record<string, string> }) => Promise<Response>;
 
 export function weightsUrl(serverUrl: string, taskId: string, version: number | 'latest'): string {
   const base = serverUrl.replace(/\/+$/, '');
@@ -24,7 +24,9 @@ export async function downloadBytes(
 ): Promise<Uint8Array> {
   let res: Response;
   try {
-    res = await options.fetch(url, { signal: options.signal });
+    // Browsers ask for br/gzip themselves (and drop this header); Node's fetch asks for less, so
+    // simulated devices would download more than real ones without it.
+    res = await options.fetch(url, { signal: options.signal, headers: { 'accept-encoding': 'br, gzip' } });
   } catch (err) {
     if (options.signal?.aborted) throw ChorusError.from(options.signal.reason ?? err);
     throw new ChorusError('UNAVAILABLE', `could not download ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
