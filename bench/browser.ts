@@ -8,6 +8,10 @@
  *   participant page while it takes part in real rounds against a local server (target ≤ 50;
  *   0 means no task reached the 50 ms long-task threshold).
  * - `uploadOverFloat32`: update bytes the page sent per round ÷ the same update as float32.
+ * - `wasmThreadsOverSingle`: CNN training examples/s on wasm in the trainer worker of the
+ *   cross-origin isolated device-check page, threaded build ÷ single-threaded build (the same
+ *   page and worker code, `wasmThreads: false`), best of WASM_THREAD_TRIES (default 2) pairs
+ *   measured one after the other (target ≥ 1.6 on 2 cores); `wasmThreads` the threads it used.
  */
 import type { Browser } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
@@ -18,7 +22,7 @@ import { freePort } from '../e2e/support/processes.js';
 import { ensureWebBuild, startWebApp } from '../e2e/support/web-app.js';
 import { parseFrames, watchWire } from '../e2e/support/wire-watch.js';
 
-type Measurement = { backend: string; samplesPerSecond: number; error?: string };
+type Measurement = { backend: string; samplesPerSecond: number; error?: string; threads?: number };
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 const TEMPLATES = [
   { id: 'mnist-2nn', batches: 8 },
@@ -51,6 +55,33 @@ async function measureBackends(browser: Browser, webUrl: string) {
     autoOverBest[t.id] = Math.round(((measured.find((m) => m.backend === chosen.backend)?.samplesPerSecond ?? 0) / best) * 1000) / 1000;
   }
   return { backends, trial, autoOverBest, ...(Object.keys(errors).length ? { errors } : {}) };
+}
+
+/** Threaded ÷ single-threaded wasm on the CNN, in the isolated device-check page's worker. */
+async function measureWasmThreads(browser: Browser, webUrl: string) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${webUrl}/device-check`);
+    await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
+    const isolation = (await page.evaluate(() => (window as any).chorusDeviceCheck.isolation())) as { page: boolean; worker: boolean };
+    const pairs: { threaded: number; single: number; threads: number }[] = [];
+    for (let i = 0; i < Number(process.env.WASM_THREAD_TRIES ?? 2); i++) {
+      process.stderr.write(`browser: CNN on wasm, threaded then single-threaded (${i + 1})…\n`);
+      const [threaded] = (await page.evaluate(() => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, 3))) as Measurement[];
+      const [single] = (await page.evaluate(() => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, 3, { wasmThreads: false }))) as Measurement[];
+      pairs.push({ threaded: round1(threaded!.samplesPerSecond), single: round1(single!.samplesPerSecond), threads: threaded!.threads ?? 0 });
+    }
+    const best = pairs.reduce((a, b) => (b.threaded / b.single > a.threaded / a.single ? b : a));
+    return {
+      crossOriginIsolated: isolation,
+      wasmThreads: best.threads,
+      wasmThreadsOverSingle: Math.round((best.threaded / best.single) * 100) / 100,
+      wasmThreadPairs: pairs,
+    };
+  } finally {
+    await context.close();
+  }
 }
 
 /** One participant in real rounds (1 client per round) with long tasks recorded after it starts running. */
@@ -102,9 +133,10 @@ export async function run(): Promise<Record<string, unknown>> {
   const browser = await launchChromium();
   try {
     const measured = await measureBackends(browser, web.url);
+    const threads = await measureWasmThreads(browser, web.url);
     await web.stop();
     const participation = await participate(browser);
-    return { ...measured, ...participation, chromium: browser.version() };
+    return { ...measured, ...threads, ...participation, chromium: browser.version() };
   } finally {
     await browser.close();
     await web.stop();

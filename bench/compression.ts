@@ -9,17 +9,27 @@
  * - `uplinkRatio`: float32 upload bytes per client-round ÷ those of the smallest codec whose final
  *   accuracy is within 1 percentage point of float32's on every partition (target ≥ 32);
  *   `uplinkCodec` names it and `accuracyDropPp` is its worst drop.
- * - `downlinkRatio`: float32 full-model download bytes ÷ bytes actually downloaded per client-round.
+ * - `downlinkRatio`: float32 full-model download bytes (the float32 payload of the model) ÷ bytes
+ *   actually sent down per client-round (the server's count of bytes on the wire: whole models,
+ *   version differences, compressed where that helped), the worst over every run above.
+ *   Each device is selected about once in 1/C = 10 rounds, so most of its downloads are a chain of
+ *   ~10 differences or its first whole model; `downlinkRatioEveryRound` measures the same on
+ *   COMPRESSION_STEADY_CLIENTS (default 10) devices that all train every round (fraction 1, float32
+ *   uploads, one local epoch: it measures bytes), where each device holds the version before. `downloadCostPp` is the accuracy the
+ *   lossy-difference definition of versions costs: float32 uploads with `downloadCodec: 'full'`
+ *   (exact versions) minus the default, worst partition.
  *
  * Knobs (environment): COMPRESSION_CLIENTS (default 100), COMPRESSION_ROUNDS (default 8, about
  * 4 s a round here, so ~10 minutes for 8 codecs × 2 partitions; 12 rounds take float32 FedAvg past
  * 90 % IID: 91.05 % measured), COMPRESSION_CODECS (comma-separated; default every codec; float32 is
  * always added as the baseline), COMPRESSION_PARTITIONS (default "iid,shards:2"), COMPRESSION_LR
- * (default 0.1). The issue's full run, about 15 minutes on 2 cores:
+ * (default 0.1), COMPRESSION_DOWNLOAD (the tasks' downloadCodec, default the server's: int8). The
+ * issue's full run, about 15 minutes on 2 cores:
  *   COMPRESSION_ROUNDS=12 npm run bench -- compression
  * Every round trains C = 0.1 of the clients for E = 5 epochs of B = 10 (FedAvg as in bench/fedavg.ts).
  */
-import { CODEC_IDS, type CodecId } from '@chorus/core';
+import { CODEC_IDS, DOWNLOAD_CODEC_IDS, maxPayloadBytes, type CodecId, type DownloadCodecId } from '@chorus/core';
+import { createInitialModel } from '@chorus/ml';
 import { runSimulation, type SimulationOptions } from '@chorus/simulator';
 
 const CLIENTS = Number(process.env.COMPRESSION_CLIENTS ?? 100);
@@ -27,6 +37,9 @@ const ROUNDS = Number(process.env.COMPRESSION_ROUNDS ?? 8);
 const LR = Number(process.env.COMPRESSION_LR ?? 0.1);
 const CODECS = (process.env.COMPRESSION_CODECS?.split(',') ?? [...CODEC_IDS]) as CodecId[];
 const PARTITIONS = process.env.COMPRESSION_PARTITIONS?.split(',') ?? ['iid', 'shards:2'];
+const DOWNLOAD = process.env.COMPRESSION_DOWNLOAD as DownloadCodecId | 'full' | undefined;
+const STEADY_CLIENTS = Number(process.env.COMPRESSION_STEADY_CLIENTS ?? 10);
+if (DOWNLOAD !== undefined && !['full', ...DOWNLOAD_CODEC_IDS].includes(DOWNLOAD)) throw new Error(`COMPRESSION_DOWNLOAD: "${DOWNLOAD}" is not a download codec (full, ${DOWNLOAD_CODEC_IDS.join(', ')})`);
 /** The accuracy an accepted codec may lose against float32, in percentage points. */
 const MAX_DROP_PP = 1;
 
@@ -41,14 +54,16 @@ interface Run {
   seconds: number;
 }
 
-async function simulate(codec: CodecId, partition: string): Promise<Run> {
+async function simulate(codec: CodecId, partition: string, variant: { download?: DownloadCodecId | 'full'; clients?: number; fraction?: number; localEpochs?: number } = {}): Promise<Run> {
+  const download = variant.download ?? DOWNLOAD;
   const options: Partial<SimulationOptions> = {
-    clients: CLIENTS,
-    fraction: 0.1,
+    clients: variant.clients ?? CLIENTS,
+    fraction: variant.fraction ?? 0.1,
+    ...(download ? { downloadCodec: download } : {}),
     rounds: ROUNDS,
     model: 'mnist-2nn',
     partition,
-    localEpochs: 5,
+    localEpochs: variant.localEpochs ?? 5,
     batchSize: 10,
     learningRate: LR,
     codec,
@@ -68,26 +83,31 @@ async function simulate(codec: CodecId, partition: string): Promise<Run> {
   }
   const seconds = Math.round((performance.now() - started) / 100) / 10;
   const run = { accuracy, upPerClientRound: Math.round(up / clientRounds), downPerClientRound: Math.round(down / clientRounds), clientRounds, seconds };
-  process.stderr.write(`[compression] ${codec} ${partition}: ${JSON.stringify(run)}\n`);
+  process.stderr.write(`[compression] ${codec} ${partition} ${JSON.stringify(variant)}: ${JSON.stringify(run)}\n`);
   return run;
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 export async function run(): Promise<Record<string, unknown>> {
+  // Bytes only: each of these devices holds 1/STEADY_CLIENTS of the data, so one local epoch keeps a round as long as the others.
+  const steady = await simulate('float32', 'iid', { clients: STEADY_CLIENTS, fraction: 1, localEpochs: 1 });
   const results: Record<string, Record<string, Run>> = {};
   for (const codec of CODECS) {
     results[codec] = {};
     for (const p of PARTITIONS) results[codec][p] = await simulate(codec, p);
   }
+  // Exact versions, whole downloads: what defining versions by their lossy difference costs.
+  const exact: Record<string, Run> = {};
+  for (const p of PARTITIONS) exact[p] = await simulate('float32', p, { download: 'full' });
   const base = results.float32!;
   const baseUp = Math.max(...PARTITIONS.map((p) => base[p]!.upPerClientRound));
   const drop = (codec: CodecId): number => Math.max(...PARTITIONS.map((p) => (base[p]!.accuracy - results[codec]![p]!.accuracy) * 100));
   const up = (codec: CodecId): number => Math.max(...PARTITIONS.map((p) => results[codec]![p]!.upPerClientRound));
   const eligible = CODECS.filter((c) => drop(c) <= MAX_DROP_PP).sort((a, b) => up(a) - up(b));
   const best = eligible[0] ?? 'float32';
-  // float32's own download is the full model every round: what a delta download is measured against.
-  const fullDown = Math.max(...PARTITIONS.map((p) => base[p]!.downPerClientRound));
+  // The whole float32 model, every client-round: what downloads are measured against.
+  const fullDown = maxPayloadBytes((await createInitialModel('mnist-2nn', 1)).layout, 'float32');
   const actualDown = Math.max(...CODECS.flatMap((c) => PARTITIONS.map((p) => results[c]![p]!.downPerClientRound)));
   return {
     model: 'mnist-2nn',
@@ -98,7 +118,13 @@ export async function run(): Promise<Record<string, unknown>> {
     uplinkRatio: round2(baseUp / up(best)),
     uplinkCodec: best,
     accuracyDropPp: round2(drop(best)),
+    downloadCodec: DOWNLOAD ?? 'int8 (server default)',
     downlinkRatio: round2(fullDown / actualDown),
+    downlinkRatioEveryRound: round2(fullDown / steady.downPerClientRound),
+    downloadCostPp: round2(Math.max(...PARTITIONS.map((p) => (exact[p]!.accuracy - base[p]!.accuracy) * 100))),
+    fullModelBytes: fullDown,
+    exactVersions: exact,
+    everyRound: { clients: STEADY_CLIENTS, ...steady },
     codecs: Object.fromEntries(
       CODECS.map((c) => [
         c,

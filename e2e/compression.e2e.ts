@@ -3,11 +3,13 @@
  * `topk-q4` codec (5 % of the values at 4 bits, error feedback). Checked on the wire: every update
  * announced and sent is the top-k payload (more than 32× smaller than float32), the server takes
  * them (the model moves on), the error-feedback residual sits in each browser's IndexedDB, and the
- * page names the codec.
+ * page names the codec. Downloads are differential: after the first whole model, each browser
+ * fetches only each version's int8 difference (its response bodies measured on the wire), and the
+ * model it keeps in IndexedDB, updated in place, is the server's version bit for bit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { layoutSize, maxPayloadBytes } from '@chorus/core';
+import type { Browser, Response } from 'playwright-core';
+import { decodePayload, layoutSize, maxPayloadBytes } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
 import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
 import { eventually, openParticipant, type ParticipantPage } from './support/browser.js';
@@ -40,13 +42,50 @@ const RESIDUAL_LENGTH = `new Promise((resolve, reject) => {
   };
 })`;
 
+/** The models the page keeps for the task in IndexedDB: version and values. */
+const STORED_MODELS = `new Promise((resolve, reject) => {
+  const open = indexedDB.open('chorus-participant');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const get = open.result.transaction('models').objectStore('models').index('byTask').getAll('${TASK}');
+    get.onsuccess = () => resolve(get.result.map((r) => ({ version: r.version, values: Array.from(r.values) })));
+    get.onerror = () => reject(get.error);
+  };
+})`;
+
+interface ModelDownload {
+  readonly path: string;
+  /** Bytes of the response body as it crossed the network (compressed, when it was). */
+  readonly wireBytes: number;
+}
+
+/** Every model file the page (or its worker) fetched from the server, with its size on the wire. */
+function watchDownloads(page: import('playwright-core').Page, serverUrl: string): ModelDownload[] {
+  const seen: ModelDownload[] = [];
+  page.context().on('response', (res: Response) => {
+    const m = /\/api\/tasks\/[^/]+\/versions\/(\d+\/(?:weights|delta))$/.exec(res.url());
+    if (!res.url().startsWith(serverUrl) || !m) return;
+    void res.finished().then(async () => seen.push({ path: m[1]!, wireBytes: (await res.request().sizes()).responseBodySize }));
+  });
+  return seen;
+}
+
 describe('compressed updates', () => {
   it('two browsers send top-k 4-bit updates (> 32× under float32) that the server folds, keeping the residual in IndexedDB', async () => {
     // Prepare
     const wires: WireLog[] = [];
+    const downloads: ModelDownload[][] = [];
     const pages: ParticipantPage[] = [];
     for (let i = 0; i < 2; i++) {
-      pages.push(await openParticipant(browser, web.url, { query: 'backend=wasm', beforeGoto: (page) => void wires.push(watchWire(page, server.url)) }));
+      pages.push(
+        await openParticipant(browser, web.url, {
+          query: 'backend=wasm',
+          beforeGoto: (page) => {
+            wires.push(watchWire(page, server.url));
+            downloads.push(watchDownloads(page, server.url));
+          },
+        }),
+      );
     }
 
     // Execute: two committed rounds
@@ -76,5 +115,22 @@ describe('compressed updates', () => {
       expect(await p.page.getByTestId('stat-bytes').locator('xpath=..').textContent()).toContain('encoded as topk-q4');
       expect(p.errors).toEqual([]);
     }
-  });
+    // Assert: differential downloads on the wire, and the kept model is the server's exactly
+    for (const [i, seen] of downloads.entries()) {
+      console.log(`page ${i} model downloads on the wire: ${seen.map((d) => `${d.path} ${d.wireBytes} B`).join(', ')}`);
+      expect(seen[0]).toMatchObject({ path: '0/weights' });
+      const deltas = seen.filter((d) => d.path.endsWith('/delta'));
+      expect(deltas.map((d) => d.path)).toContain('1/delta');
+      expect(seen.map((d) => d.path)).not.toContain('1/weights');
+      for (const d of deltas) {
+        expect(d.wireBytes).toBeGreaterThan(0);
+        expect(d.wireBytes).toBeLessThan(0.26 * float32Bytes);
+      }
+      const stored = (await pages[i]!.page.evaluate(STORED_MODELS)) as { version: number; values: number[] }[];
+      expect(stored).toHaveLength(1); // updated in place: one copy per task
+      const res = await fetch(`${server.url}/api/tasks/${TASK}/versions/${stored[0]!.version}/weights`);
+      const exact = decodePayload(new Uint8Array(await res.arrayBuffer())).values;
+      expect(Float32Array.from(stored[0]!.values)).toEqual(exact);
+    }
+  }, 600_000);
 });

@@ -25,6 +25,7 @@ import { installErrorHandlers } from './http/http-errors.js';
 import { createTransportSecurity, installHsts } from './http/transport-security.js';
 import { readTlsFiles, reloadTls, type TlsReloadResult } from './tls/tls-files.js';
 import { registerModelRoutes } from './http/model-routes.js';
+import { createModelDeltaStore } from './rounds/model-deltas.js';
 import { registerModelUploadRoutes, type ModelUploadOptions } from './http/model-upload-routes.js';
 import { registerTaskRoutes } from './http/task-routes.js';
 import { registerPublicFiles } from './http/public-files.js';
@@ -153,6 +154,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     logger,
     roundRetryDelayMs: cfg.roundRetryDelayMs,
     closeTimeoutMs: cfg.closeTimeoutMs,
+    modelDeltas: createModelDeltaStore(),
     ...(overrides.clock ? { clock: overrides.clock } : {}),
     ...(evaluate ? { evaluate } : {}),
   });

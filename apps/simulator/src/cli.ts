@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
-import { ChorusError, CODEC_IDS } from '@chorus/core';
+import { ChorusError, CODEC_IDS, DOWNLOAD_CODEC_IDS } from '@chorus/core';
 import { resolveSimulationOptions, SIMULATION_MODELS, type SimulationOptions } from './simulation-options.js';
 import type { RoundReport } from './simulation.js';
 import { resolveVirtualOptions, type VirtualSimulationInput, type VirtualSimulationOptions } from './virtual/virtual-options.js';
@@ -18,6 +18,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   learningRate: '--learning-rate',
   maxExamples: '--max-examples',
   codec: '--codec',
+  downloadCodec: '--download-codec',
   strategy: '--strategy',
   serverUrl: '--server',
   seed: '--seed',
@@ -48,6 +49,7 @@ function program(): Command {
     .option('--learning-rate <lr>', 'client SGD learning rate', numeric)
     .option('--max-examples <n>', 'examples each client trains on per round, drawn afresh (0 = all)', numeric)
     .option('--codec <id>', `update codec: ${CODEC_IDS.join(' | ')}`)
+    .option('--download-codec <id>', `how new versions travel down: full | ${DOWNLOAD_CODEC_IDS.join(' | ')} (default: the server's, int8)`)
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
     .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
@@ -157,6 +159,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
     learningRate: f.learningRate,
     maxExamples: f.maxExamples,
     codec: f.codec,
+    downloadCodec: f.downloadCodec,
     strategy: f.strategy !== undefined || f.strategyOptions !== undefined ? { id: f.strategy ?? 'fedavg', options: parseStrategyOptions(f.strategyOptions) } : undefined,
     serverUrl: f.server,
     seed: f.seed,

@@ -1,4 +1,4 @@
-import { ChorusError, CODEC_IDS, describeZodError, parsePartitionSpec, personalizationSchema, privacyConfigSchema, type CodecId, type Dataset, type PersonalizationConfigInput, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
+import { ChorusError, CODEC_IDS, DOWNLOAD_CODEC_IDS, describeZodError, parsePartitionSpec, personalizationSchema, privacyConfigSchema, type CodecId, type Dataset, type DownloadCodecId, type PersonalizationConfigInput, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
 export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn', 'nextword-gru'] as const;
 /** The one split of nextword-gru's data: each client holds one president's State of the Union addresses. */
@@ -37,6 +37,8 @@ export interface SimulationOptions {
   maxExamples: number;
   /** Update codec. @default 'int8' */
   codec: CodecId;
+  /** How new versions travel down (the task's downloadCodec; 'full' = exact versions, whole downloads). @default the server's ('int8') */
+  downloadCodec?: DownloadCodecId | 'full';
   /** Aggregation strategy. @default { id: 'fedavg', options: {} } */
   strategy: StrategyConfig;
   /** Existing server to use; when absent an embedded one starts on a free port with a temporary SQLite file. */
@@ -120,6 +122,7 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
   intIn('maxExamples', 0, 1_000_000);
   if (typeof o.learningRate !== 'number' || !(o.learningRate > 0 && o.learningRate <= 10)) fail('learningRate', 'a number in (0, 10]', o.learningRate);
   if (!(CODEC_IDS as readonly string[]).includes(o.codec)) fail('codec', `one of ${CODEC_IDS.join(', ')}`, o.codec);
+  if (o.downloadCodec !== undefined && !['full', ...DOWNLOAD_CODEC_IDS].includes(o.downloadCodec)) fail('downloadCodec', `full or one of ${DOWNLOAD_CODEC_IDS.join(', ')}`, o.downloadCodec);
   if (!o.strategy || typeof o.strategy.id !== 'string' || o.strategy.id.length === 0) fail('strategy', 'a strategy id such as "fedavg"', o.strategy?.id);
   o.strategy = { id: o.strategy.id, options: o.strategy.options ?? {} };
   if (o.serverUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(o.serverUrl)) fail('serverUrl', 'an http(s) URL', o.serverUrl);

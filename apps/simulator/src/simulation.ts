@@ -17,6 +17,7 @@ import { createSimulatedTrainer } from './simulated-trainer.js';
 import { loadSimulationData } from './simulation-data.js';
 import { batchSizeFor, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
 import { createTask, startTask, stopTask } from './task-api.js';
+import { createSharedModelCaches } from './shared-model-cache.js';
 
 export interface RoundReport {
   readonly round: number;
@@ -72,6 +73,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
 
   let embedded: EmbeddedServer | undefined;
   const sessions: ParticipantSession[] = [];
+  const modelCaches = createSharedModelCaches();
   const model = getModelTemplate(o.model).build();
   const queue = createSerialQueue();
   let serverUrl = o.serverUrl;
@@ -110,6 +112,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           },
           strategy: o.strategy,
           codec: o.codec,
+          ...(o.downloadCodec ? { downloadCodec: o.downloadCodec } : {}),
           ...(o.privacy ? { privacy: o.privacy } : {}),
           ...(o.personalization ? { personalization: o.personalization } : {}),
           ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
@@ -138,8 +141,8 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           capabilities: { backend: 'wasm', numExamples: data.count, platform: 'chorus-simulator' },
           trainer: createSimulatedTrainer({ clientIndex: i, data: trainData, model, queue, random: createSeededRandom(streamSeed(o.seed, 2 * i)), attack: o.attack }),
           random: createSeededRandom(streamSeed(o.seed, 2 * i + 1)),
-          // No cache: every selected client downloads the model like a real device would.
-          modelCache: { get: async () => undefined, put: async () => undefined },
+          // Each device keeps the version it last held, as a browser does, so it can download differences.
+          modelCache: modelCaches(),
           personalStore: store,
           // Clients queue behind each other for the shared model, so acks can take a while.
           ackTimeoutMs: 60_000,

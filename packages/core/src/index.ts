@@ -55,6 +55,7 @@ export {
   type SecureInvite,
 } from './protocol/secagg-wire.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
+export { DOWNLOAD_CODEC_IDS, applyModelDelta, encodeModelStep, maxModelDeltaBytes, modelHash, type DownloadCodecId, type ModelStep } from './weights/model-delta.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
 export { roundCodecSeed } from './codecs/hadamard.js';
 export { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCount } from './codecs/topk-codec.js';

@@ -10,6 +10,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   'GET /readyz': 'readiness probe',
   // Participants download the global model they train on; it is sent to every participant anyway.
   'GET /api/tasks/:id/versions/:v/weights': 'participants download the model (binary payload)',
+  'GET /api/tasks/:id/versions/:v/delta': 'participants download a version as its difference from the one before',
   'GET /api/tasks/:id/versions/:v/model.json': 'participants download the model (TensorFlow.js)',
   'GET /api/tasks/:id/versions/:v/weights.bin': 'participants download the model (TensorFlow.js weights)',
   'GET /api/embed/check': 'the partner embed asks whether its key, task and origin are allowed',

@@ -98,6 +98,7 @@ describe('authorization of every route', () => {
       'GET /api/admin/setup',
       'GET /api/embed/check',
       'GET /api/embed/frame-ancestors',
+      'GET /api/tasks/:id/versions/:v/delta',
       'GET /api/tasks/:id/versions/:v/model.json',
       'GET /api/tasks/:id/versions/:v/weights',
       'GET /api/tasks/:id/versions/:v/weights.bin',

@@ -4,6 +4,7 @@ import type { StoredVersion } from '../storage/storage.js';
 import { loadMl } from '../tasks/ml-loader.js';
 import type { RouteContext } from './task-routes.js';
 import { VersionCache } from './version-cache.js';
+import { createVersionFiles } from './version-files.js';
 
 type VersionParams = { Params: { id: string; v: string } };
 
@@ -16,6 +17,9 @@ function cacheHeaders(reply: FastifyReply, latest: boolean, version: number): vo
 export function registerModelRoutes(app: FastifyInstance, { engine, storage, logger }: RouteContext): void {
   const decoded = new Map<string, Float32Array>();
   const versions = new VersionCache();
+  const files = createVersionFiles();
+  // A task deleted and created again under its id starts its versions over: its creation time tells them apart.
+  const fileKey = (taskId: string, v: number, kind: string): string => `${taskId}@${engine.task(taskId).createdAt}/${v}/${kind}`;
 
   async function version(taskId: string, raw: string): Promise<StoredVersion> {
     const latest = engine.latestVersion(taskId);
@@ -42,9 +46,24 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
 
   app.get<VersionParams>('/api/tasks/:id/versions/:v/weights', async (req, reply) => {
     const v = await version(req.params.id, req.params.v);
-    cacheHeaders(reply, req.params.v === 'latest', v.version);
-    engine.recordDownload(req.params.id, v.payload.byteLength);
-    return reply.type('application/octet-stream').send(Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength));
+    const sent = await files.send(req, reply, { key: fileKey(req.params.id, v.version, 'weights'), bytes: v.payload, latest: req.params.v === 'latest', version: v.version });
+    engine.recordDownload(req.params.id, sent);
+    return reply;
+  });
+
+  // Version v's difference from v − 1 (a payload of the task's download codec): a client holding
+  // v − 1 adds its decoding and holds v exactly. Only recent versions have one; NOT_FOUND tells the
+  // client to download the full model.
+  app.get<VersionParams>('/api/tasks/:id/versions/:v/delta', async (req, reply) => {
+    const latest = engine.latestVersion(req.params.id);
+    if (!/^\d{1,9}$/.test(req.params.v)) throw new ChorusError('BAD_REQUEST', `version: expected a version number, got "${req.params.v}"`);
+    const v = Number(req.params.v);
+    if (v < 1 || v > latest) throw new ChorusError('NOT_FOUND', `task "${req.params.id}" has no version ${v} with a difference (versions 1 to ${latest})`);
+    const delta = engine.deps.modelDeltas?.get(req.params.id, v);
+    if (!delta) throw new ChorusError('NOT_FOUND', `the difference of version ${v} from ${v - 1} is no longer kept: download the full model`);
+    const sent = await files.send(req, reply, { key: fileKey(req.params.id, v, 'delta'), bytes: delta, latest: false, version: v });
+    engine.recordDownload(req.params.id, sent);
+    return reply;
   });
 
   app.get<VersionParams>('/api/tasks/:id/versions/:v/model.json', async (req, reply) => {
@@ -62,8 +81,9 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   app.get<VersionParams>('/api/tasks/:id/versions/:v/weights.bin', async (req, reply) => {
     const v = await version(req.params.id, req.params.v);
     const values = weightsOf(req.params.id, v);
-    cacheHeaders(reply, req.params.v === 'latest', v.version);
-    engine.recordDownload(req.params.id, values.byteLength);
-    return reply.type('application/octet-stream').send(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const sent = await files.send(req, reply, { key: fileKey(req.params.id, v.version, 'weights.bin'), bytes, latest: req.params.v === 'latest', version: v.version });
+    engine.recordDownload(req.params.id, sent);
+    return reply;
   });
 }

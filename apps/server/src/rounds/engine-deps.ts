@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CodecId, EncodedUpdate, FlatWeights, ServerToClientEvents, Strategy, StrategyConfig, TensorSpec } from '@chorus/core';
 import type { Storage, StoredTask } from '../storage/storage.js';
 import type { Clock } from './clock.js';
+import type { ModelDeltaStore } from './model-deltas.js';
 
 /** How the engine talks to connected participants (Socket.IO in production, a recorder in tests). */
 export interface EngineTransport {
@@ -36,4 +37,6 @@ export interface EngineDeps {
   readonly roundRetryDelayMs?: number;
   /** The watchdog abandons a round still closing (aggregate, checkpoint, evaluate) after this long. @default 120000 */
   readonly closeTimeoutMs?: number;
+  /** Recent versions' encoded differences, for differential downloads (none kept when absent). */
+  readonly modelDeltas?: ModelDeltaStore;
 }

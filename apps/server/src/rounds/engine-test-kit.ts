@@ -46,8 +46,9 @@ export class RecordingTransport implements EngineTransport {
 
 export const LAYOUT = [{ name: 'dense/kernel', shape: [2, 2] }];
 
+/** Exact versions (downloadCodec 'full'): these tests check the round engine's arithmetic; http/model-downloads.test.ts covers versions defined by their int8 difference. */
 export function taskConfig(rounds: TaskConfigInput['rounds'] = {}, extra: Partial<TaskConfigInput> = {}) {
-  return taskConfigSchema.parse({ id: 't1', name: 'Test task', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, codec: 'float32', ...extra, rounds: { targetClients: 3, minClients: 2, deadlineMs: 1000, ...rounds } });
+  return taskConfigSchema.parse({ id: 't1', name: 'Test task', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, codec: 'float32', downloadCodec: 'full', ...extra, rounds: { targetClients: 3, minClients: 2, deadlineMs: 1000, ...rounds } });
 }
 
 export function update(values: number[]): Uint8Array {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, firstNonFinite, type AggregateResult, type Strategy } from '@chorus/core';
+import { ChorusError, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type Strategy } from '@chorus/core';
 import type { RoundClose, StoredReceipt, StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -196,12 +196,21 @@ export class RoundCloser {
     let checkpoint;
     let metrics: Record<string, number>;
     let receipts: StoredReceipt[];
+    let delta: Uint8Array | undefined;
     try {
       const model = host.model();
       next = strategy.applyAggregate(model.global, result, r.round);
       // The last line of defence: whatever the strategy did, a non-finite model is never committed.
       const bad = firstNonFinite(next);
       if (bad >= 0) throw new ChorusError('NON_FINITE', `the new model's value #${bad} is ${next[bad]}`);
+      // The version is the old one plus the decoded difference, so clients that apply it match exactly
+      // (a task stored before downloadCodec existed keeps exact versions).
+      const downloadCodec = task.config.downloadCodec ?? 'full';
+      if (downloadCodec !== 'full') {
+        const step = encodeModelStep({ layout: task.layout, values: model.global }, next, downloadCodec, deps.random ?? Math.random, roundCodecSeed(`${task.id}@${model.version + 1}`));
+        next = step.values;
+        delta = step.delta;
+      }
       metrics = wireMetrics({ ...r.summaryMetrics(), ...result.metrics });
       receipts = r.receipts.map((x) => (x.accepted && result.notes?.has(x.participantId) ? { ...x, reason: result.notes.get(x.participantId)! } : x));
       checkpoint = {
@@ -225,6 +234,7 @@ export class RoundCloser {
     }
     // The database now holds the version, so the task takes it, even when the watchdog gave up on
     // this close meanwhile (then any round opened since is a delta from the old one).
+    if (delta) deps.modelDeltas?.put(task.id, version, delta);
     const committed: RoundCommitted = { kind: 'committed', round: r.round, version, global: next, metrics, late: closing.stale };
     if (!closing.stale) host.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size }, 'version committed');
     host.apply(committed);

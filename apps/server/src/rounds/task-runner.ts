@@ -240,6 +240,7 @@ export class TaskRunner implements RoundCloserHost {
       training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
       maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
+      ...(this.deps.modelDeltas ? { weightsHash: this.deps.modelDeltas.hash(this.stored.id, this.version, this.global) } : {}),
     };
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';

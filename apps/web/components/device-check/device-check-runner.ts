@@ -49,7 +49,9 @@ export interface TemplateTrainCheck {
 
 export interface DeviceCheck {
   /** Throughput of each backend on a model template (synthetic data, the rounds' training loop). */
-  measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number): Promise<BackendMeasurement[]>;
+  measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number, options?: { wasmThreads?: boolean }): Promise<BackendMeasurement[]>;
+  /** Whether the page and its trainer worker are cross-origin isolated (what threaded wasm needs). */
+  isolation(): Promise<{ page: boolean; worker: boolean }>;
   /** Which backend the automatic trial picks, measured afresh. */
   trial(templateId: string): Promise<{ backend: BackendId; measurements: readonly BackendMeasurement[] }>;
   /** Trains `rounds` rounds of real local training (a demo MNIST shard) on one backend, like a participant. */
@@ -132,10 +134,15 @@ export function createDeviceCheck(): DeviceCheck {
   return {
     probe: (backends) => withTrainer(undefined, (t) => t.probe(backends)),
     trainTemplate,
-    measure: (templateId, backends, batchSize, batches) =>
+    measure: (templateId, backends, batchSize, batches, options = {}) =>
       withTrainer('cpu', async (t) => {
-        await t.prepare({ taskId: 'device-check', templateId, inputShape: [28, 28, 1], numClasses: 10 });
+        await t.prepare({ taskId: 'device-check', templateId, inputShape: [28, 28, 1], numClasses: 10 }, options.wasmThreads === false ? { wasmThreads: false } : {});
         return t.measure(backends, batchSize, batches);
+      }),
+    isolation: () =>
+      withTrainer('cpu', async (t) => {
+        const choice = await t.prepare({ taskId: 'device-check', templateId: 'mnist-2nn', inputShape: [28, 28, 1], numClasses: 10 });
+        return { page: globalThis.crossOriginIsolated === true, worker: choice.crossOriginIsolated };
       }),
     trial: (templateId) =>
       withTrainer(undefined, async (t) => {

@@ -7,6 +7,8 @@ import type { FlatWeights } from '@chorus/core';
 export interface ModelCache {
   get(taskId: string, version: number): Promise<FlatWeights | undefined>;
   put(taskId: string, version: number, weights: FlatWeights): Promise<void>;
+  /** Newest version held for a task: the base for differential downloads (without it, every download is whole). */
+  latest?(taskId: string): Promise<number | undefined>;
 }
 
 /**
@@ -25,6 +27,15 @@ export function createMemoryModelCache(capacity = 2): ModelCache {
       entries.delete(key);
       entries.set(key, weights);
       while (entries.size > capacity) entries.delete(entries.keys().next().value!);
+    },
+    async latest(taskId) {
+      let newest: number | undefined;
+      for (const key of entries.keys()) {
+        const at = key.lastIndexOf('@');
+        const v = Number(key.slice(at + 1));
+        if (key.slice(0, at) === taskId && (newest === undefined || v > newest)) newest = v;
+      }
+      return newest;
     },
   };
 }

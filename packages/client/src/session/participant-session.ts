@@ -61,6 +61,10 @@ export interface SessionStats {
   /** Rounds whose update the server accepted. */
   readonly roundsCompleted: number;
   readonly roundsFailed: number;
+  /** Whole models downloaded, versions rebuilt from differences, and copies refused for a hash that disagreed. */
+  readonly fullDownloads: number;
+  readonly deltaDownloads: number;
+  readonly driftFallbacks: number;
 }
 
 export interface ParticipantSession {
@@ -86,7 +90,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   const personalStore = options.personalStore ?? createMemoryPersonalLayerStore();
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const emitter = new SessionEmitter();
-  const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0 };
+  const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0, fullDownloads: 0, deltaDownloads: 0, driftFallbacks: 0 };
 
   let socket: SessionSocket | undefined;
   let participantId = options.participantId;

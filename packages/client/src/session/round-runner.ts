@@ -1,4 +1,4 @@
-import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type RandomSource, type RoundInvite } from '@chorus/core';
 import type { PersonalLayerStore } from './personal-layer-store.js';
 import { abortError, withRetry } from './backoff.js';
 import { encodeWithFeedback } from './bounded-payload.js';
@@ -9,7 +9,8 @@ import type { ResidualStore } from './residual-store.js';
 import type { SecureRoundClient } from './secure-round-client.js';
 import type { SessionEmitter, SessionStatus } from './session-events.js';
 import { request, type SessionSocket } from './session-socket.js';
-import { downloadBytes, weightsUrl, type FetchLike } from './weights-download.js';
+import { fetchGlobalModel, type DownloadCounts } from './model-download.js';
+import type { FetchLike } from './weights-download.js';
 
 export interface TrainResult {
   /** Local weights minus the global weights the round started from (same layout: the shared layers of a personalized task). */
@@ -53,7 +54,7 @@ export interface RoundRunnerContext {
   setStatus(status: SessionStatus): void;
   /** Called once, just before the round's final event, so listeners already see the session idle. */
   settle(): void;
-  readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number };
+  readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number } & Partial<DownloadCounts>;
   /** The task's local DP (from the join's TaskInfo): applied to the update right before encoding. */
   localDp?(): LocalDpConfig | undefined;
   /** The task's personalization (from the join's TaskInfo), if any. */
@@ -73,7 +74,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
   try {
     ctx.setStatus('downloading');
     progress('download', 0);
-    const global = await globalWeights(invite, ctx, (f) => progress('download', f));
+    const global = await fetchGlobalModel(invite, ctx, (f) => progress('download', f));
 
     ctx.setStatus('training');
     progress('train', 0);
@@ -150,23 +151,6 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
     // Tell the server early so it can stop waiting for us (best effort).
     if (!trained) void declineQuietly(invite, ctx, error.message);
   }
-}
-
-async function globalWeights(invite: RoundInvite, ctx: RoundRunnerContext, onProgress: (fraction: number) => void): Promise<FlatWeights> {
-  const cached = await ctx.cache.get(invite.taskId, invite.version);
-  if (cached) {
-    onProgress(1);
-    return cached;
-  }
-  const url = weightsUrl(ctx.serverUrl, invite.taskId, invite.version);
-  const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress }), {
-    attempts: ctx.attempts,
-    signal: ctx.signal,
-  });
-  ctx.stats.bytesDown += bytes.byteLength;
-  const weights = decodePayload(bytes);
-  await ctx.cache.put(invite.taskId, invite.version, weights);
-  return weights;
 }
 
 async function declineQuietly(invite: RoundInvite, ctx: RoundRunnerContext, reason: string): Promise<void> {

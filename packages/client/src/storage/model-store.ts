@@ -11,9 +11,11 @@ export interface IndexedDbModelCache {
 
 /**
  * Global models kept in IndexedDB so a reload (or a new round on the same version) does not
- * download again. Keeps the `keep` newest versions per task.
+ * download again, and so the next version can come as a difference from this one. Keeps the
+ * `keep` newest versions per task: by default one, so each new version replaces the one it was
+ * rebuilt from (the model is updated in place, never stored twice).
  */
-export function createIndexedDbModelCache(db: ParticipantDb, keep = 2): IndexedDbModelCache {
+export function createIndexedDbModelCache(db: ParticipantDb, keep = 1): IndexedDbModelCache {
   const versionsOf = async (taskId: string): Promise<number[]> =>
     (await db.getAllKeysFromIndex('models', 'byTask', taskId)).map(([, v]) => v).sort((a, b) => a - b);
 

@@ -49,6 +49,8 @@ export interface BackendMeasurement {
   /** Training examples per second; 0 when the backend failed. */
   readonly samplesPerSecond: number;
   readonly error?: string;
+  /** wasm only: the threads it computed with (1 for the single-threaded build). */
+  readonly threads?: number;
 }
 
 export interface BackendTrial {

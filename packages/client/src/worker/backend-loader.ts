@@ -95,5 +95,7 @@ export async function deviceKey(): Promise<string> {
   let gpuName = 'none';
   const adapter = await gpu()?.requestAdapter().catch(() => null);
   if (adapter) gpuName = [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description, adapter.isFallbackAdapter ? 'fallback' : ''].filter(Boolean).join('/');
-  return [nav?.userAgent ?? 'unknown', nav?.hardwareConcurrency ?? 0, gpuName].join('|');
+  // Isolation decides whether wasm can use threads, so an isolated page measures again.
+  const isolation = globalThis.crossOriginIsolated === true ? 'isolated' : 'not-isolated';
+  return [nav?.userAgent ?? 'unknown', nav?.hardwareConcurrency ?? 0, gpuName, isolation].join('|');
 }

@@ -46,18 +46,19 @@ export async function measureBackend(backend: BackendId, model: TrialModel, opti
   let built: tf.LayersModel | undefined;
   try {
     await activateBackend(backend, options.wasmBaseUrl);
+    const threads = backend === 'wasm' ? { threads: Math.max(1, (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()) } : {};
     built = await modelFromTopology(model.topology);
     const config = trialConfig(batchSize);
     const random = createSeededRandom(7);
     const warmStart = performance.now();
     await trainLocal(built, syntheticDataset(model, batchSize), config, { random });
     const warmMs = performance.now() - warmStart;
-    if (warmMs > budgetMs) return { backend, samplesPerSecond: (batchSize * 1000) / warmMs };
+    if (warmMs > budgetMs) return { backend, samplesPerSecond: (batchSize * 1000) / warmMs, ...threads };
     const timed = syntheticDataset(model, batchSize * batches);
     const start = performance.now();
     await trainLocal(built, timed, config, { random });
     const ms = performance.now() - start;
-    return { backend, samplesPerSecond: ms > 0 ? (timed.count * 1000) / ms : 0 };
+    return { backend, samplesPerSecond: ms > 0 ? (timed.count * 1000) / ms : 0, ...threads };
   } catch (err) {
     return { backend, samplesPerSecond: 0, error: err instanceof Error ? err.message : String(err) };
   } finally {

@@ -33,6 +33,13 @@ export interface TrainerSetup {
   readonly trialBatches?: number;
   /** Ignore a cached trial and measure again. @default false */
   readonly remeasure?: boolean;
+  /**
+   * Let the wasm backend run its threaded build (SharedArrayBuffer, so only where the page is
+   * cross-origin isolated: COOP + COEP). false forces the single-threaded SIMD build (benchmarks
+   * compare the two). Elsewhere, a partner's iframe for one, tfjs falls back to one thread itself.
+   * @default true
+   */
+  readonly wasmThreads?: boolean;
 }
 
 export interface BackendChoice {
@@ -45,6 +52,10 @@ export interface BackendChoice {
   readonly forced: boolean;
   /** Number of weights of the prepared model (the length of every delta). */
   readonly parameters: number;
+  /** Whether the worker runs cross-origin isolated (SharedArrayBuffer, so threaded wasm). */
+  readonly crossOriginIsolated: boolean;
+  /** Threads the wasm backend computes with (0 when it did not start here, 1 for the single-threaded build). */
+  readonly wasmThreads: number;
 }
 
 export interface WorkerTrainRequest {

@@ -26,6 +26,13 @@ interface Prepared {
 }
 
 let prepared: Prepared | undefined;
+
+/** Threads of the wasm backend, once it has started in this worker (0 before). */
+async function wasmThreads(): Promise<number> {
+  if (!tf.engine().registry.wasm) return 0;
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return Math.max(1, wasm.getThreadsCount());
+}
 const running = new Map<string, AbortController>();
 
 function requirePrepared(what: string): Prepared {
@@ -33,7 +40,7 @@ function requirePrepared(what: string): Prepared {
   return prepared;
 }
 
-async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit<BackendChoice, 'parameters'>> {
+async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit<BackendChoice, 'parameters' | 'crossOriginIsolated' | 'wasmThreads'>> {
   if (setup.forceBackend) {
     await activateBackend(setup.forceBackend, setup.wasmBaseUrl);
     return { backend: setup.forceBackend, samplesPerSecond: 0, measurements: [], fromCache: false, forced: true };
@@ -79,11 +86,13 @@ const api: TrainerWorkerApi = {
     prepared = undefined;
     if (input.topology === undefined && !input.templateId) throw new ChorusError('INVALID_CONFIG', 'prepare: give the model as `topology` or `templateId`');
     const setup: TrainerSetup = input.topology === undefined ? { ...input, topology: templateTopology(input) } : input;
+    // Read when the wasm backend first starts, so it must be set before any trial.
+    if (setup.wasmThreads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     const db = await openParticipantDb(setup.dbName);
     const choice = await pickBackend(setup, db);
     const model = await modelFromTopology(setup.topology);
     prepared = { setup, db, model, backend: choice.backend };
-    return { ...choice, parameters: model.countParams() };
+    return { ...choice, parameters: model.countParams(), crossOriginIsolated: globalThis.crossOriginIsolated === true, wasmThreads: await wasmThreads() };
   },
 
   async train(request: WorkerTrainRequest, onProgress?: (p: TrainProgress) => void) {

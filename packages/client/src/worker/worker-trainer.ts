@@ -32,7 +32,7 @@ export interface WorkerTrainerOptions {
 /** The session's RoundTrainer, run in a Web Worker: the page thread only sends and receives messages. */
 export interface WorkerTrainer extends RoundTrainer {
   /** Builds the model in the worker and picks (or measures) the backend. */
-  prepare(task: TrainerTask, options?: Pick<TrainerSetup, 'remeasure' | 'trialBatches' | 'trialBatchSize'>): Promise<BackendChoice>;
+  prepare(task: TrainerTask, options?: Pick<TrainerSetup, 'remeasure' | 'trialBatches' | 'trialBatchSize' | 'wasmThreads'>): Promise<BackendChoice>;
   /** Epoch and batch progress of the training in flight. */
   onTrainProgress(listener: (p: TrainProgress & { roundId: string }) => void): () => void;
   /** Samples per second of the latest training (or of the trial before any). */

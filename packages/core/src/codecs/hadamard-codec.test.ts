@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { HADAMARD_BLOCK, rotate, roundCodecSeed, unrotate } from './hadamard.js';
-import { hadamard1Codec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
+import { hadamard1Codec, hadamard1sCodec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
 import { errorCode } from '../errors/error-code.test-helper.js';
 
 const x = Float32Array.from({ length: 1500 }, (_, i) => Math.sin(i) * (i % 97 === 0 ? 5 : 0.1));
@@ -24,12 +24,13 @@ describe('randomized Hadamard rotation', () => {
 });
 
 describe.each([
-  [hadamard1Codec, 1],
-  [hadamard2Codec, 2],
-  [hadamard4Codec, 4],
-] as const)('%s', (codec, bits) => {
-  it('has the stated size: seed, one scale per block, bits per padded value', () => {
-    expect(codec.bodyBytes(1500)).toBe(4 + 2 * 4 + (2 * HADAMARD_BLOCK * bits) / 8);
+  [hadamard1Codec, 1, HADAMARD_BLOCK],
+  [hadamard2Codec, 2, HADAMARD_BLOCK],
+  [hadamard4Codec, 4, HADAMARD_BLOCK],
+  [hadamard1sCodec, 1, 960],
+] as const)('%s', (codec, bits, kept) => {
+  it('has the stated size: seed, one scale per block, bits per kept value', () => {
+    expect(codec.bodyBytes(1500)).toBe(4 + 2 * 4 + (2 * kept * bits) / 8);
     const body = codec.encode(x, createSeededRandom(1), { seed: 77 });
     expect(body.byteLength).toBe(codec.bodyBytes(1500));
     expect(codec.seedOf(body)).toBe(77);
@@ -44,8 +45,9 @@ describe.each([
       for (let i = 0; i < x.length; i++) mean[i] += decoded[i]! / draws;
     }
     const error = Math.sqrt(mean.reduce((s, m, i) => s + (m - x[i]!) ** 2, 0));
-    // Each decode's error has norm about ||x|| · sqrt(B)/(2^bits − 1); the mean shrinks it by sqrt(draws).
-    expect(error / norm(x)).toBeLessThan((2 * Math.sqrt(HADAMARD_BLOCK / 1024) * 2) / ((2 ** bits - 1) * Math.sqrt(draws)) * 8);
+    // Each decode's error has norm about ||x|| · sqrt(B)/(2^bits − 1) (× 1024/kept when values are
+    // dropped); the mean shrinks it by sqrt(draws).
+    expect(error / norm(x)).toBeLessThan(((2 * Math.sqrt(HADAMARD_BLOCK / 1024) * 2) / ((2 ** bits - 1) * Math.sqrt(draws))) * 8 * (HADAMARD_BLOCK / kept));
   });
 
   it('folds weight × decoded and reports the decoded sum of squares', () => {

@@ -10,27 +10,35 @@ import { HADAMARD_BLOCK, paddedLength, rotate, unrotate } from './hadamard.js';
  * (E[decode] = x) and linear in the rotated domain: with the round's shared seed
  * (roundCodecSeed) every client rotates alike, so sums of rotated updates can be unrotated once —
  * what secure aggregation needs. Body (LE): u32 seed · float32 s per block · packed levels (LSB first).
+ *
+ * With `kept` < 1024, only the first `kept` rotated values of each block travel (s is their max)
+ * and decode scaled by 1024/kept; the others decode as 0. Still unbiased over the round's random
+ * signs D: E_D[D·Hᵀ·P·H·D] = diag(Hᵀ·P·H) = kept/1024 · I for the projection P on those
+ * coordinates (the sketch of Konečný et al. 2016, after the rotation). It buys a rate below one
+ * bit per value — 1-bit codes at 1024/1024 are 32× minus their scales and header — at a little
+ * more variance, shared by the round's clients.
  */
-function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): NormedUpdateCodec & { seedOf(body: Uint8Array): number } {
+function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4, kept = HADAMARD_BLOCK): NormedUpdateCodec & { seedOf(body: Uint8Array): number } {
   const levels = (1 << bits) - 1;
   const perByte = 8 / bits;
   const blocks = (length: number): number => paddedLength(length) / HADAMARD_BLOCK;
+  const bytesPerBlock = kept / perByte;
+  const gain = HADAMARD_BLOCK / kept;
 
   function rotatedValues(body: Uint8Array, length: number): Float32Array {
     const n = blocks(length);
     const scales = readFloat32s(body, 4, n);
     const packed = 4 + 4 * n;
     const y = new Float32Array(n * HADAMARD_BLOCK);
-    const bytesPerBlock = HADAMARD_BLOCK / perByte;
-    let i = 0;
     for (let b = 0; b < n; b++) {
       const s = scales[b]!;
       const step = (2 * s) / levels;
       const from = packed + b * bytesPerBlock;
+      let i = b * HADAMARD_BLOCK;
       for (let at = from; at < from + bytesPerBlock; at++) {
         let byte = body[at]!;
         for (let k = 0; k < perByte; k++) {
-          y[i++] = -s + (byte & levels) * step;
+          y[i++] = (-s + (byte & levels) * step) * gain;
           byte >>>= bits;
         }
       }
@@ -49,13 +57,16 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): Normed
 
   const codec: NormedUpdateCodec & { seedOf(body: Uint8Array): number } = {
     id,
-    description: `random rotation + ${bits}-bit unbiased, ~${Math.round(32 / bits)}× smaller`,
+    description:
+      kept === HADAMARD_BLOCK
+        ? `random rotation + ${bits}-bit unbiased, ~${Math.round(32 / bits)}× smaller`
+        : `random rotation, ${kept} of every ${HADAMARD_BLOCK} rotated values at ${bits} bit${bits > 1 ? 's' : ''} (unbiased), ~${Math.round((32 * HADAMARD_BLOCK) / (bits * kept))}× smaller`,
     code,
     seedOf,
 
     bodyBytes(length) {
       const n = blocks(length);
-      return 4 + 4 * n + (n * HADAMARD_BLOCK) / perByte;
+      return 4 + 4 * n + n * bytesPerBlock;
     },
 
     encode(values, random, options?: EncodeOptions) {
@@ -71,14 +82,14 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): Normed
       for (let b = 0; b < n; b++) {
         const from = b * HADAMARD_BLOCK;
         let max = 0;
-        for (let i = from; i < from + HADAMARD_BLOCK; i++) max = Math.max(max, Math.abs(y[i]!));
+        for (let i = from; i < from + kept; i++) max = Math.max(max, Math.abs(y[i]!));
         const s = Math.fround(max);
         scales[b] = s;
         // An all-zero block: every level decodes to −s + q·step = 0, so the zero bytes stand.
         if (s === 0) continue;
         const inverse = levels / (2 * s);
-        let at = packed + from / perByte;
-        for (let i = from; i < from + HADAMARD_BLOCK; i += perByte) {
+        let at = packed + b * bytesPerBlock;
+        for (let i = from; i < from + kept; i += perByte) {
           let byte = 0;
           for (let k = 0; k < perByte; k++) {
             const r = Math.floor((y[i + k]! + s) * inverse + random());
@@ -132,3 +143,5 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4): Normed
 export const hadamard1Codec = createHadamardCodec('hadamard1', 6, 1);
 export const hadamard2Codec = createHadamardCodec('hadamard2', 7, 2);
 export const hadamard4Codec = createHadamardCodec('hadamard4', 8, 4);
+/** 1 bit on 15/16 of the rotated values: just under one bit per value, so past 32× on the wire. */
+export const hadamard1sCodec = createHadamardCodec('hadamard1s', 9, 1, 960);

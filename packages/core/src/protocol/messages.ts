@@ -125,6 +125,8 @@ export const roundInviteSchema = z.object({
   maxUpdateNorm: z.number().positive().optional(),
   /** Present when the round is securely aggregated: the update goes through the SecAgg+ stages, not update:*. */
   secureAggregation: secureInviteSchema.optional(),
+  /** modelHash of the version's exact weights: a client that rebuilt it from differences checks its copy against this. */
+  weightsHash: z.string().regex(/^[0-9a-f]{16}$/).optional(),
 });
 export type RoundInvite = z.infer<typeof roundInviteSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CODEC_IDS } from '../codecs/codec.js';
+import { DOWNLOAD_CODEC_IDS } from '../weights/model-delta.js';
 import { personalizationSchema } from './personalization.js';
 import { secureAggregationSchema } from './secure-aggregation.js';
 
@@ -190,6 +191,13 @@ export const taskConfigSchema = z.object({
   async: asyncConfigSchema.optional(),
   /** Codec clients use for their updates. @default 'int8' */
   codec: z.enum(CODEC_IDS).default('int8'),
+  /**
+   * How each new version travels down to clients that hold the one before: its difference,
+   * encoded with this codec, which also defines the version (previous + decoded difference, so
+   * clients match the server bit for bit); 'full' keeps exact versions and full downloads only.
+   * @default 'int8'
+   */
+  downloadCodec: z.enum(['full', ...DOWNLOAD_CODEC_IDS]).default('int8'),
   /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */
   privacy: privacyConfigSchema.optional(),
   /** Bounds on every update (norm, example count). @default derived norm bound, 100000 examples */

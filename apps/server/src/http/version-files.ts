@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+const brotli = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+export type WireEncoding = 'br' | 'gzip';
+
+/** A compressed copy is sent only when it saves at least this share of the bytes. */
+const MIN_SAVING = 0.03;
+
+/** Brotli quality 5: most of quality 11's gain on weights at a small fraction of its time. */
+const BROTLI_QUALITY = 5;
+
+/** The best encoding the request accepts (br over gzip), ignoring any listed with q=0. */
+export function negotiateEncoding(header: string | string[] | undefined): WireEncoding | null {
+  const accepted = new Set<string>();
+  for (const part of [header ?? ''].flat().join(',').split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q && Number(q.slice(2)) === 0) continue;
+    accepted.add(name);
+  }
+  if (accepted.has('br')) return 'br';
+  if (accepted.has('gzip') || accepted.has('*')) return 'gzip';
+  return null;
+}
+
+/** True when an If-None-Match header names this entity tag (or `*`). */
+export function matchesEtag(header: string | string[] | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const bare = etag.replace(/^W\//, '');
+  return [header]
+    .flat()
+    .join(',')
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === bare);
+}
+
+interface Representation {
+  readonly etag: string;
+  readonly compressed: Map<WireEncoding, Uint8Array | null>;
+}
+
+/**
+ * Serves immutable version files (a version's weights, a version's difference): a strong ETag from
+ * the content's hash, `Cache-Control: public, max-age=31536000, immutable` for numbered versions
+ * (`no-cache` for `latest`, which must be revalidated), 304 for a matching If-None-Match, and a
+ * brotli or gzip copy when the request accepts one and it is smaller. Compressed copies of recent
+ * files are kept, so each is compressed once (off the event loop, in zlib's thread pool).
+ */
+export function createVersionFiles(keep = 32) {
+  const cache = new Map<string, Representation>();
+
+  function representation(key: string, bytes: Uint8Array): Representation {
+    let rep = cache.get(key);
+    if (!rep) {
+      const hash = createHash('sha256').update(bytes).digest('base64url').slice(0, 27);
+      rep = { etag: `"${hash}"`, compressed: new Map() };
+      cache.set(key, rep);
+      if (cache.size > keep) cache.delete(cache.keys().next().value!);
+    }
+    return rep;
+  }
+
+  async function compress(rep: Representation, bytes: Uint8Array, encoding: WireEncoding): Promise<Uint8Array | null> {
+    if (rep.compressed.has(encoding)) return rep.compressed.get(encoding)!;
+    const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out =
+      encoding === 'br'
+        ? await brotli(input, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: input.byteLength } })
+        : await gzipAsync(input, { level: 6 });
+    const kept = out.byteLength <= bytes.byteLength * (1 - MIN_SAVING) ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
+    rep.compressed.set(encoding, kept);
+    return kept;
+  }
+
+  /**
+   * Sends `bytes` (the file named `key`, which never changes) and returns the bytes that went on
+   * the wire: 0 for a 304.
+   */
+  async function send(req: FastifyRequest, reply: FastifyReply, file: { key: string; bytes: Uint8Array; latest: boolean; version: number }): Promise<number> {
+    const rep = representation(file.key, file.bytes);
+    void reply
+      .header('Cache-Control', file.latest ? 'no-cache' : 'public, max-age=31536000, immutable')
+      .header('X-Chorus-Version', String(file.version))
+      .header('ETag', rep.etag)
+      .header('Vary', 'Accept-Encoding')
+      .type('application/octet-stream');
+    if (matchesEtag(req.headers['if-none-match'], rep.etag)) {
+      await reply.code(304).send();
+      return 0;
+    }
+    const encoding = negotiateEncoding(req.headers['accept-encoding']);
+    const compressed = encoding ? await compress(rep, file.bytes, encoding) : null;
+    const body = compressed ?? file.bytes;
+    if (compressed) void reply.header('Content-Encoding', encoding!);
+    await reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    return body.byteLength;
+  }
+
+  return { send };
+}

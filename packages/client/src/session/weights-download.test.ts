@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { downloadBytes } from './weights-download.js';
+
+/** A streamed response whose Content-Length header says `announced`, as a browser hands it to a script. */
+function response(body: Uint8Array, announced: number): Response {
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(body.slice(0, body.length >> 1));
+      c.enqueue(body.slice(body.length >> 1));
+      c.close();
+    },
+  });
+  return new Response(stream, { headers: { 'content-length': String(announced) } });
+}
+
+describe('downloadBytes', () => {
+  it('takes more decoded bytes than a compressed Content-Length announced (Content-Encoding hidden by CORS)', async () => {
+    const body = new Uint8Array(1000).fill(7);
+    const progress: number[] = [];
+    const got = await downloadBytes('http://s/w', { fetch: async () => response(body, 120), onProgress: (f) => progress.push(f) });
+    expect(got).toEqual(body);
+    expect(progress.at(-1)).toBe(1);
+  });
+
+  it('refuses a body cut short of its Content-Length as retryable UNAVAILABLE', async () => {
+    await expect(downloadBytes('http://s/w', { fetch: async () => response(new Uint8Array(100), 1000) })).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+  });
+});
