@@ -48,7 +48,8 @@ function program(): Command {
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
     .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
-    .option('--personalization <method>', 'keep the output head on each client: fedper | fedrep')
+    .option('--personalization <method>', 'personal models: fedper | fedrep (the output head stays on each client) | ditto (a whole personal model per client)')
+    .option('--ditto-lambda <λ>', "ditto: pull of each client's own model towards the shared one", numeric)
     .option('--client-holdout <fraction>', "score every client each round on this share of its own examples (kept out of training)", numeric)
     .option('--server <url>', 'use this server instead of an embedded one')
     .option('--seed <n>', 'random seed', numeric)
@@ -80,6 +81,12 @@ function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
   return { localDp: { clipNorm: parts[0]!, noiseMultiplier: parts[1]! } };
 }
 
+function parsePersonalization(method: string | undefined, lambda: number | string | undefined): SimulationOptions['personalization'] {
+  if (lambda !== undefined && method !== 'ditto') throw new ChorusError('INVALID_CONFIG', '--ditto-lambda: applies only with --personalization ditto');
+  if (method === undefined) return undefined;
+  return { method, ...(lambda !== undefined ? { lambda } : {}) } as SimulationOptions['personalization'];
+}
+
 /** Parses argv (without node and script) into validated simulation options. */
 export function parseSimulateArgs(argv: readonly string[]): { options: SimulationOptions; json: boolean } {
   const cmd = program();
@@ -105,7 +112,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
       targetAccuracy: f.targetAccuracy,
       minClients: f.minClients,
       privacy: parseLocalDp(f.localDp),
-      personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
+      personalization: parsePersonalization(f.personalization, f.dittoLambda),
       clientHoldout: f.clientHoldout,
     } as Partial<SimulationOptions>,
     (key) => FLAGS[key],

@@ -3,7 +3,7 @@ import { CODEC_IDS } from '../codecs/codec.js';
 import { metricsSchema } from './metrics.js';
 import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
-import { personalizationSchema } from './personalization.js';
+import { personalizationInfoSchema } from './personalization.js';
 import { dataSchemaSchema, trainingConfigSchema } from './task.js';
 
 /**
@@ -90,9 +90,10 @@ export const taskInfoSchema = z.object({
     .optional(),
   /**
    * The task keeps these layers on the device (FedPer / FedRep): the weights it downloads and the
-   * updates it sends hold the other layers only. `personalLayers` is always resolved here.
+   * updates it sends hold the other layers only. `personalLayers` is always resolved here (empty for
+   * Ditto, which downloads and sends the whole model and keeps a whole personal copy besides).
    */
-  personalization: personalizationSchema.required({ personalLayers: true }).optional(),
+  personalization: personalizationInfoSchema.optional(),
 });
 export type TaskInfo = z.infer<typeof taskInfoSchema>;
 /** The personalization a participant runs, as the server sends it (personal layers resolved). */
