@@ -33,8 +33,10 @@ export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<
     let sum = 0;
     for (const client of input.clients) {
       if (p?.method === 'ditto') {
-        // Ditto's personal model is a whole copy; before its first round a client has only the global one.
-        writeModelWeights(model, (await client.store.get(input.taskId))?.values ?? global.values);
+        // Ditto's personal model is a whole copy; before its first round a client has only the
+        // global one, and one that found the shared model better on its validation examples uses that.
+        const mine = await client.store.get(input.taskId);
+        writeModelWeights(model, mine && !mine.useShared ? mine.values : global.values);
       } else if (split) {
         const mine = (await client.store.get(input.taskId)) ?? initialPersonalLayers(layout, split.personal);
         writeModelWeights(model, mergeTensors(layout, [global, mine]));

@@ -39,7 +39,7 @@ export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-
 
 // ---- weights, payloads and codecs ----
 export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
-export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit } from './weights/personal-split.js';
+export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit, type PersonalWeights } from './weights/personal-split.js';
 export { DITTO_LAMBDA_DEFAULT, personalizationInfoSchema, personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';

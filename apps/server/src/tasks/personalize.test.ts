@@ -19,13 +19,13 @@ describe('personalize (task creation)', () => {
     // Assert
     expect(out.model.layout.map((t) => t.name)).toEqual(['dense1/kernel', 'dense1/bias']);
     expect([...out.model.weights]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(out.config.personalization).toEqual({ method: 'fedper', personalLayers: ['output'], headEpochs: 1, lambda: 1, holdoutFraction: 0.2 });
+    expect(out.config.personalization).toEqual({ method: 'fedper', personalLayers: ['output'], headEpochs: 1, lambda: 1, chooseByValidation: true, holdoutFraction: 0.2 });
   });
 
   it('ditto: the server keeps the whole model, and the device a whole copy (no personal layers)', () => {
     const out = personalize(config({ personalization: { method: 'ditto', lambda: 0.5 } }), model);
     expect(out.model).toEqual(model);
-    expect(out.config.personalization).toEqual({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda: 0.5, holdoutFraction: 0.2 });
+    expect(out.config.personalization).toEqual({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda: 0.5, chooseByValidation: true, holdoutFraction: 0.2 });
   });
 
   it('ditto: refuses personal layers, which it does not use', () => {

@@ -12,6 +12,7 @@ import { z } from 'zod';
 /** Ditto's λ when a task does not set one (see bench/personal.ts for how it was chosen). */
 export const DITTO_LAMBDA_DEFAULT = 1;
 
+/** Options apply to every method unless their metadata lists `methods` (the console shows them only for those). */
 export const personalizationSchema = z.strictObject({
   method: z.enum(['fedper', 'fedrep', 'ditto']).default('fedper').meta({
     title: 'Personalization method',
@@ -24,15 +25,24 @@ export const personalizationSchema = z.strictObject({
     .optional()
     .meta({
       title: 'Personal layers',
+      methods: ['fedper', 'fedrep'],
       description: "fedper and fedrep: names of the layers that stay on each device (the tensor name before '/'). Default: the output head, the last layer with weights. Not used by ditto, which keeps a whole copy.",
     }),
   headEpochs: z.number().int('must be an integer').min(1, 'must be ≥ 1').max(100, 'must be ≤ 100').default(1).meta({
     title: 'Personal-layer epochs (FedRep)',
+    methods: ['fedrep'],
     description: 'fedrep: epochs on the personal layers, shared layers frozen, before the shared layers train.',
   }),
   lambda: z.number().min(0, 'must be in [0, 100]').max(100, 'must be in [0, 100]').default(DITTO_LAMBDA_DEFAULT).meta({
     title: 'Ditto λ',
+    methods: ['ditto'],
     description: "ditto: strength of the pull of each device's own model towards the shared one, (λ/2)·‖v − w‖² added to its loss. 0 trains it on the device's examples alone; large values keep it close to the shared model.",
+  }),
+  chooseByValidation: z.boolean().default(true).meta({
+    title: 'Ditto: keep whichever model validates better',
+    methods: ['ditto'],
+    description:
+      "ditto: each device scores its own model and the shared one on a validation part of its training examples (holdoutFraction of them, which its own model does not train on) and uses its own only where it scores higher; otherwise it uses the shared model. Devices whose data look like everyone's then lose nothing to personalization.",
   }),
   holdoutFraction: z.number().min(0.05, 'must be in [0.05, 0.5]').max(0.5, 'must be in [0.05, 0.5]').default(0.2).meta({
     title: 'Held-out share of each device\'s examples',

@@ -1,10 +1,10 @@
-import type { FlatWeights } from '@chorus/core';
+import type { PersonalWeights } from '@chorus/core';
 
 export interface PersonalizedTrainingResult {
   /** Trained minus downloaded values of the shared layers only (Ditto: the whole model): what is uploaded. */
   readonly delta: Float32Array;
   /** The device's personal layers after this round (Ditto: its whole personal model): what is kept. */
-  readonly personal: FlatWeights;
+  readonly personal: PersonalWeights;
   readonly numExamples: number;
   /**
    * Training metrics, plus on the held-out examples (when there are any): `holdoutSharedAccuracy`

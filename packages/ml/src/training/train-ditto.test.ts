@@ -98,7 +98,7 @@ describe('trainPersonalized with method ditto', () => {
     const ys = Uint8Array.from({ length: 20 }, (_, i) => (xs[i * 4]! > 0 ? 1 : 0));
     return { x: xs, y: ys, count: 20, inputShape: [4], numClasses: 2 };
   }
-  const ditto = (lambda: number): PersonalizationInfo => ({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda, holdoutFraction: 0.2 });
+  const ditto = (lambda: number, chooseByValidation = false): PersonalizationInfo => ({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda, chooseByValidation, holdoutFraction: 0.2 });
   const training = trainingConfigSchema.parse({ batchSize: 4, learningRate: 0.5, localEpochs: 3 });
   const distance = (a: Float32Array, b: Float32Array): number => Math.sqrt(a.reduce((s, ai, i) => s + (ai - b[i]!) ** 2, 0));
 
@@ -147,6 +147,51 @@ describe('trainPersonalized with method ditto', () => {
     const refit = await trainPersonalized(model, tinyData(), global, { config: ditto(0.5), values: misfit }, training, { random: createSeededRandom(3) });
     expect([...refit.personal.values]).toEqual([...fresh.personal.values]);
     expect(distance(fresh.personal.values, global.values)).toBeLessThan(1);
+    model.dispose();
+  });
+
+  /** The tiny model trained well on the tiny data: a model that scores high on every split. */
+  async function goodModel(model: tf.LayersModel): Promise<FlatWeights> {
+    const layout = modelLayout(model);
+    writeModelWeights(model, seededGlorotWeights(layout, createSeededRandom(5)));
+    await trainLocal(model, tinyData(), trainingConfigSchema.parse({ batchSize: 4, learningRate: 0.5, localEpochs: 40 }), { random: createSeededRandom(1) });
+    return { layout, values: readModelWeights(model).values };
+  }
+  /** A model that always answers 0: bias towards class 0 only. */
+  function constantModel(model: tf.LayersModel): FlatWeights {
+    const layout = modelLayout(model);
+    const values = new Float32Array(23);
+    values[21] = 50;
+    return { layout, values };
+  }
+  const still = trainingConfigSchema.parse({ batchSize: 4, learningRate: 1e-6, localEpochs: 1 });
+
+  it('chooseByValidation: uses the shared model where it validates better, and reports no gain', async () => {
+    // Prepare: a good shared model, a useless personal one that λ = 0 and a tiny learning rate keep useless
+    const model = tinyModel();
+    const global = await goodModel(model);
+    const data = tinyData();
+    // Execute
+    const r = await trainPersonalized(model, data, global, { config: ditto(0, true), values: constantModel(model) }, still, { random: createSeededRandom(3) });
+    // Assert
+    expect(r.personal.useShared).toBe(true);
+    expect(r.metrics.ownModelChosen).toBe(0);
+    expect(r.metrics.holdoutPersonalAccuracy).toBe(r.metrics.holdoutSharedAccuracy);
+    expect(r.metrics.personalGainPp).toBe(0);
+    // The personal model is kept (it trains on), only not used
+    expect(distance(r.personal.values, constantModel(model).values)).toBeLessThan(1e-3);
+    model.dispose();
+  });
+
+  it('chooseByValidation: uses its own model where that validates better; the own model leaves the validation examples out', async () => {
+    const model = tinyModel();
+    const good = await goodModel(model);
+    const r = await trainPersonalized(model, tinyData(), constantModel(model), { config: ditto(0, true), values: good }, still, { random: createSeededRandom(3) });
+    expect(r.personal.useShared).toBe(false);
+    expect(r.metrics.ownModelChosen).toBe(1);
+    expect(r.metrics.holdoutPersonalAccuracy).toBeGreaterThan(r.metrics.holdoutSharedAccuracy!);
+    // The shared update trains on all 15 training examples, the own model on all but the validation part
+    expect(r.numExamples).toBe(15);
     model.dispose();
   });
 

@@ -24,7 +24,10 @@ function half(onProgress: LocalTrainingOptions['onProgress'], second: boolean): 
  * downloaded global model w. Beside it, the device's own whole model v (the global model the first
  * time) trains on the same examples with (λ/2)·‖v − w‖² added to its loss, so it learns what is
  * particular to this device while staying near what everyone learned. Only the shared delta
- * travels; v stays on the device.
+ * travels; v stays on the device. With `chooseByValidation` v trains on all but a validation part
+ * of the training examples, and the device uses v only where it scores better there than the
+ * downloaded model (`useShared` in what it keeps): on data like everyone's, personalization then
+ * costs nothing but the validation noise.
  */
 export async function trainDitto(
   model: tf.LayersModel,
@@ -44,24 +47,39 @@ export async function trainDitto(
   const trainData = holdout.length === 0 ? data : subsetDataset(data, train);
   const held = holdout.length === 0 ? undefined : subsetDataset(data, holdout);
 
+  // With chooseByValidation the personal model leaves a validation part of the training examples out.
+  const choose = personal.config.chooseByValidation ? holdoutIndices(trainData.count, personal.config.holdoutFraction) : undefined;
+  const validating = choose !== undefined && choose.holdout.length > 0;
+  const fitData = validating ? subsetDataset(trainData, choose.train) : trainData;
+  const validation = validating ? subsetDataset(trainData, choose.holdout) : undefined;
+
   writeModelWeights(model, global.values);
   const sharedAccuracy = held ? (await evaluateModel(model, held)).accuracy : undefined;
+  const sharedValidation = validation ? await evaluateModel(model, validation) : undefined;
   const shared = await trainLocal(model, trainData, training, { ...options, onProgress: half(options.onProgress, false) });
 
   writeModelWeights(model, start);
-  const own = await trainLocal(model, trainData, { ...training, overrides: { ...training.overrides, proxMu: personal.config.lambda } }, {
+  const own = await trainLocal(model, fitData, { ...training, overrides: { ...training.overrides, proxMu: personal.config.lambda } }, {
     ...options,
     onProgress: half(options.onProgress, true),
     proxAnchor: global.values,
   });
   const metrics: Record<string, number> = { ...shared.metrics, trainMs: shared.metrics.trainMs + own.metrics.trainMs, personalLoss: own.metrics.loss };
+  // The device keeps its own model only where it beats the shared one on examples neither trained on
+  // here; a tie goes to the shared model, the one with everyone's examples behind it.
+  let useShared = false;
+  if (validation && sharedValidation) {
+    const mineValidation = await evaluateModel(model, validation);
+    useShared = !(mineValidation.accuracy > sharedValidation.accuracy);
+    metrics.ownModelChosen = useShared ? 0 : 1;
+  }
   if (held) {
-    const personalAccuracy = (await evaluateModel(model, held)).accuracy;
+    const personalAccuracy = useShared ? sharedAccuracy! : (await evaluateModel(model, held)).accuracy;
     metrics.holdoutSharedAccuracy = sharedAccuracy!;
     metrics.holdoutPersonalAccuracy = personalAccuracy;
     metrics.personalGainPp = (personalAccuracy - sharedAccuracy!) * 100;
     metrics.holdoutExamples = held.count;
   }
   const mine = (await readModelWeightsAsync(model)).values;
-  return { delta: shared.delta, personal: { layout, values: mine }, numExamples: shared.numExamples, metrics };
+  return { delta: shared.delta, personal: { layout, values: mine, ...(validating ? { useShared } : {}) }, numExamples: shared.numExamples, metrics };
 }
