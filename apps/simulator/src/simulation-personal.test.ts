@@ -100,3 +100,43 @@ describe('Ditto through the simulator (embedded server, real Socket.IO)', () => 
     expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.5);
   }, 240_000);
 });
+
+describe('The keyboard task with a personal output layer (FedPer on nextword-gru)', () => {
+  it('keeps each president’s output layer on the client: only the embedding and the GRU travel', async () => {
+    // Prepare
+    const taskId = 'sim-nextword-fedper';
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId,
+      model: 'nextword-gru',
+      clients: 5,
+      fraction: 1,
+      rounds: 2,
+      localEpochs: 1,
+      batchSize: 20,
+      learningRate: 1,
+      maxExamples: 100,
+      codec: 'float32',
+      seed: 3,
+      personalization: { method: 'fedper' },
+    })) {
+      reports.push(r);
+    }
+    // Assert: the server's model has no output layer
+    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const layers = new Set(global.layout.map((t) => t.name.split('/')[0]));
+    expect([...layers]).toEqual(['embedding', 'gru']);
+    const sharedPayload = encodePayload({ layout: global.layout, values: new Float32Array(global.values.length) }, 'float32').byteLength;
+    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(10 * sharedPayload);
+    for (const r of reports) {
+      expect(r.participants).toBe(5);
+      expect(r.evaluatedBy).toBe('participants');
+      expect(r.serverMetrics.personalGainClients).toBe(5);
+    }
+    // Each president's own output layer, after two rounds, predicts their next words better than chance (1/256)
+    expect(reports[1]!.serverMetrics.client_holdoutPersonalAccuracy).toBeGreaterThan(0.02);
+    expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.02);
+  }, 600_000);
+});
