@@ -14,10 +14,10 @@ const SHARED: TensorSpec[] = [
   { name: 'dense2/bias', shape: [200] },
 ];
 
-describe('FedPer through the simulator (embedded server, real Socket.IO)', () => {
-  it('only the shared layers travel, both ways, and each client scores its own model on held-out examples', async () => {
+describe('FedPer and FedRep through the simulator (embedded server, real Socket.IO)', () => {
+  it.each(['fedper', 'fedrep'] as const)('%s: only the shared layers travel, both ways, and each client scores its own model on held-out examples', async (method) => {
     // Prepare
-    const taskId = 'sim-fedper';
+    const taskId = `sim-${method}`;
     const reports: RoundReport[] = [];
     // Execute
     for await (const r of runSimulation({
@@ -32,7 +32,7 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
       learningRate: 0.1,
       seed: 3,
       codec: 'float32',
-      personalization: { method: 'fedper' },
+      personalization: { method },
     })) {
       reports.push(r);
     }
@@ -55,6 +55,9 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
       expect(r.serverMetrics.client_holdoutSharedAccuracy).toBeGreaterThanOrEqual(0);
       expect(r.serverMetrics.personalGainClients).toBe(4);
       expect(r.clientHoldoutAccuracy).toBeGreaterThan(0);
+      // FedRep trained the head first, with the shared layers frozen, and reported its loss
+      if (method === 'fedrep') expect(r.serverMetrics.client_headLoss).toBeGreaterThan(0);
+      else expect(r.serverMetrics.client_headLoss).toBeUndefined();
     }
     // Two label classes per client: its own head beats chance (10%) on its own held-out digits
     expect(reports[1]!.accuracy).toBeGreaterThan(0.5);
