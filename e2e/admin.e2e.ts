@@ -84,7 +84,8 @@ describe('admin console', () => {
     await page.waitForURL((u) => u.pathname === '/admin');
     await page.getByTestId('new-task').click();
     const form = page.getByTestId('create-task-form');
-    await form.locator('select[name=template] option[value="mnist-2nn"]').waitFor({ state: 'attached' });
+    // The first template list loads the server's TensorFlow.js side: allow for a slow machine.
+    await form.locator('select[name=template] option[value="mnist-2nn"]').waitFor({ state: 'attached', timeout: 120_000 });
     await form.locator('input[name=id]').fill('console-ditto');
     await form.locator('input[name=name]').fill('Console Ditto digits');
     await form.locator('input[name=start]').uncheck();

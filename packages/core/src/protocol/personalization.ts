@@ -9,7 +9,7 @@ import { z } from 'zod';
  * trained on its own examples with (λ/2)·‖v − w_global‖² pulling it towards the shared model; the
  * personal copy is never sent either.
  */
-/** Ditto's λ when a task does not set one (see bench/personal.ts for how it was chosen). */
+/** Ditto's λ when a task does not set one: the value bench/personal.ts measures (bench/README.md, "personal"); not tuned. */
 export const DITTO_LAMBDA_DEFAULT = 1;
 
 /** Options apply to every method unless their metadata lists `methods` (the console shows them only for those). */
