@@ -12,12 +12,19 @@ describe('personalization form model', () => {
     expect(chosenMethod(catalog(), DEFAULT_PERSONALIZATION_FORM)).toBe('fedper');
   });
 
+  it('draws nothing, and does not fail, while the catalog is still loading', () => {
+    expect(methodField(null)).toBeUndefined();
+    expect(chosenMethod(null, { on: true, values: {}, layers: '' })).toBe('');
+    expect(personalizationFields(null, '')).toEqual([]);
+    expect(layersField(null, '')).toBeUndefined();
+  });
+
   it('shows each method the options it reads: layers for fedper and fedrep, the schedule for fedrep, λ for ditto', () => {
     const c = catalog();
     const keys = (method: string) => personalizationFields(c, method).map((f) => f.key);
     expect(keys('fedper')).toEqual(['holdoutFraction']);
     expect(keys('fedrep')).toEqual(['headEpochs', 'holdoutFraction']);
-    expect(keys('ditto')).toEqual(['lambda', 'holdoutFraction']);
+    expect(keys('ditto')).toEqual(['lambda', 'chooseByValidation', 'holdoutFraction']);
     expect(personalizationFields(c, 'ditto')[0]).toMatchObject({ label: 'Ditto λ', kind: 'number', defaultValue: 1, minimum: 0, maximum: 100 });
     expect(personalizationFields(c, 'fedrep')[0]).toMatchObject({ label: 'Personal-layer epochs (FedRep)', kind: 'integer', defaultValue: 1, minimum: 1, maximum: 100 });
     expect(layersField(c, 'fedper')?.label).toBe('Personal layers');
@@ -32,10 +39,10 @@ describe('personalization form model', () => {
     expect(fedrep).toEqual({ personalization: { method: 'fedrep', headEpochs: 3, holdoutFraction: 0.2, personalLayers: ['dense2', 'output'] } });
     // Ditto: λ as typed, and no layer list even if one was typed before switching method
     const ditto = personalizationFromForm(c, { on: true, values: { method: 'ditto', lambda: '0.5' }, layers: 'output' });
-    expect(ditto).toEqual({ personalization: { method: 'ditto', lambda: 0.5, holdoutFraction: 0.2 } });
+    expect(ditto).toEqual({ personalization: { method: 'ditto', lambda: 0.5, chooseByValidation: true, holdoutFraction: 0.2 } });
     for (const p of [fedrep, ditto]) expect(taskConfigSchema.safeParse({ ...base, ...p }).success).toBe(true);
     // Blank = the server's default (the output head; the schema's λ)
-    expect(personalizationFromForm(c, { on: true, values: { method: 'ditto', lambda: ' ' }, layers: '' })).toEqual({ personalization: { method: 'ditto', holdoutFraction: 0.2 } });
+    expect(personalizationFromForm(c, { on: true, values: { method: 'ditto', lambda: ' ' }, layers: '' })).toEqual({ personalization: { method: 'ditto', chooseByValidation: true, holdoutFraction: 0.2 } });
   });
 
   it("reads the server's refusal of an option in plain words, and leaves other errors alone", () => {

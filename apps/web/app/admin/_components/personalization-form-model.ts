@@ -36,7 +36,9 @@ const appliesTo = (p: PersonalizationProperty, method: string): boolean => p.met
 
 /** The method field (an enum from the schema). */
 export function methodField(catalog: StrategyCatalog | null): OptionField | undefined {
-  return fieldsFromSchema({ properties: { method: properties(catalog).method } }).at(0);
+  // No catalog yet (still loading): nothing to draw.
+  const method = properties(catalog).method;
+  return method ? fieldsFromSchema({ properties: { method } }).at(0) : undefined;
 }
 
 /** The chosen method: as typed, else the schema's default. */
