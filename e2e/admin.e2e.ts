@@ -73,6 +73,52 @@ describe('admin console', () => {
     expect(statuses).toEqual(calls.map(([m, p]) => `${m} ${p} 401`));
   });
 
+  it("draws the personalization fields from the schema, shows the server's refusal in plain words, and creates a Ditto task", async () => {
+    // Prepare: the operator signs in and opens the form
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${web.url}/admin/login`);
+    await page.locator('input[name=username]').fill('admin');
+    await page.locator('input[name=password]').fill(OPERATOR_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === '/admin');
+    await page.getByTestId('new-task').click();
+    const form = page.getByTestId('create-task-form');
+    // The first template list loads the server's TensorFlow.js side: allow for a slow machine.
+    await form.locator('select[name=template] option[value="mnist-2nn"]').waitFor({ state: 'attached', timeout: 120_000 });
+    await form.locator('input[name=id]').fill('console-ditto');
+    await form.locator('input[name=name]').fill('Console Ditto digits');
+    await form.locator('input[name=start]').uncheck();
+    const fields = form.getByTestId('personalization-options');
+
+    // Execute + Assert: each method shows the options it reads, with the schema's defaults
+    await fields.locator('input[name=personalizationOn]').check();
+    const method = fields.locator('select[name=personalization-method]');
+    expect(await method.inputValue()).toBe('fedper');
+    expect(await fields.locator('option').allTextContents()).toEqual(['fedper', 'fedrep', 'ditto']);
+    await method.selectOption('fedrep');
+    expect(await fields.locator('input[name=personalization-headEpochs]').inputValue()).toBe('1');
+    expect(await fields.locator('input[name=personalization-lambda]').count()).toBe(0);
+    // A layer the model does not have: the server refuses, and the form says so in plain words
+    await fields.locator('input[name=personalization-personalLayers]').fill('head');
+    await form.getByRole('button', { name: 'Create task' }).click();
+    await eventually('the refusal shown', async () => (await fields.getByTestId('personalization-error').count()) === 1, 30_000);
+    expect(await fields.getByTestId('personalization-error').textContent()).toBe('Personal layers: no layer named "head" (the model\'s layers: dense1, dense2, output)');
+    // Ditto: λ appears (default 1), the layer list goes
+    await method.selectOption('ditto');
+    expect(await fields.locator('input[name=personalization-lambda]').inputValue()).toBe('1');
+    expect(await fields.locator('input[name=personalization-personalLayers]').count()).toBe(0);
+    expect(await fields.locator('input[name=personalization-lambda]').getAttribute('max')).toBe('100');
+    await fields.locator('input[name=personalization-lambda]').fill('0.5');
+    await form.getByRole('button', { name: 'Create task' }).click();
+    await page.getByTestId('task-row-console-ditto').waitFor();
+
+    // Assert: the task was created with the form's personalization
+    const created = (await (await page.request.get(`${server.url}/api/tasks/console-ditto`)).json()) as { task: { config: { personalization?: unknown } } };
+    expect(created.task.config.personalization).toEqual({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda: 0.5, chooseByValidation: true, holdoutFraction: 0.2 });
+    await context.close();
+  });
+
   it('lets an operator create and start a task, watch two participants train live, and download the model', async () => {
     // Prepare: the operator signs in
     const context = await browser.newContext();

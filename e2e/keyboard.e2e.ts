@@ -150,7 +150,8 @@ describe('keyboard task', () => {
   it("lets a partner's comment box opt in: Chorus.addText keeps the comment's next-word examples in the visitor's browser", async () => {
     // Prepare: a partner page with the script tag, allowed for this task
     const key = 'pk_keyboard';
-    const site = await startPartnerSite(partnerPage(web.url, TASK, key));
+    // The partner's comment box asks for suggestions with one attribute
+    const site = await startPartnerSite(partnerPage(web.url, TASK, key).replace('<p>An article.</p>', '<p>An article.</p><textarea data-chorus-suggest aria-label="Your comment"></textarea>'));
     const res = await fetch(`${server.url}/api/partner-keys/${key}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_TOKEN}` },
@@ -174,10 +175,31 @@ describe('keyboard task', () => {
       );
       const tooLong = await page.evaluate(() => window.Chorus!.addText('x'.repeat(10_001)).then(() => 'kept', (e: Error & { code: string }) => `${e.code}: ${e.message}`));
 
+      // Execute: the visitor types in the partner's box; the strip under it suggests, Tab accepts
+      const box = page.locator('textarea[data-chorus-suggest]');
+      await box.click();
+      await box.pressSequentially('The state of the ');
+      const strip = page.locator('chorus-suggestions');
+      const wordsNow = async () => ((await strip.getAttribute('data-words')) ?? '').split(' ').filter(Boolean);
+      await eventually('three suggestions under the box', async () => (await wordsNow()).length === 3, 60_000, 250);
+      // The strip asks again only on input, so once the answer to the last keystroke is in, it stays.
+      await page.waitForTimeout(1_000);
+      const shown = await wordsNow();
+      // Asked directly, with the latest model (training goes on, so it may be a newer version)
+      const direct = await page.evaluate(() => window.Chorus!.suggest('The state of the '));
+      await box.press('Tab');
+      const accepted = await box.inputValue();
+      const partial = await page.evaluate(() => window.Chorus!.suggest('The state of the un'));
+
       // Assert
       expect(added).toBe(expected);
       expect(expected).toBeGreaterThan(5);
       expect(tooLong).toBe('BAD_REQUEST: addText: expected a string of at most 10000 characters');
+      expect(shown).toHaveLength(3);
+      expect(direct).toHaveLength(3);
+      for (const w of [...shown, ...direct]) expect(sotuVocabulary()).toContain(w);
+      expect(accepted).toBe(`The state of the ${shown[0]} `);
+      expect(partial.every((w) => w.startsWith('un'))).toBe(true);
     } finally {
       await context.close();
       await site.stop();

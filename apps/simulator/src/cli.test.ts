@@ -82,7 +82,10 @@ describe('simulate CLI', () => {
     const { options } = parseSimulateArgs(['--personalization', 'fedrep', '--client-holdout', '0.2']);
     expect(options.personalization).toEqual({ method: 'fedrep' });
     expect(options.clientHoldout).toBe(0.2);
-    expect(parseError(['--personalization', 'ditto']).message).toMatch(/^--personalization: expected a personalization config \(method: Invalid option: expected one of "fedper"\|"fedrep"\)/);
+    expect(parseSimulateArgs(['--personalization', 'ditto', '--ditto-lambda', '0.5']).options.personalization).toEqual({ method: 'ditto', lambda: 0.5 });
+    expect(parseError(['--personalization', 'pfedme']).message).toMatch(/^--personalization: expected a personalization config \(method: Invalid option: expected one of "fedper"\|"fedrep"\|"ditto"\)/);
+    expect(parseError(['--personalization', 'ditto', '--ditto-lambda', '-1']).message).toMatch(/^--personalization: expected a personalization config \(lambda: must be in \[0, 100\]\)/);
+    expect(parseError(['--personalization', 'fedper', '--ditto-lambda', '1']).message).toBe('--ditto-lambda: applies only with --personalization ditto');
     expect(parseError(['--client-holdout', '0.9']).message).toBe('--client-holdout: expected a fraction in [0.05, 0.5], got 0.9');
   });
 

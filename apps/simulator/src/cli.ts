@@ -53,7 +53,8 @@ function program(): Command {
     .option('--strategy <id>', 'aggregation strategy id (e.g. fedavg)')
     .option('--strategy-options <json>', 'strategy options as a JSON object')
     .option('--local-dp <clip,noise>', 'local DP on every client: clip norm C and noise multiplier σ, e.g. 1,0.1')
-    .option('--personalization <method>', 'keep the output head on each client: fedper | fedrep')
+    .option('--personalization <method>', 'personal models: fedper | fedrep (the output head stays on each client) | ditto (a whole personal model per client)')
+    .option('--ditto-lambda <λ>', "ditto: pull of each client's own model towards the shared one", numeric)
     .option('--secure-aggregation <neighbours,threshold>', 'SecAgg+: the server sees only each round\'s sum, e.g. 20,11')
     .option('--client-holdout <fraction>', "score every client each round on this share of its own examples (kept out of training)", numeric)
     .option('--server <url>', 'use this server instead of an embedded one')
@@ -112,6 +113,12 @@ function parseLocalDp(raw: string | undefined): SimulationOptions['privacy'] {
   return { localDp: { clipNorm: parts[0]!, noiseMultiplier: parts[1]! } };
 }
 
+function parsePersonalization(method: string | undefined, lambda: number | string | undefined): SimulationOptions['personalization'] {
+  if (lambda !== undefined && method !== 'ditto') throw new ChorusError('INVALID_CONFIG', '--ditto-lambda: applies only with --personalization ditto');
+  if (method === undefined) return undefined;
+  return { method, ...(lambda !== undefined ? { lambda } : {}) } as SimulationOptions['personalization'];
+}
+
 const VIRTUAL_FLAGS: Record<string, string> = {
   profile: '--profile',
   overSelection: '--over-selection',
@@ -167,7 +174,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
     targetAccuracy: f.targetAccuracy,
     minClients: f.minClients,
     privacy: parseLocalDp(f.localDp),
-    personalization: f.personalization !== undefined ? { method: f.personalization } : undefined,
+    personalization: parsePersonalization(f.personalization, f.dittoLambda),
     clientHoldout: f.clientHoldout,
     secureAggregation: parseSecureAggregation(f.secureAggregation),
   } as Partial<SimulationOptions>;

@@ -18,7 +18,8 @@ export interface ClientHoldoutInput {
 /**
  * Mean over clients of each one's accuracy on its own held-out examples, with the model it would
  * use now: the downloaded global model, or (personalized) the shared layers with its personal
- * layers — the initial ones every trainer starts from, when it has not trained yet.
+ * layers — the initial ones every trainer starts from, when it has not trained yet — or (Ditto)
+ * its whole personal model.
  */
 export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<number> {
   const { model, queue } = input;
@@ -26,11 +27,17 @@ export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<
   const bytes = await downloadBytes(weightsUrl(input.serverUrl, input.taskId, input.version), { fetch: (u, init) => fetch(u, init) });
   const global = decodePayload(bytes);
   const layout = modelLayout(model);
-  const split = input.personalization ? splitLayout(layout, input.personalization.personalLayers) : undefined;
+  const p = input.personalization;
+  const split = p && p.method !== 'ditto' ? splitLayout(layout, p.personalLayers) : undefined;
   return queue.run(async () => {
     let sum = 0;
     for (const client of input.clients) {
-      if (split) {
+      if (p?.method === 'ditto') {
+        // Ditto's personal model is a whole copy; before its first round a client has only the
+        // global one, and one that found the shared model better on its validation examples uses that.
+        const mine = await client.store.get(input.taskId);
+        writeModelWeights(model, mine && !mine.useShared ? mine.values : global.values);
+      } else if (split) {
         const mine = (await client.store.get(input.taskId)) ?? initialPersonalLayers(layout, split.personal);
         writeModelWeights(model, mergeTensors(layout, [global, mine]));
       } else {

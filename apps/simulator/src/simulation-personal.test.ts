@@ -14,10 +14,10 @@ const SHARED: TensorSpec[] = [
   { name: 'dense2/bias', shape: [200] },
 ];
 
-describe('FedPer through the simulator (embedded server, real Socket.IO)', () => {
-  it('only the shared layers travel, both ways, and each client scores its own model on held-out examples', async () => {
+describe('FedPer and FedRep through the simulator (embedded server, real Socket.IO)', () => {
+  it.each(['fedper', 'fedrep'] as const)('%s: only the shared layers travel, both ways, and each client scores its own model on held-out examples', async (method) => {
     // Prepare
-    const taskId = 'sim-fedper';
+    const taskId = `sim-${method}`;
     const reports: RoundReport[] = [];
     // Execute
     for await (const r of runSimulation({
@@ -32,7 +32,7 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
       learningRate: 0.1,
       seed: 3,
       codec: 'float32',
-      personalization: { method: 'fedper' },
+      personalization: { method },
     })) {
       reports.push(r);
     }
@@ -55,8 +55,91 @@ describe('FedPer through the simulator (embedded server, real Socket.IO)', () =>
       expect(r.serverMetrics.client_holdoutSharedAccuracy).toBeGreaterThanOrEqual(0);
       expect(r.serverMetrics.personalGainClients).toBe(4);
       expect(r.clientHoldoutAccuracy).toBeGreaterThan(0);
+      // FedRep trained the head first, with the shared layers frozen, and reported its loss
+      if (method === 'fedrep') expect(r.serverMetrics.client_headLoss).toBeGreaterThan(0);
+      else expect(r.serverMetrics.client_headLoss).toBeUndefined();
     }
     // Two label classes per client: its own head beats chance (10%) on its own held-out digits
     expect(reports[1]!.accuracy).toBeGreaterThan(0.5);
   }, 240_000);
+});
+
+describe('Ditto through the simulator (embedded server, real Socket.IO)', () => {
+  it('the whole model travels, each client keeps its own copy apart, and the server scores the shared model', async () => {
+    // Prepare
+    const taskId = 'sim-ditto';
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId,
+      clients: 4,
+      fraction: 1,
+      rounds: 2,
+      partition: 'shards:2',
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      seed: 3,
+      codec: 'float32',
+      personalization: { method: 'ditto', lambda: 0.5 },
+    })) {
+      reports.push(r);
+    }
+    // Assert: the server keeps the whole 2NN (head included), so every upload is the whole model
+    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    expect(global.layout).toEqual([...SHARED, { name: 'output/kernel', shape: [200, 10] }, { name: 'output/bias', shape: [10] }]);
+    const wholePayload = encodePayload({ layout: global.layout, values: new Float32Array(199_210) }, 'float32').byteLength;
+    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * wholePayload);
+    for (const r of reports) {
+      expect(r.participants).toBe(4);
+      expect(r.serverMetrics.personalGainClients).toBe(4);
+      expect(r.serverMetrics.client_holdoutPersonalAccuracy).toBeGreaterThan(0);
+      // The server holds the whole model, so it scores it centrally as well.
+      expect(r.serverMetrics.accuracy).toBeGreaterThan(0);
+      expect(r.clientHoldoutAccuracy).toBeGreaterThan(0);
+    }
+    // Two digits per client: its own model, pulled towards the shared one, beats chance on its own digits
+    expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.5);
+  }, 240_000);
+});
+
+describe('The keyboard task with a personal output layer (FedPer on nextword-gru)', () => {
+  it('keeps each president’s output layer on the client: only the embedding and the GRU travel', async () => {
+    // Prepare
+    const taskId = 'sim-nextword-fedper';
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId,
+      model: 'nextword-gru',
+      clients: 5,
+      fraction: 1,
+      rounds: 2,
+      localEpochs: 1,
+      batchSize: 20,
+      learningRate: 1,
+      maxExamples: 100,
+      codec: 'float32',
+      seed: 3,
+      personalization: { method: 'fedper' },
+    })) {
+      reports.push(r);
+    }
+    // Assert: the server's model has no output layer
+    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const layers = new Set(global.layout.map((t) => t.name.split('/')[0]));
+    expect([...layers]).toEqual(['embedding', 'gru']);
+    const sharedPayload = encodePayload({ layout: global.layout, values: new Float32Array(global.values.length) }, 'float32').byteLength;
+    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(10 * sharedPayload);
+    for (const r of reports) {
+      expect(r.participants).toBe(5);
+      expect(r.evaluatedBy).toBe('participants');
+      expect(r.serverMetrics.personalGainClients).toBe(5);
+    }
+    // Each president's own output layer, after two rounds, predicts their next words better than chance (1/256)
+    expect(reports[1]!.serverMetrics.client_holdoutPersonalAccuracy).toBeGreaterThan(0.02);
+    expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.02);
+  }, 600_000);
 });

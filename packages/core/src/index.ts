@@ -39,8 +39,8 @@ export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-
 
 // ---- weights, payloads and codecs ----
 export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
-export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit } from './weights/personal-split.js';
-export { personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
+export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit, type PersonalWeights } from './weights/personal-split.js';
+export { DITTO_LAMBDA_DEFAULT, personalizationInfoSchema, personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';
 export { checkSecureAggregation } from './protocol/secure-aggregation-check.js';
 export {

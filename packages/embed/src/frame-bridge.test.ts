@@ -45,6 +45,20 @@ describe('createFrameBridge', () => {
     await expect(result).resolves.toBe(1);
   });
 
+  it('resolves suggest with the words of the reply, and refuses an over-long text before posting it', async () => {
+    const { bridge, frame, sent, deliver } = setup();
+    bridge.attach(() => frame);
+    deliver(ev('ready', { taskId: 'keyboard' }));
+
+    const words = bridge.call('suggest', { text: 'The state of the' });
+    deliver({ chorus: EMBED_PROTOCOL, kind: 'reply', id: 1, ok: true, words: ['union', 'nation', 'world'] });
+    const tooLong = await bridge.call('suggest', { text: 'x'.repeat(10_001) }).catch((e: { code: string; message: string }) => `${e.code}: ${e.message}`);
+
+    await expect(words).resolves.toEqual(['union', 'nation', 'world']);
+    expect(tooLong).toBe('BAD_REQUEST: suggest: expected a string of at most 10000 characters');
+    expect(sent).toHaveLength(1);
+  });
+
   it('fails calls with the refusal, and before consent with NO_CONSENT', async () => {
     const { bridge, frame, deliver } = setup();
     const beforeConsent = bridge.call('pause', {});

@@ -7,6 +7,7 @@ import {
   type EmbedEventName,
   type EmbedMethod,
   type EmbedMethodMap,
+  type EmbedResultMap,
   type EmbedErrorEvent,
   type PartnerExample,
 } from './messages.js';
@@ -16,7 +17,7 @@ type Listener<K extends EmbedEventName> = (data: EmbedEventMap[K]) => void;
 /** The partner page's side of the postMessage API (what `window.Chorus` delegates to). */
 export interface FrameBridge {
   on<K extends EmbedEventName>(event: K, listener: Listener<K>): () => void;
-  call<M extends EmbedMethod>(method: M, args: EmbedMethodMap[M]): Promise<number | undefined>;
+  call<M extends EmbedMethod>(method: M, args: EmbedMethodMap[M]): Promise<EmbedResultMap[M] | undefined>;
   /** Points the bridge at a (new) iframe window; calls wait until that frame says it is ready. */
   attach(frame: () => Window | null): void;
   /** Whether the attached frame has said 'ready' or 'refused' yet. */
@@ -39,7 +40,7 @@ export class EmbedCallError extends Error {
 }
 
 interface Pending {
-  readonly resolve: (v: number | undefined) => void;
+  readonly resolve: (v: number | readonly string[] | undefined) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -84,7 +85,7 @@ export function createFrameBridge(win: Pick<Window, 'addEventListener' | 'remove
       const p = pending.get(msg.id);
       if (!p) return;
       pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.value);
+      if (msg.ok) p.resolve(msg.words ?? msg.value);
       else p.reject(new EmbedCallError(msg.error?.code ?? 'INTERNAL', msg.error?.message ?? 'the Chorus frame refused the call'));
       return;
     }
@@ -115,17 +116,18 @@ export function createFrameBridge(win: Pick<Window, 'addEventListener' | 'remove
           return Promise.reject(new EmbedCallError('BAD_REQUEST', `addExamples: expected an array of at most ${MAX_EXAMPLES_PER_CALL} { input, label }`));
         }
       }
-      if (method === 'addText') {
+      if (method === 'addText' || method === 'suggest') {
         const text = (args as { text?: unknown }).text;
         if (typeof text !== 'string' || text.length > MAX_TEXT_CHARS) {
-          return Promise.reject(new EmbedCallError('BAD_REQUEST', `addText: expected a string of at most ${MAX_TEXT_CHARS} characters`));
+          return Promise.reject(new EmbedCallError('BAD_REQUEST', `${method}: expected a string of at most ${MAX_TEXT_CHARS} characters`));
         }
       }
       if (!getFrame) return Promise.reject(new EmbedCallError('NO_CONSENT', 'Chorus: the visitor has not agreed to contribute'));
       if (refused) return Promise.reject(new EmbedCallError(refused.code, refused.message));
-      return new Promise((resolve, reject) => {
+      return new Promise<EmbedResultMap[typeof method] | undefined>((resolve, reject) => {
         const id = nextId++;
-        pending.set(id, { resolve, reject });
+        // The reply's shape was checked by parseFrameMessage; which field it fills depends on the method.
+        pending.set(id, { resolve: resolve as (v: number | readonly string[] | undefined) => void, reject });
         // Structured clone copies plain data only; the partner keeps no handle into the frame.
         const send = (): void => getFrame?.()?.postMessage({ chorus: EMBED_PROTOCOL, kind: 'call', id, method, args }, chorusOrigin);
         if (ready) send();

@@ -5,6 +5,8 @@ export {
   EMBED_PHASES,
   MAX_EXAMPLES_PER_CALL,
   MAX_TEXT_CHARS,
+  MAX_SUGGESTIONS,
+  MAX_SUGGESTION_CHARS,
   parseFrameMessage,
   parsePartnerMessage,
   findExampleProblem,
@@ -20,6 +22,7 @@ export type {
   PartnerExample,
   EmbedMethodMap,
   EmbedMethod,
+  EmbedResultMap,
   FrameEventMessage,
   FrameReplyMessage,
   FrameMessage,
@@ -29,5 +32,6 @@ export type {
 export { readScriptConfig, frameUrl } from './script-config.js';
 export type { ScriptConfig } from './script-config.js';
 export type { ChorusEmbedApi } from './loader.js';
+export { acceptWord } from './suggestion-strip.js';
 export { checkEmbedding, normalizeOrigin, parseVisitLimits, restAfterTraining, DEFAULT_VISIT_LIMITS } from './frame-rules.js';
 export type { EmbeddingFacts, VisitLimits } from './frame-rules.js';

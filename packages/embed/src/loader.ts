@@ -8,6 +8,7 @@ import { createConsentStore } from './consent-store.js';
 import { createFrameBridge, type FrameBridge } from './frame-bridge.js';
 import type { EmbedEventMap, EmbedEventName, PartnerExample } from './messages.js';
 import { findOwnScript, frameUrl, readScriptConfig } from './script-config.js';
+import { attachSuggestionStrip } from './suggestion-strip.js';
 
 /** What the partner page calls: `window.Chorus`. */
 export interface ChorusEmbedApi {
@@ -21,6 +22,13 @@ export interface ChorusEmbedApi {
    * next-word examples were kept in the visitor's browser; the text never leaves it.
    */
   addText(text: string): Promise<number>;
+  /** Keyboard tasks: up to three next words after `text`, most likely first (none before the visitor agrees). */
+  suggest(text: string): Promise<readonly string[]>;
+  /**
+   * Keyboard tasks: a suggestion strip under `box` (Tab or a click accepts). Boxes with the
+   * `data-chorus-suggest` attribute get one on their own. Returns a function that removes it.
+   */
+  attachSuggestions(box: HTMLTextAreaElement | HTMLInputElement): () => void;
   pause(): Promise<void>;
   resume(): Promise<void>;
   /** Stops training, deletes the visitor's Chorus data in this browser and withdraws consent. */
@@ -87,6 +95,8 @@ function start(script: ReturnType<typeof findOwnScript>): void {
     on: (event, listener) => bridge.on(event, listener),
     addExamples: async (examples) => (await bridge.call('addExamples', { examples })) ?? 0,
     addText: async (text) => (await bridge.call('addText', { text })) ?? 0,
+    suggest: async (text) => (await bridge.call('suggest', { text })) ?? [],
+    attachSuggestions: (box) => attachSuggestionStrip(box, (text) => window.Chorus!.suggest(text)),
     pause: async () => void (await bridge.call('pause', {})),
     resume: async () => void (await bridge.call('resume', {})),
     forgetMe: forget,
@@ -98,6 +108,7 @@ function start(script: ReturnType<typeof findOwnScript>): void {
   else if (decision === 'declined') view.showDeclined(ask);
   else ask();
   document.body.append(view.host);
+  for (const box of document.querySelectorAll<HTMLTextAreaElement | HTMLInputElement>('textarea[data-chorus-suggest],input[data-chorus-suggest]')) window.Chorus.attachSuggestions(box);
   document.dispatchEvent(new CustomEvent('chorus:ready'));
 }
 

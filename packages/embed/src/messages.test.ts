@@ -29,10 +29,18 @@ describe('parseFrameMessage', () => {
     expect(parseFrameMessage(ok)).toEqual(ok);
     expect(parseFrameMessage(bad)).toBeNull();
   });
+
+  it('accepts suggest replies with at most three short words, nothing else', () => {
+    const reply = (words: unknown) => ({ chorus: EMBED_PROTOCOL, kind: 'reply', id: 5, ok: true, words });
+
+    expect(parseFrameMessage(reply(['of', 'the', 'and']))).toEqual(reply(['of', 'the', 'and']));
+    expect(parseFrameMessage(reply([]))).toEqual(reply([]));
+    expect([reply(['a', 'b', 'c', 'd']), reply(['x'.repeat(41)]), reply([7]), reply('of the'), reply([new Uint8Array(3)])].map(parseFrameMessage)).toEqual([null, null, null, null, null]);
+  });
 });
 
 describe('parsePartnerMessage', () => {
-  it('accepts the five methods and nothing else', () => {
+  it('accepts the six methods and nothing else', () => {
     const call = (method: string, args: unknown) => ({ chorus: EMBED_PROTOCOL, kind: 'call', id: 1, method, args });
 
     expect(parsePartnerMessage(call('pause', {}))?.method).toBe('pause');
@@ -41,6 +49,9 @@ describe('parsePartnerMessage', () => {
     expect(parsePartnerMessage(call('addText', { text: 'The state of the union' }))?.method).toBe('addText');
     expect(parsePartnerMessage(call('addText', { text: 'x'.repeat(10_001) }))).toBeNull();
     expect(parsePartnerMessage(call('addText', { text: 42 }))).toBeNull();
+    expect(parsePartnerMessage(call('suggest', { text: 'The state of the' }))?.method).toBe('suggest');
+    expect(parsePartnerMessage(call('suggest', { text: 'x'.repeat(10_001) }))).toBeNull();
+    expect(parsePartnerMessage(call('suggest', { text: 'a', extra: 1 }))).toBeNull();
     expect(parsePartnerMessage(call('readStorage', {}))).toBeNull();
     expect(parsePartnerMessage(call('pause', { evil: true }))).toBeNull();
     expect(parsePartnerMessage({ ...call('pause', {}), id: -1 })).toBeNull();

@@ -12,8 +12,11 @@ export const EMBED_PROTOCOL = 'chorus-embed/1';
 
 /** Most examples one addExamples call may carry. */
 export const MAX_EXAMPLES_PER_CALL = 500;
-/** Longest text one addText call may carry (a long comment). */
+/** Longest text one addText or suggest call may carry (a long comment). */
 export const MAX_TEXT_CHARS = 10_000;
+/** Most words one suggest reply may carry, and the longest word. */
+export const MAX_SUGGESTIONS = 3;
+export const MAX_SUGGESTION_CHARS = 40;
 
 /** What the visitor's browser is doing, as the partner page may show it. */
 /** 'unavailable': this browser keeps the frame from storing anything and the key asks to link out instead. */
@@ -68,12 +71,29 @@ export interface EmbedMethodMap {
   addExamples: { readonly examples: readonly PartnerExample[] };
   /** Keyboard (next-word) tasks: text the visitor wrote in the partner's box, opted in; the frame keeps its next-word examples. */
   addText: { readonly text: string };
+  /**
+   * Keyboard tasks: the next words the task's model suggests after the text in the partner's box so
+   * far. The frame reads the text to predict and keeps none of it.
+   */
+  suggest: { readonly text: string };
   pause: Record<string, never>;
   resume: Record<string, never>;
   /** Stops taking part and deletes this visitor's Chorus data in this browser. */
   forgetMe: Record<string, never>;
 }
 export type EmbedMethod = keyof EmbedMethodMap;
+
+/** What each call resolves with. */
+export interface EmbedResultMap {
+  /** How many examples were kept. */
+  addExamples: number;
+  addText: number;
+  /** At most MAX_SUGGESTIONS words, most likely first. */
+  suggest: readonly string[];
+  pause: undefined;
+  resume: undefined;
+  forgetMe: undefined;
+}
 
 export type FrameEventMessage = {
   [K in EmbedEventName]: { readonly chorus: typeof EMBED_PROTOCOL; readonly kind: 'event'; readonly event: K; readonly data: EmbedEventMap[K] };
@@ -84,8 +104,10 @@ export interface FrameReplyMessage {
   readonly kind: 'reply';
   readonly id: number;
   readonly ok: boolean;
-  /** For addExamples: how many were stored. */
+  /** For addExamples and addText: how many were stored. */
   readonly value?: number;
+  /** For suggest: the suggested words. */
+  readonly words?: readonly string[];
   readonly error?: EmbedErrorEvent;
 }
 
@@ -122,6 +144,8 @@ function isEventData(event: string, d: unknown): boolean {
   }
 }
 
+const isWords = (v: unknown): v is readonly string[] => Array.isArray(v) && v.length <= MAX_SUGGESTIONS && v.every((w) => isStr(w, MAX_SUGGESTION_CHARS));
+
 const isErrorData = (d: unknown): d is EmbedErrorEvent => isObj(d) && hasOnly(d, ['code', 'message']) && isStr(d.code, 40) && isStr(d.message);
 
 /** A message from the iframe, or null when `data` is not exactly one of ours. */
@@ -131,8 +155,9 @@ export function parseFrameMessage(data: unknown): FrameMessage | null {
     return hasOnly(data, ['chorus', 'kind', 'event', 'data']) && typeof data.event === 'string' && isEventData(data.event, data.data) ? (data as FrameMessage) : null;
   }
   if (data.kind === 'reply') {
-    if (!hasOnly(data, ['chorus', 'kind', 'id', 'ok', 'value', 'error']) || !isCount(data.id) || typeof data.ok !== 'boolean') return null;
+    if (!hasOnly(data, ['chorus', 'kind', 'id', 'ok', 'value', 'words', 'error']) || !isCount(data.id) || typeof data.ok !== 'boolean') return null;
     if (data.value !== undefined && !isCount(data.value)) return null;
+    if (data.words !== undefined && !isWords(data.words)) return null;
     if (data.error !== undefined && !isErrorData(data.error)) return null;
     return data as unknown as FrameReplyMessage;
   }
@@ -151,6 +176,7 @@ export function parsePartnerMessage(data: unknown): PartnerCallMessage | null {
     case 'addExamples':
       return hasOnly(args, ['examples']) && Array.isArray(args.examples) ? (data as unknown as PartnerCallMessage) : null;
     case 'addText':
+    case 'suggest':
       return hasOnly(args, ['text']) && isStr(args.text, MAX_TEXT_CHARS) ? (data as unknown as PartnerCallMessage) : null;
     case 'pause':
     case 'resume':

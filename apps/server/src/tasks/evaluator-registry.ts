@@ -61,9 +61,10 @@ export function evaluateByDataset(registry: Pick<EvaluatorRegistry, 'get'>): Eva
   return (task, weights) => {
     const dataset = task.config.data.dataset;
     const reg = dataset === undefined ? undefined : registry.get(dataset);
-    // A personalized task's server holds no head: there is no whole model to score centrally; each
-    // participant scores its own on held-out examples instead.
-    if (!reg || task.config.personalization) return Promise.resolve({});
+    // A FedPer/FedRep task's server holds no head: there is no whole model to score centrally; each
+    // participant scores its own on held-out examples instead. Ditto's server holds the whole model.
+    const p = task.config.personalization;
+    if (!reg || (p && p.method !== 'ditto')) return Promise.resolve({});
     const run = queue.then(() => reg.evaluate(task, weights));
     queue = run.catch(() => undefined);
     return run;

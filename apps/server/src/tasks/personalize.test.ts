@@ -19,7 +19,24 @@ describe('personalize (task creation)', () => {
     // Assert
     expect(out.model.layout.map((t) => t.name)).toEqual(['dense1/kernel', 'dense1/bias']);
     expect([...out.model.weights]).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(out.config.personalization).toEqual({ method: 'fedper', personalLayers: ['output'], headEpochs: 1, holdoutFraction: 0.2 });
+    expect(out.config.personalization).toEqual({ method: 'fedper', personalLayers: ['output'], headEpochs: 1, lambda: 1, chooseByValidation: true, holdoutFraction: 0.2 });
+  });
+
+  it('ditto: the server keeps the whole model, and the device a whole copy (no personal layers)', () => {
+    const out = personalize(config({ personalization: { method: 'ditto', lambda: 0.5 } }), model);
+    expect(out.model).toEqual(model);
+    expect(out.config.personalization).toEqual({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda: 0.5, chooseByValidation: true, holdoutFraction: 0.2 });
+  });
+
+  it('ditto: refuses personal layers, which it does not use', () => {
+    expect(() => personalize(config({ personalization: { method: 'ditto', personalLayers: ['output'] } }), model)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('config.personalization.personalLayers: ditto keeps a whole personal copy') }),
+    );
+  });
+
+  it('ditto: refuses λ out of range', () => {
+    const r = taskConfigSchema.safeParse({ id: 't', name: 't', data: { kind: 'image', inputShape: [2], numClasses: 2 }, personalization: { method: 'ditto', lambda: -1 } });
+    expect(r.error?.issues[0]).toMatchObject({ path: ['personalization', 'lambda'], message: 'must be in [0, 100]' });
   });
 
   it('leaves a task without personalization as built', () => {

@@ -58,6 +58,11 @@ export function createTaskService(engine: Pick<RoundEngine, 'hasTask' | 'createT
 export function personalize(config: TaskConfig, model: Omit<InitialTaskModel, 'data'>): { config: TaskConfig; model: Omit<InitialTaskModel, 'data'> } {
   const p = config.personalization;
   if (!p) return { config, model };
+  if (p.method === 'ditto') {
+    // Ditto shares the whole model; each device's personal model is a whole copy of it.
+    if (p.personalLayers !== undefined) throw new ChorusError('INVALID_CONFIG', 'config.personalization.personalLayers: ditto keeps a whole personal copy of the model; personal layers apply to fedper and fedrep');
+    return { config: { ...config, personalization: { ...p, personalLayers: [] } }, model };
+  }
   const personalLayers = p.personalLayers ?? defaultPersonalLayers(model.layout);
   const { shared } = splitLayout(model.layout, personalLayers, 'config.personalization.personalLayers');
   return {

@@ -13,10 +13,17 @@ export function PersonalModel({ state }: { readonly state: ParticipantState }) {
   return (
     <section className="card" aria-labelledby="personal-title" data-testid="personal-model">
       <h2 id="personal-title">Your own model</h2>
-      <p>
-        Part of this model ({p.personalLayers.join(', ')}) stays on this device and learns from your examples only
-        {p.method === 'fedrep' ? ' (trained first each round, then the shared part)' : ''}.
-      </p>
+      {p.method === 'ditto' ? (
+        <p>
+          A whole copy of the model stays on this device and learns from your examples, kept close to the shared model (strength {p.lambda}). It is
+          never sent.
+        </p>
+      ) : (
+        <p>
+          Part of this model ({p.personalLayers.join(', ')}) stays on this device and learns from your examples only
+          {p.method === 'fedrep' ? ' (trained first each round, then the shared part)' : ''}.
+        </p>
+      )}
       <div className="stats">
         <div className="stat">
           <div className="stat-label">Shared model</div>

@@ -34,7 +34,7 @@ export function PrivacyCost({ state }: { readonly state: ParticipantState }) {
       )}
       {state.task?.personalization && (
         <p data-testid="privacy-personal">
-          The personal part of the model ({state.task.personalization.personalLayers.join(', ')}) never leaves this device: it is not sent, so it adds
+          {state.task.personalization.method === 'ditto' ? 'Your own copy of the model' : `The personal part of the model (${state.task.personalization.personalLayers.join(', ')})`} never leaves this device: it is not sent, so it adds
           nothing to {central || local ? 'the privacy cost above' : 'what the server sees'}.
         </p>
       )}

@@ -1,4 +1,4 @@
-import type { FlatWeights } from '@chorus/core';
+import type { PersonalWeights } from '@chorus/core';
 
 /**
  * Where a participant keeps a personalized task's personal layers between rounds and reloads. The
@@ -6,19 +6,19 @@ import type { FlatWeights } from '@chorus/core';
  * memory, which is what each simulated client needs.
  */
 export interface PersonalLayerStore {
-  get(taskId: string): Promise<FlatWeights | undefined>;
-  put(taskId: string, weights: FlatWeights): Promise<void>;
+  get(taskId: string): Promise<PersonalWeights | undefined>;
+  put(taskId: string, weights: PersonalWeights): Promise<void>;
   delete(taskId: string): Promise<void>;
 }
 
 export function createMemoryPersonalLayerStore(): PersonalLayerStore {
-  const entries = new Map<string, FlatWeights>();
+  const entries = new Map<string, PersonalWeights>();
   return {
     async get(taskId) {
       return entries.get(taskId);
     },
     async put(taskId, weights) {
-      entries.set(taskId, { layout: weights.layout, values: weights.values.slice() });
+      entries.set(taskId, { layout: weights.layout, values: weights.values.slice(), ...(weights.useShared !== undefined ? { useShared: weights.useShared } : {}) });
     },
     async delete(taskId) {
       entries.delete(taskId);

@@ -1,4 +1,4 @@
-import { ChorusError, boundMetrics, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type PersonalWeights, type RandomSource, type RoundInvite } from '@chorus/core';
 import type { PersonalLayerStore } from './personal-layer-store.js';
 import { abortError, withRetry } from './backoff.js';
 import { encodeWithFeedback } from './bounded-payload.js';
@@ -18,14 +18,14 @@ export interface TrainResult {
   readonly numExamples: number;
   readonly metrics: Readonly<Record<string, number>>;
   /** A personalized task's personal layers after training: kept on the device, never uploaded. */
-  readonly personal?: FlatWeights;
+  readonly personal?: PersonalWeights;
 }
 
 /** What a trainer needs for a personalized task: the method and layers, and the device's personal layers so far. */
 export interface PersonalTrainInput {
   readonly config: PersonalizationInfo;
   /** Undefined on the device's first round of the task: the trainer starts the personal layers itself. */
-  readonly values: FlatWeights | undefined;
+  readonly values: PersonalWeights | undefined;
 }
 
 /**

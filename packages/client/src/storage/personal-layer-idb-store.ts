@@ -1,13 +1,13 @@
-import type { FlatWeights } from '@chorus/core';
+import type { PersonalWeights } from '@chorus/core';
 import type { PersonalLayerStore } from '../session/personal-layer-store.js';
 import type { ParticipantDb } from './participant-db.js';
 
 const key = (taskId: string): string => `personal:${taskId}`;
 
-function isFlatWeights(v: unknown): v is FlatWeights {
+function isPersonalWeights(v: unknown): v is PersonalWeights {
   if (!v || typeof v !== 'object') return false;
-  const w = v as { layout?: unknown; values?: unknown };
-  return Array.isArray(w.layout) && w.values instanceof Float32Array;
+  const w = v as { layout?: unknown; values?: unknown; useShared?: unknown };
+  return Array.isArray(w.layout) && w.values instanceof Float32Array && (w.useShared === undefined || typeof w.useShared === 'boolean');
 }
 
 /**
@@ -18,10 +18,10 @@ export function createIndexedDbPersonalLayerStore(db: ParticipantDb): PersonalLa
   return {
     async get(taskId) {
       const v = await db.get('meta', key(taskId));
-      return isFlatWeights(v) ? v : undefined;
+      return isPersonalWeights(v) ? v : undefined;
     },
     async put(taskId, weights) {
-      await db.put('meta', { layout: weights.layout.map((t) => ({ name: t.name, shape: [...t.shape] })), values: weights.values.slice() }, key(taskId));
+      await db.put('meta', { layout: weights.layout.map((t) => ({ name: t.name, shape: [...t.shape] })), values: weights.values.slice(), ...(weights.useShared !== undefined ? { useShared: weights.useShared } : {}) }, key(taskId));
     },
     async delete(taskId) {
       await db.delete('meta', key(taskId));

@@ -1,4 +1,4 @@
-import type { FlatWeights, PersonalizationInfo, RoundInvite, TensorSpec } from '@chorus/core';
+import type { FlatWeights, PersonalizationInfo, PersonalWeights, RoundInvite, TensorSpec } from '@chorus/core';
 import type { ExampleCounts } from '../storage/example-store.js';
 import type { BackendMeasurement, ExampleSource } from '../storage/participant-db.js';
 
@@ -70,7 +70,7 @@ export interface WorkerTrainRequest {
   /** Share of CPU time training may use, 0 < d ≤ 1: the worker rests after each batch. @default 1 */
   readonly dutyCycle?: number;
   /** A personalized task: `globalValues` are the shared layers; the worker merges in these personal layers. */
-  readonly personal?: { readonly config: PersonalizationInfo; readonly values: FlatWeights | undefined };
+  readonly personal?: { readonly config: PersonalizationInfo; readonly values: PersonalWeights | undefined };
 }
 
 export interface TrainProgress {
@@ -91,7 +91,7 @@ export interface WorkerTrainResult {
   /** The tfjs backend the training ran on (read from tfjs, not echoed from the request). */
   readonly backend: BackendId;
   /** A personalized task's personal layers after training (kept by the page's store, never uploaded). */
-  readonly personal?: FlatWeights;
+  readonly personal?: PersonalWeights;
 }
 
 /** Which backends can start in this worker, and why the others cannot. */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
-import { ChorusError, createSeededRandom } from '@chorus/core';
+import { ChorusError, createSeededRandom, type PersonalWeights } from '@chorus/core';
 import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
@@ -118,7 +118,7 @@ const api: TrainerWorkerApi = {
             fraction: ((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches),
           }),
       };
-      let result: { delta: Float32Array; numExamples: number; metrics: Record<string, number>; personal?: { layout: readonly { name: string; shape: readonly number[] }[]; values: Float32Array } };
+      let result: { delta: Float32Array; numExamples: number; metrics: Record<string, number>; personal?: PersonalWeights };
       if (request.personal) {
         // The download holds the shared layers only; the personal ones come from the page's store.
         result = await trainPersonalized(model, data, { layout: request.layout, values: request.globalValues }, request.personal, request.training, options);

@@ -3,7 +3,7 @@ import { CODEC_IDS } from '../codecs/codec.js';
 import { metricsSchema } from './metrics.js';
 import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
-import { personalizationSchema } from './personalization.js';
+import { personalizationInfoSchema } from './personalization.js';
 import { dataSchemaSchema, trainingConfigSchema } from './task.js';
 import { secureInviteSchema, type SecAggClientMessage, type SecAggServerMessage } from './secagg-wire.js';
 
@@ -91,9 +91,10 @@ export const taskInfoSchema = z.object({
     .optional(),
   /**
    * The task keeps these layers on the device (FedPer / FedRep): the weights it downloads and the
-   * updates it sends hold the other layers only. `personalLayers` is always resolved here.
+   * updates it sends hold the other layers only. `personalLayers` is always resolved here (empty for
+   * Ditto, which downloads and sends the whole model and keeps a whole personal copy besides).
    */
-  personalization: personalizationSchema.required({ personalLayers: true }).optional(),
+  personalization: personalizationInfoSchema.optional(),
   /** 'async' (FedBuff): the participant is invited again as soon as its update lands, on the latest version. Absent = rounds. */
   mode: z.enum(['sync', 'async']).optional(),
 });

@@ -1,6 +1,15 @@
 import { ChorusError } from '../errors/chorus-error.js';
 import { layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './layout.js';
 
+/**
+ * What a device keeps of a personalized task: its personal layers (FedPer, FedRep) or its whole
+ * personal model (Ditto), and for Ditto whether it currently uses the shared model instead.
+ */
+export interface PersonalWeights extends FlatWeights {
+  /** Ditto with chooseByValidation: the shared model scored at least as well on this device's validation examples. */
+  readonly useShared?: boolean;
+}
+
 /** The layer a tensor belongs to: the part of its name before the first '/' ("output/kernel" → "output"). */
 export function layerOfTensor(name: string): string {
   const slash = name.indexOf('/');

@@ -37,6 +37,12 @@ export interface LocalTrainingOptions {
    * leave it out, so they still describe the device.
    */
   afterBatch?: AfterBatch;
+  /**
+   * Where the proximal term (proxMu > 0) pulls: a flat vector over the model's layout. Default: the
+   * weights training starts from (FedProx). Ditto's personal model starts from its own weights and
+   * is pulled towards the downloaded global model.
+   */
+  proxAnchor?: Float32Array;
 }
 
 /** The examples this round trains on: all of them, or a random `maxExamples` subset. */
@@ -49,6 +55,15 @@ function pickExamples(count: number, maxExamples: number, random: RandomSource):
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ChorusError('UNAVAILABLE', 'local training was aborted', { cause: signal.reason });
+}
+
+/** Copies of the trainable variables as they are at `anchor` (or now); the model is left at `current`. */
+function proxTargets(model: tf.LayersModel, vars: readonly tf.Variable[], current: Float32Array, anchor: Float32Array | undefined): tf.Tensor[] {
+  if (!anchor) return vars.map((v) => tf.clone(v));
+  writeModelWeights(model, anchor);
+  const targets = vars.map((v) => tf.clone(v));
+  writeModelWeights(model, current);
+  return targets;
 }
 
 /**
@@ -73,7 +88,10 @@ export async function trainLocal(
   const batchSize = Math.min(opts.batchSize, n);
   const batches = Math.ceil(n / batchSize);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const globals = opts.proxMu > 0 ? vars.map((v) => tf.clone(v)) : [];
+  if (options.proxAnchor && options.proxAnchor.length !== before.length) {
+    throw new ChorusError('SHAPE_MISMATCH', `trainLocal: proxAnchor holds ${options.proxAnchor.length} values; the model holds ${before.length}`);
+  }
+  const globals = opts.proxMu > 0 ? proxTargets(model, vars, before, options.proxAnchor) : [];
   const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
 
   const started = performance.now();

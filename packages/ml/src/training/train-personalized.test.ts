@@ -24,7 +24,7 @@ function tinyData(): Dataset {
   return { x, y, count: 20, inputShape: [4], numClasses: 2 };
 }
 
-const fedper: PersonalizationInfo = { method: 'fedper', personalLayers: ['output'], headEpochs: 1, holdoutFraction: 0.2 };
+const fedper: PersonalizationInfo = { method: 'fedper', personalLayers: ['output'], headEpochs: 1, lambda: 1, chooseByValidation: true, holdoutFraction: 0.2 };
 const training = trainingConfigSchema.parse({ batchSize: 4, learningRate: 0.5, localEpochs: 2 });
 
 function sharedGlobal(model: tf.LayersModel): FlatWeights {

@@ -3,22 +3,11 @@ import { ChorusError, createSeededRandom, gatherTensors, mergeTensors, splitLayo
 import type { Dataset, FlatWeights, PersonalizationInfo, TensorSpec, TrainingConfig } from '@chorus/core';
 import { modelLayout, readModelWeightsAsync, seededGlorotWeights, writeModelWeights } from '../models/model-weights.js';
 import { evaluateModel } from './evaluate.js';
+import { holdoutIndices } from './holdout.js';
+import type { PersonalizedTrainingResult } from './personalized-result.js';
+import { trainDitto } from './train-ditto.js';
 import { trainLocal, type LocalTrainingOptions } from './train-local.js';
 import type { TrainingOverrides } from './training-options.js';
-
-export interface PersonalizedTrainingResult {
-  /** Trained minus downloaded values of the shared layers only: what is uploaded. */
-  readonly delta: Float32Array;
-  /** The device's personal layers after this round: what is kept. */
-  readonly personal: FlatWeights;
-  readonly numExamples: number;
-  /**
-   * Training metrics, plus on the held-out examples (when there are any): `holdoutSharedAccuracy`
-   * (the downloaded shared layers with the personal layers as they were), `holdoutPersonalAccuracy`
-   * (after this round's local training) and `personalGainPp` (their difference, in points).
-   */
-  readonly metrics: Record<string, number>;
-}
 
 /** Seed of the personal layers every device starts from. */
 export const PERSONAL_INIT_SEED = 0x5eed;
@@ -33,23 +22,15 @@ export function initialPersonalLayers(layout: readonly TensorSpec[], personal: r
   return { layout: personal, values: gatherTensors(layout, seededGlorotWeights(layout, createSeededRandom(PERSONAL_INIT_SEED)), personal) };
 }
 
-/** Golden-ratio spread: example i is held out when frac(i·φ) < fraction — stable, deterministic, spread over the whole store. */
-export function holdoutIndices(count: number, fraction: number): { train: Int32Array; holdout: Int32Array } {
-  const train: number[] = [];
-  const holdout: number[] = [];
-  const phi = 0.6180339887498949;
-  for (let i = 0; i < count; i++) ((i * phi) % 1 < fraction ? holdout : train).push(i);
-  // Too few examples to spare any: train on all, score nothing.
-  if (train.length === 0 || holdout.length === 0) return { train: Int32Array.from({ length: count }, (_, i) => i), holdout: new Int32Array(0) };
-  return { train: Int32Array.from(train), holdout: Int32Array.from(holdout) };
-}
-
 function setTrainable(model: tf.LayersModel, trainable: (layerName: string) => boolean): void {
   for (const layer of model.layers) layer.trainable = trainable(layer.name);
 }
 
+export { holdoutIndices } from './holdout.js';
+export type { PersonalizedTrainingResult } from './personalized-result.js';
+
 /**
- * One round of FedPer / FedRep on the device. The model gets the downloaded shared layers and the
+ * One round of FedPer / FedRep (Ditto: see trainDitto) on the device. The model gets the downloaded shared layers and the
  * device's personal layers (`initialPersonalLayers` the first time), trains on all but
  * the held-out examples, and hands back the shared delta and the new personal layers separately.
  * FedRep trains the personal layers first (`headEpochs`, shared ones frozen), then the shared ones
@@ -63,6 +44,8 @@ export async function trainPersonalized(
   training: TrainingConfig & { overrides?: TrainingOverrides },
   options: LocalTrainingOptions = {},
 ): Promise<PersonalizedTrainingResult> {
+  if (personal.config.method === 'ditto') return trainDitto(model, data, global, personal, training, options);
+  if (personal.config.personalLayers.length === 0) throw new ChorusError('INVALID_CONFIG', `trainPersonalized: ${personal.config.method} needs at least one personal layer`);
   const layout = modelLayout(model);
   const split = splitLayout(layout, personal.config.personalLayers);
   const stored = personal.values;

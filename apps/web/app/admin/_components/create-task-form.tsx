@@ -4,6 +4,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { StrategyCatalog } from '@chorus/core';
 import { useAdmin } from './admin-context.js';
 import { createTaskRequest, DEFAULT_MODEL_SOURCE, ModelSourceFields } from './model-source-fields.js';
+import { PersonalizationFields } from './personalization-fields.js';
+import { DEFAULT_PERSONALIZATION_FORM, personalizationFromForm } from './personalization-form-model.js';
 import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
 import { StrategyOptionsFields } from './strategy-options-fields.js';
 
@@ -40,6 +42,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   const [catalog, setCatalog] = useState<StrategyCatalog | null>(null);
   const [form, setForm] = useState(DEFAULTS);
   const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
+  const [personalForm, setPersonalForm] = useState(DEFAULT_PERSONALIZATION_FORM);
   const [modelSource, setModelSource] = useState(DEFAULT_MODEL_SOURCE);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -71,6 +74,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
           codec: form.codec,
           strategy: { id: form.strategy, options: strategyOptionsFromForm(catalog, form.strategy, strategyForm, form.targetClients) },
           ...privacyFromForm(strategyForm),
+          ...personalizationFromForm(catalog, personalForm),
           training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
           rounds: {
             targetClients: form.targetClients,
@@ -128,6 +132,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
         </select>
       </label>
       <StrategyOptionsFields catalog={catalog} strategy={form.strategy} value={strategyForm} onChange={setStrategyForm} clientsPerRound={form.targetClients} maxRounds={form.maxRounds} error={error} />
+      <PersonalizationFields catalog={catalog} value={personalForm} onChange={setPersonalForm} error={error} />
       {num('maxRounds', 'Rounds (0 = until stopped)')}
       {num('targetClients', 'Clients per round')}
       {num('minClients', 'Quorum (fewest updates that count)')}

@@ -33,7 +33,7 @@ function adaptiveHint(v: StrategyFormState): string | null {
 }
 
 /** One input drawn from an option's JSON Schema: its title, bounds, default, and its description as the hint. */
-function SchemaField({ field, name, typed, onChange }: { field: OptionField; name: string; typed: string | undefined; onChange: (text: string) => void }) {
+export function SchemaField({ field, name, typed, onChange }: { field: OptionField; name: string; typed: string | undefined; onChange: (text: string) => void }) {
   const hintId = useId();
   const text = fieldText(field, typed);
   const described = field.description ? hintId : undefined;

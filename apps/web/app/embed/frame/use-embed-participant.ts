@@ -8,6 +8,8 @@ import type { EmbedTask } from './embed-check.js';
 import { openParentChannel, type CallHandler } from './parent-channel.js';
 import { loadDemoShard } from '../../../lib/demo-shard.js';
 import { nextWordExamplesOf } from '../../../lib/next-word-examples.js';
+import { nextWordSuggestionsOf } from '../../../lib/next-word-suggest.js';
+import { loadSuggestionModel, type SuggestionModel } from '../../../components/participant/keyboard-model.js';
 
 export interface EmbedSetup {
   readonly serverUrl: string;
@@ -96,6 +98,21 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     });
     participantRef.current = p;
     const timers: ReturnType<typeof setTimeout>[] = [];
+    // The model that suggests words in the partner's box: the task's latest global version, loaded on
+    // the first suggest and again when a newer version is committed.
+    let suggester: { version: number | 'latest'; model: Promise<SuggestionModel> } | undefined;
+    const suggestionModel = (): Promise<SuggestionModel> => {
+      const version = p.getState().globalModel?.version ?? 'latest';
+      if (!suggester || (version !== 'latest' && suggester.version !== version)) {
+        const old = suggester?.model;
+        suggester = { version, model: loadSuggestionModel(serverUrl, taskId, version) };
+        void old?.then((m) => m.dispose(), () => undefined);
+        // A failed load is tried again on the next call.
+        const mine = suggester;
+        mine.model.catch(() => suggester === mine && (suggester = undefined));
+      }
+      return suggester.model;
+    };
     const inputSize = task.inputShape.reduce((a, b) => a * b, 1);
 
     const onCall: CallHandler = async (method, args) => {
@@ -113,6 +130,14 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
           if (typeof rows === 'string') throw Object.assign(new Error(rows), { code: rows.includes('not joined') ? 'UNAVAILABLE' : 'BAD_REQUEST' });
           if (rows.length > 0) await p.addExamples(rows, 'partner');
           return rows.length;
+        }
+        case 'suggest': {
+          const data = p.getState().task?.data;
+          // Checked before the model loads: a task that is not a next-word task never loads one.
+          const problem = nextWordSuggestionsOf('', data, () => []);
+          if (typeof problem === 'string') throw Object.assign(new Error(problem), { code: problem.includes('not joined') ? 'UNAVAILABLE' : 'BAD_REQUEST' });
+          const model = await suggestionModel();
+          return nextWordSuggestionsOf((args as { text: string }).text, data, (context) => model.predict(context)) as string[];
         }
         case 'pause':
           patchFlags({ partnerPaused: true });
@@ -191,6 +216,7 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
     return () => {
       unsubscribe();
       for (const t of timers) clearTimeout(t);
+      void suggester?.model.then((m) => m.dispose(), () => undefined);
       publishRef.current = null;
       channel.dispose();
       void p.stop();
