@@ -45,9 +45,12 @@ describe('FedPer and FedRep through the simulator (embedded server, real Socket.
     const up = reports.reduce((s, r) => s + r.bytesUp, 0);
     const down = reports.reduce((s, r) => s + r.bytesDown, 0);
     expect(up).toBe(8 * sharedPayload);
-    // Downloads are whole shared payloads too (a client may fetch a version more than once).
-    expect(down).toBeGreaterThanOrEqual(8 * sharedPayload);
-    expect(down % sharedPayload).toBe(0);
+    // Downloads hold the shared layers only: each client's first is a whole shared payload, the next
+    // the (int8, smaller) difference of the shared layers from the version it holds.
+    expect(down).toBeGreaterThanOrEqual(4 * sharedPayload);
+    expect(down).toBeLessThan(8 * sharedPayload);
+    const delta = decodePayload(await downloadBytes(`${embedded().url}/api/tasks/${taskId}/versions/2/delta`, { fetch: (u, init) => fetch(u, init) }));
+    expect(delta.layout).toEqual(SHARED);
     for (const r of reports) {
       expect(r.participants).toBe(4);
       expect(r.evaluatedBy).toBe('participants');
