@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
+import { E2E_ADMIN_TOKEN, createTask, listVersions, type E2eServer } from './support/chorus-server.js';
 import { eventually, openParticipant, type ParticipantPage } from './support/browser.js';
 import type { E2eWebApp } from './support/web-app.js';
 import { startE2eStack, type E2eStack } from './support/stack.js';
@@ -44,7 +44,7 @@ describe('asynchronous aggregation in the browser', () => {
       expect(p.errors).toEqual([]);
     }
     // Assert: versions advance one buffer at a time, a buffer being two updates
-    const res = await fetch(`${server.url}/api/tasks/${TASK}`);
+    const res = await fetch(`${server.url}/api/tasks/${TASK}`, { headers: { authorization: `Bearer ${E2E_ADMIN_TOKEN}` } });
     const body = (await res.json()) as { task: { config: { mode: string } }; rounds: { state: string; participants: number }[] };
     expect(body.task.config.mode).toBe('async');
     const committed = body.rounds.filter((r) => r.state === 'committed');
