@@ -174,6 +174,9 @@ describe('admin console', () => {
     await page.getByTestId('round-1').getByRole('button', { name: 'Receipts' }).click();
     await eventually('round 1 receipts', async () => (await page.getByTestId('receipts-1').locator('li').count()) === 2, 30_000);
     expect(await page.getByTestId('receipts-1').textContent()).toContain('accepted');
+    // Why each participant was invited: the task's selection policy (uniform here), per pseudonymous id
+    await eventually('round 1 selection reasons', async () => (await page.getByTestId('selection-1').locator('li').count()) === 2, 30_000);
+    expect(await page.getByTestId('selection-1').textContent()).toMatch(/Selection: uniform[\s\S]*picked at random/);
 
     // Execute + Assert: the version 2 download loads in TensorFlow.js with the committed weights
     const href = await page.getByTestId('download-model-2').getAttribute('href');
