@@ -38,7 +38,7 @@ export { l2Norm } from './strategies/aggregators/robust-math.js';
 export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-mean.js';
 
 // ---- weights, payloads and codecs ----
-export { assertSameLayout, layoutSize, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
+export { assertSameLayout, layoutSize, sameLayout, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
 export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit, type PersonalWeights } from './weights/personal-split.js';
 export { DITTO_LAMBDA_DEFAULT, personalizationInfoSchema, personalizationSchema, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';

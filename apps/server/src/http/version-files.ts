@@ -43,7 +43,8 @@ export function matchesEtag(header: string | string[] | undefined, etag: string)
 
 interface Representation {
   readonly etag: string;
-  readonly compressed: Map<WireEncoding, Uint8Array | null>;
+  /** One compression per file and encoding: the downloads of a new version arrive together and share it. */
+  readonly compressed: Map<WireEncoding, Promise<Uint8Array | null>>;
 }
 
 /**
@@ -67,16 +68,22 @@ export function createVersionFiles(keep = 32) {
     return rep;
   }
 
-  async function compress(rep: Representation, bytes: Uint8Array, encoding: WireEncoding): Promise<Uint8Array | null> {
-    if (rep.compressed.has(encoding)) return rep.compressed.get(encoding)!;
+  function compress(rep: Representation, bytes: Uint8Array, encoding: WireEncoding): Promise<Uint8Array | null> {
+    let pending = rep.compressed.get(encoding);
+    if (!pending) {
+      pending = compressOnce(bytes, encoding);
+      rep.compressed.set(encoding, pending);
+    }
+    return pending;
+  }
+
+  async function compressOnce(bytes: Uint8Array, encoding: WireEncoding): Promise<Uint8Array | null> {
     const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const out =
       encoding === 'br'
         ? await brotli(input, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: input.byteLength } })
         : await gzipAsync(input, { level: 6 });
-    const kept = out.byteLength <= bytes.byteLength * (1 - MIN_SAVING) ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
-    rep.compressed.set(encoding, kept);
-    return kept;
+    return out.byteLength <= bytes.byteLength * (1 - MIN_SAVING) ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
   }
 
   /**

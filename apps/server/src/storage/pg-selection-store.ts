@@ -1,23 +1,12 @@
 import type { PgDb } from './pg-db.js';
 import type { ParticipantHistory, RoundSelection, SelectionStorage } from './selection-records.js';
-
-interface HistoryRow {
-  participant_id: string;
-  invited: number;
-  completed: number;
-  dropped: number;
-  last_loss: number | null;
-  last_examples: number;
-  last_duration_ms: number | null;
-  last_round: number;
-}
+import { toParticipantHistory, type Row } from './storage-rows.js';
 
 /** Client-selection history and per-round picks in PostgreSQL (tables of migration 5). */
 export function createPgSelectionStore(db: PgDb): SelectionStorage {
   return {
     async loadParticipantHistory(taskId) {
-      const { rows } = await db.query<HistoryRow>('SELECT * FROM participant_history WHERE task_id = $1', [taskId]);
-      return rows.map((r) => ({ participantId: r.participant_id, invited: r.invited, completed: r.completed, dropped: r.dropped, lastLoss: r.last_loss, lastExamples: r.last_examples, lastDurationMs: r.last_duration_ms, lastRound: r.last_round }));
+      return (await db.query<Row>('SELECT * FROM participant_history WHERE task_id = $1', [taskId])).rows.map(toParticipantHistory);
     },
     async saveParticipantHistory(taskId, rows: readonly ParticipantHistory[]) {
       if (rows.length === 0) return;

@@ -1,16 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ParticipantHistory, RoundSelection, SelectionStorage } from './selection-records.js';
-
-interface HistoryRow {
-  participant_id: string;
-  invited: number;
-  completed: number;
-  dropped: number;
-  last_loss: number | null;
-  last_examples: number;
-  last_duration_ms: number | null;
-  last_round: number;
-}
+import { toParticipantHistory, type Row } from './storage-rows.js';
 
 /** Client-selection history and per-round picks in SQLite (tables of migration 3). */
 export function createSqliteSelectionStore(db: Database.Database): SelectionStorage {
@@ -25,8 +15,7 @@ export function createSqliteSelectionStore(db: Database.Database): SelectionStor
   });
   return {
     async loadParticipantHistory(taskId) {
-      const rows = db.prepare('SELECT * FROM participant_history WHERE task_id = ?').all(taskId) as HistoryRow[];
-      return rows.map((r) => ({ participantId: r.participant_id, invited: r.invited, completed: r.completed, dropped: r.dropped, lastLoss: r.last_loss, lastExamples: r.last_examples, lastDurationMs: r.last_duration_ms, lastRound: r.last_round }));
+      return (db.prepare('SELECT * FROM participant_history WHERE task_id = ?').all(taskId) as Row[]).map(toParticipantHistory);
     },
     async saveParticipantHistory(taskId, rows) {
       saveMany(taskId, rows);

@@ -1,5 +1,6 @@
 import type { ClientFailure, TaskStatus } from '@chorus/core';
 import type { AdminUser, Role } from '../auth/auth-store.js';
+import type { ParticipantHistory } from './selection-records.js';
 import type { StoredReceipt, StoredRound, StoredTask, StoredVersion, VersionSummary } from './storage.js';
 
 /**
@@ -74,3 +75,17 @@ export function toReceipt(r: Row): StoredReceipt {
 
 export type UserRow = { id: string; username: string; password_hash: string; role: Role; created_at: number | string; created_by: string | null };
 export const userFromRow = (r: UserRow): AdminUser => ({ id: r.id, username: r.username, role: r.role, createdAt: Number(r.created_at), createdBy: r.created_by });
+
+/** A participant_history row (both databases name and type the columns alike). */
+export function toParticipantHistory(r: Row): ParticipantHistory {
+  return {
+    participantId: String(r.participant_id),
+    invited: Number(r.invited),
+    completed: Number(r.completed),
+    dropped: Number(r.dropped),
+    lastLoss: r.last_loss == null ? null : Number(r.last_loss),
+    lastExamples: Number(r.last_examples),
+    lastDurationMs: r.last_duration_ms == null ? null : Number(r.last_duration_ms),
+    lastRound: Number(r.last_round),
+  };
+}

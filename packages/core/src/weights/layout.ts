@@ -27,6 +27,11 @@ export function layoutSize(layout: readonly TensorSpec[]): number {
   return n;
 }
 
+/** Whether two layouts name the same tensors with the same shapes, in order. */
+export function sameLayout(a: readonly TensorSpec[], b: readonly TensorSpec[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.name === b[i]!.name && t.shape.length === b[i]!.shape.length && t.shape.every((d, j) => d === b[i]!.shape[j]));
+}
+
 /** Throws SHAPE_MISMATCH naming the first tensor that differs. */
 export function assertSameLayout(expected: readonly TensorSpec[], actual: readonly TensorSpec[], what = 'update'): void {
   if (expected.length !== actual.length) {

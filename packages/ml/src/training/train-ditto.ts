@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { ChorusError, subsetDataset } from '@chorus/core';
+import { ChorusError, sameLayout, subsetDataset } from '@chorus/core';
 import type { Dataset, FlatWeights, PersonalizationInfo, TrainingConfig } from '@chorus/core';
 import { modelLayout, readModelWeightsAsync, writeModelWeights } from '../models/model-weights.js';
 import { evaluateModel } from './evaluate.js';
@@ -7,10 +7,6 @@ import { holdoutIndices } from './holdout.js';
 import { trainLocal, type LocalTrainingOptions, type LocalTrainingProgress } from './train-local.js';
 import type { TrainingOverrides } from './training-options.js';
 import type { PersonalizedTrainingResult } from './personalized-result.js';
-
-function sameLayout(a: FlatWeights['layout'], b: FlatWeights['layout']): boolean {
-  return a.length === b.length && a.every((t, i) => t.name === b[i]!.name && t.shape.join('x') === b[i]!.shape.join('x'));
-}
 
 /** Reports one of two training passes as half of one progress bar. */
 function half(onProgress: LocalTrainingOptions['onProgress'], second: boolean): LocalTrainingOptions['onProgress'] {

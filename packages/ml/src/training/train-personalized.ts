@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { ChorusError, createSeededRandom, gatherTensors, mergeTensors, splitLayout, subsetDataset } from '@chorus/core';
+import { ChorusError, createSeededRandom, gatherTensors, mergeTensors, sameLayout, splitLayout, subsetDataset } from '@chorus/core';
 import type { Dataset, FlatWeights, PersonalizationInfo, TensorSpec, TrainingConfig } from '@chorus/core';
 import { modelLayout, readModelWeightsAsync, seededGlorotWeights, writeModelWeights } from '../models/model-weights.js';
 import { evaluateModel } from './evaluate.js';
@@ -50,7 +50,7 @@ export async function trainPersonalized(
   const split = splitLayout(layout, personal.config.personalLayers);
   const stored = personal.values;
   // Stored layers that no longer fit the model (the task was recreated) are started afresh.
-  const fits = stored !== undefined && stored.layout.length === split.personal.length && stored.layout.every((t, i) => t.name === split.personal[i]!.name && t.shape.join('x') === split.personal[i]!.shape.join('x'));
+  const fits = stored !== undefined && sameLayout(stored.layout, split.personal);
   const mine: FlatWeights = fits ? stored : initialPersonalLayers(layout, split.personal);
   const start = mergeTensors(layout, [global, mine]);
   writeModelWeights(model, start);
