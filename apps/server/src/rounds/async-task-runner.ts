@@ -25,7 +25,7 @@ import { RoundCloser, type RoundCloserHost } from './round-closer.js';
 import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import type { Member, RunnerHooks, UpdateSubmission } from './task-runner.js';
-import type { RoundPhase, TaskSummary } from './task-summary.js';
+import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 
 /** One participant's piece of work: it trains on `version` and owes an update under `roundId`. */
 interface Assignment {
@@ -150,21 +150,10 @@ export class AsyncTaskRunner implements RoundCloserHost {
 
   summary(): TaskSummary {
     const b = this.buffer;
-    const byBackend: Record<string, number> = {};
-    for (const m of this.members.values()) byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
-    return {
-      id: this.stored.id,
-      config: this.stored.config,
-      status: this.status,
-      phase: this.phase,
-      version: this.version,
-      lastRound: this.lastRound,
-      currentRound: b ? { round: b.round, roundId: b.roundId, version: b.version, selected: this.working.size, accepted: b.accepted, startedAt: b.startedAt, deadline: b.invite.deadline } : null,
-      connected: this.members.size,
-      byBackend,
-      createdAt: this.stored.createdAt,
-    };
+    const state = { status: this.status, phase: this.phase, version: this.version, lastRound: this.lastRound };
+    return buildTaskSummary(this.stored, { ...state, currentRound: b ? { round: b.round, roundId: b.roundId, version: b.version, selected: this.working.size, accepted: b.accepted, startedAt: b.startedAt, deadline: b.invite.deadline } : null }, this.members.values());
   }
+
 
   holdsConnection(connectionId: string): boolean {
     for (const a of this.working.values()) if (a.connectionId === connectionId) return true;

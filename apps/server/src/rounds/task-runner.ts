@@ -7,7 +7,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { OpenRound } from './open-round.js';
 import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-closer.js';
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
-import type { RoundPhase, TaskSummary } from './task-summary.js';
+import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import { SecureRound } from './secure-round.js';
 import { secureSumUpdate } from './secure-sum-update.js';
@@ -108,21 +108,10 @@ export class TaskRunner implements RoundCloserHost {
 
   summary(): TaskSummary {
     const r = this.round;
-    const byBackend: Record<string, number> = {};
-    for (const m of this.members.values()) byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
-    return {
-      id: this.stored.id,
-      config: this.stored.config,
-      status: this.status,
-      phase: this.phase,
-      version: this.version,
-      lastRound: this.lastRound,
-      currentRound: r ? { round: r.round, roundId: r.roundId, version: r.version, selected: r.selected.size, accepted: r.accepted, startedAt: r.startedAt, deadline: r.invite.deadline } : null,
-      connected: this.members.size,
-      byBackend,
-      createdAt: this.stored.createdAt,
-    };
+    const state = { status: this.status, phase: this.phase, version: this.version, lastRound: this.lastRound };
+    return buildTaskSummary(this.stored, { ...state, currentRound: r ? { round: r.round, roundId: r.roundId, version: r.version, selected: r.selected.size, accepted: r.accepted, startedAt: r.startedAt, deadline: r.invite.deadline } : null }, this.members.values());
   }
+
 
   /** The connection is still expected to answer this task's open round. */
   holdsConnection(connectionId: string): boolean {

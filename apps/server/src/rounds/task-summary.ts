@@ -1,4 +1,5 @@
-import type { TaskConfig, TaskStatus } from '@chorus/core';
+import type { Capabilities, TaskConfig, TaskStatus } from '@chorus/core';
+import type { StoredTask } from '../storage/storage.js';
 
 /** Where a task's round loop stands. Committed/abandoned are outcomes that lead back to 'waiting'. */
 export type RoundPhase = 'idle' | 'waiting-for-clients' | 'collecting' | 'aggregating';
@@ -34,4 +35,19 @@ export interface TaskSummary {
   /** Connected participants by the training backend they reported. */
   readonly byBackend: Readonly<Record<string, number>>;
   readonly createdAt: number;
+}
+
+/** The summary either runner (rounds or FedBuff) builds from its own state. */
+export function buildTaskSummary(
+  stored: StoredTask,
+  state: { readonly status: TaskStatus; readonly phase: RoundPhase; readonly version: number; readonly lastRound: number; readonly currentRound: OpenRoundSummary | null },
+  members: Iterable<{ readonly capabilities: Capabilities }>,
+): TaskSummary {
+  const byBackend: Record<string, number> = {};
+  let connected = 0;
+  for (const m of members) {
+    byBackend[m.capabilities.backend] = (byBackend[m.capabilities.backend] ?? 0) + 1;
+    connected++;
+  }
+  return { id: stored.id, config: stored.config, ...state, connected, byBackend, createdAt: stored.createdAt };
 }
