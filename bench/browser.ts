@@ -12,6 +12,7 @@
  *   cross-origin isolated device-check page, threaded build ÷ single-threaded build (the same
  *   page and worker code, `wasmThreads: false`), best of WASM_THREAD_TRIES (default 2) pairs
  *   measured one after the other (target ≥ 1.6 on 2 cores); `wasmThreads` the threads it used.
+ * Knobs: BROWSER_PARTS (`backends,threads,rounds`, the default, or any subset), WASM_THREAD_TRIES.
  */
 import type { Browser } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
@@ -131,11 +132,13 @@ export async function run(): Promise<Record<string, unknown>> {
   ensureWebBuild();
   const web = await startWebApp({ serverUrl: 'http://127.0.0.1:9', taskId: 'unused' });
   const browser = await launchChromium();
+  // BROWSER_PARTS (default all three) runs a subset, e.g. `threads` alone for wasmThreadsOverSingle.
+  const parts = new Set((process.env.BROWSER_PARTS ?? 'backends,threads,rounds').split(',').map((p) => p.trim()));
   try {
-    const measured = await measureBackends(browser, web.url);
-    const threads = await measureWasmThreads(browser, web.url);
+    const measured = parts.has('backends') ? await measureBackends(browser, web.url) : {};
+    const threads = parts.has('threads') ? await measureWasmThreads(browser, web.url) : {};
     await web.stop();
-    const participation = await participate(browser);
+    const participation = parts.has('rounds') ? await participate(browser) : {};
     return { ...measured, ...threads, ...participation, chromium: browser.version() };
   } finally {
     await browser.close();
