@@ -3,7 +3,7 @@ import { ChorusError } from '@chorus/core';
 import { registerWasmGradientKernels } from '@chorus/ml';
 import type { BackendId } from './trainer-protocol.js';
 import type { WasmVariantChoice } from './wasm-variant.js';
-import { installThreadedSimdSource } from './wasm-threaded-source.js';
+import { installThreadedSimdSource, withThreadsAllowed } from './wasm-threaded-source.js';
 
 interface GpuLike {
   requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string }; isFallbackAdapter?: boolean } | null>;
@@ -114,7 +114,8 @@ export async function activateBackend(id: BackendId, wasmBaseUrl: string): Promi
   await LOADERS[id].register(wasmBaseUrl);
   let ok: boolean;
   try {
-    ok = await tf.setBackend(id);
+    const start = () => tf.setBackend(id);
+    ok = id === 'wasm' && wasmVariant.variant === 'threaded-simd' ? await withThreadsAllowed(wasmVariant.threads, start) : await start();
   } catch (err) {
     throw new ChorusError('UNAVAILABLE', `backend "${id}" failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

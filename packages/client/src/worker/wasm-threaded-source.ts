@@ -39,3 +39,21 @@ export function installThreadedSimdSource(wasmBaseUrl: string): Promise<void> {
   });
   return installed;
 }
+
+/**
+ * Runs `start` (the wasm backend's first start) while `navigator.hardwareConcurrency` reads
+ * `2 × threads` in this worker, then restores it. tfjs 4.22 caps its pool at
+ * `hardwareConcurrency / 2` (backend.cc assumes two hyper-threads per core, read once when the
+ * module instantiates), so on a 2-core device `setThreadsCount(2)` alone still gives one thread.
+ */
+export async function withThreadsAllowed<T>(threads: number, start: () => Promise<T>): Promise<T> {
+  const nav = globalThis.navigator as Navigator | undefined;
+  if (!nav) return start();
+  Object.defineProperty(nav, 'hardwareConcurrency', { get: () => 2 * threads, configurable: true });
+  try {
+    return await start();
+  } finally {
+    // The own property shadowed the prototype's getter: removing it restores the real count.
+    delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}

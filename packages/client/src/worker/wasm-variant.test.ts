@@ -5,6 +5,8 @@ describe('chooseWasmVariant', () => {
   it('uses one thread per core when the page is cross-origin isolated on a multi-core device', () => {
     expect(chooseWasmVariant({ crossOriginIsolated: true, hardwareConcurrency: 2, allowThreads: undefined })).toMatchObject({ variant: 'threaded-simd', threads: 2 });
     expect(chooseWasmVariant({ crossOriginIsolated: true, hardwareConcurrency: 8, allowThreads: true })).toMatchObject({ variant: 'threaded-simd', threads: 8 });
+    // tfjs pre-creates 8 pthreads: more would only add workers.
+    expect(chooseWasmVariant({ crossOriginIsolated: true, hardwareConcurrency: 32, allowThreads: true })).toMatchObject({ variant: 'threaded-simd', threads: 8 });
   });
 
   it('stays single-threaded without isolation (a partner page\'s iframe), whatever the cores', () => {

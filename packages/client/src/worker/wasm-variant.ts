@@ -23,11 +23,15 @@ export interface WasmVariantChoice {
   readonly reason: string;
 }
 
-/** Threads for the wasm backend: one per logical core when isolated with more than one core, else one. */
+/** tfjs-backend-wasm pre-creates 8 pthreads; its pool never uses more. */
+const MAX_THREADS = 8;
+
+/** Threads for the wasm backend: one per logical core (at most 8) when isolated with more than one core, else one. */
 export function chooseWasmVariant(input: WasmVariantInput): WasmVariantChoice {
   const cores = Number.isInteger(input.hardwareConcurrency) && input.hardwareConcurrency! > 0 ? input.hardwareConcurrency! : 1;
   if (input.allowThreads === false) return { variant: 'single', threads: 1, reason: 'threads turned off for this run' };
   if (!input.crossOriginIsolated) return { variant: 'single', threads: 1, reason: 'the page is not cross-origin isolated (no SharedArrayBuffer)' };
   if (cores < 2) return { variant: 'single', threads: 1, reason: 'this device reports one core' };
-  return { variant: 'threaded-simd', threads: cores, reason: `cross-origin isolated, ${cores} cores` };
+  const threads = Math.min(cores, MAX_THREADS);
+  return { variant: 'threaded-simd', threads, reason: `cross-origin isolated, ${cores} cores` };
 }
