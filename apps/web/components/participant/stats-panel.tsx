@@ -37,6 +37,9 @@ export function StatsPanel({ state }: { readonly state: ParticipantState }) {
         )}
         <Stat testId="stat-bytes" label="Sent from this device" value={formatBytes(state.contributions.bytesSent)} note={state.task ? `model updates only, encoded as ${state.task.codec}` : 'model updates only'} />
         <Stat testId="stat-backend" label="Training on" value={backend?.backend ?? '—'} note={backendNote} />
+        {backend?.backend === 'wasm' && (
+          <Stat testId="stat-wasm-threads" label="WebAssembly threads" value={String(backend.wasmThreads)} note={backend.wasmVariantReason} />
+        )}
         <Stat testId="stat-speed" label="Speed" value={formatRate(state.samplesPerSecond)} />
         <Stat testId="stat-examples" label="Examples on this device" value={String(state.examples.total)} note={`${state.examples.bySource.shard} demo · ${state.examples.bySource.drawn} drawn · ${state.examples.bySource.imported} imported${state.examples.bySource.typed > 0 ? ` · ${state.examples.bySource.typed} typed` : ''}`} />
       </div>

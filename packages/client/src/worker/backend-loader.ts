@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ChorusError } from '@chorus/core';
 import { registerWasmGradientKernels } from '@chorus/ml';
 import type { BackendId } from './trainer-protocol.js';
+import type { WasmVariantChoice } from './wasm-variant.js';
+import { installThreadedSimdSource, withThreadsAllowed } from './wasm-threaded-source.js';
 
 interface GpuLike {
   requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string }; isFallbackAdapter?: boolean } | null>;
@@ -12,6 +14,23 @@ interface BackendLoader {
   unavailableReason(): Promise<string | undefined>;
   /** Registers the backend with tfjs (idempotent). */
   register(wasmBaseUrl: string): Promise<void>;
+}
+
+/**
+ * The wasm build this worker starts: tfjs reads its flags once, when the wasm backend first starts,
+ * so the first choice holds for the worker's life. Set by `useWasmVariant` before any trial.
+ */
+let wasmVariant: WasmVariantChoice = { variant: 'single', threads: 1, reason: 'not chosen yet' };
+let wasmStarted = false;
+
+/** Chooses the wasm build for this worker (see chooseWasmVariant); no effect once wasm has started. */
+export function useWasmVariant(choice: WasmVariantChoice): void {
+  if (!wasmStarted) wasmVariant = choice;
+}
+
+/** The wasm build this worker runs or will run, with why (a failed threaded start says so here). */
+export function currentWasmVariant(): WasmVariantChoice {
+  return wasmVariant;
 }
 
 const gpu = (): GpuLike | undefined => (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu;
@@ -48,7 +67,21 @@ const LOADERS: Record<BackendId, BackendLoader> = {
     },
     async register(wasmBaseUrl) {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      wasm.setWasmPaths(wasmBaseUrl);
+      if (!wasmStarted) {
+        wasm.setWasmPaths(wasmBaseUrl);
+        if (wasmVariant.variant === 'threaded-simd') {
+          try {
+            await installThreadedSimdSource(wasmBaseUrl);
+            wasm.setThreadsCount(wasmVariant.threads);
+          } catch (err) {
+            // Without the unminified factory every pthread would die: run one thread instead.
+            wasmVariant = { variant: 'single', threads: 1, reason: `threads unavailable: ${err instanceof Error ? err.message : String(err)}` };
+          }
+        }
+        // tfjs would pick its threaded build by itself wherever SharedArrayBuffer exists.
+        if (wasmVariant.variant === 'single') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        wasmStarted = true;
+      }
       registerWasmGradientKernels();
     },
   },
@@ -81,7 +114,8 @@ export async function activateBackend(id: BackendId, wasmBaseUrl: string): Promi
   await LOADERS[id].register(wasmBaseUrl);
   let ok: boolean;
   try {
-    ok = await tf.setBackend(id);
+    const start = () => tf.setBackend(id);
+    ok = id === 'wasm' && wasmVariant.variant === 'threaded-simd' ? await withThreadsAllowed(wasmVariant.threads, start) : await start();
   } catch (err) {
     throw new ChorusError('UNAVAILABLE', `backend "${id}" failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

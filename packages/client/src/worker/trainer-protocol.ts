@@ -34,9 +34,10 @@ export interface TrainerSetup {
   /** Ignore a cached trial and measure again. @default false */
   readonly remeasure?: boolean;
   /**
-   * Let the wasm backend run its threaded build (SharedArrayBuffer, so only where the page is
-   * cross-origin isolated: COOP + COEP). false forces the single-threaded SIMD build (benchmarks
-   * compare the two). Elsewhere, a partner's iframe for one, tfjs falls back to one thread itself.
+   * Let the wasm backend run its threaded build (one thread per core; SharedArrayBuffer, so only
+   * where the page is cross-origin isolated: COOP + COEP, and only with more than one core; see
+   * chooseWasmVariant). false forces the single-threaded SIMD build (benchmarks compare the two).
+   * A partner's iframe is never isolated, so it always runs one thread.
    * @default true
    */
   readonly wasmThreads?: boolean;
@@ -56,6 +57,8 @@ export interface BackendChoice {
   readonly crossOriginIsolated: boolean;
   /** Threads the wasm backend computes with (0 when it did not start here, 1 for the single-threaded build). */
   readonly wasmThreads: number;
+  /** Why wasm runs (or would run) with that many threads, for the device check and participant page. */
+  readonly wasmVariantReason: string;
 }
 
 export interface WorkerTrainRequest {

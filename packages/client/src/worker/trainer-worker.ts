@@ -11,9 +11,10 @@ import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
 import { useMemoryIndexedDb } from '../storage/storage-probe.js';
-import { activateBackend, deviceKey, probeBackends } from './backend-loader.js';
+import { activateBackend, currentWasmVariant, deviceKey, probeBackends, useWasmVariant } from './backend-loader.js';
 import { chooseBackend, measureBackend, modelKey } from './backend-trial.js';
 import { BACKEND_IDS, isBackendId, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
+import { chooseWasmVariant } from './wasm-variant.js';
 import { installWorkerErrorTransfer } from './worker-errors.js';
 
 installWorkerErrorTransfer();
@@ -40,7 +41,7 @@ function requirePrepared(what: string): Prepared {
   return prepared;
 }
 
-async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit<BackendChoice, 'parameters' | 'crossOriginIsolated' | 'wasmThreads'>> {
+async function pickBackend(setup: TrainerSetup, db: ParticipantDb): Promise<Omit<BackendChoice, 'parameters' | 'crossOriginIsolated' | 'wasmThreads' | 'wasmVariantReason'>> {
   if (setup.forceBackend) {
     await activateBackend(setup.forceBackend, setup.wasmBaseUrl);
     return { backend: setup.forceBackend, samplesPerSecond: 0, measurements: [], fromCache: false, forced: true };
@@ -87,12 +88,12 @@ const api: TrainerWorkerApi = {
     if (input.topology === undefined && !input.templateId) throw new ChorusError('INVALID_CONFIG', 'prepare: give the model as `topology` or `templateId`');
     const setup: TrainerSetup = input.topology === undefined ? { ...input, topology: templateTopology(input) } : input;
     // Read when the wasm backend first starts, so it must be set before any trial.
-    if (setup.wasmThreads === false) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    useWasmVariant(chooseWasmVariant({ crossOriginIsolated: globalThis.crossOriginIsolated === true, hardwareConcurrency: globalThis.navigator?.hardwareConcurrency, allowThreads: setup.wasmThreads }));
     const db = await openParticipantDb(setup.dbName);
     const choice = await pickBackend(setup, db);
     const model = await modelFromTopology(setup.topology);
     prepared = { setup, db, model, backend: choice.backend };
-    return { ...choice, parameters: model.countParams(), crossOriginIsolated: globalThis.crossOriginIsolated === true, wasmThreads: await wasmThreads() };
+    return { ...choice, parameters: model.countParams(), crossOriginIsolated: globalThis.crossOriginIsolated === true, wasmThreads: await wasmThreads(), wasmVariantReason: currentWasmVariant().reason };
   },
 
   async train(request: WorkerTrainRequest, onProgress?: (p: TrainProgress) => void) {
