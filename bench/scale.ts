@@ -40,20 +40,29 @@ export async function run(): Promise<Record<string, unknown>> {
 
   const many = await clusterPhase(o.processes, o, o.failover);
   const one: PhaseResult | null = o.baseline ? await clusterPhase(1, o, false) : null;
-  const overhead = many.roundCloseMs !== null && one?.roundCloseMs ? round2(many.roundCloseMs / one.roundCloseMs) : null;
+  // Updates each process validated itself (its chorus_updates_total): every one must have taken part.
+  const everyProcess = many.acceptedByProcess.length === o.processes && many.acceptedByProcess.every((n) => n > 0);
+  // A round without updates from every process is not the round this measures: its figures stay in `cluster.rounds`.
+  const roundCloseMs = everyProcess ? many.roundCloseMs : null;
+  const overhead = roundCloseMs !== null && one?.roundCloseMs ? round2(roundCloseMs / one.roundCloseMs) : null;
   return {
     processes: o.processes,
     connections: o.connections,
     updatesPerRound: o.updates,
     connectionsHeld: many.connectionsHeld,
-    roundCloseMs: many.roundCloseMs,
+    roundCloseMs,
     healthzP99Ms: many.healthzP99Ms,
     failoverMs: many.failoverMs,
     versionsLost: many.versionsLost,
     crossProcessOverhead: overhead,
+    contributionsFromEveryProcess: everyProcess,
     // Why a figure is null, in words (a failover needs a lease-holding coordinator to kill).
     errors: Object.fromEntries(
-      Object.entries({ cluster: many.error, failover: o.failover ? many.failoverError : null, baseline: one?.error ?? null }).filter(([, v]) => v !== null),
+      Object.entries({
+        cluster: many.error,
+        contributions: everyProcess ? null : `updates accepted per process: ${many.acceptedByProcess.join(' / ')}`,
+        failover: o.failover ? many.failoverError : null, baseline: one?.error ?? null,
+      }).filter(([, v]) => v !== null),
     ),
     cluster: many,
     oneProcess: one,

@@ -109,9 +109,10 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true });
     }
     const connected = await Promise.all(generators.map((g) => g.next('connected', 600_000)));
-    result.connectionsHeld = connected.reduce((n, c) => n + c.connected, 0);
+    // Counted by the processes themselves: what the front actually delivered to each.
     result.socketsByProcess = await perProcess(cluster, alive, 'chorus_sockets_connected', { namespace: '/' });
-    log(`${result.connectionsHeld} connected through the front; per process ${result.socketsByProcess.join(' / ')}${connected.some((c) => c.failed) ? `; failed: ${connected.flatMap((c) => c.errors).join(' | ')}` : ''}`);
+    result.connectionsHeld = result.socketsByProcess.reduce((a, b) => a + b, 0);
+    log(`${connected.reduce((n, c) => n + c.connected, 0)} connected through the front; per process ${result.socketsByProcess.join(' / ')}${connected.some((c) => c.failed) ? `; failed: ${connected.flatMap((c) => c.errors).join(' | ')}` : ''}`);
 
     const created = await fetch(`${cluster.url}/api/tasks`, {
       method: 'POST',
@@ -176,7 +177,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const announced = new Set((await collect(generators)).flatMap((s) => Object.keys(s.versions)).filter((k) => k.startsWith(`${TASK}@`)).map((k) => Number(k.slice(TASK.length + 1))));
       result.versionsLost = [...announced].filter((v) => !listed.includes(v)).length;
       result.versionsDuplicated = listed.length - new Set(listed).size;
-    }
+    } else result.error ??= 'no running process lists the task’s versions, so versions lost cannot be counted';
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`error: ${result.error}`);
