@@ -66,9 +66,32 @@ async function versions(cluster: RunningCluster, alive: readonly boolean[]): Pro
 
 const latest = (vs: number[] | null): number => (vs && vs.length ? Math.max(...vs) : -1);
 
+/**
+ * The generator's next report of `type` (asked for just before), or an error as soon as the
+ * generator exits (it says why on its stderr); no timer outlives the answer.
+ */
+function next<T extends GeneratorReport['type']>(g: Generator, type: T, timeoutMs: number): Promise<Extract<GeneratorReport, { type: T }>> {
+  if (g.proc.exitCode !== null || g.proc.signalCode !== null) return Promise.reject(new Error(`${g.name} is gone (exit ${g.proc.exitCode ?? g.proc.signalCode})`));
+  return new Promise((resolve, reject) => {
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      g.proc.off('exit', onExit);
+      g.listeners.splice(g.listeners.indexOf(listen), 1);
+      settle();
+    };
+    const listen = (r: GeneratorReport) => {
+      if (r.type === type) done(() => resolve(r as Extract<GeneratorReport, { type: T }>));
+    };
+    const onExit = (code: number | null, sig: NodeJS.Signals | null) => done(() => reject(new Error(`${g.name} exited (${sig ?? `code ${code}`}) while waiting for "${type}"`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`${g.name}: no "${type}" within ${timeoutMs} ms`))), timeoutMs);
+    g.listeners.push(listen);
+    g.proc.once('exit', onExit);
+  });
+}
+
 async function collect(generators: Generator[]) {
   for (const g of generators) g.send({ type: 'collect' });
-  return Promise.all(generators.map((g) => g.next('stats', 60_000)));
+  return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
 function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited'> {
@@ -108,7 +131,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
       child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true });
     }
-    const connected = await Promise.all(generators.map((g) => g.next('connected', 600_000)));
+    const connected = await Promise.all(generators.map((g) => next(g, 'connected', 600_000)));
     // Counted by the processes themselves: what the front actually delivered to each.
     result.socketsByProcess = await perProcess(cluster, alive, 'chorus_sockets_connected', { namespace: '/' });
     result.connectionsHeld = result.socketsByProcess.reduce((a, b) => a + b, 0);
@@ -134,7 +157,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     });
     if (!created.ok) throw new Error(`creating the task through the front: HTTP ${created.status} ${await created.text()}`);
     for (const g of generators) g.send({ type: 'join', taskId: TASK });
-    const joins = await Promise.all(generators.map((g) => g.next('joined', 600_000)));
+    const joins = await Promise.all(generators.map((g) => next(g, 'joined', 600_000)));
     result.joined = joins.reduce((n, j) => n + j.joined, 0);
     result.joinErrors = [...new Set(joins.flatMap((j) => j.errors))].slice(0, 5);
     log(`${result.joined} joined${result.joinErrors.length ? `; refused: ${result.joinErrors.join(' | ')}` : ''}`);
@@ -183,8 +206,9 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     log(`error: ${result.error}`);
   } finally {
     for (const g of generators) {
+      if (g.proc.exitCode !== null || g.proc.signalCode !== null) continue;
       g.send({ type: 'close' });
-      await g.next('closed', 60_000).catch(() => g.proc.kill());
+      await next(g, 'closed', 60_000).catch(() => g.proc.kill());
     }
     await cluster.stop();
     await dropClusterState(cluster).catch((err: unknown) => log(`cleaning up ${state.dbSchema}: ${String(err)}`));

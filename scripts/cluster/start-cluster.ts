@@ -157,6 +157,11 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 
   const managed = new Map<string, Managed>();
   let stopping = false;
+  // If the owner exits without stop() (an uncaught error, process.exit), take the children with it.
+  const orphanGuard = () => {
+    for (const m of managed.values()) if (m.child && m.child.exitCode === null) m.child.kill('SIGKILL');
+  };
+  process.once('exit', orphanGuard);
 
   const track = (name: string, child: ChildProcess): void => {
     const m = managed.get(name) ?? { child: null, expected: false, out: '' };
@@ -223,6 +228,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     stopping = true;
     await signal('nginx', 'SIGQUIT');
     await Promise.all(ports.map((_, i) => signal(`p${i + 1}`, 'SIGTERM')));
+    process.off('exit', orphanGuard);
     rmSync(dir, { recursive: true, force: true });
   };
 
