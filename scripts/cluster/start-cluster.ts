@@ -130,6 +130,16 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ? `killed by ${signal}` : `exited with code ${code}`;
 }
 
+/** SIGKILL to a process group (nginx's master and workers); nothing when it is already gone. */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
+
 interface Managed {
   child: ChildProcess | null;
   /** Exits we asked for are not reported. */
@@ -160,6 +170,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   // If the owner exits without stop() (an uncaught error, process.exit), take the children with it.
   const orphanGuard = () => {
     for (const m of managed.values()) if (m.child && m.child.exitCode === null) m.child.kill('SIGKILL');
+    killGroup(managed.get('nginx')?.child?.pid);
   };
   process.once('exit', orphanGuard);
 
@@ -242,8 +253,11 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     const config = nginxFrontConfig({ listenHost: host, listenPort: frontPort, upstreamPorts: ports, dir, maxConnections: options.maxConnections, asRoot: process.getuid?.() === 0, fileLimit: hardFileLimit() });
     writeFileSync(nginxConfigPath, config);
     // -e stderr: nginx would otherwise first open its compiled-in /var/log/nginx/error.log (root only).
-    const nginx = spawn(nginxBin, ['-p', dir, '-e', 'stderr', '-c', nginxConfigPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: nginx's workers outlive a master killed with SIGKILL and keep the
+    // port, so when the master dies unexpectedly (or we exit abruptly) the whole group goes.
+    const nginx = spawn(nginxBin, ['-p', dir, '-e', 'stderr', '-c', nginxConfigPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     track('nginx', nginx);
+    nginx.once('exit', () => killGroup(nginx.pid));
     const frontUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${frontPort}`;
     try {
       await waitReady(`${frontUrl}/readyz`, 15_000, gone('nginx'));
