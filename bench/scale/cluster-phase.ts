@@ -5,6 +5,7 @@
  * coordinator killed (SIGKILL) in the middle of a round.
  */
 import { loadavg } from 'node:os';
+import { Redis } from 'ioredis';
 import { dropClusterState, uniqueClusterState } from '../../scripts/cluster/cluster-state.js';
 import { metricSum, scrape } from '../../scripts/cluster/metrics-text.js';
 import { startCluster, type RunningCluster } from '../../scripts/cluster/start-cluster.js';
@@ -216,13 +217,30 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   return result;
 }
 
+/** The owner id in the task's Redis lease (`<prefix>:lease:<task>` = `<owner>:<token>`), or null. */
+async function leaseHolder(cluster: RunningCluster): Promise<string | null> {
+  const redis = new Redis(cluster.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const v = await redis.get(`${cluster.redisPrefix}:lease:${TASK}`);
+    return v === null ? null : v.slice(0, v.lastIndexOf(':'));
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /**
- * Kills the coordinator (the one process that opens the task's rounds) once uploads of the next
- * round are arriving, and times until a newer version is committed by another process.
+ * Kills the coordinator (the task's lease holder when its owner id names a pid of ours, else the one
+ * process that opens the task's rounds) once uploads of the next round are arriving, and times until a newer version is committed by another process.
  */
 async function measureFailover(cluster: RunningCluster, generators: Generator[], alive: boolean[], o: ScaleOptions, result: { failoverMs: number | null; failoverError: string | null }): Promise<void> {
+  // The lease holder, when its owner id names one of our pids; else the one process that opens the task's rounds.
+  const holder = await leaseHolder(cluster);
+  const byPid = holder === null ? -1 : cluster.processes.findIndex((p) => p.pid !== null && holder.split(/[^0-9A-Za-z]+/).includes(String(p.pid)));
   const opened = await perProcess(cluster, alive, 'chorus_rounds_started_total', { task: TASK });
-  const coordinators = opened.flatMap((n, i) => (n > 0 ? [i] : []));
+  const coordinators = byPid >= 0 ? [byPid] : opened.flatMap((n, i) => (n > 0 ? [i] : []));
   if (coordinators.length !== 1) {
     result.failoverError = coordinators.length === 0
       ? 'no process reports opening a round of the task'
