@@ -100,15 +100,15 @@ describe(`${PROCESSES} server process(es) behind nginx`, () => {
     await eventually('both participants connected', async () => (await perProcess('/')).reduce((a, b) => a + b, 0) === 2, 60_000);
     const participantsAt = await perProcess('/');
     const consoleAt = await perProcess('/admin');
-    await eventually(`${VERSIONS} committed versions`, async () => (await listVersions(cluster!.url, TASK)).some((v) => v.version >= VERSIONS), 300_000, 1_000);
-    const committed = (await listVersions(cluster!.url, TASK)).map((v) => v.version).filter((v) => v >= 1 && v <= VERSIONS);
-
-    // Assert: where the front put each connection (one console, two participants, three processes).
+    // Assert (early, so a misrouted connection fails fast): one console and two participants, each on its own process.
     if (PROCESSES >= 3) {
       expect(participantsAt.filter((n) => n === 1).length).toBe(2);
       expect(consoleAt.reduce((a, b) => a + b, 0)).toBe(1);
       expect(participantsAt[consoleAt.indexOf(1)]).toBe(0);
     }
+    await eventually(`${VERSIONS} committed versions`, async () => (await listVersions(cluster!.url, TASK)).some((v) => v.version >= VERSIONS), 300_000, 1_000);
+    const committed = (await listVersions(cluster!.url, TASK)).map((v) => v.version).filter((v) => v >= 1 && v <= VERSIONS);
+
     // Assert: every new version reached both browsers.
     expect(committed.sort((a, b) => a - b)).toEqual(Array.from({ length: VERSIONS }, (_, i) => i + 1));
     for (const got of received) {
