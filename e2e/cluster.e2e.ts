@@ -97,8 +97,14 @@ describe(`${PROCESSES} server process(es) behind nginx`, () => {
         }),
       );
     }
-    await eventually('both participants connected', async () => (await perProcess('/')).reduce((a, b) => a + b, 0) === 2, 60_000);
-    const participantsAt = await perProcess('/');
+    let participantsAt: number[] = [];
+    await eventually('both participants connected', async () => (participantsAt = await perProcess('/')).reduce((a, b) => a + b, 0) === 2, 60_000).catch((err: Error) => {
+      // Say what the processes held and what the pages said: that is where a cross-process gap shows.
+      const shown = Promise.all(pages.map((p) => p.page.locator('body').innerText().then((t) => t.slice(0, 300), () => '')));
+      return shown.then((texts) => {
+        throw new Error(`${err.message}; participant sockets per process ${participantsAt.join(' / ')}; page errors ${JSON.stringify(pages.flatMap((p) => p.errors))}; pages say ${JSON.stringify(texts)}`);
+      });
+    });
     const consoleAt = await perProcess('/admin');
     // Assert (early, so a misrouted connection fails fast): one console and two participants, each on its own process.
     if (PROCESSES >= 3) {

@@ -145,6 +145,8 @@ interface Managed {
   /** Exits we asked for are not reported. */
   expected: boolean;
   out: string;
+  /** How the last run ended ('exited with code 1'), for start-up errors. */
+  lastExit: string | null;
 }
 
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
@@ -167,6 +169,8 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 
   const managed = new Map<string, Managed>();
   let stopping = false;
+  // Before the cluster is up, a failed start is the error startCluster throws, not a crash to report.
+  let started = false;
   // If the owner exits without stop() (an uncaught error, process.exit), take the children with it.
   const orphanGuard = () => {
     for (const m of managed.values()) if (m.child && m.child.exitCode === null) m.child.kill('SIGKILL');
@@ -175,7 +179,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   process.once('exit', orphanGuard);
 
   const track = (name: string, child: ChildProcess): void => {
-    const m = managed.get(name) ?? { child: null, expected: false, out: '' };
+    const m = managed.get(name) ?? { child: null, expected: false, out: '', lastExit: null };
     m.child = child;
     m.expected = false;
     managed.set(name, m);
@@ -192,13 +196,15 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     child.stderr?.on('data', onData);
     child.once('exit', (code, signal) => {
       if (m.child === child) m.child = null;
-      if (!m.expected && !stopping) options.onUnexpectedExit?.(name, describeExit(code, signal));
+      m.lastExit = describeExit(code, signal);
+      if (!m.expected && !stopping && started) options.onUnexpectedExit?.(name, describeExit(code, signal));
     });
   };
 
   const gone = (name: string) => () => {
-    const c = managed.get(name)?.child;
-    return c && c.exitCode === null && c.signalCode === null ? null : `${name} ${c ? describeExit(c.exitCode, c.signalCode) : 'is not running'}`;
+    const m = managed.get(name);
+    const c = m?.child;
+    return c && c.exitCode === null && c.signalCode === null ? null : `${name} ${m?.lastExit ?? 'is not running'}`;
   };
 
   const launch = async (i: number): Promise<void> => {
@@ -265,6 +271,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       throw new Error(`nginx did not start: ${(err as Error).message}\n${managed.get('nginx')?.out ?? ''}`);
     }
 
+    started = true;
     return {
       url: frontUrl,
       get processes() {
