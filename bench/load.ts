@@ -53,7 +53,7 @@ function parseFlags(argv: readonly string[]): Options {
 const log = (msg: string): void => void process.stderr.write(`[load] ${msg}\n`);
 
 /** A child process spoken to by messages; `next` waits for the first report that matches. */
-class Child<C, R extends { type: string }> {
+export class Child<C, R extends { type: string }> {
   private readonly backlog: R[] = [];
   private waiters: { match: (r: R) => boolean; resolve: (r: R) => void }[] = [];
   readonly listeners: ((r: R) => void)[] = [];
@@ -88,13 +88,13 @@ class Child<C, R extends { type: string }> {
   }
 }
 
-function spawn<C, R extends { type: string }>(file: string, name: string, execArgv: string[] = []): Child<C, R> {
+export function spawn<C, R extends { type: string }>(file: string, name: string, execArgv: string[] = []): Child<C, R> {
   const proc = fork(join(here, 'load', file), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Child<C, R>(proc, name);
 }
 
 /** GET /healthz one after another (a load balancer's probe, a fresh connection each time), latencies in ms. */
-function probeHealth(url: string): { stop: () => Promise<number[]>; connects: number[] } {
+export function probeHealth(url: string): { stop: () => Promise<number[]>; connects: number[] } {
   const latencies: number[] = [];
   const connects: number[] = [];
   let running = true;
@@ -125,12 +125,12 @@ function probeHealth(url: string): { stop: () => Promise<number[]>; connects: nu
   };
 }
 
-const quantile = (xs: readonly number[], q: number): number => {
+export const quantile = (xs: readonly number[], q: number): number => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
-const round1 = (x: number): number => Math.round(x * 10) / 10;
+export const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 type Server = Child<ServerCommand, ServerReport>;
 type Generator = Child<GeneratorCommand, GeneratorReport>;

@@ -92,6 +92,7 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect(metrics).toContain('chorus_updates_total{task="it",outcome="accepted",reason=""} 2');
     expect(metrics).toContain(`chorus_bytes_received_total{task="it"} ${deltaA.byteLength + deltaB.byteLength}`);
     expect(metrics).toContain('chorus_participants_connected{task="it",backend="wasm"} 3');
+    expect(metrics).toContain('chorus_sockets_connected{namespace="/"} 3');
     expect(metrics).toContain('chorus_aggregation_seconds_count{strategy="fedavg"} 1');
     const detail = await (await fetch(`${server.url}/api/tasks/it`, { headers: ADMIN })).json();
     expect(detail.task.latestVersion).toBe(1);

@@ -143,6 +143,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     for (const taskId of engine.taskIds()) {
       for (const [backend, count] of Object.entries(engine.summary(taskId).byBackend)) yield { taskId, backend, count };
     }
+  }, function* () {
+    for (const [namespace, nsp] of io._nsps) yield { namespace, count: nsp.sockets.size };
   });
   // The socket handlers hear of round:cancel through this tap (their upload gate answers waiting begins).
   const tap: TransportTap = {};

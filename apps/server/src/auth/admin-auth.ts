@@ -47,6 +47,9 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** A setup token younger than this, issued by another process of the deployment, is kept rather than replaced. */
+const SETUP_TOKEN_SHARED_MS = 60_000;
+
 /** Admin accounts (argon2id), signed revocable sessions, first-run bootstrap and login throttling. */
 export class AdminAuth {
   readonly store: AuthStore;
@@ -72,7 +75,8 @@ export class AdminAuth {
 
   /**
    * First run: CHORUS_ADMIN_PASSWORD creates `admin` (operator). Without it, a one-time setup token
-   * is logged; it is good for one use at /admin/setup and is replaced at every start until used.
+   * is logged; it is good for one use at /admin/setup and is replaced at every start until used (except
+   * within a minute of another process issuing one: processes starting together share one token).
    * Returns the setup token when one was issued.
    */
   async bootstrap(): Promise<string | null> {
@@ -87,8 +91,16 @@ export class AdminAuth {
       log.info({ username }, 'admin account created from CHORUS_ADMIN_PASSWORD');
       return null;
     }
+    // Processes of one deployment starting together would each replace the token, and only the last
+    // one logged would work: a token issued moments ago by another process stands (it is in that log).
+    const issuedAt = Number((await this.store.getSetting('setup_token_issued_at')) ?? 0);
+    if ((await this.store.getSetting('setup_token_sha256')) !== null && this.now() - issuedAt < SETUP_TOKEN_SHARED_MS) {
+      log.warn({ path: '/admin/setup' }, 'no admin account yet: another server process issued the one-time setup token moments ago; it is in that process’s log');
+      return null;
+    }
     const token = randomBytes(24).toString('base64url');
     await this.store.setSetting('setup_token_sha256', sha256(token));
+    await this.store.setSetting('setup_token_issued_at', String(this.now()));
     log.warn({ setupToken: token, path: '/admin/setup' }, `no admin account yet: open /admin/setup and enter this one-time setup token: ${token}`);
     return token;
   }

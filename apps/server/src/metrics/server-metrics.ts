@@ -5,6 +5,9 @@ import type { AdminEventBus } from '../admin/admin-events.js';
 /** Which participants are connected right now, per task and training backend. */
 export type ConnectedCounts = () => Iterable<{ taskId: string; backend: string; count: number }>;
 
+/** Sockets this process holds, per Socket.IO namespace ('/' participants, '/admin' consoles). */
+export type SocketCounts = () => Iterable<{ namespace: string; count: number }>;
+
 /**
  * Prometheus metrics (prom-client) in a registry of this server's own, so several servers in one
  * process (tests, the simulator) do not share counters. Fed by admin events and a timed strategy
@@ -33,7 +36,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(bus: AdminEventBus, connected: ConnectedCounts) {
+  constructor(bus: AdminEventBus, connected: ConnectedCounts, sockets: SocketCounts = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'chorus_process_' });
     new Gauge({
       name: 'chorus_participants_connected',
@@ -43,6 +46,17 @@ export class ServerMetrics {
       collect() {
         this.reset();
         for (const c of connected()) this.set({ task: c.taskId, backend: c.backend }, c.count);
+      },
+    });
+    // Per process, not per deployment: behind a front (nginx) this shows where connections landed.
+    new Gauge({
+      name: 'chorus_sockets_connected',
+      help: 'Socket.IO connections held by this process, by namespace',
+      labelNames: ['namespace'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of sockets()) this.set({ namespace: s.namespace }, s.count);
       },
     });
     bus.on((e) => {

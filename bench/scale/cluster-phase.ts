@@ -1,0 +1,274 @@
+/**
+ * One measured run of `npm run bench -- scale` against one cluster (scripts/cluster): N server
+ * processes on PostgreSQL + Redis behind nginx, the load benchmark's light participants connected
+ * through the front, rounds of the 2NN, /healthz probed on every process, and optionally the
+ * coordinator killed (SIGKILL) in the middle of a round.
+ */
+import { loadavg } from 'node:os';
+import { Redis } from 'ioredis';
+import { dropClusterState, uniqueClusterState } from '../../scripts/cluster/cluster-state.js';
+import { metricSum, scrape } from '../../scripts/cluster/metrics-text.js';
+import { startCluster, type RunningCluster } from '../../scripts/cluster/start-cluster.js';
+import { Child, probeHealth, quantile, round1, spawn } from '../load.js';
+import type { GeneratorCommand, GeneratorReport, RoundStats } from '../load/generator-child.js';
+
+export interface ScaleOptions {
+  readonly connections: number;
+  readonly updates: number;
+  readonly rounds: number;
+  readonly generators: number;
+  readonly addresses: number;
+  readonly deadlineMs: number;
+  /** How long the next version may take after the coordinator is killed before failover counts as failed. */
+  readonly failoverTimeoutMs: number;
+}
+
+export interface PhaseResult {
+  readonly processes: number;
+  readonly connectionsHeld: number;
+  readonly socketsByProcess: number[];
+  readonly joined: number;
+  readonly joinErrors: string[];
+  readonly rounds: { round: number; version: number; accepted: number; roundCloseMs: number | null; versionReached: number }[];
+  readonly roundCloseMs: number | null;
+  readonly acceptedByProcess: number[];
+  readonly healthzP99ByProcess: number[];
+  readonly healthzP99Ms: number | null;
+  readonly failoverMs: number | null;
+  readonly failoverError: string | null;
+  readonly versionsLost: number | null;
+  readonly versionsDuplicated: number | null;
+  readonly error: string | null;
+}
+
+const TOKEN = 'bench-scale-admin-token-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+const TASK = 'scale-2nn';
+type Generator = Child<GeneratorCommand, GeneratorReport>;
+const log = (msg: string): void => void process.stderr.write(`[scale] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function perProcess(cluster: RunningCluster, alive: readonly boolean[], metric: string, labels: Record<string, string>): Promise<number[]> {
+  return Promise.all(cluster.processes.map(async (p, i) => (alive[i] ? metricSum(await scrape(p.url).catch(() => ''), metric, labels) : 0)));
+}
+
+/**
+ * Versions of the task as the processes' storage lists them (every process reads the one database;
+ * asked directly, so a process that does not run the task yet answers NOT_FOUND and is skipped).
+ */
+async function versions(cluster: RunningCluster, alive: readonly boolean[]): Promise<number[] | null> {
+  for (const [i, p] of cluster.processes.entries()) {
+    if (!alive[i]) continue;
+    const res = await fetch(`${p.url}/api/tasks/${TASK}/versions?limit=1000`, { headers: AUTH, signal: AbortSignal.timeout(10_000) }).catch(() => null);
+    if (res?.ok) return ((await res.json()) as { versions: { version: number }[] }).versions.map((v) => v.version);
+  }
+  return null;
+}
+
+const latest = (vs: number[] | null): number => (vs && vs.length ? Math.max(...vs) : -1);
+
+/**
+ * The generator's next report of `type` (asked for just before), or an error as soon as the
+ * generator exits (it says why on its stderr); no timer outlives the answer.
+ */
+function next<T extends GeneratorReport['type']>(g: Generator, type: T, timeoutMs: number): Promise<Extract<GeneratorReport, { type: T }>> {
+  if (g.proc.exitCode !== null || g.proc.signalCode !== null) return Promise.reject(new Error(`${g.name} is gone (exit ${g.proc.exitCode ?? g.proc.signalCode})`));
+  return new Promise((resolve, reject) => {
+    const done = (settle: () => void) => {
+      clearTimeout(timer);
+      g.proc.off('exit', onExit);
+      g.listeners.splice(g.listeners.indexOf(listen), 1);
+      settle();
+    };
+    const listen = (r: GeneratorReport) => {
+      if (r.type === type) done(() => resolve(r as Extract<GeneratorReport, { type: T }>));
+    };
+    const onExit = (code: number | null, sig: NodeJS.Signals | null) => done(() => reject(new Error(`${g.name} exited (${sig ?? `code ${code}`}) while waiting for "${type}"`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`${g.name}: no "${type}" within ${timeoutMs} ms`))), timeoutMs);
+    g.listeners.push(listen);
+    g.proc.once('exit', onExit);
+  });
+}
+
+async function collect(generators: Generator[]) {
+  for (const g of generators) g.send({ type: 'collect' });
+  return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
+}
+
+function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited'> {
+  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0 };
+  for (const s of stats) {
+    const r = s.rounds[roundId];
+    if (!r) continue;
+    m.accepted += r.accepted;
+    m.invited += r.invited;
+    m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
+  }
+  return m;
+}
+
+export async function clusterPhase(processes: number, o: ScaleOptions, failover: boolean): Promise<PhaseResult> {
+  const state = uniqueClusterState('scale');
+  log(`${processes} process(es): starting the cluster; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const alive = Array.from({ length: processes }, () => true);
+  const cluster = await startCluster({
+    processes,
+    ...state,
+    args: ['--no-demo-task', '--no-evaluate', '--log-level', 'warn'],
+    env: { CHORUS_ADMIN_TOKEN: TOKEN },
+    maxConnections: o.connections + 1000,
+    onUnexpectedExit: (name, how) => log(`${name} ${how}`),
+  });
+  const generators: Generator[] = [];
+  const result: { -readonly [K in keyof PhaseResult]: PhaseResult[K] } = {
+    processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null,
+    failoverMs: null, failoverError: failover ? 'not reached' : null, versionsLost: null, versionsDuplicated: null, error: null,
+  };
+  try {
+    const addresses = Array.from({ length: o.addresses }, (_, i) => `127.0.0.${i + 1}`);
+    for (let g = 0; g < o.generators; g++) {
+      const child: Generator = spawn('generator-child.ts', `generator ${g}`);
+      generators.push(child);
+      const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
+      child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true });
+    }
+    const connected = await Promise.all(generators.map((g) => next(g, 'connected', 600_000)));
+    // Counted by the processes themselves: what the front actually delivered to each.
+    result.socketsByProcess = await perProcess(cluster, alive, 'chorus_sockets_connected', { namespace: '/' });
+    result.connectionsHeld = result.socketsByProcess.reduce((a, b) => a + b, 0);
+    log(`${connected.reduce((n, c) => n + c.connected, 0)} connected through the front; per process ${result.socketsByProcess.join(' / ')}${connected.some((c) => c.failed) ? `; failed: ${connected.flatMap((c) => c.errors).join(' | ')}` : ''}`);
+
+    const created = await fetch(`${cluster.url}/api/tasks`, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        template: 'mnist-2nn',
+        start: false,
+        config: {
+          id: TASK,
+          name: 'scale 2NN',
+          codec: 'int8',
+          data: { kind: 'image', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist' },
+          training: { localEpochs: 1, batchSize: 10, learningRate: 0.05 },
+          // minClients 1: a round that misses its target by the deadline still commits, so its figures count.
+          rounds: { targetClients: o.updates, minClients: 1, deadlineMs: o.deadlineMs, maxRounds: o.rounds + (failover ? 2 : 0) },
+          strategy: { id: 'fedavg', options: {} },
+        },
+      }),
+    });
+    if (!created.ok) throw new Error(`creating the task through the front: HTTP ${created.status} ${await created.text()}`);
+    for (const g of generators) g.send({ type: 'join', taskId: TASK });
+    const joins = await Promise.all(generators.map((g) => next(g, 'joined', 600_000)));
+    result.joined = joins.reduce((n, j) => n + j.joined, 0);
+    result.joinErrors = [...new Set(joins.flatMap((j) => j.errors))].slice(0, 5);
+    log(`${result.joined} joined${result.joinErrors.length ? `; refused: ${result.joinErrors.join(' | ')}` : ''}`);
+
+    const acceptedBefore = await perProcess(cluster, alive, 'chorus_updates_total', { task: TASK, outcome: 'accepted' });
+    const probes = cluster.processes.map((p) => probeHealth(p.url));
+    const start = await fetch(`${cluster.url}/api/tasks/${TASK}/start`, { method: 'POST', headers: AUTH });
+    if (!start.ok) throw new Error(`starting the task through the front: HTTP ${start.status} ${await start.text()}`);
+    const until = Date.now() + o.rounds * (o.deadlineMs + 60_000);
+    while (latest(await versions(cluster, alive)) < o.rounds && Date.now() < until) await sleep(250);
+    // model:updated reaches the last participant a little after the commit: wait for it (bounded).
+    const settle = Date.now() + 20_000;
+    let stats = await collect(generators);
+    while (Date.now() < settle && stats.reduce((n, s) => n + (s.versions[`${TASK}@${o.rounds}`]?.count ?? 0), 0) < result.joined) {
+      await sleep(250);
+      stats = await collect(generators);
+    }
+    const healthz = await Promise.all(probes.map((p) => p.stop()));
+    result.healthzP99ByProcess = healthz.map((h) => round1(quantile(h, 0.99)));
+    result.healthzP99Ms = healthz.some((h) => h.length > 0) ? Math.max(...result.healthzP99ByProcess.filter((x) => !Number.isNaN(x))) : null;
+    const acceptedAfter = await perProcess(cluster, alive, 'chorus_updates_total', { task: TASK, outcome: 'accepted' });
+    result.acceptedByProcess = acceptedAfter.map((n, i) => n - acceptedBefore[i]!);
+
+    for (let v = 1; v <= o.rounds; v++) {
+      // Round v made version v (rounds and versions count together from a fresh task).
+      const r = merged(stats, `${TASK}-r${v}`);
+      const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
+      const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
+      result.rounds.push({ round: v, version: v, accepted: r.accepted, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
+    }
+    const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
+    result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
+    if (closes.length < o.rounds) result.error = `${closes.length} of ${o.rounds} rounds committed and reached the participants (latest version ${latest(await versions(cluster, alive))})`;
+    log(`rounds: ${JSON.stringify(result.rounds)}; accepted per process ${result.acceptedByProcess.join(' / ')}; /healthz p99 per process ${result.healthzP99ByProcess.join(' / ')} ms`);
+
+    if (failover) await measureFailover(cluster, generators, alive, o, result);
+    const listed = await versions(cluster, alive);
+    if (listed) {
+      // Every version a participant was told about must be in the database, once.
+      const announced = new Set((await collect(generators)).flatMap((s) => Object.keys(s.versions)).filter((k) => k.startsWith(`${TASK}@`)).map((k) => Number(k.slice(TASK.length + 1))));
+      result.versionsLost = [...announced].filter((v) => !listed.includes(v)).length;
+      result.versionsDuplicated = listed.length - new Set(listed).size;
+    } else result.error ??= 'no running process lists the task’s versions, so versions lost cannot be counted';
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    log(`error: ${result.error}`);
+  } finally {
+    for (const g of generators) {
+      if (g.proc.exitCode !== null || g.proc.signalCode !== null) continue;
+      g.send({ type: 'close' });
+      await next(g, 'closed', 60_000).catch(() => g.proc.kill());
+    }
+    await cluster.stop();
+    await dropClusterState(cluster).catch((err: unknown) => log(`cleaning up ${state.dbSchema}: ${String(err)}`));
+  }
+  return result;
+}
+
+/** The owner id in the task's Redis lease (`<prefix>:lease:<task>` = `<owner>:<token>`), or null. */
+async function leaseHolder(cluster: RunningCluster): Promise<string | null> {
+  const redis = new Redis(cluster.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const v = await redis.get(`${cluster.redisPrefix}:lease:${TASK}`);
+    return v === null ? null : v.slice(0, v.lastIndexOf(':'));
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Kills the coordinator (the task's lease holder when its owner id names a pid of ours, else the one
+ * process that opens the task's rounds) once uploads of the next round are arriving, and times until a newer version is committed by another process.
+ */
+async function measureFailover(cluster: RunningCluster, generators: Generator[], alive: boolean[], o: ScaleOptions, result: { failoverMs: number | null; failoverError: string | null }): Promise<void> {
+  // The lease holder, when its owner id names one of our pids; else the one process that opens the task's rounds.
+  const holder = await leaseHolder(cluster);
+  const byPid = holder === null ? -1 : cluster.processes.findIndex((p) => p.pid !== null && holder.split(/[^0-9A-Za-z]+/).includes(String(p.pid)));
+  const opened = await perProcess(cluster, alive, 'chorus_rounds_started_total', { task: TASK });
+  const coordinators = byPid >= 0 ? [byPid] : opened.flatMap((n, i) => (n > 0 ? [i] : []));
+  if (coordinators.length !== 1) {
+    result.failoverError = coordinators.length === 0
+      ? 'no process reports opening a round of the task'
+      : `rounds were opened by ${coordinators.length} processes (${coordinators.map((i) => `p${i + 1}`).join(', ')}): the task has no single lease-holding coordinator to kill`;
+    return;
+  }
+  const victim = coordinators[0]!;
+  const next = o.rounds + 1;
+  const waitUntil = Date.now() + o.deadlineMs + 30_000;
+  while (Date.now() < waitUntil && merged(await collect(generators), `${TASK}-r${next}`).accepted === 0) await sleep(100);
+  if (Date.now() >= waitUntil) {
+    result.failoverError = `round ${next} never received an upload`;
+    return;
+  }
+  const before = latest(await versions(cluster, alive));
+  const t0 = performance.now();
+  await cluster.kill(victim);
+  alive[victim] = false;
+  log(`killed the coordinator p${victim + 1} (SIGKILL) during round ${next}; latest version ${before}`);
+  const until = Date.now() + o.failoverTimeoutMs;
+  while (Date.now() < until) {
+    if (latest(await versions(cluster, alive)) > before) {
+      result.failoverMs = Math.round(performance.now() - t0);
+      result.failoverError = null;
+      log(`a new version after ${result.failoverMs} ms`);
+      return;
+    }
+    await sleep(100);
+  }
+  result.failoverError = `no version after ${before} within ${o.failoverTimeoutMs} ms of killing the coordinator p${victim + 1}`;
+}
