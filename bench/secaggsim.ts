@@ -85,6 +85,6 @@ export async function run(): Promise<Record<string, unknown>> {
     perRound: Array.from({ length: rounds }, (_, i) => ({ plain: round4(plain.reports[i]!.accuracy), secure: round4(secure.reports[i]!.accuracy), updates: [plain.reports[i]!.participants, secure.reports[i]!.participants] })),
     // Versions committed vs rounds opened: a round below the threshold is abandoned, then retried.
     abandonedRounds: (secure.reports[last]?.round ?? 0) - (secure.reports[last]?.version ?? 0),
-    seconds: { plain: plain.seconds, secure: secure.seconds },
+    runSeconds: { plain: plain.seconds, secure: secure.seconds },
   };
 }
