@@ -36,14 +36,12 @@ export async function quantizeUpdate(shape: SecAggShape, rotation: Rotation, upd
   const strict = setup.strictClip ? strictBound(shape, toLevels) : undefined;
   const rotated = rotation.apply(clipToNorm(update, strict ? strict.clipTo : setup.clipNorm));
   const out = new Uint32Array(maskedLength);
-  const scaled = new Float64Array(rotated.length);
-  for (let i = 0; i < rotated.length; i++) scaled[i] = Math.max(-levels, Math.min(levels, rotated[i]! * toLevels));
   for (let attempt = 0; ; attempt++) {
     // Fresh randomness for rounding, from a random key (crypto.getRandomValues caps at 64 KiB a call).
     const words = await expandWords(randomBytes(32), maskedLength);
     let squares = 0;
-    for (let i = 0; i < scaled.length; i++) {
-      const q = stochasticRound(scaled[i]!, words[i]!);
+    for (let i = 0; i < rotated.length; i++) {
+      const q = stochasticRound(Math.max(-levels, Math.min(levels, rotated[i]! * toLevels)), words[i]!);
       out[i] = q;
       squares += q * q;
     }
@@ -52,7 +50,7 @@ export async function quantizeUpdate(shape: SecAggShape, rotation: Rotation, upd
     if (attempt + 1 >= STRICT_ATTEMPTS) break;
   }
   // Rounding toward zero never lengthens a vector: the bound holds whatever the draws did.
-  for (let i = 0; i < scaled.length; i++) out[i] = Math.trunc(scaled[i]!);
+  for (let i = 0; i < rotated.length; i++) out[i] = Math.trunc(Math.max(-levels, Math.min(levels, rotated[i]! * toLevels)));
   return out;
 }
 
