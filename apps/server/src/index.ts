@@ -40,6 +40,7 @@ import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type Eva
 import { ensureDemoTask } from './tasks/task-factory.js';
 import { createTaskService } from './tasks/task-service.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer, type TransportTap } from './transport/socket-handlers.js';
+import { chorusSocketParser } from './transport/socket-parser.js';
 
 export type { ServerConfig } from './config.js';
 export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';
@@ -129,6 +130,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     // Socket.IO drops an over-size message together with the connection, without telling the
     // client why. Chunks are bounded by maxChunkBytes, so leave headroom only for the envelope.
     maxHttpBufferSize: cfg.maxChunkBytes + 64 * 1024,
+    // More binary attachments than socket.io-parser's default 10: a secure round's keys carry 2 per neighbour.
+    parser: chorusSocketParser,
     cors: { origin: (origin, cb) => cb(null, originAllowed(cfg.corsOrigins, origin)), credentials: true },
   });
   // Before any other middleware: rate limits and logs must see the visitor, not the proxy in front.

@@ -31,6 +31,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   personalization: '--personalization',
   clientHoldout: '--client-holdout',
   secureAggregation: '--secure-aggregation',
+  dropout: '--dropout',
 };
 
 /** Numbers stay numbers; anything else is passed through so the validator can quote it back. */
@@ -56,6 +57,7 @@ function program(): Command {
     .option('--personalization <method>', 'personal models: fedper | fedrep (the output head stays on each client) | ditto (a whole personal model per client)')
     .option('--ditto-lambda <λ>', "ditto: pull of each client's own model towards the shared one", numeric)
     .option('--secure-aggregation <neighbours,threshold>', 'SecAgg+: the server sees only each round\'s sum, e.g. 20,11')
+    .option('--dropout <fraction>', 'share of the invited clients that drop out of each round (drawn from the seed), e.g. 0.3', numeric)
     .option('--client-holdout <fraction>', "score every client each round on this share of its own examples (kept out of training)", numeric)
     .option('--server <url>', 'use this server instead of an embedded one')
     .option('--seed <n>', 'random seed', numeric)
@@ -177,6 +179,7 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
     personalization: parsePersonalization(f.personalization, f.dittoLambda),
     clientHoldout: f.clientHoldout,
     secureAggregation: parseSecureAggregation(f.secureAggregation),
+    dropout: f.dropout,
   } as Partial<SimulationOptions>;
   if (f.virtualClock) {
     const input: VirtualSimulationInput = {

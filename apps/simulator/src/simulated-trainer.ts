@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { assertSameLayout, type Dataset, type RandomSource, type SerialQueue } from '@chorus/core';
+import { assertSameLayout, ChorusError, type Dataset, type RandomSource, type SerialQueue } from '@chorus/core';
 import type { RoundTrainer } from '@chorus/client';
 import { modelLayout, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
 import type { SimulationAttack } from './simulation-options.js';
@@ -14,6 +14,8 @@ export interface SimulatedTrainerOptions {
   readonly attack?: SimulationAttack;
   /** Called with each finished local training's wall time, for throughput figures. */
   readonly onTrained?: (trainMs: number) => void;
+  /** True when this client drops out of `round` (the simulator's --dropout): it trains nothing and the round goes on without it. */
+  readonly dropsOut?: (round: number) => boolean;
 }
 
 /**
@@ -26,6 +28,9 @@ export function createSimulatedTrainer(options: SimulatedTrainerOptions): RoundT
     train(invite, global, signal, onProgress, personal) {
       return queue.run(async () => {
         signal.throwIfAborted();
+        // Inside the queue, so the client leaves at its turn: by then a secure round's keys and
+        // shares are out, and the server must recover its pairwise masks (the costly dropout).
+        if (options.dropsOut?.(invite.round)) throw new ChorusError('UNAVAILABLE', `simulated dropout: client ${options.clientIndex} left round ${invite.round}`);
         const progress = onProgress && ((p: { epoch: number; batch: number; batches: number; epochs: number }) => onProgress(((p.epoch - 1) * p.batches + p.batch) / (p.epochs * p.batches)));
         if (personal) {
           // The download holds the shared layers only; this client's personal layers come from its store.

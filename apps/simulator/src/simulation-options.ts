@@ -66,10 +66,17 @@ export interface SimulationOptions {
    */
   clientHoldout?: number;
   /** SecAgg+ secure aggregation of every round, e.g. `{ neighbours: 20, threshold: 11 }`. @default off */
-  secureAggregation?: { neighbours: number; threshold: number };
+  secureAggregation?: { neighbours: number; threshold: number; quantizationBits?: number; stageDeadlineMs?: number };
+  /**
+   * Share of the invited clients that drop out of each round, as a closed tab would: the client
+   * leaves when its turn to train comes (after a secure round's keys and shares went out) and sends
+   * nothing. Who drops is drawn from the seed, the client and the round, so two runs with the same
+   * seed lose the same clients. @default 0
+   */
+  dropout?: number;
 }
 
-export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout' | 'secureAggregation'>> = Object.freeze({
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout' | 'secureAggregation' | 'dropout'>> = Object.freeze({
   clients: 10,
   rounds: 5,
   model: 'mnist-2nn',
@@ -141,6 +148,7 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
     if (!parsed.success) fail('personalization', `a personalization config (${describeZodError(parsed.error)})`, o.personalization);
   }
   if (o.clientHoldout !== undefined && !(typeof o.clientHoldout === 'number' && o.clientHoldout >= 0.05 && o.clientHoldout <= 0.5)) fail('clientHoldout', 'a fraction in [0.05, 0.5]', o.clientHoldout);
+  if (o.dropout !== undefined && !(typeof o.dropout === 'number' && o.dropout >= 0 && o.dropout < 1)) fail('dropout', 'a fraction in [0, 1)', o.dropout);
   return o;
 }
 

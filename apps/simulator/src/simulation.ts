@@ -50,6 +50,11 @@ export interface RoundReport {
 /** Spreads one seed into independent per-client streams. */
 const streamSeed = (seed: number, stream: number): number => (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
 
+/** Whether client `i` drops out of a round: its own draw per round, so runs with one seed lose the same clients. */
+function dropoutDraw(seed: number, i: number, fraction: number): (round: number) => boolean {
+  return (round) => createSeededRandom(streamSeed(streamSeed(seed, round), 1_000_000 + i))() < fraction;
+}
+
 const ACCURACY_KEYS = ['accuracy', 'evalAccuracy', 'eval_accuracy', 'testAccuracy', 'test_accuracy'];
 const LOSS_KEYS = ['loss', 'evalLoss', 'eval_loss', 'testLoss', 'test_loss'];
 const PARTICIPANT_KEYS = ['updates', 'participants', 'clients'];
@@ -139,7 +144,15 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           serverUrl: url,
           taskId,
           capabilities: { backend: 'wasm', numExamples: data.count, platform: 'chorus-simulator' },
-          trainer: createSimulatedTrainer({ clientIndex: i, data: trainData, model, queue, random: createSeededRandom(streamSeed(o.seed, 2 * i)), attack: o.attack }),
+          trainer: createSimulatedTrainer({
+            clientIndex: i,
+            data: trainData,
+            model,
+            queue,
+            random: createSeededRandom(streamSeed(o.seed, 2 * i)),
+            attack: o.attack,
+            ...(o.dropout ? { dropsOut: dropoutDraw(o.seed, i, o.dropout) } : {}),
+          }),
           random: createSeededRandom(streamSeed(o.seed, 2 * i + 1)),
           // Each device keeps the version it last held, as a browser does, so it can download differences.
           modelCache: modelCaches(),

@@ -134,7 +134,7 @@ export { STORAGE_FALLBACKS, type StorageFallback } from './protocol/admin-api.js
 
 // ---- privacy ----
 export { createRdpAccountant, noiseForEpsilon } from './privacy/rdp-accountant.js';
-export { dpOptionsSchema } from './privacy/dp-options.js';
+export { dpOptionsSchema, type DpOptions } from './privacy/dp-options.js';
 export { applyLocalDp } from './privacy/local-dp.js';
 export { planPrivacy } from './privacy/privacy-plan.js';
 

@@ -30,8 +30,10 @@ export interface SecureRoundOptions {
   readonly length: number;
   /** The norm every participant clips its update to (the round's bound). */
   readonly clipNorm: number;
-  /** The largest example count an update may weigh. */
+  /** The largest example count an update may weigh (1 with central DP: every update weighs the same). */
   readonly maxWeight: number;
+  /** Central DP: participants keep even the rounded input within clipNorm (the noise's sensitivity). @default false */
+  readonly strictClip?: boolean;
   readonly clock: Clock;
   readonly log: Logger;
   readonly io: SecureRoundIo;
@@ -90,6 +92,7 @@ export class SecureRound {
       quantizationBits: config.quantizationBits,
       clipNorm: options.clipNorm,
       maxWeight: options.maxWeight,
+      strictClip: options.strictClip ?? false,
     });
     return new SecureRound(server, options);
   }

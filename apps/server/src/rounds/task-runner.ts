@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, normalizeBinary, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, dpOptionsSchema, normalizeBinary, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
@@ -251,16 +251,21 @@ export class TaskRunner implements RoundCloserHost {
 
   private async openSecure(r: OpenRound, picked: Member[]): Promise<void> {
     const config = this.config.secureAggregation!;
+    const bound = r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global);
+    const dp = this.centralDp();
     try {
       const secure = await SecureRound.open({
         roundId: r.roundId,
         participantIds: picked.map((m) => m.participantId),
         config,
         length: this.global.length,
-        clipNorm: r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global),
+        // Central DP: each participant clips to C itself (strictly, rounding included), and every
+        // update weighs 1, as DP-FedAvg's server would clip and weigh it; the strategy adds the noise.
+        clipNorm: dp ? Math.min(dp.clipNorm, bound) : bound,
         // No update may claim more examples than its participant declared (nor training.maxExamples):
         // the smallest such cap is the weight scale, so weights keep their quantization precision.
-        maxWeight: Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, this.config.training.maxExamples || Infinity, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
+        maxWeight: dp ? 1 : Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, this.config.training.maxExamples || Infinity, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
+        strictClip: dp !== undefined,
         maskDeadlineMs: this.config.rounds.deadlineMs,
         clock: this.clock,
         log: this.log,
@@ -289,6 +294,13 @@ export class TaskRunner implements RoundCloserHost {
     }
   }
 
+  /** The strategy's central DP options (validated when the task was created), if it has any. */
+  private centralDp(): DpOptions | undefined {
+    if (this.config.strategy.options.dp === undefined) return undefined;
+    const parsed = dpOptionsSchema.safeParse(this.config.strategy.options.dp);
+    return parsed.success ? parsed.data : undefined;
+  }
+
   /** A participant's message for a stage of the open secure round; refusals are typed errors. */
   secureMessage(participantId: string, req: SecAggClientMessage): void {
     const r = this.round;
@@ -302,7 +314,18 @@ export class TaskRunner implements RoundCloserHost {
   private secureDone(r: OpenRound, result: SecAggResult): void {
     if (this.round !== r || this.phase !== 'collecting') return;
     const examples = Math.max(1, Math.round(result.examples));
-    r.aggregator.add({ participantId: 'secure-aggregate', numExamples: examples, update: secureSumUpdate(this.stored.layout, result.mean), metrics: {} });
+    const outcome = r.aggregator.add({
+      participantId: 'secure-aggregate',
+      numExamples: examples,
+      update: secureSumUpdate(this.stored.layout, result.mean),
+      metrics: {},
+      // With central DP the mean is of clipped, equally weighted updates: DP counts each of them.
+      ...(this.centralDp() ? { meanOf: result.included.length } : {}),
+    });
+    if (outcome.status === 'rejected') {
+      void this.abandonRound(`the securely aggregated sum was refused: ${outcome.reason}`, true);
+      return;
+    }
     const at = this.clock.now();
     const note = `securely aggregated (SecAgg+, ${result.report.bitsPerCoordinate} bits per value, ${result.report.recoveredDropouts} dropouts recovered)`;
     for (const id of result.included) {

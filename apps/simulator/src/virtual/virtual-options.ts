@@ -29,6 +29,7 @@ export function resolveVirtualOptions(input: VirtualSimulationInput, name: (key:
     throw new ChorusError('INVALID_CONFIG', `${name(key)}: expected ${expected}, got ${JSON.stringify(got)}`);
   };
   if (o.serverUrl !== undefined) fail('serverUrl', 'no server: the virtual clock runs the round engine in this process', o.serverUrl);
+  if (o.dropout !== undefined) fail('dropout', 'no --dropout: on the virtual clock devices drop out as the device profile says', o.dropout);
   if (o.personalization !== undefined) fail('personalization', 'no personalization (not simulated on the virtual clock yet)', o.personalization);
   const out: VirtualSimulationOptions = {
     ...o,

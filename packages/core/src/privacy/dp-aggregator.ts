@@ -33,6 +33,10 @@ function roundSampleRate(o: DpOptions, ctx?: Pick<RoundContext, 'selected' | 'po
  * 1 (example counts would let one client's influence exceed C). The sum gets N(0, (z_Δ·C)²) noise
  * and is divided by `expectedClients` (or the count received), so the average's noise std is
  * z_Δ·C/D. The inner aggregator must be the streaming mean.
+ *
+ * With secure aggregation the participants clip (strictly, after quantization) and the server only
+ * sees their mean: an update with `meanOf: n` counts as n clipped updates of weight 1, so the sum,
+ * the noise and the accountant's step are exactly those of a plain round with the same n.
  */
 export function createDpController(o: DpOptions, random: RandomSource = createSecureRandom()): DpController {
   let clip = o.clipNorm;
@@ -56,11 +60,30 @@ export function createDpController(o: DpOptions, random: RandomSource = createSe
       const c = clip;
       let count = 0;
       let clipped = 0;
+      /** Updates that came already clipped, inside a secure round's mean: how many of them were clipped is unknown. */
+      let summed = 0;
+      // The mean of n updates clipped to C is within C of zero; a longer one was not clipped to this C.
+      // (The slack is float32 rounding of the decoded mean, never a whole quantization step.)
+      const addMean = (u: Parameters<RoundAggregator['add']>[0], norm: number): ReturnType<RoundAggregator['add']> => {
+        const n = u.meanOf!;
+        if (!Number.isInteger(n) || n < 1) return { status: 'rejected', code: 'BAD_REQUEST', reason: `a mean of ${n} updates` };
+        // Adaptive clipping moves C by the share of updates that needed clipping, unknown inside a sum.
+        if (o.adaptiveClipping) return { status: 'rejected', code: 'INVALID_CONFIG', reason: 'adaptive clipping needs each update\'s norm; a securely aggregated mean does not tell it' };
+        if (norm > c * (1 + 1e-5)) {
+          return { status: 'rejected', code: 'OUT_OF_BOUNDS', reason: `the mean of ${n} updates has norm ${norm.toPrecision(4)}, above the DP clip norm ${c.toPrecision(4)} each was to be clipped to` };
+        }
+        const outcome = inner.add({ ...u, numExamples: n });
+        if (outcome.status !== 'accepted') return outcome;
+        count += n;
+        summed += n;
+        return outcome;
+      };
       return {
         streaming: inner.streaming,
         add(u) {
           const norm = u.update.l2Norm();
           if (!Number.isFinite(norm)) return { status: 'rejected', code: 'NON_FINITE', reason: 'update norm is not finite' };
+          if (u.meanOf !== undefined) return addMean(u, norm);
           const over = norm > c;
           const outcome = inner.add({ ...u, numExamples: 1, update: over ? scaleUpdate(u.update, c / norm) : u.update });
           if (outcome.status !== 'accepted') return outcome;
@@ -90,7 +113,7 @@ export function createDpController(o: DpOptions, random: RandomSource = createSe
           return {
             ...r,
             delta,
-            metrics: { ...r.metrics, clipNorm: c, noiseStd, fractionClipped: clipped / count, sampleRate: rate, epsilon, delta: dlt },
+            metrics: { ...r.metrics, clipNorm: c, noiseStd, ...(summed < count ? { fractionClipped: clipped / (count - summed) } : {}), sampleRate: rate, epsilon, delta: dlt },
           };
         },
       };

@@ -16,8 +16,12 @@ export function checkSecureAggregation(config: TaskConfig): void {
   if (aggregator !== 'mean') {
     refuse('strategy.options.aggregator', `"${aggregator}" needs every individual update, and with secure aggregation the server sees only their sum: use "mean" (norm bounding moves to the participants) or turn secure aggregation off`);
   }
-  if (options.dp !== undefined) {
-    refuse('strategy.options.dp', 'central DP on a securely aggregated sum is not wired into the round engine yet: turn one of them off (local DP, config.privacy.localDp, works with secure aggregation)');
+  // Central DP works on the secure sum: participants clip to dp.clipNorm, the server noises the
+  // unmasked sum. Adaptive clipping does not: it moves C by how many updates needed clipping, a
+  // per-participant fact the server never sees here.
+  const dp = options.dp as { adaptiveClipping?: unknown } | undefined;
+  if (dp?.adaptiveClipping !== undefined) {
+    refuse('strategy.options.dp.adaptiveClipping', 'adaptive clipping follows how many updates needed clipping each round, and with secure aggregation the server sees only their sum: use a fixed clipNorm or turn secure aggregation off');
   }
   if (config.mode === 'async') {
     // FedBuff folds updates one by one into a buffer; the SecAgg+ stages run per synchronous round.

@@ -37,6 +37,15 @@ describe('the secureAggregation task option', () => {
     expect(e.message).toMatch(/"krum" needs every individual update/);
   });
 
+  it('takes central DP with a fixed clip norm, and refuses adaptive clipping, saying why', () => {
+    const dp = { clipNorm: 1, noiseMultiplier: 1 };
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, strategy: { id: 'fedavg', options: { dp } } }))).not.toThrow();
+    const e = refusal({ ...base, strategy: { id: 'fedavg', options: { dp: { ...dp, expectedClients: 10, adaptiveClipping: {} } } } });
+    expect(e.code).toBe('INVALID_CONFIG');
+    expect(e.path).toBe('config.strategy.options.dp.adaptiveClipping');
+    expect(e.message).toMatch(/how many updates needed clipping.*sees only their sum/);
+  });
+
   it('refuses the asynchronous mode, which has no secure stages', () => {
     const e = refusal({ ...base, mode: 'async' });
     expect(e.path).toBe('config.mode');

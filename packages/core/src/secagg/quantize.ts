@@ -20,6 +20,9 @@ function stochasticRound(v: number, word: number): number {
   return f + (word / TWO_32 < v - f ? 1 : 0);
 }
 
+/** Re-draws of the stochastic rounding before a strict clip falls back to rounding toward zero. */
+const STRICT_ATTEMPTS = 8;
+
 /** The quantized, not yet masked, vector (length maskedLength; the weight is the last value). */
 export async function quantizeUpdate(shape: SecAggShape, rotation: Rotation, update: Float32Array, examples: number): Promise<Uint32Array> {
   const { setup, levels, range, maskedLength } = shape;
@@ -29,17 +32,43 @@ export async function quantizeUpdate(shape: SecAggShape, rotation: Rotation, upd
     if (!Number.isFinite(update[i]!)) throw new SecAggError('MALFORMED', `update value ${i} is not finite`);
   }
   const share = Math.min(examples, setup.maxWeight) / setup.maxWeight;
-  const rotated = rotation.apply(clipToNorm(update, setup.clipNorm));
-  // Fresh randomness for rounding, from a random key (crypto.getRandomValues caps at 64 KiB a call).
-  const words = await expandWords(randomBytes(32), maskedLength);
-  const out = new Uint32Array(maskedLength);
   const toLevels = (levels * share) / range;
-  for (let i = 0; i < rotated.length; i++) {
-    const v = Math.max(-levels, Math.min(levels, rotated[i]! * toLevels));
-    out[i] = stochasticRound(v, words[i]!);
+  const strict = setup.strictClip ? strictBound(shape, toLevels) : undefined;
+  const rotated = rotation.apply(clipToNorm(update, strict ? strict.clipTo : setup.clipNorm));
+  const out = new Uint32Array(maskedLength);
+  for (let attempt = 0; ; attempt++) {
+    // Fresh randomness for rounding, from a random key (crypto.getRandomValues caps at 64 KiB a call).
+    const words = await expandWords(randomBytes(32), maskedLength);
+    let squares = 0;
+    for (let i = 0; i < rotated.length; i++) {
+      const q = stochasticRound(Math.max(-levels, Math.min(levels, rotated[i]! * toLevels)), words[i]!);
+      out[i] = q;
+      squares += q * q;
+    }
+    out[maskedLength - 1] = stochasticRound(levels * share, words[maskedLength - 1]!);
+    if (!strict || squares <= strict.squares) return out;
+    if (attempt + 1 >= STRICT_ATTEMPTS) break;
   }
-  out[maskedLength - 1] = stochasticRound(levels * share, words[maskedLength - 1]!);
+  // Rounding toward zero never lengthens a vector: the bound holds whatever the draws did.
+  for (let i = 0; i < rotated.length; i++) out[i] = Math.trunc(Math.max(-levels, Math.min(levels, rotated[i]! * toLevels)));
   return out;
+}
+
+/**
+ * With strictClip the rounded vector q (in levels) must satisfy ‖q‖ ≤ clipNorm·toLevels, so that
+ * its decoded contribution is never longer than clipNorm. Stochastic rounding adds independent
+ * errors of variance p(1 − p) ≤ ¼ per value, so E‖q‖² ≤ ‖v‖² + D/4 with a spread of about
+ * √(‖v‖² + D/8). The update is clipped to a norm that leaves room for the mean and four spreads;
+ * the rare draw still too long is re-drawn (and, after STRICT_ATTEMPTS, rounded toward zero).
+ */
+function strictBound(shape: SecAggShape, toLevels: number): { clipTo: number; squares: number } {
+  const bound = shape.setup.clipNorm * toLevels;
+  const squares = bound * bound;
+  const d = shape.paddedLength;
+  const room = squares - d / 4 - 4 * Math.sqrt(squares + d / 8);
+  // Too few levels for that room: clip to half and let the fallback keep the bound.
+  const fraction = room > squares / 4 ? Math.sqrt(room / squares) : 0.5;
+  return { clipTo: shape.setup.clipNorm * fraction, squares };
 }
 
 /** What the server learns: the weighted mean and the total weight, nothing per participant. */

@@ -32,6 +32,12 @@ export const secAggSetupSchema = z.object({
   /** Examples above this count weigh as this count (the weight is carried as one more value). */
   maxWeight: z.number().int().min(1).max(1e9),
   rangeFactor: z.number().positive().max(64).default(DEFAULT_RANGE_FACTOR),
+  /**
+   * Central DP: the rounded input itself, not only the update before rounding, is never longer than
+   * clipNorm, so one participant moves the sum by at most clipNorm (the sensitivity the noise is
+   * calibrated to). Stochastic rounding lengthens a vector a little; see quantizeUpdate.
+   */
+  strictClip: z.boolean().default(false),
 });
 export type SecAggSetup = z.output<typeof secAggSetupSchema>;
 export type SecAggSetupInput = z.input<typeof secAggSetupSchema>;

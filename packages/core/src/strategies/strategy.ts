@@ -24,6 +24,12 @@ export interface ClientUpdate {
   readonly update: EncodedUpdate;
   /** What the client reported about its local training (loss, accuracy, trainMs, …). */
   readonly metrics: Readonly<Record<string, number>>;
+  /**
+   * Set when this is not one client's update but the unweighted mean of `meanOf` updates, each
+   * clipped by its own participant to the round's DP clip norm: the unmasked sum of a secure round
+   * with central DP. DP counts it as that many clipped updates and does not clip it again.
+   */
+  readonly meanOf?: number;
 }
 
 /** A client that was selected but produced no usable update. Failures are data, not exceptions. */

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { planPrivacy } from '@chorus/core';
+import { useEmbeddedServer } from './embedded-server.test-helper.js';
+import { runSimulation, type RoundReport } from './simulation.js';
+
+const embedded = useEmbeddedServer();
+
+describe('secure aggregation with dropouts through the simulator (embedded server, real Socket.IO)', () => {
+  it('six neighbours (12 binary keys in one message) and two clients dropping after sharing keys: the round commits from the other six', async () => {
+    // Prepare: seed 4 makes clients 3 and 7 drop out of round 1 at --dropout 0.25. Each participant
+    // has 6 of the 7 others as neighbours, so at least 4 = threshold of its holders survive.
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId: 'sim-secure-dropout',
+      clients: 8,
+      fraction: 1,
+      rounds: 1,
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      maxExamples: 50,
+      seed: 4,
+      minClients: 5,
+      dropout: 0.25,
+      secureAggregation: { neighbours: 6, threshold: 4 },
+    })) {
+      reports.push(r);
+    }
+    // Assert: version 1 came from round 1 (not a retry), with the six that stayed.
+    expect(reports.map((r) => [r.round, r.version, r.participants, r.failures])).toEqual([[1, 1, 6, 2]]);
+    expect(reports[0]!.accuracy).toBeGreaterThan(0.2);
+  }, 240_000);
+
+  it('central DP on the secure sum: the round commits with noise z·C/n and the ε of a plain DP round', async () => {
+    const reports: RoundReport[] = [];
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId: 'sim-secure-dp',
+      clients: 6,
+      fraction: 1,
+      rounds: 1,
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      maxExamples: 50,
+      seed: 2,
+      minClients: 5,
+      strategy: { id: 'fedavg', options: { dp: { clipNorm: 0.5, noiseMultiplier: 0.3, sampleRate: 0.2 } } },
+      secureAggregation: { neighbours: 4, threshold: 3 },
+    })) {
+      reports.push(r);
+    }
+    expect(reports.map((r) => [r.round, r.version, r.participants])).toEqual([[1, 1, 6]]);
+    const m = reports[0]!.serverMetrics;
+    expect(m.clipNorm).toBe(0.5);
+    expect(m.noiseStd).toBeCloseTo((0.3 * 0.5) / 6, 12);
+    expect(m.epsilon).toBeCloseTo(planPrivacy({ noiseMultiplier: 0.3, sampleRate: 0.2, delta: 1e-5, rounds: 1 }).epsilon, 9);
+  }, 240_000);
+});
