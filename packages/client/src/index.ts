@@ -2,7 +2,10 @@
 // runs in Node (simulator), Web Workers and pages alike.
 export { createParticipantSession } from './session/participant-session.js';
 export type { ParticipantSession, ParticipantSessionOptions, SessionStats } from './session/participant-session.js';
-export type { PersonalTrainInput, RoundTrainer, TrainResult } from './session/round-runner.js';
+export type { KeepForSecureRound, PersonalTrainInput, RoundTrainer, TrainResult } from './session/round-runner.js';
+export { securelyAggregatedNote } from './session/round-runner.js';
+export { createLocalSecureComputation } from './session/secure-computation.js';
+export type { KeepingSecureComputation, SecureComputation } from './session/secure-computation.js';
 export { createMemoryPersonalLayerStore } from './session/personal-layer-store.js';
 export type { PersonalLayerStore } from './session/personal-layer-store.js';
 export { createMemoryModelCache } from './session/model-cache.js';

@@ -214,6 +214,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         serverUrl,
         taskId,
         trainer: {
+          ...(resumable.secure ? { secure: resumable.secure } : {}),
           train: async (...args) => {
             try {
               return await resumable.train(...args);
