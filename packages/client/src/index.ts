@@ -29,7 +29,7 @@ export type {
 // reaches it only through `new Worker(new URL(...))`, so tfjs stays out of the page's bundle.
 export { createBrowserParticipant } from './participant.js';
 export type { BrowserParticipant, BrowserParticipantOptions } from './participant.js';
-export type { ParticipantState, ParticipantPhase, RoundProgress } from './participant/participant-state.js';
+export type { LastReceipt, ParticipantState, ParticipantPhase, RoundProgress } from './participant/participant-state.js';
 export { createParticipationPolicy, PAUSE_REASON_TEXT } from './participant/participation-policy.js';
 export type { ParticipationPolicy, ParticipationPolicyOptions, PauseReason } from './participant/participation-policy.js';
 export { createSingleTabLock } from './participant/single-tab-lock.js';
