@@ -298,8 +298,8 @@ export class TaskRunner implements RoundCloserHost {
     if (req.chunk) {
       const part = parseSecAggMessage(maskedInputSchema, message, 'secagg:masked-input part');
       const secure = r.secure;
-      if (secure.stage !== 'mask') throw new SecAggError('WRONG_STAGE', `a masked-input part arrived while the round is at "${secure.stage}"`);
       if (part.id !== secure.idOf(participantId)) throw new SecAggError('UNKNOWN_ID', 'a message must carry its sender\'s own protocol id');
+      if (secure.stage !== 'mask') throw new SecAggError('WRONG_STAGE', `a masked-input part arrived while the round is at "${secure.stage}"`);
       r.maskedParts ??= new MaskedInputAssembler(secAggShape(secure.setup).maskedBytes);
       const whole = r.maskedParts.add(participantId, req.chunk, part.masked);
       r.bytesUp += part.masked.byteLength;
