@@ -137,7 +137,7 @@ const api: TrainerWorkerApi = {
       if (request.keep) {
         // A secure round: the update stays here, and only its masked form will leave the worker.
         secure.keep(request.roundId, privateUpdate(result.delta, request.keep.localDp));
-        return { delta: new Float32Array(0), kept: true, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran };
+        return { delta: new Float32Array(0), kept: true, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) };
       }
       return transfer(
         { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) },
