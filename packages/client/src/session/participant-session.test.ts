@@ -428,4 +428,29 @@ describe('participant session', () => {
     expect(got.receipt.note).toMatch(/^Securely aggregated: the server sees only the sum of the 5 participants' updates/);
     await session.close();
   });
+
+  it('a secure round cancelled while waiting for the neighbours\' shares fails at once instead of waiting forever', async () => {
+    // Prepare: the in-process computation would need real keys: the trainer's records the calls instead
+    const calls: string[] = [];
+    const secure: SecureComputation = {
+      begin: async (_r, _s, id) => ({ id, maskPublicKey: new Uint8Array(32), sharePublicKey: new Uint8Array(32), seedCommitment: new Uint8Array(32) }),
+      share: async () => ({ id: 2, shares: [] }),
+      mask: async () => (calls.push('mask'), { id: 2, masked: new Uint8Array(4) }),
+      unmask: async () => ({ id: 2, seedShares: [], keyShares: [] }),
+      end: async () => void calls.push('end'),
+    };
+    const trainer: RoundTrainer = { secure, train: async () => ({ delta: new Float32Array(0), kept: true, numExamples: 9, metrics: {} }) };
+    const { socket } = happyServer({ 'secagg:message': () => ({ ok: true, data: { ok: true } }) });
+    const session = sessionWith(socket, { trainer });
+    await session.start();
+    const failed = nextEvent<{ roundId: string; error: ChorusError }>((l) => session.on('roundFailed', l));
+    // Execute: trained, then the server cancels before the shares stage closed
+    socket.fire('round:invite', { ...invite('r-9'), secureAggregation: { id: 2, setup: { participants: 3 } } });
+    await until(() => session.status === 'uploading');
+    socket.fire('round:cancel', { taskId: TASK, roundId: 'r-9', reason: 'task paused' });
+    // Assert: the round failed as closed; nothing was masked; the computation forgot the round
+    expect((await failed).error.code).toBe('ROUND_CLOSED');
+    expect(calls).toEqual(['end']);
+    await session.close();
+  });
 });

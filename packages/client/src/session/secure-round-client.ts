@@ -53,7 +53,9 @@ export function createSecureRoundClient(invite: RoundInvite, options: SecureRoun
   const begun = computation.begin(roundId, secure.setup, secure.id);
   void begun.then((keys) => send('advertise', keys)).catch(fail);
   let sharesArrived!: (payload: unknown) => void;
-  const shares = new Promise<unknown>((resolve) => (sharesArrived = resolve));
+  let sharesLost!: (err: ChorusError) => void;
+  const shares = new Promise<unknown>((resolve, reject) => ((sharesArrived = resolve), (sharesLost = reject)));
+  shares.catch(() => undefined); // only submit() awaits it; a round closed before training ends needs no handler
   const handle = async (msg: SecAggServerMessage): Promise<void> => {
     await begun;
     const payload = normalizeBinary(msg.payload) as never;
@@ -98,6 +100,8 @@ export function createSecureRoundClient(invite: RoundInvite, options: SecureRoun
     close() {
       if (closed) return;
       closed = true;
+      // A submit() still waiting for the neighbours' shares ends instead of waiting forever.
+      sharesLost(new ChorusError('ROUND_CLOSED', `round ${roundId} closed before the neighbours' shares arrived`));
       void computation.end(roundId).catch(() => undefined);
     },
   };
