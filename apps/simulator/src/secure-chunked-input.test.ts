@@ -2,8 +2,8 @@
  * A masked input larger than one message, end to end over real sockets: four participant sessions
  * (the client's own secure-round code, computing in-process as in Node) send their masked inputs
  * in parts no larger than the server's chunk limit, and the server assembles them into the sum.
- * A small model under a 1 KiB limit keeps it quick: the parts are what is tested, not the model
- * (the browser test, e2e/secure-aggregation.e2e.ts, sends the 2NN's in 64 KiB parts).
+ * Twice: a small model under a 1 KiB limit, and the FedAvg paper's CNN (1.66M parameters) under
+ * the default 256 KiB one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,13 +60,13 @@ async function secureRound(server: RunningServer, template: string, data: unknow
   const weights = async (version: number): Promise<FlatWeights> => decodePayload(await downloadBytes(weightsUrl(server.url, taskId, version), { fetch: (u, init) => fetch(u, init) }));
   const v0 = await weights(0);
   const n = v0.values.length;
-  const delta = (i: number) => Float32Array.from({ length: n }, (_, k) => Math.cos(k * 0.07 + i) * (0.5 / Math.sqrt(n)));
+  const deltas = [0, 1, 2, 3].map((i) => Float32Array.from({ length: n }, (_, k) => Math.cos(k * 0.07 + i) * (0.5 / Math.sqrt(n))));
   // Every secagg:message a participant sends, as the wire carries it.
   const sent: Sent[] = [];
   const receipts: string[] = [];
   const errors: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const trainer: RoundTrainer = { train: async () => ({ delta: delta(i), numExamples: 50, metrics: {} }) };
+    const trainer: RoundTrainer = { train: async () => ({ delta: deltas[i]!.slice(), numExamples: 50, metrics: {} }) };
     const session: ParticipantSession = createParticipantSession({
       serverUrl: server.url,
       taskId,
@@ -95,7 +95,7 @@ async function secureRound(server: RunningServer, template: string, data: unknow
   let err = 0;
   let norm = 0;
   for (let k = 0; k < n; k++) {
-    const mean = (delta(0)[k]! + delta(1)[k]! + delta(2)[k]! + delta(3)[k]!) / 4;
+    const mean = (deltas[0]![k]! + deltas[1]![k]! + deltas[2]![k]! + deltas[3]![k]!) / 4;
     err += (v1.values[k]! - v0.values[k]! - mean) ** 2;
     norm += mean ** 2;
   }
@@ -118,6 +118,7 @@ function expectChunked(sent: readonly Sent[], limit: number): number {
 }
 
 describe('chunked masked inputs', () => {
+
   it('a masked input several times a 1 KiB chunk limit arrives in parts and the round commits the mean', { timeout: 120_000 }, async () => {
     const data = { kind: 'tabular', inputShape: [4], numClasses: 3, features: { names: ['a', 'b', 'c', 'd'], mean: [0, 0, 0, 0], std: [1, 1, 1, 1], labelColumn: 'y' } };
     const r = await secureRound(await serverWith(1024), 'tabular-mlp', data);
@@ -128,4 +129,12 @@ describe('chunked masked inputs', () => {
     expect(r.receipts.every((x) => /^Securely aggregated: the server sees only the sum of the 4 participants' updates/.test(x))).toBe(true);
   });
 
+
+  it('the CNN (1.66M parameters) at the default 256 KiB limit: each masked input goes in several parts', { timeout: 180_000 }, async () => {
+    const r = await secureRound(await serverWith(undefined), 'mnist-cnn', { kind: 'image', inputShape: [28, 28, 1], numClasses: 10 });
+    expect(r.errors).toEqual([]);
+    const parts = expectChunked(r.sent, 256 * 1024);
+    expect(parts).toBeGreaterThanOrEqual(5);
+    expect(r.relativeError).toBeLessThan(0.05);
+  });
 });
