@@ -5,11 +5,9 @@
  * server, one web app, one browser, pages in sequence; the test fails listing each serious or
  * critical finding (and any empty table header, a minor rule these pages broke before).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { AxeResults } from 'axe-core';
+import { axeAudit as audit } from './support/axe.js';
 import { eventually, openParticipant } from './support/browser.js';
 import { createTask, listVersions, type E2eServer } from './support/chorus-server.js';
 import type { E2eWebApp } from './support/web-app.js';
@@ -19,12 +17,6 @@ const TASK = 'a11y-e2e';
 /** Where public/partner-demo.html expects the web app (the local default of `npm start`). */
 const DEMO_WEB_ORIGIN = 'http://localhost:3000';
 const OPERATOR_PASSWORD = 'operator-a11y-password';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-/** Findings a person relying on a screen reader or on contrast would be blocked by. */
-const BLOCKING = new Set(['serious', 'critical']);
-/** Rules axe ranks lower that these pages once broke and must not break again. */
-const GUARDED_RULES = new Set(['empty-table-header']);
-const fails = (v: { id: string; impact?: string | null }) => BLOCKING.has(v.impact ?? '') || GUARDED_RULES.has(v.id);
 
 let server: E2eServer;
 let web: E2eWebApp;
@@ -43,17 +35,6 @@ afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await stack?.stop();
 });
-
-/** Runs axe in the page (open shadow roots included) and returns one line per failing finding. */
-async function audit(page: Page, name: string): Promise<string[]> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const results = await page.evaluate(() => (window as unknown as { axe: { run(): Promise<AxeResults> } }).axe.run());
-  const minor = results.violations.filter((v) => !fails(v)).map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`);
-  if (minor.length > 0) console.log(`axe, ${name}, not failing the test: ${minor.join(', ')}`);
-  return results.violations
-    .filter(fails)
-    .flatMap((v) => v.nodes.map((n) => `${name}: ${v.id} (${v.impact}) at ${JSON.stringify(n.target)}: ${v.help}`));
-}
 
 async function newPage(): Promise<Page> {
   const context = await browser.newContext();

@@ -2,7 +2,10 @@
 // runs in Node (simulator), Web Workers and pages alike.
 export { createParticipantSession } from './session/participant-session.js';
 export type { ParticipantSession, ParticipantSessionOptions, SessionStats } from './session/participant-session.js';
-export type { PersonalTrainInput, RoundTrainer, TrainResult } from './session/round-runner.js';
+export type { KeepForSecureRound, PersonalTrainInput, RoundTrainer, TrainResult } from './session/round-runner.js';
+export { securelyAggregatedNote } from './session/round-runner.js';
+export { createLocalSecureComputation } from './session/secure-computation.js';
+export type { KeepingSecureComputation, SecureComputation } from './session/secure-computation.js';
 export { createMemoryPersonalLayerStore } from './session/personal-layer-store.js';
 export type { PersonalLayerStore } from './session/personal-layer-store.js';
 export { createMemoryModelCache } from './session/model-cache.js';
@@ -26,7 +29,7 @@ export type {
 // reaches it only through `new Worker(new URL(...))`, so tfjs stays out of the page's bundle.
 export { createBrowserParticipant } from './participant.js';
 export type { BrowserParticipant, BrowserParticipantOptions } from './participant.js';
-export type { ParticipantState, ParticipantPhase, RoundProgress } from './participant/participant-state.js';
+export type { LastReceipt, ParticipantState, ParticipantPhase, RoundProgress } from './participant/participant-state.js';
 export { createParticipationPolicy, PAUSE_REASON_TEXT } from './participant/participation-policy.js';
 export type { ParticipationPolicy, ParticipationPolicyOptions, PauseReason } from './participant/participation-policy.js';
 export { createSingleTabLock } from './participant/single-tab-lock.js';

@@ -167,7 +167,10 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       store.update({ task: j.task, participantId: j.participantId, phase: 'running' });
       void storage.identity.rememberServerParticipantId(serverUrl, taskId, j.participantId, j.token);
     });
-    s.on('roundJoined', (invite) => store.update({ progress: { ...EMPTY_PROGRESS, roundId: invite.roundId, round: invite.round } }));
+    s.on('roundJoined', (invite) => {
+      const secure = (invite.secureAggregation?.setup as { participants?: unknown } | undefined)?.participants;
+      store.update({ progress: { ...EMPTY_PROGRESS, roundId: invite.roundId, round: invite.round, ...(typeof secure === 'number' ? { secureParticipants: secure } : {}) } });
+    });
     s.on('progress', (p) => store.update((st) => (st.progress.roundId === p.roundId ? { progress: { ...st.progress, [p.phase]: p.fraction } } : {})));
     s.on('receipt', (r) => {
       void (async () => {
@@ -175,7 +178,10 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         await storage.contributions.record({ taskId, roundId: r.roundId, round: r.round, bytes: r.bytes, numExamples: r.numExamples, accepted: r.receipt.accepted, at: Date.now() });
         const m = r.metrics;
         const scored = typeof m.holdoutSharedAccuracy === 'number' && typeof m.holdoutPersonalAccuracy === 'number';
+        const { accepted, note, reason, secureAggregation } = r.receipt;
+        const words = note ?? reason;
         store.update({
+          lastReceipt: { round: r.round, accepted, ...(words ? { note: words } : {}), ...(secureAggregation ? { securelyAggregatedWith: secureAggregation.participants } : {}) },
           samplesPerSecond: trainer?.samplesPerSecond ?? 0,
           ...(scored ? { personalAccuracy: { round: r.round, shared: m.holdoutSharedAccuracy!, personal: m.holdoutPersonalAccuracy!, heldOut: m.holdoutExamples ?? 0 } } : {}),
         });
@@ -214,6 +220,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
         serverUrl,
         taskId,
         trainer: {
+          ...(resumable.secure ? { secure: resumable.secure } : {}),
           train: async (...args) => {
             try {
               return await resumable.train(...args);

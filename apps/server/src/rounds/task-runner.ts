@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, dpOptionsSchema, normalizeBinary, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
@@ -9,6 +9,7 @@ import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-clos
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
+import { MaskedInputAssembler } from './masked-input-assembler.js';
 import { SecureRound } from './secure-round.js';
 import { secureSumUpdate } from './secure-sum-update.js';
 
@@ -305,9 +306,21 @@ export class TaskRunner implements RoundCloserHost {
   secureMessage(participantId: string, req: SecAggClientMessage): void {
     const r = this.round;
     if (this.phase !== 'collecting' || !r || r.roundId !== req.roundId || !r.secure) throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress`);
-    const message = normalizeBinary(req.message);
+    let message = normalizeBinary(req.message);
+    if (req.chunk) {
+      const part = parseSecAggMessage(maskedInputSchema, message, 'secagg:masked-input part');
+      const secure = r.secure;
+      if (part.id !== secure.idOf(participantId)) throw new SecAggError('UNKNOWN_ID', 'a message must carry its sender\'s own protocol id');
+      if (secure.stage !== 'mask') throw new SecAggError('WRONG_STAGE', `a masked-input part arrived while the round is at "${secure.stage}"`);
+      r.maskedParts ??= new MaskedInputAssembler(secAggShape(secure.setup).maskedBytes);
+      const whole = r.maskedParts.add(participantId, req.chunk, part.masked);
+      r.bytesUp += part.masked.byteLength;
+      if (!whole) return;
+      message = { id: part.id, masked: whole };
+    } else if (req.stage === 'mask') {
+      r.bytesUp += (message as { masked?: Uint8Array } | null)?.masked?.byteLength ?? 0;
+    }
     r.secure.receive(participantId, req.stage, message);
-    if (req.stage === 'mask') r.bytesUp += (message as { masked: Uint8Array }).masked.byteLength;
   }
 
   /** The unmasked weighted mean is the round's one update; the survivors' receipts say so. */
@@ -489,6 +502,7 @@ export class TaskRunner implements RoundCloserHost {
     const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
       this.round!.secure?.leave(participantId);
+      this.round!.maskedParts?.drop(participantId);
       this.round!.fail(participantId, { participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
       this.closeIfDone();

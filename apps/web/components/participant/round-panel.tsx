@@ -1,9 +1,10 @@
 import type { ParticipantState } from '@chorus/client';
 import { ProgressBar } from './progress-bar.js';
 
-/** The current round: download, local training (epoch and batch), upload. */
+/** The current round: download, local training (epoch and batch), upload; whether it is securely aggregated, and the latest receipt. */
 export function RoundPanel({ state }: { readonly state: ParticipantState }) {
   const p = state.progress;
+  const receipt = state.lastReceipt;
   const training = p.epochs > 0 ? `epoch ${p.epoch} of ${p.epochs}, batch ${p.batch} of ${p.batchesPerEpoch}` : undefined;
   return (
     <section className="card" aria-labelledby="round-title">
@@ -13,7 +14,18 @@ export function RoundPanel({ state }: { readonly state: ParticipantState }) {
       {!p.round && <p className="muted">The server invites a few browsers at a time. Keep this tab open; nothing to do.</p>}
       <ProgressBar testId="progress-download" label="Downloading the shared model" fraction={p.download} />
       <ProgressBar testId="progress-train" label="Training on your device" fraction={p.train} {...(training ? { detail: training } : {})} />
-      <ProgressBar testId="progress-upload" label="Sending the update" fraction={p.upload} />
+      <ProgressBar testId="progress-upload" label={p.secureParticipants ? 'Sending the masked update' : 'Sending the update'} fraction={p.upload} />
+      {p.secureParticipants !== undefined && (
+        <p data-testid="secure-aggregation-label">
+          <strong>Securely aggregated:</strong> your update leaves this device masked; the server sees only the sum of the {p.secureParticipants} participants&apos; updates, never yours alone.
+        </p>
+      )}
+      {receipt && (
+        <p className="muted" data-testid="round-receipt">
+          Receipt for round #{receipt.round}: {receipt.accepted ? 'accepted' : 'not accepted'}
+          {receipt.note ? ` — ${receipt.note}` : ''}
+        </p>
+      )}
     </section>
   );
 }

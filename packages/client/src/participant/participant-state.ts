@@ -19,6 +19,18 @@ export interface RoundProgress {
   readonly epochs: number;
   readonly batch: number;
   readonly batchesPerEpoch: number;
+  /** A securely aggregated round: the participants whose updates only the server sees the sum of. */
+  readonly secureParticipants?: number;
+}
+
+/** The server's answer to this device's latest update, as the page shows it. */
+export interface LastReceipt {
+  readonly round: number;
+  readonly accepted: boolean;
+  /** The receipt's words (why it was refused, or how it was aggregated). */
+  readonly note?: string;
+  /** Securely aggregated: the server saw only the sum of this many participants' updates. */
+  readonly securelyAggregatedWith?: number;
 }
 
 /** Everything the participant page shows; immutable snapshots (fit for React's useSyncExternalStore). */
@@ -37,6 +49,8 @@ export interface ParticipantState {
   /** The latest global model the server announced, with its held-out metrics. */
   readonly globalModel?: ModelUpdated;
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: number };
+  /** The latest receipt for an update of this device. */
+  readonly lastReceipt?: LastReceipt;
   /** Rounds answered from a saved update after a reload. */
   readonly resumedRounds: number;
   /**

@@ -2,6 +2,8 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { RoundInvite } from '@chorus/core';
 import { openParticipantStorage } from '../storage/participant-storage.js';
+import type { RoundTrainer } from '../session/round-runner.js';
+import { createLocalSecureComputation } from '../session/secure-computation.js';
 import { createResumableTrainer } from './resumable-trainer.js';
 
 const invite = (roundId: string, deadline = Date.now() + 60_000): RoundInvite => ({
@@ -42,5 +44,28 @@ describe('resumable trainer', () => {
     await createResumableTrainer(inner, storage.pendingUploads).train(invite('r1', Date.now() - 1), global, signal);
     const result = await createResumableTrainer(inner, storage.pendingUploads).train(invite('r1'), global, signal);
     expect(Array.from(result.delta)).toEqual([2, 0]);
+  });
+
+  it('a secure round keeps its update in the trainer: it is passed `keep`, its secure computation shows through, and nothing is saved', async () => {
+    // Prepare: a trainer with its own secure computation (as the worker trainer is)
+    const storage = await openParticipantStorage('resumable-3');
+    const secure = createLocalSecureComputation();
+    const keeps: unknown[] = [];
+    const inner: RoundTrainer = {
+      secure,
+      train: async (_i, _g, _s, _p, _personal, keep) => {
+        keeps.push(keep);
+        return { delta: new Float32Array(0), kept: true, numExamples: 3, metrics: {} };
+      },
+    };
+    const trainer = createResumableTrainer(inner, storage.pendingUploads);
+    const secureInvite = { ...invite('r1'), secureAggregation: { id: 1, setup: {} } };
+    // Execute
+    const result = await trainer.train(secureInvite, global, new AbortController().signal, undefined, undefined, { localDp: undefined });
+    // Assert
+    expect(trainer.secure).toBe(secure);
+    expect(keeps).toEqual([{ localDp: undefined }]);
+    expect(result.kept).toBe(true);
+    expect(await storage.pendingUploads.take('t')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import type { FlatWeights, RoundInvite } from '@chorus/core';
-import type { PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { KeepForSecureRound, PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
 import type { PendingUploadStore } from '../storage/pending-upload-store.js';
 
 /**
@@ -12,7 +12,14 @@ export function createResumableTrainer(inner: RoundTrainer, pending: PendingUplo
     get resumedRounds() {
       return state.resumedRounds;
     },
-    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult> {
+    ...(inner.secure ? { secure: inner.secure } : {}),
+    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput, keep?: KeepForSecureRound): Promise<TrainResult> {
+      // A secure round's update stays in the trainer and is never stored: its masking keys do not
+      // survive a reload either, so there is nothing to resume it with.
+      if (keep || invite.secureAggregation) {
+        await ready();
+        return inner.train(invite, global, signal, onProgress, personal, keep);
+      }
       const saved = await pending.take(invite.taskId);
       if (saved && saved.roundId === invite.roundId && saved.version === invite.version && saved.delta.length === global.values.length) {
         state.resumedRounds++;

@@ -3,6 +3,7 @@ import { ChorusError, ERROR_CODES, decodePayload, encodePayload, type Ack, type 
 import { FakeSocket } from './fake-socket.test-helper.js';
 import { createParticipantSession, type ParticipantSessionOptions } from './participant-session.js';
 import type { RoundTrainer } from './round-runner.js';
+import type { SecureComputation } from './secure-computation.js';
 import type { FetchLike } from './weights-download.js';
 
 const TASK = 'mnist-demo';
@@ -387,6 +388,69 @@ describe('participant session', () => {
     expect(error.code).toBe('UNAVAILABLE');
     expect(error.message).toContain('HTTP 503');
     expect(socket.eventsNamed('round:decline')).toEqual([{ taskId: TASK, roundId: 'r-9', reason: error.message }]);
+    await session.close();
+  });
+
+  it('a secure round runs in the trainer\'s own secure computation: the update never comes back to the session, and the receipt says so', async () => {
+    // Prepare: a trainer that keeps its update (as the worker does) and records what its computation is asked
+    const calls: string[] = [];
+    const secure: SecureComputation = {
+      begin: async (roundId, _setup, id) => (calls.push(`begin ${roundId} ${id}`), { id, maskPublicKey: new Uint8Array(32), sharePublicKey: new Uint8Array(32), seedCommitment: new Uint8Array(32) }),
+      share: async () => (calls.push('share'), { id: 2, shares: [] }),
+      mask: async (_r, _s, update, n) => (calls.push(`mask ${update === undefined ? 'kept update' : 'update from the session'} ${n}`), { id: 2, masked: new Uint8Array(60) }),
+      unmask: async () => (calls.push('unmask'), { id: 2, seedShares: [], keyShares: [] }),
+      end: async () => void calls.push('end'),
+    };
+    const keeping: RoundTrainer = { secure, train: async (_i, _g, _s, _p, _personal, keep) => ({ delta: new Float32Array(0), kept: keep !== undefined, numExamples: 9, metrics: {} }) };
+    const { socket } = happyServer({ 'secagg:message': () => ({ ok: true, data: { ok: true } }) });
+    const session = sessionWith(socket, { trainer: keeping, maxChunkBytes: 25 });
+    await session.start();
+    const receipt = nextEvent<{ receipt: { accepted: boolean; note?: string; secureAggregation?: { participants: number } } }>((l) => session.on('receipt', l));
+    // Execute: the invitation, then the server's stage messages
+    socket.fire('round:invite', { ...invite(), secureAggregation: { id: 2, setup: { participants: 5 } } });
+    await until(() => calls.includes('begin r-1 2'));
+    const next = (event: string, payload: unknown) => socket.fire('secagg:next', { taskId: TASK, roundId: 'r-1', event, payload });
+    next('secagg:keys', { keys: [] });
+    next('secagg:shares', { shares: [] });
+    const got = await receipt;
+    next('secagg:unmask', { survivors: [], dropped: [] });
+    await until(() => calls.includes('end'));
+    // Assert: the kept update was masked in the trainer, sent as ordered parts of ≤ 25 bytes, never as an upload
+    expect(calls).toEqual(['begin r-1 2', 'share', 'mask kept update 9', 'unmask', 'end']);
+    const parts = socket.eventsNamed('secagg:message').filter((m) => m.stage === 'mask');
+    expect(parts.map((m) => [m.chunk.index, m.chunk.count, m.chunk.byteLength, m.message.masked.byteLength])).toEqual([
+      [0, 3, 60, 25],
+      [1, 3, 60, 25],
+      [2, 3, 60, 10],
+    ]);
+    expect(socket.eventsNamed('update:begin')).toEqual([]);
+    expect(got.receipt).toMatchObject({ accepted: true, secureAggregation: { participants: 5 } });
+    expect(got.receipt.note).toMatch(/^Securely aggregated: the server sees only the sum of the 5 participants' updates/);
+    await session.close();
+  });
+
+  it('a secure round cancelled while waiting for the neighbours\' shares fails at once instead of waiting forever', async () => {
+    // Prepare: the in-process computation would need real keys: the trainer's records the calls instead
+    const calls: string[] = [];
+    const secure: SecureComputation = {
+      begin: async (_r, _s, id) => ({ id, maskPublicKey: new Uint8Array(32), sharePublicKey: new Uint8Array(32), seedCommitment: new Uint8Array(32) }),
+      share: async () => ({ id: 2, shares: [] }),
+      mask: async () => (calls.push('mask'), { id: 2, masked: new Uint8Array(4) }),
+      unmask: async () => ({ id: 2, seedShares: [], keyShares: [] }),
+      end: async () => void calls.push('end'),
+    };
+    const trainer: RoundTrainer = { secure, train: async () => ({ delta: new Float32Array(0), kept: true, numExamples: 9, metrics: {} }) };
+    const { socket } = happyServer({ 'secagg:message': () => ({ ok: true, data: { ok: true } }) });
+    const session = sessionWith(socket, { trainer });
+    await session.start();
+    const failed = nextEvent<{ roundId: string; error: ChorusError }>((l) => session.on('roundFailed', l));
+    // Execute: trained, then the server cancels before the shares stage closed
+    socket.fire('round:invite', { ...invite('r-9'), secureAggregation: { id: 2, setup: { participants: 3 } } });
+    await until(() => session.status === 'uploading');
+    socket.fire('round:cancel', { taskId: TASK, roundId: 'r-9', reason: 'task paused' });
+    // Assert: the round failed as closed; nothing was masked; the computation forgot the round
+    expect((await failed).error.code).toBe('ROUND_CLOSED');
+    expect(calls).toEqual(['end']);
     await session.close();
   });
 });

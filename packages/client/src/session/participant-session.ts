@@ -15,6 +15,7 @@ import { createMemoryModelCache, type ModelCache } from './model-cache.js';
 import { createMemoryResidualStore, type ResidualStore } from './residual-store.js';
 import { createMemoryPersonalLayerStore, type PersonalLayerStore } from './personal-layer-store.js';
 import { runRound, type RoundTrainer } from './round-runner.js';
+import { createLocalSecureComputation } from './secure-computation.js';
 import { createSecureRoundClient, type SecureRoundClient } from './secure-round-client.js';
 import { SessionEmitter, type SessionEventMap, type SessionListener, type SessionStatus } from './session-events.js';
 import { defaultSocketFactory, request, type SessionSocket, type SocketFactory } from './session-socket.js';
@@ -105,6 +106,9 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   let secureRound: SecureRoundClient | undefined;
   const joinWaiters = new Set<() => void>();
   const lifetime = new AbortController();
+  const maxChunkBytes = (): number => Math.min(options.maxChunkBytes ?? 256 * 1024, joinInfo?.maxChunkBytes ?? Infinity);
+  // The trainer's own (the browser's worker) keeps keys and the update off this thread.
+  const secureComputation = options.trainer.secure ?? createLocalSecureComputation();
 
   const setStatus = (next: SessionStatus): void => {
     if (status === next || (status === 'closed' && next !== 'closed')) return;
@@ -181,7 +185,9 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
     const controller = new AbortController();
     stats.roundsJoined++;
     emitter.emit('roundJoined', invite);
-    const secure: SecureRoundClient | undefined = invite.secureAggregation ? createSecureRoundClient(invite, () => socket!, ackTimeoutMs, (e) => emitter.emit('error', e)) : undefined;
+    const secure: SecureRoundClient | undefined = invite.secureAggregation
+      ? createSecureRoundClient(invite, { socket: () => socket!, computation: secureComputation, ackTimeoutMs, maxChunkBytes, onError: (e) => emitter.emit('error', e) })
+      : undefined;
     if (secure) controller.signal.addEventListener('abort', () => secure.close());
     // Kept past the round's settling: the unmasking request comes after the masked update is sent.
     secureRound = secure;
@@ -199,7 +205,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         serverUrl: options.serverUrl,
         random: options.random ?? Math.random,
         ackTimeoutMs,
-        maxChunkBytes: () => Math.min(options.maxChunkBytes ?? 256 * 1024, joinInfo?.maxChunkBytes ?? Infinity),
+        maxChunkBytes,
         attempts,
         signal: controller.signal,
         emitter,

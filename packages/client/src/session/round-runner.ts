@@ -6,6 +6,7 @@ import { uploadInChunks } from './chunked-upload.js';
 import { privateUpdate } from './private-update.js';
 import type { ModelCache } from './model-cache.js';
 import type { ResidualStore } from './residual-store.js';
+import type { SecureComputation } from './secure-computation.js';
 import type { SecureRoundClient } from './secure-round-client.js';
 import type { SessionEmitter, SessionStatus } from './session-events.js';
 import { request, type SessionSocket } from './session-socket.js';
@@ -19,6 +20,16 @@ export interface TrainResult {
   readonly metrics: Readonly<Record<string, number>>;
   /** A personalized task's personal layers after training: kept on the device, never uploaded. */
   readonly personal?: PersonalWeights;
+  /**
+   * The trainer kept the update for its own secure computation (a secure round, see
+   * RoundTrainer.secure): `delta` is then empty and the update never reached the session.
+   */
+  readonly kept?: boolean;
+}
+
+/** A secure round's update stays with the trainer: it applies the task's local DP itself and keeps the result. */
+export interface KeepForSecureRound {
+  readonly localDp: LocalDpConfig | undefined;
 }
 
 /** What a trainer needs for a personalized task: the method and layers, and the device's personal layers so far. */
@@ -33,7 +44,16 @@ export interface PersonalTrainInput {
  * browser in a Web Worker. The trainer must stop (reject) soon after `signal` aborts.
  */
 export interface RoundTrainer {
-  train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult>;
+  /**
+   * `keep` (only for a trainer with `secure`, in a secure round): keep the trained update for the
+   * secure computation and return `kept: true` with an empty delta.
+   */
+  train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput, keep?: KeepForSecureRound): Promise<TrainResult>;
+  /**
+   * Where this trainer runs secure rounds' computation (the browser's trainer worker); without it
+   * the session computes in its own thread.
+   */
+  readonly secure?: SecureComputation;
 }
 
 export interface RoundRunnerContext {
@@ -65,6 +85,11 @@ export interface RoundRunnerContext {
   readonly secure?: SecureRoundClient;
 }
 
+/** The receipt's words for a securely aggregated update (pages show them as they are). */
+export function securelyAggregatedNote(participants: number): string {
+  return `Securely aggregated: the server sees only the sum of the ${participants} participants' updates, never yours alone`;
+}
+
 /** One round, start to finish: download → train → encode → upload. Never throws; reports by events. */
 export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Promise<void> {
   const { signal, emitter } = ctx;
@@ -81,32 +106,37 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
     const p = ctx.personalization?.();
     if (p && !ctx.personalStore) throw new ChorusError('INTERNAL', 'this task keeps personal layers, but the session has no personal layer store');
     const personal = p ? { config: p, values: await ctx.personalStore!.get(invite.taskId) } : undefined;
-    const result = await ctx.trainer.train(invite, global, signal, (f) => progress('train', f), personal);
+    // A trainer with its own secure computation keeps the update: it never comes back to this thread.
+    const keep = ctx.secure && ctx.trainer.secure ? { localDp: ctx.localDp?.() } : undefined;
+    const result = await ctx.trainer.train(invite, global, signal, (f) => progress('train', f), personal, keep);
     if (signal.aborted) throw abortError(signal);
     // Kept before the upload: the personal layers are the device's whatever the server makes of the update.
     // (A resumed update answered from storage carries none: they were kept when it was trained.)
     if (p && result.personal) await ctx.personalStore!.put(invite.taskId, result.personal);
     trained = true;
     progress('train', 1);
-    if (result.delta.length !== global.values.length) {
+    if (result.kept && !keep) throw new ChorusError('INTERNAL', 'the trainer kept an update it was not asked to keep');
+    if (!result.kept && result.delta.length !== global.values.length) {
       throw new ChorusError('SHAPE_MISMATCH', `trainer returned a delta of ${result.delta.length} values; the model has ${global.values.length}`);
     }
     if (!Number.isInteger(result.numExamples) || result.numExamples < 1) {
       throw new ChorusError('BAD_REQUEST', `trainer returned numExamples=${result.numExamples}; a positive integer is required`);
     }
-    const values = privateUpdate(result.delta, ctx.localDp?.());
     if (ctx.secure) {
       ctx.setStatus('uploading');
       progress('upload', 0);
-      const { bytes } = await ctx.secure.submit(values, result.numExamples);
+      const values = result.kept ? undefined : privateUpdate(result.delta, ctx.localDp?.());
+      const { bytes } = await ctx.secure.submit(values, result.numExamples, (f) => progress('upload', f));
       ctx.stats.bytesUp += bytes;
       progress('upload', 1);
       ctx.stats.roundsCompleted++;
       ctx.settle();
-      const receipt = { accepted: true, note: 'securely aggregated: the server sees only the sum of this round\'s updates' };
+      const participants = ctx.secure.participants;
+      const receipt = { accepted: true, secureAggregation: { participants }, note: securelyAggregatedNote(participants) };
       emitter.emit('receipt', { roundId: invite.roundId, round: invite.round, receipt, bytes, numExamples: result.numExamples, metrics: boundMetrics(result.metrics) });
       return;
     }
+    const values = privateUpdate(result.delta, ctx.localDp?.());
     const previous = await ctx.residuals.get(invite.taskId);
     const { bytes, residual } = encodeWithFeedback(global.layout, values, invite.codec, ctx.random, invite.maxUpdateNorm, previous, {
       seed: roundCodecSeed(invite.roundId),

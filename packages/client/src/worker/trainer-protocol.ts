@@ -1,4 +1,4 @@
-import type { FlatWeights, PersonalizationInfo, PersonalWeights, RoundInvite, TensorSpec } from '@chorus/core';
+import type { AdvertiseKeys, FlatWeights, IncomingShares, LocalDpConfig, MaskedInput, NeighbourKeys, PersonalizationInfo, PersonalWeights, RoundInvite, ShareKeys, TensorSpec, UnmaskingRequest, UnmaskingResponse } from '@chorus/core';
 import type { ExampleCounts } from '../storage/example-store.js';
 import type { BackendMeasurement, ExampleSource } from '../storage/participant-db.js';
 
@@ -74,6 +74,11 @@ export interface WorkerTrainRequest {
   readonly dutyCycle?: number;
   /** A personalized task: `globalValues` are the shared layers; the worker merges in these personal layers. */
   readonly personal?: { readonly config: PersonalizationInfo; readonly values: PersonalWeights | undefined };
+  /**
+   * A secure round: keep the update (after the task's local DP) in the worker for its secure
+   * computation; the result's delta is then empty and `kept` is true.
+   */
+  readonly keep?: { readonly localDp: LocalDpConfig | undefined };
 }
 
 export interface TrainProgress {
@@ -95,6 +100,8 @@ export interface WorkerTrainResult {
   readonly backend: BackendId;
   /** A personalized task's personal layers after training (kept by the page's store, never uploaded). */
   readonly personal?: PersonalWeights;
+  /** The update stayed in the worker (a secure round): `delta` is empty. */
+  readonly kept?: boolean;
 }
 
 /** Which backends can start in this worker, and why the others cannot. */
@@ -130,4 +137,12 @@ export interface TrainerWorkerApi {
   addExamples(taskId: string, examples: readonly { x: Float32Array; y: number }[], source: ExampleSource, dbName: string): Promise<number>;
   countExamples(taskId: string, numClasses: number, dbName: string): Promise<ExampleCounts>;
   deleteExamples(taskId: string, dbName: string): Promise<void>;
+  // A secure round's participant computation (SecAgg+), in the worker: private keys and the
+  // unmasked update never cross to the page (see SecureComputation).
+  secureBegin(roundId: string, setup: unknown, id: number): Promise<AdvertiseKeys>;
+  secureShare(roundId: string, keys: NeighbourKeys): Promise<ShareKeys>;
+  /** `update` undefined: the one train() kept for this round. */
+  secureMask(roundId: string, shares: IncomingShares, update: Float32Array | undefined, numExamples: number): Promise<MaskedInput>;
+  secureUnmask(roundId: string, request: UnmaskingRequest): Promise<UnmaskingResponse>;
+  secureEnd(roundId: string): Promise<void>;
 }

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom, type PersonalWeights } from '@chorus/core';
 import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
+import { createLocalSecureComputation } from '../session/secure-computation.js';
+import { privateUpdate } from '../session/private-update.js';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -27,6 +29,8 @@ interface Prepared {
 }
 
 let prepared: Prepared | undefined;
+/** Secure rounds' keys, shares and kept updates: they live and die in this worker. */
+const secure = createLocalSecureComputation();
 
 /** Threads of the wasm backend, once it has started in this worker (0 before). */
 async function wasmThreads(): Promise<number> {
@@ -131,6 +135,11 @@ const api: TrainerWorkerApi = {
       // Report what tfjs actually ran on, so a silent fallback would show.
       const ran = tf.getBackend();
       if (!isBackendId(ran)) throw new ChorusError('INTERNAL', `training ran on tfjs backend "${ran}", which the trainer does not know (prepared: "${backend}")`);
+      if (request.keep) {
+        // A secure round: the update stays here, and only its masked form will leave the worker.
+        secure.keep(request.roundId, privateUpdate(result.delta, request.keep.localDp));
+        return { delta: new Float32Array(0), kept: true, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) };
+      }
       return transfer(
         { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) },
         [result.delta.buffer],
@@ -188,6 +197,15 @@ const api: TrainerWorkerApi = {
   async deleteExamples(taskId, dbName) {
     await createExampleStore(await openParticipantDb(dbName)).deleteAll(taskId);
   },
+
+  secureBegin: (roundId, setup, id) => secure.begin(roundId, setup, id),
+  secureShare: (roundId, keys) => secure.share(roundId, keys),
+  async secureMask(roundId, shares, update, numExamples) {
+    const masked = await secure.mask(roundId, shares, update, numExamples);
+    return transfer(masked, [masked.masked.buffer]);
+  },
+  secureUnmask: (roundId, request) => secure.unmask(roundId, request),
+  secureEnd: (roundId) => secure.end(roundId),
 };
 
 expose(api);

@@ -1,6 +1,7 @@
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ChorusError, type FlatWeights, type RoundInvite } from '@chorus/core';
-import type { PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { KeepForSecureRound, PersonalTrainInput, RoundTrainer, TrainResult } from '../session/round-runner.js';
+import type { SecureComputation } from '../session/secure-computation.js';
 import type { ExampleStore } from '../storage/example-store.js';
 import type { BackendMeasurement } from '../storage/participant-db.js';
 import type { BackendChoice, BackendId, BackendProbe, TrainerSetup, TrainerWorkerApi, TrainProgress } from './trainer-protocol.js';
@@ -31,6 +32,8 @@ export interface WorkerTrainerOptions {
 
 /** The session's RoundTrainer, run in a Web Worker: the page thread only sends and receives messages. */
 export interface WorkerTrainer extends RoundTrainer {
+  /** Secure rounds' participant computation, in the worker (keys and the update stay there). */
+  readonly secure: SecureComputation;
   /** Builds the model in the worker and picks (or measures) the backend. */
   prepare(task: TrainerTask, options?: Pick<TrainerSetup, 'remeasure' | 'trialBatches' | 'trialBatchSize' | 'wasmThreads'>): Promise<BackendChoice>;
   /** Epoch and batch progress of the training in flight. */
@@ -83,7 +86,15 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       return choice;
     },
 
-    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput): Promise<TrainResult> {
+    secure: {
+      begin: (roundId, setup, id) => guard(() => remote.secureBegin(roundId, setup, id)),
+      share: (roundId, keys) => guard(() => remote.secureShare(roundId, keys)),
+      mask: (roundId, shares, update, numExamples) => guard(() => remote.secureMask(roundId, shares, update, numExamples)),
+      unmask: (roundId, request) => guard(() => remote.secureUnmask(roundId, request)),
+      end: (roundId) => guard(() => remote.secureEnd(roundId)),
+    },
+
+    async train(invite: RoundInvite, global: FlatWeights, signal: AbortSignal, onProgress?: (fraction: number) => void, personal?: PersonalTrainInput, keep?: KeepForSecureRound): Promise<TrainResult> {
       if (signal.aborted) throw ChorusError.from(signal.reason);
       const onAbort = (): void => void remote.cancel(invite.roundId, String(signal.reason instanceof Error ? signal.reason.message : signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -94,13 +105,13 @@ export function createWorkerTrainer(options: WorkerTrainerOptions): WorkerTraine
       try {
         const result = await guard(() =>
           remote.train(
-            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}), ...(personal ? { personal } : {}) },
+            { taskId: invite.taskId, roundId: invite.roundId, layout: global.layout, globalValues: global.values, training: invite.training, seed: invite.round, ...(options.dutyCycle !== undefined ? { dutyCycle: options.dutyCycle } : {}), ...(personal ? { personal } : {}), ...(keep ? { keep } : {}) },
             progress,
           ),
         );
         samplesPerSecond = result.samplesPerSecond;
         backend = result.backend;
-        return { delta: result.delta, numExamples: result.numExamples, metrics: result.metrics, ...(result.personal ? { personal: result.personal } : {}) };
+        return { delta: result.delta, numExamples: result.numExamples, metrics: result.metrics, ...(result.personal ? { personal: result.personal } : {}), ...(result.kept ? { kept: true } : {}) };
       } finally {
         signal.removeEventListener('abort', onAbort);
       }

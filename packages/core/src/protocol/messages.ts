@@ -150,6 +150,8 @@ export const updateReceiptSchema = z.object({
   code: z.string().optional(),
   reason: z.string().optional(),
   note: z.string().optional(),
+  /** The update was securely aggregated: the server saw only the sum of the round's `participants` updates. */
+  secureAggregation: z.object({ participants: z.number().int().min(1) }).optional(),
 });
 export type UpdateReceipt = z.infer<typeof updateReceiptSchema>;
 

@@ -9,13 +9,26 @@ export type SecAggWireStage = (typeof SECAGG_STAGES)[number];
 /**
  * participant → server, event `secagg:message`: one stage's message of a secure round. The inner
  * `message` is parsed by the SecAgg+ state machine (which answers malformed ones with typed errors).
+ * A masked input larger than one Socket.IO message goes as parts, in order, each `{ id, masked: part }`
+ * with `chunk` saying where it lies; the server assembles them before the state machine sees one.
  */
-export const secAggClientMessageSchema = z.object({
-  taskId: id,
-  roundId: id,
-  stage: z.enum(SECAGG_STAGES),
-  message: z.unknown(),
-});
+export const secAggClientMessageSchema = z
+  .object({
+    taskId: id,
+    roundId: id,
+    stage: z.enum(SECAGG_STAGES),
+    message: z.unknown(),
+    chunk: z
+      .object({
+        index: z.number().int().min(0),
+        count: z.number().int().min(1).max(1_000_000),
+        /** The whole masked input's bytes (every part declares the same). */
+        byteLength: z.number().int().min(1).max(2 ** 31),
+      })
+      .optional(),
+  })
+  .refine((m) => m.chunk === undefined || m.stage === 'mask', { message: 'only the masked input ("mask" stage) is sent in chunks', path: ['chunk'] })
+  .refine((m) => m.chunk === undefined || m.chunk.index < m.chunk.count, { message: 'chunk.index must be below chunk.count', path: ['chunk', 'index'] });
 export type SecAggClientMessage = z.infer<typeof secAggClientMessageSchema>;
 
 /** server → participant, event `secagg:next`: a stage closed; `payload` is the next stage's input. */

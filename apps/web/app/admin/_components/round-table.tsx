@@ -6,14 +6,16 @@ import { formatBytes } from '../../../lib/format.js';
 import { percent, seconds, time } from './format.js';
 import type { Receipt, RoundRow, RoundSelection } from './types.js';
 import { SelectionReasons } from './selection-reasons.js';
+import { securelyAggregatedLabel } from './secure-aggregation-card.js';
 
 const DROPOUT_CODES = new Set(['DISCONNECTED', 'DEADLINE', 'DECLINED']);
 
 /**
  * The round timeline, newest first; a round opens to show each update receipt and its reason.
+ * A securely aggregated task's committed rounds say so (the server saw only their sum).
  * Bytes are shown per round and per participant (uploads ÷ updates, downloads ÷ selected), with the codec.
  */
-export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: RoundRow[]; codec: string }) {
+export function RoundTable({ taskId, rounds, codec, secure = false }: { taskId: string; rounds: RoundRow[]; codec: string; secure?: boolean }) {
   const { api } = useAdmin();
   const [open, setOpen] = useState<number | null>(null);
   const [receipts, setReceipts] = useState<Record<number, Receipt[] | string>>({});
@@ -63,6 +65,11 @@ export function RoundTable({ taskId, rounds, codec }: { taskId: string; rounds: 
                 <td>
                   <span className={`status status-${r.state}`}>{r.state === 'committed' ? `version ${r.version + 1}` : r.state}</span>
                   {r.abandonReason && <div className="muted small">{r.abandonReason}</div>}
+                  {secure && r.state === 'committed' && (
+                    <div className="small" data-testid={`round-${r.round}-secure`}>
+                      {securelyAggregatedLabel(r.participants)}
+                    </div>
+                  )}
                 </td>
                 <td>
                   {r.participants} of {r.selected}

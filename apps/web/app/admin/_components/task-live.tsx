@@ -8,6 +8,7 @@ import { MetricChart } from './metric-chart.js';
 import { PersonalizationPanel } from './personalization-panel.js';
 import { PrivacyPanel } from './privacy-panel.js';
 import { RoundTable } from './round-table.js';
+import { SecureAggregationCard } from './secure-aggregation-card.js';
 import { useAdminFeed, type FeedEvent } from './use-admin-feed.js';
 import type { RoundRow, TaskSummary, VersionRow } from './types.js';
 
@@ -170,10 +171,11 @@ export function TaskLive({ taskId }: { taskId: string }) {
         <MetricChart title="Held-out loss by round" label="loss" rounds={series.lossRounds} values={series.loss} testId="chart-loss" />
       </section>
       <PrivacyPanel task={task} rounds={rounds} />
+      <SecureAggregationCard task={task} />
       <PersonalizationPanel task={task} rounds={rounds} />
       <section className="card">
         <h2>Rounds</h2>
-        <RoundTable taskId={taskId} rounds={rounds} codec={task.config.codec} />
+        <RoundTable taskId={taskId} rounds={rounds} codec={task.config.codec} secure={task.config.secureAggregation !== undefined} />
       </section>
       <section className="card">
         <h2>Model versions</h2>
