@@ -49,7 +49,7 @@ export interface SecAggResult extends DecodedSum {
 }
 
 const MASK_BATCH = 2;
-/** Extra share subsets tried when a rebuilt secret does not match its commitment (a bad share). */
+/** Random share subsets tried, after the cyclic windows, when a rebuilt secret does not match its commitment (bad shares). */
 const RECONSTRUCTION_RETRIES = 8;
 
 const hex = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
@@ -230,8 +230,12 @@ export class SecAggServer {
   private async rebuild(shares: readonly Uint8Array[], check: (secret: Uint8Array) => Promise<boolean>, what: string): Promise<Bytes> {
     const t = this.shape.setup.threshold;
     if (shares.length < t) this.abandon(`${what} has ${shares.length} shares, fewer than ${t}`);
-    for (let attempt = 0; attempt <= RECONSTRUCTION_RETRIES; attempt++) {
-      const subset = attempt === 0 ? shares.slice(0, t) : pickSubset(shares, t);
+    // First the n cyclic windows of t shares (one of them avoids any single bad share, so one
+    // hostile participant can never make reconstruction fail by chance), then random subsets.
+    const n = shares.length;
+    const windows = n === t ? 1 : n;
+    for (let attempt = 0; attempt < windows + RECONSTRUCTION_RETRIES; attempt++) {
+      const subset = attempt < windows ? Array.from({ length: t }, (_, i) => shares[(attempt + i) % n]!) : pickSubset(shares, t);
       // The library rejects duplicate x-coordinates; a hostile duplicate is just a bad subset.
       const secret = await combine([...subset]).catch(() => undefined);
       if (secret && (await check(secret))) return secret as Bytes;
