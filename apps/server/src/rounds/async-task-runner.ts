@@ -144,6 +144,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     return { version: this.version, global: this.global };
   }
 
+  /** The lease's fencing token that commits carry (several processes); undefined on one process. */
+  get fence(): number | undefined {
+    return this.hooks.fence;
+  }
+
   globalWeights(): Float32Array {
     return this.global.slice();
   }
@@ -175,6 +180,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.status = status;
     this.stored = { ...this.stored, status };
     await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.hooks.onChanged?.();
     this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
     this.log.info({ status }, 'task status');
   }
@@ -224,7 +230,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   }
 
   enterWaiting(): void {
-    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
     this.openBuffer();
   }
 
@@ -237,7 +243,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   // ---- buffers ----
 
   private openBuffer(): void {
-    if (this.shuttingDown || this.status !== 'running') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running') return;
     const round = this.lastRound + 1;
     const now = this.clock.now();
     let aggregator: ReturnType<Strategy['beginRound']>;
@@ -323,6 +329,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
         this.global = outcome.global;
         this.version = outcome.version;
         if (this.buffer?.round === outcome.round) this.buffer = null;
+        this.hooks.onChanged?.();
         return;
       case 'abandoned':
         if (this.buffer?.round === outcome.round) this.buffer = null;
@@ -356,7 +363,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   /** Invites free participants, up to `concurrency` at work, chosen by the task's selection policy. */
   private dispatch(): void {
     const b = this.buffer;
-    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'collecting' || !b) return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase !== 'collecting' || !b) return;
     const room = this.concurrency - this.working.size;
     if (room <= 0) return;
     const free = this.eligibleFree();

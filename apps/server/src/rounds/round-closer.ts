@@ -31,6 +31,8 @@ export interface RoundCloserHost {
   readonly clock: Clock;
   readonly deps: EngineDeps;
   readonly strategy: Strategy;
+  /** The fencing token of this process's lease (several processes): a commit carrying a stale one is refused. */
+  readonly fence?: number | undefined;
   /** The task as stored now (id, layout, and the topology central evaluation rebuilds). */
   task(): StoredTask;
   /** The global model the closing round's updates are deltas from. */
@@ -227,7 +229,7 @@ export class RoundCloser {
     }
     const version = checkpoint.version;
     try {
-      await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint));
+      await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint, host.fence));
     } catch (err) {
       host.log.error({ err, round: r.round }, 'checkpoint failed; the global model stays at its last committed version');
       return this.fail(closing, `checkpoint failed: ${ChorusError.from(err).message}`);

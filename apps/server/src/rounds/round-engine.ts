@@ -26,6 +26,14 @@ import { AsyncTaskRunner } from './async-task-runner.js';
 /** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
 type Runner = TaskRunner | AsyncTaskRunner;
 import type { TaskSummary } from './task-summary.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+
+/** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
+export interface PresentMember {
+  readonly participantId: string;
+  readonly connectionId: string;
+  readonly capabilities: Capabilities;
+}
 
 export interface CreateTaskInput {
   readonly config: TaskConfig;
@@ -45,40 +53,202 @@ export class RoundEngine {
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
+  /** Several processes: who coordinates which task. Null: this process coordinates every task. */
+  private coordination: Coordination | null = null;
+  /** Reloads of a follower's task, one after another per task. */
+  private readonly reloads = new Map<string, Promise<void>>();
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
   }
 
-  /** Loads every task from its latest committed version; rounds left open by a crash are abandoned. */
+  /**
+   * Runs on several processes: a task's rounds run only where `coordination` says it holds the
+   * task's lease (see takeOver / stepDown); elsewhere the task is a passive mirror for reads, and
+   * participant events go to the coordinator. Call before init().
+   */
+  useCoordination(coordination: Coordination): void {
+    this.coordination = coordination;
+  }
+
+  /** Whether this process runs the task's rounds (always, on one process). */
+  coordinates(taskId: string): boolean {
+    return this.coordination === null || this.coordination.coordinates(taskId);
+  }
+
+  /**
+   * Loads every task from its latest committed version. One process: rounds left open by a crash are
+   * abandoned and running tasks wait for clients. Several: every task starts as a passive mirror; the
+   * coordination takes over the tasks whose leases it gets.
+   */
   async init(): Promise<void> {
     for (const task of await this.deps.storage.listTasks()) {
-      const runner = await this.loadRunner(task);
+      if (this.coordination) {
+        await this.loadRunner(task, { passive: true });
+        continue;
+      }
+      const runner = await this.loadRunner(task, { abandon: 'server restart' });
       if (runner.taskStatus() === 'running') runner.enterWaiting();
     }
   }
 
-  private async loadRunner(task: StoredTask): Promise<Runner> {
+  /** A task stored by another process: loaded as a passive mirror (no-op when known). */
+  async loadTask(taskId: string): Promise<void> {
+    if (this.runners.has(taskId)) return;
+    const task = await this.deps.storage.getTask(taskId);
+    if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+  }
+
+  private async loadRunner(task: StoredTask, how: { abandon?: string; passive?: boolean; fence?: number; install?: boolean }): Promise<Runner> {
     const { storage, payload } = this.deps;
     const latest = await storage.latestVersion(task.id);
     if (!latest) throw new ChorusError('INTERNAL', `task "${task.id}" has no committed version`);
     const strategy = this.deps.createStrategy(task.config.strategy, task.layout);
     if (latest.strategyState) strategy.importState(latest.strategyState);
-    const abandoned = await storage.abandonOpenRounds(task.id, 'server restart', this.deps.clock!.now());
+    const abandoned = how.abandon === undefined ? 0 : await storage.abandonOpenRounds(task.id, how.abandon, this.deps.clock!.now());
     const lastRound = await storage.lastRoundNumber(task.id);
-    const runner = this.addRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy);
-    this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned }, 'task loaded');
+    const runner = this.buildRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy, how);
+    if (how.install !== false) this.runners.set(task.id, runner);
+    if (!how.passive) this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned, ...(how.fence !== undefined ? { fence: how.fence } : {}) }, 'task loaded');
     return runner;
   }
 
-  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): Runner {
+  private buildRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy, how: { passive?: boolean; fence?: number } = {}): Runner {
     const Kind = task.config.mode === 'async' ? AsyncTaskRunner : TaskRunner;
-    const runner = new Kind(task, global, version, lastRound, strategy, this.deps, {
+    const coordination = this.coordination;
+    return new Kind(task, global, version, lastRound, strategy, this.deps, {
       isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
       onRoundClosed: () => this.pokeAll(),
+      ...(how.passive ? { passive: true } : {}),
+      ...(how.fence !== undefined ? { fence: how.fence } : {}),
+      ...(coordination && !how.passive ? { onChanged: () => coordination.changed(task.id) } : {}),
     });
+  }
+
+  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): Runner {
+    const runner = this.buildRunner(task, global, version, lastRound, strategy, { passive: this.coordination !== null });
     this.runners.set(task.id, runner);
     return runner;
+  }
+
+  // ---- several processes: taking a task over, giving it up, following it ----
+
+  /** This process's connections that joined the task, with what the current runner knows of them. */
+  private localMembers(taskId: string, from: Runner | undefined): PresentMember[] {
+    const out: PresentMember[] = [];
+    for (const [connectionId, joined] of this.connections) {
+      const participantId = joined.get(taskId);
+      const m = participantId === undefined ? undefined : from?.member(participantId);
+      if (participantId !== undefined && m && m.connectionId === connectionId) out.push({ participantId, connectionId, capabilities: m.capabilities });
+    }
+    return out;
+  }
+
+  /**
+   * This process got the task's lease: the fence is raised with its token (so a stale coordinator's
+   * commit is refused from now on), the task is reloaded from its last committed version, the round
+   * the old coordinator left open is abandoned, and the participants of every process (from
+   * `present`, read last) become its members. `activate` runs in the same turn as the switch, so no
+   * participant event falls between the old runner and the new one.
+   */
+  async takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
+    const { storage } = this.deps;
+    await storage.raiseFence(taskId, fence);
+    const task = await storage.getTask(taskId);
+    if (!task) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
+    const runner = await this.loadRunner(task, { abandon: 'the task moved to another server process', fence, install: false });
+    const remote = await present();
+    const old = this.runners.get(taskId);
+    const local = this.localMembers(taskId, old);
+    const localIds = new Set(local.map((m) => m.participantId));
+    for (const m of [...local, ...remote.filter((r) => !localIds.has(r.participantId))]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+    this.runners.set(taskId, runner);
+    activate();
+    void old?.shutdown().catch(() => undefined);
+    if (runner.taskStatus() === 'running') runner.enterWaiting();
+  }
+
+  /**
+   * The lease was lost (expired, taken over, Redis unreachable): rounds stop at once and nothing more
+   * is committed (the fence refuses a close already under way); the task becomes a passive mirror.
+   */
+  async stepDown(taskId: string): Promise<void> {
+    const old = this.runners.get(taskId);
+    if (!old) return;
+    const stopped = old.shutdown().catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'stopping the lost task failed'));
+    await this.reload(taskId);
+    await stopped;
+  }
+
+  /** Another process coordinates the task and changed it: the mirror reloads the stored task and version. */
+  reload(taskId: string): Promise<void> {
+    const next = (this.reloads.get(taskId) ?? Promise.resolve()).then(async () => {
+      if (this.coordinates(taskId)) return;
+      const task = await this.deps.storage.getTask(taskId);
+      if (!task) return;
+      const runner = await this.loadRunner(task, { passive: true, install: false });
+      if (this.coordinates(taskId)) return; // taken over meanwhile
+      for (const m of this.localMembers(taskId, this.runners.get(taskId))) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+      this.runners.set(taskId, runner);
+    });
+    const settled = next.catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'reloading the task failed'));
+    this.reloads.set(taskId, settled);
+    return settled;
+  }
+
+  /** A participant event forwarded from another process (the coordinator only). */
+  handleEvent(taskId: string, e: CoordinatorEvent): void {
+    const runner = this.runners.get(taskId);
+    if (!runner || !this.coordinates(taskId)) return;
+    switch (e.kind) {
+      case 'member-add':
+        return runner.addMember(e.participantId, e.connectionId, e.capabilities);
+      case 'member-remove':
+        runner.removeMember(e.participantId, e.connectionId);
+        return this.pokeAll();
+      case 'member-caps':
+        return runner.updateCapabilities(e.participantId, e.connectionId, e.capabilities);
+      case 'decline':
+        return runner.decline(e.participantId, e.roundId, e.reason);
+      case 'refuse':
+        return runner.refuseUpload(e.participantId, e.roundId, ChorusError.from({ code: e.code, message: e.message }));
+      case 'download':
+        return runner.recordDownload(e.bytes);
+    }
+  }
+
+  /** A request forwarded from another process (the coordinator only); throws the ChorusError it gets. */
+  async answer(taskId: string, req: CoordinatorRequest): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
+    if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is not coordinated by this server process (its lease moved): try again`);
+    const runner = this.runner(taskId);
+    switch (req.kind) {
+      case 'check':
+        runner.checkUpdate(req.participantId, req.roundId, req.version);
+        return null;
+      case 'submit':
+        return runner.submitUpdate(req.participantId, req.begin, req.bytes);
+      case 'admin':
+        return this.admin(taskId, req.action);
+    }
+  }
+
+  private async admin(taskId: string, action: AdminAction): Promise<TaskStatus> {
+    if (!this.coordinates(taskId)) return (await this.coordination!.ask(taskId, { kind: 'admin', action })) as TaskStatus;
+    const runner = this.runner(taskId);
+    switch (action) {
+      case 'start':
+        await runner.start();
+        return runner.taskStatus();
+      case 'pause':
+        await runner.halt('paused');
+        return 'paused';
+      case 'resume':
+        await runner.resume();
+        return 'running';
+      case 'stop':
+        await runner.halt('stopped');
+        return 'stopped';
+    }
   }
 
   /**
@@ -101,6 +271,7 @@ export class RoundEngine {
     // The strategy that validated the config runs the task: version 0 is the weights as given.
     this.addRunner(stored, this.deps.payload.decode(payload).values, 0, 0, strategy);
     this.deps.logger.info({ taskId: task.id, version: 0, status: stored.status }, 'task created');
+    this.coordination?.created(task.id);
     return stored;
   }
 
@@ -145,24 +316,26 @@ export class RoundEngine {
     return [...this.runners.keys()];
   }
 
+  // Admin actions run where the task is coordinated (forwarded there from another process).
+
   async start(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).start();
-    return this.runner(taskId).taskStatus();
+    this.runner(taskId);
+    return this.admin(taskId, 'start');
   }
 
   async pause(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).halt('paused');
-    return 'paused';
+    this.runner(taskId);
+    return this.admin(taskId, 'pause');
   }
 
   async resume(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).resume();
-    return 'running';
+    this.runner(taskId);
+    return this.admin(taskId, 'resume');
   }
 
   async stop(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).halt('stopped');
-    return 'stopped';
+    this.runner(taskId);
+    return this.admin(taskId, 'stop');
   }
 
   taskInfo(taskId: string): TaskInfo {
@@ -196,13 +369,26 @@ export class RoundEngine {
     if (previous && previous !== participantId) this.runner(taskId).removeMember(previous, connectionId);
     joined.set(taskId, participantId);
     this.runner(taskId).addMember(participantId, connectionId, capabilities);
+    this.coordination?.present(taskId, participantId, connectionId, true);
+    this.forward(taskId, { kind: 'member-add', participantId, connectionId, capabilities });
+  }
+
+  /** Several processes: an event for a task another process coordinates goes there. True when forwarded. */
+  private forward(taskId: string, event: CoordinatorEvent): boolean {
+    if (this.coordinates(taskId)) return false;
+    this.coordination!.tell(taskId, event);
+    return true;
   }
 
   detach(connectionId: string): void {
     const joined = this.connections.get(connectionId);
     this.connections.delete(connectionId);
     if (!joined) return;
-    for (const [taskId, participantId] of joined) this.runners.get(taskId)?.removeMember(participantId, connectionId);
+    for (const [taskId, participantId] of joined) {
+      this.runners.get(taskId)?.removeMember(participantId, connectionId);
+      this.coordination?.present(taskId, participantId, connectionId, false);
+      this.forward(taskId, { kind: 'member-remove', participantId, connectionId });
+    }
     this.pokeAll();
   }
 
@@ -215,16 +401,22 @@ export class RoundEngine {
   updateCapabilities(connectionId: string, taskId: string, capabilities: Capabilities): void {
     const pid = this.participantOf(connectionId, taskId);
     this.runner(taskId).updateCapabilities(pid, connectionId, capabilities);
+    this.forward(taskId, { kind: 'member-caps', participantId: pid, connectionId, capabilities });
     this.deps.storage.upsertParticipant(taskId, pid, capabilities, this.deps.clock!.now()).catch((err: unknown) => this.deps.logger.error({ err }, 'participant write failed'));
   }
 
   decline(connectionId: string, taskId: string, roundId: string, reason: string): void {
-    this.runner(taskId).decline(this.participantOf(connectionId, taskId), roundId, reason);
+    const participantId = this.participantOf(connectionId, taskId);
+    if (!this.forward(taskId, { kind: 'decline', participantId, roundId, reason })) this.runner(taskId).decline(participantId, roundId, reason);
   }
 
   // ---- updates ----
 
-  /** Checks an upload before any byte arrives: size bound first, then round membership. */
+  /**
+   * Checks an upload before any byte arrives: size bound first, then round membership. On a process
+   * that does not coordinate the task only the size is checked here (the round lives elsewhere:
+   * see checkUpload, and the coordinator checks everything again when the update arrives).
+   */
   beginUpdate(connectionId: string, begin: UpdateBegin): void {
     const pid = this.participantOf(connectionId, begin.taskId);
     const runner = this.runner(begin.taskId);
@@ -232,12 +424,32 @@ export class RoundEngine {
     if (begin.byteLength > max) {
       throw new ChorusError('PAYLOAD_TOO_LARGE', `byteLength ${begin.byteLength} exceeds ${max}, the largest ${runner.config.codec} update for this model`);
     }
-    runner.checkUpdate(pid, begin.roundId, begin.version);
+    if (this.coordinates(begin.taskId)) runner.checkUpdate(pid, begin.roundId, begin.version);
+  }
+
+  /** beginUpdate, with the round membership asked of the coordinator when it is on another process. */
+  async checkUpload(connectionId: string, begin: UpdateBegin): Promise<void> {
+    this.beginUpdate(connectionId, begin);
+    if (this.coordinates(begin.taskId)) return;
+    const participantId = this.participantOf(connectionId, begin.taskId);
+    await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
   }
 
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
     const pid = this.participantOf(connectionId, begin.taskId);
+    if (!this.coordinates(begin.taskId)) throw new ChorusError('UNAVAILABLE', `task "${begin.taskId}" is coordinated by another server process: use submitUpload`);
     return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
+  }
+
+  /**
+   * A complete upload: folded here when this process coordinates the task (through `fold`, the
+   * socket layer's yielding queue), otherwise forwarded with its bytes to the coordinator, which
+   * validates it exactly as a local one and answers with the receipt or the refusal.
+   */
+  async submitUpload(connectionId: string, begin: UpdateBegin, bytes: Uint8Array, fold: <T>(job: () => T) => Promise<T> = async (job) => job()): Promise<UpdateReceipt> {
+    if (this.coordinates(begin.taskId)) return fold(() => this.submitUpdate(connectionId, begin, bytes));
+    const participantId = this.participantOf(connectionId, begin.taskId);
+    return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
   }
 
   /** How many uploads for the round may run at once: the updates it still needs while it collects. */
@@ -252,15 +464,20 @@ export class RoundEngine {
    */
   refuseUpload(connectionId: string, taskId: string, roundId: string, error: ChorusError): void {
     const pid = this.connections.get(connectionId)?.get(taskId);
-    if (pid) this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
+    if (!pid || this.forward(taskId, { kind: 'refuse', participantId: pid, roundId, code: error.code, message: error.message })) return;
+    this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
   }
 
   /** A participant's message in a stage of a secure round (SecAgg+). */
   secureMessage(connectionId: string, req: SecAggClientMessage): void {
+    if (!this.coordinates(req.taskId)) {
+      throw new ChorusError('UNAVAILABLE', `task "${req.taskId}": secure aggregation runs on the process that coordinates the task, and this connection is on another one`);
+    }
     this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
   }
 
   recordDownload(taskId: string, bytes: number): void {
+    if (!this.runners.has(taskId) || this.forward(taskId, { kind: 'download', bytes })) return;
     this.runners.get(taskId)?.recordDownload(bytes);
   }
 

@@ -25,6 +25,15 @@ export interface RunnerHooks {
   isBusyElsewhere(connectionId: string, taskId: string): boolean;
   /** A round closed: clients it held may now be free for other tasks. */
   onRoundClosed(): void;
+  /**
+   * Another process coordinates the task (several processes): this runner only mirrors the stored
+   * state and this process's members for the read model, and never opens a round.
+   */
+  readonly passive?: boolean;
+  /** The fencing token of this process's lease on the task; every commit carries it. */
+  readonly fence?: number;
+  /** The stored status or version changed (the other processes reload theirs). */
+  onChanged?(): void;
 }
 
 export interface UpdateSubmission {
@@ -96,6 +105,11 @@ export class TaskRunner implements RoundCloserHost {
     return this.version;
   }
 
+  /** The lease's fencing token that commits carry (several processes); undefined on one process. */
+  get fence(): number | undefined {
+    return this.hooks.fence;
+  }
+
   /** The global model the next round's updates are deltas from (the closer reads it; never written through). */
   model(): { readonly version: number; readonly global: Float32Array } {
     return { version: this.version, global: this.global };
@@ -123,6 +137,7 @@ export class TaskRunner implements RoundCloserHost {
     this.status = status;
     this.stored = { ...this.stored, status };
     await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.hooks.onChanged?.();
     this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
     this.log.info({ status }, 'task status');
   }
@@ -156,7 +171,7 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   enterWaiting(): void {
-    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
     this.phase = 'waiting-for-clients';
     this.maybeStartRound();
   }
@@ -178,7 +193,7 @@ export class TaskRunner implements RoundCloserHost {
 
   maybeStartRound(): void {
     this.scansToSkip = 0;
-    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
     const rounds = this.config.rounds;
     const needed = Math.max(rounds.minAvailable, rounds.minClients);
     // Eligible members are among the members: too few members needs no scan at all.
@@ -396,6 +411,7 @@ export class TaskRunner implements RoundCloserHost {
     this.global = o.global;
     this.version = o.version;
     if (this.round?.round === o.round) this.round = null;
+    this.hooks.onChanged?.();
   }
 
   /** The last good version stays; the task waits for its next round. */

@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ChorusError, capabilitiesSchema, type ServerToClientEvents } from '@chorus/core';
+import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest } from '../rounds/coordination.js';
+import type { PresentMember, RoundEngine } from '../rounds/round-engine.js';
+import type { Storage } from '../storage/storage.js';
+import { announceSchema, askSchema, fromWireRequest, replySchema, tellSchema, toWireRequest, type Announce, type Reply } from './bus-messages.js';
+import { PresenceRegistry } from './presence-registry.js';
+import { TaskLeases, type HeldLease } from './task-lease.js';
+
+export interface ClusterOptions {
+  readonly prefix: string;
+  /** Unique per process start. */
+  readonly processId: string;
+  /** Lease time: another process takes a task over this long after its coordinator stops renewing. @default 5_000 */
+  readonly leaseMs?: number;
+  /** How long a forwarded request waits for the coordinator's answer. @default 10_000 */
+  readonly askTimeoutMs?: number;
+  readonly logger: Logger;
+  /** Delivers a broadcast to this process's sockets (the socket transport's own broadcast). */
+  readonly localBroadcast: <E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]) => void;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: ChorusError): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The round engine on several processes (Redis). One coordinator per task: the process holding the
+ * task's lease (TaskLeases, with its fencing token raised in the database before it runs a round).
+ * Every process tries, every third of the lease time, to get the leases of the tasks it does not
+ * coordinate, so a coordinator killed with -9 is replaced within the lease time; the new one reloads
+ * the last committed version and restarts the round in flight.
+ *
+ * Participants stay on the process they connected to and are listed in the presence registry. Their
+ * events go to the coordinator over pub/sub: `tell` on `<prefix>:bus:coord` (every process hears it,
+ * the coordinator acts), `ask` on the lease holder's own `<prefix>:bus:proc:<id>` with the answer on
+ * the asker's. Invites reach sockets on other processes through the Socket.IO adapter; the
+ * coordinator's broadcasts and "the task changed" (followers reload their mirror) go to
+ * `<prefix>:bus:all`, handled in order.
+ */
+export class ClusterCoordination implements Coordination {
+  readonly leases: TaskLeases;
+  readonly presence: PresenceRegistry;
+  private readonly coordinating = new Set<string>();
+  private readonly held = new Map<string, { lease: HeldLease; stopKeep: () => void }>();
+  private readonly claiming = new Map<string, Promise<boolean>>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly sub: Redis;
+  private readonly leaseMs: number;
+  private readonly log: Logger;
+  private announcements: Promise<void> = Promise.resolve();
+  private ticker: NodeJS.Timeout | null = null;
+  private presenceTimer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly engine: RoundEngine,
+    private readonly storage: Storage,
+    private readonly options: ClusterOptions,
+  ) {
+    this.leaseMs = options.leaseMs ?? 5_000;
+    this.leases = new TaskLeases(redis, { prefix: options.prefix, owner: options.processId, ttlMs: this.leaseMs });
+    this.presence = new PresenceRegistry(redis, { prefix: options.prefix, processId: options.processId });
+    this.log = options.logger.child({ component: 'cluster', processId: options.processId });
+    this.sub = redis.duplicate();
+  }
+
+  get processId(): string {
+    return this.options.processId;
+  }
+
+  private channel(which: 'coord' | 'all' | { proc: string }): string {
+    return typeof which === 'string' ? `${this.options.prefix}:bus:${which}` : `${this.options.prefix}:bus:proc:${which.proc}`;
+  }
+
+  private aliveKey(processId: string): string {
+    return `${this.options.prefix}:alive:${processId}`;
+  }
+
+  /** Subscribes to the bus; call before the engine loads its tasks. */
+  async connect(): Promise<void> {
+    this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
+    await this.sub.subscribe(this.channel('coord'), this.channel('all'), this.channel({ proc: this.processId }));
+  }
+
+  /** Takes the leases it can get now, then keeps trying every third of the lease time. */
+  async startLeasing(): Promise<void> {
+    await this.tick();
+    this.ticker = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.ticker.unref();
+    this.presenceTimer = setInterval(() => void this.presence.refresh().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'presence refresh failed')), 5_000);
+    this.presenceTimer.unref();
+  }
+
+  coordinates(taskId: string): boolean {
+    return this.coordinating.has(taskId);
+  }
+
+  /** The tasks this process coordinates now (tests, logs). */
+  coordinatedTasks(): string[] {
+    return [...this.coordinating];
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      await this.redis.set(this.aliveKey(this.processId), '1', 'PX', this.leaseMs);
+      // Tasks created on another process whose announcement was missed are found in the database.
+      for (const task of await this.storage.listTasks()) {
+        if (this.closed) return;
+        await this.engine.loadTask(task.id);
+        if (!this.held.has(task.id)) await this.claim(task.id);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease round failed (will retry)');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Tries to get the task's lease and take the task over; true when this process coordinates it. */
+  claim(taskId: string): Promise<boolean> {
+    const running = this.claiming.get(taskId);
+    if (running) return running;
+    const p = this.takeOver(taskId).finally(() => this.claiming.delete(taskId));
+    this.claiming.set(taskId, p);
+    return p;
+  }
+
+  private async takeOver(taskId: string): Promise<boolean> {
+    if (this.closed || this.held.has(taskId)) return this.coordinating.has(taskId);
+    const lease = await this.leases.acquire(taskId);
+    if (!lease) return false;
+    const stopKeep = this.leases.keep(lease, (reason) => this.lose(taskId, lease, reason));
+    this.held.set(taskId, { lease, stopKeep });
+    try {
+      await this.engine.takeOver(taskId, lease.token, () => this.membersElsewhere(taskId), () => this.coordinating.add(taskId));
+      this.log.info({ taskId, fence: lease.token }, 'coordinating the task');
+      return true;
+    } catch (err) {
+      this.log.error({ err, taskId }, 'taking the task over failed; giving its lease back');
+      stopKeep();
+      this.held.delete(taskId);
+      this.coordinating.delete(taskId);
+      await this.leases.release(lease).catch(() => undefined);
+      return false;
+    }
+  }
+
+  private lose(taskId: string, lease: HeldLease, reason: string): void {
+    if (this.held.get(taskId)?.lease !== lease) return;
+    this.held.delete(taskId);
+    this.coordinating.delete(taskId);
+    this.log.warn({ taskId, reason }, 'lost the task lease: its rounds stop here');
+    void this.engine.stepDown(taskId);
+  }
+
+  /** The task's participants on the other live processes, with the capabilities they joined with. */
+  private async membersElsewhere(taskId: string): Promise<PresentMember[]> {
+    const all = (await this.presence.list(taskId)).filter((p) => p.processId !== this.processId);
+    const processes = [...new Set(all.map((p) => p.processId))];
+    const alive = new Set<string>();
+    if (processes.length > 0) {
+      const flags = await this.redis.mget(...processes.map((p) => this.aliveKey(p)));
+      processes.forEach((p, i) => flags[i] !== null && alive.add(p));
+    }
+    const out: PresentMember[] = [];
+    for (const p of all) {
+      if (!alive.has(p.processId)) continue;
+      const stored = await this.storage.getParticipant(taskId, p.participantId);
+      const caps = capabilitiesSchema.safeParse(stored?.capabilities);
+      if (caps.success) out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: caps.data });
+    }
+    return out;
+  }
+
+  // ---- Coordination: what the engine calls ----
+
+  present(taskId: string, participantId: string, connectionId: string, joined: boolean): void {
+    const write = joined ? this.presence.add(taskId, participantId, connectionId) : this.presence.remove(taskId, participantId);
+    write.catch((err: unknown) => this.log.warn({ err: (err as Error).message, taskId }, 'presence write failed'));
+  }
+
+  tell(taskId: string, event: CoordinatorEvent): void {
+    this.publish(this.channel('coord'), { t: 'tell', from: this.processId, taskId, event });
+  }
+
+  async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>): Promise<CoordinatorAnswers[K]> {
+    await this.claiming.get(taskId);
+    let holder = await this.leases.holder(taskId);
+    // Nobody coordinates the task (it was just created, or its coordinator died): an operator's
+    // action makes this process take it over rather than wait for the next lease round.
+    if (!holder && request.kind === 'admin' && (await this.claim(taskId))) holder = { owner: this.processId, token: 0 };
+    if (!holder) throw new ChorusError('UNAVAILABLE', `task "${taskId}" has no coordinator at the moment (a server process is taking it over): try again`);
+    if (holder.owner === this.processId) {
+      if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is being taken over by this server process: try again`);
+      return (await this.engine.answer(taskId, request)) as CoordinatorAnswers[K];
+    }
+    const id = randomUUID();
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timeoutMs = this.options.askTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ChorusError('UNAVAILABLE', `task "${taskId}": its coordinator did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+    this.publish(this.channel({ proc: holder.owner }), { t: 'ask', from: this.processId, id, taskId, request: toWireRequest(request) });
+    return (await answer) as CoordinatorAnswers[K];
+  }
+
+  changed(taskId: string): void {
+    this.publish(this.channel('all'), { t: 'changed', from: this.processId, taskId });
+  }
+
+  created(taskId: string): void {
+    this.publish(this.channel('all'), { t: 'created', from: this.processId, taskId });
+    // The process that created the task offers to coordinate it at once.
+    void this.claim(taskId);
+  }
+
+  /** The coordinator's broadcast, for the sockets of the other processes (this one delivered it already). */
+  broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
+    if (event !== 'model:updated' && event !== 'task:status') return;
+    this.publish(this.channel('all'), { t: 'broadcast', from: this.processId, taskId, event, msg });
+  }
+
+  private publish(channel: string, message: unknown): void {
+    this.redis.publish(channel, JSON.stringify(message)).catch((err: unknown) => this.log.warn({ err: (err as Error).message, channel }, 'bus publish failed'));
+  }
+
+  // ---- what other processes say ----
+
+  private receive(channel: string, raw: string): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      this.log.warn({ channel }, 'bus message is not JSON: dropped');
+      return;
+    }
+    if (channel === this.channel('coord')) {
+      const m = tellSchema.safeParse(data);
+      if (!m.success) return this.dropped(channel, m.error);
+      if (this.coordinates(m.data.taskId)) this.safely(() => this.engine.handleEvent(m.data.taskId, m.data.event));
+    } else if (channel === this.channel('all')) {
+      const m = announceSchema.safeParse(data);
+      if (!m.success) return this.dropped(channel, m.error);
+      if (m.data.from === this.processId) return;
+      const a = m.data;
+      this.announcements = this.announcements.then(() => this.announced(a)).catch((err: unknown) => this.log.warn({ err }, 'announcement failed'));
+    } else {
+      const reply = replySchema.safeParse(data);
+      if (reply.success) return this.replied(reply.data);
+      const ask = askSchema.safeParse(data);
+      if (!ask.success) return this.dropped(channel, ask.error);
+      void this.answer(ask.data.from, ask.data.id, ask.data.taskId, fromWireRequest(ask.data.request));
+    }
+  }
+
+  private dropped(channel: string, error: unknown): void {
+    this.log.warn({ channel, error: String(error).slice(0, 500) }, 'bus message refused by its schema: dropped');
+  }
+
+  private safely(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.log.error({ err }, 'bus event failed');
+    }
+  }
+
+  private async announced(a: Announce): Promise<void> {
+    switch (a.t) {
+      case 'changed':
+        return this.engine.reload(a.taskId);
+      case 'created':
+        return this.engine.loadTask(a.taskId);
+      case 'broadcast':
+        return this.options.localBroadcast(a.taskId, a.event, a.msg as never);
+    }
+  }
+
+  private async answer(to: string, id: string, taskId: string, request: CoordinatorRequest): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = { t: 'reply', id, ok: true, data: (await this.engine.answer(taskId, request)) as never };
+    } catch (err) {
+      reply = { t: 'reply', id, ok: false, error: ChorusError.from(err).toWire() };
+    }
+    this.publish(this.channel({ proc: to }), reply);
+  }
+
+  private replied(r: Reply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    clearTimeout(p.timer);
+    if (r.ok) p.resolve(r.data);
+    else p.reject(ChorusError.fromWire(r.error));
+  }
+
+  /** Stops leasing and gives every held lease back, so another process takes the tasks over at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    for (const [, h] of this.held) {
+      h.stopKeep();
+      await this.leases.release(h.lease).catch(() => undefined);
+    }
+    this.held.clear();
+    this.coordinating.clear();
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new ChorusError('UNAVAILABLE', 'the server is shutting down'));
+    }
+    this.pending.clear();
+    await this.redis.del(this.aliveKey(this.processId)).catch(() => undefined);
+    this.sub.disconnect();
+  }
+}

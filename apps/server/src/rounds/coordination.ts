@@ -1,0 +1,44 @@
+import type { Capabilities, UpdateBegin, UpdateReceipt } from '@chorus/core';
+
+/** A participant event that only the task's coordinator acts on (it holds the round's bookkeeping). */
+export type CoordinatorEvent =
+  | { readonly kind: 'member-add'; readonly participantId: string; readonly connectionId: string; readonly capabilities: Capabilities }
+  | { readonly kind: 'member-remove'; readonly participantId: string; readonly connectionId: string }
+  | { readonly kind: 'member-caps'; readonly participantId: string; readonly connectionId: string; readonly capabilities: Capabilities }
+  | { readonly kind: 'decline'; readonly participantId: string; readonly roundId: string; readonly reason: string }
+  | { readonly kind: 'refuse'; readonly participantId: string; readonly roundId: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'download'; readonly bytes: number };
+
+/** A question for the task's coordinator whose answer the asking process waits for. */
+export type CoordinatorRequest =
+  | { readonly kind: 'check'; readonly participantId: string; readonly roundId: string; readonly version: number }
+  | { readonly kind: 'submit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: Uint8Array }
+  | { readonly kind: 'admin'; readonly action: AdminAction };
+
+export type AdminAction = 'start' | 'pause' | 'resume' | 'stop';
+
+/** What each CoordinatorRequest kind answers. */
+export interface CoordinatorAnswers {
+  check: null;
+  submit: UpdateReceipt;
+  admin: string;
+}
+
+/**
+ * Which process runs each task's rounds, for a RoundEngine on several processes (Redis: see
+ * cluster/cluster-coordination.ts). Without it the engine is the coordinator of every task.
+ * Participants stay on the process they connected to; their events reach the coordinator through
+ * `tell` (fire and forget) and `ask` (an answer or a typed error).
+ */
+export interface Coordination {
+  /** Whether this process holds the task's lease now. */
+  coordinates(taskId: string): boolean;
+  tell(taskId: string, event: CoordinatorEvent): void;
+  ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>): Promise<CoordinatorAnswers[K]>;
+  /** A participant connected to this process joined or left the task (the presence registry). */
+  present(taskId: string, participantId: string, connectionId: string, joined: boolean): void;
+  /** The coordinator changed the task's stored state (status, version): followers reload it. */
+  changed(taskId: string): void;
+  /** A task was created here: the other processes load it. */
+  created(taskId: string): void;
+}
