@@ -55,6 +55,8 @@ export class ClusterCoordination implements Coordination {
   private announcements: Promise<void> = Promise.resolve();
   private ticker: NodeJS.Timeout | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
+  private heart: NodeJS.Timeout | null = null;
+  private reconciledAt = 0;
   private ticking = false;
   private closed = false;
 
@@ -69,6 +71,8 @@ export class ClusterCoordination implements Coordination {
     this.presence = new PresenceRegistry(redis, { prefix: options.prefix, processId: options.processId });
     this.log = options.logger.child({ component: 'cluster', processId: options.processId });
     this.sub = redis.duplicate();
+    // The main connection logs losing Redis; the subscriber reconnects (and resubscribes) by itself.
+    this.sub.on('error', () => undefined);
   }
 
   get processId(): string {
@@ -91,6 +95,10 @@ export class ClusterCoordination implements Coordination {
 
   /** Takes the leases it can get now, then keeps trying every third of the lease time. */
   async startLeasing(): Promise<void> {
+    // The heartbeat has its own timer: a slow lease round (a database query) must not make this process look dead.
+    await this.heartbeat();
+    this.heart = setInterval(() => void this.heartbeat().catch(() => undefined), Math.max(50, Math.floor(this.leaseMs / 5)));
+    this.heart.unref();
     await this.tick();
     this.ticker = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.ticker.unref();
@@ -111,7 +119,7 @@ export class ClusterCoordination implements Coordination {
     if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
-      await this.redis.set(this.aliveKey(this.processId), '1', 'PX', this.leaseMs);
+      await this.reconcile();
       // Tasks created on another process whose announcement was missed are found in the database.
       for (const task of await this.storage.listTasks()) {
         if (this.closed) return;
@@ -162,8 +170,8 @@ export class ClusterCoordination implements Coordination {
     void this.engine.stepDown(taskId);
   }
 
-  /** The task's participants on the other live processes, with the capabilities they joined with. */
-  private async membersElsewhere(taskId: string): Promise<PresentMember[]> {
+  /** The task's participants connected to the other processes, and whether their process is alive (a killed one stops beating at once). */
+  private async elsewhere(taskId: string): Promise<{ participantId: string; connectionId: string; alive: boolean }[]> {
     const all = (await this.presence.list(taskId)).filter((p) => p.processId !== this.processId);
     const processes = [...new Set(all.map((p) => p.processId))];
     const alive = new Set<string>();
@@ -171,14 +179,37 @@ export class ClusterCoordination implements Coordination {
       const flags = await this.redis.mget(...processes.map((p) => this.aliveKey(p)));
       processes.forEach((p, i) => flags[i] !== null && alive.add(p));
     }
+    return all.map((p) => ({ participantId: p.participantId, connectionId: p.connectionId, alive: alive.has(p.processId) }));
+  }
+
+  /** The capabilities a participant joined with (stored at its join), or null. */
+  private readonly capabilitiesOf = (taskId: string) => async (participantId: string) => {
+    const caps = capabilitiesSchema.safeParse((await this.storage.getParticipant(taskId, participantId))?.capabilities);
+    return caps.success ? caps.data : null;
+  };
+
+  /** The participants on the other live processes, with their capabilities: a new coordinator's members. */
+  private async membersElsewhere(taskId: string): Promise<PresentMember[]> {
     const out: PresentMember[] = [];
-    for (const p of all) {
-      if (!alive.has(p.processId)) continue;
-      const stored = await this.storage.getParticipant(taskId, p.participantId);
-      const caps = capabilitiesSchema.safeParse(stored?.capabilities);
-      if (caps.success) out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: caps.data });
+    const caps = this.capabilitiesOf(taskId);
+    for (const p of await this.elsewhere(taskId)) {
+      const c = p.alive ? await caps(p.participantId) : null;
+      if (c) out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: c });
     }
     return out;
+  }
+
+  /** Every coordinated task's members against the presence registry (a dead process's participants leave its rounds). */
+  private async reconcile(): Promise<void> {
+    // At most once per lease time: each costs one registry read per coordinated task.
+    if (Date.now() - this.reconciledAt < this.leaseMs) return;
+    this.reconciledAt = Date.now();
+    for (const taskId of this.coordinating) await this.engine.reconcile(taskId, await this.elsewhere(taskId), this.capabilitiesOf(taskId));
+  }
+
+  /** This process is alive: its presence entries count (refreshed well within its lifetime). */
+  private async heartbeat(): Promise<void> {
+    await this.redis.set(this.aliveKey(this.processId), '1', 'PX', Math.ceil(this.leaseMs * 0.6));
   }
 
   // ---- Coordination: what the engine calls ----
@@ -312,6 +343,7 @@ export class ClusterCoordination implements Coordination {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.heart) clearInterval(this.heart);
     for (const [, h] of this.held) {
       h.stopKeep();
       await this.leases.release(h.lease).catch(() => undefined);

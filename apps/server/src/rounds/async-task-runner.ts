@@ -165,6 +165,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     return false;
   }
 
+  /** Who the task's members are and on which connection (several processes: the coordinator reconciles them with the presence registry). */
+  memberConnections(): { participantId: string; connectionId: string }[] {
+    return [...this.members.values()].map((m) => ({ participantId: m.participantId, connectionId: m.connectionId }));
+  }
+
   member(participantId: string): Readonly<Member> | undefined {
     const m = this.members.get(participantId);
     return m ? { ...m } : undefined;

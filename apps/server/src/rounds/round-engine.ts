@@ -196,6 +196,35 @@ export class RoundEngine {
     return settled;
   }
 
+  /**
+   * The coordinator's members against the presence registry (`elsewhere`: the participants on the
+   * other processes, `alive` whether their process still beats). A member whose process died or
+   * whose entry names another connection is removed (in an open round it counts as disconnected, so
+   * the round need not wait out its deadline); a live participant whose join announcement was missed
+   * (during a takeover) is added, with `capabilities` looked up. A member without an entry stays: its
+   * leave comes as an event (the entry may only be newer than the registry read).
+   */
+  async reconcile(taskId: string, elsewhere: readonly { participantId: string; connectionId: string; alive: boolean }[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
+    const runner = this.runners.get(taskId);
+    if (!runner || !this.coordinates(taskId)) return;
+    const local = new Set(this.localMembers(taskId, runner).map((m) => m.participantId));
+    const entries = new Map(elsewhere.map((p) => [p.participantId, p]));
+    let removed = 0;
+    for (const m of runner.memberConnections()) {
+      const e = entries.get(m.participantId);
+      if (local.has(m.participantId) || !e || (e.alive && e.connectionId === m.connectionId)) continue;
+      runner.removeMember(m.participantId, m.connectionId);
+      removed += 1;
+    }
+    for (const p of elsewhere) {
+      if (!p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
+      const caps = await capabilities(p.participantId);
+      // Looked up asynchronously: add only if nothing changed meanwhile.
+      if (caps && this.runners.get(taskId) === runner && this.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
+    }
+    if (removed > 0) this.pokeAll();
+  }
+
   /** A participant event forwarded from another process (the coordinator only). */
   handleEvent(taskId: string, e: CoordinatorEvent): void {
     const runner = this.runners.get(taskId);

@@ -513,6 +513,11 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   /** A copy of what the task knows of a connected participant. */
+  /** Who the task's members are and on which connection (several processes: the coordinator reconciles them with the presence registry). */
+  memberConnections(): { participantId: string; connectionId: string }[] {
+    return [...this.members.values()].map((m) => ({ participantId: m.participantId, connectionId: m.connectionId }));
+  }
+
   member(participantId: string): Readonly<Member> | undefined {
     const m = this.members.get(participantId);
     return m ? { ...m } : undefined;
