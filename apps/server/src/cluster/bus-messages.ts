@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { TASK_STATUSES, capabilitiesSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
-import type { CoordinatorEvent, CoordinatorRequest } from '../rounds/coordination.js';
+import { ChorusError, TASK_STATUSES, capabilitiesSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 
 /**
  * What server processes say to each other over Redis pub/sub. Every message is checked with these
@@ -23,6 +23,14 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('check'), participantId: id, roundId: id, version: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes: z.string() }),
   z.object({ kind: z.literal('admin'), action: z.enum(['start', 'pause', 'resume', 'stop']) }),
+  z.object({
+    kind: z.literal('admit'),
+    participantId: id,
+    begin: updateBeginSchema,
+    bytes: z.number().int().nonnegative(),
+    verdict: z.union([z.object({ l2Norm: z.number().nonnegative() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
+  }),
+  z.object({ kind: z.literal('partial'), roundId: id }),
 ]);
 type WireRequest = z.infer<typeof wireRequestSchema>;
 
@@ -40,8 +48,25 @@ export const tellSchema = z.object({ t: z.literal('tell'), from: id, taskId: id,
 /** To one process (the lease holder), on its own channel; the answer goes back to `from`'s channel. */
 export const askSchema = z.object({ t: z.literal('ask'), from: id, id, taskId: id, request: wireRequestSchema });
 
-/** A receipt, a status (admin) or nothing (check). */
-const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.null()]);
+/** A partial sum as it travels: Σ nᵢuᵢ as float32 bytes in base64. */
+export const wirePartialSchema = z.object({
+  count: z.number().int().nonnegative(),
+  examples: z.number().nonnegative(),
+  sum: z.string(),
+  metrics: z.record(z.string().max(64), z.object({ sum: z.number(), weight: z.number() })),
+});
+
+export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: Buffer.from(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength).toString('base64') });
+
+export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSum {
+  const b = Buffer.from(p.sum, 'base64');
+  if (b.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${b.byteLength} bytes is not a whole number of float32 values`);
+  // Copied: a Float32Array needs 4-byte alignment, which a Buffer from the pool may not have.
+  return { ...p, sum: new Float32Array(new Uint8Array(b).buffer) };
+}
+
+/** A receipt, a status (admin), a round's rules (check) or a partial sum. */
+const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

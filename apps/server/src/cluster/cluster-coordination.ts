@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChorusError, capabilitiesSchema, type ServerToClientEvents } from '@chorus/core';
-import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest } from '../rounds/coordination.js';
+import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import type { PresentMember, RoundEngine } from '../rounds/round-engine.js';
 import type { Storage } from '../storage/storage.js';
-import { announceSchema, askSchema, fromWireRequest, replySchema, tellSchema, toWireRequest, type Announce, type Reply } from './bus-messages.js';
+import { announceSchema, askSchema, fromWirePartial, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, wirePartialSchema, type Announce, type Reply } from './bus-messages.js';
 import { PresenceRegistry } from './presence-registry.js';
 import { TaskLeases, type HeldLease } from './task-lease.js';
 
@@ -23,6 +23,8 @@ export interface ClusterOptions {
 }
 
 interface Pending {
+  /** Runs in the turn the answer arrives (the fold of an admitted upload must precede a later request). */
+  onAnswer?(v: unknown): void;
   resolve(v: unknown): void;
   reject(e: ChorusError): void;
   timer: NodeJS.Timeout;
@@ -223,7 +225,7 @@ export class ClusterCoordination implements Coordination {
     this.publish(this.channel('coord'), { t: 'tell', from: this.processId, taskId, event });
   }
 
-  async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>): Promise<CoordinatorAnswers[K]> {
+  async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]> {
     await this.claiming.get(taskId);
     let holder = await this.leases.holder(taskId);
     // Nobody coordinates the task (it was just created, or its coordinator died): an operator's
@@ -232,19 +234,37 @@ export class ClusterCoordination implements Coordination {
     if (!holder) throw new ChorusError('UNAVAILABLE', `task "${taskId}" has no coordinator at the moment (a server process is taking it over): try again`);
     if (holder.owner === this.processId) {
       if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is being taken over by this server process: try again`);
-      return (await this.engine.answer(taskId, request)) as CoordinatorAnswers[K];
+      const answer = (await this.engine.answer(taskId, request)) as CoordinatorAnswers[K];
+      onAnswer?.(answer);
+      return answer;
     }
+    return (await this.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined)) as CoordinatorAnswers[K];
+  }
+
+  /** Publishes a request on `to`'s channel and waits for its answer (or UNAVAILABLE after askTimeoutMs). */
+  private request(to: string, taskId: string, request: CoordinatorRequest, who: string, onAnswer?: (answer: unknown) => void): Promise<unknown> {
     const id = randomUUID();
     const answer = new Promise<unknown>((resolve, reject) => {
       const timeoutMs = this.options.askTimeoutMs ?? 10_000;
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new ChorusError('UNAVAILABLE', `task "${taskId}": its coordinator did not answer within ${timeoutMs} ms`));
+        reject(new ChorusError('UNAVAILABLE', `${who} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, ...(onAnswer ? { onAnswer } : {}) });
     });
-    this.publish(this.channel({ proc: holder.owner }), { t: 'ask', from: this.processId, id, taskId, request: toWireRequest(request) });
-    return (await answer) as CoordinatorAnswers[K];
+    this.publish(this.channel({ proc: to }), { t: 'ask', from: this.processId, id, taskId, request: toWireRequest(request) });
+    return answer;
+  }
+
+  async partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum> {
+    // A process that stopped beating took its partial sum with it: say so now rather than after the timeout.
+    if (processId !== this.processId && (await this.redis.exists(this.aliveKey(processId))) === 0) {
+      throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
+    }
+    const raw = await this.request(processId, taskId, { kind: 'partial', roundId }, `server process ${processId}`);
+    const wire = wirePartialSchema.safeParse(raw);
+    if (!wire.success) throw new ChorusError('BAD_REQUEST', `server process ${processId} answered something that is not a partial sum`);
+    return fromWirePartial(wire.data);
   }
 
   changed(taskId: string): void {
@@ -322,7 +342,8 @@ export class ClusterCoordination implements Coordination {
   private async answer(to: string, id: string, taskId: string, request: CoordinatorRequest): Promise<void> {
     let reply: Reply;
     try {
-      reply = { t: 'reply', id, ok: true, data: (await this.engine.answer(taskId, request)) as never };
+      const data = await this.engine.answer(taskId, request, to);
+      reply = { t: 'reply', id, ok: true, data: (request.kind === 'partial' ? toWirePartial(data as PartialSum) : data) as never };
     } catch (err) {
       reply = { t: 'reply', id, ok: false, error: ChorusError.from(err).toWire() };
     }
@@ -334,8 +355,13 @@ export class ClusterCoordination implements Coordination {
     if (!p) return;
     this.pending.delete(r.id);
     clearTimeout(p.timer);
-    if (r.ok) p.resolve(r.data);
-    else p.reject(ChorusError.fromWire(r.error));
+    if (!r.ok) return p.reject(ChorusError.fromWire(r.error));
+    try {
+      p.onAnswer?.(r.data);
+    } catch (err) {
+      return p.reject(ChorusError.from(err));
+    }
+    p.resolve(r.data);
   }
 
   /** Stops leasing and gives every held lease back, so another process takes the tasks over at once. */

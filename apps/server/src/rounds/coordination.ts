@@ -13,15 +13,37 @@ export type CoordinatorEvent =
 export type CoordinatorRequest =
   | { readonly kind: 'check'; readonly participantId: string; readonly roundId: string; readonly version: number }
   | { readonly kind: 'submit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: Uint8Array }
-  | { readonly kind: 'admin'; readonly action: AdminAction };
+  | { readonly kind: 'admin'; readonly action: AdminAction }
+  /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
+  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: { readonly l2Norm: number } | { readonly code: string; readonly message: string } }
+  /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
+  | { readonly kind: 'partial'; readonly roundId: string };
+
+/** What an upload for the open round must meet, as the coordinator tells the process that receives it. */
+export interface RoundRules {
+  /** The round's L2 bound on an update (null: none). */
+  readonly bound: number | null;
+  /** Whether that process folds the upload into its own partial sum (linear strategies). */
+  readonly partial: boolean;
+}
+
+/** One process's partial sum of a round's uploads: Σ nᵢuᵢ, Σ nᵢ, and example-weighted metric sums. */
+export interface PartialSum {
+  readonly count: number;
+  readonly examples: number;
+  readonly sum: Float32Array;
+  readonly metrics: Readonly<Record<string, { readonly sum: number; readonly weight: number }>>;
+}
 
 export type AdminAction = 'start' | 'pause' | 'resume' | 'stop';
 
 /** What each CoordinatorRequest kind answers. */
 export interface CoordinatorAnswers {
-  check: null;
+  check: RoundRules;
   submit: UpdateReceipt;
   admin: string;
+  admit: UpdateReceipt;
+  partial: PartialSum;
 }
 
 /**
@@ -34,7 +56,10 @@ export interface Coordination {
   /** Whether this process holds the task's lease now. */
   coordinates(taskId: string): boolean;
   tell(taskId: string, event: CoordinatorEvent): void;
-  ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>): Promise<CoordinatorAnswers[K]>;
+  /** `onAnswer` runs in the turn the answer arrives, before anything else this process hears. */
+  ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]>;
+  /** Asks one process for its partial sum of a round (the coordinator, closing it). */
+  partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum>;
   /** A participant connected to this process joined or left the task (the presence registry). */
   present(taskId: string, participantId: string, connectionId: string, joined: boolean): void;
   /** The coordinator changed the task's stored state (status, version): followers reload it. */

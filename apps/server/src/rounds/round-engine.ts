@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   ChorusError,
   PROTOCOL_VERSION,
+  roundCodecSeed,
+  type ClientUpdate,
   layoutSize,
   type Capabilities,
   type SecAggClientMessage,
@@ -26,7 +28,9 @@ import { AsyncTaskRunner } from './async-task-runner.js';
 /** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
 type Runner = TaskRunner | AsyncTaskRunner;
 import type { TaskSummary } from './task-summary.js';
-import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, PartialSum, RoundRules } from './coordination.js';
+import { parseUpload } from './upload-validation.js';
+import { partialSumUpdate, PartialSums } from './partial-sums.js';
 
 /** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
 export interface PresentMember {
@@ -57,6 +61,10 @@ export class RoundEngine {
   private coordination: Coordination | null = null;
   /** Reloads of a follower's task, one after another per task. */
   private readonly reloads = new Map<string, Promise<void>>();
+  /** Several processes: the rules of the round each task (coordinated elsewhere) is collecting, as its coordinator said. */
+  private readonly rules = new Map<string, RoundRules & { readonly roundId: string }>();
+  /** Several processes: this process's partial sums of rounds coordinated elsewhere. */
+  private readonly partials = new PartialSums();
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
@@ -121,7 +129,12 @@ export class RoundEngine {
       onRoundClosed: () => this.pokeAll(),
       ...(how.passive ? { passive: true } : {}),
       ...(how.fence !== undefined ? { fence: how.fence } : {}),
-      ...(coordination && !how.passive ? { onChanged: () => coordination.changed(task.id) } : {}),
+      ...(coordination && !how.passive
+        ? {
+            onChanged: () => coordination.changed(task.id),
+            collectPartials: (taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>) => this.collectPartials(taskId, roundId, layout, expected),
+          }
+        : {}),
     });
   }
 
@@ -246,19 +259,43 @@ export class RoundEngine {
     }
   }
 
-  /** A request forwarded from another process (the coordinator only); throws the ChorusError it gets. */
-  async answer(taskId: string, req: CoordinatorRequest): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
+  /**
+   * A request from another process `from`; throws the ChorusError it gets. Only the coordinator
+   * answers, except 'partial' (the coordinator asking this process for its partial sum).
+   */
+  async answer(taskId: string, req: CoordinatorRequest, from = 'local'): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
+    if (req.kind === 'partial') return this.partials.take(taskId, req.roundId);
     if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is not coordinated by this server process (its lease moved): try again`);
     const runner = this.runner(taskId);
     switch (req.kind) {
       case 'check':
+        if (runner instanceof TaskRunner) return runner.roundRules(req.participantId, req.roundId, req.version);
         runner.checkUpdate(req.participantId, req.roundId, req.version);
-        return null;
+        return { bound: null, partial: false };
       case 'submit':
         return runner.submitUpdate(req.participantId, req.begin, req.bytes);
+      case 'admit':
+        if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" takes no partial sums`);
+        return runner.admitPartial(from, req.participantId, req.begin, req.bytes, req.verdict);
       case 'admin':
         return this.admin(taskId, req.action);
     }
+  }
+
+  /**
+   * The coordinator closing a round: every process it admitted uploads from sends its partial sum,
+   * which must hold exactly the updates and examples admitted from it (else the round cannot commit).
+   */
+  private async collectPartials(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]> {
+    return Promise.all(
+      [...expected].map(async ([processId, want]) => {
+        const got = await this.coordination!.partialOf(processId, taskId, roundId);
+        if (got.count !== want.count || got.examples !== want.examples) {
+          throw new ChorusError('INTERNAL', `the partial sum of server process ${processId} holds ${got.count} updates (${got.examples} examples); the round admitted ${want.count} (${want.examples} examples) from it`);
+        }
+        return partialSumUpdate(`partial-sum:${processId}`, layout, got);
+      }),
+    );
   }
 
   private async admin(taskId: string, action: AdminAction): Promise<TaskStatus> {
@@ -456,12 +493,16 @@ export class RoundEngine {
     if (this.coordinates(begin.taskId)) runner.checkUpdate(pid, begin.roundId, begin.version);
   }
 
-  /** beginUpdate, with the round membership asked of the coordinator when it is on another process. */
+  /**
+   * beginUpdate, with the round membership asked of the coordinator when it is on another process
+   * (which also answers the round's rules: its bound, and whether uploads fold into a partial sum here).
+   */
   async checkUpload(connectionId: string, begin: UpdateBegin): Promise<void> {
     this.beginUpdate(connectionId, begin);
     if (this.coordinates(begin.taskId)) return;
     const participantId = this.participantOf(connectionId, begin.taskId);
-    await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
+    const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
+    this.rules.set(begin.taskId, { ...rules, roundId: begin.roundId });
   }
 
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
@@ -478,7 +519,36 @@ export class RoundEngine {
   async submitUpload(connectionId: string, begin: UpdateBegin, bytes: Uint8Array, fold: <T>(job: () => T) => Promise<T> = async (job) => job()): Promise<UpdateReceipt> {
     if (this.coordinates(begin.taskId)) return fold(() => this.submitUpdate(connectionId, begin, bytes));
     const participantId = this.participantOf(connectionId, begin.taskId);
-    return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
+    const rules = this.rules.get(begin.taskId);
+    if (!rules?.partial || rules.roundId !== begin.roundId) return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
+    return this.submitPartial(participantId, begin, bytes, rules, fold);
+  }
+
+  /**
+   * Hierarchical aggregation: the upload is validated here exactly as the coordinator would (codec
+   * checks, the round's bound); the coordinator does the round's bookkeeping ('admit'), and once it
+   * accepts, the update is folded into this process's partial sum of the round, in the same turn.
+   */
+  private async submitPartial(participantId: string, begin: UpdateBegin, bytes: Uint8Array, rules: RoundRules, fold: <T>(job: () => T) => Promise<T>): Promise<UpdateReceipt> {
+    const runner = this.runner(begin.taskId);
+    const task = runner.task();
+    const parsed = await fold((): ReturnType<typeof parseUpload> | ChorusError => {
+      try {
+        const seed = roundCodecSeed(begin.roundId);
+        return parseUpload(this.deps.payload, bytes, { layout: task.layout, config: task.config, limits: runner.limits, maxBytes: runner.maxPayloadBytes(), bound: rules.bound ?? Infinity, seed });
+      } catch (err) {
+        return ChorusError.from(err);
+      }
+    });
+    const verdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm };
+    const done = this.partials.expect(begin.taskId, begin.roundId);
+    try {
+      return await this.coordination!.ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
+        if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, task.layout, parsed.update, begin.numExamples, begin.metrics);
+      });
+    } finally {
+      done();
+    }
   }
 
   /** How many uploads for the round may run at once: the updates it still needs while it collects. */
