@@ -63,12 +63,42 @@ afterAll(async () => {
 });
 
 describe('the round engine over three server processes', () => {
+  it('a robust aggregator gets every update itself: uploads on other processes are forwarded to the coordinator', { timeout: 60_000 }, async () => {
+    // Prepare: a median task, one participant per process.
+    const created = await api(servers[0]!.url, '/api/tasks', {
+      template: 'mnist-2nn',
+      config: { id: 'robust', name: 'Robust', codec: 'float32', downloadCodec: 'full', strategy: { id: 'fedavg', options: { aggregator: 'median' } }, rounds: { targetClients: 3, minClients: 3, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 } },
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    const ps: TestParticipant[] = [];
+    for (const s of servers) {
+      await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/robust')).status === 200 ? true : undefined));
+      const p = new TestParticipant(s.url);
+      clients.push(p);
+      expect((await p.join('robust')).ok).toBe(true);
+      ps.push(p);
+    }
+    // Execute
+    const v0 = await fetchWeights(servers[0]!.url, 'robust', 0);
+    const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
+    const fills = [0.1, 0.2, 0.9];
+    const receipts = await Promise.all(ps.map((p, i) => p.upload(invites[i]!, encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(fills[i]!) }, 'float32'), 256 * 1024, 10 * (i + 1))));
+    // Assert: the median (0.2) of the three individual updates, not a mean of sums (0.4).
+    expect(receipts.map((r) => r.ok)).toEqual([true, true, true]);
+    await Promise.all(ps.map((p) => p.waitFor(() => p.updates.find((u) => u.version === 1))));
+    const v1 = await fetchWeights(servers[2]!.url, 'robust', 1);
+    expect(v1.values[0]! - v0.values[0]!).toBeCloseTo(0.2, 5);
+    expect((await storage.listReceipts('robust', 1)).filter((r) => r.accepted)).toHaveLength(3);
+    for (const p of ps) p.close();
+  });
+
   it('commits rounds with updates from every process; after kill -9 of the coordinator another takes over and the next round commits', { timeout: 120_000 }, async () => {
     // Prepare: the task is created on the last process, two participants join on each process, and
     // the operator starts it through the first one (whichever coordinates it).
     const created = await api(servers[2]!.url, '/api/tasks', {
       template: 'mnist-2nn',
-      config: { id: TASK, name: 'Spread', codec: 'int8', rounds: { targetClients: 6, minClients: 4, minAvailable: 4, overSelection: 1, deadlineMs: 30_000 } },
+      config: { id: TASK, name: 'Spread', codec: 'float32', downloadCodec: 'full', rounds: { targetClients: 6, minClients: 4, minAvailable: 4, overSelection: 1, deadlineMs: 30_000 } },
     });
     expect(created.status).toBe(201);
     const home = new Map<string, number>(); // participant id → the process it is connected to
@@ -86,12 +116,15 @@ describe('the round engine over three server processes', () => {
     const started = await api(servers[(first.index + 1) % 3]!.url, `/api/tasks/${TASK}/start`, {});
     expect(started).toMatchObject({ status: 200, json: { status: 'running' } });
 
-    // Execute: round 1, everyone uploads to the process it is connected to.
+    // Execute: round 1, everyone uploads to the process it is connected to (its own delta and weight).
     const v0 = await fetchWeights(servers[0]!.url, TASK, 0);
-    const delta = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.01) }, 'int8');
     const all = byProcess.flat();
+    const fills = all.map((_, i) => 0.01 * (i + 1) * (i % 2 === 0 ? 1 : -1));
+    const weights = all.map((_, i) => 10 * (i + 1));
     const invites = await Promise.all(all.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
-    const receipts = await Promise.all(all.map((p, i) => p.upload(invites[i]!, delta, 64 * 1024, 10)));
+    const receipts = await Promise.all(
+      all.map((p, i) => p.upload(invites[i]!, encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(fills[i]!) }, 'float32'), 256 * 1024, weights[i]!)),
+    );
 
     // Assert: every update accepted; version 1 reaches the participants of every process; the
     // stored receipts count two accepted updates from each process.
@@ -102,6 +135,11 @@ describe('the round engine over three server processes', () => {
     for (const r of round1) if (r.accepted) perProcess[home.get(r.participantId)!]! += 1;
     expect(perProcess).toEqual([2, 2, 2]);
     expect((await storage.listRounds(TASK, 10)).find((r) => r.round === 1)).toMatchObject({ state: 'committed', selected: 6, participants: 6 });
+    // The partial sums of the other processes merged into exactly the example-weighted mean of all six.
+    const mean = fills.reduce((a, f, i) => a + f * weights[i]!, 0) / weights.reduce((a, w) => a + w, 0);
+    const v1 = await fetchWeights(servers[1]!.url, TASK, 1);
+    for (const j of [0, 1000, v0.values.length - 1]) expect(v1.values[j]! - v0.values[j]!).toBeCloseTo(mean, 5);
+    const delta = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.01) }, 'float32');
 
     // Execute: round 2 opens; the participants of the other processes upload, then the coordinator dies.
     const coord = await coordinator();
@@ -123,8 +161,7 @@ describe('the round engine over three server processes', () => {
     const invites3 = await Promise.all(survivors.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round > 2), 20_000)));
     expect(new Set(invites3.map((i) => i.round)).size).toBe(1);
     expect(invites3[0]!.version).toBe(1);
-    const v1 = await fetchWeights(servers[next.index]!.url, TASK, 1);
-    const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.01) }, 'int8');
+    const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.01) }, 'float32');
     const receipts3 = await Promise.all(survivors.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));
     expect(receipts3.map((r) => r.ok)).toEqual([true, true, true, true]);
     await Promise.all(survivors.map((p) => p.waitFor(() => p.updates.find((u) => u.version === 2), 20_000)));
