@@ -31,6 +31,7 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
     verdict: z.union([z.object({ l2Norm: z.number().nonnegative() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
   }),
   z.object({ kind: z.literal('partial'), roundId: id }),
+  z.object({ kind: z.literal('summary') }),
 ]);
 type WireRequest = z.infer<typeof wireRequestSchema>;
 
@@ -65,8 +66,21 @@ export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSu
   return { ...p, sum: new Float32Array(new Uint8Array(b).buffer) };
 }
 
-/** A receipt, a status (admin), a round's rules (check) or a partial sum. */
-const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema]);
+/** The coordinator's view of a task's round loop (a summary read on another process). */
+export const liveSummarySchema = z.object({
+  status: z.enum(TASK_STATUSES),
+  phase: z.enum(['idle', 'waiting-for-clients', 'collecting', 'aggregating']),
+  version: z.number().int().nonnegative(),
+  lastRound: z.number().int().nonnegative(),
+  currentRound: z
+    .object({ round: z.number().int(), roundId: id, version: z.number().int(), selected: z.number().int(), accepted: z.number().int(), startedAt: z.number(), deadline: z.number() })
+    .nullable(),
+  connected: z.number().int().nonnegative(),
+  byBackend: z.record(z.string().max(32), z.number().int().nonnegative()),
+});
+
+/** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
+const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

@@ -238,14 +238,16 @@ export class ClusterCoordination implements Coordination {
       onAnswer?.(answer);
       return answer;
     }
-    return (await this.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined)) as CoordinatorAnswers[K];
+    // A read waits briefly: the mirror answers instead when the coordinator is slow or gone.
+    const timeoutMs = request.kind === 'summary' ? 1_000 : undefined;
+    return (await this.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
   }
 
   /** Publishes a request on `to`'s channel and waits for its answer (or UNAVAILABLE after askTimeoutMs). */
-  private request(to: string, taskId: string, request: CoordinatorRequest, who: string, onAnswer?: (answer: unknown) => void): Promise<unknown> {
+  private request(to: string, taskId: string, request: CoordinatorRequest, who: string, onAnswer?: (answer: unknown) => void, timeout?: number): Promise<unknown> {
     const id = randomUUID();
     const answer = new Promise<unknown>((resolve, reject) => {
-      const timeoutMs = this.options.askTimeoutMs ?? 10_000;
+      const timeoutMs = timeout ?? this.options.askTimeoutMs ?? 10_000;
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new ChorusError('UNAVAILABLE', `${who} did not answer within ${timeoutMs} ms`));

@@ -145,6 +145,9 @@ describe('the round engine over three server processes', () => {
     const coord = await coordinator();
     const survivors = byProcess.filter((_, i) => i !== coord.index).flat();
     const invites2 = await Promise.all(survivors.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 2))));
+    // A process that does not coordinate the task still shows the coordinator's round and every participant.
+    const seen = await api(servers[(coord.index + 1) % 3]!.url, `/api/tasks/${TASK}`);
+    expect(seen.json.task).toMatchObject({ status: 'running', phase: 'collecting', latestVersion: 1, connected: 6, currentRound: { round: 2, selected: 6 } });
     const early = await Promise.all(survivors.slice(0, 2).map((p, i) => p.upload(invites2[i]!, delta, 64 * 1024, 10)));
     expect(early.map((r) => r.ok)).toEqual([true, true]);
     const killedAt = Date.now();

@@ -1,4 +1,5 @@
 import type { Capabilities, UpdateBegin, UpdateReceipt } from '@chorus/core';
+import type { TaskSummary } from './task-summary.js';
 
 /** A participant event that only the task's coordinator acts on (it holds the round's bookkeeping). */
 export type CoordinatorEvent =
@@ -17,7 +18,12 @@ export type CoordinatorRequest =
   /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
   | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: { readonly l2Norm: number } | { readonly code: string; readonly message: string } }
   /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
-  | { readonly kind: 'partial'; readonly roundId: string };
+  | { readonly kind: 'partial'; readonly roundId: string }
+  /** Where the task's rounds stand, as its coordinator knows (a read on another process). */
+  | { readonly kind: 'summary' };
+
+/** The part of a task summary only the coordinator knows: its round loop and every process's participants. */
+export type LiveSummary = Pick<TaskSummary, 'status' | 'phase' | 'version' | 'lastRound' | 'currentRound' | 'connected' | 'byBackend'>;
 
 /** What an upload for the open round must meet, as the coordinator tells the process that receives it. */
 export interface RoundRules {
@@ -44,6 +50,7 @@ export interface CoordinatorAnswers {
   admin: string;
   admit: UpdateReceipt;
   partial: PartialSum;
+  summary: LiveSummary;
 }
 
 /**

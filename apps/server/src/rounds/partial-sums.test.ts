@@ -4,7 +4,7 @@ import { PartialSums, partialSumUpdate } from './partial-sums.js';
 import { aggregatesLinearly } from './upload-validation.js';
 import { taskConfigSchema } from '@chorus/core';
 
-const layout: TensorSpec[] = [{ name: 'w', shape: [2, 3], dtype: 'float32' }];
+const layout: TensorSpec[] = [{ name: 'w', shape: [2, 3] }];
 const global = new Float32Array(6);
 const ctx = { round: 1, version: 0, layout, global, selected: 4, population: 4 };
 const upload = (values: number[]) => parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1 << 20 });

@@ -279,6 +279,26 @@ export class RoundEngine {
         return runner.admitPartial(from, req.participantId, req.begin, req.bytes, req.verdict);
       case 'admin':
         return this.admin(taskId, req.action);
+      case 'summary': {
+        const { status, phase, version, lastRound, currentRound, connected, byBackend } = runner.summary();
+        return { status, phase, version, lastRound, currentRound, connected, byBackend };
+      }
+    }
+  }
+
+  /**
+   * The task's summary as its coordinator sees it (the round in progress, every process's
+   * participants), wherever it is asked. When the coordinator cannot answer (a takeover under way)
+   * this process's mirror answers: stored status and version, its own participants.
+   */
+  async liveSummary(taskId: string): Promise<TaskSummary> {
+    const local = this.summary(taskId);
+    if (this.coordinates(taskId)) return local;
+    try {
+      return { ...local, ...(await this.coordination!.ask(taskId, { kind: 'summary' })) };
+    } catch (err) {
+      this.deps.logger.debug({ taskId, err: ChorusError.from(err).message }, 'task summary from the local mirror');
+      return local;
     }
   }
 
