@@ -194,9 +194,12 @@ export class ClusterCoordination implements Coordination {
   private async membersElsewhere(taskId: string): Promise<PresentMember[]> {
     const out: PresentMember[] = [];
     const caps = this.capabilitiesOf(taskId);
-    for (const p of await this.elsewhere(taskId)) {
-      const c = p.alive ? await caps(p.participantId) : null;
-      if (c) out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: c });
+    const live = (await this.elsewhere(taskId)).filter((p) => p.alive);
+    // Looked up 64 at a time: thousands of participants must not make a takeover outlast the lease.
+    for (let i = 0; i < live.length; i += 64) {
+      const batch = live.slice(i, i + 64);
+      const found = await Promise.all(batch.map((p) => caps(p.participantId)));
+      batch.forEach((p, j) => found[j] && out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: found[j] }));
     }
     return out;
   }
