@@ -155,11 +155,19 @@ export class ClusterCoordination implements Coordination {
       this.log.info({ taskId, fence: lease.token }, 'coordinating the task');
       return true;
     } catch (err) {
-      this.log.error({ err, taskId }, 'taking the task over failed; giving its lease back');
       stopKeep();
       this.held.delete(taskId);
       this.coordinating.delete(taskId);
       await this.leases.release(lease).catch(() => undefined);
+      if (err instanceof ChorusError && err.code === 'NOT_TASK_OWNER') {
+        // The database's fence is ahead of Redis's token counter (Redis restarted empty): resume the
+        // counter from the fence, so the next lease round gets a token the database accepts.
+        const fence = await this.storage.fenceToken(taskId).catch(() => 0);
+        await this.leases.resumeTokensFrom(taskId, fence).catch(() => undefined);
+        this.log.warn({ taskId, token: lease.token, fence }, 'lease token below the database fence (Redis lost its counter): resuming tokens from the fence');
+        return false;
+      }
+      this.log.error({ err, taskId }, 'taking the task over failed; giving its lease back');
       return false;
     }
   }

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../index.js';
@@ -34,5 +35,16 @@ describe('server processes starting together on one database', () => {
     await owner.close();
     await expect.poll(() => other.cluster!.coordinates(DEMO_TASK_ID), { timeout: 5_000 }).toBe(true);
     expect(other.engine.summary(DEMO_TASK_ID)).toMatchObject({ status: 'running', phase: 'waiting-for-clients' });
+
+    // Redis comes back empty (a restart without persistence): the lease and the token counter are gone,
+    // while the database's fence remembers the last token. The process loses the task, then takes it
+    // back with a token above the fence instead of being refused for ever.
+    const fence = await other.storage.fenceToken(DEMO_TASK_ID);
+    expect(fence).toBeGreaterThanOrEqual(2);
+    const redis = new Redis(TEST_REDIS_URL);
+    await redis.del(`${prefix}:lease:${DEMO_TASK_ID}`, `${prefix}:fence:${DEMO_TASK_ID}`);
+    await expect.poll(async () => (await other.storage.fenceToken(DEMO_TASK_ID)) > fence && other.cluster!.coordinates(DEMO_TASK_ID), { timeout: 10_000 }).toBe(true);
+    expect(other.engine.summary(DEMO_TASK_ID).status).toBe('running');
+    redis.disconnect();
   });
 });

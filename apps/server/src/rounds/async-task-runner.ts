@@ -115,7 +115,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.options = asyncConfigSchema.parse(stored.config.async ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
-    this.closer.track(() => this.selection.load());
+    // A passive mirror never selects: the participant history is loaded only where rounds run.
+    if (!hooks.passive) this.closer.track(() => this.selection.load());
   }
 
   private get concurrency(): number {

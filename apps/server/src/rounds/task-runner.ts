@@ -89,7 +89,8 @@ export class TaskRunner implements RoundCloserHost {
     this.closer = new RoundCloser(this);
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
-    this.closer.track(() => this.selection.load());
+    // A passive mirror never selects: the participant history is loaded only where rounds run.
+    if (!hooks.passive) this.closer.track(() => this.selection.load());
   }
 
   // ---- the read model ----
