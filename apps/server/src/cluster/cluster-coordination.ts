@@ -151,7 +151,13 @@ export class ClusterCoordination implements Coordination {
     const stopKeep = this.leases.keep(lease, (reason) => this.lose(taskId, lease, reason));
     this.held.set(taskId, { lease, stopKeep });
     try {
-      await this.engine.takeOver(taskId, lease.token, () => this.membersElsewhere(taskId), () => this.coordinating.add(taskId));
+      // Activated only if the lease is still ours when the runner is switched in.
+      await this.engine.takeOver(taskId, lease.token, () => this.membersElsewhere(taskId), () => this.held.get(taskId)?.lease === lease && this.coordinating.add(taskId));
+      if (!this.coordinating.has(taskId)) {
+        // Lost while taking over: the runner just installed must not run rounds.
+        await this.engine.stepDown(taskId);
+        return false;
+      }
       this.log.info({ taskId, fence: lease.token }, 'coordinating the task');
       return true;
     } catch (err) {
