@@ -281,6 +281,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     close() {
       closing ??= (async () => {
         stopAdminFeed();
+        cluster?.stopLeasing();
         await engine.close();
         // The leases go back at once: another process takes the tasks over without waiting out the lease time.
         await cluster?.close();

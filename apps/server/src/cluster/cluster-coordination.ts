@@ -383,12 +383,17 @@ export class ClusterCoordination implements Coordination {
     p.resolve(r.data);
   }
 
-  /** Stops leasing and gives every held lease back, so another process takes the tasks over at once. */
-  async close(): Promise<void> {
+  /** No more takeovers (shutting down): the engine can stop its tasks without one being taken back meanwhile. */
+  stopLeasing(): void {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     if (this.heart) clearInterval(this.heart);
+  }
+
+  /** Stops leasing and gives every held lease back, so another process takes the tasks over at once. */
+  async close(): Promise<void> {
+    this.stopLeasing();
     for (const [, h] of this.held) {
       h.stopKeep();
       await this.leases.release(h.lease).catch(() => undefined);
