@@ -168,6 +168,10 @@ describe('the round engine over three server processes', () => {
     const receipts3 = await Promise.all(survivors.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));
     expect(receipts3.map((r) => r.ok)).toEqual([true, true, true, true]);
     await Promise.all(survivors.map((p) => p.waitFor(() => p.updates.find((u) => u.version === 2), 20_000)));
+    // Kill → next committed version, the participants' own upload time included (the scale target is 10 s).
+    const failoverMs = Date.now() - killedAt;
+    expect(failoverMs).toBeLessThan(10_000);
+    if (process.env.CHORUS_TEST_KEEP_LOGS) writeFileSync(`${process.env.CHORUS_TEST_KEEP_LOGS}/failover-ms.txt`, String(failoverMs));
 
     // No committed version lost or duplicated: versions 0, 1, 2, one per number; round 2 abandoned.
     const versions = (await storage.listVersions(TASK, 100)).map((v) => v.version).sort((a, b) => a - b);
