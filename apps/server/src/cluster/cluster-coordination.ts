@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChorusError, capabilitiesSchema, type ServerToClientEvents } from '@chorus/core';
 import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import type { PresentMember, RoundEngine } from '../rounds/round-engine.js';
 import type { Storage } from '../storage/storage.js';
-import { announceSchema, askSchema, fromWirePartial, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, wirePartialSchema, type Announce, type Reply } from './bus-messages.js';
+import { fromWirePartial, wirePartialSchema, type Announce } from './bus-messages.js';
+import { ProcessBus } from './process-bus.js';
 import { PresenceRegistry } from './presence-registry.js';
 import { TaskLeases, type HeldLease } from './task-lease.js';
 
@@ -22,14 +22,6 @@ export interface ClusterOptions {
   readonly localBroadcast: <E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]) => void;
 }
 
-interface Pending {
-  /** Runs in the turn the answer arrives (the fold of an admitted upload must precede a later request). */
-  onAnswer?(v: unknown): void;
-  resolve(v: unknown): void;
-  reject(e: ChorusError): void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The round engine on several processes (Redis). One coordinator per task: the process holding the
  * task's lease (TaskLeases, with its fencing token raised in the database before it runs a round).
@@ -38,11 +30,10 @@ interface Pending {
  * the last committed version and restarts the round in flight.
  *
  * Participants stay on the process they connected to and are listed in the presence registry. Their
- * events go to the coordinator over pub/sub: `tell` on `<prefix>:bus:coord` (every process hears it,
- * the coordinator acts), `ask` on the lease holder's own `<prefix>:bus:proc:<id>` with the answer on
- * the asker's. Invites reach sockets on other processes through the Socket.IO adapter; the
- * coordinator's broadcasts and "the task changed" (followers reload their mirror) go to
- * `<prefix>:bus:all`, handled in order.
+ * events go to the coordinator over the process bus (process-bus.ts): fire-and-forget `tell`s, and
+ * `ask`s addressed to the lease holder. Invites reach sockets on other processes through the
+ * Socket.IO adapter; the coordinator's broadcasts and "the task changed" (followers reload their
+ * mirror) are announced to every process.
  */
 export class ClusterCoordination implements Coordination {
   readonly leases: TaskLeases;
@@ -50,11 +41,9 @@ export class ClusterCoordination implements Coordination {
   private readonly coordinating = new Set<string>();
   private readonly held = new Map<string, { lease: HeldLease; stopKeep: () => void }>();
   private readonly claiming = new Map<string, Promise<boolean>>();
-  private readonly pending = new Map<string, Pending>();
-  private readonly sub: Redis;
+  private readonly bus: ProcessBus;
   private readonly leaseMs: number;
   private readonly log: Logger;
-  private announcements: Promise<void> = Promise.resolve();
   private ticker: NodeJS.Timeout | null = null;
   private presenceTimer: NodeJS.Timeout | null = null;
   private heart: NodeJS.Timeout | null = null;
@@ -72,17 +61,11 @@ export class ClusterCoordination implements Coordination {
     this.leases = new TaskLeases(redis, { prefix: options.prefix, owner: options.processId, ttlMs: this.leaseMs });
     this.presence = new PresenceRegistry(redis, { prefix: options.prefix, processId: options.processId });
     this.log = options.logger.child({ component: 'cluster', processId: options.processId });
-    this.sub = redis.duplicate();
-    // The main connection logs losing Redis; the subscriber reconnects (and resubscribes) by itself.
-    this.sub.on('error', () => undefined);
+    this.bus = new ProcessBus(redis, { prefix: options.prefix, processId: options.processId, logger: this.log, ...(options.askTimeoutMs !== undefined ? { askTimeoutMs: options.askTimeoutMs } : {}) });
   }
 
   get processId(): string {
     return this.options.processId;
-  }
-
-  private channel(which: 'coord' | 'all' | { proc: string }): string {
-    return typeof which === 'string' ? `${this.options.prefix}:bus:${which}` : `${this.options.prefix}:bus:proc:${which.proc}`;
   }
 
   private aliveKey(processId: string): string {
@@ -91,8 +74,13 @@ export class ClusterCoordination implements Coordination {
 
   /** Subscribes to the bus; call before the engine loads its tasks. */
   async connect(): Promise<void> {
-    this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
-    await this.sub.subscribe(this.channel('coord'), this.channel('all'), this.channel({ proc: this.processId }));
+    await this.bus.connect({
+      tell: (taskId, event) => {
+        if (this.coordinates(taskId)) this.engine.handleEvent(taskId, event);
+      },
+      ask: (from, taskId, request) => this.engine.answer(taskId, request, from),
+      announce: (a) => this.announced(a),
+    });
   }
 
   /** Takes the leases it can get now, then keeps trying every third of the lease time. */
@@ -239,7 +227,7 @@ export class ClusterCoordination implements Coordination {
   }
 
   tell(taskId: string, event: CoordinatorEvent): void {
-    this.publish(this.channel('coord'), { t: 'tell', from: this.processId, taskId, event });
+    this.bus.tell(taskId, event);
   }
 
   async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]> {
@@ -257,22 +245,7 @@ export class ClusterCoordination implements Coordination {
     }
     // A read waits briefly: the mirror answers instead when the coordinator is slow or gone.
     const timeoutMs = request.kind === 'summary' ? 1_000 : undefined;
-    return (await this.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
-  }
-
-  /** Publishes a request on `to`'s channel and waits for its answer (or UNAVAILABLE after askTimeoutMs). */
-  private request(to: string, taskId: string, request: CoordinatorRequest, who: string, onAnswer?: (answer: unknown) => void, timeout?: number): Promise<unknown> {
-    const id = randomUUID();
-    const answer = new Promise<unknown>((resolve, reject) => {
-      const timeoutMs = timeout ?? this.options.askTimeoutMs ?? 10_000;
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new ChorusError('UNAVAILABLE', `${who} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer, ...(onAnswer ? { onAnswer } : {}) });
-    });
-    this.publish(this.channel({ proc: to }), { t: 'ask', from: this.processId, id, taskId, request: toWireRequest(request) });
-    return answer;
+    return (await this.bus.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
   }
 
   async partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum> {
@@ -280,18 +253,18 @@ export class ClusterCoordination implements Coordination {
     if (processId !== this.processId && (await this.redis.exists(this.aliveKey(processId))) === 0) {
       throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
     }
-    const raw = await this.request(processId, taskId, { kind: 'partial', roundId }, `server process ${processId}`);
+    const raw = await this.bus.request(processId, taskId, { kind: 'partial', roundId }, `server process ${processId}`);
     const wire = wirePartialSchema.safeParse(raw);
     if (!wire.success) throw new ChorusError('BAD_REQUEST', `server process ${processId} answered something that is not a partial sum`);
     return fromWirePartial(wire.data);
   }
 
   changed(taskId: string): void {
-    this.publish(this.channel('all'), { t: 'changed', from: this.processId, taskId });
+    this.bus.announce({ t: 'changed', taskId });
   }
 
   created(taskId: string): void {
-    this.publish(this.channel('all'), { t: 'created', from: this.processId, taskId });
+    this.bus.announce({ t: 'created', taskId });
     // The process that created the task offers to coordinate it at once.
     void this.claim(taskId);
   }
@@ -299,53 +272,10 @@ export class ClusterCoordination implements Coordination {
   /** The coordinator's broadcast, for the sockets of the other processes (this one delivered it already). */
   broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
     if (event !== 'model:updated' && event !== 'task:status') return;
-    this.publish(this.channel('all'), { t: 'broadcast', from: this.processId, taskId, event, msg });
+    this.bus.announce({ t: 'broadcast', taskId, event, msg } as Omit<Announce, 'from'>);
   }
 
-  private publish(channel: string, message: unknown): void {
-    this.redis.publish(channel, JSON.stringify(message)).catch((err: unknown) => this.log.warn({ err: (err as Error).message, channel }, 'bus publish failed'));
-  }
-
-  // ---- what other processes say ----
-
-  private receive(channel: string, raw: string): void {
-    let data: unknown;
-    try {
-      data = JSON.parse(raw);
-    } catch {
-      this.log.warn({ channel }, 'bus message is not JSON: dropped');
-      return;
-    }
-    if (channel === this.channel('coord')) {
-      const m = tellSchema.safeParse(data);
-      if (!m.success) return this.dropped(channel, m.error);
-      if (this.coordinates(m.data.taskId)) this.safely(() => this.engine.handleEvent(m.data.taskId, m.data.event));
-    } else if (channel === this.channel('all')) {
-      const m = announceSchema.safeParse(data);
-      if (!m.success) return this.dropped(channel, m.error);
-      if (m.data.from === this.processId) return;
-      const a = m.data;
-      this.announcements = this.announcements.then(() => this.announced(a)).catch((err: unknown) => this.log.warn({ err }, 'announcement failed'));
-    } else {
-      const reply = replySchema.safeParse(data);
-      if (reply.success) return this.replied(reply.data);
-      const ask = askSchema.safeParse(data);
-      if (!ask.success) return this.dropped(channel, ask.error);
-      void this.answer(ask.data.from, ask.data.id, ask.data.taskId, fromWireRequest(ask.data.request));
-    }
-  }
-
-  private dropped(channel: string, error: unknown): void {
-    this.log.warn({ channel, error: String(error).slice(0, 500) }, 'bus message refused by its schema: dropped');
-  }
-
-  private safely(step: () => void): void {
-    try {
-      step();
-    } catch (err) {
-      this.log.error({ err }, 'bus event failed');
-    }
-  }
+  // ---- what other processes announce ----
 
   private async announced(a: Announce): Promise<void> {
     switch (a.t) {
@@ -356,31 +286,6 @@ export class ClusterCoordination implements Coordination {
       case 'broadcast':
         return this.options.localBroadcast(a.taskId, a.event, a.msg as never);
     }
-  }
-
-  private async answer(to: string, id: string, taskId: string, request: CoordinatorRequest): Promise<void> {
-    let reply: Reply;
-    try {
-      const data = await this.engine.answer(taskId, request, to);
-      reply = { t: 'reply', id, ok: true, data: (request.kind === 'partial' ? toWirePartial(data as PartialSum) : data) as never };
-    } catch (err) {
-      reply = { t: 'reply', id, ok: false, error: ChorusError.from(err).toWire() };
-    }
-    this.publish(this.channel({ proc: to }), reply);
-  }
-
-  private replied(r: Reply): void {
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    this.pending.delete(r.id);
-    clearTimeout(p.timer);
-    if (!r.ok) return p.reject(ChorusError.fromWire(r.error));
-    try {
-      p.onAnswer?.(r.data);
-    } catch (err) {
-      return p.reject(ChorusError.from(err));
-    }
-    p.resolve(r.data);
   }
 
   /** No more takeovers (shutting down): the engine can stop its tasks without one being taken back meanwhile. */
@@ -400,12 +305,7 @@ export class ClusterCoordination implements Coordination {
     }
     this.held.clear();
     this.coordinating.clear();
-    for (const [, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new ChorusError('UNAVAILABLE', 'the server is shutting down'));
-    }
-    this.pending.clear();
+    this.bus.close();
     await this.redis.del(this.aliveKey(this.processId)).catch(() => undefined);
-    this.sub.disconnect();
   }
 }
