@@ -174,7 +174,8 @@ export class RoundEngine {
     const old = this.runners.get(taskId);
     const local = this.localMembers(taskId, old);
     const localIds = new Set(local.map((m) => m.participantId));
-    for (const m of [...local, ...remote.filter((r) => !localIds.has(r.participantId))]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+    const others = remotesWelcome(task) ? remote.filter((r) => !localIds.has(r.participantId)) : [];
+    for (const m of [...local, ...others]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
     this.runners.set(taskId, runner);
     activate();
     void old?.shutdown().catch(() => undefined);
@@ -230,7 +231,7 @@ export class RoundEngine {
       removed += 1;
     }
     for (const p of elsewhere) {
-      if (!p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
+      if (!remotesWelcome(runner.task()) || !p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
       const caps = await capabilities(p.participantId);
       // Looked up asynchronously: add only if nothing changed meanwhile.
       if (caps && this.runners.get(taskId) === runner && this.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
@@ -244,7 +245,8 @@ export class RoundEngine {
     if (!runner || !this.coordinates(taskId)) return;
     switch (e.kind) {
       case 'member-add':
-        return runner.addMember(e.participantId, e.connectionId, e.capabilities);
+        if (remotesWelcome(runner.task())) runner.addMember(e.participantId, e.connectionId, e.capabilities);
+        return;
       case 'member-remove':
         runner.removeMember(e.participantId, e.connectionId);
         return this.pokeAll();
@@ -619,6 +621,15 @@ export class RoundEngine {
     await Promise.all([...this.runners.values()].map((r) => r.shutdown()));
     await this.idle();
   }
+}
+
+/**
+ * Whether participants on other processes may take part in the task's rounds. A secure round's
+ * stages (SecAgg+) run only on the coordinator's process, so a secure task selects from the
+ * participants connected there.
+ */
+function remotesWelcome(task: StoredTask): boolean {
+  return !task.config.secureAggregation;
 }
 
 /** What a participant needs to keep its personal layers; the task service resolved `personalLayers` at creation. */
