@@ -35,8 +35,8 @@ const api = async (url: string, path: string, body?: unknown): Promise<{ status:
 };
 
 /** The server process holding the task's lease, and its fencing token (from Redis). */
-async function coordinator(): Promise<{ index: number; token: number }> {
-  const v = await redis.get(`${prefix}:lease:${TASK}`);
+async function coordinator(taskId = TASK): Promise<{ index: number; token: number }> {
+  const v = await redis.get(`${prefix}:lease:${taskId}`);
   if (v === null) throw new Error('no coordinator');
   const index = servers.findIndex((s) => s.child.exitCode === null && s.child.signalCode === null && v.includes(`-${s.child.pid}-`));
   if (index < 0) throw new Error(`lease held by an unknown process: ${v}`);
@@ -90,6 +90,42 @@ describe('the round engine over three server processes', () => {
     const v1 = await fetchWeights(servers[2]!.url, 'robust', 1);
     expect(v1.values[0]! - v0.values[0]!).toBeCloseTo(0.2, 5);
     expect((await storage.listReceipts('robust', 1)).filter((r) => r.accepted)).toHaveLength(3);
+    for (const p of ps) p.close();
+  });
+
+  it('records declines and disconnections on other processes in the round, exactly', { timeout: 60_000 }, async () => {
+    // Prepare: one participant per process; the round needs two updates.
+    const created = await api(servers[1]!.url, '/api/tasks', {
+      template: 'mnist-2nn',
+      config: { id: 'ledger', name: 'Ledger', codec: 'float32', rounds: { targetClients: 3, minClients: 2, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 } },
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    const ps: TestParticipant[] = [];
+    for (const s of servers) {
+      await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/ledger')).status === 200 ? true : undefined));
+      const p = new TestParticipant(s.url);
+      clients.push(p);
+      expect((await p.join('ledger')).ok).toBe(true);
+      ps.push(p);
+    }
+    const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
+    const { index } = await coordinator('ledger');
+    const [decliner, leaver] = [ps[(index + 1) % 3]!, ps[(index + 2) % 3]!];
+    // Execute: the coordinator's own participant uploads; one on another process declines, one there leaves.
+    const v0 = await fetchWeights(servers[0]!.url, 'ledger', 0);
+    expect((await ps[index]!.upload(invites[index]!, encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.1) }, 'float32'), 256 * 1024, 10)).ok).toBe(true);
+    expect(await decliner.request('round:decline', { taskId: 'ledger', roundId: invites[0]!.roundId, reason: 'battery low' })).toEqual({ ok: true, data: { ok: true } });
+    leaver.close();
+    // Assert: the round settles at once (everyone answered), one update short of its minimum, with both failures named.
+    const round = await eventually('round 1 closed', async () => (await storage.listRounds('ledger', 5)).find((r) => r.round === 1 && r.state !== 'collecting'));
+    expect(round).toMatchObject({ state: 'abandoned', selected: 3, participants: 1 });
+    expect([...round.failures].sort((a, b) => a.code.localeCompare(b.code))).toEqual([
+      { participantId: decliner.participantId, code: 'DECLINED', reason: 'battery low' },
+      { participantId: leaver.participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' },
+    ]);
+    expect((await storage.listReceipts('ledger', 1)).map((r) => [r.participantId, r.accepted])).toEqual([[ps[index]!.participantId, true]]);
+    await api(servers[0]!.url, '/api/tasks/ledger/stop', {});
     for (const p of ps) p.close();
   });
 
