@@ -1,6 +1,13 @@
 import type { Capabilities, UpdateBegin, UpdateReceipt } from '@chorus/core';
 import type { TaskSummary } from './task-summary.js';
 
+/** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
+export interface PresentMember {
+  readonly participantId: string;
+  readonly connectionId: string;
+  readonly capabilities: Capabilities;
+}
+
 /** A participant event that only the task's coordinator acts on (it holds the round's bookkeeping). */
 export type CoordinatorEvent =
   | { readonly kind: 'member-add'; readonly participantId: string; readonly connectionId: string; readonly capabilities: Capabilities }

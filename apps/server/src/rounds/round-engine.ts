@@ -24,20 +24,14 @@ import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
-
-/** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
-type Runner = TaskRunner | AsyncTaskRunner;
+import { remotesWelcome, TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
-import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, PartialSum, RoundRules } from './coordination.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, RoundRules } from './coordination.js';
 import { parseUpload } from './upload-validation.js';
 import { partialSumUpdate, PartialSums } from './partial-sums.js';
+import type { PresentMember } from './coordination.js';
 
-/** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
-export interface PresentMember {
-  readonly participantId: string;
-  readonly connectionId: string;
-  readonly capabilities: Capabilities;
-}
+export type { PresentMember } from './coordination.js';
 
 export interface CreateTaskInput {
   readonly config: TaskConfig;
@@ -59,8 +53,8 @@ export class RoundEngine {
   readonly deps: EngineDeps;
   /** Several processes: who coordinates which task. Null: this process coordinates every task. */
   private coordination: Coordination | null = null;
-  /** Reloads of a follower's task, one after another per task. */
-  private readonly reloads = new Map<string, Promise<void>>();
+  /** Taking tasks over, giving them up and following them (several processes). */
+  private readonly handover: TaskHandover;
   /** Several processes: the rules of the round each task (coordinated elsewhere) is collecting, as its coordinator said. */
   private readonly rules = new Map<string, RoundRules & { readonly roundId: string }>();
   /** Several processes: this process's partial sums of rounds coordinated elsewhere. */
@@ -68,6 +62,14 @@ export class RoundEngine {
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
+    this.handover = new TaskHandover({
+      deps: this.deps,
+      runners: this.runners,
+      coordinates: (taskId) => this.coordinates(taskId),
+      loadRunner: (task, how) => this.loadRunner(task, how),
+      localMembers: (taskId, from) => this.localMembers(taskId, from),
+      pokeAll: () => this.pokeAll(),
+    });
   }
 
   /**
@@ -157,86 +159,24 @@ export class RoundEngine {
     return out;
   }
 
-  /**
-   * This process got the task's lease: the fence is raised with its token (so a stale coordinator's
-   * commit is refused from now on), the task is reloaded from its last committed version, the round
-   * the old coordinator left open is abandoned, and the participants of every process (from
-   * `present`, read last) become its members. `activate` runs in the same turn as the switch, so no
-   * participant event falls between the old runner and the new one.
-   */
-  async takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
-    const { storage } = this.deps;
-    await storage.raiseFence(taskId, fence);
-    const task = await storage.getTask(taskId);
-    if (!task) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
-    const runner = await this.loadRunner(task, { abandon: 'the task moved to another server process', fence, install: false });
-    const remote = await present();
-    const old = this.runners.get(taskId);
-    const local = this.localMembers(taskId, old);
-    const localIds = new Set(local.map((m) => m.participantId));
-    const others = remotesWelcome(task) ? remote.filter((r) => !localIds.has(r.participantId)) : [];
-    for (const m of [...local, ...others]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
-    this.runners.set(taskId, runner);
-    activate();
-    void old?.shutdown().catch(() => undefined);
-    if (runner.taskStatus() === 'running') runner.enterWaiting();
+  /** This process got the task's lease: see TaskHandover.takeOver. */
+  takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
+    return this.handover.takeOver(taskId, fence, present, activate);
   }
 
-  /**
-   * The lease was lost (expired, taken over, Redis unreachable): rounds stop at once and nothing more
-   * is committed (the fence refuses a close already under way); the task becomes a passive mirror.
-   */
-  async stepDown(taskId: string): Promise<void> {
-    const old = this.runners.get(taskId);
-    if (!old) return;
-    const stopped = old.shutdown().catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'stopping the lost task failed'));
-    await this.reload(taskId);
-    await stopped;
+  /** The lease was lost: the task's rounds stop at once; it becomes a passive mirror. */
+  stepDown(taskId: string): Promise<void> {
+    return this.handover.stepDown(taskId);
   }
 
-  /** Another process coordinates the task and changed it: the mirror reloads the stored task and version. */
+  /** Another process coordinates the task and changed it: the mirror reloads. */
   reload(taskId: string): Promise<void> {
-    const next = (this.reloads.get(taskId) ?? Promise.resolve()).then(async () => {
-      if (this.coordinates(taskId)) return;
-      const task = await this.deps.storage.getTask(taskId);
-      if (!task) return;
-      const runner = await this.loadRunner(task, { passive: true, install: false });
-      if (this.coordinates(taskId)) return; // taken over meanwhile
-      for (const m of this.localMembers(taskId, this.runners.get(taskId))) runner.addMember(m.participantId, m.connectionId, m.capabilities);
-      this.runners.set(taskId, runner);
-    });
-    const settled = next.catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'reloading the task failed'));
-    this.reloads.set(taskId, settled);
-    return settled;
+    return this.handover.reload(taskId);
   }
 
-  /**
-   * The coordinator's members against the presence registry (`elsewhere`: the participants on the
-   * other processes, `alive` whether their process still beats). A member whose process died or
-   * whose entry names another connection is removed (in an open round it counts as disconnected, so
-   * the round need not wait out its deadline); a live participant whose join announcement was missed
-   * (during a takeover) is added, with `capabilities` looked up. A member without an entry stays: its
-   * leave comes as an event (the entry may only be newer than the registry read).
-   */
-  async reconcile(taskId: string, elsewhere: readonly { participantId: string; connectionId: string; alive: boolean }[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
-    const runner = this.runners.get(taskId);
-    if (!runner || !this.coordinates(taskId)) return;
-    const local = new Set(this.localMembers(taskId, runner).map((m) => m.participantId));
-    const entries = new Map(elsewhere.map((p) => [p.participantId, p]));
-    let removed = 0;
-    for (const m of runner.memberConnections()) {
-      const e = entries.get(m.participantId);
-      if (local.has(m.participantId) || !e || (e.alive && e.connectionId === m.connectionId)) continue;
-      runner.removeMember(m.participantId, m.connectionId);
-      removed += 1;
-    }
-    for (const p of elsewhere) {
-      if (!remotesWelcome(runner.task()) || !p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
-      const caps = await capabilities(p.participantId);
-      // Looked up asynchronously: add only if nothing changed meanwhile.
-      if (caps && this.runners.get(taskId) === runner && this.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
-    }
-    if (removed > 0) this.pokeAll();
+  /** The coordinator's members against the presence registry: see TaskHandover.reconcile. */
+  reconcile(taskId: string, elsewhere: readonly PresenceEntry[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
+    return this.handover.reconcile(taskId, elsewhere, capabilities);
   }
 
   /** A participant event forwarded from another process (the coordinator only). */
@@ -621,15 +561,6 @@ export class RoundEngine {
     await Promise.all([...this.runners.values()].map((r) => r.shutdown()));
     await this.idle();
   }
-}
-
-/**
- * Whether participants on other processes may take part in the task's rounds. A secure round's
- * stages (SecAgg+) run only on the coordinator's process, so a secure task selects from the
- * participants connected there.
- */
-function remotesWelcome(task: StoredTask): boolean {
-  return !task.config.secureAggregation;
 }
 
 /** What a participant needs to keep its personal layers; the task service resolved `personalLayers` at creation. */
