@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   ChorusError,
   PROTOCOL_VERSION,
-  roundCodecSeed,
-  type ClientUpdate,
   layoutSize,
   type Capabilities,
   type SecAggClientMessage,
@@ -26,9 +24,8 @@ import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
 import { remotesWelcome, TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
-import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, RoundRules } from './coordination.js';
-import { parseUpload } from './upload-validation.js';
-import { partialSumUpdate, PartialSums } from './partial-sums.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+import { HierarchicalUploads } from './hierarchical-uploads.js';
 import type { PresentMember } from './coordination.js';
 
 export type { PresentMember } from './coordination.js';
@@ -55,13 +52,12 @@ export class RoundEngine {
   private coordination: Coordination | null = null;
   /** Taking tasks over, giving them up and following them (several processes). */
   private readonly handover: TaskHandover;
-  /** Several processes: the rules of the round each task (coordinated elsewhere) is collecting, as its coordinator said. */
-  private readonly rules = new Map<string, RoundRules & { readonly roundId: string }>();
-  /** Several processes: this process's partial sums of rounds coordinated elsewhere. */
-  private readonly partials = new PartialSums();
+  /** Several processes: uploads for rounds coordinated elsewhere, validated and summed here. */
+  private readonly uploads: HierarchicalUploads;
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
+    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!);
     this.handover = new TaskHandover({
       deps: this.deps,
       runners: this.runners,
@@ -134,7 +130,7 @@ export class RoundEngine {
       ...(coordination && !how.passive
         ? {
             onChanged: () => coordination.changed(task.id),
-            collectPartials: (taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>) => this.collectPartials(taskId, roundId, layout, expected),
+            collectPartials: (taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>) => this.uploads.collect(taskId, roundId, layout, expected),
           }
         : {}),
     });
@@ -206,7 +202,7 @@ export class RoundEngine {
    * answers, except 'partial' (the coordinator asking this process for its partial sum).
    */
   async answer(taskId: string, req: CoordinatorRequest, from = 'local'): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
-    if (req.kind === 'partial') return this.partials.take(taskId, req.roundId);
+    if (req.kind === 'partial') return this.uploads.take(taskId, req.roundId);
     if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is not coordinated by this server process (its lease moved): try again`);
     const runner = this.runner(taskId);
     switch (req.kind) {
@@ -242,22 +238,6 @@ export class RoundEngine {
       this.deps.logger.debug({ taskId, err: ChorusError.from(err).message }, 'task summary from the local mirror');
       return local;
     }
-  }
-
-  /**
-   * The coordinator closing a round: every process it admitted uploads from sends its partial sum,
-   * which must hold exactly the updates and examples admitted from it (else the round cannot commit).
-   */
-  private async collectPartials(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]> {
-    return Promise.all(
-      [...expected].map(async ([processId, want]) => {
-        const got = await this.coordination!.partialOf(processId, taskId, roundId);
-        if (got.count !== want.count || got.examples !== want.examples) {
-          throw new ChorusError('INTERNAL', `the partial sum of server process ${processId} holds ${got.count} updates (${got.examples} examples); the round admitted ${want.count} (${want.examples} examples) from it`);
-        }
-        return partialSumUpdate(`partial-sum:${processId}`, layout, got);
-      }),
-    );
   }
 
   private async admin(taskId: string, action: AdminAction): Promise<TaskStatus> {
@@ -464,7 +444,7 @@ export class RoundEngine {
     if (this.coordinates(begin.taskId)) return;
     const participantId = this.participantOf(connectionId, begin.taskId);
     const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
-    this.rules.set(begin.taskId, { ...rules, roundId: begin.roundId });
+    this.uploads.remember(begin.taskId, begin.roundId, rules);
   }
 
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
@@ -481,37 +461,11 @@ export class RoundEngine {
   async submitUpload(connectionId: string, begin: UpdateBegin, bytes: Uint8Array, fold: <T>(job: () => T) => Promise<T> = async (job) => job()): Promise<UpdateReceipt> {
     if (this.coordinates(begin.taskId)) return fold(() => this.submitUpdate(connectionId, begin, bytes));
     const participantId = this.participantOf(connectionId, begin.taskId);
-    const rules = this.rules.get(begin.taskId);
-    if (!rules?.partial || rules.roundId !== begin.roundId) return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
-    return this.submitPartial(participantId, begin, bytes, rules, fold);
+    const rules = this.uploads.partialRules(begin.taskId, begin.roundId);
+    if (!rules) return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
+    return this.uploads.submit(this.runner(begin.taskId), participantId, begin, bytes, rules, fold);
   }
 
-  /**
-   * Hierarchical aggregation: the upload is validated here exactly as the coordinator would (codec
-   * checks, the round's bound); the coordinator does the round's bookkeeping ('admit'), and once it
-   * accepts, the update is folded into this process's partial sum of the round, in the same turn.
-   */
-  private async submitPartial(participantId: string, begin: UpdateBegin, bytes: Uint8Array, rules: RoundRules, fold: <T>(job: () => T) => Promise<T>): Promise<UpdateReceipt> {
-    const runner = this.runner(begin.taskId);
-    const task = runner.task();
-    const parsed = await fold((): ReturnType<typeof parseUpload> | ChorusError => {
-      try {
-        const seed = roundCodecSeed(begin.roundId);
-        return parseUpload(this.deps.payload, bytes, { layout: task.layout, config: task.config, limits: runner.limits, maxBytes: runner.maxPayloadBytes(), bound: rules.bound ?? Infinity, seed });
-      } catch (err) {
-        return ChorusError.from(err);
-      }
-    });
-    const verdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm };
-    const done = this.partials.expect(begin.taskId, begin.roundId);
-    try {
-      return await this.coordination!.ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
-        if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, task.layout, parsed.update, begin.numExamples, begin.metrics);
-      });
-    } finally {
-      done();
-    }
-  }
 
   /** How many uploads for the round may run at once: the updates it still needs while it collects. */
   openSlots(taskId: string, roundId: string): number {
