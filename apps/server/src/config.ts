@@ -91,6 +91,11 @@ export const serverConfigSchema = z
       kind: 'string',
       help: 'Redis key prefix',
     }),
+    /**
+     * With Redis: a task's lease time. When its coordinator dies, another process takes the task over
+     * within this long (and restarts the round in flight). Renewed every third of it.
+     */
+    leaseMs: option(int(300, 600_000).default(5_000), { env: 'CHORUS_LEASE_MS', flag: '--lease-ms <ms>', kind: 'int', help: 'task lease time with Redis (failover within it)' }),
     /** Model versions kept per task: the newest N (0 keeps every version)… */
     keepVersions: option(int(0, 1_000_000).default(100), { env: 'CHORUS_KEEP_VERSIONS', flag: '--keep-versions <n>', kind: 'int', help: 'newest model versions kept per task (0 = all)' }),
     /** …plus every k-th version (0: none). A version an open round was started from is always kept. */

@@ -9,6 +9,10 @@ import { installAdminNamespace } from './admin/admin-namespace.js';
 import { memoryLimiters, redisLimiters } from './cluster/rate-limiters.js';
 import { connectRedis } from './cluster/redis-connection.js';
 import { installRedisAdapter } from './cluster/socket-adapter.js';
+import { ClusterCoordination } from './cluster/cluster-coordination.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EngineTransport } from './rounds/engine-deps.js';
 import { AdminEventBus, observeStorage } from './admin/admin-events.js';
 import { installAuditHook } from './admin/audit-log.js';
 import { AdminAuth } from './auth/admin-auth.js';
@@ -77,6 +81,8 @@ export interface RunningServer {
   readonly config: ServerConfig;
   /** The round engine (tasks, rounds, participants) — for tests and the simulator. */
   readonly engine: RoundEngine;
+  /** With Redis: which tasks this process coordinates, its process id, leases and presence. Null on one process. */
+  readonly cluster: ClusterCoordination | null;
   readonly storage: Storage;
   readonly io: ChorusServer;
   /** Admin accounts, sessions and tokens. */
@@ -151,9 +157,20 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   });
   // The socket handlers hear of round:cancel through this tap (their upload gate answers waiting begins).
   const tap: TransportTap = {};
+  const sockets = createSocketTransport(io, tap);
+  // Several processes: a coordinator's broadcast also goes to the sockets of the other processes
+  // (a direct send reaches a socket on any process through the Redis adapter).
+  let cluster: ClusterCoordination | null = null;
+  const engineTransport: EngineTransport = {
+    send: sockets.send,
+    broadcast: (taskId, event, msg) => {
+      sockets.broadcast(taskId, event, msg);
+      cluster?.broadcast(taskId, event, msg);
+    },
+  };
   const engine: RoundEngine = new RoundEngine({
     storage,
-    transport: createSocketTransport(io, tap),
+    transport: engineTransport,
     payload: corePayloadOps,
     createStrategy: metrics.timeStrategies(createStrategy),
     logger,
@@ -172,6 +189,15 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     if (cfg.redis !== undefined) {
       redis = await connectRedis(cfg.redis, logger);
       installRedisAdapter(io, redis, cfg.redisPrefix);
+      cluster = new ClusterCoordination(redis, engine, storage, {
+        prefix: cfg.redisPrefix,
+        processId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        leaseMs: cfg.leaseMs,
+        logger,
+        localBroadcast: sockets.broadcast,
+      });
+      engine.useCoordination(cluster);
+      await cluster.connect();
     }
     // Rate limits and the sign-in throttle count in Redis when there is one, so they hold across processes.
     const limiters = redis ? redisLimiters(redis, cfg.redisPrefix) : memoryLimiters;
@@ -217,9 +243,12 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);
     await app.listen({ port: cfg.port, host: cfg.host });
+    // Listening first: a process that takes a task over can already be reached by its participants.
+    await cluster?.startLeasing();
   } catch (err) {
     stopAdminFeed();
     await engine.close().catch(() => undefined);
+    await cluster?.close().catch(() => undefined);
     io.close();
     await app.close().catch(() => undefined);
     redis?.disconnect();
@@ -239,6 +268,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     port,
     config: cfg,
     engine,
+    cluster,
     storage,
     io,
     auth,
@@ -256,7 +286,10 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     close() {
       closing ??= (async () => {
         stopAdminFeed();
+        cluster?.stopLeasing();
         await engine.close();
+        // The leases go back at once: another process takes the tasks over without waiting out the lease time.
+        await cluster?.close();
         io.disconnectSockets(true);
         await app.close();
         await new Promise<void>((resolve) => {

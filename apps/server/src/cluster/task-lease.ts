@@ -27,6 +27,8 @@ return nil`;
 // Renew or release only what we hold (owner and token both match).
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Moves the token counter up to at least ARGV[1] (never down).
+const RAISE_COUNTER = `if (tonumber(redis.call('GET', KEYS[1])) or 0) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 1`;
 
 /**
  * One coordinator per task across processes: a Redis lease (SET NX PX) with renewal, and a fencing
@@ -58,6 +60,14 @@ export class TaskLeases {
 
   async release(lease: HeldLease): Promise<void> {
     await this.redis.eval(RELEASE, 1, this.keys(lease.taskId)[0], `${this.options.owner}:${lease.token}`);
+  }
+
+  /**
+   * Redis lost the token counter (a restart without persistence): tokens would start again below the
+   * database's fence and every takeover would be refused. Moves the counter up to `atLeast`.
+   */
+  async resumeTokensFrom(taskId: string, atLeast: number): Promise<void> {
+    await this.redis.eval(RAISE_COUNTER, 1, this.keys(taskId)[1], atLeast);
   }
 
   /** The current holder's process id and token, or null. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
+import type { TaskSummary } from '../rounds/task-summary.js';
 import type { Storage } from '../storage/storage.js';
 import { templateTaskSource } from '../tasks/task-factory.js';
 import type { TaskService } from '../tasks/task-service.js';
@@ -27,7 +28,15 @@ export function parseLimit(raw: string | undefined, fallback: number): number {
 
 /** What the admin console shows for a task: its config, status, version and the round in progress. */
 export function taskSummary(engine: RoundEngine, id: string) {
-  const s = engine.summary(id);
+  return shapeSummary(id, engine.summary(id));
+}
+
+/** The same, asked of the task's coordinator when another server process runs its rounds. */
+export async function liveTaskSummary(engine: RoundEngine, id: string) {
+  return shapeSummary(id, await engine.liveSummary(id));
+}
+
+function shapeSummary(id: string, s: TaskSummary) {
   return {
     id,
     name: s.config.name,
@@ -60,10 +69,10 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
     return { status: 'ready' };
   });
 
-  app.get('/api/tasks', async () => ({ tasks: engine.taskIds().map((id) => taskSummary(engine, id)) }));
+  app.get('/api/tasks', async () => ({ tasks: await Promise.all(engine.taskIds().map((id) => liveTaskSummary(engine, id))) }));
 
   app.get<IdParams>('/api/tasks/:id', async (req) => {
-    const summary = taskSummary(engine, req.params.id);
+    const summary = await liveTaskSummary(engine, req.params.id);
     const [versions, rounds] = await Promise.all([storage.listVersions(req.params.id, 10), storage.listRounds(req.params.id, 20)]);
     return { task: summary, versions, rounds };
   });

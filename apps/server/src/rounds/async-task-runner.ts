@@ -115,7 +115,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.options = asyncConfigSchema.parse(stored.config.async ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
-    this.closer.track(() => this.selection.load());
+    // A passive mirror never selects: the participant history is loaded only where rounds run.
+    if (!hooks.passive) this.closer.track(() => this.selection.load());
   }
 
   private get concurrency(): number {
@@ -144,6 +145,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     return { version: this.version, global: this.global };
   }
 
+  /** The lease's fencing token that commits carry (several processes); undefined on one process. */
+  get fence(): number | undefined {
+    return this.hooks.fence;
+  }
+
   globalWeights(): Float32Array {
     return this.global.slice();
   }
@@ -158,6 +164,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
   holdsConnection(connectionId: string): boolean {
     for (const a of this.working.values()) if (a.connectionId === connectionId) return true;
     return false;
+  }
+
+  /** Who the task's members are and on which connection (several processes: the coordinator reconciles them with the presence registry). */
+  memberConnections(): { participantId: string; connectionId: string }[] {
+    return [...this.members.values()].map((m) => ({ participantId: m.participantId, connectionId: m.connectionId }));
   }
 
   member(participantId: string): Readonly<Member> | undefined {
@@ -175,6 +186,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.status = status;
     this.stored = { ...this.stored, status };
     await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.hooks.onChanged?.();
     this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
     this.log.info({ status }, 'task status');
   }
@@ -224,7 +236,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   }
 
   enterWaiting(): void {
-    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
     this.openBuffer();
   }
 
@@ -237,7 +249,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   // ---- buffers ----
 
   private openBuffer(): void {
-    if (this.shuttingDown || this.status !== 'running') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running') return;
     const round = this.lastRound + 1;
     const now = this.clock.now();
     let aggregator: ReturnType<Strategy['beginRound']>;
@@ -323,6 +335,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
         this.global = outcome.global;
         this.version = outcome.version;
         if (this.buffer?.round === outcome.round) this.buffer = null;
+        this.hooks.onChanged?.();
         return;
       case 'abandoned':
         if (this.buffer?.round === outcome.round) this.buffer = null;
@@ -356,7 +369,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   /** Invites free participants, up to `concurrency` at work, chosen by the task's selection policy. */
   private dispatch(): void {
     const b = this.buffer;
-    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'collecting' || !b) return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase !== 'collecting' || !b) return;
     const room = this.concurrency - this.working.size;
     if (room <= 0) return;
     const free = this.eligibleFree();

@@ -27,6 +27,8 @@ export class OpenRound {
   readonly metricSums = new Map<string, { sum: number; weight: number }>();
   /** Each accepted client's reported personalGainPp (personalized tasks), reported only as a distribution. */
   readonly personalGains: number[] = [];
+  /** Several processes: updates (and their examples) admitted into each other process's partial sum. */
+  readonly partials = new Map<string, { count: number; examples: number }>();
   /** The SecAgg+ protocol of a securely aggregated round, once it is open. */
   secure: SecureRound | null = null;
   /** Masked inputs arriving in parts (a model larger than one message), until each is whole. */

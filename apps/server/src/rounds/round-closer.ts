@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type Strategy } from '@chorus/core';
+import { ChorusError, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type ClientUpdate, type Strategy } from '@chorus/core';
 import type { RoundClose, StoredReceipt, StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -31,6 +31,13 @@ export interface RoundCloserHost {
   readonly clock: Clock;
   readonly deps: EngineDeps;
   readonly strategy: Strategy;
+  /** The fencing token of this process's lease (several processes): a commit carrying a stale one is refused. */
+  readonly fence?: number | undefined;
+  /**
+   * Several processes: the partial sums of the round's uploads that other processes received and
+   * folded (hierarchical aggregation), to add to the round's aggregator. Absent: none.
+   */
+  collectPartials?(r: OpenRound): Promise<ClientUpdate[]>;
   /** The task as stored now (id, layout, and the topology central evaluation rebuilds). */
   task(): StoredTask;
   /** The global model the closing round's updates are deltas from. */
@@ -134,9 +141,22 @@ export class RoundCloser {
     const r = closing.round;
     const min = this.host.task().config.rounds.minClients;
     if (r.accepted < min) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
+    let partials: ClientUpdate[] = [];
+    try {
+      partials = (await this.host.collectPartials?.(r)) ?? [];
+    } catch (err) {
+      return this.fail(closing, `the partial sums of other server processes could not be collected: ${ChorusError.from(err).message}`, err);
+    }
+    if (closing.stale || this.closing !== closing) return;
     let result: AggregateResult | null;
     try {
+      for (const p of partials) {
+        const added = r.aggregator.add(p);
+        if (added.status !== 'accepted') throw new ChorusError(added.code, `the partial sum ${p.participantId} was refused: ${added.reason}`);
+      }
       result = r.aggregator.finish([...r.failures.values()]);
+      // The aggregator counted each partial sum once; the round counted every update in it.
+      if (result && partials.length > 0) result = { ...result, metrics: { ...result.metrics, clients: r.accepted } };
     } catch (err) {
       return this.fail(closing, `aggregation failed: ${ChorusError.from(err).message}`, err);
     }
@@ -227,7 +247,7 @@ export class RoundCloser {
     }
     const version = checkpoint.version;
     try {
-      await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint));
+      await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint, host.fence));
     } catch (err) {
       host.log.error({ err, round: r.round }, 'checkpoint failed; the global model stays at its last committed version');
       return this.fail(closing, `checkpoint failed: ${ChorusError.from(err).message}`);

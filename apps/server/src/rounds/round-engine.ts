@@ -22,10 +22,13 @@ import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
-
-/** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
-type Runner = TaskRunner | AsyncTaskRunner;
+import { remotesWelcome, TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+import { HierarchicalUploads } from './hierarchical-uploads.js';
+import type { PresentMember } from './coordination.js';
+
+export type { PresentMember } from './coordination.js';
 
 export interface CreateTaskInput {
   readonly config: TaskConfig;
@@ -45,40 +48,215 @@ export class RoundEngine {
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
+  /** Several processes: who coordinates which task. Null: this process coordinates every task. */
+  private coordination: Coordination | null = null;
+  /** Taking tasks over, giving them up and following them (several processes). */
+  private readonly handover: TaskHandover;
+  /** Several processes: uploads for rounds coordinated elsewhere, validated and summed here. */
+  private readonly uploads: HierarchicalUploads;
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
+    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!);
+    this.handover = new TaskHandover({
+      deps: this.deps,
+      runners: this.runners,
+      coordinates: (taskId) => this.coordinates(taskId),
+      loadRunner: (task, how) => this.loadRunner(task, how),
+      localMembers: (taskId, from) => this.localMembers(taskId, from),
+      pokeAll: () => this.pokeAll(),
+    });
   }
 
-  /** Loads every task from its latest committed version; rounds left open by a crash are abandoned. */
+  /**
+   * Runs on several processes: a task's rounds run only where `coordination` says it holds the
+   * task's lease (see takeOver / stepDown); elsewhere the task is a passive mirror for reads, and
+   * participant events go to the coordinator. Call before init().
+   */
+  useCoordination(coordination: Coordination): void {
+    this.coordination = coordination;
+  }
+
+  /** Whether this process runs the task's rounds (always, on one process). */
+  coordinates(taskId: string): boolean {
+    return this.coordination === null || this.coordination.coordinates(taskId);
+  }
+
+  /**
+   * Loads every task from its latest committed version. One process: rounds left open by a crash are
+   * abandoned and running tasks wait for clients. Several: every task starts as a passive mirror; the
+   * coordination takes over the tasks whose leases it gets.
+   */
   async init(): Promise<void> {
     for (const task of await this.deps.storage.listTasks()) {
-      const runner = await this.loadRunner(task);
+      if (this.coordination) {
+        await this.loadRunner(task, { passive: true });
+        continue;
+      }
+      const runner = await this.loadRunner(task, { abandon: 'server restart' });
       if (runner.taskStatus() === 'running') runner.enterWaiting();
     }
   }
 
-  private async loadRunner(task: StoredTask): Promise<Runner> {
+  /** A task stored by another process: loaded as a passive mirror (no-op when known). */
+  async loadTask(taskId: string): Promise<void> {
+    if (this.runners.has(taskId)) return;
+    const task = await this.deps.storage.getTask(taskId);
+    if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+  }
+
+  private async loadRunner(task: StoredTask, how: { abandon?: string; passive?: boolean; fence?: number; install?: boolean }): Promise<Runner> {
     const { storage, payload } = this.deps;
     const latest = await storage.latestVersion(task.id);
     if (!latest) throw new ChorusError('INTERNAL', `task "${task.id}" has no committed version`);
     const strategy = this.deps.createStrategy(task.config.strategy, task.layout);
     if (latest.strategyState) strategy.importState(latest.strategyState);
-    const abandoned = await storage.abandonOpenRounds(task.id, 'server restart', this.deps.clock!.now());
+    const abandoned = how.abandon === undefined ? 0 : await storage.abandonOpenRounds(task.id, how.abandon, this.deps.clock!.now());
     const lastRound = await storage.lastRoundNumber(task.id);
-    const runner = this.addRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy);
-    this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned }, 'task loaded');
+    const runner = this.buildRunner(task, payload.decode(latest.payload).values, latest.version, lastRound, strategy, how);
+    if (how.install !== false) this.runners.set(task.id, runner);
+    if (!how.passive) this.deps.logger.info({ taskId: task.id, version: latest.version, status: task.status, abandoned, ...(how.fence !== undefined ? { fence: how.fence } : {}) }, 'task loaded');
     return runner;
   }
 
-  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): Runner {
+  private buildRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy, how: { passive?: boolean; fence?: number } = {}): Runner {
     const Kind = task.config.mode === 'async' ? AsyncTaskRunner : TaskRunner;
-    const runner = new Kind(task, global, version, lastRound, strategy, this.deps, {
+    const coordination = this.coordination;
+    return new Kind(task, global, version, lastRound, strategy, this.deps, {
       isBusyElsewhere: (connectionId, taskId) => this.isBusyElsewhere(connectionId, taskId),
       onRoundClosed: () => this.pokeAll(),
+      ...(how.passive ? { passive: true } : {}),
+      ...(how.fence !== undefined ? { fence: how.fence } : {}),
+      ...(coordination && !how.passive
+        ? {
+            onChanged: () => coordination.changed(task.id),
+            collectPartials: (taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>) => this.uploads.collect(taskId, roundId, layout, expected),
+          }
+        : {}),
     });
+  }
+
+  private addRunner(task: StoredTask, global: Float32Array, version: number, lastRound: number, strategy: Strategy): Runner {
+    const runner = this.buildRunner(task, global, version, lastRound, strategy, { passive: this.coordination !== null });
     this.runners.set(task.id, runner);
     return runner;
+  }
+
+  // ---- several processes: taking a task over, giving it up, following it ----
+
+  /** This process's connections that joined the task, with what the current runner knows of them. */
+  private localMembers(taskId: string, from: Runner | undefined): PresentMember[] {
+    const out: PresentMember[] = [];
+    for (const [connectionId, joined] of this.connections) {
+      const participantId = joined.get(taskId);
+      const m = participantId === undefined ? undefined : from?.member(participantId);
+      if (participantId !== undefined && m && m.connectionId === connectionId) out.push({ participantId, connectionId, capabilities: m.capabilities });
+    }
+    return out;
+  }
+
+  /** This process got the task's lease: see TaskHandover.takeOver. */
+  takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
+    return this.handover.takeOver(taskId, fence, present, activate);
+  }
+
+  /** The lease was lost: the task's rounds stop at once; it becomes a passive mirror. */
+  stepDown(taskId: string): Promise<void> {
+    return this.handover.stepDown(taskId);
+  }
+
+  /** Another process coordinates the task and changed it: the mirror reloads. */
+  reload(taskId: string): Promise<void> {
+    return this.handover.reload(taskId);
+  }
+
+  /** The coordinator's members against the presence registry: see TaskHandover.reconcile. */
+  reconcile(taskId: string, elsewhere: readonly PresenceEntry[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
+    return this.handover.reconcile(taskId, elsewhere, capabilities);
+  }
+
+  /** A participant event forwarded from another process (the coordinator only). */
+  handleEvent(taskId: string, e: CoordinatorEvent): void {
+    const runner = this.runners.get(taskId);
+    if (!runner || !this.coordinates(taskId)) return;
+    switch (e.kind) {
+      case 'member-add':
+        if (remotesWelcome(runner.task())) runner.addMember(e.participantId, e.connectionId, e.capabilities);
+        return;
+      case 'member-remove':
+        runner.removeMember(e.participantId, e.connectionId);
+        return this.pokeAll();
+      case 'member-caps':
+        return runner.updateCapabilities(e.participantId, e.connectionId, e.capabilities);
+      case 'decline':
+        return runner.decline(e.participantId, e.roundId, e.reason);
+      case 'refuse':
+        return runner.refuseUpload(e.participantId, e.roundId, ChorusError.from({ code: e.code, message: e.message }));
+      case 'download':
+        return runner.recordDownload(e.bytes);
+    }
+  }
+
+  /**
+   * A request from another process `from`; throws the ChorusError it gets. Only the coordinator
+   * answers, except 'partial' (the coordinator asking this process for its partial sum).
+   */
+  async answer(taskId: string, req: CoordinatorRequest, from = 'local'): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
+    if (req.kind === 'partial') return this.uploads.take(taskId, req.roundId);
+    if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is not coordinated by this server process (its lease moved): try again`);
+    const runner = this.runner(taskId);
+    switch (req.kind) {
+      case 'check':
+        if (runner instanceof TaskRunner) return runner.roundRules(req.participantId, req.roundId, req.version);
+        runner.checkUpdate(req.participantId, req.roundId, req.version);
+        return { bound: null, partial: false };
+      case 'submit':
+        return runner.submitUpdate(req.participantId, req.begin, req.bytes);
+      case 'admit':
+        if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" takes no partial sums`);
+        return runner.admitPartial(from, req.participantId, req.begin, req.bytes, req.verdict);
+      case 'admin':
+        return this.admin(taskId, req.action);
+      case 'summary': {
+        const { status, phase, version, lastRound, currentRound, connected, byBackend } = runner.summary();
+        return { status, phase, version, lastRound, currentRound, connected, byBackend };
+      }
+    }
+  }
+
+  /**
+   * The task's summary as its coordinator sees it (the round in progress, every process's
+   * participants), wherever it is asked. When the coordinator cannot answer (a takeover under way)
+   * this process's mirror answers: stored status and version, its own participants.
+   */
+  async liveSummary(taskId: string): Promise<TaskSummary> {
+    const local = this.summary(taskId);
+    if (this.coordinates(taskId)) return local;
+    try {
+      return { ...local, ...(await this.coordination!.ask(taskId, { kind: 'summary' })) };
+    } catch (err) {
+      this.deps.logger.debug({ taskId, err: ChorusError.from(err).message }, 'task summary from the local mirror');
+      return local;
+    }
+  }
+
+  private async admin(taskId: string, action: AdminAction): Promise<TaskStatus> {
+    if (!this.coordinates(taskId)) return (await this.coordination!.ask(taskId, { kind: 'admin', action })) as TaskStatus;
+    const runner = this.runner(taskId);
+    switch (action) {
+      case 'start':
+        await runner.start();
+        return runner.taskStatus();
+      case 'pause':
+        await runner.halt('paused');
+        return 'paused';
+      case 'resume':
+        await runner.resume();
+        return 'running';
+      case 'stop':
+        await runner.halt('stopped');
+        return 'stopped';
+    }
   }
 
   /**
@@ -101,6 +279,7 @@ export class RoundEngine {
     // The strategy that validated the config runs the task: version 0 is the weights as given.
     this.addRunner(stored, this.deps.payload.decode(payload).values, 0, 0, strategy);
     this.deps.logger.info({ taskId: task.id, version: 0, status: stored.status }, 'task created');
+    this.coordination?.created(task.id);
     return stored;
   }
 
@@ -145,24 +324,26 @@ export class RoundEngine {
     return [...this.runners.keys()];
   }
 
+  // Admin actions run where the task is coordinated (forwarded there from another process).
+
   async start(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).start();
-    return this.runner(taskId).taskStatus();
+    this.runner(taskId);
+    return this.admin(taskId, 'start');
   }
 
   async pause(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).halt('paused');
-    return 'paused';
+    this.runner(taskId);
+    return this.admin(taskId, 'pause');
   }
 
   async resume(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).resume();
-    return 'running';
+    this.runner(taskId);
+    return this.admin(taskId, 'resume');
   }
 
   async stop(taskId: string): Promise<TaskStatus> {
-    await this.runner(taskId).halt('stopped');
-    return 'stopped';
+    this.runner(taskId);
+    return this.admin(taskId, 'stop');
   }
 
   taskInfo(taskId: string): TaskInfo {
@@ -196,13 +377,26 @@ export class RoundEngine {
     if (previous && previous !== participantId) this.runner(taskId).removeMember(previous, connectionId);
     joined.set(taskId, participantId);
     this.runner(taskId).addMember(participantId, connectionId, capabilities);
+    this.coordination?.present(taskId, participantId, connectionId, true);
+    this.forward(taskId, { kind: 'member-add', participantId, connectionId, capabilities });
+  }
+
+  /** Several processes: an event for a task another process coordinates goes there. True when forwarded. */
+  private forward(taskId: string, event: CoordinatorEvent): boolean {
+    if (this.coordinates(taskId)) return false;
+    this.coordination!.tell(taskId, event);
+    return true;
   }
 
   detach(connectionId: string): void {
     const joined = this.connections.get(connectionId);
     this.connections.delete(connectionId);
     if (!joined) return;
-    for (const [taskId, participantId] of joined) this.runners.get(taskId)?.removeMember(participantId, connectionId);
+    for (const [taskId, participantId] of joined) {
+      this.runners.get(taskId)?.removeMember(participantId, connectionId);
+      this.coordination?.present(taskId, participantId, connectionId, false);
+      this.forward(taskId, { kind: 'member-remove', participantId, connectionId });
+    }
     this.pokeAll();
   }
 
@@ -215,16 +409,22 @@ export class RoundEngine {
   updateCapabilities(connectionId: string, taskId: string, capabilities: Capabilities): void {
     const pid = this.participantOf(connectionId, taskId);
     this.runner(taskId).updateCapabilities(pid, connectionId, capabilities);
+    this.forward(taskId, { kind: 'member-caps', participantId: pid, connectionId, capabilities });
     this.deps.storage.upsertParticipant(taskId, pid, capabilities, this.deps.clock!.now()).catch((err: unknown) => this.deps.logger.error({ err }, 'participant write failed'));
   }
 
   decline(connectionId: string, taskId: string, roundId: string, reason: string): void {
-    this.runner(taskId).decline(this.participantOf(connectionId, taskId), roundId, reason);
+    const participantId = this.participantOf(connectionId, taskId);
+    if (!this.forward(taskId, { kind: 'decline', participantId, roundId, reason })) this.runner(taskId).decline(participantId, roundId, reason);
   }
 
   // ---- updates ----
 
-  /** Checks an upload before any byte arrives: size bound first, then round membership. */
+  /**
+   * Checks an upload before any byte arrives: size bound first, then round membership. On a process
+   * that does not coordinate the task only the size is checked here (the round lives elsewhere:
+   * see checkUpload, and the coordinator checks everything again when the update arrives).
+   */
   beginUpdate(connectionId: string, begin: UpdateBegin): void {
     const pid = this.participantOf(connectionId, begin.taskId);
     const runner = this.runner(begin.taskId);
@@ -232,13 +432,40 @@ export class RoundEngine {
     if (begin.byteLength > max) {
       throw new ChorusError('PAYLOAD_TOO_LARGE', `byteLength ${begin.byteLength} exceeds ${max}, the largest ${runner.config.codec} update for this model`);
     }
-    runner.checkUpdate(pid, begin.roundId, begin.version);
+    if (this.coordinates(begin.taskId)) runner.checkUpdate(pid, begin.roundId, begin.version);
+  }
+
+  /**
+   * beginUpdate, with the round membership asked of the coordinator when it is on another process
+   * (which also answers the round's rules: its bound, and whether uploads fold into a partial sum here).
+   */
+  async checkUpload(connectionId: string, begin: UpdateBegin): Promise<void> {
+    this.beginUpdate(connectionId, begin);
+    if (this.coordinates(begin.taskId)) return;
+    const participantId = this.participantOf(connectionId, begin.taskId);
+    const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
+    this.uploads.remember(begin.taskId, begin.roundId, rules);
   }
 
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {
     const pid = this.participantOf(connectionId, begin.taskId);
+    if (!this.coordinates(begin.taskId)) throw new ChorusError('UNAVAILABLE', `task "${begin.taskId}" is coordinated by another server process: use submitUpload`);
     return this.runner(begin.taskId).submitUpdate(pid, begin, bytes);
   }
+
+  /**
+   * A complete upload: folded here when this process coordinates the task (through `fold`, the
+   * socket layer's yielding queue), otherwise forwarded with its bytes to the coordinator, which
+   * validates it exactly as a local one and answers with the receipt or the refusal.
+   */
+  async submitUpload(connectionId: string, begin: UpdateBegin, bytes: Uint8Array, fold: <T>(job: () => T) => Promise<T> = async (job) => job()): Promise<UpdateReceipt> {
+    if (this.coordinates(begin.taskId)) return fold(() => this.submitUpdate(connectionId, begin, bytes));
+    const participantId = this.participantOf(connectionId, begin.taskId);
+    const rules = this.uploads.partialRules(begin.taskId, begin.roundId);
+    if (!rules) return this.coordination!.ask(begin.taskId, { kind: 'submit', participantId, begin, bytes });
+    return this.uploads.submit(this.runner(begin.taskId), participantId, begin, bytes, rules, fold);
+  }
+
 
   /** How many uploads for the round may run at once: the updates it still needs while it collects. */
   openSlots(taskId: string, roundId: string): number {
@@ -252,15 +479,20 @@ export class RoundEngine {
    */
   refuseUpload(connectionId: string, taskId: string, roundId: string, error: ChorusError): void {
     const pid = this.connections.get(connectionId)?.get(taskId);
-    if (pid) this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
+    if (!pid || this.forward(taskId, { kind: 'refuse', participantId: pid, roundId, code: error.code, message: error.message })) return;
+    this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
   }
 
   /** A participant's message in a stage of a secure round (SecAgg+). */
   secureMessage(connectionId: string, req: SecAggClientMessage): void {
+    if (!this.coordinates(req.taskId)) {
+      throw new ChorusError('UNAVAILABLE', `task "${req.taskId}": secure aggregation runs on the process that coordinates the task, and this connection is on another one`);
+    }
     this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
   }
 
   recordDownload(taskId: string, bytes: number): void {
+    if (!this.runners.has(taskId) || this.forward(taskId, { kind: 'download', bytes })) return;
     this.runners.get(taskId)?.recordDownload(bytes);
   }
 

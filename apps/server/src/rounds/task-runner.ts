@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt, type ClientUpdate, type TensorSpec } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
+import { aggregatesLinearly, checkExamples, parseUpload, type UploadRules } from './upload-validation.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -26,6 +27,20 @@ export interface RunnerHooks {
   isBusyElsewhere(connectionId: string, taskId: string): boolean;
   /** A round closed: clients it held may now be free for other tasks. */
   onRoundClosed(): void;
+  /**
+   * Another process coordinates the task (several processes): this runner only mirrors the stored
+   * state and this process's members for the read model, and never opens a round.
+   */
+  readonly passive?: boolean;
+  /** The fencing token of this process's lease on the task; every commit carries it. */
+  readonly fence?: number;
+  /**
+   * Several processes: fetches the partial sums of a round's uploads received by other processes
+   * (`expected`: updates and examples admitted from each), as updates to fold. Absent: no partial sums.
+   */
+  collectPartials?(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]>;
+  /** The stored status or version changed (the other processes reload theirs). */
+  onChanged?(): void;
 }
 
 export interface UpdateSubmission {
@@ -75,7 +90,8 @@ export class TaskRunner implements RoundCloserHost {
     this.closer = new RoundCloser(this);
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
-    this.closer.track(() => this.selection.load());
+    // A passive mirror never selects: the participant history is loaded only where rounds run.
+    if (!hooks.passive) this.closer.track(() => this.selection.load());
   }
 
   // ---- the read model ----
@@ -95,6 +111,11 @@ export class TaskRunner implements RoundCloserHost {
 
   latestVersion(): number {
     return this.version;
+  }
+
+  /** The lease's fencing token that commits carry (several processes); undefined on one process. */
+  get fence(): number | undefined {
+    return this.hooks.fence;
   }
 
   /** The global model the next round's updates are deltas from (the closer reads it; never written through). */
@@ -124,6 +145,7 @@ export class TaskRunner implements RoundCloserHost {
     this.status = status;
     this.stored = { ...this.stored, status };
     await this.deps.storage.setTaskStatus(this.stored.id, status, this.clock.now());
+    this.hooks.onChanged?.();
     this.deps.transport.broadcast(this.stored.id, 'task:status', { taskId: this.stored.id, status });
     this.log.info({ status }, 'task status');
   }
@@ -157,7 +179,7 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   enterWaiting(): void {
-    if (this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase === 'collecting' || this.phase === 'aggregating') return;
     this.phase = 'waiting-for-clients';
     this.maybeStartRound();
   }
@@ -179,7 +201,7 @@ export class TaskRunner implements RoundCloserHost {
 
   maybeStartRound(): void {
     this.scansToSkip = 0;
-    if (this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
+    if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
     const rounds = this.config.rounds;
     const needed = Math.max(rounds.minAvailable, rounds.minClients);
     // Eligible members are among the members: too few members needs no scan at all.
@@ -432,6 +454,7 @@ export class TaskRunner implements RoundCloserHost {
     this.global = o.global;
     this.version = o.version;
     if (this.round?.round === o.round) this.round = null;
+    this.hooks.onChanged?.();
   }
 
   /** The last good version stays; the task waits for its next round. */
@@ -534,6 +557,11 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   /** A copy of what the task knows of a connected participant. */
+  /** Who the task's members are and on which connection (several processes: the coordinator reconciles them with the presence registry). */
+  memberConnections(): { participantId: string; connectionId: string }[] {
+    return [...this.members.values()].map((m) => ({ participantId: m.participantId, connectionId: m.connectionId }));
+  }
+
   member(participantId: string): Readonly<Member> | undefined {
     const m = this.members.get(participantId);
     return m ? { ...m } : undefined;
@@ -556,29 +584,36 @@ export class TaskRunner implements RoundCloserHost {
     }
     const r = this.round!;
     r.bytesUp += bytes.byteLength;
-    const at = this.clock.now();
     let outcome: UpdateReceipt;
     let l2Norm: number | null = null;
     try {
       this.checkExamples(participantId, sub.numExamples);
-      const bound = r.invite.maxUpdateNorm ?? Infinity;
-      const update = this.deps.payload.parse(bytes, { layout: this.stored.layout, maxBytes: this.maxPayloadBytes(), codecs: [this.config.codec], maxAbs: bound, seed: roundCodecSeed(r.roundId) });
-      l2Norm = update.l2Norm();
-      if (!(l2Norm <= bound)) {
-        const source = this.limits.maxUpdateNorm !== undefined ? 'limits.maxUpdateNorm' : `${this.limits.normFactor} × the model's size`;
-        throw new ChorusError('OUT_OF_BOUNDS', `update: its L2 norm ${l2Norm.toPrecision(4)} exceeds this round's bound ${bound.toPrecision(4)} (${source})`);
-      }
-      const added = r.aggregator.add({ participantId, numExamples: sub.numExamples, update, metrics: sub.metrics });
+      const parsed = parseUpload(this.deps.payload, bytes, this.uploadRules(r), (n) => (l2Norm = n));
+      const added = r.aggregator.add({ participantId, numExamples: sub.numExamples, update: parsed.update, metrics: sub.metrics });
       outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
-      r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: false, code: e.code, reason: e.message, at });
-      r.fail(participantId, { participantId, code: e.code, reason: e.message }, 'rejected');
-      this.log.info({ round: r.round, participantId, code: e.code }, 'update rejected');
-      this.closeIfDone();
+      this.recordRejected(r, participantId, bytes.byteLength, l2Norm, e);
       throw e;
     }
-    r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: bytes.byteLength, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
+    return this.recordOutcome(r, participantId, sub, bytes.byteLength, l2Norm, outcome);
+  }
+
+  /** The rules an upload for the open round must meet (here, or on the process that received it). */
+  private uploadRules(r: OpenRound): UploadRules {
+    return { layout: this.stored.layout, config: this.config, limits: this.limits, maxBytes: this.maxPayloadBytes(), bound: r.invite.maxUpdateNorm ?? Infinity, seed: roundCodecSeed(r.roundId) };
+  }
+
+  private recordRejected(r: OpenRound, participantId: string, bytes: number, l2Norm: number | null, e: ChorusError): void {
+    r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes, l2Norm, accepted: false, code: e.code, reason: e.message, at: this.clock.now() });
+    r.fail(participantId, { participantId, code: e.code, reason: e.message }, 'rejected');
+    this.log.info({ round: r.round, participantId, code: e.code }, 'update rejected');
+    this.closeIfDone();
+  }
+
+  private recordOutcome(r: OpenRound, participantId: string, sub: UpdateSubmission, bytes: number, l2Norm: number | null, outcome: UpdateReceipt): UpdateReceipt {
+    const at = this.clock.now();
+    r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
     if (outcome.accepted) {
       r.selected.get(participantId)!.status = 'submitted';
       this.selection.completed(participantId, sub.numExamples, sub.metrics, at - r.startedAt);
@@ -588,25 +623,61 @@ export class TaskRunner implements RoundCloserHost {
     } else {
       r.fail(participantId, { participantId, code: (outcome.code ?? 'BAD_REQUEST') as ClientFailure['code'], reason: outcome.reason ?? 'rejected' }, 'rejected');
     }
-    this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes: bytes.byteLength }, 'update received');
+    this.log.info({ round: r.round, participantId, accepted: outcome.accepted, bytes }, 'update received');
     this.closeIfDone();
     return outcome;
   }
 
   /** An update's weight in the mean is its example count: bounded by the declaration and the task. */
   private checkExamples(participantId: string, numExamples: number): void {
-    const declared = this.members.get(participantId)?.capabilities.numExamples ?? 0;
-    if (numExamples > declared) {
-      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than the ${declared} local examples this participant declared`);
+    checkExamples(numExamples, this.members.get(participantId)?.capabilities.numExamples ?? 0, this.limits, this.config);
+  }
+
+  // ---- hierarchical aggregation (several processes, linear strategies) ----
+
+  /**
+   * What a process that is not the coordinator needs to validate uploads for this round itself, and
+   * whether it may fold them into a partial sum (a linear aggregate, and the engine collects partial
+   * sums). Throws as checkUpdate does.
+   */
+  roundRules(participantId: string, roundId: string, version: number): { bound: number | null; partial: boolean } {
+    this.checkUpdate(participantId, roundId, version);
+    const bound = this.round!.invite.maxUpdateNorm;
+    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config) };
+  }
+
+  /**
+   * An upload another process validated and (once this answers "accepted") folds into its partial
+   * sum: the round's bookkeeping exactly as for a local upload (receipt, status, counts, metrics,
+   * selection history) plus the size that process's partial sum must have. `verdict`: the update's
+   * L2 norm, or why the receiving process refused it (its codec checks or bounds).
+   */
+  admitPartial(processId: string, participantId: string, sub: UpdateSubmission, bytes: number, verdict: { l2Norm: number } | { code: string; message: string }): UpdateReceipt {
+    if (!this.roundRules(participantId, sub.roundId, sub.version).partial) throw new ChorusError('ROUND_CLOSED', `round "${sub.roundId}" does not take partial sums`);
+    const r = this.round!;
+    r.bytesUp += bytes;
+    if ('code' in verdict) {
+      const e = ChorusError.from({ code: verdict.code, message: verdict.message });
+      this.recordRejected(r, participantId, bytes, null, e);
+      throw e;
     }
-    const { maxExamplesPerUpdate } = this.limits;
-    if (numExamples > maxExamplesPerUpdate) {
-      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than this task accepts per update (limits.maxExamplesPerUpdate = ${maxExamplesPerUpdate})`);
+    try {
+      this.checkExamples(participantId, sub.numExamples);
+    } catch (err) {
+      const e = ChorusError.from(err);
+      this.recordRejected(r, participantId, bytes, verdict.l2Norm, e);
+      throw e;
     }
-    const { maxExamples } = this.config.training;
-    if (maxExamples > 0 && numExamples > maxExamples) {
-      throw new ChorusError('OUT_OF_BOUNDS', `numExamples: ${numExamples} is more than training.maxExamples (${maxExamples}) allows per round`);
-    }
+    const p = r.partials.get(processId) ?? { count: 0, examples: 0 };
+    r.partials.set(processId, { count: p.count + 1, examples: p.examples + sub.numExamples });
+    return this.recordOutcome(r, participantId, sub, bytes, verdict.l2Norm, { accepted: true });
+  }
+
+  /** At close: the partial sums of the other processes, each checked against what this round admitted from it. */
+  collectPartials(r: OpenRound): Promise<ClientUpdate[]> {
+    if (r.partials.size === 0) return Promise.resolve([]);
+    if (!this.hooks.collectPartials) return Promise.reject(new ChorusError('INTERNAL', 'partial sums were admitted but nothing collects them'));
+    return this.hooks.collectPartials(this.stored.id, r.roundId, this.stored.layout, r.partials);
   }
 
   /**

@@ -224,6 +224,11 @@ export class PgStorage implements Storage {
     if (res.rowCount === 0) throw fenced(taskId, token);
   }
 
+  async fenceToken(taskId: string): Promise<number> {
+    const row = (await this.db.query<{ token: string | number }>('SELECT token FROM task_fence WHERE task_id = $1', [taskId])).rows[0];
+    return row ? Number(row.token) : 0;
+  }
+
   /** Deletes the versions the retention policy lets go (see VersionRetention). */
   private async pruneVersions(c: pg.PoolClient, taskId: string): Promise<void> {
     const { keepLast, keepEvery } = this.retention;

@@ -199,6 +199,11 @@ export class SqliteStorage implements Storage {
     if (res.changes === 0) throw fenced(taskId, token);
   }
 
+  async fenceToken(taskId: string): Promise<number> {
+    const row = this.db.prepare('SELECT token FROM task_fence WHERE task_id = ?').get(taskId) as { token: number } | undefined;
+    return row?.token ?? 0;
+  }
+
   private checkFence(taskId: string, token: number): void {
     const row = this.db.prepare('SELECT token FROM task_fence WHERE task_id = ?').get(taskId) as { token: number } | undefined;
     if (row?.token !== token) throw fenced(taskId, token);

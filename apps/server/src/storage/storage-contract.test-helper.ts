@@ -146,6 +146,7 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
     it('refuses a commit by a stale fencing token inside the commit, and a fence lowered by an old owner', async () => {
       const s = await open();
       await s.createTask(task(), version(0, 0, [1]));
+      expect(await s.fenceToken('t1')).toBe(0);
       await s.raiseFence('t1', 1);
       await s.openRound({ taskId: 't1', round: 1, roundId: 't1-r1', version: 0, startedAt: 1, selected: 1 });
       await s.commitRound(close(1), version(1, 1, [2]), 1);
@@ -163,6 +164,7 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       await s.raiseFence('t1', 2);
       await s.commitRound(close(2), version(2, 2, [3]), 2);
       expect((await s.latestVersion('t1'))!.version).toBe(2);
+      expect(await s.fenceToken('t1')).toBe(2);
     });
 
     it('keeps accounts, sessions and settings; a username is taken once; first-run creation closes itself', async () => {

@@ -134,6 +134,8 @@ export interface Storage {
    * commit's transaction: a process that lost its lease can never commit a version.
    */
   raiseFence(taskId: string, token: number): Promise<void>;
+  /** The task's fence now (0: never raised): where a lease's token counter must resume after Redis lost it. */
+  fenceToken(taskId: string): Promise<number>;
   /** Round closed as abandoned with its reason; receipts kept. One transaction. */
   abandonRound(close: RoundClose, reason: string): Promise<void>;
   /** Marks every still-collecting round of the task abandoned (after a restart). Returns how many. */

@@ -68,6 +68,14 @@ export const DEMO_TASK: { template: string; config: TaskConfigInput & Record<str
 
 export async function ensureDemoTask(engine: RoundEngine, tasks: TaskService, logger: Logger): Promise<void> {
   if (engine.taskIds().length > 0) return;
-  await tasks.create(templateTaskSource({ ...DEMO_TASK, start: true }, logger));
+  try {
+    await tasks.create(templateTaskSource({ ...DEMO_TASK, start: true }, logger));
+  } catch (err) {
+    // Several server processes starting together on one database: another one stored it first.
+    if (!(err instanceof ChorusError && err.code === 'INVALID_CONFIG') || !(await engine.deps.storage.getTask(DEMO_TASK_ID))) throw err;
+    await engine.loadTask(DEMO_TASK_ID);
+    logger.info({ taskId: DEMO_TASK_ID }, 'demo task created by another server process');
+    return;
+  }
   logger.info({ taskId: DEMO_TASK_ID }, 'demo task created and started');
 }

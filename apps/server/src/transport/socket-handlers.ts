@@ -169,12 +169,12 @@ export function attachSocketHandlers(
         engine.refuseUpload(socket.id, req.taskId, req.roundId, ChorusError.from(err));
         throw err;
       }
-      engine.beginUpdate(socket.id, req);
+      await engine.checkUpload(socket.id, req);
       // Over-selected participants wait here (no bytes sent) while the round has all the uploads it needs.
       await gate.admit(socket.id, req.taskId, req.roundId, req.byteLength);
       try {
         if (socket.disconnected) throw new ChorusError('UNAVAILABLE', 'the connection closed');
-        engine.beginUpdate(socket.id, req); // the round may have closed while it waited
+        await engine.checkUpload(socket.id, req); // the round may have closed while it waited
         return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
       } catch (err) {
         gate.release(socket.id, req.roundId);
@@ -202,7 +202,8 @@ export function attachSocketHandlers(
       const { begin, bytes } = uploads.end(socket.id, req.uploadId);
       try {
         // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
-        return await folds.run(() => engine.submitUpdate(socket.id, begin, bytes));
+        // On another process than the task's coordinator the update is forwarded there instead.
+        return await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
       } finally {
         gate.release(socket.id, begin.roundId);
       }

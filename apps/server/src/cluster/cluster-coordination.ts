@@ -1,0 +1,311 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ChorusError, capabilitiesSchema, type ServerToClientEvents } from '@chorus/core';
+import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
+import type { PresentMember, RoundEngine } from '../rounds/round-engine.js';
+import type { Storage } from '../storage/storage.js';
+import { fromWirePartial, wirePartialSchema, type Announce } from './bus-messages.js';
+import { ProcessBus } from './process-bus.js';
+import { PresenceRegistry } from './presence-registry.js';
+import { TaskLeases, type HeldLease } from './task-lease.js';
+
+export interface ClusterOptions {
+  readonly prefix: string;
+  /** Unique per process start. */
+  readonly processId: string;
+  /** Lease time: another process takes a task over this long after its coordinator stops renewing. @default 5_000 */
+  readonly leaseMs?: number;
+  /** How long a forwarded request waits for the coordinator's answer. @default 10_000 */
+  readonly askTimeoutMs?: number;
+  readonly logger: Logger;
+  /** Delivers a broadcast to this process's sockets (the socket transport's own broadcast). */
+  readonly localBroadcast: <E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]) => void;
+}
+
+/**
+ * The round engine on several processes (Redis). One coordinator per task: the process holding the
+ * task's lease (TaskLeases, with its fencing token raised in the database before it runs a round).
+ * Every process tries, every third of the lease time, to get the leases of the tasks it does not
+ * coordinate, so a coordinator killed with -9 is replaced within the lease time; the new one reloads
+ * the last committed version and restarts the round in flight.
+ *
+ * Participants stay on the process they connected to and are listed in the presence registry. Their
+ * events go to the coordinator over the process bus (process-bus.ts): fire-and-forget `tell`s, and
+ * `ask`s addressed to the lease holder. Invites reach sockets on other processes through the
+ * Socket.IO adapter; the coordinator's broadcasts and "the task changed" (followers reload their
+ * mirror) are announced to every process.
+ */
+export class ClusterCoordination implements Coordination {
+  readonly leases: TaskLeases;
+  readonly presence: PresenceRegistry;
+  private readonly coordinating = new Set<string>();
+  private readonly held = new Map<string, { lease: HeldLease; stopKeep: () => void }>();
+  private readonly claiming = new Map<string, Promise<boolean>>();
+  private readonly bus: ProcessBus;
+  private readonly leaseMs: number;
+  private readonly log: Logger;
+  private ticker: NodeJS.Timeout | null = null;
+  private presenceTimer: NodeJS.Timeout | null = null;
+  private heart: NodeJS.Timeout | null = null;
+  private reconciledAt = 0;
+  private ticking = false;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly engine: RoundEngine,
+    private readonly storage: Storage,
+    private readonly options: ClusterOptions,
+  ) {
+    this.leaseMs = options.leaseMs ?? 5_000;
+    this.leases = new TaskLeases(redis, { prefix: options.prefix, owner: options.processId, ttlMs: this.leaseMs });
+    this.presence = new PresenceRegistry(redis, { prefix: options.prefix, processId: options.processId });
+    this.log = options.logger.child({ component: 'cluster', processId: options.processId });
+    this.bus = new ProcessBus(redis, { prefix: options.prefix, processId: options.processId, logger: this.log, ...(options.askTimeoutMs !== undefined ? { askTimeoutMs: options.askTimeoutMs } : {}) });
+  }
+
+  get processId(): string {
+    return this.options.processId;
+  }
+
+  private aliveKey(processId: string): string {
+    return `${this.options.prefix}:alive:${processId}`;
+  }
+
+  /** Subscribes to the bus; call before the engine loads its tasks. */
+  async connect(): Promise<void> {
+    await this.bus.connect({
+      tell: (taskId, event) => {
+        if (this.coordinates(taskId)) this.engine.handleEvent(taskId, event);
+      },
+      ask: (from, taskId, request) => this.engine.answer(taskId, request, from),
+      announce: (a) => this.announced(a),
+    });
+  }
+
+  /** Takes the leases it can get now, then keeps trying every third of the lease time. */
+  async startLeasing(): Promise<void> {
+    // The heartbeat has its own timer: a slow lease round (a database query) must not make this process look dead.
+    await this.heartbeat();
+    this.heart = setInterval(() => void this.heartbeat().catch(() => undefined), Math.max(50, Math.floor(this.leaseMs / 5)));
+    this.heart.unref();
+    await this.tick();
+    this.ticker = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.ticker.unref();
+    this.presenceTimer = setInterval(() => void this.presence.refresh().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'presence refresh failed')), 5_000);
+    this.presenceTimer.unref();
+  }
+
+  coordinates(taskId: string): boolean {
+    return this.coordinating.has(taskId);
+  }
+
+  /** The tasks this process coordinates now (tests, logs). */
+  coordinatedTasks(): string[] {
+    return [...this.coordinating];
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.closed) return;
+    this.ticking = true;
+    try {
+      await this.reconcile();
+      // Tasks created on another process whose announcement was missed are found in the database.
+      for (const task of await this.storage.listTasks()) {
+        if (this.closed) return;
+        await this.engine.loadTask(task.id);
+        if (!this.held.has(task.id)) await this.claim(task.id);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'lease round failed (will retry)');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Tries to get the task's lease and take the task over; true when this process coordinates it. */
+  claim(taskId: string): Promise<boolean> {
+    const running = this.claiming.get(taskId);
+    if (running) return running;
+    const p = this.takeOver(taskId).finally(() => this.claiming.delete(taskId));
+    this.claiming.set(taskId, p);
+    return p;
+  }
+
+  private async takeOver(taskId: string): Promise<boolean> {
+    if (this.closed || this.held.has(taskId)) return this.coordinating.has(taskId);
+    const lease = await this.leases.acquire(taskId);
+    if (!lease) return false;
+    const stopKeep = this.leases.keep(lease, (reason) => this.lose(taskId, lease, reason));
+    this.held.set(taskId, { lease, stopKeep });
+    try {
+      // Activated only if the lease is still ours when the runner is switched in.
+      await this.engine.takeOver(taskId, lease.token, () => this.membersElsewhere(taskId), () => this.held.get(taskId)?.lease === lease && this.coordinating.add(taskId));
+      if (!this.coordinating.has(taskId)) {
+        // Lost while taking over: the runner just installed must not run rounds.
+        await this.engine.stepDown(taskId);
+        return false;
+      }
+      this.log.info({ taskId, fence: lease.token }, 'coordinating the task');
+      return true;
+    } catch (err) {
+      stopKeep();
+      this.held.delete(taskId);
+      this.coordinating.delete(taskId);
+      await this.leases.release(lease).catch(() => undefined);
+      if (err instanceof ChorusError && err.code === 'NOT_TASK_OWNER') {
+        // The database's fence is ahead of Redis's token counter (Redis restarted empty): resume the
+        // counter from the fence, so the next lease round gets a token the database accepts.
+        const fence = await this.storage.fenceToken(taskId).catch(() => 0);
+        await this.leases.resumeTokensFrom(taskId, fence).catch(() => undefined);
+        this.log.warn({ taskId, token: lease.token, fence }, 'lease token below the database fence (Redis lost its counter): resuming tokens from the fence');
+        return false;
+      }
+      this.log.error({ err, taskId }, 'taking the task over failed; giving its lease back');
+      return false;
+    }
+  }
+
+  private lose(taskId: string, lease: HeldLease, reason: string): void {
+    if (this.held.get(taskId)?.lease !== lease) return;
+    this.held.delete(taskId);
+    this.coordinating.delete(taskId);
+    this.log.warn({ taskId, reason }, 'lost the task lease: its rounds stop here');
+    void this.engine.stepDown(taskId);
+  }
+
+  /** The task's participants connected to the other processes, and whether their process is alive (a killed one stops beating at once). */
+  private async elsewhere(taskId: string): Promise<{ participantId: string; connectionId: string; alive: boolean }[]> {
+    const all = (await this.presence.list(taskId)).filter((p) => p.processId !== this.processId);
+    const processes = [...new Set(all.map((p) => p.processId))];
+    const alive = new Set<string>();
+    if (processes.length > 0) {
+      const flags = await this.redis.mget(...processes.map((p) => this.aliveKey(p)));
+      processes.forEach((p, i) => flags[i] !== null && alive.add(p));
+    }
+    return all.map((p) => ({ participantId: p.participantId, connectionId: p.connectionId, alive: alive.has(p.processId) }));
+  }
+
+  /** The capabilities a participant joined with (stored at its join), or null. */
+  private readonly capabilitiesOf = (taskId: string) => async (participantId: string) => {
+    const caps = capabilitiesSchema.safeParse((await this.storage.getParticipant(taskId, participantId))?.capabilities);
+    return caps.success ? caps.data : null;
+  };
+
+  /** The participants on the other live processes, with their capabilities: a new coordinator's members. */
+  private async membersElsewhere(taskId: string): Promise<PresentMember[]> {
+    const out: PresentMember[] = [];
+    const caps = this.capabilitiesOf(taskId);
+    const live = (await this.elsewhere(taskId)).filter((p) => p.alive);
+    // Looked up 64 at a time: thousands of participants must not make a takeover outlast the lease.
+    for (let i = 0; i < live.length; i += 64) {
+      const batch = live.slice(i, i + 64);
+      const found = await Promise.all(batch.map((p) => caps(p.participantId)));
+      batch.forEach((p, j) => found[j] && out.push({ participantId: p.participantId, connectionId: p.connectionId, capabilities: found[j] }));
+    }
+    return out;
+  }
+
+  /** Every coordinated task's members against the presence registry (a dead process's participants leave its rounds). */
+  private async reconcile(): Promise<void> {
+    // At most once per lease time: each costs one registry read per coordinated task.
+    if (Date.now() - this.reconciledAt < this.leaseMs) return;
+    this.reconciledAt = Date.now();
+    for (const taskId of this.coordinating) await this.engine.reconcile(taskId, await this.elsewhere(taskId), this.capabilitiesOf(taskId));
+  }
+
+  /** This process is alive: its presence entries count (refreshed well within its lifetime). */
+  private async heartbeat(): Promise<void> {
+    await this.redis.set(this.aliveKey(this.processId), '1', 'PX', Math.ceil(this.leaseMs * 0.6));
+  }
+
+  // ---- Coordination: what the engine calls ----
+
+  present(taskId: string, participantId: string, connectionId: string, joined: boolean): void {
+    const write = joined ? this.presence.add(taskId, participantId, connectionId) : this.presence.remove(taskId, participantId);
+    write.catch((err: unknown) => this.log.warn({ err: (err as Error).message, taskId }, 'presence write failed'));
+  }
+
+  tell(taskId: string, event: CoordinatorEvent): void {
+    this.bus.tell(taskId, event);
+  }
+
+  async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]> {
+    await this.claiming.get(taskId);
+    let holder = await this.leases.holder(taskId);
+    // Nobody coordinates the task (it was just created, or its coordinator died): an operator's
+    // action makes this process take it over rather than wait for the next lease round.
+    if (!holder && request.kind === 'admin' && (await this.claim(taskId))) holder = { owner: this.processId, token: 0 };
+    if (!holder) throw new ChorusError('UNAVAILABLE', `task "${taskId}" has no coordinator at the moment (a server process is taking it over): try again`);
+    if (holder.owner === this.processId) {
+      if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is being taken over by this server process: try again`);
+      const answer = (await this.engine.answer(taskId, request)) as CoordinatorAnswers[K];
+      onAnswer?.(answer);
+      return answer;
+    }
+    // A read waits briefly: the mirror answers instead when the coordinator is slow or gone.
+    const timeoutMs = request.kind === 'summary' ? 1_000 : undefined;
+    return (await this.bus.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
+  }
+
+  async partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum> {
+    // A process that stopped beating took its partial sum with it: say so now rather than after the timeout.
+    if (processId !== this.processId && (await this.redis.exists(this.aliveKey(processId))) === 0) {
+      throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
+    }
+    const raw = await this.bus.request(processId, taskId, { kind: 'partial', roundId }, `server process ${processId}`);
+    const wire = wirePartialSchema.safeParse(raw);
+    if (!wire.success) throw new ChorusError('BAD_REQUEST', `server process ${processId} answered something that is not a partial sum`);
+    return fromWirePartial(wire.data);
+  }
+
+  changed(taskId: string): void {
+    this.bus.announce({ t: 'changed', taskId });
+  }
+
+  created(taskId: string): void {
+    this.bus.announce({ t: 'created', taskId });
+    // The process that created the task offers to coordinate it at once.
+    void this.claim(taskId);
+  }
+
+  /** The coordinator's broadcast, for the sockets of the other processes (this one delivered it already). */
+  broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
+    if (event !== 'model:updated' && event !== 'task:status') return;
+    this.bus.announce({ t: 'broadcast', taskId, event, msg } as Omit<Announce, 'from'>);
+  }
+
+  // ---- what other processes announce ----
+
+  private async announced(a: Announce): Promise<void> {
+    switch (a.t) {
+      case 'changed':
+        return this.engine.reload(a.taskId);
+      case 'created':
+        return this.engine.loadTask(a.taskId);
+      case 'broadcast':
+        return this.options.localBroadcast(a.taskId, a.event, a.msg as never);
+    }
+  }
+
+  /** No more takeovers (shutting down): the engine can stop its tasks without one being taken back meanwhile. */
+  stopLeasing(): void {
+    this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    if (this.heart) clearInterval(this.heart);
+  }
+
+  /** Stops leasing and gives every held lease back, so another process takes the tasks over at once. */
+  async close(): Promise<void> {
+    this.stopLeasing();
+    for (const [, h] of this.held) {
+      h.stopKeep();
+      await this.leases.release(h.lease).catch(() => undefined);
+    }
+    this.held.clear();
+    this.coordinating.clear();
+    this.bus.close();
+    await this.redis.del(this.aliveKey(this.processId)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,83 @@
+import type { Capabilities, UpdateBegin, UpdateReceipt } from '@chorus/core';
+import type { TaskSummary } from './task-summary.js';
+
+/** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
+export interface PresentMember {
+  readonly participantId: string;
+  readonly connectionId: string;
+  readonly capabilities: Capabilities;
+}
+
+/** A participant event that only the task's coordinator acts on (it holds the round's bookkeeping). */
+export type CoordinatorEvent =
+  | { readonly kind: 'member-add'; readonly participantId: string; readonly connectionId: string; readonly capabilities: Capabilities }
+  | { readonly kind: 'member-remove'; readonly participantId: string; readonly connectionId: string }
+  | { readonly kind: 'member-caps'; readonly participantId: string; readonly connectionId: string; readonly capabilities: Capabilities }
+  | { readonly kind: 'decline'; readonly participantId: string; readonly roundId: string; readonly reason: string }
+  | { readonly kind: 'refuse'; readonly participantId: string; readonly roundId: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'download'; readonly bytes: number };
+
+/** A question for the task's coordinator whose answer the asking process waits for. */
+export type CoordinatorRequest =
+  | { readonly kind: 'check'; readonly participantId: string; readonly roundId: string; readonly version: number }
+  | { readonly kind: 'submit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: Uint8Array }
+  | { readonly kind: 'admin'; readonly action: AdminAction }
+  /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
+  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: { readonly l2Norm: number } | { readonly code: string; readonly message: string } }
+  /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
+  | { readonly kind: 'partial'; readonly roundId: string }
+  /** Where the task's rounds stand, as its coordinator knows (a read on another process). */
+  | { readonly kind: 'summary' };
+
+/** The part of a task summary only the coordinator knows: its round loop and every process's participants. */
+export type LiveSummary = Pick<TaskSummary, 'status' | 'phase' | 'version' | 'lastRound' | 'currentRound' | 'connected' | 'byBackend'>;
+
+/** What an upload for the open round must meet, as the coordinator tells the process that receives it. */
+export interface RoundRules {
+  /** The round's L2 bound on an update (null: none). */
+  readonly bound: number | null;
+  /** Whether that process folds the upload into its own partial sum (linear strategies). */
+  readonly partial: boolean;
+}
+
+/** One process's partial sum of a round's uploads: Σ nᵢuᵢ, Σ nᵢ, and example-weighted metric sums. */
+export interface PartialSum {
+  readonly count: number;
+  readonly examples: number;
+  readonly sum: Float32Array;
+  readonly metrics: Readonly<Record<string, { readonly sum: number; readonly weight: number }>>;
+}
+
+export type AdminAction = 'start' | 'pause' | 'resume' | 'stop';
+
+/** What each CoordinatorRequest kind answers. */
+export interface CoordinatorAnswers {
+  check: RoundRules;
+  submit: UpdateReceipt;
+  admin: string;
+  admit: UpdateReceipt;
+  partial: PartialSum;
+  summary: LiveSummary;
+}
+
+/**
+ * Which process runs each task's rounds, for a RoundEngine on several processes (Redis: see
+ * cluster/cluster-coordination.ts). Without it the engine is the coordinator of every task.
+ * Participants stay on the process they connected to; their events reach the coordinator through
+ * `tell` (fire and forget) and `ask` (an answer or a typed error).
+ */
+export interface Coordination {
+  /** Whether this process holds the task's lease now. */
+  coordinates(taskId: string): boolean;
+  tell(taskId: string, event: CoordinatorEvent): void;
+  /** `onAnswer` runs in the turn the answer arrives, before anything else this process hears. */
+  ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]>;
+  /** Asks one process for its partial sum of a round (the coordinator, closing it). */
+  partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum>;
+  /** A participant connected to this process joined or left the task (the presence registry). */
+  present(taskId: string, participantId: string, connectionId: string, joined: boolean): void;
+  /** The coordinator changed the task's stored state (status, version): followers reload it. */
+  changed(taskId: string): void;
+  /** A task was created here: the other processes load it. */
+  created(taskId: string): void;
+}

@@ -1,0 +1,80 @@
+import { ChorusError, roundCodecSeed, type ClientUpdate, type TensorSpec, type UpdateBegin, type UpdateReceipt } from '@chorus/core';
+import type { Coordination, PartialSum, RoundRules } from './coordination.js';
+import type { PayloadOps } from './engine-deps.js';
+import { partialSumUpdate, PartialSums } from './partial-sums.js';
+import type { Runner } from './task-handover.js';
+import { parseUpload } from './upload-validation.js';
+
+/**
+ * Hierarchical aggregation on several processes (Google 2019's aggregators): uploads for a linear
+ * round coordinated on another process are validated here and summed here; the coordinator keeps
+ * the round's bookkeeping and, at close, collects one partial sum per process.
+ */
+export class HierarchicalUploads {
+  /** The rules of the round each task (coordinated elsewhere) is collecting, as its coordinator said. */
+  private readonly rules = new Map<string, RoundRules & { readonly roundId: string }>();
+  private readonly partials = new PartialSums();
+
+  constructor(
+    private readonly payload: PayloadOps,
+    private readonly coordination: () => Coordination,
+  ) {}
+
+  /** The coordinator's answer to an upload check: the round's rules. */
+  remember(taskId: string, roundId: string, rules: RoundRules): void {
+    this.rules.set(taskId, { ...rules, roundId });
+  }
+
+  /** The round's rules when its uploads fold into a partial sum here; null: forward them whole. */
+  partialRules(taskId: string, roundId: string): RoundRules | null {
+    const rules = this.rules.get(taskId);
+    return rules?.partial && rules.roundId === roundId ? rules : null;
+  }
+
+  /**
+   * Hierarchical aggregation: the upload is validated here exactly as the coordinator would (codec
+   * checks, the round's bound); the coordinator does the round's bookkeeping ('admit'), and once it
+   * accepts, the update is folded into this process's partial sum of the round, in the same turn.
+   */
+  async submit(runner: Runner, participantId: string, begin: UpdateBegin, bytes: Uint8Array, rules: RoundRules, fold: <T>(job: () => T) => Promise<T>): Promise<UpdateReceipt> {
+    const task = runner.task();
+    const parsed = await fold((): ReturnType<typeof parseUpload> | ChorusError => {
+      try {
+        const seed = roundCodecSeed(begin.roundId);
+        return parseUpload(this.payload, bytes, { layout: task.layout, config: task.config, limits: runner.limits, maxBytes: runner.maxPayloadBytes(), bound: rules.bound ?? Infinity, seed });
+      } catch (err) {
+        return ChorusError.from(err);
+      }
+    });
+    const verdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm };
+    const done = this.partials.expect(begin.taskId, begin.roundId);
+    try {
+      return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
+        if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, task.layout, parsed.update, begin.numExamples, begin.metrics);
+      });
+    } finally {
+      done();
+    }
+  }
+
+  /** This process's partial sum of a round, for its coordinator (once). */
+  take(taskId: string, roundId: string): Promise<PartialSum> {
+    return this.partials.take(taskId, roundId);
+  }
+
+  /**
+   * The coordinator closing a round: every process it admitted uploads from sends its partial sum,
+   * which must hold exactly the updates and examples admitted from it (else the round cannot commit).
+   */
+  async collect(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]> {
+    return Promise.all(
+      [...expected].map(async ([processId, want]) => {
+        const got = await this.coordination().partialOf(processId, taskId, roundId);
+        if (got.count !== want.count || got.examples !== want.examples) {
+          throw new ChorusError('INTERNAL', `the partial sum of server process ${processId} holds ${got.count} updates (${got.examples} examples); the round admitted ${want.count} (${want.examples} examples) from it`);
+        }
+        return partialSumUpdate(`partial-sum:${processId}`, layout, got);
+      }),
+    );
+  }
+}

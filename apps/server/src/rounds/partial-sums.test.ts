@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { createWeightedMeanAggregator, encodePayload, parsePayload, type TensorSpec } from '@chorus/core';
+import { PartialSums, partialSumUpdate } from './partial-sums.js';
+import { aggregatesLinearly } from './upload-validation.js';
+import { taskConfigSchema } from '@chorus/core';
+
+const layout: TensorSpec[] = [{ name: 'w', shape: [2, 3] }];
+const global = new Float32Array(6);
+const ctx = { round: 1, version: 0, layout, global, selected: 4, population: 4 };
+const upload = (values: number[]) => parsePayload(encodePayload({ layout, values: Float32Array.from(values) }, 'float32'), { layout, maxBytes: 1 << 20 });
+const updates = [
+  { participantId: 'a', numExamples: 10, values: [1, 2, 3, 4, 5, 6], metrics: { loss: 1 } },
+  { participantId: 'b', numExamples: 30, values: [-1, 0, 1, 0.5, 0.25, 2], metrics: { loss: 3 } },
+  { participantId: 'c', numExamples: 20, values: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], metrics: { loss: 2 } },
+  { participantId: 'd', numExamples: 40, values: [4, 3, 2, 1, 0, -1], metrics: { loss: 0 } },
+];
+
+describe('partial sums (hierarchical aggregation)', () => {
+  it('two processes’ partial sums merged at the coordinator give the weighted mean of every update', async () => {
+    // Prepare: the mean over all four updates, folded in one aggregator.
+    const direct = createWeightedMeanAggregator(ctx);
+    for (const u of updates) direct.add({ participantId: u.participantId, numExamples: u.numExamples, update: upload(u.values), metrics: u.metrics });
+    const want = direct.finish([])!;
+    // Execute: a and b arrive at process p1, c and d at p2; each folds its own partial sum.
+    const p1 = new PartialSums();
+    const p2 = new PartialSums();
+    for (const [sums, us] of [[p1, updates.slice(0, 2)], [p2, updates.slice(2)]] as const) {
+      for (const u of us) {
+        const done = sums.expect('t', 't-r1');
+        sums.fold('t', 't-r1', layout, upload(u.values), u.numExamples, u.metrics);
+        done();
+      }
+    }
+    const merged = createWeightedMeanAggregator(ctx);
+    for (const [name, sums] of [['p1', p1], ['p2', p2]] as const) {
+      const partial = await sums.take('t', 't-r1');
+      expect(merged.add(partialSumUpdate(`partial-sum:${name}`, layout, partial))).toEqual({ status: 'accepted' });
+    }
+    const got = merged.finish([])!;
+    // Assert
+    for (let i = 0; i < 6; i++) expect(got.delta[i]).toBeCloseTo(want.delta[i]!, 6);
+    expect(got.metrics.loss).toBeCloseTo(want.metrics.loss!, 10);
+    expect(got.metrics.examples).toBe(100);
+  });
+
+  it('hands a round’s sum over once, after the uploads still waiting for the coordinator settle; a new round drops the old one', async () => {
+    const sums = new PartialSums();
+    const done = sums.expect('t', 't-r1');
+    const taken = sums.take('t', 't-r1');
+    let settled = false;
+    void taken.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false);
+    sums.fold('t', 't-r1', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    done();
+    expect(await taken).toMatchObject({ count: 1, examples: 5 });
+    expect(await sums.take('t', 't-r1')).toMatchObject({ count: 0, examples: 0 });
+    // Leftovers of round 2 go when round 3's first upload arrives.
+    sums.fold('t', 't-r2', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    sums.fold('t', 't-r3', layout, upload([2, 2, 2, 2, 2, 2]), 1, {});
+    expect(await sums.take('t', 't-r2')).toMatchObject({ count: 0 });
+    expect(await sums.take('t', 't-r3')).toMatchObject({ count: 1, examples: 1 });
+  });
+
+  it('is used only where the round aggregate is linear in the updates', () => {
+    const config = (extra: Record<string, unknown>) => taskConfigSchema.parse({ id: 't', name: 'T', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, ...extra });
+    expect(aggregatesLinearly(config({}))).toBe(true);
+    expect(aggregatesLinearly(config({ strategy: { id: 'fedadam', options: {} } }))).toBe(true);
+    expect(aggregatesLinearly(config({ strategy: { id: 'fedavg', options: { aggregator: 'median' } } }))).toBe(false);
+    expect(aggregatesLinearly(config({ strategy: { id: 'fedavg', options: { clipNorm: 1 } } }))).toBe(false);
+    expect(aggregatesLinearly(config({ strategy: { id: 'fedavg', options: { dp: { noiseMultiplier: 1 } } } }))).toBe(false);
+    expect(aggregatesLinearly(config({ mode: 'async' }))).toBe(false);
+  });
+});

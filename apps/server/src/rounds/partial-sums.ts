@@ -1,0 +1,101 @@
+import { ChorusError, l2Norm, layoutSize, type ClientUpdate, type EncodedUpdate, type TensorSpec } from '@chorus/core';
+import type { PartialSum } from './coordination.js';
+
+interface Accumulating {
+  readonly roundId: string;
+  /** Allocated at the first fold (the model's size). */
+  sum: Float32Array | null;
+  count: number;
+  examples: number;
+  readonly metrics: Map<string, { sum: number; weight: number }>;
+  /** Uploads waiting for the coordinator's answer (admitted or not). */
+  inFlight: number;
+  readonly drained: (() => void)[];
+}
+
+/** Most distinct client metric names kept per round (the wire allows 32 per client). */
+const MAX_METRICS = 64;
+
+/**
+ * A process's partial sums of the rounds other processes coordinate (Google 2019's Aggregators):
+ * Σ nᵢuᵢ folded straight from each encoded upload, Σ nᵢ, and example-weighted metric sums. One
+ * round per task at a time: a new round's first upload drops an older round's leftovers.
+ */
+export class PartialSums {
+  private readonly byTask = new Map<string, Accumulating>();
+
+  private entry(taskId: string, roundId: string): Accumulating {
+    const e = this.byTask.get(taskId);
+    if (e && e.roundId === roundId) return e;
+    const fresh: Accumulating = { roundId, sum: null, count: 0, examples: 0, metrics: new Map(), inFlight: 0, drained: [] };
+    this.byTask.set(taskId, fresh);
+    return fresh;
+  }
+
+  /** An upload for the round is on its way to the coordinator; call the result when its answer is in. */
+  expect(taskId: string, roundId: string): () => void {
+    const e = this.entry(taskId, roundId);
+    e.inFlight += 1;
+    return () => {
+      e.inFlight -= 1;
+      if (e.inFlight === 0) for (const wake of e.drained.splice(0)) wake();
+    };
+  }
+
+  /** Folds an update the coordinator admitted into the round's partial sum. */
+  fold(taskId: string, roundId: string, layout: readonly TensorSpec[], update: EncodedUpdate, numExamples: number, metrics: Readonly<Record<string, number>>): void {
+    const e = this.entry(taskId, roundId);
+    e.sum ??= new Float32Array(layoutSize(layout));
+    update.foldInto(e.sum, numExamples);
+    e.count += 1;
+    e.examples += numExamples;
+    for (const [k, v] of Object.entries(metrics)) {
+      if (!Number.isFinite(v)) continue;
+      const m = e.metrics.get(k) ?? (e.metrics.size < MAX_METRICS ? { sum: 0, weight: 0 } : null);
+      if (!m) continue;
+      m.sum += v * numExamples;
+      m.weight += numExamples;
+      e.metrics.set(k, m);
+    }
+  }
+
+  /**
+   * The round's partial sum, handed over once (the coordinator closing the round), after every upload
+   * still waiting for its answer is settled. A round with nothing here is an empty partial sum.
+   */
+  async take(taskId: string, roundId: string): Promise<PartialSum> {
+    const e = this.byTask.get(taskId);
+    if (!e || e.roundId !== roundId) return { count: 0, examples: 0, sum: new Float32Array(0), metrics: {} };
+    if (e.inFlight > 0) await new Promise<void>((wake) => e.drained.push(wake));
+    if (this.byTask.get(taskId) === e) this.byTask.delete(taskId);
+    return { count: e.count, examples: e.examples, sum: e.sum ?? new Float32Array(0), metrics: Object.fromEntries(e.metrics) };
+  }
+}
+
+/**
+ * A process's partial sum as one update for the coordinator's aggregator: folded with weight Σ nᵢ
+ * it adds exactly Σ nᵢuᵢ (weight / examples = 1), so the weighted mean over every process is the
+ * mean over every update. Its metrics are the example-weighted means of what its clients reported.
+ */
+export function partialSumUpdate(participantId: string, layout: readonly TensorSpec[], p: PartialSum): ClientUpdate {
+  const length = layoutSize(layout);
+  if (p.sum.length !== length) throw new ChorusError('SHAPE_MISMATCH', `${participantId}: ${p.sum.length} values; the model has ${length}`);
+  if (!(p.examples > 0)) throw new ChorusError('BAD_REQUEST', `${participantId}: a partial sum of ${p.count} updates with ${p.examples} examples`);
+  const update: EncodedUpdate = {
+    codec: 'float32',
+    layout,
+    length,
+    byteLength: p.sum.byteLength,
+    decode(out = new Float32Array(length)) {
+      for (let i = 0; i < length; i++) out[i] = p.sum[i]! / p.examples;
+      return out;
+    },
+    foldInto(target, weight) {
+      const s = weight / p.examples;
+      for (let i = 0; i < length; i++) target[i]! += p.sum[i]! * s;
+    },
+    l2Norm: () => l2Norm(p.sum) / p.examples,
+  };
+  const metrics = Object.fromEntries(Object.entries(p.metrics).filter(([, m]) => m.weight > 0).map(([k, m]) => [k, m.sum / m.weight]));
+  return { participantId, numExamples: p.examples, update, metrics };
+}

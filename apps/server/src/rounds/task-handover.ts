@@ -1,0 +1,130 @@
+import { ChorusError, type Capabilities } from '@chorus/core';
+import type { StoredTask } from '../storage/storage.js';
+import type { AsyncTaskRunner } from './async-task-runner.js';
+import type { PresentMember } from './coordination.js';
+import type { EngineDeps } from './engine-deps.js';
+import type { TaskRunner } from './task-runner.js';
+
+/** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
+export type Runner = TaskRunner | AsyncTaskRunner;
+
+/** A participant on another process as the presence registry lists it; `alive`: its process still beats. */
+export interface PresenceEntry {
+  readonly participantId: string;
+  readonly connectionId: string;
+  readonly alive: boolean;
+}
+
+/** What the handover needs of the round engine, which owns the runners and the connections. */
+export interface HandoverHost {
+  readonly deps: EngineDeps;
+  readonly runners: Map<string, Runner>;
+  coordinates(taskId: string): boolean;
+  loadRunner(task: StoredTask, how: { abandon?: string; passive?: boolean; fence?: number; install?: boolean }): Promise<Runner>;
+  /** This process's connections that joined the task, with what `from` knows of them. */
+  localMembers(taskId: string, from: Runner | undefined): PresentMember[];
+  pokeAll(): void;
+}
+
+/**
+ * Whether participants on other processes may take part in the task's rounds. A secure round's
+ * stages (SecAgg+) run only on the coordinator's process, so a secure task selects from the
+ * participants connected there.
+ */
+export function remotesWelcome(task: StoredTask): boolean {
+  return !task.config.secureAggregation;
+}
+
+/**
+ * Several processes: a task changing hands. The process that gets the task's lease takes it over
+ * (active runner), the one that loses it steps down, and every other process keeps a passive mirror
+ * that reloads when the coordinator announces a change.
+ */
+export class TaskHandover {
+  /** Reloads of a mirrored task, one after another per task. */
+  private readonly reloads = new Map<string, Promise<void>>();
+
+  constructor(private readonly host: HandoverHost) {}
+
+  /**
+   * This process got the task's lease: the fence is raised with its token (so a stale coordinator's
+   * commit is refused from now on), the task is reloaded from its last committed version, the round
+   * the old coordinator left open is abandoned, and the participants of every process (from
+   * `present`, read last) become its members. `activate` runs in the same turn as the switch, so no
+   * participant event falls between the old runner and the new one.
+   */
+  async takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
+    const { storage } = this.host.deps;
+    await storage.raiseFence(taskId, fence);
+    const task = await storage.getTask(taskId);
+    if (!task) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
+    const runner = await this.host.loadRunner(task, { abandon: 'the task moved to another server process', fence, install: false });
+    const remote = await present();
+    const old = this.host.runners.get(taskId);
+    const local = this.host.localMembers(taskId, old);
+    const localIds = new Set(local.map((m) => m.participantId));
+    const others = remotesWelcome(task) ? remote.filter((r) => !localIds.has(r.participantId)) : [];
+    for (const m of [...local, ...others]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+    this.host.runners.set(taskId, runner);
+    activate();
+    void old?.shutdown().catch(() => undefined);
+    if (runner.taskStatus() === 'running') runner.enterWaiting();
+  }
+
+  /**
+   * The lease was lost (expired, taken over, Redis unreachable): rounds stop at once and nothing more
+   * is committed (the fence refuses a close already under way); the task becomes a passive mirror.
+   */
+  async stepDown(taskId: string): Promise<void> {
+    const old = this.host.runners.get(taskId);
+    if (!old) return;
+    const stopped = old.shutdown().catch((err: unknown) => this.host.deps.logger.warn({ err, taskId }, 'stopping the lost task failed'));
+    await this.reload(taskId);
+    await stopped;
+  }
+
+  /** Another process coordinates the task and changed it: the mirror reloads the stored task and version. */
+  reload(taskId: string): Promise<void> {
+    const next = (this.reloads.get(taskId) ?? Promise.resolve()).then(async () => {
+      if (this.host.coordinates(taskId)) return;
+      const task = await this.host.deps.storage.getTask(taskId);
+      if (!task) return;
+      const runner = await this.host.loadRunner(task, { passive: true, install: false });
+      if (this.host.coordinates(taskId)) return; // taken over meanwhile
+      for (const m of this.host.localMembers(taskId, this.host.runners.get(taskId))) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+      this.host.runners.set(taskId, runner);
+    });
+    const settled = next.catch((err: unknown) => this.host.deps.logger.warn({ err, taskId }, 'reloading the task failed'));
+    this.reloads.set(taskId, settled);
+    return settled;
+  }
+
+  /**
+   * The coordinator's members against the presence registry (`elsewhere`: the participants on the
+   * other processes, `alive` whether their process still beats). A member whose process died or
+   * whose entry names another connection is removed (in an open round it counts as disconnected, so
+   * the round need not wait out its deadline); a live participant whose join announcement was missed
+   * (during a takeover) is added, with `capabilities` looked up. A member without an entry stays: its
+   * leave comes as an event (the entry may only be newer than the registry read).
+   */
+  async reconcile(taskId: string, elsewhere: readonly PresenceEntry[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
+    const runner = this.host.runners.get(taskId);
+    if (!runner || !this.host.coordinates(taskId)) return;
+    const local = new Set(this.host.localMembers(taskId, runner).map((m) => m.participantId));
+    const entries = new Map(elsewhere.map((p) => [p.participantId, p]));
+    let removed = 0;
+    for (const m of runner.memberConnections()) {
+      const e = entries.get(m.participantId);
+      if (local.has(m.participantId) || !e || (e.alive && e.connectionId === m.connectionId)) continue;
+      runner.removeMember(m.participantId, m.connectionId);
+      removed += 1;
+    }
+    for (const p of elsewhere) {
+      if (!remotesWelcome(runner.task()) || !p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
+      const caps = await capabilities(p.participantId);
+      // Looked up asynchronously: add only if nothing changed meanwhile.
+      if (caps && this.host.runners.get(taskId) === runner && this.host.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
+    }
+    if (removed > 0) this.host.pokeAll();
+  }
+}
