@@ -13,6 +13,11 @@ export function deltaUrl(serverUrl: string, taskId: string, version: number): st
   return `${base}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/delta`;
 }
 
+/** Version `version` as its int8 difference from an older version `from` (see fetchGlobalModel). */
+export function nearDeltaUrl(serverUrl: string, taskId: string, version: number, from: number): string {
+  return `${deltaUrl(serverUrl, taskId, version)}?from=${from}`;
+}
+
 /**
  * Downloads a binary weights payload, reporting progress as a fraction of Content-Length (when the
  * server sends one). HTTP errors become ChorusErrors: the server's own code when its JSON body has
