@@ -4,7 +4,9 @@
  * ‖e‖ ≤ B sees its norm within B of the server's (triangle inequality) and each projection within a
  * few B/√n (the stochastic-rounding errors are independent and zero-mean; see sketchAgrees), while
  * a copy built on a wrong base differs by far more. It is what lets a download that is only
- * "within the codec's stated error" of a version be checked against the invite.
+ * "within the codec's stated error" of a version be checked against the invite. What it catches:
+ * a copy off by ≳ 20× the stated error in a direction unrelated to the signs (a wrong seed or
+ * base, a corrupted cache) fails with probability ≥ 1 − 10⁻⁵; drift of a few times the error can pass.
  */
 export interface ModelSketch {
   readonly norm: number;
