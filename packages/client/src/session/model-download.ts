@@ -28,6 +28,11 @@ export interface ModelDownloadContext {
   readonly stats: { bytesDown: number } & Partial<DownloadCounts>;
 }
 
+/** Adds a download's bytes on the wire (compressed, when it was) to the session's count. */
+const counted = (ctx: ModelDownloadContext) => (bytes: number): void => {
+  ctx.stats.bytesDown += bytes;
+};
+
 const count = (stats: ModelDownloadContext['stats'], key: keyof DownloadCounts): void => {
   stats[key] = (stats[key] ?? 0) + 1;
 };
@@ -87,8 +92,7 @@ export async function fetchGlobalModel(invite: RoundInvite, ctx: ModelDownloadCo
     }
   }
   const url = weightsUrl(ctx.serverUrl, taskId, version);
-  const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress }), { attempts: ctx.attempts, signal: ctx.signal });
-  ctx.stats.bytesDown += bytes.byteLength;
+  const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress, onWireBytes: counted(ctx) }), { attempts: ctx.attempts, signal: ctx.signal });
   const weights = decodePayload(bytes);
   count(ctx.stats, 'fullDownloads');
   await ctx.cache.put(taskId, version, weights);
@@ -115,8 +119,7 @@ async function heldBase(invite: RoundInvite, ctx: ModelDownloadContext): Promise
 async function viaNearDifference(invite: RoundInvite, base: FlatWeights, from: number, ctx: ModelDownloadContext, onProgress: (fraction: number) => void): Promise<{ values: Float32Array; errorBound: number } | undefined> {
   try {
     const url = nearDeltaUrl(ctx.serverUrl, invite.taskId, invite.version, from);
-    const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress }), { attempts: ctx.attempts, signal: ctx.signal });
-    ctx.stats.bytesDown += bytes.byteLength;
+    const bytes = await withRetry(() => downloadBytes(url, { fetch: ctx.fetch, signal: ctx.signal, onProgress, onWireBytes: counted(ctx) }), { attempts: ctx.attempts, signal: ctx.signal });
     return applyNearDelta(base, bytes);
   } catch (err) {
     if (ctx.signal.aborted) throw err;
@@ -139,11 +142,18 @@ async function viaDifferences(invite: RoundInvite, base: FlatWeights, from: numb
     const done = v - from - 1;
     try {
       const bytes = await withRetry(
-        () => downloadBytes(deltaUrl(ctx.serverUrl, invite.taskId, v), { fetch: ctx.fetch, signal: ctx.signal, onProgress: (f) => onProgress((done + f) / steps) }),
+        () =>
+          downloadBytes(deltaUrl(ctx.serverUrl, invite.taskId, v), {
+            fetch: ctx.fetch,
+            signal: ctx.signal,
+            onProgress: (f) => onProgress((done + f) / steps),
+            onWireBytes: (n) => {
+              ctx.stats.bytesDown += n;
+              spent += n;
+            },
+          }),
         { attempts: ctx.attempts, signal: ctx.signal },
       );
-      ctx.stats.bytesDown += bytes.byteLength;
-      spent += bytes.byteLength;
       current = { layout: base.layout, values: applyModelDelta(current, bytes) };
     } catch (err) {
       if (ctx.signal.aborted) throw err;

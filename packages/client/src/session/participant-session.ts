@@ -55,7 +55,7 @@ export interface ParticipantSessionOptions {
 export interface SessionStats {
   /** Update payload bytes acknowledged by the server (Socket.IO framing not counted). */
   readonly bytesUp: number;
-  /** Weights payload bytes downloaded over HTTP. */
+  /** Model bytes downloaded over HTTP as they crossed the network (compressed, when the server compressed them). */
   readonly bytesDown: number;
   readonly roundsJoined: number;
   /** Rounds whose update the server accepted. */
