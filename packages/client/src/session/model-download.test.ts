@@ -53,7 +53,7 @@ const invite = (version: number, weightsHash?: string, extra: Partial<RoundInvit
 
 /** An invite as the server sends it with every check: exact hash, sketch, and version 0's seed. */
 const checkedInvite = (h: ReturnType<typeof history>, version: number, seed = SEED): RoundInvite =>
-  invite(version, modelHash(h.versions[version]!.values), { weightsSketch: modelSketch(h.versions[version]!.values), initialWeights: { seed, layout } });
+  invite(version, modelHash(h.versions[version]!.values), { weightsSketch: modelSketch(h.versions[version]!.values), initialWeights: { seed, layout: layout.map((t) => ({ name: t.name, shape: [...t.shape] })) } });
 
 /** L2 distance between two vectors. */
 function distance(a: Float32Array, b: Float32Array): number {
