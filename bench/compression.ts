@@ -10,10 +10,11 @@
  *   accuracy is within 1 percentage point of float32's on every partition (target ≥ 32);
  *   `uplinkCodec` names it and `accuracyDropPp` is its worst drop.
  * - `downlinkRatio`: float32 full-model download bytes (the float32 payload of the model) ÷ bytes
- *   actually sent down per client-round (the server's count of bytes on the wire: whole models,
- *   version differences, compressed where that helped), the worst over every run above.
- *   Each device is selected about once in 1/C = 10 rounds, so most of its downloads are a chain of
- *   ~10 differences or its first whole model; `downlinkRatioEveryRound` measures the same on
+ *   actually sent down per client-round (bytes on the wire as the devices count them: whole
+ *   models, version differences, compressed where that helped), the worst over every run above.
+ *   Each device is selected about once in 1/C = 10 rounds: a new device rebuilds version 0 from the
+ *   task's seed and downloads one int8 difference from it, a returning one a difference from the
+ *   version it holds (`?from=`, within int8's stated error); `downlinkRatioEveryRound` measures the same on
  *   COMPRESSION_STEADY_CLIENTS (default 10) devices that all train every round (fraction 1, float32
  *   uploads, one local epoch: it measures bytes), where each device holds the version before. `downloadCostPp` is the accuracy the
  *   lossy-difference definition of versions costs: float32 uploads with `downloadCodec: 'full'`
