@@ -18,7 +18,7 @@ import { HADAMARD_BLOCK, paddedLength, rotate, unrotate } from './hadamard.js';
  * bit per value — 1-bit codes at 1024/1024 are 32× minus their scales and header — at a little
  * more variance, shared by the round's clients.
  */
-function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4, kept = HADAMARD_BLOCK, rounding: 'stochastic' | 'sign' = 'stochastic'): NormedUpdateCodec & { seedOf(body: Uint8Array): number } {
+function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4, kept = HADAMARD_BLOCK): NormedUpdateCodec & { seedOf(body: Uint8Array): number } {
   const levels = (1 << bits) - 1;
   const perByte = 8 / bits;
   const blocks = (length: number): number => paddedLength(length) / HADAMARD_BLOCK;
@@ -55,36 +55,10 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4, kept = 
     return new DataView(body.buffer, body.byteOffset, 4).getUint32(0, true);
   }
 
-  /**
-   * 1 bit, deterministic: the sign of each kept rotated value, decoding to ±s with
-   * s = Σy² / Σ|y| over the block's kept values. That s makes the decoded block's projection on
-   * the true one exactly its squared norm (⟨ŷ, y⟩ = s·Σ|y| = Σy²): no shrinkage along the update,
-   * and (rotated values being near-Gaussian) an error of about 0.57 σ² per value where stochastic
-   * rounding on [−max, max] costs max² − y² ≈ 11 σ². Biased per value, not per direction.
-   */
-  function encodeSignBlock(y: Float32Array, from: number, body: Uint8Array, at: number, scales: Float32Array, b: number): void {
-    let squares = 0;
-    let absolute = 0;
-    for (let i = from; i < from + kept; i++) {
-      squares += y[i]! * y[i]!;
-      absolute += Math.abs(y[i]!);
-    }
-    const s = absolute > 0 ? Math.fround(squares / absolute) : 0;
-    scales[b] = s;
-    if (s === 0) return;
-    for (let i = from; i < from + kept; i += 8) {
-      let byte = 0;
-      for (let k = 0; k < 8; k++) if (y[i + k]! >= 0) byte |= 1 << k;
-      body[at++] = byte;
-    }
-  }
-
   const codec: NormedUpdateCodec & { seedOf(body: Uint8Array): number } = {
     id,
     description:
-      rounding === 'sign'
-        ? `random rotation, the sign of ${kept} of every ${HADAMARD_BLOCK} rotated values with one least-squares scale per block, ~${Math.round((32 * HADAMARD_BLOCK) / kept)}× smaller`
-        : kept === HADAMARD_BLOCK
+      kept === HADAMARD_BLOCK
         ? `random rotation + ${bits}-bit unbiased, ~${Math.round(32 / bits)}× smaller`
         : `random rotation, ${kept} of every ${HADAMARD_BLOCK} rotated values at ${bits} bit${bits > 1 ? 's' : ''} (unbiased), ~${Math.round((32 * HADAMARD_BLOCK) / (bits * kept))}× smaller`,
     code,
@@ -107,10 +81,6 @@ function createHadamardCodec(id: CodecId, code: number, bits: 1 | 2 | 4, kept = 
       const packed = 4 + 4 * n;
       for (let b = 0; b < n; b++) {
         const from = b * HADAMARD_BLOCK;
-        if (rounding === 'sign') {
-          encodeSignBlock(y, from, body, packed + b * bytesPerBlock, scales, b);
-          continue;
-        }
         let max = 0;
         for (let i = from; i < from + kept; i++) max = Math.max(max, Math.abs(y[i]!));
         const s = Math.fround(max);
@@ -176,8 +146,11 @@ export const hadamard4Codec = createHadamardCodec('hadamard4', 8, 4);
 /** 1 bit on 15/16 of the rotated values: just under one bit per value, so past 32× on the wire. */
 export const hadamard1sCodec = createHadamardCodec('hadamard1s', 9, 1, 960);
 /**
- * hadamard1s's wire format and size with signs instead of stochastic 1-bit rounding: ~20× less
- * error per update (see encodeSignBlock), which is what keeps 1 bit per value within a point of
- * float32 when only ~10 clients' updates are averaged per round.
+ * hadamard1s's size (120 bytes per block of 1,024) spent on 2 bits for 480 rotated values instead
+ * of 1 bit for 960. Both are unbiased; per rotated coordinate (σ² its variance, block max ≈ 3.3σ)
+ * hadamard1s's error is ≈ 1.14 × (max² − σ²) ≈ 11σ² (one bit on [−max, max] is mostly noise),
+ * this one's ≈ 2.8σ²: half the coordinates dropped (σ² each, the kept scaled by 1024/480) plus
+ * 2-bit rounding (≤ (2max/3)²/4 each). About 4× less variance at the same bytes: what keeps the
+ * sub-1-bit rate within a point of float32 when only ~10 updates are averaged per round.
  */
-export const hadamardSignCodec = createHadamardCodec('hadamard-sign', 10, 1, 960, 'sign');
+export const hadamard2sCodec = createHadamardCodec('hadamard2s', 10, 2, 480);
