@@ -109,7 +109,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const baseUp = Math.max(...PARTITIONS.map((p) => base[p]!.upPerClientRound));
   const drop = (codec: CodecId): number => Math.max(...PARTITIONS.map((p) => (base[p]!.accuracy - results[codec]![p]!.accuracy) * 100));
   const up = (codec: CodecId): number => Math.max(...PARTITIONS.map((p) => results[codec]![p]!.upPerClientRound));
-  const eligible = CODECS.filter((c) => drop(c) <= MAX_DROP_PP).sort((a, b) => up(a) - up(b));
+  // Smallest first; among equal sizes (hadamard1s and hadamard2s), the smaller accuracy drop.
+  const eligible = CODECS.filter((c) => drop(c) <= MAX_DROP_PP).sort((a, b) => up(a) - up(b) || drop(a) - drop(b));
   const best = eligible[0] ?? 'float32';
   // The whole float32 model, every client-round: what downloads are measured against.
   const fullDown = maxPayloadBytes((await createInitialModel('mnist-2nn', 1)).layout, 'float32');
