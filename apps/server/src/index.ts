@@ -72,6 +72,8 @@ export interface ServerOverrides {
   readonly clock?: Clock;
   /** Limits of POST /api/admin/tasks/upload (body, parameters, build worker). @default their documented defaults */
   readonly modelUpload?: ModelUploadOptions;
+  /** Uniform [0, 1) source for client selection and the download step's rounding (the simulator seeds it). @default Math.random */
+  readonly random?: () => number;
 }
 
 export interface RunningServer {
@@ -178,6 +180,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     closeTimeoutMs: cfg.closeTimeoutMs,
     modelDeltas: createModelDeltaStore(),
     ...(overrides.clock ? { clock: overrides.clock } : {}),
+    ...(overrides.random ? { random: overrides.random } : {}),
     ...(evaluate ? { evaluate } : {}),
   });
 

@@ -14,9 +14,10 @@ export interface EmbeddedServer {
 
 /**
  * A real Chorus server in this process, on a free port, with a throw-away SQLite file and central
- * evaluation on (so each round reports test accuracy). Closing it deletes the database.
+ * evaluation on (so each round reports test accuracy). Closing it deletes the database. `random`
+ * (seeded by the simulation) drives its client selection and download rounding.
  */
-export async function startEmbeddedServer(): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(options: { random?: () => number } = {}): Promise<EmbeddedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-sim-'));
   const adminToken = randomBytes(24).toString('base64url');
   try {
@@ -39,6 +40,7 @@ export async function startEmbeddedServer(): Promise<EmbeddedServer> {
     }, {
       // stdout belongs to the simulation's reports (--json lines, bench results): logs go to stderr.
       logger: pino({ level: 'warn', base: { service: 'chorus-server' } }, pino.destination(2)),
+      ...(options.random ? { random: options.random } : {}),
     });
     return {
       url: server.url,

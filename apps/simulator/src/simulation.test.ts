@@ -27,12 +27,17 @@ describe('runSimulation (embedded server, real Socket.IO)', () => {
     expect(reports.map((r) => r.round)).toEqual([1, 2, 3]);
     expect(reports.map((r) => r.version)).toEqual([1, 2, 3]);
     expect(reports.every((r) => r.participants === 5 && r.failures === 0)).toBe(true);
-    expect(reports.every((r) => r.bytesUp > 0 && r.bytesDown > 0)).toBe(true);
+    expect(reports.every((r) => r.bytesUp > 0)).toBe(true);
     // int8: ~1 byte per parameter (199,210) per client, plus headers and per-chunk scales.
     expect(reports[0]!.bytesUp).toBeGreaterThan(5 * 199_210);
     expect(reports[0]!.bytesUp).toBeLessThan(5 * 199_210 * 1.1);
-    // float32 global model downloaded by each of the 5 clients.
-    expect(reports[0]!.bytesDown).toBeGreaterThan(5 * 4 * 199_210);
+    // Version 0 is rebuilt from the task's seed (nothing downloaded); later versions come as one
+    // int8 difference (exact after one round, within int8's error from further back), brotli'd.
+    expect(reports[0]!.bytesDown).toBe(0);
+    for (const r of reports.slice(1)) {
+      expect(r.bytesDown).toBeGreaterThan(0);
+      expect(r.bytesDown).toBeLessThan((5 * 4 * 199_210) / 4);
+    }
     expect(reports[2]!.accuracy).toBeGreaterThan(reports[0]!.accuracy);
     expect(reports[2]!.accuracy).toBeGreaterThan(0.5);
   }, 120_000);

@@ -89,7 +89,9 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
   const holdouts: { data: Dataset; store: PersonalLayerStore }[] = [];
   try {
     if (!serverUrl) {
-      embedded = await startEmbeddedServer();
+      // Seeded selection: with C = 0.1 which clients train decides shards:2 accuracy by points, so
+      // runs (and codecs compared in a bench) must pick the same clients for the same seed.
+      embedded = await startEmbeddedServer({ random: createSeededRandom(streamSeed(o.seed, -3)) });
       serverUrl = embedded.url;
       adminToken = embedded.adminToken;
     }
@@ -162,7 +164,8 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
         }),
       );
     }
-    await Promise.all(sessions.map((s) => s.start()));
+    // One after the other: the server keeps members in join order, which seeded selection draws from.
+    for (const s of sessions) await s.start();
     tracker = createRoundTracker(sessions);
     const updates = createInbox<ModelUpdated>();
     sessions[0]!.on('modelUpdated', (m) => updates.push(m));

@@ -55,6 +55,9 @@ export {
   type SecureInvite,
 } from './protocol/secagg-wire.js';
 export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
+export { NEAR_DELTA_CODEC, applyNearDelta, encodeNearDelta, nearDeltaErrorBound } from './weights/near-delta.js';
+export { SKETCH_PROJECTIONS, modelSketch, sketchAgrees, type ModelSketch } from './weights/model-sketch.js';
+export { seededGlorotWeights, seededInitialWeights } from './weights/seeded-init.js';
 export { DOWNLOAD_CODEC_IDS, applyModelDelta, encodeModelStep, maxModelDeltaBytes, modelHash, type DownloadCodecId, type ModelStep } from './weights/model-delta.js';
 export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type UpdateCodec } from './codecs/codec.js';
 export { roundCodecSeed } from './codecs/hadamard.js';

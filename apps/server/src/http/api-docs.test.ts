@@ -87,6 +87,6 @@ describe('GET /api/strategies', () => {
     expect(fedadam.aggregator).toMatchObject({ default: 'mean', group: 'aggregation' });
     expect(body.aggregators.map((a) => a.id)).toEqual(['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum', 'bulyan']);
     expect(Object.keys(body.aggregators.find((a) => a.id === 'multi-krum')!.optionsSchema.properties)).toEqual(['krumF', 'krumM', 'krumWeighted']);
-    expect(body.codecs.map((c) => c.id)).toEqual(['float32', 'float16', 'int8', 'topk', 'topk-q4', 'hadamard1', 'hadamard2', 'hadamard4', 'hadamard1s']);
+    expect(body.codecs.map((c) => c.id)).toEqual(['float32', 'float16', 'int8', 'topk', 'topk-q4', 'hadamard1', 'hadamard2', 'hadamard4', 'hadamard1s', 'hadamard2s']);
   });
 });

@@ -42,7 +42,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /api/tasks/:id/rounds/:round/selection': { summary: 'Why each participant of a round was picked: the selection policy and, per pseudonymous id, utility, speed and reliability.' },
   'GET /api/tasks/:id/versions': { summary: 'Model versions of a task, newest first (?limit).' },
   'GET /api/tasks/:id/versions/:v/weights': { summary: 'Weights of a version as a Chorus binary payload.' },
-  'GET /api/tasks/:id/versions/:v/delta': { summary: "A version's difference from the version before, encoded with the task's download codec (recent versions only)." },
+  'GET /api/tasks/:id/versions/:v/delta': { summary: "A version's difference from the version before, encoded with the task's download codec (recent versions only); with ?from=u, its int8 difference from any retained earlier version u (within int8's stated error)." },
   'GET /api/tasks/:id/versions/:v/model.json': { summary: 'A version as a TensorFlow.js model.json.' },
   'GET /api/tasks/:id/versions/:v/weights.bin': { summary: "A version's TensorFlow.js weights file." },
   'POST /api/admin/tasks/upload': { summary: 'Create a task from an uploaded TensorFlow.js model.', body: modelUploadRequestSchema },

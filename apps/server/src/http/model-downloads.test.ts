@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyModelDelta, encodePayload, modelHash, type FlatWeights, type RoundInvite } from '@chorus/core';
+import { applyModelDelta, applyNearDelta, encodePayload, modelHash, modelSketch, seededInitialWeights, sketchAgrees, type FlatWeights, type RoundInvite } from '@chorus/core';
 import { startServer, type RunningServer } from '../index.js';
 import { TestParticipant, fetchWeights } from '../transport/test-participant.js';
 
@@ -13,6 +13,8 @@ const ADMIN = { authorization: 'Bearer model-downloads-test-admin-token-01234567
 let dir: string;
 let server: RunningServer;
 const clients: TestParticipant[] = [];
+/** Filled by the first test: version 0 (fetched before storage drops it: the server keeps 2 versions) and the invites. */
+const seen: { v0?: FlatWeights; invites?: RoundInvite[] } = {};
 
 /** A raw GET (no automatic decompression), so the test sees the bytes on the wire. */
 function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
@@ -39,7 +41,7 @@ async function playRound(a: TestParticipant, b: TestParticipant, index: number, 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chorus-downloads-'));
   server = await startServer(
-    { port: 0, host: '127.0.0.1', db: join(dir, 'd.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, roundRetryDelayMs: 50, adminToken: ADMIN.authorization.slice(7) },
+    { port: 0, host: '127.0.0.1', db: join(dir, 'd.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, roundRetryDelayMs: 50, keepVersions: 2, keepEveryVersion: 0, adminToken: ADMIN.authorization.slice(7) },
     { evaluate: null },
   );
   const res = await fetch(`${server.url}/api/tasks`, {
@@ -70,6 +72,8 @@ describe('differential model downloads over HTTP', () => {
     const v1 = await fetchWeights(server.url, 'dl', 1);
     const v2 = await fetchWeights(server.url, 'dl', 2);
     const third: RoundInvite = await a.waitFor(() => a.invites[2]);
+    seen.v0 = v0;
+    seen.invites = [first!, second!, third];
 
     // Assert: invites carry the exact hash of their version.
     expect(first!.weightsHash).toBe(modelHash(v0.values));
@@ -113,6 +117,53 @@ describe('differential model downloads over HTTP', () => {
     const identity = await rawGet('/api/tasks/dl/versions/1/delta', { 'accept-encoding': 'br;q=0, identity' });
     expect(identity.headers['content-encoding']).toBeUndefined();
   }, 60_000);
+
+  it('serves a difference from an older version (?from=) within int8\'s stated error, checked by the invite\'s sketch', async () => {
+    const v0 = seen.v0!;
+    const [first, second, third] = seen.invites!;
+    const v1 = await fetchWeights(server.url, 'dl', 1);
+    const v2 = await fetchWeights(server.url, 'dl', 2);
+
+    // Invites name the seed that rebuilds version 0 bit for bit, and sketch their version.
+    expect(first!.initialWeights?.seed).toBe(1);
+    expect(modelHash(seededInitialWeights(first!.initialWeights!.layout, first!.initialWeights!.seed))).toBe(modelHash(v0.values));
+    expect(third!.weightsSketch).toEqual(modelSketch(v2.values));
+    expect(second!.weightsSketch).toEqual(modelSketch(v1.values));
+
+    // v2 from v1 in one int8 file: within the stated error of v2 (not bit for bit), and the sketch agrees.
+    const near = await rawGet('/api/tasks/dl/versions/2/delta?from=1');
+    expect(near.status).toBe(200);
+    expect(near.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(near.body.byteLength).toBeLessThan(0.26 * 4 * v0.values.length);
+    const applied = applyNearDelta(v1, new Uint8Array(near.body));
+    let squares = 0;
+    for (let i = 0; i < applied.values.length; i++) squares += (applied.values[i]! - v2.values[i]!) ** 2;
+    expect(Math.sqrt(squares)).toBeLessThanOrEqual(applied.errorBound);
+    expect(applied.errorBound).toBeGreaterThan(0);
+    expect(sketchAgrees(third!.weightsSketch!, applied.values, applied.errorBound)).toBe(true);
+    // The same file on a wrong base (version 0 instead of 1) is caught by the sketch.
+    const wrong = applyNearDelta(v0, new Uint8Array(near.body));
+    expect(sketchAgrees(third!.weightsSketch!, wrong.values, wrong.errorBound)).toBe(false);
+    // Computed once and stable: the same bytes and ETag again, and 304 for a holder.
+    const again = await rawGet('/api/tasks/dl/versions/2/delta?from=1', { 'if-none-match': near.headers.etag as string });
+    expect(again.status).toBe(304);
+    expect(near.headers.etag).not.toBe((await rawGet('/api/tasks/dl/versions/2/delta')).headers.etag);
+  });
+
+  it('refuses a base version that is not before the version, not a number, or no longer kept', async () => {
+    const expectError = async (path: string, status: number, code: string) => {
+      const res = await rawGet(path);
+      expect(res.status).toBe(status);
+      expect(JSON.parse(res.body.toString()).error.code).toBe(code);
+    };
+    await expectError('/api/tasks/dl/versions/2/delta?from=2', 400, 'BAD_REQUEST');
+    await expectError('/api/tasks/dl/versions/2/delta?from=7', 400, 'BAD_REQUEST');
+    await expectError('/api/tasks/dl/versions/2/delta?from=-1', 400, 'BAD_REQUEST');
+    await expectError('/api/tasks/dl/versions/2/delta?from=one', 400, 'BAD_REQUEST');
+    await expectError('/api/tasks/dl/versions/2/delta?from=1&from=0', 400, 'BAD_REQUEST');
+    // Storage keeps two versions here: version 0 is gone.
+    await expectError('/api/tasks/dl/versions/2/delta?from=0', 404, 'NOT_FOUND');
+  });
 
   it('answers differences it cannot serve with typed errors (clients then download the whole model)', async () => {
     const expectError = async (path: string, status: number, code: string) => {

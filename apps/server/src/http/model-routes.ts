@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ChorusError } from '@chorus/core';
+import { ChorusError, createSeededRandom, encodeNearDelta, roundCodecSeed } from '@chorus/core';
 import type { StoredVersion } from '../storage/storage.js';
 import { loadMl } from '../tasks/ml-loader.js';
 import type { RouteContext } from './task-routes.js';
@@ -7,6 +7,10 @@ import { VersionCache } from './version-cache.js';
 import { createVersionFiles } from './version-files.js';
 
 type VersionParams = { Params: { id: string; v: string } };
+type DeltaRequest = VersionParams & { Querystring: { from?: string } };
+
+/** Differences from an older version kept encoded (each is ~¼ of a float32 model). */
+const KEPT_NEAR_DELTAS = 32;
 
 /** Numeric versions never change, so browsers and CDNs may keep them; `latest` must be revalidated. */
 function cacheHeaders(reply: FastifyReply, latest: boolean, version: number): void {
@@ -32,6 +36,28 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
     return stored;
   }
 
+  const nearDeltas = new Map<string, Promise<Uint8Array>>();
+
+  /** int8 of v − u (stochastic rounding seeded by the pair, so a recomputation is the same file). */
+  function nearDelta(taskId: string, u: number, v: number, key: string): Promise<Uint8Array> {
+    let pending = nearDeltas.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const base = await storage.getVersion(taskId, u);
+        if (!base) throw new ChorusError('NOT_FOUND', `task "${taskId}" no longer keeps version ${u}: download the full model`);
+        const target = await version(taskId, String(v));
+        const layout = engine.task(taskId).layout;
+        const random = createSeededRandom(roundCodecSeed(`${key}`));
+        return encodeNearDelta({ layout, values: engine.deps.payload.decode(base.payload).values }, weightsOf(taskId, target), random);
+      })();
+      nearDeltas.set(key, pending);
+      // A failure is not kept: the version may be retained again (never), or storage was briefly down.
+      pending.catch(() => nearDeltas.delete(key));
+      if (nearDeltas.size > KEPT_NEAR_DELTAS) nearDeltas.delete(nearDeltas.keys().next().value!);
+    }
+    return pending;
+  }
+
   function weightsOf(taskId: string, v: StoredVersion): Float32Array {
     const key = `${taskId}:${v.version}`;
     let values = decoded.get(key);
@@ -54,11 +80,26 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   // Version v's difference from v − 1 (a payload of the task's download codec): a client holding
   // v − 1 adds its decoding and holds v exactly. Only recent versions have one; NOT_FOUND tells the
   // client to download the full model.
-  app.get<VersionParams>('/api/tasks/:id/versions/:v/delta', async (req, reply) => {
+  //
+  // With `?from=u` (any retained version before v): int8 of v − u, computed on demand and kept for
+  // the others holding u. Applying it gives v within int8's stated error, not bit for bit (the
+  // client checks the invite's weightsSketch); one download instead of a chain of v − u steps.
+  app.get<DeltaRequest>('/api/tasks/:id/versions/:v/delta', async (req, reply) => {
     const latest = engine.latestVersion(req.params.id);
     if (!/^\d{1,9}$/.test(req.params.v)) throw new ChorusError('BAD_REQUEST', `version: expected a version number, got "${req.params.v}"`);
     const v = Number(req.params.v);
     if (v < 1 || v > latest) throw new ChorusError('NOT_FOUND', `task "${req.params.id}" has no version ${v} with a difference (versions 1 to ${latest})`);
+    const from = req.query.from;
+    if (from !== undefined) {
+      if (typeof from !== 'string' || !/^\d{1,9}$/.test(from)) throw new ChorusError('BAD_REQUEST', `from: expected a version number, got "${String(from)}"`);
+      const u = Number(from);
+      if (u >= v) throw new ChorusError('BAD_REQUEST', `from: version ${u} is not before version ${v}`);
+      const key = fileKey(req.params.id, v, `delta-from-${u}`);
+      const bytes = await nearDelta(req.params.id, u, v, key);
+      const sent = await files.send(req, reply, { key, bytes, latest: false, version: v });
+      engine.recordDownload(req.params.id, sent);
+      return reply;
+    }
     const delta = engine.deps.modelDeltas?.get(req.params.id, v);
     if (!delta) throw new ChorusError('NOT_FOUND', `the difference of version ${v} from ${v - 1} is no longer kept: download the full model`);
     const sent = await files.send(req, reply, { key: fileKey(req.params.id, v, 'delta'), bytes: delta, latest: false, version: v });

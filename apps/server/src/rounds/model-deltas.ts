@@ -1,17 +1,29 @@
-import { modelHash } from '@chorus/core';
+import { modelHash, modelSketch, seededInitialWeights, type ModelSketch, type TensorSpec } from '@chorus/core';
 
 /**
  * The encoded differences of recent versions (version v's is the step from v − 1), kept in memory
  * for the `/delta` download route: a client holding v − 1 fetches it instead of the whole model.
  * Only recent versions are worth keeping (a client further behind downloads the full model), and
  * none survive a restart (the route answers NOT_FOUND and clients fall back to the full model).
- * Also memoises each version's exact-weights hash, which every invite carries.
+ * Also memoises each version's exact-weights hash and sketch, which every invite carries, and
+ * whether a template task's version 0 is what its seed rebuilds (then invites name the seed).
  */
 export interface ModelDeltaStore {
   put(taskId: string, version: number, delta: Uint8Array): void;
   get(taskId: string, version: number): Uint8Array | undefined;
   /** modelHash of a version's weights, computed once per version. */
   hash(taskId: string, version: number, values: Float32Array): string;
+  /** modelSketch of a version's weights, computed once per version. */
+  sketch(taskId: string, version: number, values: Float32Array): ModelSketch;
+  /**
+   * Records whether `seed` rebuilds the task's version 0 (`initial`, its exact weights) bit for bit;
+   * only then does initialSeed return it. Invites must never name a seed that does not.
+   */
+  checkInitial(taskId: string, seed: number, layout: readonly TensorSpec[], initial: Float32Array): void;
+  /** The verified seed of version 0; undefined when unchecked or when it does not rebuild it. */
+  initialSeed(taskId: string): number | undefined;
+  /** True once checkInitial ran for the task (whatever it found). */
+  initialChecked(taskId: string): boolean;
   forget(taskId: string): void;
 }
 
@@ -21,6 +33,8 @@ export const DEFAULT_KEPT_DELTAS = 16;
 export function createModelDeltaStore(keep = DEFAULT_KEPT_DELTAS): ModelDeltaStore {
   const deltas = new Map<string, Map<number, Uint8Array>>();
   const hashes = new Map<string, { version: number; hash: string }>();
+  const sketches = new Map<string, { version: number; sketch: ModelSketch }>();
+  const seeds = new Map<string, number | undefined>();
   return {
     put(taskId, version, delta) {
       let byVersion = deltas.get(taskId);
@@ -38,9 +52,28 @@ export function createModelDeltaStore(keep = DEFAULT_KEPT_DELTAS): ModelDeltaSto
       hashes.set(taskId, { version, hash });
       return hash;
     },
+    sketch(taskId, version, values) {
+      const known = sketches.get(taskId);
+      if (known?.version === version) return known.sketch;
+      const sketch = modelSketch(values);
+      sketches.set(taskId, { version, sketch });
+      return sketch;
+    },
+    checkInitial(taskId, seed, layout, initial) {
+      const rebuilt = seededInitialWeights(layout, seed);
+      seeds.set(taskId, rebuilt.length === initial.length && modelHash(rebuilt) === modelHash(initial) ? seed : undefined);
+    },
+    initialSeed(taskId) {
+      return seeds.get(taskId);
+    },
+    initialChecked(taskId) {
+      return seeds.has(taskId);
+    },
     forget(taskId) {
       deltas.delete(taskId);
       hashes.delete(taskId);
+      sketches.delete(taskId);
+      seeds.delete(taskId);
     },
   };
 }

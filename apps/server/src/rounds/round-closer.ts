@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type ClientUpdate, type Strategy } from '@chorus/core';
+import { ChorusError, createSeededRandom, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type ClientUpdate, type Strategy } from '@chorus/core';
 import type { RoundClose, StoredReceipt, StoredTask } from '../storage/storage.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -227,7 +227,10 @@ export class RoundCloser {
       // (a task stored before downloadCodec existed keeps exact versions).
       const downloadCodec = task.config.downloadCodec ?? 'full';
       if (downloadCodec !== 'full') {
-        const step = encodeModelStep({ layout: task.layout, values: model.global }, next, downloadCodec, deps.random ?? Math.random, roundCodecSeed(`${task.id}@${model.version + 1}`));
+        // Rounding seeded by the version (not the selection's source): a version is reproducible, and
+        // a seeded simulation selects the same clients whatever the download codec.
+        const seed = roundCodecSeed(`${task.id}@${model.version + 1}`);
+        const step = encodeModelStep({ layout: task.layout, values: model.global }, next, downloadCodec, createSeededRandom(seed), seed);
         next = step.values;
         delta = step.delta;
       }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt, type ClientUpdate, type TensorSpec } from '@chorus/core';
+import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type RoundInvite, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt, type ClientUpdate, type TensorSpec } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import { aggregatesLinearly, checkExamples, parseUpload, type UploadRules } from './upload-validation.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -220,6 +220,37 @@ export class TaskRunner implements RoundCloserHost {
     this.openRound(picked, reasons);
   }
 
+  /**
+   * What an invite carries for differential downloads: the version's exact hash and sketch, and the
+   * seed of version 0 once the server has checked that it rebuilds version 0 bit for bit (at version
+   * 0 from the weights in hand; later from storage, in the background: the next invites carry it).
+   */
+  private downloadChecks(): Pick<RoundInvite, 'weightsHash' | 'weightsSketch' | 'initialWeights'> {
+    const deltas = this.deps.modelDeltas;
+    if (!deltas) return {};
+    const id = this.stored.id;
+    const seed = this.config.initialSeed;
+    if (seed !== undefined && !deltas.initialChecked(id)) {
+      if (this.version === 0) deltas.checkInitial(id, seed, this.stored.layout, this.global);
+      else if (!this.initialCheckPending) {
+        this.initialCheckPending = true;
+        void this.deps.storage
+          .getVersion(id, 0)
+          .then((v) => deltas.checkInitial(id, seed, this.stored.layout, v ? this.deps.payload.decode(v.payload).values : new Float32Array(0)))
+          .catch((err: unknown) => this.log.warn({ err }, 'version 0 could not be checked against its seed: invites will not name it'))
+          .finally(() => (this.initialCheckPending = false));
+      }
+    }
+    const initialSeed = deltas.initialSeed(id);
+    return {
+      weightsHash: deltas.hash(id, this.version, this.global),
+      weightsSketch: deltas.sketch(id, this.version, this.global),
+      ...(initialSeed !== undefined ? { initialWeights: { seed: initialSeed, layout: this.stored.layout.map((t) => ({ name: t.name, shape: [...t.shape] })) } } : {}),
+    };
+  }
+
+  private initialCheckPending = false;
+
   private openRound(picked: Member[], reasons: readonly SelectionReason[] = []): void {
     const round = this.lastRound + 1;
     const roundId = `${this.stored.id}-r${round}`;
@@ -252,7 +283,7 @@ export class TaskRunner implements RoundCloserHost {
       training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
       maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
-      ...(this.deps.modelDeltas ? { weightsHash: this.deps.modelDeltas.hash(this.stored.id, this.version, this.global) } : {}),
+      ...this.downloadChecks(),
     };
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';

@@ -27,7 +27,8 @@ export function templateTaskSource(body: unknown, logger: Logger): TaskSource {
   const { template, config, seed, start } = req.data;
   return {
     // Until the template is loaded, a placeholder stands for `data` when the request leaves it out.
-    config: { ...config, template, data: config.data ?? { kind: 'image', inputShape: [1], numClasses: 2 } },
+    // initialSeed: version 0 is seededInitialWeights(layout, seed), so participants rebuild it (the runner checks it does).
+    config: { ...config, template, initialSeed: seed ?? 1, data: config.data ?? { kind: 'image', inputShape: [1], numClasses: 2 } },
     ...(start !== undefined ? { start } : {}),
     async build() {
       const ml = await loadMl(logger);

@@ -131,7 +131,7 @@ describe('participant session', () => {
     expect(uploaded.byteLength).toBe(begin.byteLength);
     expect(Array.from(decodePayload(uploaded).values)).toEqual(new Array(15).fill(0.5));
     expect(got).toMatchObject({ roundId: 'r-1', receipt: { accepted: true }, bytes: uploaded.byteLength });
-    expect(session.stats).toEqual({ bytesUp: uploaded.byteLength, bytesDown: globalBytes.byteLength, roundsJoined: 1, roundsCompleted: 1, roundsFailed: 0, fullDownloads: 1, deltaDownloads: 0, driftFallbacks: 0 });
+    expect(session.stats).toEqual({ bytesUp: uploaded.byteLength, bytesDown: globalBytes.byteLength, roundsJoined: 1, roundsCompleted: 1, roundsFailed: 0, fullDownloads: 1, deltaDownloads: 0, nearDownloads: 0, seededModels: 0, driftFallbacks: 0 });
     expect(phases).toEqual(['download', 'train', 'upload']);
     await session.close();
   });

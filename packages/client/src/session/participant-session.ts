@@ -56,7 +56,7 @@ export interface ParticipantSessionOptions {
 export interface SessionStats {
   /** Update payload bytes acknowledged by the server (Socket.IO framing not counted). */
   readonly bytesUp: number;
-  /** Weights payload bytes downloaded over HTTP. */
+  /** Model bytes downloaded over HTTP as they crossed the network (compressed, when the server compressed them). */
   readonly bytesDown: number;
   readonly roundsJoined: number;
   /** Rounds whose update the server accepted. */
@@ -65,6 +65,8 @@ export interface SessionStats {
   /** Whole models downloaded, versions rebuilt from differences, and copies refused for a hash that disagreed. */
   readonly fullDownloads: number;
   readonly deltaDownloads: number;
+  readonly nearDownloads: number;
+  readonly seededModels: number;
   readonly driftFallbacks: number;
 }
 
@@ -91,7 +93,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
   const personalStore = options.personalStore ?? createMemoryPersonalLayerStore();
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const emitter = new SessionEmitter();
-  const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0, fullDownloads: 0, deltaDownloads: 0, driftFallbacks: 0 };
+  const stats = { bytesUp: 0, bytesDown: 0, roundsJoined: 0, roundsCompleted: 0, roundsFailed: 0, fullDownloads: 0, deltaDownloads: 0, nearDownloads: 0, seededModels: 0, driftFallbacks: 0 };
 
   let socket: SessionSocket | undefined;
   let participantId = options.participantId;

@@ -17,9 +17,19 @@ describe('downloadBytes', () => {
   it('takes more decoded bytes than a compressed Content-Length announced (Content-Encoding hidden by CORS)', async () => {
     const body = new Uint8Array(1000).fill(7);
     const progress: number[] = [];
-    const got = await downloadBytes('http://s/w', { fetch: async () => response(body, 120), onProgress: (f) => progress.push(f) });
+    const wire: number[] = [];
+    const got = await downloadBytes('http://s/w', { fetch: async () => response(body, 120), onProgress: (f) => progress.push(f), onWireBytes: (n) => wire.push(n) });
     expect(got).toEqual(body);
     expect(progress.at(-1)).toBe(1);
+    // What crossed the network is the compressed length, not the decoded one.
+    expect(wire).toEqual([120]);
+  });
+
+  it('counts the body itself as the bytes on the wire when it was not compressed', async () => {
+    const wire: number[] = [];
+    await downloadBytes('http://s/w', { fetch: async () => response(new Uint8Array(500), 500), onWireBytes: (n) => wire.push(n) });
+    await downloadBytes('http://s/w', { fetch: async () => new Response(new Uint8Array(300)), onWireBytes: (n) => wire.push(n) });
+    expect(wire).toEqual([500, 300]);
   });
 
   it('refuses a body cut short of its Content-Length as retryable UNAVAILABLE', async () => {

@@ -13,6 +13,11 @@ export function deltaUrl(serverUrl: string, taskId: string, version: number): st
   return `${base}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/delta`;
 }
 
+/** Version `version` as its int8 difference from an older version `from` (see fetchGlobalModel). */
+export function nearDeltaUrl(serverUrl: string, taskId: string, version: number, from: number): string {
+  return `${deltaUrl(serverUrl, taskId, version)}?from=${from}`;
+}
+
 /**
  * Downloads a binary weights payload, reporting progress as a fraction of Content-Length (when the
  * server sends one). HTTP errors become ChorusErrors: the server's own code when its JSON body has
@@ -20,7 +25,17 @@ export function deltaUrl(serverUrl: string, taskId: string, version: number): st
  */
 export async function downloadBytes(
   url: string,
-  options: { fetch: FetchLike; signal?: AbortSignal; onProgress?: (fraction: number) => void },
+  options: {
+    fetch: FetchLike;
+    signal?: AbortSignal;
+    onProgress?: (fraction: number) => void;
+    /**
+     * Called once the body is complete with the bytes that crossed the network: Content-Length
+     * when it is below the decoded size (a br/gzip response: Content-Length is CORS-safelisted,
+     * Content-Encoding is not), else the decoded size.
+     */
+    onWireBytes?: (bytes: number) => void;
+  },
 ): Promise<Uint8Array> {
   let res: Response;
   try {
@@ -40,6 +55,7 @@ export async function downloadBytes(
   if (!res.body) {
     const bytes = new Uint8Array(await res.arrayBuffer());
     options.onProgress?.(1);
+    options.onWireBytes?.(total > 0 && total < bytes.byteLength ? total : bytes.byteLength);
     return bytes;
   }
   const reader = res.body.getReader();
@@ -56,6 +72,7 @@ export async function downloadBytes(
     throw new ChorusError('UNAVAILABLE', `download of ${url} ended after ${received} of ${total} bytes`);
   }
   options.onProgress?.(1);
+  options.onWireBytes?.(total > 0 && total < received ? total : received);
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(received);
   let offset = 0;

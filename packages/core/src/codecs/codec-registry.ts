@@ -3,7 +3,7 @@ import { createRegistry, type Registry } from '../registry/create-registry.js';
 import type { NormedUpdateCodec } from './codec-checks.js';
 import { float16Codec } from './float16-codec.js';
 import { float32Codec } from './float32-codec.js';
-import { hadamard1Codec, hadamard1sCodec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
+import { hadamard1Codec, hadamard1sCodec, hadamard2Codec, hadamard4Codec, hadamard2sCodec } from './hadamard-codec.js';
 import { int8Codec } from './int8-codec.js';
 import { topKCodec, topKQ4Codec } from './topk-codec.js';
 
@@ -18,6 +18,7 @@ export const BUILTIN_CODECS: readonly NormedUpdateCodec[] = [
   hadamard2Codec,
   hadamard4Codec,
   hadamard1sCodec,
+  hadamard2sCodec,
 ];
 
 /**

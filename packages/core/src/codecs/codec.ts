@@ -2,7 +2,7 @@
  * An update codec turns a flat float32 vector into bytes and back. Codecs are looked up by id in a
  * registry (codec-registry.ts); the wire header carries the codec's numeric `code`.
  */
-export const CODEC_IDS = ['float32', 'float16', 'int8', 'topk', 'topk-q4', 'hadamard1', 'hadamard2', 'hadamard4', 'hadamard1s'] as const;
+export const CODEC_IDS = ['float32', 'float16', 'int8', 'topk', 'topk-q4', 'hadamard1', 'hadamard2', 'hadamard4', 'hadamard1s', 'hadamard2s'] as const;
 export type CodecId = (typeof CODEC_IDS)[number];
 
 /** Uniform random numbers in [0, 1). Injected so tests and simulations are reproducible. */

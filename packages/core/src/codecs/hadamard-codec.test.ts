@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../random/seeded-random.js';
 import { HADAMARD_BLOCK, rotate, roundCodecSeed, unrotate } from './hadamard.js';
-import { hadamard1Codec, hadamard1sCodec, hadamard2Codec, hadamard4Codec } from './hadamard-codec.js';
+import { hadamard1Codec, hadamard1sCodec, hadamard2Codec, hadamard4Codec, hadamard2sCodec } from './hadamard-codec.js';
 import { errorCode } from '../errors/error-code.test-helper.js';
 
 const x = Float32Array.from({ length: 1500 }, (_, i) => Math.sin(i) * (i % 97 === 0 ? 5 : 0.1));
@@ -28,6 +28,7 @@ describe.each([
   [hadamard2Codec, 2, HADAMARD_BLOCK],
   [hadamard4Codec, 4, HADAMARD_BLOCK],
   [hadamard1sCodec, 1, 960],
+  [hadamard2sCodec, 2, 480],
 ] as const)('%s', (codec, bits, kept) => {
   it('has the stated size: seed, one scale per block, bits per kept value', () => {
     expect(codec.bodyBytes(1500)).toBe(4 + 2 * 4 + (2 * kept * bits) / 8);
@@ -69,5 +70,26 @@ describe.each([
     expect(errorCode(() => codec.validate(bad, x.length))).toBe('NON_FINITE');
     new DataView(bad.buffer).setFloat32(4, -1, true);
     expect(errorCode(() => codec.validate(bad, x.length))).toBe('BAD_REQUEST');
+  });
+});
+
+describe('hadamard2s', () => {
+  it('costs what hadamard1s costs and errs about half as much (a quarter of the variance)', () => {
+    expect(hadamard2sCodec.bodyBytes(199_210)).toBe(hadamard1sCodec.bodyBytes(199_210));
+    // Gaussian-like values, as rotated updates are.
+    const random = createSeededRandom(8);
+    const v = Float32Array.from({ length: 8192 }, () => random() + random() + random() - 1.5);
+    const error = (codec: typeof hadamard2sCodec): number => {
+      let sum = 0;
+      for (let d = 0; d < 20; d++) {
+        const decoded = codec.decode(codec.encode(v, random, { seed: d }), v.length);
+        sum += norm(decoded.map((x, i) => x - v[i]!)) ** 2;
+      }
+      return Math.sqrt(sum / 20) / norm(v);
+    };
+    const two = error(hadamard2sCodec);
+    const one = error(hadamard1sCodec);
+    expect(two).toBeLessThan(0.6 * one);
+    expect(two).toBeGreaterThan(1);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CODEC_IDS } from '../codecs/codec.js';
+import { SKETCH_PROJECTIONS } from '../weights/model-sketch.js';
 import { metricsSchema } from './metrics.js';
 import { ERROR_CODES, type WireError } from '../errors/chorus-error.js';
 import { PROTOCOL_VERSION } from './version.js';
@@ -128,6 +129,21 @@ export const roundInviteSchema = z.object({
   secureAggregation: secureInviteSchema.optional(),
   /** modelHash of the version's exact weights: a client that rebuilt it from differences checks its copy against this. */
   weightsHash: z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  /**
+   * modelSketch of the same weights: a client that applied a difference from an older version
+   * (within the int8 codec's stated error, not bit for bit) checks its copy against this.
+   */
+  weightsSketch: z.object({ norm: z.number().nonnegative(), projections: z.array(z.number()).length(SKETCH_PROJECTIONS) }).optional(),
+  /**
+   * The task's version 0 is seededInitialWeights(layout, seed) (the server checked it bit for bit):
+   * a client holding nothing rebuilds it instead of downloading it, then fetches one difference.
+   */
+  initialWeights: z
+    .object({
+      seed: z.number().int().nonnegative(),
+      layout: z.array(z.object({ name: z.string().max(500), shape: z.array(z.number().int().nonnegative()).max(16) })).min(1).max(10_000),
+    })
+    .optional(),
 });
 export type RoundInvite = z.infer<typeof roundInviteSchema>;
 

@@ -198,6 +198,11 @@ export const taskConfigSchema = z.object({
    * @default 'int8'
    */
   downloadCodec: z.enum(['full', ...DOWNLOAD_CODEC_IDS]).default('int8'),
+  /**
+   * Seed of a template task's version 0 (seededInitialWeights): set by the server when it builds
+   * the task from a template; invites pass it on so participants rebuild version 0 locally.
+   */
+  initialSeed: z.number().int().nonnegative().optional(),
   /** On-device privacy (local DP). Server-side DP is a strategy option (`strategy.options.dp`). @default none */
   privacy: privacyConfigSchema.optional(),
   /** Bounds on every update (norm, example count). @default derived norm bound, 100000 examples */

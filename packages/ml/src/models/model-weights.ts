@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ChorusError, assertSameLayout, createSeededRandom, layoutSize, tensorSize } from '@chorus/core';
+import { ChorusError, assertSameLayout, layoutSize, seededInitialWeights, tensorSize } from '@chorus/core';
 import type { DataSchema, FlatWeights, RandomSource, TensorSpec } from '@chorus/core';
 import { getModelTemplate } from './templates.js';
 
@@ -59,28 +59,8 @@ export function writeModelWeights(model: tf.LayersModel, values: Float32Array): 
   });
 }
 
-/** Keras' fan computation: dense kernels [in, out]; conv kernels [...receptive, in, out]. */
-function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 2) return { fanIn: shape[0]!, fanOut: shape[1]! };
-  const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
-  return { fanIn: shape[shape.length - 2]! * receptive, fanOut: shape[shape.length - 1]! * receptive };
-}
-
-/** Glorot-uniform kernels and zero biases, from our own seeded PRNG so every backend and process agrees. */
-export function seededGlorotWeights(layout: readonly TensorSpec[], random: RandomSource): Float32Array {
-  const values = new Float32Array(layoutSize(layout));
-  let offset = 0;
-  for (const spec of layout) {
-    const n = tensorSize(spec.shape);
-    if (spec.shape.length >= 2) {
-      const { fanIn, fanOut } = fans(spec.shape);
-      const limit = Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < n; i++) values[offset + i] = (2 * random() - 1) * limit;
-    }
-    offset += n;
-  }
-  return values;
-}
+/** Moved to core, where participants rebuild a template task's version 0 without TensorFlow.js. */
+export { seededGlorotWeights } from '@chorus/core';
 
 export interface InitialModel {
   /** The Keras-style JSON topology (`model.toJSON(null, false)`). */
@@ -101,7 +81,7 @@ export async function createInitialModel(templateId: string, seed: number, data?
   const model = template.build(data);
   try {
     const layout = modelLayout(model);
-    const weights = seededGlorotWeights(layout, createSeededRandom(seed));
+    const weights = seededInitialWeights(layout, seed);
     const topology = model.toJSON(null, false);
     return { topology, layout, weights, data: data ?? template.data };
   } finally {
