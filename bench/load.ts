@@ -101,17 +101,20 @@ export function probeHealth(url: string): { stop: () => Promise<number[]>; conne
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
+      let firstByte = NaN;
+      let connected = NaN;
       await new Promise<void>((resolve) => {
         const req = get(`${url}/healthz`, { agent: false }, (res) => {
+          firstByte = performance.now() - t0;
           res.resume();
           res.on('end', () => resolve());
         });
         req.on('error', () => resolve());
         // TCP connect alone: a slow one means the kernel's accept queue, not the server's code, held the probe.
-        req.on('socket', (sock) => sock.once('connect', () => connects.push(performance.now() - t0)));
+        req.on('socket', (sock) => sock.once('connect', () => connects.push((connected = performance.now() - t0))));
       });
       latencies.push(performance.now() - t0);
-      if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms, answered at ${new Date().toISOString()}`);
+      if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms (connected at ${Math.round(connected)}, first byte at ${Math.round(firstByte)}), answered at ${new Date().toISOString()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();

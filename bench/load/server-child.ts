@@ -57,7 +57,11 @@ http.on('request', (req, res) => {
   if (req.url !== '/healthz') return;
   const t = performance.now();
   healthTimes.parse.push(t - ((req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t));
-  res.on('finish', () => healthTimes.handle.push(performance.now() - t));
+  res.on('finish', () => {
+    healthTimes.handle.push(performance.now() - t);
+    const accepted = (req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t;
+    if (process.env.LOAD_DEBUG && performance.now() - accepted > 200) process.stderr.write(`[server] slow /healthz: accepted→request ${Math.round(t - accepted)} ms, handled in ${Math.round(performance.now() - t)} ms, finished at ${new Date().toISOString()}\n`);
+  });
 });
 const p99 = (xs: number[]) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!) : 0);
 server.events.on((e) => {
