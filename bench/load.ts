@@ -104,7 +104,7 @@ export function probeHealth(url: string): { stop: () => Promise<number[]>; conne
       let firstByte = NaN;
       let connected = NaN;
       await new Promise<void>((resolve) => {
-        const req = get(`${url}/healthz`, { agent: false }, (res) => {
+        const req = get(`${url}/healthz`, { agent: false, headers: { 'x-probe-start': String(performance.timeOrigin + t0) } }, (res) => {
           firstByte = performance.now() - t0;
           res.resume();
           res.on('end', () => resolve());
@@ -229,7 +229,9 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
     healthzMaxMs: round1(Math.max(...healthz)),
     healthzProbes: healthz.length,
     healthzConnectP99Ms: round1(quantile(probe.connects, 0.99)),
-    // Inside the server: from TCP accept to the request parsed, and from there to the response sent.
+    // From the probe's start to the server accepting its connection (the kernel's accept queue), then
+    // inside the server: from accept to the request parsed, and from there to the response sent.
+    healthzAcceptWaitP99Ms: after.healthzAcceptWaitP99Ms,
     healthzAcceptToRequestP99Ms: after.healthzAcceptToRequestP99Ms,
     healthzHandleP99Ms: after.healthzHandleP99Ms,
     timerLagMaxMs: after.timerLagMaxMs,
