@@ -101,17 +101,20 @@ export function probeHealth(url: string): { stop: () => Promise<number[]>; conne
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
+      let firstByte = NaN;
+      let connected = NaN;
       await new Promise<void>((resolve) => {
-        const req = get(`${url}/healthz`, { agent: false }, (res) => {
+        const req = get(`${url}/healthz`, { agent: false, headers: { 'x-probe-start': String(performance.timeOrigin + t0) } }, (res) => {
+          firstByte = performance.now() - t0;
           res.resume();
           res.on('end', () => resolve());
         });
         req.on('error', () => resolve());
         // TCP connect alone: a slow one means the kernel's accept queue, not the server's code, held the probe.
-        req.on('socket', (sock) => sock.once('connect', () => connects.push(performance.now() - t0)));
+        req.on('socket', (sock) => sock.once('connect', () => connects.push((connected = performance.now() - t0))));
       });
       latencies.push(performance.now() - t0);
-      if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms, answered at ${new Date().toISOString()}`);
+      if (process.env.LOAD_DEBUG && performance.now() - t0 > 200) log(`slow /healthz: ${Math.round(performance.now() - t0)} ms (connected at ${Math.round(connected)}, first byte at ${Math.round(firstByte)}), answered at ${new Date().toISOString()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -226,7 +229,9 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
     healthzMaxMs: round1(Math.max(...healthz)),
     healthzProbes: healthz.length,
     healthzConnectP99Ms: round1(quantile(probe.connects, 0.99)),
-    // Inside the server: from TCP accept to the request parsed, and from there to the response sent.
+    // From the probe's start to the server accepting its connection (the kernel's accept queue), then
+    // inside the server: from accept to the request parsed, and from there to the response sent.
+    healthzAcceptWaitP99Ms: after.healthzAcceptWaitP99Ms,
     healthzAcceptToRequestP99Ms: after.healthzAcceptToRequestP99Ms,
     healthzHandleP99Ms: after.healthzHandleP99Ms,
     timerLagMaxMs: after.timerLagMaxMs,

@@ -21,7 +21,7 @@ export type ServerReport =
   | { type: 'created'; taskId: string }
   | { type: 'started'; taskId: string }
   | { type: 'closed'; taskId: string; round: number; state: 'committed' | 'abandoned'; version: number | null; participants: number; at: number }
-  | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number>; healthzAcceptToRequestP99Ms: number; healthzHandleP99Ms: number }
+  | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number>; healthzAcceptWaitP99Ms: number; healthzAcceptToRequestP99Ms: number; healthzHandleP99Ms: number }
   | { type: 'stopped' };
 
 const send = (m: ServerReport): void => {
@@ -50,14 +50,28 @@ const server: RunningServer = await startServer(
 );
 const logger = pino({ level: 'warn' });
 // Where a slow /healthz spends its time inside this process: TCP accept → request parsed → response finished.
-const healthTimes: { parse: number[]; handle: number[] } = { parse: [], handle: [] };
+// Accept wait: from the probe's start (its X-Probe-Start header, epoch ms) to this process accepting
+// the connection; the kernel's handshake takes about a millisecond, so the rest is the accept queue.
+const healthTimes: { wait: number[]; parse: number[]; handle: number[] } = { wait: [], parse: [], handle: [] };
+const epochNow = (): number => performance.timeOrigin + performance.now();
 const http = (server.io as unknown as { httpServer: import('node:http').Server }).httpServer;
-http.on('connection', (sock) => ((sock as unknown as { acceptedAt: number }).acceptedAt = performance.now()));
+http.on('connection', (sock) => {
+  const s = sock as unknown as { acceptedAt: number; acceptedEpoch: number };
+  s.acceptedAt = performance.now();
+  s.acceptedEpoch = epochNow();
+});
 http.on('request', (req, res) => {
   if (req.url !== '/healthz') return;
   const t = performance.now();
   healthTimes.parse.push(t - ((req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t));
-  res.on('finish', () => healthTimes.handle.push(performance.now() - t));
+  const probeStart = Number(req.headers['x-probe-start']);
+  const acceptedEpoch = (req.socket as unknown as { acceptedEpoch?: number }).acceptedEpoch;
+  if (Number.isFinite(probeStart) && acceptedEpoch !== undefined) healthTimes.wait.push(Math.max(0, acceptedEpoch - probeStart));
+  res.on('finish', () => {
+    healthTimes.handle.push(performance.now() - t);
+    const accepted = (req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t;
+    if (process.env.LOAD_DEBUG && performance.now() - accepted > 200) process.stderr.write(`[server] slow /healthz: accept wait ${Math.round(healthTimes.wait.at(-1) ?? NaN)} ms, accepted→request ${Math.round(t - accepted)} ms, handled in ${Math.round(performance.now() - t)} ms, finished at ${new Date().toISOString()}\n`);
+  });
 });
 const p99 = (xs: number[]) => (xs.length ? Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!) : 0);
 server.events.on((e) => {
@@ -95,6 +109,7 @@ process.on('message', (raw) => {
         return;
       case 'reset':
         lagMax = 0;
+        healthTimes.wait.length = 0;
         healthTimes.parse.length = 0;
         healthTimes.handle.length = 0;
         peakRss = process.memoryUsage.rss();
@@ -103,7 +118,7 @@ process.on('message', (raw) => {
       case 'sample': {
         const connected: Record<string, number> = {};
         for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
-        send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
+        send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptWaitP99Ms: p99(healthTimes.wait), healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
         return;
       }
       case 'stop':

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { YieldingQueue } from '../transport/yielding-queue.js';
 
 const brotli = promisify(brotliCompress);
 const gzipAsync = promisify(gzip);
@@ -54,7 +55,10 @@ interface Representation {
  * brotli or gzip copy when the request accepts one and it is smaller. Compressed copies of recent
  * files are kept, so each is compressed once (off the event loop, in zlib's thread pool).
  */
-export function createVersionFiles(keep = 32) {
+/** Runs a job when its turn comes (a YieldingQueue's `run`). */
+export type TakeTurn = <T>(job: () => T) => Promise<T>;
+
+export function createVersionFiles(keep = 32, takeTurn: TakeTurn = queueTurns()) {
   const cache = new Map<string, Representation>();
 
   function representation(key: string, bytes: Uint8Array): Representation {
@@ -106,9 +110,19 @@ export function createVersionFiles(keep = 32) {
     const compressed = encoding ? await compress(rep, file.bytes, encoding) : null;
     const body = compressed ?? file.bytes;
     if (compressed) void reply.header('Content-Encoding', encoding!);
-    await reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    // Writing a body is a synchronous socket write (an 800 KB model: about a millisecond of kernel
+    // copying on loopback). A round's invitees download at once, and dozens of writes in one poll
+    // phase held timers and /healthz for hundreds of ms: the writes take turns, a slice at a time.
+    await takeTurn(() => reply.send(buf));
     return body.byteLength;
   }
 
   return { send };
+}
+
+/** Body writes of one process's downloads, 10 ms of them per turn of the event loop. */
+function queueTurns(): TakeTurn {
+  const queue = new YieldingQueue();
+  return (job) => queue.run(job);
 }

@@ -599,8 +599,16 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   maxPayloadBytes(): number {
-    return this.deps.payload.maxBytes(this.stored.layout, this.config.codec);
+    // Asked for every upload chunk; the header size needs the layout's names UTF-8 encoded: once per layout and codec.
+    const { layout } = this.stored;
+    const { codec } = this.config;
+    const c = this.payloadLimit;
+    if (c && c.layout === layout && c.codec === codec) return c.bytes;
+    const bytes = this.deps.payload.maxBytes(layout, codec);
+    this.payloadLimit = { layout, codec, bytes };
+    return bytes;
   }
+  private payloadLimit: { layout: StoredTask['layout']; codec: TaskConfig['codec']; bytes: number } | null = null;
 
   /** Validates and folds a complete upload; protocol rejections throw, strategy rejections return accepted:false. */
   submitUpdate(participantId: string, sub: UpdateSubmission, bytes: Uint8Array): UpdateReceipt {

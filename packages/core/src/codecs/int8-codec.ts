@@ -1,5 +1,5 @@
 import { ChorusError } from '../errors/chorus-error.js';
-import { findFoldKernel } from '../kernels/fold-kernel.js';
+import { findFoldKernel, int8SumOfSquares } from '../kernels/fold-kernel.js';
 import { readFloat32s, writeFloat32s } from './byte-views.js';
 import { FLOAT32_MAX, assertBodySize, assertFiniteWeight, assertTargetLength, firstNonFinite, outOfBounds, type NormedUpdateCodec } from './codec-checks.js';
 
@@ -111,8 +111,11 @@ export const int8Codec: NormedUpdateCodec = {
     const chunks = chunkCount(length);
     const scales = readFloat32s(body, 0, chunks);
     const q = new Int8Array(body.buffer, body.byteOffset + chunks * 4, length);
-    let sum = 0;
-    for (let c = 0; c < chunks; c++) {
+    // Whole chunks in the WASM SIMD kernel when there is one (same arithmetic, same order, same bits).
+    const fullChunks = Math.floor(length / INT8_CHUNK);
+    const kernelSum = int8SumOfSquares(body, chunks, fullChunks, INT8_CHUNK);
+    let sum = kernelSum ?? 0;
+    for (let c = kernelSum === null ? 0 : fullChunks; c < chunks; c++) {
       // Integer arithmetic: a chunk's squares (≤ 256 × 127²) fit an int32, and `| 0` keeps V8 on
       // int adds (about 1.5× faster than doubles); the server does this for every update it takes.
       let squares = 0;

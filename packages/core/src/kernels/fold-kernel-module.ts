@@ -1,4 +1,4 @@
-import { assembleModule, F32, I32, V128, op, type WasmFunction } from './wasm-assembler.js';
+import { assembleModule, F32, F64, I32, V128, op, type WasmFunction } from './wasm-assembler.js';
 
 /*
  * The fold kernel: running-sum += weight × decoded update, four float lanes at a time (WASM SIMD).
@@ -157,11 +157,68 @@ function foldFloat16(): WasmFunction {
   };
 }
 
-/** The kernel module's bytes (about 600 bytes). */
-export const FOLD_KERNEL_WASM: Uint8Array<ArrayBuffer> = assembleModule([foldInt8(), foldFloat32(), foldFloat16()]);
+/*
+ * The int8 norm: Σ over chunks of (Σ q²) × scale², in exactly the JS loop's order and arithmetic
+ * (integer squares per chunk, then f64 multiplies and adds), so both give the same bits.
+ *
+ * (func (export "sumSquaresInt8") (param $q i32) (param $scales i32) (param $chunks i32) (param $chunkLen i32) (result f64)
+ *                                 (local $end i32) (local $acc v128) (local $v v128) (local $w v128) (local $sum f64) (local $s f64)
+ *   (block (br_if 0 (i32.eqz (local.get $chunks)))
+ *     (loop $chunk
+ *       (local.set $acc (i32x4.splat (i32.const 0)))
+ *       (local.set $end (i32.add (local.get $q) (local.get $chunkLen)))
+ *       (loop $inner                ;; 16 int8 → two i16x8 halves, each dotted with itself (pairs summed into i32 lanes)
+ *         (local.set $v (v128.load (local.get $q)))
+ *         (local.set $acc (i32x4.add (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (local.tee $w (i16x8.extend_low_i8x16_s (local.get $v))) (local.get $w)))
+ *                                    (i32x4.dot_i16x8_s (local.tee $w (i16x8.extend_high_i8x16_s (local.get $v))) (local.get $w))))
+ *         (br_if $inner (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 16))) (local.get $end))))
+ *       (local.set $sum (f64.add (f64.mul (f64.mul (f64.convert_i32_s (lane0 + lane1 + lane2 + lane3 of $acc))
+ *                                                  (local.tee $s (f64.promote_f32 (f32.load (local.get $scales)))))
+ *                                         (local.get $s))
+ *                                (local.get $sum)))
+ *       (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
+ *       (br_if $chunk (local.tee $chunks (i32.sub (local.get $chunks) (i32.const 1))))))
+ *   (local.get $sum))
+ * A chunk's squares fit an i32 (256 × 128² = 2^22), as in the JS loop.
+ */
+function sumSquaresInt8(): WasmFunction {
+  const [q, scales, chunks, chunkLen, end, acc, v, w, sum, s] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const half = (widen: readonly number[]) => [op.localGet(v), widen, op.localTee(w), op.localGet(w), op.i32x4DotI16x8S, op.i32x4Add];
+  return {
+    exportName: 'sumSquaresInt8',
+    params: [I32, I32, I32, I32],
+    results: [F64],
+    locals: [I32, V128, V128, V128, F64, F64],
+    body: [
+      op.block, op.localGet(chunks), op.i32Eqz, op.brIf(0),
+      op.loop,
+      op.i32Const(0), op.i32x4Splat, op.localSet(acc),
+      op.localGet(q), op.localGet(chunkLen), op.i32Add, op.localSet(end),
+      op.loop,
+      op.localGet(q), op.v128Load(0), op.localSet(v),
+      op.localGet(acc), ...half(op.i16x8ExtendLowI8x16S), ...half(op.i16x8ExtendHighI8x16S), op.localSet(acc),
+      op.localGet(q), op.i32Const(16), op.i32Add, op.localTee(q), op.localGet(end), op.i32LtU, op.brIf(0),
+      op.end,
+      op.localGet(acc), op.i32x4ExtractLane(0), op.localGet(acc), op.i32x4ExtractLane(1), op.i32Add,
+      op.localGet(acc), op.i32x4ExtractLane(2), op.i32Add, op.localGet(acc), op.i32x4ExtractLane(3), op.i32Add,
+      op.f64ConvertI32S,
+      op.localGet(scales), op.f32Load(0), op.f64PromoteF32, op.localTee(s), op.f64Mul, op.localGet(s), op.f64Mul,
+      op.localGet(sum), op.f64Add, op.localSet(sum),
+      op.localGet(scales), op.i32Const(4), op.i32Add, op.localSet(scales),
+      op.localGet(chunks), op.i32Const(1), op.i32Sub, op.localTee(chunks), op.brIf(0),
+      op.end,
+      op.end,
+      op.localGet(sum),
+    ],
+  };
+}
+
+/** The kernel module's bytes (under 1 KiB). */
+export const FOLD_KERNEL_WASM: Uint8Array<ArrayBuffer> = assembleModule([foldInt8(), foldFloat32(), foldFloat16(), sumSquaresInt8()]);
 
 export interface FoldKernelExports {
   foldInt8(sum: number, q: number, scales: number, chunks: number, chunkLen: number, weight: number): void;
   foldFloat32(sum: number, x: number, n: number, weight: number): void;
   foldFloat16(sum: number, h: number, n: number, weight: number): void;
+  sumSquaresInt8(q: number, scales: number, chunks: number, chunkLen: number): number;
 }

@@ -64,3 +64,37 @@ describe('fold kernel', () => {
     expect([...simd]).toEqual([...values]);
   });
 });
+
+describe('int8 sum of squares kernel', () => {
+  /** The codec's arithmetic written out plainly: integer squares per 256-value chunk, then × scale². */
+  function reference(body: Uint8Array, length: number): number {
+    const chunks = Math.ceil(length / 256);
+    const scales = new Float32Array(body.slice(0, chunks * 4).buffer);
+    const q = new Int8Array(body.buffer, body.byteOffset + chunks * 4, length);
+    let sum = 0;
+    for (let c = 0; c < chunks; c++) {
+      let squares = 0;
+      for (let i = c * 256; i < Math.min((c + 1) * 256, length); i++) squares += q[i]! * q[i]!;
+      sum += squares * scales[c]! * scales[c]!;
+    }
+    return sum;
+  }
+
+  // Under one chunk (JS only), whole chunks, a partial tail, and a body that grows the kernel's memory.
+  it.each([100, 256 * 3, 256 * 5 + 19, 400_000])('gives the same bits as the JS loop for %i values', (length) => {
+    const codec = getCodec('int8');
+    const random = createSeededRandom(length);
+    const values = Float32Array.from({ length }, (_, i) => (i % 1000 === 0 ? 40 : gaussian(random) * 0.05));
+    const body = codec.encode(values, random);
+    expect(codec.sumOfSquares(body, length)).toBe(reference(body, length));
+  });
+
+  it('counts -128 (which no honest encoder sends) like the JS loop does', () => {
+    const codec = getCodec('int8');
+    const length = 512;
+    const body = new Uint8Array(2 * 4 + length).fill(0x80); // every value -128
+    new DataView(body.buffer).setFloat32(0, 0.5, true);
+    new DataView(body.buffer).setFloat32(4, 3, true);
+    expect(codec.sumOfSquares(body, length)).toBe(256 * 128 * 128 * (0.25 + 9));
+  });
+});

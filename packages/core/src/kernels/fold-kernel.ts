@@ -107,3 +107,34 @@ function createKernel(memory: WebAssembly.Memory, exports: FoldKernelExports, sc
     },
   };
 }
+
+let norms: { memory: WebAssembly.Memory; exports: FoldKernelExports } | null | undefined;
+
+/**
+ * Σ q² × scale² over the first `chunks` whole chunks of an int8 body (scales first, then int8
+ * values), the same bits as the codec's JS loop, or null when the kernel is unavailable (the caller
+ * runs that loop). The server checks the norm of every update it takes; in JS this was the largest
+ * single cost of accepting a 2NN update. One instance with its own memory, grown to the largest body.
+ */
+export function int8SumOfSquares(body: Uint8Array, scaleCount: number, chunks: number, chunkLen: number): number | null {
+  if (chunks === 0 || chunkLen % KERNEL_GROUP !== 0) return null;
+  if (norms === undefined) {
+    const module = kernelModule();
+    norms = null;
+    if (module) {
+      try {
+        const memory = new WebAssembly.Memory({ initial: 1 });
+        norms = { memory, exports: new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as FoldKernelExports };
+      } catch {
+        norms = null;
+      }
+    }
+  }
+  if (!norms) return null;
+  const scaleBytes = scaleCount * 4;
+  const need = scaleBytes + chunks * chunkLen;
+  const have = norms.memory.buffer.byteLength;
+  if (have < need) norms.memory.grow(Math.ceil((need - have) / PAGE));
+  new Uint8Array(norms.memory.buffer).set(body.subarray(0, need), 0);
+  return norms.exports.sumSquaresInt8(scaleBytes, 0, chunks, chunkLen);
+}

@@ -5,6 +5,7 @@
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
+export const F64 = 0x7c;
 
 export function uleb(value: number): number[] {
   const out: number[] = [];
@@ -61,6 +62,13 @@ export const op = {
   f32Load: (offset: number) => [0x2a, 2, ...uleb(offset)],
   f32Mul: [0x94],
   f32Const: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
+  f64Add: [0xa0],
+  f64Mul: [0xa2],
+  f64ConvertI32S: [0xb7],
+  f64PromoteF32: [0xbb],
+  i32x4ExtractLane: (lane: number) => [0xfd, ...uleb(0x1b), lane],
+  i32x4Add: [0xfd, ...uleb(0xae)],
+  i32x4DotI16x8S: [0xfd, ...uleb(0xba)],
   v128Load: (offset: number) => [0xfd, ...uleb(0x00), 0, ...uleb(offset)],
   v128Load16x4U: (offset: number) => [0xfd, ...uleb(0x04), 0, ...uleb(offset)],
   v128Store: (offset: number) => [0xfd, ...uleb(0x0b), 0, ...uleb(offset)],
@@ -83,13 +91,15 @@ export interface WasmFunction {
   readonly params: readonly number[];
   /** Extra locals after the params, one type per local. */
   readonly locals: readonly number[];
+  /** Result types (none when left out). */
+  readonly results?: readonly number[];
   /** Instructions, without the final `end`. */
   readonly body: readonly (readonly number[])[];
 }
 
-/** A module importing `env.memory` and exporting `functions` (all returning nothing). */
+/** A module importing `env.memory` and exporting `functions`. */
 export function assembleModule(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
-  const types = vec(functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0]));
+  const types = vec(functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), ...vec((f.results ?? []).map((r) => [r]))]));
   const imports = vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]]);
   const funcs = vec(functions.map((_, i) => uleb(i)));
   const exports = vec(functions.map((f, i) => [...name(f.exportName), 0x00, ...uleb(i)]));
