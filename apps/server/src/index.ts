@@ -216,6 +216,13 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     // A Redis that does not answer within 2 s makes the process not ready (ioredis would queue the ping until it reconnects).
     const redisProbe = redis ? { ping: () => Promise.race([redis!.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]) } : null;
     const ctx = { engine, storage, logger, tasks, redis: redisProbe };
+    if (cluster) {
+      // A task created on another process a moment ago is loaded on first sight, not answered 404.
+      app.addHook('preHandler', async (req) => {
+        const id = (req.params as { id?: unknown } | undefined)?.id;
+        if (typeof id === 'string' && req.routeOptions.url?.startsWith('/api/tasks/:id')) await engine.knowTask(id);
+      });
+    }
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);

@@ -69,7 +69,10 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
     return { status: 'ready' };
   });
 
-  app.get('/api/tasks', async () => ({ tasks: await Promise.all(engine.taskIds().map((id) => liveTaskSummary(engine, id))) }));
+  app.get('/api/tasks', async () => {
+    await engine.knowAllTasks();
+    return { tasks: await Promise.all(engine.taskIds().map((id) => liveTaskSummary(engine, id))) };
+  });
 
   app.get<IdParams>('/api/tasks/:id', async (req) => {
     const summary = await liveTaskSummary(engine, req.params.id);

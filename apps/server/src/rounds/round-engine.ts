@@ -45,6 +45,8 @@ export interface CreateTaskInput {
  */
 export class RoundEngine {
   private readonly runners = new Map<string, Runner>();
+  /** Mirrors being loaded on first sight (loadTask), so concurrent requests share one load. */
+  private readonly loading = new Map<string, Promise<void>>();
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
@@ -98,11 +100,33 @@ export class RoundEngine {
     }
   }
 
-  /** A task stored by another process: loaded as a passive mirror (no-op when known). */
-  async loadTask(taskId: string): Promise<void> {
-    if (this.runners.has(taskId)) return;
-    const task = await this.deps.storage.getTask(taskId);
-    if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+  /** A task stored by another process: loaded as a passive mirror (no-op when known; one load per task at a time). */
+  loadTask(taskId: string): Promise<void> {
+    if (this.runners.has(taskId)) return Promise.resolve();
+    let loading = this.loading.get(taskId);
+    if (!loading) {
+      loading = (async () => {
+        const task = await this.deps.storage.getTask(taskId);
+        if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+      })().finally(() => this.loading.delete(taskId));
+      this.loading.set(taskId, loading);
+    }
+    return loading;
+  }
+
+  /**
+   * Several processes: a task created on another process a moment ago may not be announced here yet.
+   * Requests naming a task (HTTP routes, joins) call this first, so it is loaded from the database on
+   * first sight rather than answered NOT_FOUND. One process: nothing to do.
+   */
+  async knowTask(taskId: string): Promise<void> {
+    if (this.coordination && !this.runners.has(taskId)) await this.loadTask(taskId);
+  }
+
+  /** knowTask for every stored task (the task list). */
+  async knowAllTasks(): Promise<void> {
+    if (!this.coordination) return;
+    for (const task of await this.deps.storage.listTasks()) await this.loadTask(task.id);
   }
 
   private async loadRunner(task: StoredTask, how: { abandon?: string; passive?: boolean; fence?: number; install?: boolean }): Promise<Runner> {
@@ -361,6 +385,7 @@ export class RoundEngine {
     if (req.protocolVersion !== PROTOCOL_VERSION) {
       throw new ChorusError('UNSUPPORTED_PROTOCOL', `protocolVersion ${req.protocolVersion} is not supported; this server speaks version ${PROTOCOL_VERSION}`);
     }
+    await this.knowTask(req.taskId);
     const runner = this.runner(req.taskId);
     const { storage, clock } = this.deps;
     const known = req.participantId ? await storage.getParticipant(req.taskId, req.participantId) : null;
