@@ -245,7 +245,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     });
     guard.install(io);
     await installPartnerKeys(app, io, storage.partnerKeys, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
-    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap });
+    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap, onUploadEnded: (task, accepted) => metrics.uploadsHere.inc({ task, outcome: accepted ? 'accepted' : 'refused' }) });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);

@@ -107,7 +107,7 @@ const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(
 export function attachSocketHandlers(
   io: ChorusServer,
   engine: RoundEngine,
-  options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard; uploadBudgetBytes?: number; tap?: TransportTap },
+  options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard; uploadBudgetBytes?: number; tap?: TransportTap; onUploadEnded?: (taskId: string, accepted: boolean) => void },
 ): void {
   const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
@@ -203,7 +203,12 @@ export function attachSocketHandlers(
       try {
         // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
         // On another process than the task's coordinator the update is forwarded there instead.
-        return await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+        const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+        options.onUploadEnded?.(begin.taskId, receipt.accepted);
+        return receipt;
+      } catch (err) {
+        options.onUploadEnded?.(begin.taskId, false);
+        throw err;
       } finally {
         gate.release(socket.id, begin.roundId);
       }
