@@ -101,6 +101,17 @@ describe('PostgreSQL unreachable for a few seconds during a round', () => {
     const v0 = await fetchWeights(base, 'outage', 0);
     const delta = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.01) }, 'float32');
     const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
+    // Participants answer every later invite (a retried round) as a browser would; an upload cut
+    // short when the test ends is of no interest.
+    const answered = new Set<string>();
+    const answerNewInvites = () => {
+      for (const [i, p] of ps.entries()) {
+        for (const inv of p.invites.filter((x) => x.round > 1 && !answered.has(`${i}:${x.roundId}`))) {
+          answered.add(`${i}:${inv.roundId}`);
+          p.upload(inv, delta, 256 * 1024, 10 + i).catch(() => undefined);
+        }
+      }
+    };
 
     // Execute: PostgreSQL goes away mid-round; both updates arrive while it is gone (the round closes into the outage).
     proxy.cut();
@@ -116,19 +127,13 @@ describe('PostgreSQL unreachable for a few seconds during a round', () => {
     // Assert: /readyz said why while it was down, and the log said so.
     expect(down.body.error?.message).toMatch(/database/);
     expect(stillDown.status).toBe(503);
-    expect(lines.some((l) => /PostgreSQL|database/i.test(l) && /"level":(40|50)/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes('PostgreSQL connection lost') && l.includes('"level":40'))).toBe(true);
     // It recovers by itself: ready again, and a round commits (round 1 itself, or a retried one).
     await eventually('readyz 200', async () => ((await readyz()).status === 200 ? true : undefined));
     const next = await eventually(
       'a version after the outage',
       async () => {
-        for (const [i, p] of ps.entries()) {
-          // Participants answer every new invite (a retried round) as a browser would.
-          for (const inv of p.invites.filter((x) => x.round > 1 && !(x as { answered?: boolean }).answered)) {
-            (inv as { answered?: boolean }).answered = true;
-            void p.upload(inv, delta, 256 * 1024, 10 + i);
-          }
-        }
+        answerNewInvites();
         const latest = await storage!.latestVersion('outage');
         return latest && latest.version >= 1 ? latest.version : undefined;
       },
@@ -141,17 +146,16 @@ describe('PostgreSQL unreachable for a few seconds during a round', () => {
     const summary = (await (await fetch(`${base}/api/tasks/outage`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { task: { status: string } };
     expect(summary.task.status).toBe('running');
     if (process.env.CHORUS_TEST_KEEP_LOGS) writeFileSync(`${process.env.CHORUS_TEST_KEEP_LOGS}/pg-outage.log`, lines.join(''));
+    // No round is left open in the database behind the one running now (the outage's rounds are closed).
+    const rounds = await storage.listRounds('outage', 50);
+    const newest = Math.max(...rounds.map((r) => r.round));
+    expect(rounds.filter((r) => r.state === 'collecting' && r.round < newest).map((r) => r.round)).toEqual([]);
     // And the round after that commits too: the task is not stuck.
     const after = next + 1;
     await eventually(
       `version ${after}`,
       async () => {
-        for (const [i, p] of ps.entries()) {
-          for (const inv of p.invites.filter((x) => x.round > 1 && !(x as { answered?: boolean }).answered)) {
-            (inv as { answered?: boolean }).answered = true;
-            void p.upload(inv, delta, 256 * 1024, 10 + i);
-          }
-        }
+        answerNewInvites();
         return ((await storage!.latestVersion('outage'))?.version ?? 0) >= after ? true : undefined;
       },
       30_000,
