@@ -22,4 +22,15 @@ describe('messages between server processes', () => {
     // A partial sum whose bytes are not whole float32 values is a typed error.
     expect(() => fromWirePartial({ count: 1, examples: 1, sum: Buffer.from([1, 2, 3]).toString('base64'), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
+
+  it('carry a secagg message with its nested byte arrays unchanged, and refuse a malformed one with a typed error', () => {
+    const message = { id: 3, masked: Uint8Array.from([9, 8, 7]), shares: [{ to: 1, box: Uint8Array.from([1, 2]) }] };
+    const request = { kind: 'secagg' as const, participantId: 'a', message: { taskId: 't', roundId: 't-r1', stage: 'mask' as const, message } };
+    const ask = askSchema.parse(JSON.parse(JSON.stringify({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: toWireRequest(request) })));
+    const back = fromWireRequest(ask.request);
+    expect(back).toEqual(request);
+    expect(back.kind === 'secagg' && (back.message.message as typeof message).masked).toBeInstanceOf(Uint8Array);
+    // A stage that does not exist never reaches the round.
+    expect(() => fromWireRequest({ kind: 'secagg', participantId: 'a', message: { taskId: 't', roundId: 'r', stage: 'steal', message: {} } })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChorusError, TASK_STATUSES, capabilitiesSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 
 /**
@@ -32,16 +32,51 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('partial'), roundId: id }),
   z.object({ kind: z.literal('summary') }),
+  // The secagg message with its byte arrays as { $b64 } (checked with the participant-facing schema on arrival).
+  z.object({ kind: z.literal('secagg'), participantId: id, message: z.unknown() }),
 ]);
 type WireRequest = z.infer<typeof wireRequestSchema>;
 
-export const toWireRequest = (r: CoordinatorRequest): WireRequest => (r.kind === 'submit' ? { ...r, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength).toString('base64') } : r);
+const base64 = (b: ArrayBufferView): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
-export const fromWireRequest = (r: WireRequest): CoordinatorRequest => {
+/** Nested values made JSON-safe: every byte array becomes { $b64 } (SecAgg+ keys, shares, masked inputs). */
+export function bytesToWire(v: unknown, depth = 0): unknown {
+  if (depth > 16) throw new ChorusError('BAD_REQUEST', 'message nested too deeply to forward');
+  if (ArrayBuffer.isView(v)) return { $b64: base64(v) };
+  if (v instanceof ArrayBuffer) return { $b64: Buffer.from(v).toString('base64') };
+  if (Array.isArray(v)) return v.map((x) => bytesToWire(x, depth + 1));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bytesToWire(x, depth + 1)]));
+  return v;
+}
+
+/** The inverse of bytesToWire: { $b64 } back to a Uint8Array (its own copy, so aligned). */
+export function bytesFromWire(v: unknown, depth = 0): unknown {
+  if (depth > 16) throw new ChorusError('BAD_REQUEST', 'forwarded message nested too deeply');
+  if (Array.isArray(v)) return v.map((x) => bytesFromWire(x, depth + 1));
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.$b64 === 'string' && Object.keys(o).length === 1) return new Uint8Array(Buffer.from(o.$b64, 'base64'));
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, bytesFromWire(x, depth + 1)]));
+  }
+  return v;
+}
+
+export function toWireRequest(r: CoordinatorRequest): WireRequest {
+  if (r.kind === 'submit') return { ...r, bytes: base64(r.bytes) };
+  if (r.kind === 'secagg') return { ...r, message: bytesToWire(r.message) };
+  return r;
+}
+
+export function fromWireRequest(r: WireRequest): CoordinatorRequest {
+  if (r.kind === 'secagg') {
+    const message = secAggClientMessageSchema.safeParse(bytesFromWire(r.message));
+    if (!message.success) throw new ChorusError('BAD_REQUEST', `forwarded secagg:message: ${message.error.issues[0]?.message ?? 'malformed'}`);
+    return { ...r, message: message.data };
+  }
   if (r.kind !== 'submit') return r;
   const b = Buffer.from(r.bytes, 'base64');
   return { ...r, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
-};
+}
 
 /** To the coordinator of `taskId`, on the channel every process hears (only the coordinator acts). */
 export const tellSchema = z.object({ t: z.literal('tell'), from: id, taskId: id, event: coordinatorEventSchema });
@@ -80,7 +115,7 @@ export const liveSummarySchema = z.object({
 });
 
 /** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
-const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
+const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

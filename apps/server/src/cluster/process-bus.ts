@@ -105,7 +105,7 @@ export class ProcessBus {
       if (reply.success) return this.replied(reply.data);
       const ask = askSchema.safeParse(data);
       if (!ask.success) return this.dropped(channel, ask.error);
-      void this.answer(handlers, ask.data.from, ask.data.id, ask.data.taskId, fromWireRequest(ask.data.request));
+      void this.answer(handlers, ask.data.from, ask.data.id, ask.data.taskId, () => fromWireRequest(ask.data.request));
     }
   }
 
@@ -113,9 +113,11 @@ export class ProcessBus {
     this.options.logger.warn({ channel, error: String(error).slice(0, 500) }, 'bus message refused by its schema: dropped');
   }
 
-  private async answer(handlers: BusHandlers, to: string, id: string, taskId: string, request: CoordinatorRequest): Promise<void> {
+  /** `decode` turns the wire request into the request (a malformed one is refused with its typed error). */
+  private async answer(handlers: BusHandlers, to: string, id: string, taskId: string, decode: () => CoordinatorRequest): Promise<void> {
     let reply: Reply;
     try {
+      const request = decode();
       const data = await handlers.ask(to, taskId, request);
       reply = { t: 'reply', id, ok: true, data: (request.kind === 'partial' ? toWirePartial(data as PartialSum) : data) as never };
     } catch (err) {

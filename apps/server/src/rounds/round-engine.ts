@@ -22,7 +22,7 @@ import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
-import { remotesWelcome, TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
+import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
 import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
 import { HierarchicalUploads } from './hierarchical-uploads.js';
@@ -205,8 +205,7 @@ export class RoundEngine {
     if (!runner || !this.coordinates(taskId)) return;
     switch (e.kind) {
       case 'member-add':
-        if (remotesWelcome(runner.task())) runner.addMember(e.participantId, e.connectionId, e.capabilities);
-        return;
+        return runner.addMember(e.participantId, e.connectionId, e.capabilities);
       case 'member-remove':
         runner.removeMember(e.participantId, e.connectionId);
         return this.pokeAll();
@@ -245,6 +244,10 @@ export class RoundEngine {
         const { status, phase, version, lastRound, currentRound, connected, byBackend } = runner.summary();
         return { status, phase, version, lastRound, currentRound, connected, byBackend };
       }
+      case 'secagg':
+        if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" runs no secure rounds`);
+        runner.secureMessage(req.participantId, req.message);
+        return { received: true };
     }
   }
 
@@ -508,12 +511,16 @@ export class RoundEngine {
     this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
   }
 
-  /** A participant's message in a stage of a secure round (SecAgg+). */
-  secureMessage(connectionId: string, req: SecAggClientMessage): void {
-    if (!this.coordinates(req.taskId)) {
-      throw new ChorusError('UNAVAILABLE', `task "${req.taskId}": secure aggregation runs on the process that coordinates the task, and this connection is on another one`);
-    }
-    this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
+  /**
+   * A participant's message in a stage of a secure round (SecAgg+). The stages run on the task's
+   * coordinator: from another process the message is forwarded there, and its refusal (a typed
+   * error) comes back; the coordinator's messages reach the participant through the Socket.IO adapter.
+   */
+  secureMessage(connectionId: string, req: SecAggClientMessage): Promise<void> | void {
+    const participantId = this.participantOf(connectionId, req.taskId);
+    // Here: handled in this turn (a refusal throws at once).
+    if (this.coordinates(req.taskId)) return this.runner(req.taskId).secureMessage(participantId, req);
+    return this.coordination!.ask(req.taskId, { kind: 'secagg', participantId, message: req }).then(() => undefined);
   }
 
   recordDownload(taskId: string, bytes: number): void {

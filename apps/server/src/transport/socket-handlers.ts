@@ -151,12 +151,12 @@ export function attachSocketHandlers(
       return { ok: true as const };
     });
 
-    on(socket, log, 'secagg:message', secAggClientMessageSchema, (req) => {
+    on(socket, log, 'secagg:message', secAggClientMessageSchema, async (req) => {
       // A part of a chunked masked input is bounded like an update chunk (the round checks the rest).
       const part = (req.message as { masked?: unknown } | null)?.masked;
       const partBytes = part instanceof ArrayBuffer || ArrayBuffer.isView(part) ? part.byteLength : 0;
       if (req.chunk && partBytes > maxChunkBytes) throw new ChorusError('PAYLOAD_TOO_LARGE', `secagg:message part is ${partBytes} bytes; at most ${maxChunkBytes} per part`);
-      engine.secureMessage(socket.id, req);
+      await engine.secureMessage(socket.id, req);
       return { ok: true as const };
     });
 
