@@ -150,6 +150,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   // Reads the engine lazily: it is created just below with the timed strategy factory.
   const metrics = new ServerMetrics(events, function* () {
     for (const taskId of engine.taskIds()) {
+      // Several processes: the coordinator reports the task's participants on every process; the others none (summing stays right).
+      if (!engine.coordinates(taskId)) continue;
       for (const [backend, count] of Object.entries(engine.summary(taskId).byBackend)) yield { taskId, backend, count };
     }
   }, function* () {

@@ -42,7 +42,7 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'chorus_process_' });
     new Gauge({
       name: 'chorus_participants_connected',
-      help: 'Participants connected, by task and training backend',
+      help: 'Participants connected, by task and training backend (several processes: reported by the task\'s coordinator, for every process)',
       labelNames: ['task', 'backend'],
       registers: [this.registry],
       collect() {

@@ -79,6 +79,11 @@ export class RoundEngine {
     this.coordination = coordination;
   }
 
+  /** Whether the engine runs on several processes (a Coordination is in use). */
+  get clustered(): boolean {
+    return this.coordination !== null;
+  }
+
   /** Whether this process runs the task's rounds (always, on one process). */
   coordinates(taskId: string): boolean {
     return this.coordination === null || this.coordination.coordinates(taskId);
