@@ -18,10 +18,11 @@ export const coordinatorEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('download'), bytes: z.number().int().nonnegative() }),
 ]);
 
-/** A request as it travels: the update's bytes as base64. */
+/** A request as it travels (bus-frames.ts carries its byte arrays raw). */
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
 const wireRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('check'), participantId: id, roundId: id, version: z.number().int().nonnegative() }),
-  z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes: z.string() }),
+  z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes }),
   z.object({ kind: z.literal('admin'), action: z.enum(['start', 'pause', 'resume', 'stop']) }),
   z.object({
     kind: z.literal('admit'),
@@ -32,50 +33,18 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('partial'), roundId: id }),
   z.object({ kind: z.literal('summary') }),
-  // The secagg message with its byte arrays as { $b64 } (checked with the participant-facing schema on arrival).
+  // Checked with the participant-facing schema on arrival (fromWireRequest).
   z.object({ kind: z.literal('secagg'), participantId: id, message: z.unknown() }),
 ]);
 type WireRequest = z.infer<typeof wireRequestSchema>;
 
-const base64 = (b: ArrayBufferView): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
-
-/** Nested values made JSON-safe: every byte array becomes { $b64 } (SecAgg+ keys, shares, masked inputs). */
-export function bytesToWire(v: unknown, depth = 0): unknown {
-  if (depth > 16) throw new ChorusError('BAD_REQUEST', 'message nested too deeply to forward');
-  if (ArrayBuffer.isView(v)) return { $b64: base64(v) };
-  if (v instanceof ArrayBuffer) return { $b64: Buffer.from(v).toString('base64') };
-  if (Array.isArray(v)) return v.map((x) => bytesToWire(x, depth + 1));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bytesToWire(x, depth + 1)]));
-  return v;
-}
-
-/** The inverse of bytesToWire: { $b64 } back to a Uint8Array (its own copy, so aligned). */
-export function bytesFromWire(v: unknown, depth = 0): unknown {
-  if (depth > 16) throw new ChorusError('BAD_REQUEST', 'forwarded message nested too deeply');
-  if (Array.isArray(v)) return v.map((x) => bytesFromWire(x, depth + 1));
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.$b64 === 'string' && Object.keys(o).length === 1) return new Uint8Array(Buffer.from(o.$b64, 'base64'));
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, bytesFromWire(x, depth + 1)]));
-  }
-  return v;
-}
-
-export function toWireRequest(r: CoordinatorRequest): WireRequest {
-  if (r.kind === 'submit') return { ...r, bytes: base64(r.bytes) };
-  if (r.kind === 'secagg') return { ...r, message: bytesToWire(r.message) };
-  return r;
-}
+export const toWireRequest = (r: CoordinatorRequest): WireRequest => r;
 
 export function fromWireRequest(r: WireRequest): CoordinatorRequest {
-  if (r.kind === 'secagg') {
-    const message = secAggClientMessageSchema.safeParse(bytesFromWire(r.message));
-    if (!message.success) throw new ChorusError('BAD_REQUEST', `forwarded secagg:message: ${message.error.issues[0]?.message ?? 'malformed'}`);
-    return { ...r, message: message.data };
-  }
-  if (r.kind !== 'submit') return r;
-  const b = Buffer.from(r.bytes, 'base64');
-  return { ...r, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  if (r.kind !== 'secagg') return r;
+  const message = secAggClientMessageSchema.safeParse(r.message);
+  if (!message.success) throw new ChorusError('BAD_REQUEST', `forwarded secagg:message: ${message.error.issues[0]?.message ?? 'malformed'}`);
+  return { ...r, message: message.data };
 }
 
 /** To the coordinator of `taskId`, on the channel every process hears (only the coordinator acts). */
@@ -84,21 +53,20 @@ export const tellSchema = z.object({ t: z.literal('tell'), from: id, taskId: id,
 /** To one process (the lease holder), on its own channel; the answer goes back to `from`'s channel. */
 export const askSchema = z.object({ t: z.literal('ask'), from: id, id, taskId: id, request: wireRequestSchema });
 
-/** A partial sum as it travels: Σ nᵢuᵢ as float32 bytes in base64. */
+/** A partial sum as it travels: Σ nᵢuᵢ as float32 bytes. */
 export const wirePartialSchema = z.object({
   count: z.number().int().nonnegative(),
   examples: z.number().nonnegative(),
-  sum: z.string(),
+  sum: bytes,
   metrics: z.record(z.string().max(64), z.object({ sum: z.number(), weight: z.number() })),
 });
 
-export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: Buffer.from(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength).toString('base64') });
+export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: new Uint8Array(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength) });
 
 export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSum {
-  const b = Buffer.from(p.sum, 'base64');
-  if (b.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${b.byteLength} bytes is not a whole number of float32 values`);
-  // Copied: a Float32Array needs 4-byte alignment, which a Buffer from the pool may not have.
-  return { ...p, sum: new Float32Array(new Uint8Array(b).buffer) };
+  if (p.sum.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.sum.byteLength} bytes is not a whole number of float32 values`);
+  // Copied: a Float32Array needs 4-byte alignment.
+  return { ...p, sum: new Float32Array(Uint8Array.from(p.sum).buffer) };
 }
 
 /** The coordinator's view of a task's round loop (a summary read on another process). */
