@@ -40,7 +40,7 @@ export async function run(): Promise<Record<string, unknown>> {
 
   const many = await clusterPhase(o.processes, o, o.failover);
   const one: PhaseResult | null = o.baseline ? await clusterPhase(1, o, false) : null;
-  // Updates each process validated itself (its chorus_updates_total): every one must have taken part.
+  // Uploads each process accepted from its own participants (its chorus_uploads_received_total): every one must have taken part.
   const everyProcess = many.acceptedByProcess.length === o.processes && many.acceptedByProcess.every((n) => n > 0);
   // A round without updates from every process is not the round this measures: its figures stay in `cluster.rounds`.
   const roundCloseMs = everyProcess ? many.roundCloseMs : null;

@@ -163,7 +163,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     result.joinErrors = [...new Set(joins.flatMap((j) => j.errors))].slice(0, 5);
     log(`${result.joined} joined${result.joinErrors.length ? `; refused: ${result.joinErrors.join(' | ')}` : ''}`);
 
-    const acceptedBefore = await perProcess(cluster, alive, 'chorus_updates_total', { task: TASK, outcome: 'accepted' });
+    const acceptedBefore = await perProcess(cluster, alive, 'chorus_uploads_received_total', { task: TASK, outcome: 'accepted' });
     const probes = cluster.processes.map((p) => probeHealth(p.url));
     const start = await fetch(`${cluster.url}/api/tasks/${TASK}/start`, { method: 'POST', headers: AUTH });
     if (!start.ok) throw new Error(`starting the task through the front: HTTP ${start.status} ${await start.text()}`);
@@ -179,7 +179,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     const healthz = await Promise.all(probes.map((p) => p.stop()));
     result.healthzP99ByProcess = healthz.map((h) => round1(quantile(h, 0.99)));
     result.healthzP99Ms = healthz.some((h) => h.length > 0) ? Math.max(...result.healthzP99ByProcess.filter((x) => !Number.isNaN(x))) : null;
-    const acceptedAfter = await perProcess(cluster, alive, 'chorus_updates_total', { task: TASK, outcome: 'accepted' });
+    const acceptedAfter = await perProcess(cluster, alive, 'chorus_uploads_received_total', { task: TASK, outcome: 'accepted' });
     result.acceptedByProcess = acceptedAfter.map((n, i) => n - acceptedBefore[i]!);
 
     for (let v = 1; v <= o.rounds; v++) {

@@ -152,6 +152,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   // Reads the engine lazily: it is created just below with the timed strategy factory.
   const metrics = new ServerMetrics(events, function* () {
     for (const taskId of engine.taskIds()) {
+      // Several processes: the coordinator reports the task's participants on every process; the others none (summing stays right).
+      if (!engine.coordinates(taskId)) continue;
       for (const [backend, count] of Object.entries(engine.summary(taskId).byBackend)) yield { taskId, backend, count };
     }
   }, function* () {
@@ -219,6 +221,13 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     // A Redis that does not answer within 2 s makes the process not ready (ioredis would queue the ping until it reconnects).
     const redisProbe = redis ? { ping: () => Promise.race([redis!.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]) } : null;
     const ctx = { engine, storage, logger, tasks, redis: redisProbe };
+    if (cluster) {
+      // A task created on another process a moment ago is loaded on first sight, not answered 404.
+      app.addHook('preHandler', async (req) => {
+        const id = (req.params as { id?: unknown } | undefined)?.id;
+        if (typeof id === 'string' && req.routeOptions.url?.startsWith('/api/tasks/:id')) await engine.knowTask(id);
+      });
+    }
     registerTaskRoutes(app, ctx);
     registerModelRoutes(app, ctx);
     registerModelUploadRoutes(app, ctx, overrides.modelUpload);
@@ -241,7 +250,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     });
     guard.install(io);
     await installPartnerKeys(app, io, storage.partnerKeys, { engine, demoKey: cfg.demoTask, corsOrigins: cfg.corsOrigins, logger });
-    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap });
+    attachSocketHandlers(io, engine, { maxChunkBytes: cfg.maxChunkBytes, logger, guard, uploadBudgetBytes: cfg.uploadBudgetBytes, tap, onUploadEnded: (task, accepted) => metrics.uploadsHere.inc({ task, outcome: accepted ? 'accepted' : 'refused' }) });
     stopAdminFeed = installAdminNamespace(io, { auth, bus: events, engine, corsOrigins: cfg.corsOrigins, logger });
     setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);

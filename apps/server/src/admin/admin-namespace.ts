@@ -85,8 +85,12 @@ export function installAdminNamespace(io: Server, options: AdminNamespaceOptions
       const taskId = typeof req?.taskId === 'string' ? req.taskId : '';
       if (!engine.hasTask(taskId)) return ack?.({ ok: false, error: new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`).toWire() });
       void socket.join(room(taskId));
-      const counts = connectedByBackend(engine, taskId);
-      ack?.({ ok: true, data: { taskId, ...counts } });
+      if (!engine.clustered) return ack?.({ ok: true, data: { taskId, ...connectedByBackend(engine, taskId) } });
+      // Several processes: the coordinator's counts (every process's participants), or this mirror's if it does not answer.
+      void engine.liveSummary(taskId).then(
+        ({ connected, byBackend }) => ack?.({ ok: true, data: { taskId, connected, byBackend: { ...byBackend } } }),
+        (err: unknown) => ack?.({ ok: false, error: ChorusError.from(err).toWire() }),
+      );
     });
     socket.on('unsubscribe', (req: { taskId?: unknown }, ack?: (a: unknown) => void) => {
       if (typeof req?.taskId === 'string') void socket.leave(room(req.taskId));
@@ -102,7 +106,11 @@ export function installAdminNamespace(io: Server, options: AdminNamespaceOptions
   const last = new Map<string, string>();
   const timer = setInterval(() => {
     for (const taskId of engine.taskIds()) {
-      if ((nsp.adapter.rooms.get(room(taskId))?.size ?? 0) === 0) continue;
+      // Several processes: only the coordinator pushes counts. Its members are every process's
+      // participants, and the push reaches consoles on every process (the adapter), whose room it
+      // cannot see; a mirror's own counts would contradict it.
+      if (!engine.coordinates(taskId)) continue;
+      if (!engine.clustered && (nsp.adapter.rooms.get(room(taskId))?.size ?? 0) === 0) continue;
       const counts = connectedByBackend(engine, taskId);
       const key = JSON.stringify(counts);
       if (last.get(taskId) === key) continue;

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeFrame } from './bus-frames.js';
 import { askSchema, fromWirePartial, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, wirePartialSchema } from './bus-messages.js';
 
 describe('messages between server processes', () => {
-  it('carry an upload’s bytes and a partial sum unchanged', () => {
+  it('carry an upload’s bytes and a partial sum unchanged, as raw bytes in a frame', () => {
     const bytes = Uint8Array.from([0, 1, 2, 250, 255]);
     const begin = { taskId: 't', roundId: 't-r1', version: 0, numExamples: 3, byteLength: 5, metrics: {} };
-    const ask = askSchema.parse(JSON.parse(JSON.stringify({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: toWireRequest({ kind: 'submit', participantId: 'a', begin, bytes }) })));
+    const ask = askSchema.parse(decodeFrame(encodeFrame({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: toWireRequest({ kind: 'submit', participantId: 'a', begin, bytes }) })));
     const back = fromWireRequest(ask.request);
     expect(back.kind === 'submit' && [...back.bytes]).toEqual([0, 1, 2, 250, 255]);
     const partial = { count: 2, examples: 7, sum: Float32Array.from([1.5, -2.25, 3e-8]), metrics: { loss: { sum: 3, weight: 7 } } };
-    const again = fromWirePartial(wirePartialSchema.parse(JSON.parse(JSON.stringify(toWirePartial(partial)))));
+    const again = fromWirePartial(wirePartialSchema.parse(decodeFrame(encodeFrame(toWirePartial(partial)))));
     expect([...again.sum]).toEqual([...partial.sum]);
     expect(again).toMatchObject({ count: 2, examples: 7, metrics: { loss: { sum: 3, weight: 7 } } });
   });
@@ -20,6 +21,17 @@ describe('messages between server processes', () => {
     expect(askSchema.safeParse({ t: 'ask', from: 'p1', id: 'q', taskId: 't', request: { kind: 'admin', action: 'delete' } }).success).toBe(false);
     expect(replySchema.safeParse({ t: 'reply', id: 'q', ok: false, error: { message: 'no code' } }).success).toBe(false);
     // A partial sum whose bytes are not whole float32 values is a typed error.
-    expect(() => fromWirePartial({ count: 1, examples: 1, sum: Buffer.from([1, 2, 3]).toString('base64'), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => fromWirePartial({ count: 1, examples: 1, sum: Uint8Array.from([1, 2, 3]), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+
+  it('carry a secagg message with its nested byte arrays unchanged, and refuse a malformed one with a typed error', () => {
+    const message = { id: 3, masked: Uint8Array.from([9, 8, 7]), shares: [{ to: 1, box: Uint8Array.from([1, 2]) }] };
+    const request = { kind: 'secagg' as const, participantId: 'a', message: { taskId: 't', roundId: 't-r1', stage: 'mask' as const, message } };
+    const ask = askSchema.parse(decodeFrame(encodeFrame({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: toWireRequest(request) })));
+    const back = fromWireRequest(ask.request);
+    expect(back).toEqual(request);
+    expect(back.kind === 'secagg' && (back.message.message as typeof message).masked).toBeInstanceOf(Uint8Array);
+    // A stage that does not exist never reaches the round.
+    expect(() => fromWireRequest({ kind: 'secagg', participantId: 'a', message: { taskId: 't', roundId: 'r', stage: 'steal', message: {} } })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 });

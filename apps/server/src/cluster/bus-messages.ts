@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChorusError, TASK_STATUSES, capabilitiesSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 
 /**
@@ -18,10 +18,11 @@ export const coordinatorEventSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('download'), bytes: z.number().int().nonnegative() }),
 ]);
 
-/** A request as it travels: the update's bytes as base64. */
+/** A request as it travels (bus-frames.ts carries its byte arrays raw). */
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
 const wireRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('check'), participantId: id, roundId: id, version: z.number().int().nonnegative() }),
-  z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes: z.string() }),
+  z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes }),
   z.object({ kind: z.literal('admin'), action: z.enum(['start', 'pause', 'resume', 'stop']) }),
   z.object({
     kind: z.literal('admit'),
@@ -32,16 +33,19 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('partial'), roundId: id }),
   z.object({ kind: z.literal('summary') }),
+  // Checked with the participant-facing schema on arrival (fromWireRequest).
+  z.object({ kind: z.literal('secagg'), participantId: id, message: z.unknown() }),
 ]);
 type WireRequest = z.infer<typeof wireRequestSchema>;
 
-export const toWireRequest = (r: CoordinatorRequest): WireRequest => (r.kind === 'submit' ? { ...r, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength).toString('base64') } : r);
+export const toWireRequest = (r: CoordinatorRequest): WireRequest => r;
 
-export const fromWireRequest = (r: WireRequest): CoordinatorRequest => {
-  if (r.kind !== 'submit') return r;
-  const b = Buffer.from(r.bytes, 'base64');
-  return { ...r, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
-};
+export function fromWireRequest(r: WireRequest): CoordinatorRequest {
+  if (r.kind !== 'secagg') return r;
+  const message = secAggClientMessageSchema.safeParse(r.message);
+  if (!message.success) throw new ChorusError('BAD_REQUEST', `forwarded secagg:message: ${message.error.issues[0]?.message ?? 'malformed'}`);
+  return { ...r, message: message.data };
+}
 
 /** To the coordinator of `taskId`, on the channel every process hears (only the coordinator acts). */
 export const tellSchema = z.object({ t: z.literal('tell'), from: id, taskId: id, event: coordinatorEventSchema });
@@ -49,21 +53,20 @@ export const tellSchema = z.object({ t: z.literal('tell'), from: id, taskId: id,
 /** To one process (the lease holder), on its own channel; the answer goes back to `from`'s channel. */
 export const askSchema = z.object({ t: z.literal('ask'), from: id, id, taskId: id, request: wireRequestSchema });
 
-/** A partial sum as it travels: Σ nᵢuᵢ as float32 bytes in base64. */
+/** A partial sum as it travels: Σ nᵢuᵢ as float32 bytes. */
 export const wirePartialSchema = z.object({
   count: z.number().int().nonnegative(),
   examples: z.number().nonnegative(),
-  sum: z.string(),
+  sum: bytes,
   metrics: z.record(z.string().max(64), z.object({ sum: z.number(), weight: z.number() })),
 });
 
-export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: Buffer.from(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength).toString('base64') });
+export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: new Uint8Array(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength) });
 
 export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSum {
-  const b = Buffer.from(p.sum, 'base64');
-  if (b.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${b.byteLength} bytes is not a whole number of float32 values`);
-  // Copied: a Float32Array needs 4-byte alignment, which a Buffer from the pool may not have.
-  return { ...p, sum: new Float32Array(new Uint8Array(b).buffer) };
+  if (p.sum.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.sum.byteLength} bytes is not a whole number of float32 values`);
+  // Copied: a Float32Array needs 4-byte alignment.
+  return { ...p, sum: new Float32Array(Uint8Array.from(p.sum).buffer) };
 }
 
 /** The coordinator's view of a task's round loop (a summary read on another process). */
@@ -80,7 +83,7 @@ export const liveSummarySchema = z.object({
 });
 
 /** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
-const answerSchema = z.union([updateReceiptSchema, z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
+const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

@@ -2,11 +2,13 @@ import pino from 'pino';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../index.js';
+import { TestParticipant, fetchWeights } from '../transport/test-participant.js';
 import { dropTestSchema, TEST_PG_URL, testSchemaName } from '../storage/pg-test-kit.test-helper.js';
 import { dropRedisPrefix, TEST_REDIS_URL, testRedisPrefix } from './redis-test-kit.test-helper.js';
 
 const schema = testSchemaName('chorus_adapter');
 const prefix = testRedisPrefix();
+const ADMIN_TOKEN = 'cluster-servers-admin-token-0123456789';
 const servers: RunningServer[] = [];
 const sockets: Socket[] = [];
 
@@ -15,7 +17,7 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     servers.push(
       await startServer(
-        { port: 0, host: '127.0.0.1', db: TEST_PG_URL, dbSchema: schema, redis: TEST_REDIS_URL, redisPrefix: prefix, demoTask: false, evaluate: false },
+        { port: 0, host: '127.0.0.1', db: TEST_PG_URL, dbSchema: schema, redis: TEST_REDIS_URL, redisPrefix: prefix, demoTask: false, evaluate: false, adminToken: ADMIN_TOKEN },
         { logger: pino({ level: 'silent' }) },
       ),
     );
@@ -68,5 +70,30 @@ describe('several servers on one PostgreSQL schema and one Redis prefix', () => 
 
     expect(first).toEqual([401, 401, 401, 401, 401]);
     expect(sixth).toBe(429);
+  });
+
+  it('a task created through one server is known on the other at once: its weights download and joins succeed', async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const participant = new TestParticipant(b.url);
+    sockets.push(participant.socket);
+    await new Promise<void>((ok) => (participant.socket.connected ? ok() : participant.socket.once('connect', () => ok())));
+
+    // Execute: create through a; download from b and join on b right after, before any announcement or lease round can help.
+    const created = await fetch(`${a.url}/api/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ template: 'mnist-2nn', config: { id: 'fresh', name: 'Fresh' } }),
+    });
+    const [weights, joined, summary] = await Promise.all([
+      fetchWeights(b.url, 'fresh', 0),
+      participant.join('fresh'),
+      fetch(`${b.url}/api/tasks/fresh/versions`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).then((r) => r.status),
+    ]);
+
+    // Assert
+    expect(created.status).toBe(201);
+    expect(weights.values.length).toBeGreaterThan(0);
+    expect(joined.ok).toBe(true);
+    expect(summary).toBe(200);
   });
 });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
+import { decodeFrame, encodeFrame } from './bus-frames.js';
 import { announceSchema, askSchema, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, type Announce, type Reply } from './bus-messages.js';
 
 /** What a process does with what the others say. */
@@ -47,7 +48,7 @@ export class ProcessBus {
   }
 
   async connect(handlers: BusHandlers): Promise<void> {
-    this.sub.on('message', (channel: string, raw: string) => this.receive(handlers, channel, raw));
+    this.sub.on('messageBuffer', (channel: Buffer, raw: Buffer) => this.receive(handlers, channel.toString(), raw));
     await this.sub.subscribe(this.channel('coord'), this.channel('all'), this.channel({ proc: this.options.processId }));
   }
 
@@ -62,6 +63,8 @@ export class ProcessBus {
   /** Sends a request to process `to` and waits for its answer (UNAVAILABLE naming `who` after the timeout). */
   request(to: string, taskId: string, request: CoordinatorRequest, who: string, onAnswer?: (answer: unknown) => void, timeout?: number): Promise<unknown> {
     const id = randomUUID();
+    // Encoded first: a message that cannot be (nested too deeply) fails here, with nothing left pending.
+    const frame = encodeFrame({ t: 'ask', from: this.options.processId, id, taskId, request: toWireRequest(request) });
     const answer = new Promise<unknown>((resolve, reject) => {
       const timeoutMs = timeout ?? this.options.askTimeoutMs ?? 10_000;
       const timer = setTimeout(() => {
@@ -70,20 +73,32 @@ export class ProcessBus {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, ...(onAnswer ? { onAnswer } : {}) });
     });
-    this.publish(this.channel({ proc: to }), { t: 'ask', from: this.options.processId, id, taskId, request: toWireRequest(request) });
+    this.send(this.channel({ proc: to }), frame);
     return answer;
   }
 
   private publish(channel: string, message: unknown): void {
-    this.redis.publish(channel, JSON.stringify(message)).catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message, channel }, 'bus publish failed'));
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message);
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, channel }, 'bus message could not be encoded: not sent');
+      return;
+    }
+    this.send(channel, frame);
   }
 
-  private receive(handlers: BusHandlers, channel: string, raw: string): void {
+  /** Binary frames (bus-frames.ts): an update or a partial sum travels as its bytes. */
+  private send(channel: string, frame: Buffer): void {
+    this.redis.publish(channel, frame).catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message, channel }, 'bus publish failed'));
+  }
+
+  private receive(handlers: BusHandlers, channel: string, raw: Buffer): void {
     let data: unknown;
     try {
-      data = JSON.parse(raw);
-    } catch {
-      this.options.logger.warn({ channel }, 'bus message is not JSON: dropped');
+      data = decodeFrame(raw);
+    } catch (err) {
+      this.options.logger.warn({ channel, err: (err as Error).message }, 'bus message is not a frame: dropped');
       return;
     }
     if (channel === this.channel('coord')) {
@@ -105,7 +120,7 @@ export class ProcessBus {
       if (reply.success) return this.replied(reply.data);
       const ask = askSchema.safeParse(data);
       if (!ask.success) return this.dropped(channel, ask.error);
-      void this.answer(handlers, ask.data.from, ask.data.id, ask.data.taskId, fromWireRequest(ask.data.request));
+      void this.answer(handlers, ask.data.from, ask.data.id, ask.data.taskId, () => fromWireRequest(ask.data.request));
     }
   }
 
@@ -113,9 +128,11 @@ export class ProcessBus {
     this.options.logger.warn({ channel, error: String(error).slice(0, 500) }, 'bus message refused by its schema: dropped');
   }
 
-  private async answer(handlers: BusHandlers, to: string, id: string, taskId: string, request: CoordinatorRequest): Promise<void> {
+  /** `decode` turns the wire request into the request (a malformed one is refused with its typed error). */
+  private async answer(handlers: BusHandlers, to: string, id: string, taskId: string, decode: () => CoordinatorRequest): Promise<void> {
     let reply: Reply;
     try {
+      const request = decode();
       const data = await handlers.ask(to, taskId, request);
       reply = { t: 'reply', id, ok: true, data: (request.kind === 'partial' ? toWirePartial(data as PartialSum) : data) as never };
     } catch (err) {

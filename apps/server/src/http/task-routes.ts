@@ -55,7 +55,8 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
 
   app.get('/readyz', async (_req, reply) => {
     try {
-      await storage.ping();
+      // A database that does not answer within 2 s makes the process not ready (the pool would wait 10 s for a connection).
+      await Promise.race([storage.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]);
     } catch (err) {
       return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `database not ready: ${(err as Error).message}` } });
     }
@@ -69,7 +70,10 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
     return { status: 'ready' };
   });
 
-  app.get('/api/tasks', async () => ({ tasks: await Promise.all(engine.taskIds().map((id) => liveTaskSummary(engine, id))) }));
+  app.get('/api/tasks', async () => {
+    await engine.knowAllTasks();
+    return { tasks: await Promise.all(engine.taskIds().map((id) => liveTaskSummary(engine, id))) };
+  });
 
   app.get<IdParams>('/api/tasks/:id', async (req) => {
     const summary = await liveTaskSummary(engine, req.params.id);

@@ -26,6 +26,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly updates = new Counter({ name: 'chorus_updates_total', help: 'Update receipts by outcome and rejection reason (error code)', labelNames: ['task', 'outcome', 'reason'], registers: [this.registry] });
+  /** Per process: uploads its own participants completed here (accepted, or refused with the code), wherever the task's coordinator is. */
+  readonly uploadsHere = new Counter({ name: 'chorus_uploads_received_total', help: 'Uploads completed by participants connected to this process, by outcome', labelNames: ['task', 'outcome'], registers: [this.registry] });
   readonly bytesIn = new Counter({ name: 'chorus_bytes_received_total', help: 'Update payload bytes received from participants', labelNames: ['task'], registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'chorus_bytes_sent_total', help: 'Model weight bytes participants downloaded during rounds', labelNames: ['task'], registers: [this.registry] });
   readonly aggregation = new Histogram({
@@ -40,7 +42,7 @@ export class ServerMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'chorus_process_' });
     new Gauge({
       name: 'chorus_participants_connected',
-      help: 'Participants connected, by task and training backend',
+      help: 'Participants connected, by task and training backend (several processes: reported by the task\'s coordinator, for every process)',
       labelNames: ['task', 'backend'],
       registers: [this.registry],
       collect() {

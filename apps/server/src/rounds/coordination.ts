@@ -1,4 +1,4 @@
-import type { Capabilities, UpdateBegin, UpdateReceipt } from '@chorus/core';
+import type { Capabilities, SecAggClientMessage, UpdateBegin, UpdateReceipt } from '@chorus/core';
 import type { TaskSummary } from './task-summary.js';
 
 /** A participant of the task on some process, as a new coordinator finds it in the presence registry. */
@@ -27,7 +27,9 @@ export type CoordinatorRequest =
   /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
   | { readonly kind: 'partial'; readonly roundId: string }
   /** Where the task's rounds stand, as its coordinator knows (a read on another process). */
-  | { readonly kind: 'summary' };
+  | { readonly kind: 'summary' }
+  /** A participant's message in a stage of a secure round (SecAgg+ runs on the coordinator). */
+  | { readonly kind: 'secagg'; readonly participantId: string; readonly message: SecAggClientMessage };
 
 /** The part of a task summary only the coordinator knows: its round loop and every process's participants. */
 export type LiveSummary = Pick<TaskSummary, 'status' | 'phase' | 'version' | 'lastRound' | 'currentRound' | 'connected' | 'byBackend'>;
@@ -58,6 +60,7 @@ export interface CoordinatorAnswers {
   admit: UpdateReceipt;
   partial: PartialSum;
   summary: LiveSummary;
+  secagg: { readonly received: true };
 }
 
 /**

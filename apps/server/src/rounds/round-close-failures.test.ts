@@ -13,7 +13,7 @@ import { corePayloadOps, createHarness, invited, type Harness } from './engine-t
 type Step =
   | 'finish' | 'applyAggregate' | 'nonFiniteModel' | 'exportState' | 'encode'
   | 'commitRound' | 'abandonRound' | 'evaluate' | 'addVersionMetrics'
-  | 'broadcast' | 'cancel' | 'setTaskStatus' | 'configureFit';
+  | 'broadcast' | 'cancel' | 'setTaskStatus' | 'configureFit' | 'openRound';
 
 const injected = (step: string) => new Error(`injected failure: ${step}`);
 
@@ -165,6 +165,22 @@ describe('closing a round cannot get stuck', () => {
     expect(faults.size).toBe(0);
     expect(h.engine.summary('t1').version).toBe(1);
     expect(h.engine.summary('t1').phase).toBe('idle');
+  });
+
+  it('recording the round’s opening fails (database unreachable): that round is abandoned at once, not left collecting updates it could never commit; the next one commits', async () => {
+    // Prepare: the first round's opening write fails (the three clients connect in setUp).
+    const faults = new Set<Step>(['openRound']);
+    const h = await setUp(faults);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // Assert: round 1 was cancelled for its invitees without waiting for their updates.
+    expect(faults.size).toBe(0);
+    expect(h.transport.of('round:cancel').some((s) => (s.msg as { roundId: string }).roundId === 't1-r1')).toBe(true);
+    // Execute: the retry opens round 2, which commits.
+    await settle(h);
+    expect(h.engine.summary('t1').currentRound?.round).toBe(2);
+    playRound(h);
+    await h.engine.idle();
+    expect(h.engine.summary('t1').version).toBe(1);
   });
 
   it('the strategy cannot open the next round: logged, retried, and the round after opens', async () => {

@@ -196,9 +196,24 @@ export class RoundCloser {
       if (closing.stale) this.track(record);
       else await this.persist(record);
     } catch (err) {
-      host.log.error({ err, round: r.round }, 'could not record the abandoned round');
+      host.log.error({ err, round: r.round }, 'could not record the abandoned round (retrying in the background)');
+      this.recordLater(record, r.round, 1);
     }
     host.apply({ kind: 'abandoned', round: r.round, reason, retry });
+  }
+
+  /**
+   * An abandoned round the database did not hear of (it was unreachable) would stay "collecting"
+   * there for good: its record is retried, 1 s, 2 s, 4 s … apart (at most 30 s), 12 times at most.
+   */
+  private recordLater(record: () => Promise<unknown>, round: number, attempt: number): void {
+    if (attempt > 12) return;
+    this.host.clock.setTimer(() => {
+      this.persist(record).then(
+        () => this.host.log.info({ round, attempt }, 'abandoned round recorded after all'),
+        () => this.recordLater(record, round, attempt + 1),
+      );
+    }, Math.min(30_000, 1_000 * 2 ** (attempt - 1)));
   }
 
   private disarm(closing: Closing): void {

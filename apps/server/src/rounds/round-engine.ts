@@ -22,7 +22,7 @@ import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
-import { remotesWelcome, TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
+import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
 import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
 import { HierarchicalUploads } from './hierarchical-uploads.js';
@@ -45,6 +45,8 @@ export interface CreateTaskInput {
  */
 export class RoundEngine {
   private readonly runners = new Map<string, Runner>();
+  /** Mirrors being loaded on first sight (loadTask), so concurrent requests share one load. */
+  private readonly loading = new Map<string, Promise<void>>();
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
@@ -77,6 +79,11 @@ export class RoundEngine {
     this.coordination = coordination;
   }
 
+  /** Whether the engine runs on several processes (a Coordination is in use). */
+  get clustered(): boolean {
+    return this.coordination !== null;
+  }
+
   /** Whether this process runs the task's rounds (always, on one process). */
   coordinates(taskId: string): boolean {
     return this.coordination === null || this.coordination.coordinates(taskId);
@@ -98,11 +105,33 @@ export class RoundEngine {
     }
   }
 
-  /** A task stored by another process: loaded as a passive mirror (no-op when known). */
-  async loadTask(taskId: string): Promise<void> {
-    if (this.runners.has(taskId)) return;
-    const task = await this.deps.storage.getTask(taskId);
-    if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+  /** A task stored by another process: loaded as a passive mirror (no-op when known; one load per task at a time). */
+  loadTask(taskId: string): Promise<void> {
+    if (this.runners.has(taskId)) return Promise.resolve();
+    let loading = this.loading.get(taskId);
+    if (!loading) {
+      loading = (async () => {
+        const task = await this.deps.storage.getTask(taskId);
+        if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+      })().finally(() => this.loading.delete(taskId));
+      this.loading.set(taskId, loading);
+    }
+    return loading;
+  }
+
+  /**
+   * Several processes: a task created on another process a moment ago may not be announced here yet.
+   * Requests naming a task (HTTP routes, joins) call this first, so it is loaded from the database on
+   * first sight rather than answered NOT_FOUND. One process: nothing to do.
+   */
+  async knowTask(taskId: string): Promise<void> {
+    if (this.coordination && !this.runners.has(taskId)) await this.loadTask(taskId);
+  }
+
+  /** knowTask for every stored task (the task list). */
+  async knowAllTasks(): Promise<void> {
+    if (!this.coordination) return;
+    for (const task of await this.deps.storage.listTasks()) await this.loadTask(task.id);
   }
 
   private async loadRunner(task: StoredTask, how: { abandon?: string; passive?: boolean; fence?: number; install?: boolean }): Promise<Runner> {
@@ -181,8 +210,7 @@ export class RoundEngine {
     if (!runner || !this.coordinates(taskId)) return;
     switch (e.kind) {
       case 'member-add':
-        if (remotesWelcome(runner.task())) runner.addMember(e.participantId, e.connectionId, e.capabilities);
-        return;
+        return runner.addMember(e.participantId, e.connectionId, e.capabilities);
       case 'member-remove':
         runner.removeMember(e.participantId, e.connectionId);
         return this.pokeAll();
@@ -221,6 +249,10 @@ export class RoundEngine {
         const { status, phase, version, lastRound, currentRound, connected, byBackend } = runner.summary();
         return { status, phase, version, lastRound, currentRound, connected, byBackend };
       }
+      case 'secagg':
+        if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" runs no secure rounds`);
+        runner.secureMessage(req.participantId, req.message);
+        return { received: true };
     }
   }
 
@@ -361,6 +393,7 @@ export class RoundEngine {
     if (req.protocolVersion !== PROTOCOL_VERSION) {
       throw new ChorusError('UNSUPPORTED_PROTOCOL', `protocolVersion ${req.protocolVersion} is not supported; this server speaks version ${PROTOCOL_VERSION}`);
     }
+    await this.knowTask(req.taskId);
     const runner = this.runner(req.taskId);
     const { storage, clock } = this.deps;
     const known = req.participantId ? await storage.getParticipant(req.taskId, req.participantId) : null;
@@ -483,12 +516,16 @@ export class RoundEngine {
     this.runners.get(taskId)?.refuseUpload(pid, roundId, error);
   }
 
-  /** A participant's message in a stage of a secure round (SecAgg+). */
-  secureMessage(connectionId: string, req: SecAggClientMessage): void {
-    if (!this.coordinates(req.taskId)) {
-      throw new ChorusError('UNAVAILABLE', `task "${req.taskId}": secure aggregation runs on the process that coordinates the task, and this connection is on another one`);
-    }
-    this.runner(req.taskId).secureMessage(this.participantOf(connectionId, req.taskId), req);
+  /**
+   * A participant's message in a stage of a secure round (SecAgg+). The stages run on the task's
+   * coordinator: from another process the message is forwarded there, and its refusal (a typed
+   * error) comes back; the coordinator's messages reach the participant through the Socket.IO adapter.
+   */
+  secureMessage(connectionId: string, req: SecAggClientMessage): Promise<void> | void {
+    const participantId = this.participantOf(connectionId, req.taskId);
+    // Here: handled in this turn (a refusal throws at once).
+    if (this.coordinates(req.taskId)) return this.runner(req.taskId).secureMessage(participantId, req);
+    return this.coordination!.ask(req.taskId, { kind: 'secagg', participantId, message: req }).then(() => undefined);
   }
 
   recordDownload(taskId: string, bytes: number): void {

@@ -27,15 +27,6 @@ export interface HandoverHost {
 }
 
 /**
- * Whether participants on other processes may take part in the task's rounds. A secure round's
- * stages (SecAgg+) run only on the coordinator's process, so a secure task selects from the
- * participants connected there.
- */
-export function remotesWelcome(task: StoredTask): boolean {
-  return !task.config.secureAggregation;
-}
-
-/**
  * Several processes: a task changing hands. The process that gets the task's lease takes it over
  * (active runner), the one that loses it steps down, and every other process keeps a passive mirror
  * that reloads when the coordinator announces a change.
@@ -63,7 +54,7 @@ export class TaskHandover {
     const old = this.host.runners.get(taskId);
     const local = this.host.localMembers(taskId, old);
     const localIds = new Set(local.map((m) => m.participantId));
-    const others = remotesWelcome(task) ? remote.filter((r) => !localIds.has(r.participantId)) : [];
+    const others = remote.filter((r) => !localIds.has(r.participantId));
     for (const m of [...local, ...others]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
     this.host.runners.set(taskId, runner);
     activate();
@@ -120,7 +111,7 @@ export class TaskHandover {
       removed += 1;
     }
     for (const p of elsewhere) {
-      if (!remotesWelcome(runner.task()) || !p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
+      if (!p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
       const caps = await capabilities(p.participantId);
       // Looked up asynchronously: add only if nothing changed meanwhile.
       if (caps && this.host.runners.get(taskId) === runner && this.host.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);

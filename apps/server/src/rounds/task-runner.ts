@@ -287,7 +287,15 @@ export class TaskRunner implements RoundCloserHost {
     };
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     this.phase = 'collecting';
-    this.closer.track(() => this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }));
+    const opened = this.round;
+    this.closer.track(() =>
+      this.deps.storage.openRound({ taskId: this.stored.id, round, roundId, version: this.version, startedAt: now, selected: picked.length }).catch((err: unknown) => {
+        // A round the database does not know can never commit (the database unreachable, say): end it
+        // now and retry, rather than collect updates for its whole deadline.
+        if (this.round === opened && this.phase === 'collecting') void this.abandonRound(`the round could not be recorded: ${ChorusError.from(err).message}`, true);
+        throw err;
+      }),
+    );
     this.closer.track(() => this.selection.persist({ round, reasons }));
     this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
     const secure = this.config.secureAggregation;

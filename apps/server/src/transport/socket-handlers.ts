@@ -107,7 +107,7 @@ const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(
 export function attachSocketHandlers(
   io: ChorusServer,
   engine: RoundEngine,
-  options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard; uploadBudgetBytes?: number; tap?: TransportTap },
+  options: { maxChunkBytes: number; logger: Logger; guard?: ParticipantGuard; uploadBudgetBytes?: number; tap?: TransportTap; onUploadEnded?: (taskId: string, accepted: boolean) => void },
 ): void {
   const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
@@ -151,12 +151,12 @@ export function attachSocketHandlers(
       return { ok: true as const };
     });
 
-    on(socket, log, 'secagg:message', secAggClientMessageSchema, (req) => {
+    on(socket, log, 'secagg:message', secAggClientMessageSchema, async (req) => {
       // A part of a chunked masked input is bounded like an update chunk (the round checks the rest).
       const part = (req.message as { masked?: unknown } | null)?.masked;
       const partBytes = part instanceof ArrayBuffer || ArrayBuffer.isView(part) ? part.byteLength : 0;
       if (req.chunk && partBytes > maxChunkBytes) throw new ChorusError('PAYLOAD_TOO_LARGE', `secagg:message part is ${partBytes} bytes; at most ${maxChunkBytes} per part`);
-      engine.secureMessage(socket.id, req);
+      await engine.secureMessage(socket.id, req);
       return { ok: true as const };
     });
 
@@ -203,7 +203,12 @@ export function attachSocketHandlers(
       try {
         // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
         // On another process than the task's coordinator the update is forwarded there instead.
-        return await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+        const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+        options.onUploadEnded?.(begin.taskId, receipt.accepted);
+        return receipt;
+      } catch (err) {
+        options.onUploadEnded?.(begin.taskId, false);
+        throw err;
       } finally {
         gate.release(socket.id, begin.roundId);
       }
