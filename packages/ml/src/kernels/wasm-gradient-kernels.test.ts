@@ -150,6 +150,34 @@ describe('registerWasmGradientKernels', () => {
     expect(maxRelativeError(wasm.values, cpu.values)).toBeLessThan(1e-6);
   });
 
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('a short a times a large b (computed as (bᵀ·aᵀ)ᵀ) matches cpu with transposeA=%s transposeB=%s, also when b is reused', async (ta, tb) => {
+    const aValues = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.sin(i * 0.7));
+    const bValues = Float32Array.from({ length: 64 * 300 }, (_, i) => Math.cos(i * 0.11));
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initNodeBackend(backend);
+      const a = tf.tensor2d(aValues, ta ? [64, 3] : [3, 64]);
+      const b = tf.tensor2d(bValues, tb ? [300, 64] : [64, 300]);
+      const first = tf.matMul(a, b, ta, tb);
+      const second = tf.matMul(a, b, ta, tb);
+      const out = { shape: first.shape, first: (await first.data()) as Float32Array, second: (await second.data()) as Float32Array };
+      tf.dispose([a, b, first, second]);
+      return out;
+    };
+
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+
+    expect(wasm.shape).toEqual([3, 300]);
+    // 64-term float32 sums in another order: ~1e-6 apart.
+    expect(maxRelativeError(wasm.first, cpu.first)).toBeLessThan(1e-5);
+    expect(maxRelativeError(wasm.second, cpu.second)).toBeLessThan(1e-5);
+  });
+
   it.each(['mnist-cnn', 'mnist-2nn'])('%s gradients on wasm match cpu within 1e-5', async (templateId) => {
     await initNodeBackend('cpu');
     const seedModel = getModelTemplate(templateId).build();
