@@ -83,15 +83,17 @@ describe('registerWasmGradientKernels', () => {
     expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
   });
 
-  it('replaces BatchMatMul and Conv2DBackpropInput on wasm with our wrappers, once', () => {
+  it('replaces BatchMatMul, Conv2DBackpropInput and MaxPoolGrad on wasm with our wrappers, once', () => {
     registerWasmGradientKernels();
     const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
     const backpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
+    const maxPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm')!.kernelFunc;
 
     registerWasmGradientKernels();
 
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(matMul);
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(backpropInput);
+    expect(tf.getKernel('MaxPoolGrad', 'wasm')!.kernelFunc).toBe(maxPoolGrad);
   });
 
   it.each<[string, [number, number], 'same' | 'valid']>([
@@ -176,6 +178,32 @@ describe('registerWasmGradientKernels', () => {
     // 64-term float32 sums in another order: ~1e-6 apart.
     expect(maxRelativeError(wasm.first, cpu.first)).toBeLessThan(1e-5);
     expect(maxRelativeError(wasm.second, cpu.second)).toBeLessThan(1e-5);
+  });
+
+  it.each<[string, [number, number], [number, number], 'same' | 'valid']>([
+    ['2×2 windows, stride 2', [2, 2], [2, 2], 'valid'],
+    ['overlapping 3×3 windows, stride 2, same padding', [3, 3], [2, 2], 'same'],
+  ])('max-pool gradient on wasm matches cpu with ties and negative windows: %s', async (_name, filter, strides, pad) => {
+    // Rounded values repeat (ties) and many windows hold only negatives.
+    const xValues = Float32Array.from({ length: 2 * 7 * 6 * 3 }, (_, i) => Math.round(Math.sin(i * 0.9) * 2) - 1);
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await initNodeBackend(backend);
+      const dx = tf.tidy(() => {
+        const x = tf.tensor4d(xValues, [2, 7, 6, 3]);
+        const y = tf.maxPool(x, filter, strides, pad);
+        const dy = tf.add(tf.reshape(tf.range(0, y.size), y.shape), 1);
+        return tf.grad((a) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, filter, strides, pad), dy)))(x);
+      });
+      const out = (await dx.data()) as Float32Array;
+      dx.dispose();
+      return out;
+    };
+
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    expect(cpu.some((v) => v !== 0)).toBe(true);
   });
 
   it.each(['mnist-cnn', 'mnist-2nn'])('%s gradients on wasm match cpu within 1e-5', async (templateId) => {

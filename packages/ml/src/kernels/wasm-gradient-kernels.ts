@@ -3,6 +3,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { fastBatchMatMul } from './batch-mat-mul-wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter-wasm.js';
 import { fastConv2DBackpropInput } from './conv2d-backprop-input-wasm.js';
+import { fastMaxPoolGrad } from './max-pool-grad-wasm.js';
 import { unsortedSegmentSumWasm } from './unsorted-segment-sum-wasm.js';
 
 const BACKEND = 'wasm';
@@ -22,6 +23,7 @@ const MISSING: readonly KernelConfig[] = [
 const FASTER: readonly { kernelName: string; wrap: (original: KernelFunc) => KernelFunc }[] = [
   { kernelName: 'BatchMatMul', wrap: fastBatchMatMul },
   { kernelName: 'Conv2DBackpropInput', wrap: fastConv2DBackpropInput },
+  { kernelName: 'MaxPoolGrad', wrap: fastMaxPoolGrad },
 ];
 
 const ours = new WeakSet<KernelFunc>();
