@@ -58,6 +58,9 @@ function stride1FilterGradient(
 ): TensorInfo | undefined {
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight: fh, filterWidth: fw } = info;
   if (strideHeight !== 1 || strideWidth !== 1 || dilationHeight !== 1 || dilationWidth !== 1) return undefined;
+  // This path transposes and packs dy (serially) where im2col builds the patches: with fewer patch
+  // values per pixel than twice dy's channels (a first layer on 1-channel images) im2col is cheaper.
+  if (fh * fw * info.inChannels < 2 * info.outChannels) return undefined;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const bottom = fh + info.outHeight - info.inHeight - 1 - top;
