@@ -52,7 +52,9 @@ export async function run(): Promise<Record<string, unknown>> {
     const profile = await tf.profile(step);
     for (const k of profile.kernels) {
       const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('×')}`;
-      perKernel.set(key, (perKernel.get(key) ?? 0) + (await k.kernelTimeMs) / profiled);
+      const ms = await k.kernelTimeMs;
+      if (typeof ms !== 'number') throw new Error(`wasmstep: no timing for ${key}: ${ms.error}`);
+      perKernel.set(key, (perKernel.get(key) ?? 0) + ms / profiled);
     }
   }
   model.dispose();

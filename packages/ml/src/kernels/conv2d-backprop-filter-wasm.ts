@@ -1,5 +1,5 @@
 import { backend_util, getKernel, util } from '@tensorflow/tfjs';
-import type { KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasm-backend-like.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -51,7 +51,7 @@ export function im2colTransposed(x: Float32Array, info: backend_util.Conv2DInfo,
  */
 function stride1FilterGradient(
   wasm: WasmBackendLike,
-  backend: KernelBackend,
+  backend: object,
   x: TensorInfo,
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
