@@ -37,7 +37,8 @@ let last = performance.now();
 const monitor = setInterval(() => {
   const now = performance.now();
   lagMax = Math.max(lagMax, now - last - TICK_MS);
-  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()}\n`);
+  // The monotonic µs printed match a --cpu-prof profile's timestamps: the stall is the window before it.
+  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()} (monotonic ${process.hrtime.bigint() / 1000n} µs)\n`);
   last = now;
   // Reading RSS costs a /proc read: every tenth tick (100 ms) is often enough for a peak.
   if (++ticks % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -55,7 +56,9 @@ const logger = pino({ level: 'warn' });
 const healthTimes: { wait: number[]; parse: number[]; handle: number[] } = { wait: [], parse: [], handle: [] };
 const epochNow = (): number => performance.timeOrigin + performance.now();
 const http = (server.io as unknown as { httpServer: import('node:http').Server }).httpServer;
+let accepted = 0;
 http.on('connection', (sock) => {
+  accepted += 1;
   const s = sock as unknown as { acceptedAt: number; acceptedEpoch: number };
   s.acceptedAt = performance.now();
   s.acceptedEpoch = epochNow();
@@ -116,6 +119,7 @@ process.on('message', (raw) => {
         last = performance.now();
         return;
       case 'sample': {
+        if (process.env.LOAD_DEBUG) process.stderr.write(`[server] ${accepted} connections accepted so far\n`);
         const connected: Record<string, number> = {};
         for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
         send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptWaitP99Ms: p99(healthTimes.wait), healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
