@@ -33,6 +33,8 @@ const TICK_MS = 10;
 let lagMax = 0;
 let peakRss = 0;
 let ticks = 0;
+/** Epoch ms of the monitor's recent ticks: how many turns ran while a slow probe waited to be accepted. */
+const tickLog: number[] = [];
 let last = performance.now();
 const monitor = setInterval(() => {
   const now = performance.now();
@@ -40,6 +42,8 @@ const monitor = setInterval(() => {
   // The monotonic µs printed match a --cpu-prof profile's timestamps: the stall is the window before it.
   if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()} (monotonic ${process.hrtime.bigint() / 1000n} µs)\n`);
   last = now;
+  tickLog.push(performance.timeOrigin + now);
+  if (tickLog.length > 4096) tickLog.splice(0, 2048);
   // Reading RSS costs a /proc read: every tenth tick (100 ms) is often enough for a peak.
   if (++ticks % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, TICK_MS);
@@ -73,6 +77,11 @@ http.on('request', (req, res) => {
   res.on('finish', () => {
     healthTimes.handle.push(performance.now() - t);
     const accepted = (req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t;
+    if (process.env.LOAD_DEBUG && (performance.now() - accepted > 200 || (healthTimes.wait.at(-1) ?? 0) > 200)) {
+      const from = Number.isFinite(probeStart) ? probeStart : Infinity;
+      const during = tickLog.filter((x) => x >= from && x <= (acceptedEpoch ?? 0));
+      process.stderr.write(`[server] probe waited ${Math.round(healthTimes.wait.at(-1) ?? NaN)} ms to be accepted; ${during.length} timer ticks ran meanwhile (gaps ${during.map((x, i) => (i ? Math.round(x - during[i - 1]!) : 0)).join(',')})\n`);
+    }
     if (process.env.LOAD_DEBUG && performance.now() - accepted > 200) process.stderr.write(`[server] slow /healthz: accept wait ${Math.round(healthTimes.wait.at(-1) ?? NaN)} ms, accepted→request ${Math.round(t - accepted)} ms, handled in ${Math.round(performance.now() - t)} ms, finished at ${new Date().toISOString()}\n`);
   });
 });
