@@ -30,17 +30,18 @@ export class SpreadEmitter<E extends string, M> {
 
   /**
    * @param batch most sockets written per turn of the event loop. A write is a syscall of about
-   * 50–60 µs on an idle loopback, so 200 keep a turn near the fold queue's 10 ms slice.
-   * @default 200
-   * @param sliceMs and at most this long per turn: on a busy machine a write took 200 µs and a batch
-   * of 200 held the loop 40 ms, so the batch goes out `step` sockets at a time until the slice is used.
-   * @default 10
+   * 50–60 µs on an idle loopback, so 400 are ~20 ms, and `model:updated` reaches 10,000 sockets in
+   * 25 turns (roundCloseMs). @default 400
+   * @param sliceMs and at most this long per turn: on a busy machine a write took 200 µs and a fixed
+   * batch of 200 held the loop 40 ms, so the batch goes out `step` sockets at a time until the
+   * slice is used. Shorter slices starve the broadcast (10 ms: 2.4 s to reach 10,000 at load 12).
+   * @default 20
    * @param step sockets per emit within a turn. @default 25
    */
   constructor(
     private readonly target: EmitTarget<E, M>,
-    private readonly batch = 200,
-    private readonly sliceMs = 10,
+    private readonly batch = 400,
+    private readonly sliceMs = 20,
     private readonly step = 25,
   ) {}
 
