@@ -245,7 +245,9 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
 export async function run(): Promise<Record<string, unknown>> {
   const o = parseFlags(process.argv.slice(3));
   log(`options ${JSON.stringify(o)}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const server: Server = spawn('server-child.ts', 'server', o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []);
+  // LOAD_SERVER_FLAGS: extra node flags for the server process alone (e.g. --trace-gc, which NODE_OPTIONS refuses).
+  const serverFlags = (process.env.LOAD_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  const server: Server = spawn('server-child.ts', 'server', [...(o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : []), ...serverFlags]);
   const generators: Generator[] = [];
   try {
     const ready = await server.next('ready', 120_000);

@@ -33,12 +33,17 @@ const TICK_MS = 10;
 let lagMax = 0;
 let peakRss = 0;
 let ticks = 0;
+/** Epoch ms of the monitor's recent ticks: how many turns ran while a slow probe waited to be accepted. */
+const tickLog: number[] = [];
 let last = performance.now();
 const monitor = setInterval(() => {
   const now = performance.now();
   lagMax = Math.max(lagMax, now - last - TICK_MS);
-  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()}\n`);
+  // The monotonic µs printed match a --cpu-prof profile's timestamps: the stall is the window before it.
+  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()} (monotonic ${process.hrtime.bigint() / 1000n} µs)\n`);
   last = now;
+  tickLog.push(performance.timeOrigin + now);
+  if (tickLog.length > 4096) tickLog.splice(0, 2048);
   // Reading RSS costs a /proc read: every tenth tick (100 ms) is often enough for a peak.
   if (++ticks % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, TICK_MS);
@@ -55,7 +60,9 @@ const logger = pino({ level: 'warn' });
 const healthTimes: { wait: number[]; parse: number[]; handle: number[] } = { wait: [], parse: [], handle: [] };
 const epochNow = (): number => performance.timeOrigin + performance.now();
 const http = (server.io as unknown as { httpServer: import('node:http').Server }).httpServer;
+let accepted = 0;
 http.on('connection', (sock) => {
+  accepted += 1;
   const s = sock as unknown as { acceptedAt: number; acceptedEpoch: number };
   s.acceptedAt = performance.now();
   s.acceptedEpoch = epochNow();
@@ -70,6 +77,11 @@ http.on('request', (req, res) => {
   res.on('finish', () => {
     healthTimes.handle.push(performance.now() - t);
     const accepted = (req.socket as unknown as { acceptedAt?: number }).acceptedAt ?? t;
+    if (process.env.LOAD_DEBUG && (performance.now() - accepted > 200 || (healthTimes.wait.at(-1) ?? 0) > 200)) {
+      const from = Number.isFinite(probeStart) ? probeStart : Infinity;
+      const during = tickLog.filter((x) => x >= from && x <= (acceptedEpoch ?? 0));
+      process.stderr.write(`[server] probe waited ${Math.round(healthTimes.wait.at(-1) ?? NaN)} ms to be accepted; ${during.length} timer ticks ran meanwhile (gaps ${during.map((x, i) => (i ? Math.round(x - during[i - 1]!) : 0)).join(',')})\n`);
+    }
     if (process.env.LOAD_DEBUG && performance.now() - accepted > 200) process.stderr.write(`[server] slow /healthz: accept wait ${Math.round(healthTimes.wait.at(-1) ?? NaN)} ms, accepted→request ${Math.round(t - accepted)} ms, handled in ${Math.round(performance.now() - t)} ms, finished at ${new Date().toISOString()}\n`);
   });
 });
@@ -116,6 +128,7 @@ process.on('message', (raw) => {
         last = performance.now();
         return;
       case 'sample': {
+        if (process.env.LOAD_DEBUG) process.stderr.write(`[server] ${accepted} connections accepted so far\n`);
         const connected: Record<string, number> = {};
         for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
         send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptWaitP99Ms: p99(healthTimes.wait), healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });

@@ -114,4 +114,21 @@ describe('a round under load', () => {
     expect(joined.filter(Boolean).length).toBe(400);
     expect(server!.engine.summary('t').connected).toBe(400);
   });
+
+  it('answers events a participant sends back to back in the order it sent them, and the last capabilities update wins', async () => {
+    // Events wait in the server's inbox and run a slice per turn: the queue must keep each socket's order.
+    await start({ targetClients: 50 });
+    const p = participant();
+    expect((await p.join('t')).ok).toBe(true);
+    const answered: number[] = [];
+    const sends = Array.from({ length: 40 }, (_, i) =>
+      p.request('capabilities', { taskId: 't', capabilities: { backend: 'wasm', numExamples: 100 + i } }).then((ack) => {
+        expect(ack.ok).toBe(true);
+        answered.push(i);
+      }),
+    );
+    await Promise.all(sends);
+    expect(answered).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(server!.engine.member('t', p.participantId)?.capabilities.numExamples).toBe(139);
+  });
 });

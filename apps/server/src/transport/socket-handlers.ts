@@ -63,42 +63,63 @@ export { describeZodError };
 /**
  * Every event is validated with its zod schema before use; any failure becomes a typed Ack error and
  * never reaches the round. A client that sends no ack callback is tolerated (the reply is dropped).
+ *
+ * The work runs through `inbox`, not in the socket's read callback: libuv reads every ready socket in
+ * one poll phase, so with thousands of uploads in flight one turn handled hundreds of chunks (schema
+ * check, handler, one ack write each) while timers and /healthz waited. Queued, the handlers run a
+ * slice per turn in arrival order (each socket's events stay in order), and a synchronous handler
+ * acks inside its slice, so the ack writes count against the slice too. An event whose socket closed
+ * before its turn is dropped: nobody could read the ack, and the disconnect has dropped its upload.
  */
 function on<S extends z.ZodType, R>(
   socket: ChorusSocket,
   log: Logger,
+  inbox: YieldingQueue,
   event: keyof ClientToServerEvents,
   schema: S,
   handler: (msg: z.infer<S>) => R | Promise<R>,
   afterAck?: (msg: z.infer<S>, result: R) => void,
 ): void {
+  const refuse = (err: unknown): Ack<R> => {
+    const e = ChorusError.from(err);
+    if (e.code === 'INTERNAL') log.error({ err, event, socket: socket.id }, 'handler failed');
+    else log.debug({ event, code: e.code, message: e.message, socket: socket.id }, 'request refused');
+    return { ok: false, error: e.toWire() };
+  };
   (socket as unknown as { on(e: string, fn: (...args: unknown[]) => void): void }).on(event, (...args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as (a: Ack<R>) => void) : () => undefined;
     const raw = typeof args[0] === 'function' ? undefined : args[0];
-    void (async () => {
-      let reply: Ack<R>;
-      let parsed: z.infer<S> | undefined;
-      let result: R | undefined;
+    const reply = (answer: Ack<R>, parsed: z.infer<S> | undefined, result: R | undefined): void => {
+      try {
+        ack(answer);
+      } catch (err) {
+        log.warn({ err, event }, 'ack failed');
+      }
+      if (answer.ok && afterAck) afterAck(parsed as z.infer<S>, result as R);
+    };
+    inbox.run(() => {
+      if (socket.disconnected) return;
+      let parsed: z.infer<S>;
+      let result: R | Promise<R>;
       try {
         const p = schema.safeParse(raw);
         if (!p.success) throw zodChorusError('BAD_REQUEST', p.error, event);
         parsed = p.data;
-        result = await handler(p.data);
-        reply = { ok: true, data: result };
+        result = handler(parsed);
       } catch (err) {
-        const e = ChorusError.from(err);
-        if (e.code === 'INTERNAL') log.error({ err, event, socket: socket.id }, 'handler failed');
-        else log.debug({ event, code: e.code, message: e.message, socket: socket.id }, 'request refused');
-        reply = { ok: false, error: e.toWire() };
+        reply(refuse(err), undefined, undefined);
+        return;
       }
-      try {
-        ack(reply);
-      } catch (err) {
-        log.warn({ err, event }, 'ack failed');
+      if (!(result instanceof Promise)) {
+        reply({ ok: true, data: result }, parsed, result);
+        return;
       }
-      if (reply.ok && afterAck) afterAck(parsed as z.infer<S>, result as R);
-    })();
+      result.then(
+        (data) => reply({ ok: true, data }, parsed, data),
+        (err: unknown) => reply(refuse(err), undefined, undefined),
+      );
+    }).catch((err: unknown) => log.error({ err, event }, 'after-ack step failed'));
   });
 }
 
@@ -113,6 +134,8 @@ export function attachSocketHandlers(
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
   const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
   const folds = new YieldingQueue();
+  // Clients' events take turns too (see on()): a slice of handlers per turn of the event loop.
+  const inbox = new YieldingQueue();
   if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
   io.on('connection', (socket) => {
@@ -122,6 +145,7 @@ export function attachSocketHandlers(
     on(
       socket,
       log,
+      inbox,
       'join',
       joinRequestSchema,
       async (req) => {
@@ -141,17 +165,17 @@ export function attachSocketHandlers(
       },
     );
 
-    on(socket, log, 'capabilities', capabilitiesUpdateSchema, (req) => {
+    on(socket, log, inbox, 'capabilities', capabilitiesUpdateSchema, (req) => {
       engine.updateCapabilities(socket.id, req.taskId, req.capabilities);
       return { ok: true as const };
     });
 
-    on(socket, log, 'round:decline', roundDeclineSchema, (req) => {
+    on(socket, log, inbox, 'round:decline', roundDeclineSchema, (req) => {
       engine.decline(socket.id, req.taskId, req.roundId, req.reason);
       return { ok: true as const };
     });
 
-    on(socket, log, 'secagg:message', secAggClientMessageSchema, async (req) => {
+    on(socket, log, inbox, 'secagg:message', secAggClientMessageSchema, async (req) => {
       // A part of a chunked masked input is bounded like an update chunk (the round checks the rest).
       const part = (req.message as { masked?: unknown } | null)?.masked;
       const partBytes = part instanceof ArrayBuffer || ArrayBuffer.isView(part) ? part.byteLength : 0;
@@ -160,7 +184,7 @@ export function attachSocketHandlers(
       return { ok: true as const };
     });
 
-    on(socket, log, 'update:begin', updateBeginSchema, async (req) => {
+    on(socket, log, inbox, 'update:begin', updateBeginSchema, async (req) => {
       const participantId = engine.participantOf(socket.id, req.taskId);
       try {
         await guard?.admitUpload(socket.handshake.address, participantId);
@@ -182,7 +206,7 @@ export function attachSocketHandlers(
       }
     });
 
-    on(socket, log, 'update:chunk', updateChunkSchema, (req) => {
+    on(socket, log, inbox, 'update:chunk', updateChunkSchema, (req) => {
       const begin = uploads.pending(socket.id, req.uploadId);
       try {
         // A round that closed mid-upload stops it at the next chunk, not after the last one.
@@ -198,7 +222,7 @@ export function attachSocketHandlers(
       }
     });
 
-    on(socket, log, 'update:end', updateEndSchema, async (req) => {
+    on(socket, log, inbox, 'update:end', updateEndSchema, async (req) => {
       const { begin, bytes } = uploads.end(socket.id, req.uploadId);
       try {
         // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.

@@ -13,11 +13,12 @@ describe('SpreadEmitter', () => {
   it('writes a big broadcast a batch per turn of the event loop, reaching every member once', async () => {
     const { writes, target } = recorder({ room: ids(1200) });
     const e = new SpreadEmitter(target, 500);
+    const sent = () => writes.reduce((n, w) => n + w.ids.length, 0);
     e.broadcast('room', 'model:updated', 1);
-    expect(writes.map((w) => w.ids.length)).toEqual([500]);
+    expect(sent()).toBe(500);
     expect(e.pending()).toBe(700);
     await turn();
-    expect(writes.map((w) => w.ids.length)).toEqual([500, 500]);
+    expect(sent()).toBe(1000);
     await turn();
     expect(writes.flatMap((w) => w.ids).sort()).toEqual(ids(1200).sort());
     expect(e.pending()).toBe(0);
@@ -32,6 +33,28 @@ describe('SpreadEmitter', () => {
     await turn();
     const forLast = writes.filter((w) => w.ids.includes('s599')).map((w) => w.event);
     expect(forLast).toEqual(['model:updated', 'round:invite']);
+  });
+
+  it('counts direct sends against the turn: a loop of sends past the batch waits for the next turn', async () => {
+    const { writes, target } = recorder({});
+    const e = new SpreadEmitter(target, 100);
+    for (const id of ids(250)) e.send(id, 'round:invite', 1);
+    expect(writes.length).toBe(100);
+    await turn();
+    expect(writes.length).toBe(200);
+    await turn();
+    expect(writes.map((w) => w.ids[0])).toEqual(ids(250));
+  });
+
+  it('stops a turn once its time slice is used, however few sockets it reached', async () => {
+    const writes: string[] = [];
+    const slow = { members: () => ids(40), emit: (batch: readonly string[]) => { const until = performance.now() + 6; while (performance.now() < until); writes.push(...batch); } };
+    const e = new SpreadEmitter(slow, 200, 10, 5);
+    e.broadcast('room', 'model:updated', 1);
+    expect(writes.length).toBeLessThan(40);
+    expect(writes.length).toBeGreaterThan(0);
+    while (e.pending() > 0) await turn();
+    expect(writes).toEqual(ids(40));
   });
 
   it('sends at once when nothing is queued, and ignores an empty room', () => {

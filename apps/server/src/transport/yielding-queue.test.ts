@@ -25,4 +25,13 @@ describe('YieldingQueue', () => {
     expect(at).toBeGreaterThan(0);
     expect(at).toBeLessThan(events.length - 1);
   });
+
+  it('runs at most maxPerTurn jobs in a turn, however cheap they look', async () => {
+    const q = new YieldingQueue(10, 3);
+    const events: string[] = [];
+    const jobs = Array.from({ length: 7 }, (_, i) => q.run(() => events.push(`job${i}`)));
+    setImmediate(() => events.push('turn'));
+    await Promise.all(jobs);
+    expect(events.indexOf('turn')).toBe(3);
+  });
 });

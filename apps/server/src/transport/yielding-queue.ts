@@ -9,8 +9,15 @@ export class YieldingQueue {
   private readonly jobs: (() => void)[] = [];
   private scheduled = false;
 
-  /** @param sliceMs work done per turn before yielding. @default 10 */
-  constructor(private readonly sliceMs = 10) {}
+  /**
+   * @param sliceMs work done per turn before yielding. @default 10
+   * @param maxPerTurn jobs per turn at most, for jobs whose cost lands after they return (a reply
+   * whose write waits for an async hook): the slice cannot see that cost, a count bounds it. @default Infinity
+   */
+  constructor(
+    private readonly sliceMs = 10,
+    private readonly maxPerTurn = Infinity,
+  ) {}
 
   /** Resolves (or rejects) with `job`'s result once its turn comes. */
   run<T>(job: () => T): Promise<T> {
@@ -36,9 +43,10 @@ export class YieldingQueue {
 
   private readonly drain = (): void => {
     const until = performance.now() + this.sliceMs;
+    let ran = 0;
     while (this.jobs.length > 0) {
       this.jobs.shift()!();
-      if (performance.now() >= until) break;
+      if (++ran >= this.maxPerTurn || performance.now() >= until) break;
     }
     if (this.jobs.length > 0) setImmediate(this.drain);
     else this.scheduled = false;
