@@ -46,7 +46,8 @@ export interface PhaseResult {
   readonly socketsByProcess: number[];
   readonly joined: number;
   readonly joinErrors: string[];
-  readonly rounds: { round: number; version: number; accepted: number; roundCloseMs: number | null; versionReached: number }[];
+  /** `uploadsMs`: first invite → last accepted upload (downloads and uploads of the round; compare with the failover's restarted round). */
+  readonly rounds: { round: number; version: number; accepted: number; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
   readonly roundCloseMs: number | null;
   readonly acceptedByProcess: number[];
   readonly healthzP99ByProcess: number[];
@@ -114,14 +115,15 @@ async function collect(generators: Generator[]) {
   return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
-function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited'> {
-  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0 };
+function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt'> {
+  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity };
   for (const s of stats) {
     const r = s.rounds[roundId];
     if (!r) continue;
     m.accepted += r.accepted;
     m.invited += r.invited;
     m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
+    m.firstInviteAt = Math.min(m.firstInviteAt, r.firstInviteAt);
   }
   return m;
 }
@@ -206,7 +208,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const r = merged(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
-      result.rounds.push({ round: v, version: v, accepted: r.accepted, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
+      result.rounds.push({ round: v, version: v, accepted: r.accepted, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
     result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
