@@ -38,6 +38,13 @@ export interface FailoverTimeline {
   lastAcceptedMs: number | null;
   /** The next version is in the database. */
   committedMs: number | null;
+  /**
+   * The task's fencing token (one more per new lease owner) just before the kill and at the end: 1
+   * before means the first coordinator kept its lease through the rounds (no stall made it lose it),
+   * and one more after means exactly one takeover.
+   */
+  tokenBefore: number | null;
+  tokenAfter: number | null;
 }
 
 export interface PhaseResult {
@@ -277,7 +284,12 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
     return;
   }
   const before = latest(await versions(cluster, alive));
-  const timeline: FailoverTimeline = { leaseFreeMs: null, leaseTakenMs: null, firstInviteMs: null, roundId: null, invited: 0, accepted: 0, lastAcceptedMs: null, committedMs: null };
+  const watch = new Redis(cluster.redis, { maxRetriesPerRequest: 1 });
+  const token = async (): Promise<number | null> => {
+    const v = await watch.get(`${cluster.redisPrefix}:fence:${TASK}`).catch(() => null);
+    return v === null ? null : Number(v);
+  };
+  const timeline: FailoverTimeline = { leaseFreeMs: null, leaseTakenMs: null, firstInviteMs: null, roundId: null, invited: 0, accepted: 0, lastAcceptedMs: null, committedMs: null, tokenBefore: await token(), tokenAfter: null };
   result.failoverTimeline = timeline;
   const victimPid = String(cluster.processes[victim]!.pid);
   const wall0 = Date.now();
@@ -286,7 +298,6 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
   alive[victim] = false;
   log(`killed the coordinator p${victim + 1} (SIGKILL) during round ${next}; latest version ${before}`);
   // The lease, watched every 50 ms on a connection of its own: when it expired, when another process took it.
-  const watch = new Redis(cluster.redis, { maxRetriesPerRequest: 1 });
   let watching = true;
   const watched = (async () => {
     while (watching && timeline.leaseTakenMs === null) {
@@ -316,6 +327,7 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
   } finally {
     watching = false;
     await watched;
+    timeline.tokenAfter = await token();
     watch.disconnect();
     // The first round invited after the kill is the restarted one (participants' clocks: this machine's).
     const stats = await collect(generators).catch(() => []);

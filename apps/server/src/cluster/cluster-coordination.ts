@@ -26,7 +26,7 @@ export interface ClusterOptions {
  * The round engine on several processes (Redis). One coordinator per task: the process holding the
  * task's lease (TaskLeases, with its fencing token raised in the database before it runs a round).
  * Every process watches the leases of the tasks it does not coordinate (one MGET every eighth of the
- * lease time, at most 250 ms) and claims one as soon as it is free, so a coordinator killed with -9 is
+ * lease time, at most 100 ms: a few keys, cheap) and claims one as soon as it is free, so a coordinator killed with -9 is
  * replaced right after its lease expires; the new one reloads the last committed version and
  * restarts the round in flight. A slower lease round (every third of the lease time) also finds
  * tasks in the database and reconciles members with the presence registry.
@@ -101,7 +101,7 @@ export class ClusterCoordination implements Coordination {
     await this.tick();
     this.ticker = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.leaseMs / 3)));
     this.ticker.unref();
-    this.watcher = setInterval(() => void this.watchLeases(), Math.max(50, Math.min(250, Math.floor(this.leaseMs / 8))));
+    this.watcher = setInterval(() => void this.watchLeases(), Math.max(50, Math.min(100, Math.floor(this.leaseMs / 8))));
     this.watcher.unref();
     this.presenceTimer = setInterval(() => void this.presence.refresh().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'presence refresh failed')), 5_000);
     this.presenceTimer.unref();
