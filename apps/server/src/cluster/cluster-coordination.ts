@@ -303,7 +303,7 @@ export class ClusterCoordination implements Coordination {
 
   /** The coordinator's broadcast, for the sockets of the other processes (this one delivered it already). */
   broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
-    if (event !== 'model:updated' && event !== 'task:status') return;
+    if (event !== 'model:updated' && event !== 'task:status' && event !== 'round:cancel') return;
     this.bus.announce({ t: 'broadcast', taskId, event, msg } as Omit<Announce, 'from'>);
   }
 
