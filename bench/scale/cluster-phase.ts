@@ -23,19 +23,46 @@ export interface ScaleOptions {
   readonly failoverTimeoutMs: number;
 }
 
+/** Milestones of a failover, ms after the SIGKILL (null: not seen). */
+export interface FailoverTimeline {
+  /** The dead coordinator's lease expired (the key vanished). */
+  leaseFreeMs: number | null;
+  /** Another process holds the lease. */
+  leaseTakenMs: number | null;
+  /** The restarted round's first invite reached a participant; `roundId` names it. */
+  firstInviteMs: number | null;
+  roundId: string | null;
+  invited: number;
+  accepted: number;
+  /** Its last accepted upload. */
+  lastAcceptedMs: number | null;
+  /** The next version is in the database. */
+  committedMs: number | null;
+  /**
+   * The task's fencing token (one more per new lease owner) just before the kill and at the end: 1
+   * before means the first coordinator kept its lease through the rounds (no stall made it lose it),
+   * and one more after means exactly one takeover.
+   */
+  tokenBefore: number | null;
+  tokenAfter: number | null;
+}
+
 export interface PhaseResult {
   readonly processes: number;
   readonly connectionsHeld: number;
   readonly socketsByProcess: number[];
   readonly joined: number;
   readonly joinErrors: string[];
-  readonly rounds: { round: number; version: number; accepted: number; roundCloseMs: number | null; versionReached: number }[];
+  /** `uploadsMs`: first invite → last accepted upload (downloads and uploads of the round; compare with the failover's restarted round). */
+  readonly rounds: { round: number; version: number; accepted: number; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
   readonly roundCloseMs: number | null;
   readonly acceptedByProcess: number[];
   readonly healthzP99ByProcess: number[];
   readonly healthzP99Ms: number | null;
   readonly failoverMs: number | null;
   readonly failoverError: string | null;
+  /** Where the failover's time went, ms after the kill (see measureFailover). */
+  readonly failoverTimeline: FailoverTimeline | null;
   readonly versionsLost: number | null;
   readonly versionsDuplicated: number | null;
   readonly error: string | null;
@@ -95,14 +122,15 @@ async function collect(generators: Generator[]) {
   return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
-function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited'> {
-  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0 };
+function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt'> {
+  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity };
   for (const s of stats) {
     const r = s.rounds[roundId];
     if (!r) continue;
     m.accepted += r.accepted;
     m.invited += r.invited;
     m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
+    m.firstInviteAt = Math.min(m.firstInviteAt, r.firstInviteAt);
   }
   return m;
 }
@@ -122,7 +150,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   const generators: Generator[] = [];
   const result: { -readonly [K in keyof PhaseResult]: PhaseResult[K] } = {
     processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null,
-    failoverMs: null, failoverError: failover ? 'not reached' : null, versionsLost: null, versionsDuplicated: null, error: null,
+    failoverMs: null, failoverError: failover ? 'not reached' : null, failoverTimeline: null, versionsLost: null, versionsDuplicated: null, error: null,
   };
   try {
     const addresses = Array.from({ length: o.addresses }, (_, i) => `127.0.0.${i + 1}`);
@@ -187,7 +215,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const r = merged(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
-      result.rounds.push({ round: v, version: v, accepted: r.accepted, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
+      result.rounds.push({ round: v, version: v, accepted: r.accepted, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
     result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
@@ -235,7 +263,7 @@ async function leaseHolder(cluster: RunningCluster): Promise<string | null> {
  * Kills the coordinator (the task's lease holder when its owner id names a pid of ours, else the one
  * process that opens the task's rounds) once uploads of the next round are arriving, and times until a newer version is committed by another process.
  */
-async function measureFailover(cluster: RunningCluster, generators: Generator[], alive: boolean[], o: ScaleOptions, result: { failoverMs: number | null; failoverError: string | null }): Promise<void> {
+async function measureFailover(cluster: RunningCluster, generators: Generator[], alive: boolean[], o: ScaleOptions, result: { failoverMs: number | null; failoverError: string | null; failoverTimeline: FailoverTimeline | null }): Promise<void> {
   // The lease holder, when its owner id names one of our pids; else the one process that opens the task's rounds.
   const holder = await leaseHolder(cluster);
   const byPid = holder === null ? -1 : cluster.processes.findIndex((p) => p.pid !== null && holder.split(/[^0-9A-Za-z]+/).includes(String(p.pid)));
@@ -256,19 +284,65 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
     return;
   }
   const before = latest(await versions(cluster, alive));
+  const watch = new Redis(cluster.redis, { maxRetriesPerRequest: 1 });
+  const token = async (): Promise<number | null> => {
+    const v = await watch.get(`${cluster.redisPrefix}:fence:${TASK}`).catch(() => null);
+    return v === null ? null : Number(v);
+  };
+  const timeline: FailoverTimeline = { leaseFreeMs: null, leaseTakenMs: null, firstInviteMs: null, roundId: null, invited: 0, accepted: 0, lastAcceptedMs: null, committedMs: null, tokenBefore: await token(), tokenAfter: null };
+  result.failoverTimeline = timeline;
+  const victimPid = String(cluster.processes[victim]!.pid);
+  const wall0 = Date.now();
   const t0 = performance.now();
   await cluster.kill(victim);
   alive[victim] = false;
   log(`killed the coordinator p${victim + 1} (SIGKILL) during round ${next}; latest version ${before}`);
-  const until = Date.now() + o.failoverTimeoutMs;
-  while (Date.now() < until) {
-    if (latest(await versions(cluster, alive)) > before) {
-      result.failoverMs = Math.round(performance.now() - t0);
-      result.failoverError = null;
-      log(`a new version after ${result.failoverMs} ms`);
-      return;
+  // The lease, watched every 50 ms on a connection of its own: when it expired, when another process took it.
+  let watching = true;
+  const watched = (async () => {
+    while (watching && timeline.leaseTakenMs === null) {
+      const v = await watch.get(`${cluster.redisPrefix}:lease:${TASK}`).catch(() => undefined);
+      const at = Math.round(performance.now() - t0);
+      if (v === null) timeline.leaseFreeMs ??= at;
+      else if (v !== undefined && !v.slice(0, v.lastIndexOf(':')).split(/[^0-9A-Za-z]+/).includes(victimPid)) {
+        timeline.leaseFreeMs ??= at;
+        timeline.leaseTakenMs = at;
+      }
+      await sleep(50);
     }
-    await sleep(100);
+  })();
+  const until = Date.now() + o.failoverTimeoutMs;
+  try {
+    while (Date.now() < until) {
+      if (latest(await versions(cluster, alive)) > before) {
+        result.failoverMs = Math.round(performance.now() - t0);
+        timeline.committedMs = result.failoverMs;
+        result.failoverError = null;
+        log(`a new version after ${result.failoverMs} ms`);
+        return;
+      }
+      await sleep(100);
+    }
+    result.failoverError = `no version after ${before} within ${o.failoverTimeoutMs} ms of killing the coordinator p${victim + 1}`;
+  } finally {
+    watching = false;
+    await watched;
+    timeline.tokenAfter = await token();
+    watch.disconnect();
+    // The first round invited after the kill is the restarted one (participants' clocks: this machine's).
+    const stats = await collect(generators).catch(() => []);
+    const after = new Map<string, { first: number; invited: number; accepted: number; last: number }>();
+    for (const s of stats) {
+      for (const [id, r] of Object.entries(s.rounds)) {
+        if (r.firstInviteAt < wall0) continue;
+        const m = after.get(id) ?? { first: Infinity, invited: 0, accepted: 0, last: 0 };
+        after.set(id, { first: Math.min(m.first, r.firstInviteAt), invited: m.invited + r.invited, accepted: m.accepted + r.accepted, last: Math.max(m.last, r.lastAcceptedAt) });
+      }
+    }
+    const first = [...after.entries()].sort((a, b) => a[1].first - b[1].first)[0];
+    if (first) {
+      Object.assign(timeline, { roundId: first[0], invited: first[1].invited, accepted: first[1].accepted, firstInviteMs: first[1].first - wall0, lastAcceptedMs: first[1].last > 0 ? first[1].last - wall0 : null });
+    }
+    log(`failover timeline (ms after the kill): ${JSON.stringify(timeline)}`);
   }
-  result.failoverError = `no version after ${before} within ${o.failoverTimeoutMs} ms of killing the coordinator p${victim + 1}`;
 }

@@ -4,6 +4,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import { ChorusError, describeZodError } from '@chorus/core';
 import { redisUrlValid } from './cluster/redis-connection.js';
 import { checkPostgresUrl, isPostgresUrl, PG_SCHEMA_PATTERN, redact } from './storage/postgres-url.js';
+import { DEFAULT_LEASE_MS } from './cluster/task-lease.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -95,7 +96,7 @@ export const serverConfigSchema = z
      * With Redis: a task's lease time. When its coordinator dies, another process takes the task over
      * within this long (and restarts the round in flight). Renewed every third of it.
      */
-    leaseMs: option(int(300, 600_000).default(5_000), { env: 'CHORUS_LEASE_MS', flag: '--lease-ms <ms>', kind: 'int', help: 'task lease time with Redis (failover within it)' }),
+    leaseMs: option(int(300, 600_000).default(DEFAULT_LEASE_MS), { env: 'CHORUS_LEASE_MS', flag: '--lease-ms <ms>', kind: 'int', help: 'task lease time with Redis (failover within it)' }),
     /** Model versions kept per task: the newest N (0 keeps every version)… */
     keepVersions: option(int(0, 1_000_000).default(100), { env: 'CHORUS_KEEP_VERSIONS', flag: '--keep-versions <n>', kind: 'int', help: 'newest model versions kept per task (0 = all)' }),
     /** …plus every k-th version (0: none). A version an open round was started from is always kept. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, roundCancelSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 
 /**
@@ -96,6 +96,8 @@ export const announceSchema = z.union([
   z.object({ t: z.literal('created'), from: id, taskId: id }),
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('model:updated'), msg: modelUpdatedSchema }),
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('task:status'), msg: taskStatusSchema }),
+  // A new coordinator cancelling the round its dead predecessor left open, for every process's sockets.
+  z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('round:cancel'), msg: roundCancelSchema }),
 ]);
 
 export type Tell = z.infer<typeof tellSchema>;

@@ -199,6 +199,9 @@ describe('the round engine over three server processes', () => {
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS * 3);
     const invites3 = await Promise.all(survivors.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round > 2), 20_000)));
     expect(new Set(invites3.map((i) => i.round)).size).toBe(1);
+    // Every survivor, on either live process, was told the abandoned round is over (it stops uploading for it).
+    const cancels = await Promise.all(survivors.map((p) => p.waitFor(() => p.cancels.find((c) => c.roundId === invites2[0]!.roundId))));
+    expect(cancels.map((c) => c.reason)).toEqual(survivors.map(() => 'the task moved to another server process'));
     expect(invites3[0]!.version).toBe(1);
     const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.01) }, 'float32');
     const receipts3 = await Promise.all(survivors.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));

@@ -61,6 +61,18 @@ describe('TaskLeases (Redis)', () => {
     stop();
   });
 
+  it('lists, in one call, the tasks whose lease nobody holds (a dead owner\'s once it expires)', async () => {
+    const a = new TaskLeases(redis, { prefix, owner: 'proc-a', ttlMs: 200 });
+    const b = new TaskLeases(redis, { prefix, owner: 'proc-b', ttlMs: 200 });
+    await a.acquire('f1');
+    expect(await b.free(['f1', 'f2'])).toEqual(['f2']);
+    expect(await b.free([])).toEqual([]);
+
+    // a dies (stops renewing): its task shows up as free once the lease time has passed.
+    await sleep(260);
+    expect(await b.free(['f1', 'f2'])).toEqual(['f1', 'f2']);
+  });
+
   it('a stale coordinator cannot commit: the new owner raises the fence with its token first', async () => {
     // Prepare: one database, two processes' leases on one task.
     const storage = new SqliteStorage({ path: ':memory:' });

@@ -12,9 +12,15 @@ export interface TaskLeaseOptions {
   readonly prefix: string;
   /** This process's id (unique per process start). */
   readonly owner: string;
-  /** Lease time: another process may take the task over this long after the owner stops renewing. @default 5_000 */
+  /** Lease time: another process may take the task over this long after the owner stops renewing. @default 3_000 */
   readonly ttlMs?: number;
 }
+
+/**
+ * 3 s: a killed coordinator is replaced 2-3 s later (renewed every second), while a live one
+ * survives an event-loop stall of up to 2 s without losing its task (the fence keeps a late one safe).
+ */
+export const DEFAULT_LEASE_MS = 3_000;
 
 // SET NX PX, and on success a new fencing token from a counter that never goes back.
 const ACQUIRE = `
@@ -40,7 +46,7 @@ export class TaskLeases {
   readonly ttlMs: number;
 
   constructor(private readonly redis: Redis, private readonly options: TaskLeaseOptions) {
-    this.ttlMs = options.ttlMs ?? 5_000;
+    this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_MS;
   }
 
   private keys(taskId: string): [string, string] {
@@ -68,6 +74,13 @@ export class TaskLeases {
    */
   async resumeTokensFrom(taskId: string, atLeast: number): Promise<void> {
     await this.redis.eval(RAISE_COUNTER, 1, this.keys(taskId)[1], atLeast);
+  }
+
+  /** Which of `taskIds` nobody holds now (one round trip, however many tasks): the ones worth an acquire. */
+  async free(taskIds: readonly string[]): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const held = await this.redis.mget(...taskIds.map((id) => this.keys(id)[0]));
+    return taskIds.filter((_, i) => held[i] === null);
   }
 
   /** The current holder's process id and token, or null. */

@@ -49,7 +49,11 @@ export class TaskHandover {
     await storage.raiseFence(taskId, fence);
     const task = await storage.getTask(taskId);
     if (!task) throw new ChorusError('NOT_FOUND', `task "${taskId}" does not exist`);
-    const runner = await this.host.loadRunner(task, { abandon: 'the task moved to another server process', fence, install: false });
+    // The round the old coordinator left open (abandoned just below): its invitees are told, once this process runs the task.
+    const [last] = await storage.listRounds(taskId, 1);
+    const left = last?.state === 'collecting' ? last.roundId : null;
+    const reason = 'the task moved to another server process';
+    const runner = await this.host.loadRunner(task, { abandon: reason, fence, install: false });
     const remote = await present();
     const old = this.host.runners.get(taskId);
     const local = this.host.localMembers(taskId, old);
@@ -58,6 +62,9 @@ export class TaskHandover {
     for (const m of [...local, ...others]) runner.addMember(m.participantId, m.connectionId, m.capabilities);
     this.host.runners.set(taskId, runner);
     activate();
+    // Every process's sockets (the cluster relays it): participants still downloading or uploading for
+    // the abandoned round stop at once instead of competing with the restarted round (others ignore it).
+    if (left !== null && this.host.coordinates(taskId)) this.host.deps.transport.broadcast(taskId, 'round:cancel', { taskId, roundId: left, reason });
     void old?.shutdown().catch(() => undefined);
     if (runner.taskStatus() === 'running') runner.enterWaiting();
   }

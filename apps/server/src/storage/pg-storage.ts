@@ -212,6 +212,12 @@ export class PgStorage implements Storage {
     return { taskId, id, capabilities: parse(r.capabilities), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen), contributions: Number(r.contributions) };
   }
 
+  async getParticipants(taskId: string, ids: readonly string[]): Promise<StoredParticipant[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.db.query('SELECT * FROM participants WHERE task_id = $1 AND id = ANY($2::text[])', [taskId, ids])).rows;
+    return rows.map((r) => ({ taskId, id: String(r.id), capabilities: parse(r.capabilities), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen), contributions: Number(r.contributions) }));
+  }
+
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }

@@ -179,6 +179,14 @@ export class SqliteStorage implements Storage {
     return { taskId, id, capabilities: parse(r.capabilities), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen), contributions: Number(r.contributions) };
   }
 
+  async getParticipants(taskId: string, ids: readonly string[]): Promise<StoredParticipant[]> {
+    const out: StoredParticipant[] = [];
+    // json_each takes the ids as one parameter: no statement per list length, no parameter limit.
+    const rows = this.db.prepare('SELECT p.* FROM participants p JOIN json_each(?) j ON p.id = j.value WHERE p.task_id = ?').all(JSON.stringify(ids), taskId) as Row[];
+    for (const r of rows) out.push({ taskId, id: String(r.id), capabilities: parse(r.capabilities), firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen), contributions: Number(r.contributions) });
+    return out;
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

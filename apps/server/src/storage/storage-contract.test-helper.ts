@@ -83,6 +83,23 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       expect((await reopened.listVersions('t1', 10)).map((v) => [v.version, v.byteLength])).toEqual([[1, 4], [0, 3]]);
     });
 
+    it('looks up many participants of a task in one call, leaving out unknown ids and other tasks', async () => {
+      const s = await open();
+      await s.createTask(task(), version(0, 0, [1]));
+      await s.createTask({ ...task(), id: 't2' }, { ...version(0, 0, [1]), taskId: 't2' });
+      for (let i = 0; i < 300; i++) await s.upsertParticipant('t1', `p${i}`, { backend: i % 2 ? 'wasm' : 'webgl' }, i);
+      await s.upsertParticipant('t2', 'q1', { backend: 'cpu' }, 1);
+
+      const ids = [...Array.from({ length: 300 }, (_, i) => `p${i}`), 'nobody', 'q1', "p'; DROP TABLE participants; --"];
+      const found = await s.getParticipants('t1', ids);
+
+      expect(found.map((p) => p.id).sort()).toEqual(Array.from({ length: 300 }, (_, i) => `p${i}`).sort());
+      expect(found.find((p) => p.id === 'p7')).toMatchObject({ taskId: 't1', capabilities: { backend: 'wasm' }, firstSeen: 7 });
+      expect(await s.getParticipants('t1', [])).toEqual([]);
+      expect((await s.getParticipants('t2', ids)).map((p) => p.id)).toEqual(['q1']);
+      await s.close();
+    });
+
     it('writes nothing when any part of a commit fails', async () => {
       const s = await open();
       await s.createTask(task(), version(0, 0, [1]));

@@ -149,6 +149,8 @@ export interface Storage {
 
   upsertParticipant(taskId: string, id: string, capabilities: unknown, at: number): Promise<void>;
   getParticipant(taskId: string, id: string): Promise<StoredParticipant | null>;
+  /** Those of `ids` the task knows, in one query (a new coordinator looks up thousands at once); unknown ids are left out. */
+  getParticipants(taskId: string, ids: readonly string[]): Promise<StoredParticipant[]>;
 
   /** Admin accounts, sessions and server settings. */
   readonly auth: AuthStore;
