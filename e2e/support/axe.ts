@@ -12,6 +12,9 @@ const fails = (v: { id: string; impact?: string | null }) => BLOCKING.has(v.impa
 
 /** Runs axe in the page (open shadow roots included) and returns one line per failing finding. */
 export async function axeAudit(page: Page, name: string): Promise<string[]> {
+  // Next.js streams a dynamic page's metadata after its body, so the <title> can land a moment after
+  // the content a test waited for. Give it that moment; a page that never gets one still fails below.
+  await page.waitForFunction(() => document.title.trim().length > 0, null, { timeout: 10_000 }).catch(() => undefined);
   await page.addScriptTag({ content: AXE_SOURCE });
   const results = await page.evaluate(() => (window as unknown as { axe: { run(): Promise<AxeResults> } }).axe.run());
   const minor = results.violations.filter((v) => !fails(v)).map((v) => `${v.id} (${v.impact}, ${v.nodes.length})`);
