@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload, taskConfigSchema, type Capabilities, type ServerToClientEvents, type TaskConfigInput } from '@chorus/core';
+import { createStrategy, decodePayload, encodePayload, maxPayloadBytes, parsePayload, SecAggParticipant, taskConfigSchema, type Capabilities, type RoundInvite, type SecAggServerMessage, type ServerToClientEvents, type TaskConfigInput } from '@chorus/core';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { FakeClock } from './clock.js';
@@ -136,4 +136,65 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
 /** The connection ids that got a round:invite, in order. */
 export function invited(t: RecordingTransport): string[] {
   return t.of('round:invite').map((s) => s.to);
+}
+
+export interface SecureRoundPlay {
+  /** Participants c1…c`count` take part. */
+  readonly count: number;
+  /** Participant i's update and its example count. */
+  readonly update: (i: number) => Float32Array;
+  readonly examples: (i: number) => number;
+  /** This participant disconnects right after sending its masked input. */
+  readonly closesTab?: number;
+}
+
+/**
+ * In-process SecAgg+ participants answer what the recording transport carries to them until task
+ * t1 commits a version (or 400 spins of 20 ms). Throws if a closed tab is sent anything more; the
+ * engine's refusals are collected in `errors`.
+ */
+export async function playSecureRound(h: Harness, play: SecureRoundPlay): Promise<{ errors: unknown[] }> {
+  const people = new Map<number, SecAggParticipant>();
+  const errors: unknown[] = [];
+  const closed = new Set<number>();
+  let seen = 0;
+  for (let spins = 0; spins < 400 && h.engine.summary('t1').version === 0; spins++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const batch = h.transport.sent.slice(seen);
+    seen += batch.length;
+    for (const s of batch) {
+      const i = Number(s.to.slice(1));
+      if (!(i >= 1 && i <= play.count)) continue;
+      if (closed.has(i) && s.event === 'secagg:next') throw new Error(`${s.to} was sent ${s.event} after closing its tab`);
+      const c = `c${i}`;
+      const send = (stage: 'advertise' | 'share' | 'mask' | 'unmask', message: unknown) => {
+        try {
+          h.engine.secureMessage(c, { taskId: 't1', roundId: h.engine.summary('t1').currentRound!.roundId, stage, message });
+        } catch (err) {
+          errors.push(err);
+        }
+      };
+      if (s.event === 'round:invite') {
+        const inv = s.msg as unknown as RoundInvite;
+        const p = await SecAggParticipant.create(inv.secureAggregation!.setup as never, inv.secureAggregation!.id);
+        people.set(i, p);
+        send('advertise', await p.advertise());
+      }
+      if (s.event === 'secagg:next') {
+        const m = s.msg as unknown as SecAggServerMessage;
+        const p = people.get(i)!;
+        if (m.event === 'secagg:keys') send('share', await p.shareKeys(m.payload as never));
+        if (m.event === 'secagg:shares') {
+          send('mask', await p.maskedInput(m.payload as never, play.update(i), play.examples(i)));
+          if (i === play.closesTab) {
+            closed.add(i);
+            h.engine.detach(c);
+          }
+        }
+        if (m.event === 'secagg:unmask') send('unmask', await p.unmask(m.payload as never));
+      }
+    }
+  }
+  await h.engine.idle();
+  return { errors };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createSeededRandom, gaussian, SecAggParticipant, type ModelUpdated, type RoundInvite, type SecAggServerMessage } from '@chorus/core';
-import { createHarness, taskConfig, type Harness } from './engine-test-kit.js';
+import { createSeededRandom, gaussian, type ModelUpdated } from '@chorus/core';
+import { createHarness, playSecureRound, taskConfig, type Harness } from './engine-test-kit.js';
 
 // Central DP on a securely aggregated round, through the round engine: the participants clip to
 // the DP clip norm C before quantizing, every update weighs 1, and the server adds N(0, (z·C/n)²)
@@ -39,44 +39,9 @@ async function secureDpHarness(dp: Record<string, unknown>): Promise<Harness> {
   return h;
 }
 
-/** In-process participants answer what the transport carries to them; `closesTab` leaves after its masked input. */
-async function playSecureRound(h: Harness, closesTab: number): Promise<void> {
-  const people = new Map<number, SecAggParticipant>();
-  const errors: unknown[] = [];
-  let seen = 0;
-  for (let spins = 0; spins < 400 && h.engine.summary('t1').version === 0; spins++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const batch = h.transport.sent.slice(seen);
-    seen += batch.length;
-    for (const s of batch) {
-      const i = Number(s.to.slice(1));
-      if (!(i >= 1 && i <= PEOPLE)) continue;
-      const send = (stage: 'advertise' | 'share' | 'mask' | 'unmask', message: unknown) => {
-        try {
-          h.engine.secureMessage(`c${i}`, { taskId: 't1', roundId: h.engine.summary('t1').currentRound!.roundId, stage, message });
-        } catch (err) {
-          errors.push(err);
-        }
-      };
-      if (s.event === 'round:invite') {
-        const inv = s.msg as unknown as RoundInvite;
-        const p = await SecAggParticipant.create(inv.secureAggregation!.setup as never, inv.secureAggregation!.id);
-        people.set(i, p);
-        send('advertise', await p.advertise());
-      }
-      if (s.event === 'secagg:next') {
-        const m = s.msg as unknown as SecAggServerMessage;
-        const p = people.get(i)!;
-        if (m.event === 'secagg:keys') send('share', await p.shareKeys(m.payload as never));
-        if (m.event === 'secagg:shares') {
-          send('mask', await p.maskedInput(m.payload as never, deltaOf(i), 10 * i));
-          if (i === closesTab) h.engine.detach(`c${i}`);
-        }
-        if (m.event === 'secagg:unmask') send('unmask', await p.unmask(m.payload as never));
-      }
-    }
-  }
-  await h.engine.idle();
+/** Every participant plays the round; participant 2 leaves after its masked input. */
+async function playDpRound(h: Harness): Promise<void> {
+  const { errors } = await playSecureRound(h, { count: PEOPLE, update: deltaOf, examples: (i) => 10 * i, closesTab: 2 });
   expect(errors.map(String)).toEqual([]);
 }
 
@@ -85,7 +50,7 @@ const lastUpdate = (h: Harness) => h.transport.of('model:updated').at(-1)!.msg a
 describe('central DP on a securely aggregated round', () => {
   it('without noise, commits the unweighted mean of the updates each participant clipped to C', async () => {
     const h = await secureDpHarness({ clipNorm: 1, noiseMultiplier: 0, sampleRate: 0.1 });
-    await playSecureRound(h, 2);
+    await playDpRound(h);
     expect(h.engine.summary('t1').version).toBe(1);
     const global = h.engine.globalWeights('t1');
     const mean = clippedMean();
@@ -103,7 +68,7 @@ describe('central DP on a securely aggregated round', () => {
   it('adds noise of std z·C/n to the unmasked mean, and the accountant counts the round as a plain DP round', async () => {
     const dp = { clipNorm: 1, noiseMultiplier: 1.2, sampleRate: 0.1 };
     const h = await secureDpHarness(dp);
-    await playSecureRound(h, 2);
+    await playDpRound(h);
     expect(h.engine.summary('t1').version).toBe(1);
     const global = h.engine.globalWeights('t1');
     const mean = clippedMean();

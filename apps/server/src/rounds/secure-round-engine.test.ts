@@ -1,70 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { SecAggParticipant, type RoundInvite, type SecAggServerMessage } from '@chorus/core';
-import { createHarness, type Harness } from './engine-test-kit.js';
+import { createHarness, playSecureRound } from './engine-test-kit.js';
 
 const secureTask = { limits: { maxUpdateNorm: 1 }, secureAggregation: { neighbours: 4, threshold: 3, quantizationBits: 12, stageDeadlineMs: 1_000 } };
 const deltas: Record<number, number[]> = { 1: [0.1, -0.2, 0.05, 0], 2: [0.3, 0.1, -0.1, 0.2], 3: [-0.1, 0.2, 0.1, 0.1], 4: [0.2, 0, 0, -0.2], 5: [0, 0.1, 0.3, 0.1] };
 const examples = (i: number) => 10 * i;
-
-/**
- * In-process participants answer what the recording transport carries to them. `closesTab`
- * disconnects right after sending its masked input.
- */
-async function playSecureRound(h: Harness, count: number, closesTab?: number) {
-  const people = new Map<number, SecAggParticipant>();
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
-  let seen = 0;
-  const errors: unknown[] = [];
-  const closed = new Set<number>();
-  for (let spins = 0; spins < 400; spins++) {
-    await settle();
-    const batch = h.transport.sent.slice(seen);
-    seen += batch.length;
-    for (const s of batch) {
-      const i = Number(s.to.slice(1));
-      if (!(i >= 1 && i <= count)) continue;
-      // A closed tab gets nothing more.
-      if (closed.has(i) && s.event === 'secagg:next') throw new Error(`${s.to} was sent ${s.event} after closing its tab`);
-      const c = `c${i}`;
-      const send = (stage: 'advertise' | 'share' | 'mask' | 'unmask', message: unknown) => {
-        try {
-          h.engine.secureMessage(c, { taskId: 't1', roundId: h.engine.summary('t1').currentRound!.roundId, stage, message });
-        } catch (err) {
-          errors.push(err);
-        }
-      };
-      if (s.event === 'round:invite') {
-        const inv = s.msg as unknown as RoundInvite;
-        const p = await SecAggParticipant.create(inv.secureAggregation!.setup as never, inv.secureAggregation!.id);
-        people.set(i, p);
-        send('advertise', await p.advertise());
-      }
-      if (s.event === 'secagg:next') {
-        const m = s.msg as unknown as SecAggServerMessage;
-        const p = people.get(i)!;
-        if (m.event === 'secagg:keys') send('share', await p.shareKeys(m.payload as never));
-        if (m.event === 'secagg:shares') {
-          send('mask', await p.maskedInput(m.payload as never, Float32Array.from(deltas[i]!), examples(i)));
-          if (i === closesTab) {
-            closed.add(i);
-            h.engine.detach(c);
-          }
-        }
-        if (m.event === 'secagg:unmask') send('unmask', await p.unmask(m.payload as never));
-      }
-    }
-    if (h.engine.summary('t1').version > 0) break;
-  }
-  await h.engine.idle();
-  return { errors };
-}
 
 describe('a securely aggregated round in the engine', () => {
   it('commits the weighted mean when one participant closes its tab after uploading its masked input', async () => {
     const h = await createHarness({ rounds: { targetClients: 5, minClients: 4, minAvailable: 5, overSelection: 1, deadlineMs: 60_000 }, task: secureTask });
     for (let i = 1; i <= 5; i++) await h.connect(i, { backend: 'wasm', numExamples: examples(i) });
     expect(h.engine.summary('t1').currentRound?.selected).toBe(5);
-    const { errors } = await playSecureRound(h, 5, 2);
+    const { errors } = await playSecureRound(h, { count: 5, update: (i) => Float32Array.from(deltas[i]!), examples, closesTab: 2 });
     expect(errors.map((e) => String(e))).toEqual([]);
     expect(h.engine.summary('t1').version).toBe(1);
     let weight = 0;
