@@ -1,6 +1,5 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecAggParticipant, normalizeBinary, type Ack, type RoundInvite, type SecAggServerMessage } from '@chorus/core';
 import { startServer, type RunningServer } from '../index.js';
 import { dropTestSchema, TEST_PG_URL, testSchemaName } from '../storage/pg-test-kit.test-helper.js';
 import { TestParticipant, fetchWeights } from '../transport/test-participant.js';
@@ -55,26 +54,7 @@ describe('secure aggregation over several server processes', () => {
     for (let i = 0; i < N; i++) {
       const c = new TestParticipant(servers[i % 3]!.url);
       clients.push(c);
-      let me: SecAggParticipant | undefined;
-      let roundId = '';
-      const send = async (stage: string, message: unknown) => {
-        const ack = (await c.request('secagg:message', { taskId: 'spread-secure', roundId, stage, message })) as Ack<unknown>;
-        if (!ack.ok) errors.push(`${i}:${stage}:${ack.error.message}`);
-      };
-      // Handlers record failures (an unhandled rejection would take the test process down).
-      const guarded = <A>(fn: (a: A) => Promise<void>) => (a: A) => void fn(a).catch((err: unknown) => errors.push(`${i}: ${String(err)}`));
-      c.socket.on('round:invite', guarded(async (inv: RoundInvite) => {
-        const s = normalizeBinary(inv.secureAggregation) as { id: number; setup: never };
-        roundId = inv.roundId;
-        me = await SecAggParticipant.create(s.setup, s.id);
-        await send('advertise', await me.advertise());
-      }));
-      c.socket.on('secagg:next', guarded(async (m: SecAggServerMessage) => {
-        const payload = normalizeBinary(m.payload) as never;
-        if (m.event === 'secagg:keys') await send('share', await me!.shareKeys(payload));
-        if (m.event === 'secagg:shares') await send('mask', await me!.maskedInput(payload, delta(i), 100));
-        if (m.event === 'secagg:unmask') await send('unmask', await me!.unmask(payload));
-      }));
+      c.answerSecureRounds('spread-secure', { update: delta(i), examples: 100, errors, label: String(i) });
       expect((await c.join('spread-secure')).ok).toBe(true);
       home.set(c.participantId, i % 3);
     }

@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecAggParticipant, normalizeBinary, type Ack, type RoundInvite, type SecAggServerMessage } from '@chorus/core';
 import { startServer, type RunningServer } from '../index.js';
 import { TestParticipant, fetchWeights } from '../transport/test-participant.js';
 
@@ -58,34 +57,7 @@ describe('secure aggregation over Socket.IO', () => {
     for (let i = 0; i < 4; i++) {
       const c = new TestParticipant(server.url);
       clients.push(c);
-      let me: SecAggParticipant | undefined;
-      let roundId = '';
-      let closed = false;
-      const send = async (stage: string, message: unknown) => {
-        if (closed) return;
-        const ack = (await c.request('secagg:message', { taskId: 'secure', roundId, stage, message })) as Ack<unknown>;
-        if (!ack.ok) errors.push(`${i}:${stage}:${ack.error.message}`);
-      };
-      // Handlers record failures (an unhandled rejection would take the test process down).
-      const guarded = <A>(fn: (a: A) => Promise<void>) => (a: A) => void fn(a).catch((err: unknown) => errors.push(`${i}: ${String(err)}`));
-      c.socket.on('round:invite', guarded(async (inv: RoundInvite) => {
-        const s = normalizeBinary(inv.secureAggregation) as { id: number; setup: never };
-        roundId = inv.roundId;
-        me = await SecAggParticipant.create(s.setup, s.id);
-        await send('advertise', await me.advertise());
-      }));
-      c.socket.on('secagg:next', guarded(async (m: SecAggServerMessage) => {
-        const payload = normalizeBinary(m.payload) as never;
-        if (m.event === 'secagg:keys') await send('share', await me!.shareKeys(payload));
-        if (m.event === 'secagg:shares') {
-          await send('mask', await me!.maskedInput(payload, delta(i), 100));
-          if (i === 3) {
-            closed = true;
-            c.close();
-          }
-        }
-        if (m.event === 'secagg:unmask') await send('unmask', await me!.unmask(payload));
-      }));
+      c.answerSecureRounds('secure', { update: delta(i), examples: 100, errors, label: String(i), closeAfterMask: i === 3 });
       expect((await c.join('secure')).ok).toBe(true);
     }
     await clients[0]!.waitFor(() => clients[0]!.updates.find((u) => u.version === 1), 40_000);

@@ -1,5 +1,5 @@
 import { io as connect, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, decodePayload, type Ack, type FlatWeights, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateReceipt } from '@chorus/core';
+import { PROTOCOL_VERSION, SecAggParticipant, decodePayload, normalizeBinary, type Ack, type FlatWeights, type JoinResponse, type ModelUpdated, type RoundInvite, type SecAggServerMessage, type UpdateReceipt } from '@chorus/core';
 
 /**
  * A scripted participant for integration tests: a real socket.io-client that records what the server
@@ -64,6 +64,43 @@ export class TestParticipant {
 
   close(): void {
     this.socket.close();
+  }
+
+  /**
+   * Answers every secure round of `taskId` as a SecAgg+ participant (keys, shares, `update` masked
+   * with weight `examples`, unmasking). Refusals and handler failures go to `errors` as
+   * "label:stage:message" (an unhandled rejection would take the test process down);
+   * `closeAfterMask` closes the socket right after the masked input, as a closed tab would.
+   */
+  answerSecureRounds(taskId: string, options: { update: Float32Array; examples: number; errors: string[]; label: string; closeAfterMask?: boolean }): void {
+    const { errors, label } = options;
+    let me: SecAggParticipant | undefined;
+    let roundId = '';
+    let closed = false;
+    const send = async (stage: string, message: unknown) => {
+      if (closed) return;
+      const ack = (await this.request('secagg:message', { taskId, roundId, stage, message })) as Ack<unknown>;
+      if (!ack.ok) errors.push(`${label}:${stage}:${ack.error.message}`);
+    };
+    const guarded = <A>(fn: (a: A) => Promise<void>) => (a: A) => void fn(a).catch((err: unknown) => errors.push(`${label}: ${String(err)}`));
+    this.socket.on('round:invite', guarded(async (inv: RoundInvite) => {
+      const s = normalizeBinary(inv.secureAggregation) as { id: number; setup: never };
+      roundId = inv.roundId;
+      me = await SecAggParticipant.create(s.setup, s.id);
+      await send('advertise', await me.advertise());
+    }));
+    this.socket.on('secagg:next', guarded(async (m: SecAggServerMessage) => {
+      const payload = normalizeBinary(m.payload) as never;
+      if (m.event === 'secagg:keys') await send('share', await me!.shareKeys(payload));
+      if (m.event === 'secagg:shares') {
+        await send('mask', await me!.maskedInput(payload, options.update, options.examples));
+        if (options.closeAfterMask) {
+          closed = true;
+          this.close();
+        }
+      }
+      if (m.event === 'secagg:unmask') await send('unmask', await me!.unmask(payload));
+    }));
   }
 }
 
