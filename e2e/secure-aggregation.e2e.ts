@@ -65,13 +65,39 @@ describe('secure aggregation in the browser', () => {
       wires.set(p, wire);
       return p;
     };
-    const leaver = await open('wasm');
+    // The leaver's socket goes through the test, which holds back its unmask answer: the round can
+    // only finish after the tab closes, whichever browser masks last (without this, a leaver that
+    // masked last answered the unmask stage before the test could close it, and the round committed
+    // with no one leaving).
+    let unmaskHeld = 0;
+    const leaver = await openParticipant(browser, web.url, {
+      query: 'backend=wasm',
+      beforeGoto: (page) => page.routeWebSocket(/.*/, (ws) => {
+        const upstream = ws.connectToServer();
+        let dropBinary = 0;
+        ws.onMessage((message) => {
+          if (typeof message !== 'string') {
+            if (dropBinary > 0) dropBinary -= 1;
+            else upstream.send(message);
+            return;
+          }
+          const attached = /^45(\d+)-/.exec(message);
+          if (message.includes('"secagg:message"') && message.includes('"stage":"unmask"')) {
+            unmaskHeld += 1;
+            dropBinary = attached ? Number(attached[1]) : 0;
+            return;
+          }
+          upstream.send(message);
+        });
+      }),
+    });
     const stayers = [await open('cpu'), await open('cpu'), await open('cpu')];
 
     // Execute: the leaver closes its tab as soon as its masked input was taken (its receipt shows)
     await leaver.page.getByTestId('round-receipt').waitFor({ timeout: 180_000 });
     const committedBeforeLeaving = (await listVersions(server.url, TASK)).some((v) => v.version >= 1);
     await leaver.context.close();
+    console.log(`secure e2e: the leaver was asked to unmask ${unmaskHeld ? "and held back its answer" : "only after it left"}`);
     const newcomer = await open('wasm');
     await eventually('4 committed versions', async () => (await listVersions(server.url, TASK)).some((v) => v.version >= 4), 240_000, 1_000);
 
