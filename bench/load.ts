@@ -33,18 +33,19 @@ interface Options {
 }
 
 function parseFlags(argv: readonly string[]): Options {
-  const o: Options = { connections: 10_000, updates: 1000, cnnUpdates: 200, rounds: 2, generators: 2, addresses: 4, deadlineMs: 60_000, cnn: true, download: true, cpuProf: null };
+  const o: Options = { connections: 10_000, updates: 1000, cnnUpdates: 200, rounds: 2, generators: 2, addresses: 4, deadlineMs: 60_000, cnn: true, download: true, fullDownloads: false, cpuProf: null };
   const ints: Record<string, keyof Options> = { '--connections': 'connections', '--updates': 'updates', '--cnn-updates': 'cnnUpdates', '--rounds': 'rounds', '--generators': 'generators', '--addresses': 'addresses', '--deadline-ms': 'deadlineMs' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--no-cnn') o.cnn = false;
     else if (flag === '--no-download') o.download = false;
+    else if (flag === '--full-downloads') o.fullDownloads = true;
     else if (flag === '--cpu-prof') o.cpuProf = argv[++i] ?? '.';
     else if (ints[flag]) {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error(`${flag}: expected a whole number from 1 to 1000000, got "${argv[i]}"`);
       (o as unknown as Record<string, number>)[ints[flag]] = n;
-    } else throw new Error(`unknown flag "${flag}" (flags: ${[...Object.keys(ints), '--no-cnn', '--no-download', '--cpu-prof DIR'].join(', ')})`);
+    } else throw new Error(`unknown flag "${flag}" (flags: ${[...Object.keys(ints), '--no-cnn', '--no-download', '--full-downloads', '--cpu-prof DIR'].join(', ')})`);
   }
   if (o.updates * 1.3 > o.connections || o.cnnUpdates * 1.3 > o.connections) throw new Error('--connections must be at least 1.3 × the updates per round (over-selection)');
   return o;
@@ -255,10 +256,11 @@ export async function run(): Promise<Record<string, unknown>> {
     const addresses = Array.from({ length: o.addresses }, (_, i) => `127.0.0.${i + 1}`);
     const t0 = performance.now();
     for (let g = 0; g < o.generators; g++) {
-      const child: Generator = spawn('generator-child.ts', `generator ${g}`);
+      // LOAD_GENERATOR_FLAGS: extra node flags for the generator processes (e.g. --cpu-prof).
+      const child: Generator = spawn('generator-child.ts', `generator ${g}`, (process.env.LOAD_GENERATOR_FLAGS ?? '').split(' ').filter(Boolean));
       generators.push(child);
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
-      child.send({ type: 'connect', url: ready.url, count, localAddresses: addresses, download: o.download });
+      child.send({ type: 'connect', url: ready.url, count, localAddresses: addresses, download: o.download, fullDownloads: o.fullDownloads });
     }
     const connected = await Promise.all(generators.map((g) => g.next('connected', 600_000)));
     const held = connected.reduce((n, c) => n + c.connected, 0);
@@ -272,7 +274,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const cnn = o.cnn ? await phase(server, generators, o, 'mnist-cnn', o.cnnUpdates, ready.url, held) : null;
     return {
       connections: o.connections,
-      downloads: o.download,
+      downloads: o.download ? (o.fullDownloads ? 'whole model on every invite' : 'as a browser') : 'none',
       connectionsHeld: nn.connectionsHeld,
       connectSeconds,
       healthzP99Ms: nn.healthzP99Ms,

@@ -4,13 +4,21 @@
  * download over HTTP, update:begin/chunk/end, round:cancel, model:updated) but with no training: every
  * invite is answered with one valid int8 update precomputed per task. Several of these processes
  * share the machine's cores with the server.
+ *
+ * Downloads are the requests a browser's session makes (packages/client model-download.ts): nothing
+ * for version 0 of a seeded task (rebuilt from the seed) or for the version it already holds, the
+ * version's exact difference when it holds the one before, an int8 difference `?from=` when it holds
+ * an older one, else the whole model. `fullDownloads` (`--full-downloads`) fetches the whole model
+ * on every invite instead: a device with no cache and no seed support, the heaviest case.
  */
 import { Agent, get } from 'node:http';
 import { io as connect, type Socket } from 'socket.io-client';
+/** The longest chain of exact differences a browser fetches (MAX_DELTA_CHAIN in packages/client model-download.ts). */
+const MAX_DELTA_CHAIN = 32;
 import { PROTOCOL_VERSION, decodePayload, encodePayload, type Ack, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateReceipt } from '@chorus/core';
 
 export type GeneratorCommand =
-  | { type: 'connect'; url: string; count: number; localAddresses: string[]; download: boolean }
+  | { type: 'connect'; url: string; count: number; localAddresses: string[]; download: boolean; fullDownloads: boolean }
   | { type: 'join'; taskId: string }
   | { type: 'collect' }
   | { type: 'close' };
@@ -50,10 +58,13 @@ interface Light {
   current: { roundId: string; cancelled: boolean } | null;
   /** From the join acknowledgement. */
   maxChunkBytes: number;
+  /** The exact version of each task this device holds (a browser's model cache). */
+  readonly held: Map<string, number>;
 }
 
 let url = '';
 let downloads = true;
+let fullDownloads = false;
 const lights: Light[] = [];
 const payloads = new Map<string, Uint8Array>();
 const rounds = new Map<string, RoundStats>();
@@ -93,6 +104,19 @@ async function payloadFor(taskId: string): Promise<Uint8Array> {
   return bytes;
 }
 
+/** The requests a browser's session makes for an invite's version (see the header): none, one, or a chain of differences. */
+function downloadPaths(light: Light, invite: RoundInvite): string[] {
+  const versions = `/api/tasks/${invite.taskId}/versions`;
+  const whole = [`${versions}/${invite.version}/weights`];
+  if (fullDownloads) return whole;
+  const held = light.held.get(invite.taskId) ?? (invite.initialWeights ? 0 : undefined);
+  if (held === invite.version) return [];
+  if (held === undefined || held > invite.version) return whole;
+  if (invite.version - held > 1 && invite.weightsSketch) return [`${versions}/${invite.version}/delta?from=${held}`];
+  if (invite.version - held > MAX_DELTA_CHAIN) return whole;
+  return Array.from({ length: invite.version - held }, (_, i) => `${versions}/${held + i + 1}/delta`);
+}
+
 const ask = <T>(socket: Socket, event: string, payload: unknown): Promise<Ack<T>> => socket.timeout(ACK_MS).emitWithAck(event, payload) as Promise<Ack<T>>;
 
 async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number): Promise<void> {
@@ -103,19 +127,24 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
   let sent = 0;
   let accepted = false;
   try {
-    // What a browser does first: the version's weights over HTTP (bytes are read, then dropped).
+    // What a browser does first: fetch the invited version the cheapest way it can (bytes are read, then dropped).
     const t0 = performance.now();
-    // As the session does, a failed download is retried with backoff (4 attempts in all).
-    for (let attempt = 0; downloads; attempt++) {
-      try {
-        await download(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`);
-        break;
-      } catch (err) {
-        if (attempt >= 3 || state.cancelled) throw err;
-        stats.downloadRetries += 1;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    const paths = downloads ? downloadPaths(light, invite) : [];
+    for (const path of paths) {
+      // As the session does, a failed download is retried with backoff (4 attempts in all).
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await download(path);
+          break;
+        } catch (err) {
+          if (attempt >= 3 || state.cancelled) throw err;
+          stats.downloadRetries += 1;
+          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
+        }
       }
     }
+    // The cache keeps exact versions only: an int8 difference `?from=` is trained from, not kept.
+    if (!paths.some((p) => p.includes('?from='))) light.held.set(invite.taskId, invite.version);
     stats.downloadMsMax = Math.max(stats.downloadMsMax, Math.round(performance.now() - t0));
     const t1 = performance.now();
     const payload = await payloadFor(invite.taskId);
@@ -159,7 +188,7 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
 function open(localAddress: string): Promise<Light> {
   return new Promise((resolve, reject) => {
     const socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 60_000, localAddress } as Parameters<typeof connect>[1]);
-    const light: Light = { socket, participants: new Map(), current: null, maxChunkBytes: 256 * 1024 };
+    const light: Light = { socket, participants: new Map(), current: null, maxChunkBytes: 256 * 1024, held: new Map() };
     socket.once('connect', () => resolve(light));
     socket.once('connect_error', (err) => {
       socket.close();
@@ -197,6 +226,7 @@ process.on('message', (raw) => {
       case 'connect': {
         url = cmd.url;
         downloads = cmd.download;
+        fullDownloads = cmd.fullDownloads;
         const errors = new Set<string>();
         let failed = 0;
         await pool(Array.from({ length: cmd.count }, (_, i) => cmd.localAddresses[i % cmd.localAddresses.length]!), CONNECT_CONCURRENCY, async (addr) => {

@@ -46,11 +46,16 @@ const monitor = setInterval(() => {
   if (tickLog.length > 4096) tickLog.splice(0, 2048);
   // Reading RSS costs a /proc read: every tenth tick (100 ms) is often enough for a peak.
   if (++ticks % 10 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  if (process.env.LOAD_DEBUG_MEMORY && ticks % 25 === 0) {
+    const m = process.memoryUsage();
+    process.stderr.write(`[server] memory at ${new Date().toISOString()}: heap ${Math.round(m.heapUsed / 2 ** 20)} MiB, array buffers ${Math.round(m.arrayBuffers / 2 ** 20)} MiB, external ${Math.round(m.external / 2 ** 20)} MiB\n`);
+  }
 }, TICK_MS);
 
 const dir = mkdtempSync(join(tmpdir(), 'chorus-load-'));
 const server: RunningServer = await startServer(
-  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [] },
+  // LOAD_UPLOAD_BUDGET_BYTES: the server's uploadBudgetBytes (CHORUS_UPLOAD_BUDGET_BYTES), to measure its effect.
+  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [], ...(process.env.LOAD_UPLOAD_BUDGET_BYTES ? { uploadBudgetBytes: Number(process.env.LOAD_UPLOAD_BUDGET_BYTES) } : {}) },
   {},
 );
 const logger = pino({ level: 'warn' });
