@@ -17,7 +17,7 @@ export type ServerCommand =
   | { type: 'stop' };
 
 export type ServerReport =
-  | { type: 'ready'; url: string; pid: number }
+  | { type: 'ready'; url: string; healthUrl: string; pid: number }
   | { type: 'created'; taskId: string }
   | { type: 'started'; taskId: string }
   | { type: 'closed'; taskId: string; round: number; state: 'committed' | 'abandoned'; version: number | null; participants: number; at: number }
@@ -55,7 +55,7 @@ const monitor = setInterval(() => {
 const dir = mkdtempSync(join(tmpdir(), 'chorus-load-'));
 const server: RunningServer = await startServer(
   // LOAD_UPLOAD_BUDGET_BYTES: the server's uploadBudgetBytes (CHORUS_UPLOAD_BUDGET_BYTES), to measure its effect.
-  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [], ...(process.env.LOAD_UPLOAD_BUDGET_BYTES ? { uploadBudgetBytes: Number(process.env.LOAD_UPLOAD_BUDGET_BYTES) } : {}) },
+  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [], healthPort: 0, ...(process.env.LOAD_UPLOAD_BUDGET_BYTES ? { uploadBudgetBytes: Number(process.env.LOAD_UPLOAD_BUDGET_BYTES) } : {}) },
   {},
 );
 const logger = pino({ level: 'warn' });
@@ -154,4 +154,4 @@ process.on('message', (raw) => {
   });
 });
 
-send({ type: 'ready', url: server.url, pid: process.pid });
+send({ type: 'ready', url: server.url, healthUrl: server.healthUrl!, pid: process.pid });

@@ -158,7 +158,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const child: Generator = spawn('generator-child.ts', `generator ${g}`);
       generators.push(child);
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
-      child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true });
+      child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true, fullDownloads: process.env.SCALE_FULL_DOWNLOADS === '1' });
     }
     const connected = await Promise.all(generators.map((g) => next(g, 'connected', 600_000)));
     // Counted by the processes themselves: what the front actually delivered to each.

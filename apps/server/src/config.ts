@@ -62,6 +62,14 @@ export const serverConfigSchema = z
   .strictObject({
     /** TCP port for HTTP and Socket.IO; 0 picks a free port. */
     port: option(int(0, 65535).default(8080), { env: 'CHORUS_PORT', flag: '--port <port>', kind: 'int', help: 'TCP port (0 = any free port)' }),
+    /**
+     * A second port that answers only /healthz and /readyz, from its own thread: a load balancer's
+     * probe gets its answer while the main event loop is busy with thousands of sockets, and the
+     * answer is about that loop (503 once it has not turned for healthStallMs). Off when unset.
+     */
+    healthPort: option(int(0, 65535).optional(), { env: 'CHORUS_HEALTH_PORT', flag: '--health-port <port>', kind: 'int', help: 'port for /healthz and /readyz answered off the main thread (0 = any free port)' }),
+    /** How long the main event loop may go without a turn before the health port answers 503. */
+    healthStallMs: option(int(500, 600_000).default(5_000), { env: 'CHORUS_HEALTH_STALL_MS', flag: '--health-stall-ms <ms>', kind: 'int', help: 'event-loop stall after which the health port reports unhealthy' }),
     /** Interface to listen on. */
     host: option(z.string().min(1, 'expected a host name or address').default('0.0.0.0'), { env: 'CHORUS_HOST', flag: '--host <host>', kind: 'string', help: 'interface to listen on' }),
     /** SQLite database file (':memory:' for a throw-away one), or a postgres://user@host:5432/database URL for PostgreSQL (several server processes share one). */

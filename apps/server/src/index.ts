@@ -1,3 +1,5 @@
+import { startHealthListener, type HealthListener } from './http/health-listener.js';
+import { checkReadiness } from './http/readiness.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
@@ -80,6 +82,8 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080, or https://… with tlsCert/tlsKey (HTTP API and Socket.IO on the same port). */
   readonly url: string;
   readonly port: number;
+  /** The health port's base URL (healthPort), answered off the main thread; null when it is off. */
+  readonly healthUrl: string | null;
   readonly config: ServerConfig;
   /** The round engine (tasks, rounds, participants) — for tests and the simulator. */
   readonly engine: RoundEngine;
@@ -188,6 +192,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
 
   let stopAdminFeed = (): void => undefined;
   let setupToken: string | null = null;
+  let health: HealthListener | null = null;
   let auth!: AdminAuth;
   let redis: Redis | null = null;
   try {
@@ -255,10 +260,14 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     setupToken = await auth.bootstrap();
     if (cfg.demoTask) await ensureDemoTask(engine, tasks, logger);
     await app.listen({ port: cfg.port, host: cfg.host });
+    if (cfg.healthPort !== undefined) {
+      health = await startHealthListener({ host: cfg.host, port: cfg.healthPort, stallMs: cfg.healthStallMs, readiness: () => checkReadiness(storage, redis), logger });
+    }
     // Listening first: a process that takes a task over can already be reached by its participants.
     await cluster?.startLeasing();
   } catch (err) {
     stopAdminFeed();
+    await health?.close();
     await engine.close().catch(() => undefined);
     await cluster?.close().catch(() => undefined);
     io.close();
@@ -272,12 +281,13 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   const port = typeof address === 'object' && address ? address.port : cfg.port;
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   const url = `${httpsServer ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, db: redact(cfg.db), tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}) }, 'chorus server listening');
+  logger.info({ url, db: redact(cfg.db), tasks: engine.taskIds(), ...(tlsPaths ? { tlsCert: tlsPaths.tlsCert } : {}), ...(health ? { healthUrl: health.url } : {}) }, 'chorus server listening');
 
   let closing: Promise<void> | null = null;
   return {
     url,
     port,
+    healthUrl: health?.url ?? null,
     config: cfg,
     engine,
     cluster,
@@ -297,6 +307,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     },
     close() {
       closing ??= (async () => {
+        // Probes fail first: a load balancer stops sending visitors here while the rest shuts down.
+        await health?.close();
         stopAdminFeed();
         cluster?.stopLeasing();
         await engine.close();

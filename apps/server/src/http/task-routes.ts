@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { checkReadiness } from './readiness.js';
 import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
@@ -54,19 +55,8 @@ export function registerTaskRoutes(app: FastifyInstance, { engine, storage, task
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    try {
-      // A database that does not answer within 2 s makes the process not ready (the pool would wait 10 s for a connection).
-      await Promise.race([storage.ping(), new Promise((_, fail) => setTimeout(() => fail(new Error('no answer within 2 s')), 2000).unref())]);
-    } catch (err) {
-      return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `database not ready: ${(err as Error).message}` } });
-    }
-    if (redis) {
-      try {
-        await redis.ping();
-      } catch (err) {
-        return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: `redis not ready: ${(err as Error).message}` } });
-      }
-    }
+    const readiness = await checkReadiness(storage, redis);
+    if (!readiness.ready) return reply.status(503).send({ error: { code: 'UNAVAILABLE', message: readiness.message } });
     return { status: 'ready' };
   });
 
