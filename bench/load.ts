@@ -192,7 +192,7 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
 
   const perRound = closed.map((c) => {
     const roundId = `${taskId}-r${c.round}`;
-    const merged: RoundStats = { invited: 0, firstInviteAt: Infinity, accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0 };
+    const merged: RoundStats = { invited: 0, firstInviteAt: Infinity, accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0, wholeModelFallbacks: 0 };
     for (const s of stats) {
       const r = s.rounds[roundId];
       if (!r) continue;
@@ -206,6 +206,7 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
       merged.downloadMsMax = Math.max(merged.downloadMsMax, r.downloadMsMax);
       merged.uploadMsMax = Math.max(merged.uploadMsMax, r.uploadMsMax);
       merged.downloadRetries += r.downloadRetries;
+      merged.wholeModelFallbacks += r.wholeModelFallbacks;
       for (const [k, n] of Object.entries(r.refused)) merged.refused[k] = (merged.refused[k] ?? 0) + n;
     }
     const key = `${taskId}@${c.version}`;
@@ -226,6 +227,7 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
       downloadMsMax: merged.downloadMsMax,
       uploadMsMax: merged.uploadMsMax,
       downloadRetries: merged.downloadRetries,
+      wholeModelFallbacks: merged.wholeModelFallbacks,
     };
   });
   const committed = perRound.filter((r) => r.state === 'committed');

@@ -86,7 +86,7 @@ try {
 
 console.log(`cluster: ready
   front (browsers, clients):  ${cluster.url}
-${cluster.processes.map((p) => `  ${p.name}: ${p.url}  pid ${p.pid}`).join('\n')}
+${cluster.processes.map((p) => `  ${p.name}: ${p.url}  pid ${p.pid}  (load-balancer probes: ${p.healthUrl}/healthz)`).join('\n')}
   database: ${cluster.db.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')} schema ${cluster.dbSchema}; Redis ${cluster.redis} prefix ${cluster.redisPrefix}
   nginx configuration: ${cluster.nginxConfigPath}
   web app against the front: npm run build -w @chorus/web && CHORUS_SERVER_URL=${cluster.url} npm run start -w @chorus/web

@@ -37,6 +37,8 @@ export interface RoundStats {
   downloadMsMax: number;
   uploadMsMax: number;
   downloadRetries: number;
+  /** Differences the server did not have (404), replaced by the whole model as a browser does. */
+  wholeModelFallbacks: number;
 }
 
 export type GeneratorReport =
@@ -73,18 +75,37 @@ const versions = new Map<string, { count: number; lastAt: number }>();
 function roundStats(roundId: string): RoundStats {
   let s = rounds.get(roundId);
   if (!s) {
-    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0 };
+    s = { invited: 0, firstInviteAt: Date.now(), accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0, wholeModelFallbacks: 0 };
     rounds.set(roundId, s);
   }
   return s;
 }
 
-function download(path: string): Promise<Uint8Array> {
+class HttpError extends Error {
+  constructor(readonly status: number, path: string) {
+    super(`GET ${path}: HTTP ${status}`);
+  }
+}
+
+/** GET `path`; the bytes are counted, not kept (a light participant trains nothing). */
+function download(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(`${url}${path}`, { agent }, (res) => {
+      let bytes = 0;
+      res.on('data', (b: Buffer) => (bytes += b.byteLength));
+      res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new HttpError(res.statusCode ?? 0, path))));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** The bytes of `path`, for the one download whose content is used (version 0, to build the update). */
+function downloadBytes(path: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     get(`${url}${path}`, { agent }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => (res.statusCode === 200 ? resolve(new Uint8Array(Buffer.concat(parts))) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(new Uint8Array(Buffer.concat(parts))) : reject(new HttpError(res.statusCode ?? 0, path))));
       res.on('error', reject);
     }).on('error', reject);
   });
@@ -94,7 +115,7 @@ function download(path: string): Promise<Uint8Array> {
 async function payloadFor(taskId: string): Promise<Uint8Array> {
   const ready = payloads.get(taskId);
   if (ready) return ready;
-  const { layout, values } = decodePayload(await download(`/api/tasks/${taskId}/versions/0/weights`));
+  const { layout, values } = decodePayload(await downloadBytes(`/api/tasks/${taskId}/versions/0/weights`));
   let seed = 12345;
   const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   const delta = new Float32Array(values.length);
@@ -117,6 +138,18 @@ function downloadPaths(light: Light, invite: RoundInvite): string[] {
   return Array.from({ length: invite.version - held }, (_, i) => `${versions}/${held + i + 1}/delta`);
 }
 
+async function withRetries(path: string, state: { cancelled: boolean }, stats: RoundStats): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await download(path);
+    } catch (err) {
+      if (attempt >= 3 || state.cancelled || (err instanceof HttpError && err.status < 500)) throw err;
+      stats.downloadRetries += 1;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
+    }
+  }
+}
+
 const ask = <T>(socket: Socket, event: string, payload: unknown): Promise<Ack<T>> => socket.timeout(ACK_MS).emitWithAck(event, payload) as Promise<Ack<T>>;
 
 async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number): Promise<void> {
@@ -130,21 +163,21 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
     // What a browser does first: fetch the invited version the cheapest way it can (bytes are read, then dropped).
     const t0 = performance.now();
     const paths = downloads ? downloadPaths(light, invite) : [];
+    let exact = !paths.some((p) => p.includes('?from='));
     for (const path of paths) {
-      // As the session does, a failed download is retried with backoff (4 attempts in all).
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await download(path);
-          break;
-        } catch (err) {
-          if (attempt >= 3 || state.cancelled) throw err;
-          stats.downloadRetries += 1;
-          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt * (0.5 + Math.random() / 2)));
-        }
-      }
+      // As the session does: a failed download is retried with backoff (4 attempts in all), and a
+      // difference the server does not keep (404) is replaced by the whole model.
+      const got = await withRetries(path, state, stats).catch(async (err: unknown) => {
+        if (!(err instanceof HttpError && err.status === 404 && path.includes('/delta'))) throw err;
+        stats.wholeModelFallbacks += 1;
+        exact = true;
+        await withRetries(`/api/tasks/${invite.taskId}/versions/${invite.version}/weights`, state, stats);
+        return 'whole' as const;
+      });
+      if (got === 'whole') break;
     }
     // The cache keeps exact versions only: an int8 difference `?from=` is trained from, not kept.
-    if (!paths.some((p) => p.includes('?from='))) light.held.set(invite.taskId, invite.version);
+    if (exact) light.held.set(invite.taskId, invite.version);
     stats.downloadMsMax = Math.max(stats.downloadMsMax, Math.round(performance.now() - t0));
     const t1 = performance.now();
     const payload = await payloadFor(invite.taskId);

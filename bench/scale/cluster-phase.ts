@@ -54,11 +54,14 @@ export interface PhaseResult {
   readonly joined: number;
   readonly joinErrors: string[];
   /** `uploadsMs`: first invite → last accepted upload (downloads and uploads of the round; compare with the failover's restarted round). */
-  readonly rounds: { round: number; version: number; accepted: number; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
+  readonly rounds: { round: number; version: number; accepted: number; refused: Record<string, number>; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
   readonly roundCloseMs: number | null;
   readonly acceptedByProcess: number[];
+  /** On each process's health port (what a load balancer probes: answered off the main thread). */
   readonly healthzP99ByProcess: number[];
   readonly healthzP99Ms: number | null;
+  /** The same probe on each process's main port, which waits for its event loop. */
+  readonly mainPortHealthzP99ByProcess: number[];
   readonly failoverMs: number | null;
   readonly failoverError: string | null;
   /** Where the failover's time went, ms after the kill (see measureFailover). */
@@ -122,8 +125,8 @@ async function collect(generators: Generator[]) {
   return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
-function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt'> {
-  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity };
+function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt' | 'refused'> {
+  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity, refused: {} as Record<string, number> };
   for (const s of stats) {
     const r = s.rounds[roundId];
     if (!r) continue;
@@ -131,6 +134,7 @@ function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: s
     m.invited += r.invited;
     m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
     m.firstInviteAt = Math.min(m.firstInviteAt, r.firstInviteAt);
+    for (const [k, n] of Object.entries(r.refused)) m.refused[k] = (m.refused[k] ?? 0) + n;
   }
   return m;
 }
@@ -149,7 +153,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   });
   const generators: Generator[] = [];
   const result: { -readonly [K in keyof PhaseResult]: PhaseResult[K] } = {
-    processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null,
+    processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null, mainPortHealthzP99ByProcess: [],
     failoverMs: null, failoverError: failover ? 'not reached' : null, failoverTimeline: null, versionsLost: null, versionsDuplicated: null, error: null,
   };
   try {
@@ -192,7 +196,8 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     log(`${result.joined} joined${result.joinErrors.length ? `; refused: ${result.joinErrors.join(' | ')}` : ''}`);
 
     const acceptedBefore = await perProcess(cluster, alive, 'chorus_uploads_received_total', { task: TASK, outcome: 'accepted' });
-    const probes = cluster.processes.map((p) => probeHealth(p.url));
+    const probes = cluster.processes.map((p) => probeHealth(p.healthUrl));
+    const mainProbes = cluster.processes.map((p) => probeHealth(p.url));
     const start = await fetch(`${cluster.url}/api/tasks/${TASK}/start`, { method: 'POST', headers: AUTH });
     if (!start.ok) throw new Error(`starting the task through the front: HTTP ${start.status} ${await start.text()}`);
     const until = Date.now() + o.rounds * (o.deadlineMs + 60_000);
@@ -205,6 +210,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       stats = await collect(generators);
     }
     const healthz = await Promise.all(probes.map((p) => p.stop()));
+    result.mainPortHealthzP99ByProcess = (await Promise.all(mainProbes.map((p) => p.stop()))).map((h) => round1(quantile(h, 0.99)));
     result.healthzP99ByProcess = healthz.map((h) => round1(quantile(h, 0.99)));
     result.healthzP99Ms = healthz.some((h) => h.length > 0) ? Math.max(...result.healthzP99ByProcess.filter((x) => !Number.isNaN(x))) : null;
     const acceptedAfter = await perProcess(cluster, alive, 'chorus_uploads_received_total', { task: TASK, outcome: 'accepted' });
@@ -215,12 +221,12 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const r = merged(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
-      result.rounds.push({ round: v, version: v, accepted: r.accepted, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
+      result.rounds.push({ round: v, version: v, accepted: r.accepted, refused: r.refused, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
     result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
     if (closes.length < o.rounds) result.error = `${closes.length} of ${o.rounds} rounds committed and reached the participants (latest version ${latest(await versions(cluster, alive))})`;
-    log(`rounds: ${JSON.stringify(result.rounds)}; accepted per process ${result.acceptedByProcess.join(' / ')}; /healthz p99 per process ${result.healthzP99ByProcess.join(' / ')} ms`);
+    log(`rounds: ${JSON.stringify(result.rounds)}; accepted per process ${result.acceptedByProcess.join(' / ')}; /healthz p99 per process ${result.healthzP99ByProcess.join(' / ')} ms (main ports ${result.mainPortHealthzP99ByProcess.join(' / ')} ms)`);
 
     if (failover) await measureFailover(cluster, generators, alive, o, result);
     const listed = await versions(cluster, alive);

@@ -23,7 +23,10 @@ export const CLUSTER_DEFAULTS = {
 export interface ClusterOptions {
   /** Server processes behind the front (1–32). */
   readonly processes: number;
-  /** The front's port; the processes take the next ones (port+1 … port+N). 0: free ports for all. @default 0 */
+  /**
+   * The front's port; the processes take the next ones (port+1 … port+N), and their health ports
+   * (load-balancer probes, answered off the main thread) the N after that. 0: free ports for all. @default 0
+   */
   readonly port?: number;
   /** The front's interface. @default '127.0.0.1' */
   readonly host?: string;
@@ -55,6 +58,8 @@ export interface ClusterProcess {
   readonly port: number;
   /** Its own address, bypassing the front (metrics, probes). */
   readonly url: string;
+  /** Its health port: /healthz and /readyz answered off the main thread (what a load balancer probes). */
+  readonly healthUrl: string;
   /** The current OS process id (changes on restart); null while it is not running. */
   readonly pid: number | null;
 }
@@ -162,6 +167,8 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const frontPort = options.port || (await freePort());
   const ports: number[] = [];
   for (let i = 0; i < n; i++) ports.push(options.port ? options.port + 1 + i : await freePort());
+  const healthPorts: number[] = [];
+  for (let i = 0; i < n; i++) healthPorts.push(options.port ? options.port + 1 + n + i : await freePort());
   const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
   const nginxBin = ensureNginx();
   const dir = mkdtempSync(join(tmpdir(), 'chorus-cluster-'));
@@ -211,7 +218,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     const name = `p${i + 1}`;
     const args = [
       '--import', 'tsx', join(REPO_ROOT, 'apps/server/src/main.ts'),
-      '--port', String(ports[i]), '--host', '127.0.0.1',
+      '--port', String(ports[i]), '--host', '127.0.0.1', '--health-port', String(healthPorts[i]),
       '--db', db, '--db-schema', dbSchema, '--redis', redis, '--redis-prefix', redisPrefix,
       // nginx on this machine is the only peer whose X-Forwarded-For counts: rate limits see the visitor.
       '--trust-proxy', 'loopback',
@@ -277,7 +284,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       get processes() {
         return ports.map((port, i) => {
           const child = managed.get(`p${i + 1}`)?.child;
-          return { name: `p${i + 1}`, port, url: `http://127.0.0.1:${port}`, pid: child?.pid ?? null };
+          return { name: `p${i + 1}`, port, url: `http://127.0.0.1:${port}`, healthUrl: `http://127.0.0.1:${healthPorts[i]}`, pid: child?.pid ?? null };
         });
       },
       db,

@@ -177,4 +177,23 @@ describe('differential model downloads over HTTP', () => {
     await expectError('/api/tasks/dl/versions/1e3/delta', 400, 'BAD_REQUEST');
     await expectError('/api/tasks/nope/versions/1/delta', 404, 'NOT_FOUND');
   });
+
+  it('still serves each difference after a restart: it is stored with its version, so any server process can serve it', async () => {
+    // Prepare: the difference as the committing process served it, then a fresh process on the same database.
+    const before = await rawGet('/api/tasks/dl/versions/2/delta');
+    expect(before.status).toBe(200);
+    await server.close();
+    server = await startServer(
+      { port: 0, host: '127.0.0.1', db: join(dir, 'd.sqlite'), dbSync: 'NORMAL', demoTask: false, logLevel: 'silent', maxChunkBytes: CHUNK, adminToken: ADMIN.authorization.slice(7) },
+      { evaluate: null },
+    );
+
+    // Execute: the new process never committed version 2.
+    const after = await rawGet('/api/tasks/dl/versions/2/delta');
+
+    // Assert: the same bytes, so a client holding version 1 still rebuilds version 2 exactly.
+    expect(after.status).toBe(200);
+    expect(Buffer.compare(after.body, before.body)).toBe(0);
+    expect(after.headers.etag).toBe(before.headers.etag);
+  });
 });

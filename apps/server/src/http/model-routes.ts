@@ -37,6 +37,28 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   }
 
   const nearDeltas = new Map<string, Promise<Uint8Array>>();
+  const storedDeltas = new Map<string, Promise<Uint8Array | null>>();
+
+  /**
+   * Version v's difference as stored with it, for a process that did not commit v (a mirror of a
+   * task coordinated elsewhere) or committed it before a restart; kept in memory from then on.
+   * Requests arriving together share one read.
+   */
+  function storedDelta(taskId: string, v: number): Promise<Uint8Array | null> {
+    const key = `${taskId}:${v}`;
+    let pending = storedDeltas.get(key);
+    if (!pending) {
+      pending = storage
+        .getVersionDelta(taskId, v)
+        .then((d) => {
+          if (d) engine.deps.modelDeltas?.put(taskId, v, d);
+          return d;
+        })
+        .finally(() => storedDeltas.delete(key));
+      storedDeltas.set(key, pending);
+    }
+    return pending;
+  }
 
   /** int8 of v − u (stochastic rounding seeded by the pair, so a recomputation is the same file). */
   function nearDelta(taskId: string, u: number, v: number, key: string): Promise<Uint8Array> {
@@ -100,7 +122,7 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
       engine.recordDownload(req.params.id, sent);
       return reply;
     }
-    const delta = engine.deps.modelDeltas?.get(req.params.id, v);
+    const delta = engine.deps.modelDeltas?.get(req.params.id, v) ?? (await storedDelta(req.params.id, v));
     if (!delta) throw new ChorusError('NOT_FOUND', `the difference of version ${v} from ${v - 1} is no longer kept: download the full model`);
     const sent = await files.send(req, reply, { key: fileKey(req.params.id, v, 'delta'), bytes: delta, latest: false, version: v });
     engine.recordDownload(req.params.id, sent);

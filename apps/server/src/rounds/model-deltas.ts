@@ -3,8 +3,9 @@ import { modelHash, modelSketch, seededInitialWeights, type ModelSketch, type Te
 /**
  * The encoded differences of recent versions (version v's is the step from v − 1), kept in memory
  * for the `/delta` download route: a client holding v − 1 fetches it instead of the whole model.
- * Only recent versions are worth keeping (a client further behind downloads the full model), and
- * none survive a restart (the route answers NOT_FOUND and clients fall back to the full model).
+ * Only recent versions are worth keeping (a client further behind fetches one int8 difference
+ * `?from=`). Each difference is also stored with its version (NewVersion.delta): the route reads it
+ * from storage on a miss, so other processes and a restarted one serve it too.
  * Also memoises each version's exact-weights hash and sketch, which every invite carries, and
  * whether a template task's version 0 is what its seed rebuilds (then invites name the seed).
  */

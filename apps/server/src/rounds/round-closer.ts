@@ -268,6 +268,7 @@ export class RoundCloser {
         strategyState: strategy.exportState(),
         metrics,
         createdAt: host.clock.now(),
+        delta: delta ?? null,
       };
     } catch (err) {
       return this.fail(closing, `the new version could not be built: ${ChorusError.from(err).message}`, err);

@@ -164,6 +164,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (task_id, round)
   );
   `,
+  // Each version's exact difference from the one before, so every process serves it (not only the one that committed it).
+  `ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS delta BYTEA`,
 ];
 
 /**

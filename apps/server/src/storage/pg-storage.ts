@@ -127,6 +127,11 @@ export class PgStorage implements Storage {
     return r ? toVersion(r) : null;
   }
 
+  async getVersionDelta(taskId: string, version: number): Promise<Uint8Array | null> {
+    const r = (await this.db.query<{ delta: Buffer | null }>('SELECT delta FROM model_versions WHERE task_id = $1 AND version = $2', [taskId, version])).rows[0];
+    return r?.delta ? new Uint8Array(r.delta.buffer, r.delta.byteOffset, r.delta.byteLength) : null;
+  }
+
   async listVersions(taskId: string, limit: number): Promise<VersionSummary[]> {
     return (await this.db.query(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE task_id = $1 ORDER BY version DESC LIMIT $2`, [taskId, limit])).rows.map(toSummary);
   }
@@ -250,7 +255,7 @@ export class PgStorage implements Storage {
 }
 
 async function insertVersion(c: pg.PoolClient, v: NewVersion): Promise<void> {
-  await c.query('INSERT INTO model_versions (task_id, version, round, payload, strategy_state, metrics, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+  await c.query('INSERT INTO model_versions (task_id, version, round, payload, strategy_state, metrics, created_at, delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
     v.taskId,
     v.version,
     v.round,
@@ -258,6 +263,7 @@ async function insertVersion(c: pg.PoolClient, v: NewVersion): Promise<void> {
     v.strategyState ? bytea(v.strategyState) : null,
     json(v.metrics),
     v.createdAt,
+    v.delta ? bytea(v.delta) : null,
   ]);
 }
 

@@ -187,6 +187,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     PRIMARY KEY (task_id, round)
   );
   `,
+  // Each version's exact difference from the one before, served after a restart too.
+  `ALTER TABLE model_versions ADD COLUMN delta BLOB`,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -108,6 +108,11 @@ export class SqliteStorage implements Storage {
     return r ? toVersion(r) : null;
   }
 
+  async getVersionDelta(taskId: string, version: number): Promise<Uint8Array | null> {
+    const r = this.db.prepare('SELECT delta FROM model_versions WHERE task_id = ? AND version = ?').get(taskId, version) as { delta: Buffer | null } | undefined;
+    return r?.delta ? new Uint8Array(r.delta.buffer, r.delta.byteOffset, r.delta.byteLength) : null;
+  }
+
   async listVersions(taskId: string, limit: number): Promise<VersionSummary[]> {
     return (this.db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE task_id = ? ORDER BY version DESC LIMIT ?`).all(taskId, limit) as Row[]).map(toSummary);
   }
@@ -233,8 +238,8 @@ export class SqliteStorage implements Storage {
 
   private insertVersion(v: NewVersion): void {
     this.db
-      .prepare('INSERT INTO model_versions (task_id, version, round, payload, strategy_state, metrics, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(v.taskId, v.version, v.round, Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength), v.strategyState ? Buffer.from(v.strategyState) : null, json(v.metrics), v.createdAt);
+      .prepare('INSERT INTO model_versions (task_id, version, round, payload, strategy_state, metrics, created_at, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(v.taskId, v.version, v.round, Buffer.from(v.payload.buffer, v.payload.byteOffset, v.payload.byteLength), v.strategyState ? Buffer.from(v.strategyState) : null, json(v.metrics), v.createdAt, v.delta ? Buffer.from(v.delta.buffer, v.delta.byteOffset, v.delta.byteLength) : null);
   }
 
   private closeRound(c: RoundClose, state: 'committed' | 'abandoned', reason: string | null): void {

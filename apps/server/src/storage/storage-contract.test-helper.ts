@@ -83,6 +83,23 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       expect((await reopened.listVersions('t1', 10)).map((v) => [v.version, v.byteLength])).toEqual([[1, 4], [0, 3]]);
     });
 
+    it("keeps each version's difference from the one before, for every process and after reopening", async () => {
+      const s = await open();
+      await s.createTask(task(), version(0, 0, [1, 2, 3]));
+      await s.openRound({ taskId: 't1', round: 1, roundId: 't1-r1', version: 0, startedAt: 100, selected: 1 });
+      await s.commitRound(close(1), { ...version(1, 1, [4, 5, 6]), delta: Uint8Array.from([7, 0, 255, 3]) });
+      await s.openRound({ taskId: 't1', round: 2, roundId: 't1-r2', version: 1, startedAt: 200, selected: 1 });
+      await s.commitRound(close(2), version(2, 2, [5, 6, 7]));
+      await s.close();
+      const reopened = await open();
+
+      expect([...(await reopened.getVersionDelta('t1', 1))!]).toEqual([7, 0, 255, 3]);
+      expect(await reopened.getVersionDelta('t1', 0)).toBeNull();
+      expect(await reopened.getVersionDelta('t1', 2)).toBeNull();
+      expect(await reopened.getVersionDelta('t1', 9)).toBeNull();
+      expect(await reopened.getVersionDelta('nope', 1)).toBeNull();
+    });
+
     it('looks up many participants of a task in one call, leaving out unknown ids and other tasks', async () => {
       const s = await open();
       await s.createTask(task(), version(0, 0, [1]));

@@ -90,6 +90,12 @@ export interface NewVersion {
   readonly strategyState: Uint8Array | null;
   readonly metrics: Readonly<Record<string, number>>;
   readonly createdAt: number;
+  /**
+   * The version's exact difference from version − 1, in the task's download codec (what
+   * `GET …/versions/:v/delta` serves). Stored with the version so every server process, and this one
+   * after a restart, serves it; null when there is none (version 0, or a codec without one).
+   */
+  readonly delta?: Uint8Array | null;
 }
 
 /** The closing facts of a round (committed or abandoned). */
@@ -116,6 +122,8 @@ export interface Storage {
 
   latestVersion(taskId: string): Promise<StoredVersion | null>;
   getVersion(taskId: string, version: number): Promise<StoredVersion | null>;
+  /** A version's stored difference from the version before (NewVersion.delta); null when none is kept. */
+  getVersionDelta(taskId: string, version: number): Promise<Uint8Array | null>;
   /** Newest first. */
   listVersions(taskId: string, limit: number): Promise<VersionSummary[]>;
   /** Merges metrics (e.g. central evaluation) into a version and the round that produced it. */
