@@ -62,6 +62,8 @@ interface Closing {
   readonly round: OpenRound;
   stale: boolean;
   watchdog: TimerHandle | null;
+  /** Where the close's time went (ms), logged with the committed version. */
+  readonly timings: Record<string, number>;
 }
 
 /**
@@ -131,7 +133,7 @@ export class RoundCloser {
       this.safely('round:cancel', () => host.deps.transport.send(c.connectionId, 'round:cancel', { taskId: r.taskId, roundId: r.roundId, reason }));
     }
     this.safely('the round-closed hook', () => host.roundClosed());
-    const closing: Closing = { round: r, stale: false, watchdog: null };
+    const closing: Closing = { round: r, stale: false, watchdog: null, timings: {} };
     const timeoutMs = host.deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     closing.watchdog = host.clock.setTimer(() => {
       closing.watchdog = null;
@@ -149,8 +151,10 @@ export class RoundCloser {
     const min = this.host.task().config.rounds.minClients;
     if (r.accepted < min) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
     let partials: ClientUpdate[] = [];
+    const t0 = performance.now();
     try {
       partials = (await this.host.collectPartials?.(r)) ?? [];
+      if (partials.length > 0) closing.timings.partialsMs = Math.round(performance.now() - t0);
     } catch (err) {
       return this.fail(closing, `the partial sums of other server processes could not be collected: ${ChorusError.from(err).message}`, err);
     }
@@ -239,6 +243,7 @@ export class RoundCloser {
     let metrics: Record<string, number>;
     let receipts: StoredReceipt[];
     let delta: Uint8Array | undefined;
+    const built = performance.now();
     try {
       const model = host.model();
       next = strategy.applyAggregate(model.global, result, r.round);
@@ -274,6 +279,8 @@ export class RoundCloser {
       return this.fail(closing, `the new version could not be built: ${ChorusError.from(err).message}`, err);
     }
     const version = checkpoint.version;
+    closing.timings.buildMs = Math.round(performance.now() - built);
+    const persisted = performance.now();
     try {
       await this.persist(() => deps.storage.commitRound(this.facts(r, metrics, receipts), checkpoint, host.fence));
     } catch (err) {
@@ -284,7 +291,8 @@ export class RoundCloser {
     // this close meanwhile (then any round opened since is a delta from the old one).
     if (delta) deps.modelDeltas?.put(task.id, version, delta);
     const committed: RoundCommitted = { kind: 'committed', round: r.round, version, global: next, metrics, late: closing.stale };
-    if (!closing.stale) host.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size }, 'version committed');
+    closing.timings.persistMs = Math.round(performance.now() - persisted);
+    if (!closing.stale) host.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size, ...closing.timings }, 'version committed');
     host.apply(committed);
     if (closing.stale) return;
 
