@@ -54,8 +54,8 @@ const monitor = setInterval(() => {
 
 const dir = mkdtempSync(join(tmpdir(), 'chorus-load-'));
 const server: RunningServer = await startServer(
-  // LOAD_UPLOAD_BUDGET_BYTES: the server's uploadBudgetBytes (CHORUS_UPLOAD_BUDGET_BYTES), to measure its effect.
-  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [], healthPort: 0, ...(process.env.LOAD_UPLOAD_BUDGET_BYTES ? { uploadBudgetBytes: Number(process.env.LOAD_UPLOAD_BUDGET_BYTES) } : {}) },
+  // LOAD_UPLOAD_BUDGET_BYTES, LOAD_MAX_CHUNK_BYTES: the server's uploadBudgetBytes and maxChunkBytes, to measure their effect.
+  { port: 0, host: '127.0.0.1', db: join(dir, 'load.sqlite'), demoTask: false, evaluate: false, logLevel: 'warn', corsOrigins: [], healthPort: 0, ...(process.env.LOAD_UPLOAD_BUDGET_BYTES ? { uploadBudgetBytes: Number(process.env.LOAD_UPLOAD_BUDGET_BYTES) } : {}), ...(process.env.LOAD_MAX_CHUNK_BYTES ? { maxChunkBytes: Number(process.env.LOAD_MAX_CHUNK_BYTES) } : {}) },
   {},
 );
 const logger = pino({ level: 'warn' });
