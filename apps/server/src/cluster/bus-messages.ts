@@ -31,7 +31,7 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
     bytes: z.number().int().nonnegative(),
     verdict: z.union([z.object({ l2Norm: z.number().nonnegative() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
   }),
-  z.object({ kind: z.literal('partial'), roundId: id }),
+  z.object({ kind: z.literal('partial'), roundId: id, admitted: z.number().int().nonnegative().max(10_000_000).optional() }),
   z.object({ kind: z.literal('summary') }),
   // Checked with the participant-facing schema on arrival (fromWireRequest).
   z.object({ kind: z.literal('secagg'), participantId: id, message: z.unknown() }),

@@ -279,12 +279,12 @@ export class ClusterCoordination implements Coordination {
     return (await this.bus.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
   }
 
-  async partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum> {
+  async partialOf(processId: string, taskId: string, roundId: string, admitted?: number): Promise<PartialSum> {
     // A process that stopped beating took its partial sum with it: say so now rather than after the timeout.
     if (processId !== this.processId && (await this.redis.exists(this.aliveKey(processId))) === 0) {
       throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
     }
-    const raw = await this.bus.request(processId, taskId, { kind: 'partial', roundId }, `server process ${processId}`);
+    const raw = await this.bus.request(processId, taskId, { kind: 'partial', roundId, ...(admitted !== undefined ? { admitted } : {}) }, `server process ${processId}`);
     const wire = wirePartialSchema.safeParse(raw);
     if (!wire.success) throw new ChorusError('BAD_REQUEST', `server process ${processId} answered something that is not a partial sum`);
     return fromWirePartial(wire.data);

@@ -25,7 +25,8 @@ export type CoordinatorRequest =
   /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
   | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: { readonly l2Norm: number } | { readonly code: string; readonly message: string } }
   /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
-  | { readonly kind: 'partial'; readonly roundId: string }
+  /** `admitted`: how many of this process's uploads the coordinator accepted; the answer need not wait for the rest. */
+  | { readonly kind: 'partial'; readonly roundId: string; readonly admitted?: number }
   /** Where the task's rounds stand, as its coordinator knows (a read on another process). */
   | { readonly kind: 'summary' }
   /** A participant's message in a stage of a secure round (SecAgg+ runs on the coordinator). */
@@ -76,7 +77,7 @@ export interface Coordination {
   /** `onAnswer` runs in the turn the answer arrives, before anything else this process hears. */
   ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]>;
   /** Asks one process for its partial sum of a round (the coordinator, closing it). */
-  partialOf(processId: string, taskId: string, roundId: string): Promise<PartialSum>;
+  partialOf(processId: string, taskId: string, roundId: string, admitted?: number): Promise<PartialSum>;
   /** A participant connected to this process joined or left the task (the presence registry). */
   present(taskId: string, participantId: string, connectionId: string, joined: boolean): void;
   /** The coordinator changed the task's stored state (status, version): followers reload it. */

@@ -57,9 +57,9 @@ export class HierarchicalUploads {
     }
   }
 
-  /** This process's partial sum of a round, for its coordinator (once). */
-  take(taskId: string, roundId: string): Promise<PartialSum> {
-    return this.partials.take(taskId, roundId);
+  /** This process's partial sum of a round, for its coordinator (once): see PartialSums.take. */
+  take(taskId: string, roundId: string, admitted?: number): Promise<PartialSum> {
+    return this.partials.take(taskId, roundId, admitted);
   }
 
   /**
@@ -69,7 +69,7 @@ export class HierarchicalUploads {
   async collect(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]> {
     return Promise.all(
       [...expected].map(async ([processId, want]) => {
-        const got = await this.coordination().partialOf(processId, taskId, roundId);
+        const got = await this.coordination().partialOf(processId, taskId, roundId, want.count);
         if (got.count !== want.count || got.examples !== want.examples) {
           throw new ChorusError('INTERNAL', `the partial sum of server process ${processId} holds ${got.count} updates (${got.examples} examples); the round admitted ${want.count} (${want.examples} examples) from it`);
         }

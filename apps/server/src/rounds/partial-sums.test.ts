@@ -62,6 +62,25 @@ describe('partial sums (hierarchical aggregation)', () => {
     expect(await sums.take('t', 't-r3')).toMatchObject({ count: 1, examples: 1 });
   });
 
+  it('answers a coordinator that says how many it admitted once those are folded, not waiting for the answers to refused uploads', async () => {
+    // Prepare: two uploads admitted and one still waiting for its answer (the closed round will refuse it).
+    const sums = new PartialSums();
+    const waits = [sums.expect('t', 't-r1'), sums.expect('t', 't-r1'), sums.expect('t', 't-r1')];
+    sums.fold('t', 't-r1', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    waits[0]!();
+    // Execute: the coordinator admitted 2 from here.
+    const taken = sums.take('t', 't-r1', 2);
+    let settled = false;
+    void taken.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).toBe(false); // only 1 of the 2 admitted is folded yet
+    sums.fold('t', 't-r1', layout, upload([2, 2, 2, 2, 2, 2]), 3, {});
+    // Assert: answered with both, while the third upload's answer is still outstanding.
+    expect(await taken).toMatchObject({ count: 2, examples: 8 });
+    waits[1]!();
+    waits[2]!();
+  });
+
   it('is used only where the round aggregate is linear in the updates', () => {
     const config = (extra: Record<string, unknown>) => taskConfigSchema.parse({ id: 't', name: 'T', data: { kind: 'tabular', inputShape: [2], numClasses: 2 }, ...extra });
     expect(aggregatesLinearly(config({}))).toBe(true);

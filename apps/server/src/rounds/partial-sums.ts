@@ -10,7 +10,8 @@ interface Accumulating {
   readonly metrics: Map<string, { sum: number; weight: number }>;
   /** Uploads waiting for the coordinator's answer (admitted or not). */
   inFlight: number;
-  readonly drained: (() => void)[];
+  /** take()s waiting: for every answer, or (`until`) for that many folded updates. */
+  readonly waiting: { readonly until: number | undefined; readonly wake: () => void }[];
 }
 
 /** Most distinct client metric names kept per round (the wire allows 32 per client). */
@@ -27,7 +28,7 @@ export class PartialSums {
   private entry(taskId: string, roundId: string): Accumulating {
     const e = this.byTask.get(taskId);
     if (e && e.roundId === roundId) return e;
-    const fresh: Accumulating = { roundId, sum: null, count: 0, examples: 0, metrics: new Map(), inFlight: 0, drained: [] };
+    const fresh: Accumulating = { roundId, sum: null, count: 0, examples: 0, metrics: new Map(), inFlight: 0, waiting: [] };
     this.byTask.set(taskId, fresh);
     return fresh;
   }
@@ -38,7 +39,7 @@ export class PartialSums {
     e.inFlight += 1;
     return () => {
       e.inFlight -= 1;
-      if (e.inFlight === 0) for (const wake of e.drained.splice(0)) wake();
+      settle(e);
     };
   }
 
@@ -57,18 +58,39 @@ export class PartialSums {
       m.weight += numExamples;
       e.metrics.set(k, m);
     }
+    settle(e);
   }
 
   /**
-   * The round's partial sum, handed over once (the coordinator closing the round), after every upload
-   * still waiting for its answer is settled. A round with nothing here is an empty partial sum.
+   * The round's partial sum, handed over once (the coordinator closing the round). With `admitted`
+   * (how many of this process's uploads the coordinator accepted) it is handed over as soon as that
+   * many are folded: the uploads still waiting for an answer at that point are ones the closed round
+   * refuses, and waiting for those answers too held the close up by a round trip through a busy
+   * coordinator. Without it, after every upload waiting for its answer is settled. A round with
+   * nothing here is an empty partial sum.
    */
-  async take(taskId: string, roundId: string): Promise<PartialSum> {
+  async take(taskId: string, roundId: string, admitted?: number): Promise<PartialSum> {
     const e = this.byTask.get(taskId);
     if (!e || e.roundId !== roundId) return { count: 0, examples: 0, sum: new Float32Array(0), metrics: {} };
-    if (e.inFlight > 0) await new Promise<void>((wake) => e.drained.push(wake));
+    if (!done(e, admitted)) await new Promise<void>((wake) => e.waiting.push({ until: admitted, wake }));
     if (this.byTask.get(taskId) === e) this.byTask.delete(taskId);
     return { count: e.count, examples: e.examples, sum: e.sum ?? new Float32Array(0), metrics: Object.fromEntries(e.metrics) };
+  }
+}
+
+/** Whether a take() may answer: every upload's answer is in, or the admitted ones are all folded. */
+function done(e: Accumulating, until: number | undefined): boolean {
+  return e.inFlight === 0 || (until !== undefined && e.count >= until);
+}
+
+/** Wakes the take()s that may answer now. */
+function settle(e: Accumulating): void {
+  if (e.waiting.length === 0) return;
+  for (let i = e.waiting.length - 1; i >= 0; i--) {
+    const w = e.waiting[i]!;
+    if (!done(e, w.until)) continue;
+    e.waiting.splice(i, 1);
+    w.wake();
   }
 }
 

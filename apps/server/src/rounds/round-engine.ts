@@ -230,7 +230,7 @@ export class RoundEngine {
    * answers, except 'partial' (the coordinator asking this process for its partial sum).
    */
   async answer(taskId: string, req: CoordinatorRequest, from = 'local'): Promise<CoordinatorAnswers[CoordinatorRequest['kind']]> {
-    if (req.kind === 'partial') return this.uploads.take(taskId, req.roundId);
+    if (req.kind === 'partial') return this.uploads.take(taskId, req.roundId, req.admitted);
     if (!this.coordinates(taskId)) throw new ChorusError('UNAVAILABLE', `task "${taskId}" is not coordinated by this server process (its lease moved): try again`);
     const runner = this.runner(taskId);
     switch (req.kind) {
