@@ -1,5 +1,3 @@
-import { startHealthListener, type HealthListener } from './http/health-listener.js';
-import { checkReadiness } from './http/readiness.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
@@ -47,6 +45,8 @@ import { ensureDemoTask } from './tasks/task-factory.js';
 import { createTaskService } from './tasks/task-service.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer, type TransportTap } from './transport/socket-handlers.js';
 import { chorusSocketParser } from './transport/socket-parser.js';
+import { startHealthListener, type HealthListener } from './http/health-listener.js';
+import { checkReadiness } from './http/readiness.js';
 
 export type { ServerConfig } from './config.js';
 export { DEFAULT_CONFIG, loadConfig, resolveConfig } from './config.js';

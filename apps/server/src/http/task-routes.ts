@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { checkReadiness } from './readiness.js';
 import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
@@ -7,6 +6,7 @@ import type { TaskSummary } from '../rounds/task-summary.js';
 import type { Storage } from '../storage/storage.js';
 import { templateTaskSource } from '../tasks/task-factory.js';
 import type { TaskService } from '../tasks/task-service.js';
+import { checkReadiness } from './readiness.js';
 
 export interface RouteContext {
   readonly engine: RoundEngine;
