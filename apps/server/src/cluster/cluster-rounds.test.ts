@@ -203,6 +203,9 @@ describe('the round engine over three server processes', () => {
     const cancels = await Promise.all(survivors.map((p) => p.waitFor(() => p.cancels.find((c) => c.roundId === invites2[0]!.roundId))));
     expect(cancels.map((c) => c.reason)).toEqual(survivors.map(() => 'the task moved to another server process'));
     expect(invites3[0]!.version).toBe(1);
+    // The restarted round asked the abandoned round's participants first (they hold version 1 already).
+    const picks = await eventually('the restarted round\'s picks', async () => (await storage.getRoundSelection!(TASK, invites3[0]!.round)) ?? undefined);
+    expect(picks.reasons.map((r) => [r.participantId, r.kind]).sort()).toEqual(survivors.map((p) => [p.participantId, 'resume']).sort());
     const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.01) }, 'float32');
     const receipts3 = await Promise.all(survivors.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));
     expect(receipts3.map((r) => r.ok)).toEqual([true, true, true, true]);

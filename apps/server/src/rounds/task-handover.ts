@@ -52,8 +52,11 @@ export class TaskHandover {
     // The round the old coordinator left open (abandoned just below): its invitees are told, once this process runs the task.
     const [last] = await storage.listRounds(taskId, 1);
     const left = last?.state === 'collecting' ? last.roundId : null;
+    // Whom it had invited: the restarted round asks them first (they hold the version already).
+    const cohort = left !== null && last ? await storage.getRoundSelection?.(taskId, last.round).catch(() => null) : null;
     const reason = 'the task moved to another server process';
     const runner = await this.host.loadRunner(task, { abandon: reason, fence, install: false });
+    if (cohort && 'resumeCohort' in runner) runner.resumeCohort(cohort.reasons.map((r) => r.participantId));
     const remote = await present();
     const old = this.host.runners.get(taskId);
     const local = this.host.localMembers(taskId, old);

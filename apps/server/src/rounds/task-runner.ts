@@ -3,7 +3,7 @@ import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalize
 import type { StoredTask } from '../storage/storage.js';
 import { aggregatesLinearly, checkExamples, parseUpload, type UploadRules } from './upload-validation.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { isEligible, selectionSize, type SelectionReason } from './client-selection.js';
+import { isEligible, pickRandom, selectionSize, type SelectionReason } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
 import { OpenRound } from './open-round.js';
 import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-closer.js';
@@ -212,13 +212,27 @@ export class TaskRunner implements RoundCloserHost {
       return;
     }
     const count = selectionSize(rounds.targetClients, rounds.overSelection, eligible.length);
-    const { picked, reasons } = this.selection.select(eligible, count, this.lastRound + 1, {
-      random: this.deps.random ?? Math.random,
+    const random = this.deps.random ?? Math.random;
+    // A round restarted after a failover invites the abandoned round's participants that are still
+    // here first: they were online moments ago and already hold the version. The policy fills the rest.
+    const cohort = this.cohort;
+    this.cohort = null;
+    const again = cohort ? pickRandom(eligible.filter((m) => cohort.has(m.participantId)), count, random) : [];
+    const others = again.length > 0 ? eligible.filter((m) => !cohort!.has(m.participantId)) : eligible;
+    const rest = this.selection.select(others, count - again.length, this.lastRound + 1, {
+      random,
       deadlineMs: rounds.deadlineMs,
       examplesPerRound: (m) => examplesPerRound(m.capabilities, this.config.training),
     });
-    this.openRound(picked, reasons);
+    this.openRound([...again, ...rest.picked], [...again.map((m) => ({ participantId: m.participantId, kind: 'resume' as const })), ...rest.reasons]);
   }
+
+  /** The participants of the round a dead coordinator left open: the next round invites them first (see maybeStartRound). */
+  resumeCohort(participantIds: readonly string[]): void {
+    this.cohort = participantIds.length > 0 ? new Set(participantIds) : null;
+  }
+
+  private cohort: ReadonlySet<string> | null = null;
 
   /**
    * What an invite carries for differential downloads: the version's exact hash and sketch, and the

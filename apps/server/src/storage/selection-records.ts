@@ -27,7 +27,8 @@ export interface ParticipantHistory {
 export interface SelectionReason {
   readonly participantId: string;
   /** uniform: random; exploit: by utility; explore: not seen before. */
-  readonly kind: 'uniform' | 'exploit' | 'explore';
+  /** `resume`: invited again by the round that restarts one a dead coordinator left open (it holds the version). */
+  readonly kind: 'uniform' | 'exploit' | 'explore' | 'resume';
   /** The score it was ranked by (statistical × system × reliability, with fairness), when the policy ranks. */
   readonly utility?: number;
   /** Training speed it reported, examples/s. */

@@ -3,7 +3,7 @@
 import { percent, seconds } from './format.js';
 import type { RoundSelection } from './types.js';
 
-const KIND_TEXT = { uniform: 'picked at random', exploit: 'picked for its utility', explore: 'new: explored' } as const;
+const KIND_TEXT = { uniform: 'picked at random', exploit: 'picked for its utility', explore: 'new: explored', resume: 'invited again: its round was restarted after a failover' } as const;
 
 /** Why each participant of a round was picked: the policy, and per pseudonymous id what it saw. */
 export function SelectionReasons({ round, selection }: { round: number; selection: RoundSelection }) {

@@ -47,7 +47,7 @@ export interface RoundSelection {
   readonly policy: string;
   readonly reasons: readonly {
     readonly participantId: string;
-    readonly kind: 'uniform' | 'exploit' | 'explore';
+    readonly kind: 'uniform' | 'exploit' | 'explore' | 'resume';
     readonly utility?: number;
     readonly speed?: number;
     readonly reliability?: number;
