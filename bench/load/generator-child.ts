@@ -87,32 +87,33 @@ class HttpError extends Error {
   }
 }
 
-/**
- * GET `path` with the Accept-Encoding a browser sends (Chromium's), so the server answers with what
- * a browser would get (a brotli copy where that is smaller); the bytes on the wire are counted, not
- * decoded or kept (a light participant trains nothing).
- */
-function download(path: string): Promise<number> {
+/** GET `path`, each body chunk to `onData`; rejects with HttpError unless the answer is 200. */
+function fetchPath(path: string, headers: Record<string, string>, onData: (b: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    get(`${url}${path}`, { agent, headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } }, (res) => {
-      let bytes = 0;
-      res.on('data', (b: Buffer) => (bytes += b.byteLength));
-      res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new HttpError(res.statusCode ?? 0, path))));
+    get(`${url}${path}`, { agent, headers }, (res) => {
+      res.on('data', onData);
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new HttpError(res.statusCode ?? 0, path))));
       res.on('error', reject);
     }).on('error', reject);
   });
 }
 
+/**
+ * GET `path` with the Accept-Encoding a browser sends (Chromium's), so the server answers with what
+ * a browser would get (a brotli copy where that is smaller); the bytes on the wire are counted, not
+ * decoded or kept (a light participant trains nothing).
+ */
+async function download(path: string): Promise<number> {
+  let bytes = 0;
+  await fetchPath(path, { 'accept-encoding': 'gzip, deflate, br, zstd' }, (b) => (bytes += b.byteLength));
+  return bytes;
+}
+
 /** The bytes of `path`, for the one download whose content is used (version 0, to build the update). */
-function downloadBytes(path: string): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    get(`${url}${path}`, { agent }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => (res.statusCode === 200 ? resolve(new Uint8Array(Buffer.concat(parts))) : reject(new HttpError(res.statusCode ?? 0, path))));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
+async function downloadBytes(path: string): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  await fetchPath(path, {}, (b) => parts.push(b));
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** One valid int8 delta per task: small Gaussian-ish values, far inside the server's norm bound. */

@@ -8,6 +8,7 @@ import { fromWirePartial, wirePartialSchema, type Announce } from './bus-message
 import { ProcessBus } from './process-bus.js';
 import { PresenceRegistry } from './presence-registry.js';
 import { DEFAULT_LEASE_MS, TaskLeases, type HeldLease } from './task-lease.js';
+import { SingleFlight } from '../single-flight.js';
 
 export interface ClusterOptions {
   readonly prefix: string;
@@ -42,7 +43,7 @@ export class ClusterCoordination implements Coordination {
   readonly presence: PresenceRegistry;
   private readonly coordinating = new Set<string>();
   private readonly held = new Map<string, { lease: HeldLease; stopKeep: () => void }>();
-  private readonly claiming = new Map<string, Promise<boolean>>();
+  private readonly claiming = new SingleFlight<boolean>();
   private readonly bus: ProcessBus;
   private readonly leaseMs: number;
   private readonly log: Logger;
@@ -154,11 +155,7 @@ export class ClusterCoordination implements Coordination {
 
   /** Tries to get the task's lease and take the task over; true when this process coordinates it. */
   claim(taskId: string): Promise<boolean> {
-    const running = this.claiming.get(taskId);
-    if (running) return running;
-    const p = this.takeOver(taskId).finally(() => this.claiming.delete(taskId));
-    this.claiming.set(taskId, p);
-    return p;
+    return this.claiming.run(taskId, () => this.takeOver(taskId));
   }
 
   private async takeOver(taskId: string): Promise<boolean> {
@@ -262,7 +259,7 @@ export class ClusterCoordination implements Coordination {
   }
 
   async ask<K extends CoordinatorRequest['kind']>(taskId: string, request: Extract<CoordinatorRequest, { kind: K }>, onAnswer?: (answer: CoordinatorAnswers[K]) => void): Promise<CoordinatorAnswers[K]> {
-    await this.claiming.get(taskId);
+    await this.claiming.pending(taskId);
     let holder = await this.leases.holder(taskId);
     // Nobody coordinates the task (it was just created, or its coordinator died): an operator's
     // action makes this process take it over rather than wait for the next lease round.

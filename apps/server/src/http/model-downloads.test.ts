@@ -27,6 +27,13 @@ function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ s
   });
 }
 
+/** A GET that must fail with `status` and the typed error `code`. */
+async function expectError(path: string, status: number, code: string): Promise<void> {
+  const res = await rawGet(path);
+  expect(res.status).toBe(status);
+  expect(JSON.parse(res.body.toString()).error.code).toBe(code);
+}
+
 /** One round: both participants upload a constant delta (float32), and the version moves on. */
 async function playRound(a: TestParticipant, b: TestParticipant, index: number, layout: FlatWeights['layout'], n: number): Promise<RoundInvite[]> {
   const ia: RoundInvite = await a.waitFor(() => a.invites[index]);
@@ -151,11 +158,6 @@ describe('differential model downloads over HTTP', () => {
   });
 
   it('refuses a base version that is not before the version, not a number, or no longer kept', async () => {
-    const expectError = async (path: string, status: number, code: string) => {
-      const res = await rawGet(path);
-      expect(res.status).toBe(status);
-      expect(JSON.parse(res.body.toString()).error.code).toBe(code);
-    };
     await expectError('/api/tasks/dl/versions/2/delta?from=2', 400, 'BAD_REQUEST');
     await expectError('/api/tasks/dl/versions/2/delta?from=7', 400, 'BAD_REQUEST');
     await expectError('/api/tasks/dl/versions/2/delta?from=-1', 400, 'BAD_REQUEST');
@@ -166,11 +168,6 @@ describe('differential model downloads over HTTP', () => {
   });
 
   it('answers differences it cannot serve with typed errors (clients then download the whole model)', async () => {
-    const expectError = async (path: string, status: number, code: string) => {
-      const res = await rawGet(path);
-      expect(res.status).toBe(status);
-      expect(JSON.parse(res.body.toString()).error.code).toBe(code);
-    };
     await expectError('/api/tasks/dl/versions/0/delta', 404, 'NOT_FOUND');
     await expectError('/api/tasks/dl/versions/999/delta', 404, 'NOT_FOUND');
     await expectError('/api/tasks/dl/versions/latest/delta', 400, 'BAD_REQUEST');

@@ -3,6 +3,7 @@ import { ChorusError, createSeededRandom, encodeNearDelta, roundCodecSeed } from
 import type { StoredVersion } from '../storage/storage.js';
 import { loadMl } from '../tasks/ml-loader.js';
 import type { RouteContext } from './task-routes.js';
+import { SingleFlight } from '../single-flight.js';
 import { VersionCache } from './version-cache.js';
 import { createVersionFiles } from './version-files.js';
 
@@ -37,7 +38,7 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
   }
 
   const nearDeltas = new Map<string, Promise<Uint8Array>>();
-  const storedDeltas = new Map<string, Promise<Uint8Array | null>>();
+  const storedDeltas = new SingleFlight<Uint8Array | null>();
 
   /**
    * Version v's difference as stored with it, for a process that did not commit v (a mirror of a
@@ -45,19 +46,11 @@ export function registerModelRoutes(app: FastifyInstance, { engine, storage, log
    * Requests arriving together share one read.
    */
   function storedDelta(taskId: string, v: number): Promise<Uint8Array | null> {
-    const key = `${taskId}:${v}`;
-    let pending = storedDeltas.get(key);
-    if (!pending) {
-      pending = storage
-        .getVersionDelta(taskId, v)
-        .then((d) => {
-          if (d) engine.deps.modelDeltas?.put(taskId, v, d);
-          return d;
-        })
-        .finally(() => storedDeltas.delete(key));
-      storedDeltas.set(key, pending);
-    }
-    return pending;
+    return storedDeltas.run(`${taskId}:${v}`, async () => {
+      const d = await storage.getVersionDelta(taskId, v);
+      if (d) engine.deps.modelDeltas?.put(taskId, v, d);
+      return d;
+    });
   }
 
   /** int8 of v − u (stochastic rounding seeded by the pair, so a recomputation is the same file). */

@@ -33,8 +33,8 @@ export const DEFAULT_KEPT_DELTAS = 16;
 
 export function createModelDeltaStore(keep = DEFAULT_KEPT_DELTAS): ModelDeltaStore {
   const deltas = new Map<string, Map<number, Uint8Array>>();
-  const hashes = new Map<string, { version: number; hash: string }>();
-  const sketches = new Map<string, { version: number; sketch: ModelSketch }>();
+  const hashes = new Map<string, { version: number; value: string }>();
+  const sketches = new Map<string, { version: number; value: ModelSketch }>();
   const seeds = new Map<string, number | undefined>();
   return {
     put(taskId, version, delta) {
@@ -47,18 +47,10 @@ export function createModelDeltaStore(keep = DEFAULT_KEPT_DELTAS): ModelDeltaSto
       return deltas.get(taskId)?.get(version);
     },
     hash(taskId, version, values) {
-      const known = hashes.get(taskId);
-      if (known?.version === version) return known.hash;
-      const hash = modelHash(values);
-      hashes.set(taskId, { version, hash });
-      return hash;
+      return ofVersion(hashes, taskId, version, () => modelHash(values));
     },
     sketch(taskId, version, values) {
-      const known = sketches.get(taskId);
-      if (known?.version === version) return known.sketch;
-      const sketch = modelSketch(values);
-      sketches.set(taskId, { version, sketch });
-      return sketch;
+      return ofVersion(sketches, taskId, version, () => modelSketch(values));
     },
     checkInitial(taskId, seed, layout, initial) {
       const rebuilt = seededInitialWeights(layout, seed);
@@ -77,4 +69,13 @@ export function createModelDeltaStore(keep = DEFAULT_KEPT_DELTAS): ModelDeltaSto
       seeds.delete(taskId);
     },
   };
+}
+
+/** A task's value for its current version, computed once per version (a new version replaces it). */
+function ofVersion<T>(memo: Map<string, { version: number; value: T }>, taskId: string, version: number, compute: () => T): T {
+  const known = memo.get(taskId);
+  if (known?.version === version) return known.value;
+  const value = compute();
+  memo.set(taskId, { version, value });
+  return value;
 }

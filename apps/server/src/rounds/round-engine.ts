@@ -25,6 +25,7 @@ import { AsyncTaskRunner } from './async-task-runner.js';
 import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
 import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+import { SingleFlight } from '../single-flight.js';
 import { HierarchicalUploads } from './hierarchical-uploads.js';
 import type { PresentMember } from './coordination.js';
 
@@ -46,7 +47,7 @@ export interface CreateTaskInput {
 export class RoundEngine {
   private readonly runners = new Map<string, Runner>();
   /** Mirrors being loaded on first sight (loadTask), so concurrent requests share one load. */
-  private readonly loading = new Map<string, Promise<void>>();
+  private readonly loading = new SingleFlight<void>();
   /** connection id → task id → participant id */
   private readonly connections = new Map<string, Map<string, string>>();
   readonly deps: EngineDeps;
@@ -108,15 +109,10 @@ export class RoundEngine {
   /** A task stored by another process: loaded as a passive mirror (no-op when known; one load per task at a time). */
   loadTask(taskId: string): Promise<void> {
     if (this.runners.has(taskId)) return Promise.resolve();
-    let loading = this.loading.get(taskId);
-    if (!loading) {
-      loading = (async () => {
-        const task = await this.deps.storage.getTask(taskId);
-        if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
-      })().finally(() => this.loading.delete(taskId));
-      this.loading.set(taskId, loading);
-    }
-    return loading;
+    return this.loading.run(taskId, async () => {
+      const task = await this.deps.storage.getTask(taskId);
+      if (task && !this.runners.has(taskId)) await this.loadRunner(task, { passive: true });
+    });
   }
 
   /**

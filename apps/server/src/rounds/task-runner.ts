@@ -62,6 +62,8 @@ export class TaskRunner implements RoundCloserHost {
   private phase: RoundPhase = 'idle';
   private round: OpenRound | null = null;
   private readonly members = new Map<string, Member>();
+  /** The abandoned round's participants the next round invites first (resumeCohort), once. */
+  private cohort: ReadonlySet<string> | null = null;
   private deadlineTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private shuttingDown = false;
@@ -218,7 +220,7 @@ export class TaskRunner implements RoundCloserHost {
     const cohort = this.cohort;
     this.cohort = null;
     const again = cohort ? pickRandom(eligible.filter((m) => cohort.has(m.participantId)), count, random) : [];
-    const others = again.length > 0 ? eligible.filter((m) => !cohort!.has(m.participantId)) : eligible;
+    const others = cohort ? eligible.filter((m) => !cohort.has(m.participantId)) : eligible;
     const rest = this.selection.select(others, count - again.length, this.lastRound + 1, {
       random,
       deadlineMs: rounds.deadlineMs,
@@ -231,8 +233,6 @@ export class TaskRunner implements RoundCloserHost {
   resumeCohort(participantIds: readonly string[]): void {
     this.cohort = participantIds.length > 0 ? new Set(participantIds) : null;
   }
-
-  private cohort: ReadonlySet<string> | null = null;
 
   /**
    * What an invite carries for differential downloads: the version's exact hash and sketch, and the
