@@ -9,10 +9,10 @@ describe('messages between server processes', () => {
     const ask = askSchema.parse(decodeFrame(encodeFrame({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: toWireRequest({ kind: 'submit', participantId: 'a', begin, bytes }) })));
     const back = fromWireRequest(ask.request);
     expect(back.kind === 'submit' && [...back.bytes]).toEqual([0, 1, 2, 250, 255]);
-    const partial = { count: 2, examples: 7, sum: Float32Array.from([1.5, -2.25, 3e-8]), metrics: { loss: { sum: 3, weight: 7 } } };
+    const partial = { count: 2, examples: 7, participants: ['a', 'b'], sum: Float32Array.from([1.5, -2.25, 3e-8]), metrics: { loss: { sum: 3, weight: 7 } } };
     const again = fromWirePartial(wirePartialSchema.parse(decodeFrame(encodeFrame(toWirePartial(partial)))));
     expect([...again.sum]).toEqual([...partial.sum]);
-    expect(again).toMatchObject({ count: 2, examples: 7, metrics: { loss: { sum: 3, weight: 7 } } });
+    expect(again).toMatchObject({ count: 2, examples: 7, participants: ['a', 'b'], metrics: { loss: { sum: 3, weight: 7 } } });
   });
 
   it('refuse what does not match their schemas, so nothing malformed reaches the round', () => {
@@ -21,7 +21,9 @@ describe('messages between server processes', () => {
     expect(askSchema.safeParse({ t: 'ask', from: 'p1', id: 'q', taskId: 't', request: { kind: 'admin', action: 'delete' } }).success).toBe(false);
     expect(replySchema.safeParse({ t: 'reply', id: 'q', ok: false, error: { message: 'no code' } }).success).toBe(false);
     // A partial sum whose bytes are not whole float32 values is a typed error.
-    expect(() => fromWirePartial({ count: 1, examples: 1, sum: Uint8Array.from([1, 2, 3]), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => fromWirePartial({ count: 1, examples: 1, participants: ['a'], sum: Uint8Array.from([1, 2, 3]), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    // So is one that names fewer participants than the updates it holds (an adopting coordinator could count someone twice).
+    expect(() => fromWirePartial({ count: 2, examples: 1, participants: ['a'], sum: new Uint8Array(4), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
   it('carry a secagg message with its nested byte arrays unchanged, and refuse a malformed one with a typed error', () => {

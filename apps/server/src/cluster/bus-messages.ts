@@ -57,14 +57,16 @@ export const askSchema = z.object({ t: z.literal('ask'), from: id, id, taskId: i
 export const wirePartialSchema = z.object({
   count: z.number().int().nonnegative(),
   examples: z.number().nonnegative(),
+  participants: z.array(id).max(1_000_000),
   sum: bytes,
   metrics: z.record(z.string().max(64), z.object({ sum: z.number(), weight: z.number() })),
 });
 
-export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, sum: new Uint8Array(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength) });
+export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> => ({ ...p, participants: [...p.participants], sum: new Uint8Array(p.sum.buffer, p.sum.byteOffset, p.sum.byteLength) });
 
 export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSum {
   if (p.sum.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.sum.byteLength} bytes is not a whole number of float32 values`);
+  if (p.participants.length !== p.count) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.count} updates but ${p.participants.length} participants named`);
   // Copied: a Float32Array needs 4-byte alignment.
   return { ...p, sum: new Float32Array(Uint8Array.from(p.sum).buffer) };
 }

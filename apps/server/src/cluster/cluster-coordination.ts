@@ -166,7 +166,13 @@ export class ClusterCoordination implements Coordination {
     this.held.set(taskId, { lease, stopKeep });
     try {
       // Activated only if the lease is still ours when the runner is switched in.
-      await this.engine.takeOver(taskId, lease.token, () => this.membersElsewhere(taskId), () => this.held.get(taskId)?.lease === lease && this.coordinating.add(taskId));
+      await this.engine.takeOver(
+        taskId,
+        lease.token,
+        () => this.membersElsewhere(taskId),
+        () => this.held.get(taskId)?.lease === lease && this.coordinating.add(taskId),
+        (roundId) => this.partialsLeftOf(taskId, roundId),
+      );
       if (!this.coordinating.has(taskId)) {
         // Lost while taking over: the runner just installed must not run rounds.
         await this.engine.stepDown(taskId);
@@ -210,6 +216,25 @@ export class ClusterCoordination implements Coordination {
       processes.forEach((p, i) => flags[i] !== null && alive.add(p));
     }
     return all.map((p) => ({ participantId: p.participantId, connectionId: p.connectionId, alive: alive.has(p.processId) }));
+  }
+
+  /**
+   * What the live processes (this one too) hold of a round the dead coordinator left open: each one's
+   * partial sum as folded now (the answers its uploads still wait for will never come). A process
+   * that does not answer keeps its sum; the new coordinator asks its participants again instead.
+   */
+  private async partialsLeftOf(taskId: string, roundId: string): Promise<PartialSum[]> {
+    const processes = new Set((await this.presence.list(taskId)).map((p) => p.processId));
+    processes.add(this.processId);
+    const sums = await Promise.all(
+      [...processes].map((p) =>
+        (p === this.processId ? (this.engine.answer(taskId, { kind: 'partial', roundId, admitted: 0 }) as Promise<PartialSum>) : this.partialOf(p, taskId, roundId, 0)).catch((err: unknown) => {
+          this.log.info({ taskId, roundId, processId: p, err: (err as Error).message }, 'no partial sum of the abandoned round from this process');
+          return null;
+        }),
+      ),
+    );
+    return sums.filter((p): p is PartialSum => p !== null && p.count > 0);
   }
 
   /** The capabilities a participant joined with (stored at its join), or null. */

@@ -13,7 +13,8 @@ import { dropRedisPrefix, TEST_REDIS_URL, testRedisPrefix } from './redis-test-k
 /**
  * Three real server processes on one PostgreSQL schema and one Redis prefix, with participants spread
  * over them: one coordinator runs each round, uploads reach it from every process, and when it is
- * killed with -9 another process takes the task over and the next round commits.
+ * killed with -9 another process takes the task over, adopts the updates the live processes had
+ * folded of the round in flight, and the next round commits.
  */
 const schema = testSchemaName('chorus_cluster');
 const prefix = testRedisPrefix();
@@ -190,14 +191,17 @@ describe('the round engine over three server processes', () => {
     await killHard(servers[coord.index]!);
 
     // Assert: another process takes the task over within the lease time (plus a lease round), with a
-    // larger fencing token; round 2 is abandoned and a new round invites the four survivors.
+    // larger fencing token; round 2 is abandoned. The new coordinator adopts the two uploads the live
+    // processes had folded, so the restarted round invites only the two survivors who had not uploaded.
     const next = await eventually('a new coordinator', async () => {
       const c = await coordinator().catch(() => undefined);
       return c && c.index !== coord.index ? c : undefined;
     });
     expect(next.token).toBeGreaterThan(coord.token);
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS * 3);
-    const invites3 = await Promise.all(survivors.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round > 2), 20_000)));
+    const uploaded = survivors.slice(0, 2);
+    const rest = survivors.slice(2);
+    const invites3 = await Promise.all(rest.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round > 2), 20_000)));
     expect(new Set(invites3.map((i) => i.round)).size).toBe(1);
     // Every survivor, on either live process, was told the abandoned round is over (it stops uploading for it).
     const cancels = await Promise.all(survivors.map((p) => p.waitFor(() => p.cancels.find((c) => c.roundId === invites2[0]!.roundId))));
@@ -205,11 +209,15 @@ describe('the round engine over three server processes', () => {
     expect(invites3[0]!.version).toBe(1);
     // The restarted round asked the abandoned round's participants first (they hold version 1 already).
     const picks = await eventually('the restarted round\'s picks', async () => (await storage.getRoundSelection!(TASK, invites3[0]!.round)) ?? undefined);
-    expect(picks.reasons.map((r) => [r.participantId, r.kind]).sort()).toEqual(survivors.map((p) => [p.participantId, 'resume']).sort());
-    const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.01) }, 'float32');
-    const receipts3 = await Promise.all(survivors.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));
-    expect(receipts3.map((r) => r.ok)).toEqual([true, true, true, true]);
+    expect(picks.reasons.map((r) => [r.participantId, r.kind]).sort()).toEqual(rest.map((p) => [p.participantId, 'resume']).sort());
+    const delta2 = encodePayload({ layout: v1.layout, values: new Float32Array(v1.values.length).fill(-0.03) }, 'float32');
+    const receipts3 = await Promise.all(rest.map((p, i) => p.upload(invites3[i]!, delta2, 64 * 1024, 10)));
+    expect(receipts3.map((r) => r.ok)).toEqual([true, true]);
     await Promise.all(survivors.map((p) => p.waitFor(() => p.updates.find((u) => u.version === 2), 20_000)));
+    expect(uploaded.every((p) => !p.invites.some((i) => i.round === invites3[0]!.round))).toBe(true);
+    // Version 2 is the mean of all four updates: the two adopted (+0.01) and the two new (−0.03), 10 examples each.
+    const v2 = await fetchWeights(servers[next.index]!.url, TASK, 2);
+    for (const j of [0, 1000, v1.values.length - 1]) expect(v2.values[j]! - v1.values[j]!).toBeCloseTo(-0.01, 5);
     // Kill → next committed version, the participants' own upload time included (the scale target is 10 s).
     const failoverMs = Date.now() - killedAt;
     expect(failoverMs).toBeLessThan(10_000);
@@ -220,7 +228,7 @@ describe('the round engine over three server processes', () => {
     expect(versions).toEqual([0, 1, 2]);
     const rounds = await storage.listRounds(TASK, 10);
     expect(rounds.find((r) => r.round === 2)?.state).toBe('abandoned');
-    expect(rounds.find((r) => r.round === invites3[0]!.round)).toMatchObject({ state: 'committed', participants: 4 });
+    expect(rounds.find((r) => r.round === invites3[0]!.round)).toMatchObject({ state: 'committed', participants: 4, selected: 2 });
 
     // A stale coordinator (the killed one's token, as if it had only been paused) cannot commit.
     const stale = storage.commitRound(

@@ -46,6 +46,8 @@ export interface RoundRules {
 /** One process's partial sum of a round's uploads: Σ nᵢuᵢ, Σ nᵢ, and example-weighted metric sums. */
 export interface PartialSum {
   readonly count: number;
+  /** Whose updates it holds (a coordinator adopting it after a failover must not count them twice). */
+  readonly participants: readonly string[];
   readonly examples: number;
   readonly sum: Float32Array;
   readonly metrics: Readonly<Record<string, { readonly sum: number; readonly weight: number }>>;

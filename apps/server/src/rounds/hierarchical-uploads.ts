@@ -50,7 +50,7 @@ export class HierarchicalUploads {
     const done = this.partials.expect(begin.taskId, begin.roundId);
     try {
       return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
-        if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, task.layout, parsed.update, begin.numExamples, begin.metrics);
+        if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, participantId, task.layout, parsed.update, begin.numExamples, begin.metrics);
       });
     } finally {
       done();

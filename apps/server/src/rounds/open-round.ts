@@ -1,4 +1,4 @@
-import type { ClientFailure, RoundAggregator, RoundInvite } from '@chorus/core';
+import type { ClientFailure, ClientUpdate, RoundAggregator, RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
 import { personalGainMetrics } from './personal-gains.js';
 import type { MaskedInputAssembler } from './masked-input-assembler.js';
@@ -29,6 +29,8 @@ export class OpenRound {
   readonly personalGains: number[] = [];
   /** Several processes: updates (and their examples) admitted into each other process's partial sum. */
   readonly partials = new Map<string, { count: number; examples: number }>();
+  /** Partial sums adopted from the round a dead coordinator left open (counted in `accepted`), folded at close. */
+  adopted: readonly ClientUpdate[] = [];
   /** The SecAgg+ protocol of a securely aggregated round, once it is open. */
   secure: SecureRound | null = null;
   /** Masked inputs arriving in parts (a model larger than one message), until each is whole. */

@@ -27,7 +27,7 @@ describe('partial sums (hierarchical aggregation)', () => {
     for (const [sums, us] of [[p1, updates.slice(0, 2)], [p2, updates.slice(2)]] as const) {
       for (const u of us) {
         const done = sums.expect('t', 't-r1');
-        sums.fold('t', 't-r1', layout, upload(u.values), u.numExamples, u.metrics);
+        sums.fold('t', 't-r1', u.participantId, layout, upload(u.values), u.numExamples, u.metrics);
         done();
       }
     }
@@ -51,13 +51,13 @@ describe('partial sums (hierarchical aggregation)', () => {
     void taken.then(() => (settled = true));
     await new Promise((r) => setTimeout(r, 10));
     expect(settled).toBe(false);
-    sums.fold('t', 't-r1', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    sums.fold('t', 't-r1', 'p', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
     done();
     expect(await taken).toMatchObject({ count: 1, examples: 5 });
     expect(await sums.take('t', 't-r1')).toMatchObject({ count: 0, examples: 0 });
     // Leftovers of round 2 go when round 3's first upload arrives.
-    sums.fold('t', 't-r2', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
-    sums.fold('t', 't-r3', layout, upload([2, 2, 2, 2, 2, 2]), 1, {});
+    sums.fold('t', 't-r2', 'p', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    sums.fold('t', 't-r3', 'p', layout, upload([2, 2, 2, 2, 2, 2]), 1, {});
     expect(await sums.take('t', 't-r2')).toMatchObject({ count: 0 });
     expect(await sums.take('t', 't-r3')).toMatchObject({ count: 1, examples: 1 });
   });
@@ -66,7 +66,7 @@ describe('partial sums (hierarchical aggregation)', () => {
     // Prepare: two uploads admitted and one still waiting for its answer (the closed round will refuse it).
     const sums = new PartialSums();
     const waits = [sums.expect('t', 't-r1'), sums.expect('t', 't-r1'), sums.expect('t', 't-r1')];
-    sums.fold('t', 't-r1', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
+    sums.fold('t', 't-r1', 'p', layout, upload([1, 1, 1, 1, 1, 1]), 5, {});
     waits[0]!();
     // Execute: the coordinator admitted 2 from here.
     const taken = sums.take('t', 't-r1', 2);
@@ -74,10 +74,27 @@ describe('partial sums (hierarchical aggregation)', () => {
     void taken.then(() => (settled = true));
     await new Promise((r) => setTimeout(r, 10));
     expect(settled).toBe(false); // only 1 of the 2 admitted is folded yet
-    sums.fold('t', 't-r1', layout, upload([2, 2, 2, 2, 2, 2]), 3, {});
+    sums.fold('t', 't-r1', 'p', layout, upload([2, 2, 2, 2, 2, 2]), 3, {});
     // Assert: answered with both, while the third upload's answer is still outstanding.
     expect(await taken).toMatchObject({ count: 2, examples: 8 });
     waits[1]!();
+    waits[2]!();
+  });
+
+  it('hands over what is folded now, with whose updates they are, when asked for 0 (a new coordinator adopting an abandoned round)', async () => {
+    // Prepare: two uploads folded, a third still waiting for an answer the dead coordinator will never give.
+    const sums = new PartialSums();
+    const waits = [sums.expect('t', 't-r1'), sums.expect('t', 't-r1'), sums.expect('t', 't-r1')];
+    sums.fold('t', 't-r1', 'a', layout, upload([1, 1, 1, 1, 1, 1]), 5, { loss: 2 });
+    sums.fold('t', 't-r1', 'b', layout, upload([3, 3, 3, 3, 3, 3]), 15, { loss: 4 });
+    waits[0]!();
+    waits[1]!();
+    // Execute
+    const adopted = await sums.take('t', 't-r1', 0);
+    // Assert: both folded updates, named, at once; the sum is Σ nᵢuᵢ; nothing is left to hand over twice.
+    expect(adopted).toMatchObject({ count: 2, examples: 20, participants: ['a', 'b'], metrics: { loss: { sum: 70, weight: 20 } } });
+    expect([...adopted.sum]).toEqual([50, 50, 50, 50, 50, 50]);
+    expect(await sums.take('t', 't-r1', 0)).toMatchObject({ count: 0, participants: [] });
     waits[2]!();
   });
 

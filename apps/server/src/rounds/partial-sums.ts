@@ -7,6 +7,7 @@ interface Accumulating {
   sum: Float32Array | null;
   count: number;
   examples: number;
+  readonly participants: string[];
   readonly metrics: Map<string, { sum: number; weight: number }>;
   /** Uploads waiting for the coordinator's answer (admitted or not). */
   inFlight: number;
@@ -28,7 +29,7 @@ export class PartialSums {
   private entry(taskId: string, roundId: string): Accumulating {
     const e = this.byTask.get(taskId);
     if (e && e.roundId === roundId) return e;
-    const fresh: Accumulating = { roundId, sum: null, count: 0, examples: 0, metrics: new Map(), inFlight: 0, waiting: [] };
+    const fresh: Accumulating = { roundId, sum: null, count: 0, examples: 0, participants: [], metrics: new Map(), inFlight: 0, waiting: [] };
     this.byTask.set(taskId, fresh);
     return fresh;
   }
@@ -44,11 +45,12 @@ export class PartialSums {
   }
 
   /** Folds an update the coordinator admitted into the round's partial sum. */
-  fold(taskId: string, roundId: string, layout: readonly TensorSpec[], update: EncodedUpdate, numExamples: number, metrics: Readonly<Record<string, number>>): void {
+  fold(taskId: string, roundId: string, participantId: string, layout: readonly TensorSpec[], update: EncodedUpdate, numExamples: number, metrics: Readonly<Record<string, number>>): void {
     const e = this.entry(taskId, roundId);
     e.sum ??= new Float32Array(layoutSize(layout));
     update.foldInto(e.sum, numExamples);
     e.count += 1;
+    e.participants.push(participantId);
     e.examples += numExamples;
     for (const [k, v] of Object.entries(metrics)) {
       if (!Number.isFinite(v)) continue;
@@ -66,15 +68,16 @@ export class PartialSums {
    * (how many of this process's uploads the coordinator accepted) it is handed over as soon as that
    * many are folded: the uploads still waiting for an answer at that point are ones the closed round
    * refuses, and waiting for those answers too held the close up by a round trip through a busy
-   * coordinator. Without it, after every upload waiting for its answer is settled. A round with
-   * nothing here is an empty partial sum.
+   * coordinator. Without it, after every upload waiting for its answer is settled. `admitted` 0:
+   * what is folded now (a new coordinator adopting the sum of a round its dead predecessor left
+   * open, whose answers will never come). A round with nothing here is an empty partial sum.
    */
   async take(taskId: string, roundId: string, admitted?: number): Promise<PartialSum> {
     const e = this.byTask.get(taskId);
-    if (!e || e.roundId !== roundId) return { count: 0, examples: 0, sum: new Float32Array(0), metrics: {} };
+    if (!e || e.roundId !== roundId) return { count: 0, examples: 0, participants: [], sum: new Float32Array(0), metrics: {} };
     if (!done(e, admitted)) await new Promise<void>((wake) => e.waiting.push({ until: admitted, wake }));
     if (this.byTask.get(taskId) === e) this.byTask.delete(taskId);
-    return { count: e.count, examples: e.examples, sum: e.sum ?? new Float32Array(0), metrics: Object.fromEntries(e.metrics) };
+    return { count: e.count, examples: e.examples, participants: e.participants, sum: e.sum ?? new Float32Array(0), metrics: Object.fromEntries(e.metrics) };
   }
 }
 

@@ -24,7 +24,7 @@ import { TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
 import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
-import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers } from './coordination.js';
+import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, PartialSum } from './coordination.js';
 import { SingleFlight } from '../single-flight.js';
 import { HierarchicalUploads } from './hierarchical-uploads.js';
 import type { PresentMember } from './coordination.js';
@@ -181,8 +181,8 @@ export class RoundEngine {
   }
 
   /** This process got the task's lease: see TaskHandover.takeOver. */
-  takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
-    return this.handover.takeOver(taskId, fence, present, activate);
+  takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void, adopt?: (roundId: string) => Promise<PartialSum[]>): Promise<void> {
+    return this.handover.takeOver(taskId, fence, present, activate, adopt);
   }
 
   /** The lease was lost: the task's rounds stop at once; it becomes a passive mirror. */

@@ -1,7 +1,7 @@
 import { ChorusError, type Capabilities } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { AsyncTaskRunner } from './async-task-runner.js';
-import type { PresentMember } from './coordination.js';
+import type { PartialSum, PresentMember } from './coordination.js';
 import type { EngineDeps } from './engine-deps.js';
 import type { TaskRunner } from './task-runner.js';
 
@@ -42,9 +42,11 @@ export class TaskHandover {
    * commit is refused from now on), the task is reloaded from its last committed version, the round
    * the old coordinator left open is abandoned, and the participants of every process (from
    * `present`, read last) become its members. `activate` runs in the same turn as the switch, so no
-   * participant event falls between the old runner and the new one.
+   * participant event falls between the old runner and the new one. `adopt` (several processes)
+   * fetches the partial sums the live processes hold of the abandoned round: the restarted round
+   * counts those updates instead of asking for them again (TaskRunner.adoptPartials).
    */
-  async takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void): Promise<void> {
+  async takeOver(taskId: string, fence: number, present: () => Promise<PresentMember[]>, activate: () => void, adopt?: (roundId: string) => Promise<PartialSum[]>): Promise<void> {
     const { storage } = this.host.deps;
     await storage.raiseFence(taskId, fence);
     const task = await storage.getTask(taskId);
@@ -57,7 +59,23 @@ export class TaskHandover {
     const reason = 'the task moved to another server process';
     const runner = await this.host.loadRunner(task, { abandon: reason, fence, install: false });
     if (cohort && 'resumeCohort' in runner) runner.resumeCohort(cohort.reasons.map((r) => r.participantId));
-    const remote = await present();
+    const [remote, sums] = await Promise.all([
+      present(),
+      left !== null && adopt && 'adoptPartials' in runner
+        ? adopt(left).catch((err: unknown) => {
+            this.host.deps.logger.warn({ err, taskId, roundId: left }, 'the partial sums of the abandoned round could not be fetched: the round restarts from scratch');
+            return [];
+          })
+        : Promise.resolve([]),
+    ]);
+    if (sums.length > 0 && last && 'adoptPartials' in runner) {
+      try {
+        const adopted = runner.adoptPartials(sums, last.version);
+        this.host.deps.logger.info({ taskId, roundId: left, adopted, held: sums.reduce((n, p) => n + p.count, 0) }, 'adopted the abandoned round’s partial sums');
+      } catch (err) {
+        this.host.deps.logger.warn({ err, taskId, roundId: left }, 'the partial sums of the abandoned round were refused: the round restarts from scratch');
+      }
+    }
     const old = this.host.runners.get(taskId);
     const local = this.host.localMembers(taskId, old);
     const localIds = new Set(local.map((m) => m.participantId));

@@ -13,6 +13,8 @@ import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import { MaskedInputAssembler } from './masked-input-assembler.js';
 import { SecureRound } from './secure-round.js';
 import { secureSumUpdate } from './secure-sum-update.js';
+import type { PartialSum } from './coordination.js';
+import { partialSumUpdate } from './partial-sums.js';
 
 export type { RoundPhase } from './task-summary.js';
 
@@ -43,6 +45,15 @@ export interface RunnerHooks {
   onChanged?(): void;
 }
 
+/** Partial sums adopted from an abandoned round, waiting for the next round (see adoptPartials). */
+interface Adopted {
+  readonly updates: readonly ClientUpdate[];
+  readonly participants: ReadonlySet<string>;
+  readonly count: number;
+  readonly examples: number;
+  readonly metrics: ReadonlyMap<string, { sum: number; weight: number }>;
+}
+
 export interface UpdateSubmission {
   readonly roundId: string;
   readonly version: number;
@@ -64,6 +75,8 @@ export class TaskRunner implements RoundCloserHost {
   private readonly members = new Map<string, Member>();
   /** The abandoned round's participants the next round invites first (resumeCohort), once. */
   private cohort: ReadonlySet<string> | null = null;
+  /** The abandoned round's partial sums the next round counts as accepted updates (adoptPartials), once. */
+  private adopted: Adopted | null = null;
   private deadlineTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private shuttingDown = false;
@@ -205,15 +218,19 @@ export class TaskRunner implements RoundCloserHost {
     this.scansToSkip = 0;
     if (this.hooks.passive || this.shuttingDown || this.status !== 'running' || this.phase !== 'waiting-for-clients' || this.retryTimer) return;
     const rounds = this.config.rounds;
-    const needed = Math.max(rounds.minAvailable, rounds.minClients);
+    // Updates adopted from an abandoned round count towards this one (see adoptPartials).
+    const adopted = this.adopted;
+    const have = adopted?.count ?? 0;
+    const needed = Math.max(0, Math.max(rounds.minAvailable, rounds.minClients) - have);
     // Eligible members are among the members: too few members needs no scan at all.
     if (this.members.size < needed) return;
-    const eligible = this.eligibleMembers();
+    // Whose update is adopted is not asked again: the version would count it twice.
+    const eligible = adopted ? this.eligibleMembers().filter((m) => !adopted.participants.has(m.participantId)) : this.eligibleMembers();
     if (eligible.length < needed) {
       this.scansToSkip = needed - eligible.length - 1;
       return;
     }
-    const count = selectionSize(rounds.targetClients, rounds.overSelection, eligible.length);
+    const count = selectionSize(Math.max(0, rounds.targetClients - have), rounds.overSelection, eligible.length);
     const random = this.deps.random ?? Math.random;
     // A round restarted after a failover invites the abandoned round's participants that are still
     // here first: they were online moments ago and already hold the version. The policy fills the rest.
@@ -232,6 +249,32 @@ export class TaskRunner implements RoundCloserHost {
   /** The participants of the round a dead coordinator left open: the next round invites them first (see maybeStartRound). */
   resumeCohort(participantIds: readonly string[]): void {
     this.cohort = participantIds.length > 0 ? new Set(participantIds) : null;
+  }
+
+  /**
+   * The partial sums the surviving processes held of the round a dead coordinator left open (`version`:
+   * the version that round trained on). Where the aggregate is linear and the round trained on this
+   * runner's version, the next round counts them as accepted updates, invites only for the rest and
+   * never asks their participants again; otherwise they are dropped (a robust or private aggregate
+   * needs each update, a newer version makes them stale). Returns how many updates were adopted.
+   */
+  adoptPartials(sums: readonly PartialSum[], version: number): number {
+    if (this.hooks.passive || !aggregatesLinearly(this.config) || version !== this.version || this.phase === 'collecting' || this.phase === 'aggregating') return 0;
+    const kept = sums.filter((p) => p.count > 0 && p.examples > 0);
+    const updates = kept.map((p, i) => partialSumUpdate(`adopted-partial-sum:${i}`, this.stored.layout, p));
+    const participants = new Set(kept.flatMap((p) => p.participants));
+    const count = kept.reduce((n, p) => n + p.count, 0);
+    // Two sums naming one participant would count it twice: adopt none rather than guess.
+    if (participants.size !== count) throw new ChorusError('BAD_REQUEST', `the adopted partial sums hold ${count} updates from ${participants.size} participants`);
+    const metrics = new Map<string, { sum: number; weight: number }>();
+    for (const p of kept) {
+      for (const [k, m] of Object.entries(p.metrics)) {
+        const t = metrics.get(k) ?? { sum: 0, weight: 0 };
+        metrics.set(k, { sum: t.sum + m.sum, weight: t.weight + m.weight });
+      }
+    }
+    this.adopted = count > 0 ? { updates, participants, count, examples: kept.reduce((n, p) => n + p.examples, 0), metrics } : null;
+    return count;
   }
 
   /**
@@ -300,6 +343,14 @@ export class TaskRunner implements RoundCloserHost {
       ...this.downloadChecks(),
     };
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
+    const adopted = this.adopted;
+    this.adopted = null;
+    if (adopted) {
+      this.round.adopted = adopted.updates;
+      this.round.accepted = adopted.count;
+      this.round.examples = adopted.examples;
+      for (const [k, m] of adopted.metrics) this.round.metricSums.set(k, { ...m });
+    }
     this.phase = 'collecting';
     const opened = this.round;
     this.closer.track(() =>
@@ -311,7 +362,7 @@ export class TaskRunner implements RoundCloserHost {
       }),
     );
     this.closer.track(() => this.selection.persist({ round, reasons }));
-    this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size }, 'round opened');
+    this.log.info({ round, roundId, version: this.version, selected: picked.length, eligible: this.members.size, ...(adopted ? { adopted: adopted.count } : {}) }, 'round opened');
     const secure = this.config.secureAggregation;
     if (secure) void this.openSecure(this.round, picked);
     else for (const m of picked) this.deps.transport.send(m.connectionId, 'round:invite', invite);
@@ -321,6 +372,8 @@ export class TaskRunner implements RoundCloserHost {
       this.deadlineTimer = null;
       this.closeRound('deadline');
     }, deadline);
+    // Adopted updates may already make the round (nobody invited, or the target met).
+    if (adopted) this.closeIfDone();
   }
 
   // ---- secure aggregation: the round's update is the SecAgg+ sum, never an individual one ----
@@ -734,11 +787,11 @@ export class TaskRunner implements RoundCloserHost {
     return this.recordOutcome(r, participantId, sub, bytes, verdict.l2Norm, { accepted: true });
   }
 
-  /** At close: the partial sums of the other processes, each checked against what this round admitted from it. */
-  collectPartials(r: OpenRound): Promise<ClientUpdate[]> {
-    if (r.partials.size === 0) return Promise.resolve([]);
-    if (!this.hooks.collectPartials) return Promise.reject(new ChorusError('INTERNAL', 'partial sums were admitted but nothing collects them'));
-    return this.hooks.collectPartials(this.stored.id, r.roundId, this.stored.layout, r.partials);
+  /** At close: the partial sums of the other processes, each checked against what this round admitted from it, and the adopted ones. */
+  async collectPartials(r: OpenRound): Promise<ClientUpdate[]> {
+    if (r.partials.size === 0) return [...r.adopted];
+    if (!this.hooks.collectPartials) throw new ChorusError('INTERNAL', 'partial sums were admitted but nothing collects them');
+    return [...r.adopted, ...(await this.hooks.collectPartials(this.stored.id, r.roundId, this.stored.layout, r.partials))];
   }
 
   /**
