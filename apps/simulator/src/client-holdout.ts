@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { decodePayload, mergeTensors, splitLayout, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
-import { downloadBytes, weightsUrl, type PersonalLayerStore } from '@chorus/client';
+import type { PersonalLayerStore } from '@chorus/client';
+import { downloadVersion } from './version-download.js';
 import { evaluateModel, initialPersonalLayers, modelLayout, writeModelWeights } from '@chorus/ml';
 
 export interface ClientHoldoutInput {
@@ -24,7 +25,7 @@ export interface ClientHoldoutInput {
 export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<number> {
   const { model, queue } = input;
   if (input.clients.length === 0) return 0;
-  const bytes = await downloadBytes(weightsUrl(input.serverUrl, input.taskId, input.version), { fetch: (u, init) => fetch(u, init) });
+  const bytes = await downloadVersion(input.serverUrl, input.taskId, input.version);
   const global = decodePayload(bytes);
   const layout = modelLayout(model);
   const p = input.personalization;

@@ -7,7 +7,8 @@ import {
   type Dataset,
   type ModelUpdated,
 } from '@chorus/core';
-import { createMemoryPersonalLayerStore, createParticipantSession, downloadBytes, weightsUrl, type ParticipantSession, type PersonalLayerStore } from '@chorus/client';
+import { createMemoryPersonalLayerStore, createParticipantSession, type ParticipantSession, type PersonalLayerStore } from '@chorus/client';
+import { downloadVersion } from './version-download.js';
 import { evaluateModel, getModelTemplate, holdoutIndices, writeModelWeights } from '@chorus/ml';
 import { clientHoldoutAccuracy } from './client-holdout.js';
 import { initNodeBackend } from '@chorus/ml/node';
@@ -237,7 +238,7 @@ async function accuracyOf(
   // same number as client_accuracy): that is not a test accuracy, so evaluate here instead.
   const isClientMean = accuracy === update.metrics.client_accuracy && loss === update.metrics.client_loss;
   if (accuracy !== undefined && loss !== undefined && !isClientMean) return { accuracy, loss, by: 'server' };
-  const bytes = await downloadBytes(weightsUrl(serverUrl, update.taskId, update.version), { fetch: (u, init) => fetch(u, init) });
+  const bytes = await downloadVersion(serverUrl, update.taskId, update.version);
   const weights = decodePayload(bytes);
   const result = await queue.run(async () => {
     writeModelWeights(model, weights.values);

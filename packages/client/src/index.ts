@@ -13,6 +13,7 @@ export type { ModelCache } from './session/model-cache.js';
 export { defaultSocketFactory } from './session/session-socket.js';
 export type { SessionSocket, SocketFactory } from './session/session-socket.js';
 export { downloadBytes, weightsUrl } from './session/weights-download.js';
+export { withRetry } from './session/backoff.js';
 export type { FetchLike } from './session/weights-download.js';
 export type {
   SessionEventMap,

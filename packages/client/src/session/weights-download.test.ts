@@ -35,4 +35,15 @@ describe('downloadBytes', () => {
   it('refuses a body cut short of its Content-Length as retryable UNAVAILABLE', async () => {
     await expect(downloadBytes('http://s/w', { fetch: async () => response(new Uint8Array(100), 1000) })).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
   });
+
+  it('turns a connection closed mid-body (fetch\'s bare "terminated") into retryable UNAVAILABLE', async () => {
+    const broken = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(10));
+        c.error(new TypeError('terminated'));
+      },
+    });
+    const got = downloadBytes('http://s/w', { fetch: async () => new Response(broken, { headers: { 'content-length': '100' } }) });
+    await expect(got).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true, message: expect.stringMatching(/broke off after \d+ bytes: terminated/) });
+  });
 });

@@ -62,7 +62,16 @@ export async function downloadBytes(
   const parts: Uint8Array[] = [];
   let received = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      // The connection closed mid-body (a server restarting, a keep-alive socket closed under the
+      // request): a typed, retryable error like a failed request, not fetch's bare "terminated".
+      if (options.signal?.aborted) throw ChorusError.from(options.signal.reason ?? err);
+      throw new ChorusError('UNAVAILABLE', `download of ${url} broke off after ${received} bytes: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const { done, value } = chunk;
     if (done) break;
     parts.push(value);
     received += value.byteLength;
