@@ -72,5 +72,13 @@ describe('client selection in the round engine', () => {
     // ε 0.1 of 10 picks; a reset ε of 0.8 would explore 8.
     expect(explored).toHaveLength(1);
     expect(await h.storage.loadSelectorState!('t1')).toEqual({ epsilon: 0.1, round: 4 });
+
+    // A stored state read after this process already picked is older: it does not wind ε back.
+    await h.storage.saveSelectorState!('t1', { epsilon: 0.8, round: 1 });
+    const late = new SelectionTracker('t1', config, h.storage, silent);
+    for (let round = 1; round <= 3; round++) late.select(old, 10, round, context);
+    await late.load();
+    await late.persist();
+    expect(await h.storage.loadSelectorState!('t1')).toEqual({ epsilon: 0.2, round: 3 });
   });
 });

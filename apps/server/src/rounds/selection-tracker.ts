@@ -19,6 +19,7 @@ export class SelectionTracker {
   private readonly dirty = new Set<string>();
   /** The selector's state as last stored (JSON), so an unchanged ε is not written again. */
   private savedState: string | null = null;
+  private hasSelected = false;
 
   constructor(
     private readonly taskId: string,
@@ -35,7 +36,8 @@ export class SelectionTracker {
     const rows = (await this.storage.loadParticipantHistory?.(this.taskId)) ?? [];
     for (const row of rows) if (!this.history.has(row.participantId)) this.history.set(row.participantId, { ...row });
     const state = await this.storage.loadSelectorState?.(this.taskId);
-    if (state != null && this.selector.importState) {
+    // Like the rows: a selector that already picked in this process is newer than what was stored.
+    if (state != null && this.selector.importState && !this.hasSelected) {
       this.selector.importState(state);
       this.savedState = JSON.stringify(state);
     }
@@ -53,6 +55,7 @@ export class SelectionTracker {
 
   /** Picks `count` of the candidates and counts them invited to `round`. */
   select<T extends SelectionCandidate>(candidates: readonly T[], count: number, round: number, context: { random: () => number; deadlineMs: number; examplesPerRound: (c: T) => number }): Selection<T> {
+    this.hasSelected = true;
     const selection = this.selector.select({ candidates, count, round, history: this.history, ...context });
     for (const c of selection.picked) this.invited(c.participantId, round);
     return selection;
