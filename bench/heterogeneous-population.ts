@@ -33,8 +33,13 @@ export interface RunSummary {
   readonly minutesToTarget: number | null;
   readonly versions: number;
   readonly finalAccuracy: number;
-  readonly simulatedMin: number;
-  readonly wallS: number;
+  /** Simulated time the run covered, and the wall time it took: the virtual clock's real throughput. */
+  readonly simulatedMinutes: number;
+  readonly wallMinutes: number;
+  /** Simulated minutes per wall minute (below 1: the run took longer than the time it simulated). */
+  readonly simulatedPerWallMinute: number;
+  /** Distinct devices with at least one accepted update. */
+  readonly participants: number;
   readonly acceptedUpdates: number;
   readonly wastedUpdates: number;
   readonly dropped: number;
@@ -51,8 +56,10 @@ export async function runAndSummarize(label: string, input: VirtualSimulationInp
     minutesToTarget: minutesTo(result.rounds, target),
     versions: f.versions,
     finalAccuracy: Math.round(f.accuracy * 10_000) / 10_000,
-    simulatedMin: Math.round((f.simulatedMs / 60_000) * 1000) / 1000,
-    wallS: Math.round(f.wallMs / 100) / 10,
+    simulatedMinutes: Math.round((f.simulatedMs / 60_000) * 1000) / 1000,
+    wallMinutes: Math.round((f.wallMs / 60_000) * 1000) / 1000,
+    simulatedPerWallMinute: f.wallMs > 0 ? Math.round((f.simulatedMs / f.wallMs) * 1000) / 1000 : 0,
+    participants: f.participants,
     acceptedUpdates: f.acceptedUpdates,
     wastedUpdates: f.wastedUpdates,
     dropped: f.dropped,

@@ -105,6 +105,37 @@ describe('aggregation server over real Socket.IO and HTTP', () => {
     expect((await fetch(`${server.url}/api/tasks/it/rounds/1/selection`)).status).toBe(401);
   });
 
+  it("tells the console why an Oort task picked each participant: utility, speed and reliability once it knows them", async () => {
+    const created = await post('/api/tasks', {
+      template: 'mnist-2nn',
+      config: { id: 'oort-it', name: 'Oort', codec: 'float32', downloadCodec: 'full', selection: { id: 'oort', options: {} }, rounds: { targetClients: 2, minClients: 2, overSelection: 1, deadlineMs: 20_000 } },
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    const [slow, fast] = [participant(), participant()];
+    expect((await slow.join('oort-it', { capabilities: { backend: 'wasm', numExamples: 1000, samplesPerSecond: 80 } })).ok).toBe(true);
+    expect((await fast.join('oort-it', { capabilities: { backend: 'wasm', numExamples: 1000, samplesPerSecond: 120 } })).ok).toBe(true);
+    const v0 = await fetchWeights(server.url, 'oort-it', 0);
+    const zero = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length) }, 'float32');
+    for (const p of [slow, fast]) expect(await p.upload(await p.waitFor(() => p.invites[0]), zero, CHUNK, 100)).toMatchObject({ ok: true });
+    // Round 2 invites both again, now known: ranked, with what the ranking saw.
+    for (const p of [slow, fast]) await p.waitFor(() => p.invites[1]);
+
+    const picks = async (round: number) => (await (await fetch(`${server.url}/api/tasks/oort-it/rounds/${round}/selection`, { headers: ADMIN })).json()).selection;
+    const first = await picks(1);
+    // The picks are written behind the invitations (the round's storage queue): ask until they are there.
+    let second = await picks(2);
+    for (let tries = 0; second === null && tries < 100; tries++) second = await new Promise((r) => setTimeout(r, 20)).then(() => picks(2));
+
+    expect(first.policy).toBe('oort');
+    expect(first.reasons.map((r: { kind: string; speed: number }) => [r.kind, r.speed]).sort()).toEqual([['explore', 120], ['explore', 80]]);
+    const byId = new Map(second.reasons.map((r: { participantId: string }) => [r.participantId, r]));
+    // One update each, none dropped: (1 + 1) / (1 + 0 + 2).
+    expect(byId.get(slow.participantId)).toMatchObject({ kind: 'exploit', speed: 80, reliability: 2 / 3, utility: expect.any(Number), expectedMs: expect.any(Number) });
+    expect(byId.get(fast.participantId)).toMatchObject({ kind: 'exploit', speed: 120, reliability: 2 / 3, utility: expect.any(Number) });
+    for (const r of second.reasons) expect(r.utility).toBeGreaterThan(0);
+  });
+
   it('serves versions in TensorFlow.js format and answers HTTP errors as typed JSON', async () => {
     const modelRes = await fetch(`${server.url}/api/tasks/it/versions/latest/model.json`);
     const model = await modelRes.json();

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ChorusError } from '@chorus/core';
 import { parseSimulateArgs } from './cli.js';
+import { resolveVirtualOptions } from './virtual/virtual-options.js';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
@@ -126,5 +127,15 @@ describe('simulate CLI', () => {
     expect(parseSimulateArgs('--virtual-clock --mode async --buffer-size 5 --max-staleness 3 --staleness-weight constant'.split(' ')).virtual?.taskExtras).toEqual({ mode: 'async', async: { bufferSize: 5, maxStaleness: 3, stalenessWeight: 'constant' } });
     expect(parseError('--virtual-clock --buffer-size 5'.split(' ')).message).toContain('--buffer-size: only with --mode async');
     expect(parseError('--virtual-clock --mode later'.split(' ')).message).toContain('--mode: expected sync or async');
+  });
+
+  it('refuses, naming the flag, the options the virtual devices would silently ignore; keeps --local-dp, which they apply', () => {
+    expect(parseError('--virtual-clock --secure-aggregation 20,11'.split(' ')).message).toMatch(/^--secure-aggregation: expected no secure aggregation/);
+    expect(parseError('--virtual-clock --client-holdout 0.2'.split(' ')).message).toMatch(/^--client-holdout: expected no client holdout/);
+    expect(parseError('--virtual-clock --download-codec int8'.split(' ')).message).toMatch(/^--download-codec: expected no download codec/);
+    // Programmatic options the virtual clock has no use for are refused by name too.
+    expect(() => resolveVirtualOptions({ taskId: 'mine' })).toThrow(/^taskId: expected no task id/);
+    expect(() => resolveVirtualOptions({ attack: { transformDelta: () => undefined } })).toThrow(/^attack: expected no attack hooks/);
+    expect(parseSimulateArgs('--virtual-clock --local-dp 1,0.1'.split(' ')).virtual?.privacy).toEqual({ localDp: { clipNorm: 1, noiseMultiplier: 0.1 } });
   });
 });

@@ -70,6 +70,25 @@ describe("mode 'async' (FedBuff)", () => {
     expect([...h.engine.globalWeights('t1')]).toEqual([3, 4, 5, 6]);
   });
 
+  it("takes the configured weight: 'polynomial' counts an update τ versions behind (1+τ)^-a", async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(1, { stalenessWeight: 'polynomial', stalenessExponent: 2 }) });
+    await h.connect(0);
+    await h.connect(1);
+    // c0 commits three versions, each +1, while c1 still trains on version 0.
+    for (let v = 1; v <= 3; v++) {
+      sendAs(h, 0, [1, 1, 1, 1]);
+      await h.engine.idle();
+      h.clock.advance(0);
+    }
+    expect([...h.engine.globalWeights('t1')]).toEqual([4, 5, 6, 7]);
+
+    const receipt = sendAs(h, 1, [16, 16, 16, 16]); // τ = 3: weight (1 + 3)^-2 = 1/16
+    await h.engine.idle();
+
+    expect(receipt).toMatchObject({ accepted: true, note: expect.stringContaining('staleness 3, weight 0.0625') });
+    expect([...h.engine.globalWeights('t1')]).toEqual([5, 6, 7, 8]);
+  });
+
   it('refuses an update staler than maxStaleness with STALE_UPDATE, and invites the participant again on the latest version', async () => {
     const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(1, { maxStaleness: 0 }) });
     await h.connect(0);

@@ -387,7 +387,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
       this.working.set(m.participantId, a);
       this.deps.transport.send(m.connectionId, 'round:invite', { ...b.invite, roundId, version: this.version, deadline: now + this.config.rounds.deadlineMs });
     }
-    this.closer.track(() => this.selection.persist({ round: b.round, reasons }));
+    // Added to the buffer's record: every dispatch picks, and the console shows all of the buffer's picks.
+    this.closer.track(() => this.selection.persist({ round: b.round, reasons, add: true }));
   }
 
   /** Re-invites soon, not now: the participant hears its receipt before its next invitation. */

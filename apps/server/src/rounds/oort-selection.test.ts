@@ -40,9 +40,21 @@ describe('Oort selection', () => {
     const r = run({ cutoff: 1, explorationFactor: 0, minExploration: 0, preferredDurationMs: 1000 }, cs, history, 3);
     const utility = Object.fromEntries(r.reasons.map((x) => [x.participantId, x.utility!]));
 
-    // Same loss and examples: quick keeps its utility, sluggish loses (1000/10000)^2, flaky keeps (1+1)/(10+2).
+    // Same loss and examples: quick keeps its utility, sluggish loses (1000/10000)^2, flaky keeps (1+1)/(1+9+2).
     expect(utility.sluggish! / utility.quick!).toBeCloseTo(0.01, 5);
     expect(utility.flaky! / utility.quick!).toBeCloseTo((2 / 12) / (2 / 3), 5);
+  });
+
+  it('counts only finished invitations in reliability: work cut short by a closed round or still in flight is no dropout', () => {
+    const cs = ['steady', 'overSelected'].map((id) => cand(id));
+    // overSelected was invited 10 times: 5 updates arrived, 5 times the round closed at its target
+    // without it (or its asynchronous work is still under way). It never left or failed.
+    const history = [seen('steady', { invited: 5, completed: 5 }), seen('overSelected', { invited: 10, completed: 5, dropped: 0 })];
+
+    const r = run({ cutoff: 1, explorationFactor: 0, minExploration: 0 }, cs, history, 2);
+    const reliability = Object.fromEntries(r.reasons.map((x) => [x.participantId, x.reliability!]));
+
+    expect(reliability).toEqual({ steady: 6 / 7, overSelected: 6 / 7 });
   });
 
   it('with fairness 1 picks the participants invited least, whatever their utility', () => {
@@ -53,16 +65,50 @@ describe('Oort selection', () => {
     expect(run({ fairness: 0, cutoff: 1, explorationFactor: 0, minExploration: 0 }, cs, history, 1).picked.map((c) => c.participantId)).toEqual(['often']);
   });
 
-  it('gives ε of the round to unseen participants and decays ε to its floor', () => {
+  it('gives ε of the round to unseen participants and decays ε once per round to its floor, not per call', () => {
     const cs = [...Array.from({ length: 10 }, (_, i) => cand(`old${i}`)), ...Array.from({ length: 10 }, (_, i) => cand(`new${i}`))];
     const history = cs.slice(0, 10).map((c) => seen(c.participantId, {}));
     const selector = createOortSelector(parseOortOptions({ explorationFactor: 0.5, explorationDecay: 0.5, minExploration: 0.2 }));
-    const pick = () => selector.select({ candidates: cs, count: 10, round: 3, random: createSeededRandom(2), history: new Map(history.map((h) => [h.participantId, h])), deadlineMs: 1, examplesPerRound: () => 1 });
+    const pick = (round: number) => selector.select({ candidates: cs, count: 10, round, random: createSeededRandom(2), history: new Map(history.map((h) => [h.participantId, h])), deadlineMs: 1, examplesPerRound: () => 1 });
 
-    expect(pick().reasons.filter((r) => r.kind === 'explore')).toHaveLength(5);
-    expect(selector.exportState!()).toEqual({ epsilon: 0.25 });
-    pick();
-    expect(selector.exportState!()).toEqual({ epsilon: 0.2 });
+    expect(pick(3).reasons.filter((r) => r.kind === 'explore')).toHaveLength(5);
+    // A second pick in the same round (an asynchronous buffer dispatching again) keeps ε.
+    expect(pick(3).reasons.filter((r) => r.kind === 'explore')).toHaveLength(5);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.5, round: 3 });
+    pick(4);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.25, round: 4 });
+    pick(5);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.2, round: 5 });
+  });
+
+  it('one pick at a time (asynchronous dispatch) still explores a share ε ≥ minExploration of the picks', () => {
+    const cs = [...Array.from({ length: 10 }, (_, i) => cand(`old${i}`)), ...Array.from({ length: 10 }, (_, i) => cand(`new${i}`))];
+    const history = new Map(cs.slice(0, 10).map((c) => [c.participantId, seen(c.participantId, {})]));
+    const selector = createOortSelector(parseOortOptions({ explorationFactor: 0.9, explorationDecay: 0.9, minExploration: 0.2 }));
+    const random = createSeededRandom(7);
+    let explored = 0;
+    // 400 buffers of 5 one-participant dispatches: ε reaches its floor 0.2 after ~22 buffers.
+    for (let call = 0; call < 2000; call++) {
+      const r = selector.select({ candidates: cs, count: 1, round: 1 + Math.floor(call / 5), random, history, deadlineMs: 60_000, examplesPerRound: () => 100 });
+      if (call >= 500 && r.reasons[0]!.kind === 'explore') explored += 1;
+    }
+
+    expect(selector.exportState!()).toEqual({ epsilon: 0.2, round: 400 });
+    expect(explored / 1500).toBeGreaterThan(0.16);
+    expect(explored / 1500).toBeLessThan(0.24);
+  });
+
+  it('takes back a saved ε and the round it belongs to (a restart goes on decaying from there)', () => {
+    const selector = createOortSelector(parseOortOptions({ explorationDecay: 0.5, minExploration: 0.1 }));
+    selector.importState!({ epsilon: 0.4, round: 7 });
+    const pick = (round: number) => selector.select({ candidates: [cand('a')], count: 1, round, random: createSeededRandom(1), history: new Map(), deadlineMs: 1, examplesPerRound: () => 1 });
+
+    pick(7);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.4, round: 7 });
+    pick(8);
+    expect(selector.exportState!()).toEqual({ epsilon: 0.2, round: 8 });
+    selector.importState!({ epsilon: 7, round: -1 });
+    expect(selector.exportState!()).toEqual({ epsilon: 0.2, round: 8 });
   });
 
   it('refuses a bad option with INVALID_CONFIG naming it', () => {

@@ -6,7 +6,7 @@ import type { Selection, SelectionCandidate, SelectionInput, Selector } from './
 export const oortOptionsSchema = z.strictObject({
   /** Share ε of each round given to participants never seen before, at the start. @default 0.9 */
   explorationFactor: z.number().min(0).max(1).default(0.9),
-  /** ε is multiplied by this after every round… @default 0.98 */
+  /** ε is multiplied by this once per round (an asynchronous buffer is one round, however many picks it makes)… @default 0.98 */
   explorationDecay: z.number().min(0).max(1).default(0.98),
   /** …down to this floor. @default 0.2 */
   minExploration: z.number().min(0).max(1).default(0.2),
@@ -61,17 +61,24 @@ function quantile(sorted: readonly number[], q: number): number {
  *   statistical utility  |B| × loss (its examples × the training loss it last reported; normalized),
  *   plus the staleness bonus √(0.1 ln R / L) (R: this round, L: its last round),
  *   × system utility     (T / t)^α when its expected round time t exceeds the preferred T,
- *   × reliability        (completed + 1) / (invited + 2),
- * blended with fairness f as (1 − f) × utility + f × (1 − invited / most invited). A share ε of the
- * round explores participants never invited, faster ones first (by their measured examples/s); ε
- * decays each round to a floor. The rest are drawn among the top scorers (within `cutoff` of the
- * last one needed), in proportion to their score.
+ *   × reliability        (completed + 1) / (completed + dropped + 2),
+ * blended with fairness f as (1 − f) × utility + f × (1 − invited / most invited). Reliability counts
+ * only finished invitations: one still in flight, or cut short because the round closed at its
+ * target, is neither a success nor a dropout (over-selection and asynchronous work would otherwise
+ * read as flakiness). A share ε of the picks explores participants never invited, faster ones first
+ * (by their measured examples/s); ε decays once per round to a floor. The rest are drawn among the
+ * top scorers (within `cutoff` of the last one needed), in proportion to their score.
  */
 export function createOortSelector(options: OortOptions): Selector {
   let epsilon = options.explorationFactor;
+  // The round ε was last used for: ε decays when a later round first selects, not on every call,
+  // so an asynchronous buffer's many one-participant picks count as one round.
+  let epsilonRound = 0;
   return {
     select<T extends SelectionCandidate>(input: SelectionInput<T>): Selection<T> {
       const { candidates, count, history, round, random } = input;
+      if (epsilonRound > 0 && round > epsilonRound) epsilon = Math.max(options.minExploration, epsilon * options.explorationDecay);
+      epsilonRound = Math.max(epsilonRound, round);
       const seen: T[] = [];
       const unseen: T[] = [];
       for (const c of candidates) (history.get(c.participantId)?.invited ? seen : unseen).push(c);
@@ -84,7 +91,11 @@ export function createOortSelector(options: OortOptions): Selector {
       const durations = candidates.map(expected).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
       const preferred = options.preferredDurationMs ?? (durations.length > 0 ? quantile(durations, options.durationQuantile) : input.deadlineMs);
 
-      const nExplore = Math.min(unseen.length, Math.round(epsilon * count));
+      // ε·count explorers in expectation: the fraction is drawn, so one pick at a time (async
+      // dispatches usually select one) still explores with probability ε instead of rounding to 0.
+      const share = epsilon * count;
+      const whole = Math.floor(share);
+      const nExplore = Math.min(unseen.length, whole + (share > whole && random() < share - whole ? 1 : 0));
       const nExploit = Math.min(seen.length, count - nExplore);
       const maxInvited = Math.max(1, ...seen.map((c) => history.get(c.participantId)!.invited));
       const stat = (h: ParticipantHistory): number => (h.lastLoss != null && Number.isFinite(h.lastLoss) ? Math.max(0, h.lastLoss) * Math.max(1, h.lastExamples) : 0);
@@ -94,7 +105,7 @@ export function createOortSelector(options: OortOptions): Selector {
         const t = expected(c);
         const bonus = Math.sqrt((0.1 * Math.log(Math.max(round, 2))) / Math.max(1, h.lastRound));
         const system = t !== undefined && t > preferred ? Math.pow(preferred / t, options.roundPenalty) : 1;
-        const reliability = (h.completed + 1) / (h.invited + 2);
+        const reliability = (h.completed + 1) / (h.completed + h.dropped + 2);
         const utility = (stat(h) / maxStat + bonus) * system * reliability;
         const score = (1 - options.fairness) * utility + options.fairness * (1 - h.invited / maxInvited);
         const reason: SelectionReason = { participantId: c.participantId, kind: 'exploit', utility: score, reliability, ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}), ...(t !== undefined ? { expectedMs: Math.round(t) } : {}) };
@@ -110,7 +121,6 @@ export function createOortSelector(options: OortOptions): Selector {
       // Unseen participants fill what the seen ones cannot (the first rounds), faster ones more likely.
       const nUnseen = Math.min(unseen.length, count - exploited.length);
       const explored = weightedSample(unseen, (c) => c.capabilities.samplesPerSecond ?? 1, nUnseen, random);
-      epsilon = Math.max(options.minExploration, epsilon * options.explorationDecay);
       return {
         picked: [...exploited.map((s) => s.c), ...explored],
         reasons: [
@@ -122,10 +132,11 @@ export function createOortSelector(options: OortOptions): Selector {
         ],
       };
     },
-    exportState: () => ({ epsilon }),
+    exportState: () => ({ epsilon, round: epsilonRound }),
     importState(state) {
-      const e = (state as { epsilon?: unknown } | null)?.epsilon;
+      const { epsilon: e, round: r } = (state ?? {}) as { epsilon?: unknown; round?: unknown };
       if (typeof e === 'number' && e >= 0 && e <= 1) epsilon = e;
+      if (typeof r === 'number' && Number.isSafeInteger(r) && r >= 0) epsilonRound = r;
     },
   };
 }

@@ -17,6 +17,9 @@ export class SelectionTracker {
   private readonly selector: Selector;
   private readonly history = new Map<string, ParticipantHistory>();
   private readonly dirty = new Set<string>();
+  /** The selector's state as last stored (JSON), so an unchanged ε is not written again. */
+  private savedState: string | null = null;
+  private hasSelected = false;
 
   constructor(
     private readonly taskId: string,
@@ -28,10 +31,16 @@ export class SelectionTracker {
     this.selector = createSelector(config);
   }
 
-  /** Reads the stored history; rows already touched in memory win (they are newer). */
+  /** Reads the stored history and the selector's state (Oort's ε); rows already touched in memory win (they are newer). */
   async load(): Promise<void> {
     const rows = (await this.storage.loadParticipantHistory?.(this.taskId)) ?? [];
     for (const row of rows) if (!this.history.has(row.participantId)) this.history.set(row.participantId, { ...row });
+    const state = await this.storage.loadSelectorState?.(this.taskId);
+    // Like the rows: a selector that already picked in this process is newer than what was stored.
+    if (state != null && this.selector.importState && !this.hasSelected) {
+      this.selector.importState(state);
+      this.savedState = JSON.stringify(state);
+    }
   }
 
   private entry(participantId: string): ParticipantHistory {
@@ -46,6 +55,7 @@ export class SelectionTracker {
 
   /** Picks `count` of the candidates and counts them invited to `round`. */
   select<T extends SelectionCandidate>(candidates: readonly T[], count: number, round: number, context: { random: () => number; deadlineMs: number; examplesPerRound: (c: T) => number }): Selection<T> {
+    this.hasSelected = true;
     const selection = this.selector.select({ candidates, count, round, history: this.history, ...context });
     for (const c of selection.picked) this.invited(c.participantId, round);
     return selection;
@@ -90,13 +100,27 @@ export class SelectionTracker {
     return h ? { ...h } : undefined;
   }
 
-  /** Writes the changed rows (and the round's picks); failures are logged, selection goes on from memory. */
-  async persist(round?: { round: number; reasons: readonly SelectionReason[] }): Promise<void> {
+  /**
+   * Writes the changed rows, the selector's state when it changed, and the round's picks — replacing
+   * the round's record, or with `add` merged into it (an asynchronous buffer picks at every
+   * dispatch). Failures are logged, selection goes on from memory.
+   */
+  async persist(round?: { round: number; reasons: readonly SelectionReason[]; add?: boolean }): Promise<void> {
     const rows = [...this.dirty].map((id) => ({ ...this.history.get(id)! }));
     this.dirty.clear();
+    const exported = this.selector.exportState?.();
+    const state = exported === undefined ? null : JSON.stringify(exported);
     try {
       if (rows.length > 0) await this.storage.saveParticipantHistory?.(this.taskId, rows);
-      if (round) await this.storage.saveRoundSelection?.(this.taskId, round.round, { policy: this.policy, reasons: [...round.reasons] });
+      if (state !== null && state !== this.savedState && this.storage.saveSelectorState) {
+        await this.storage.saveSelectorState(this.taskId, exported);
+        this.savedState = state;
+      }
+      if (round) {
+        const record = { policy: this.policy, reasons: [...round.reasons] };
+        if (round.add) await this.storage.addRoundSelection?.(this.taskId, round.round, record);
+        else await this.storage.saveRoundSelection?.(this.taskId, round.round, record);
+      }
     } catch (err) {
       this.log.error({ err }, 'could not store the selection history');
     }

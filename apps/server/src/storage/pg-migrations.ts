@@ -166,6 +166,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // Each version's exact difference from the one before, so every process serves it (not only the one that committed it).
   `ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS delta BYTEA`,
+  // 7: the selection policy's own state (Oort's ε), so a restart does not explore as if new.
+  `CREATE TABLE selection_state (task_id TEXT PRIMARY KEY REFERENCES tasks(id), state TEXT NOT NULL);`,
 ];
 
 /**

@@ -1,8 +1,8 @@
 import type { PgDb } from './pg-db.js';
-import type { ParticipantHistory, RoundSelection, SelectionStorage } from './selection-records.js';
+import { mergeReasons, type ParticipantHistory, type RoundSelection, type SelectionReason, type SelectionStorage } from './selection-records.js';
 import { toParticipantHistory, type Row } from './storage-rows.js';
 
-/** Client-selection history and per-round picks in PostgreSQL (tables of migration 5). */
+/** Client-selection history and per-round picks (tables of migration 5) and the selector's state (migration 7) in PostgreSQL. */
 export function createPgSelectionStore(db: PgDb): SelectionStorage {
   return {
     async loadParticipantHistory(taskId) {
@@ -19,6 +19,22 @@ export function createPgSelectionStore(db: PgDb): SelectionStorage {
            last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round`,
         [taskId, col('participantId'), col('invited'), col('completed'), col('dropped'), col('lastLoss'), col('lastExamples'), col('lastDurationMs'), col('lastRound')],
       );
+    },
+    async loadSelectorState(taskId) {
+      const row = (await db.query<{ state: string }>('SELECT state FROM selection_state WHERE task_id = $1', [taskId])).rows[0];
+      return row ? (JSON.parse(row.state) as unknown) : null;
+    },
+    async saveSelectorState(taskId, state) {
+      await db.query('INSERT INTO selection_state (task_id, state) VALUES ($1, $2) ON CONFLICT (task_id) DO UPDATE SET state = excluded.state', [taskId, JSON.stringify(state)]);
+    },
+    async addRoundSelection(taskId, round, selection) {
+      await db.tx(async (c) => {
+        // The row exists before it is locked: two first picks of a buffer cannot both insert.
+        await c.query(`INSERT INTO round_selections (task_id, round, policy, reasons) VALUES ($1, $2, $3, '[]') ON CONFLICT (task_id, round) DO NOTHING`, [taskId, round, selection.policy]);
+        const row = (await c.query<{ reasons: string }>('SELECT reasons FROM round_selections WHERE task_id = $1 AND round = $2 FOR UPDATE', [taskId, round])).rows[0]!;
+        const merged = mergeReasons(JSON.parse(row.reasons) as SelectionReason[], selection.reasons);
+        await c.query('UPDATE round_selections SET policy = $3, reasons = $4 WHERE task_id = $1 AND round = $2', [taskId, round, selection.policy, JSON.stringify(merged)]);
+      });
     },
     async saveRoundSelection(taskId, round, selection) {
       await db.query(

@@ -55,7 +55,10 @@ export class PgStorage implements Storage {
   private readonly selection: SelectionStorage;
   loadParticipantHistory: SelectionStorage['loadParticipantHistory'] = (taskId) => this.selection.loadParticipantHistory(taskId);
   saveParticipantHistory: SelectionStorage['saveParticipantHistory'] = (taskId, rows) => this.selection.saveParticipantHistory(taskId, rows);
+  loadSelectorState: SelectionStorage['loadSelectorState'] = (taskId) => this.selection.loadSelectorState(taskId);
+  saveSelectorState: SelectionStorage['saveSelectorState'] = (taskId, state) => this.selection.saveSelectorState(taskId, state);
   saveRoundSelection: SelectionStorage['saveRoundSelection'] = (taskId, round, selection) => this.selection.saveRoundSelection(taskId, round, selection);
+  addRoundSelection: SelectionStorage['addRoundSelection'] = (taskId, round, selection) => this.selection.addRoundSelection(taskId, round, selection);
   getRoundSelection: SelectionStorage['getRoundSelection'] = (taskId, round) => this.selection.getRoundSelection(taskId, round);
 
   /** Checks the URL (INVALID_CONFIG naming `db`), connects and runs the migrations this schema lacks. */

@@ -11,7 +11,11 @@ export interface ParticipantHistory {
   invited: number;
   /** Updates it delivered and the server accepted. */
   completed: number;
-  /** Invitations it left unanswered: disconnected, declined, missed the deadline, refused. */
+  /**
+   * Invitations that came to nothing through it: disconnected, declined, missed the deadline, update
+   * refused. Not those cut short because the round closed at its target, cancelled by the server, or
+   * still in flight: so invited ≥ completed + dropped.
+   */
   dropped: number;
   /** Training loss it last reported (the client's `loss` metric), null before its first update. */
   lastLoss: number | null;
@@ -33,7 +37,7 @@ export interface SelectionReason {
   readonly utility?: number;
   /** Training speed it reported, examples/s. */
   readonly speed?: number;
-  /** Share of its invitations it completed (Laplace-smoothed). */
+  /** Share of its finished invitations it completed, (completed + 1) / (completed + dropped + 2). */
   readonly reliability?: number;
   /** How long the policy expects its round to take, ms. */
   readonly expectedMs?: number;
@@ -44,10 +48,25 @@ export interface RoundSelection {
   readonly reasons: SelectionReason[];
 }
 
+/**
+ * A round's picks after more are added (an asynchronous buffer dispatches many times): earlier
+ * reasons stay, a participant picked again keeps only its latest reason (its latest pick, last).
+ */
+export function mergeReasons(earlier: readonly SelectionReason[], added: readonly SelectionReason[]): SelectionReason[] {
+  const again = new Set(added.map((r) => r.participantId));
+  return [...earlier.filter((r) => !again.has(r.participantId)), ...added];
+}
+
 /** Optional part of a storage: without it, history lives in memory for the life of the process. */
 export interface SelectionStorage {
   loadParticipantHistory(taskId: string): Promise<ParticipantHistory[]>;
   saveParticipantHistory(taskId: string, rows: readonly ParticipantHistory[]): Promise<void>;
+  /** The selector's own state (Oort's ε and the round it belongs to), JSON; null before the first save. */
+  loadSelectorState(taskId: string): Promise<unknown>;
+  saveSelectorState(taskId: string, state: unknown): Promise<void>;
+  /** Replaces the round's picks (a synchronous round selects once). */
   saveRoundSelection(taskId: string, round: number, selection: RoundSelection): Promise<void>;
+  /** Adds picks to the round's record, merged by `mergeReasons` in one transaction. */
+  addRoundSelection(taskId: string, round: number, selection: RoundSelection): Promise<void>;
   getRoundSelection(taskId: string, round: number): Promise<RoundSelection | null>;
 }

@@ -189,6 +189,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   `,
   // Each version's exact difference from the one before, served after a restart too.
   `ALTER TABLE model_versions ADD COLUMN delta BLOB`,
+  // 7: the selection policy's own state (Oort's ε), so a restart does not explore as if new.
+  `CREATE TABLE selection_state (task_id TEXT PRIMARY KEY REFERENCES tasks(id), state TEXT NOT NULL);`,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import type { ParticipantHistory, RoundSelection, SelectionStorage } from './selection-records.js';
+import { mergeReasons, type ParticipantHistory, type RoundSelection, type SelectionReason, type SelectionStorage } from './selection-records.js';
 import { toParticipantHistory, type Row } from './storage-rows.js';
 
-/** Client-selection history and per-round picks in SQLite (tables of migration 3). */
+/** Client-selection history and per-round picks (tables of migration 5) and the selector's state (migration 7) in SQLite. */
 export function createSqliteSelectionStore(db: Database.Database): SelectionStorage {
   const upsert = db.prepare(
     `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round)
@@ -13,6 +13,13 @@ export function createSqliteSelectionStore(db: Database.Database): SelectionStor
   const saveMany = db.transaction((taskId: string, rows: readonly ParticipantHistory[]) => {
     for (const h of rows) upsert.run(taskId, h.participantId, h.invited, h.completed, h.dropped, h.lastLoss, h.lastExamples, h.lastDurationMs, h.lastRound);
   });
+  const replace = db.prepare('INSERT OR REPLACE INTO round_selections (task_id, round, policy, reasons) VALUES (?, ?, ?, ?)');
+  const reasonsOf = db.prepare('SELECT reasons FROM round_selections WHERE task_id = ? AND round = ?');
+  const add = db.transaction((taskId: string, round: number, selection: RoundSelection) => {
+    const row = reasonsOf.get(taskId, round) as { reasons: string } | undefined;
+    const earlier = row ? (JSON.parse(row.reasons) as SelectionReason[]) : [];
+    replace.run(taskId, round, selection.policy, JSON.stringify(mergeReasons(earlier, selection.reasons)));
+  });
   return {
     async loadParticipantHistory(taskId) {
       return (db.prepare('SELECT * FROM participant_history WHERE task_id = ?').all(taskId) as Row[]).map(toParticipantHistory);
@@ -20,8 +27,18 @@ export function createSqliteSelectionStore(db: Database.Database): SelectionStor
     async saveParticipantHistory(taskId, rows) {
       saveMany(taskId, rows);
     },
+    async loadSelectorState(taskId) {
+      const row = db.prepare('SELECT state FROM selection_state WHERE task_id = ?').get(taskId) as { state: string } | undefined;
+      return row ? (JSON.parse(row.state) as unknown) : null;
+    },
+    async saveSelectorState(taskId, state) {
+      db.prepare('INSERT INTO selection_state (task_id, state) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET state = excluded.state').run(taskId, JSON.stringify(state));
+    },
     async saveRoundSelection(taskId, round, selection) {
-      db.prepare('INSERT OR REPLACE INTO round_selections (task_id, round, policy, reasons) VALUES (?, ?, ?, ?)').run(taskId, round, selection.policy, JSON.stringify(selection.reasons));
+      replace.run(taskId, round, selection.policy, JSON.stringify(selection.reasons));
+    },
+    async addRoundSelection(taskId, round, selection) {
+      add(taskId, round, selection);
     },
     async getRoundSelection(taskId, round) {
       const row = db.prepare('SELECT policy, reasons FROM round_selections WHERE task_id = ? AND round = ?').get(taskId, round) as { policy: string; reasons: string } | undefined;

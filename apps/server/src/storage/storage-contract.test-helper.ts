@@ -278,5 +278,28 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
       expect(await s.getRoundSelection!('t1', 4)).toEqual(picks);
       expect(await s.getRoundSelection!('t1', 5)).toBeNull();
     });
+    it("adds an asynchronous buffer's picks to its record one dispatch at a time (a participant picked again keeps its latest reason)", async () => {
+      const s = await open();
+      await s.createTask(task(), version(0, 0, [1]));
+      const pick = (participantId: string, kind: 'explore' | 'exploit', speed: number) => ({ participantId, kind, speed });
+      await s.addRoundSelection!('t1', 2, { policy: 'oort', reasons: [pick('p1', 'explore', 10)] });
+      await s.addRoundSelection!('t1', 2, { policy: 'oort', reasons: [pick('p2', 'explore', 20), pick('p3', 'exploit', 30)] });
+      await s.addRoundSelection!('t1', 2, { policy: 'oort', reasons: [pick('p1', 'exploit', 11)] });
+      await Promise.all([s.addRoundSelection!('t1', 3, { policy: 'oort', reasons: [pick('p4', 'explore', 40)] }), s.addRoundSelection!('t1', 3, { policy: 'oort', reasons: [pick('p5', 'explore', 50)] })]);
+
+      expect(await s.getRoundSelection!('t1', 2)).toEqual({ policy: 'oort', reasons: [pick('p2', 'explore', 20), pick('p3', 'exploit', 30), pick('p1', 'exploit', 11)] });
+      expect((await s.getRoundSelection!('t1', 3))!.reasons.map((r) => r.participantId).sort()).toEqual(['p4', 'p5']);
+    });
+    it("keeps the selection policy's state across a restart", async () => {
+      const first = await open();
+      await first.createTask(task(), version(0, 0, [1]));
+      expect(await first.loadSelectorState!('t1')).toBeNull();
+      await first.saveSelectorState!('t1', { epsilon: 0.5, round: 3 });
+      await first.saveSelectorState!('t1', { epsilon: 0.25, round: 4 });
+      await first.close();
+
+      const second = await open();
+      expect(await second.loadSelectorState!('t1')).toEqual({ epsilon: 0.25, round: 4 });
+    });
   });
 }

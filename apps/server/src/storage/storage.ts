@@ -171,7 +171,10 @@ export interface Storage {
   /** Client-selection history and picks; optional: a storage without them keeps history in memory. */
   loadParticipantHistory?: SelectionStorage['loadParticipantHistory'];
   saveParticipantHistory?: SelectionStorage['saveParticipantHistory'];
+  loadSelectorState?: SelectionStorage['loadSelectorState'];
+  saveSelectorState?: SelectionStorage['saveSelectorState'];
   saveRoundSelection?: SelectionStorage['saveRoundSelection'];
+  addRoundSelection?: SelectionStorage['addRoundSelection'];
   getRoundSelection?: SelectionStorage['getRoundSelection'];
 
   close(): Promise<void>;

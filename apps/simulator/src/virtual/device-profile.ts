@@ -52,9 +52,14 @@ export type DeviceProfileInput = z.input<typeof deviceProfileSchema>;
 /**
  * The default population. Its numbers, and where they come from:
  * - speed: median 100 examples/s, σ 0.7 (5th–95th percentile 10× apart). The spread follows the
- *   FedScale / Oort device traces (AI Benchmark: phones differ by more than 10× in training speed);
- *   the median is the order of what the participant page shows for the 2NN with tfjs-wasm on this
- *   machine's Chromium. Replace it with your own page's figures (`measuredExamplesPerSec`).
+ *   FedScale / Oort device traces (FedScale's compute traces come from AI Benchmark, where phones
+ *   differ by more than 10×). The median is an assumption for phone-class browsers, not a
+ *   measurement: it is set below what desktop Chromium reaches here (bench/README.md "browser"
+ *   records a few hundred examples/s on tfjs-wasm, e2e/backends.e2e.ts prints them), because most
+ *   web visitors are on phones; we have no measured phone figure for the 2NN to cite. For a real
+ *   population, collect the participant page's "Speed" (examples/s, the `samplesPerSecond` each
+ *   participant reports with its capabilities) and pass them as `--measured-speeds 120,45,300` or
+ *   `measuredExamplesPerSec` in a profile JSON.
  * - bandwidth: upload median 2 Mbit/s, download 10 Mbit/s, σ 0.8 — mobile figures of the MobiPerf
  *   traces that FedScale ships (uplink several times slower than downlink).
  * - leaving mid-round: 8% — Bonawitz et al. 2019 report 6–10% of selected devices drop out; such
@@ -71,7 +76,7 @@ export const DEFAULT_DEVICE_PROFILE: DeviceProfile = deviceProfileSchema.parse({
     'bandwidth: MobiPerf measurements as packaged by FedScale',
     'mid-round dropout 6-10%: Bonawitz et al. 2019, Towards Federated Learning at Scale',
     'churn 30/30 min: assumption (web visits), not measured',
-    'median speed: order of the participant page Speed figure for mnist-2nn on tfjs-wasm (headless Chromium, this machine)',
+    'median speed 100 examples/s: assumption for phone-class browsers (below the desktop tfjs-wasm figures in bench/README.md), not measured; use --measured-speeds with participant-page figures for a real population',
   ],
   speed: { median: 100, sigma: 0.7 },
   uploadMbps: { median: 2, sigma: 0.8 },

@@ -11,8 +11,9 @@ interface Timer {
 /**
  * The clock of a discrete-event simulation: time stands still until the simulation loop fires the
  * next due timer, then jumps to it. The round engine's deadlines and retry pauses and every
- * simulated device's download, training and upload share this one queue, so simulated hours pass in
- * the seconds the real work takes. Ties fire in the order they were set (deterministic).
+ * simulated device's download, training and upload share this one queue, so waiting costs no wall
+ * time: a run takes as long as its real work (the tfjs training of each update), however much
+ * simulated time that spans. Ties fire in the order they were set (deterministic).
  */
 export class VirtualClock implements Clock {
   private time: number;

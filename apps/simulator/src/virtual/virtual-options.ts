@@ -31,6 +31,13 @@ export function resolveVirtualOptions(input: VirtualSimulationInput, name: (key:
   if (o.serverUrl !== undefined) fail('serverUrl', 'no server: the virtual clock runs the round engine in this process', o.serverUrl);
   if (o.dropout !== undefined) fail('dropout', 'no --dropout: on the virtual clock devices drop out as the device profile says', o.dropout);
   if (o.personalization !== undefined) fail('personalization', 'no personalization (not simulated on the virtual clock yet)', o.personalization);
+  // Options the virtual devices do not act on are refused rather than silently ignored: a run that
+  // quietly left them out would be reported as if it had them.
+  if (o.secureAggregation !== undefined) fail('secureAggregation', 'no secure aggregation (the virtual devices do not run the SecAgg+ stages)', o.secureAggregation);
+  if (o.clientHoldout !== undefined) fail('clientHoldout', "no client holdout (the virtual clock scores only the central test set)", o.clientHoldout);
+  if (o.downloadCodec !== undefined) fail('downloadCodec', 'no download codec (virtual devices train on the exact global model and are charged for a float32 download)', o.downloadCodec);
+  if (o.attack !== undefined) fail('attack', 'no attack hooks (not applied on the virtual clock)', 'attack');
+  if (o.taskId !== undefined) fail('taskId', 'no task id (the virtual clock names its task virtual-<seed>)', o.taskId);
   const out: VirtualSimulationOptions = {
     ...o,
     profile: resolveDeviceProfile(profile ?? 'default', measuredExamplesPerSec),

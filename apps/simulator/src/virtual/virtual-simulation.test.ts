@@ -30,6 +30,28 @@ describe('runVirtualSimulation (real round engine on a virtual clock)', () => {
     expect(slow.final.wallMs).toBeLessThan(60_000);
   }, 120_000);
 
+  it('applies local DP on the devices: clipped to a tiny norm, no version moves the model', async () => {
+    // Clip norm 1e-6 and no noise: each update is clipped to 1e-6, so the loss stays where it started.
+    // Without local DP these rounds train (lr 0.1 on 50 examples) and the loss moves by far more.
+    const r = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.5, overSelection: 1, profile: sameDevices(100), seed: 2, privacy: { localDp: { clipNorm: 1e-6, noiseMultiplier: 0 } } });
+    const free = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.5, overSelection: 1, profile: sameDevices(100), seed: 2 });
+
+    expect(Math.abs(r.rounds[1]!.loss - r.rounds[0]!.loss)).toBeLessThan(1e-4);
+    expect(Math.abs(free.rounds[1]!.loss - free.rounds[0]!.loss)).toBeGreaterThan(1e-2);
+  }, 120_000);
+
+  it('has devices leave mid-round and come and go with churn, and counts each participant once in the totals', async () => {
+    // Half the invitations end with the device leaving; sessions of ~1 simulated minute, ~1 minute away.
+    const profile = { ...UNIFORM_DEVICE_PROFILE, id: 'churny', speed: { median: 20, sigma: 0.5 }, leaveProbability: 0.5, meanOnlineMin: 1, meanOfflineMin: 1, reconnectMin: 0.2 };
+    const r = await runVirtualSimulation({ ...small, rounds: 4, fraction: 0.3, profile, seed: 8 });
+
+    expect(r.final.dropped).toBeGreaterThan(0);
+    expect(r.rounds.reduce((n, x) => n + x.dropped, 0)).toBe(r.final.dropped);
+    expect(Math.min(...r.rounds.map((x) => x.online))).toBeLessThan(small.clients);
+    expect(r.final.participants).toBeGreaterThan(0);
+    expect(r.final.participants).toBeLessThanOrEqual(Math.min(small.clients, r.final.acceptedUpdates));
+  }, 120_000);
+
   it('counts the over-selected stragglers whose work a closed round threw away', async () => {
     // 10 identical devices, 5 wanted, 10 invited (over-selection 2): the first 5 close the round, 5 are cancelled.
     const r = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.5, overSelection: 2, profile: sameDevices(100), seed: 4 });
@@ -60,5 +82,18 @@ describe("runVirtualSimulation in mode 'async' (FedBuff)", () => {
     expect(r.final.refusedByCode.STALE_UPDATE).toBeGreaterThan(0);
     expect(r.final.wastedUpdates).toBe(r.final.refusedByCode.STALE_UPDATE);
     expect(r.final.acceptedUpdates).toBeGreaterThanOrEqual(12);
+  }, 120_000);
+
+  it('is deterministic from its seed in async mode too', async () => {
+    const run = (seed: number) => runVirtualSimulation({ ...small, rounds: 4, fraction: 0.2, seed, profile: { ...UNIFORM_DEVICE_PROFILE, speed: { median: 100, sigma: 1 } }, taskExtras: { mode: 'async', async: { bufferSize: 2, maxStaleness: 2, concurrency: 6 } } });
+
+    const a = await run(5);
+    const b = await run(5);
+    const c = await run(6);
+
+    const facts = (x: Awaited<ReturnType<typeof run>>) => [x.rounds.map((y) => [y.version, y.simulatedMs, y.participants, y.wastedUpdates, y.dropped, y.online, y.accuracy, y.loss]), x.final.acceptedUpdates, x.final.refusedByCode, x.final.participants];
+    expect(facts(a)).toEqual(facts(b));
+    expect(facts(c)).not.toEqual(facts(a));
+    expect(a.rounds.map((x) => x.version)).toEqual([1, 2, 3, 4]);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import pino from 'pino';
 import {
   ChorusError,
   PROTOCOL_VERSION,
+  applyLocalDp,
   clipToNorm,
   createSeededRandom,
   createSerialQueue,
@@ -60,6 +61,8 @@ export interface VirtualSimulationResult {
     readonly wallMs: number;
     /** Updates that reached the server and were accepted. */
     readonly acceptedUpdates: number;
+    /** Distinct devices that had at least one update accepted (a fast device may deliver many). */
+    readonly participants: number;
     /** Updates trained (or begun) and discarded as late or stale: cancelled at a round's close, or refused. */
     readonly wastedUpdates: number;
     /** Device time spent on that discarded work, simulated milliseconds. */
@@ -124,6 +127,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
   const byConnection = new Map<string, Device>();
   const committed: { version: number; round: number; metrics: Record<string, number>; weights: Float32Array; at: number }[] = [];
   const tally = { accepted: 0, wasted: 0, wastedMs: 0, dropped: 0, refused: {} as Record<string, number> };
+  const contributors = new Set<number>();
   let taskId = '';
   let stopping = false;
 
@@ -194,16 +198,24 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     const layout = engine.task(taskId).layout;
     const trainer = trainers[d.index]!;
     const result = await trainer.train(w.invite, { layout, values: w.weights }, new AbortController().signal);
+    const localDp = o.privacy?.localDp;
+    // Local DP as the participant page applies it (privateUpdate): clipped to C and noised before it
+    // leaves the device. The noise is drawn from the device's seeded stream so a run stays
+    // reproducible; that is fine in a simulation, never in a browser (a guessed seed undoes it).
+    const delta = localDp ? Float32Array.from(result.delta) : result.delta;
+    if (localDp) applyLocalDp(delta, localDp, d.random);
     const bound = w.invite.maxUpdateNorm;
-    const values = bound === undefined ? result.delta : clipToNorm(result.delta, bound * 0.95);
+    const values = bound === undefined ? delta : clipToNorm(delta, bound * 0.95);
     const bytes = encodePayload({ layout, values }, w.invite.codec, d.random, { seed: roundCodecSeed(w.invite.roundId) });
     const begin = { taskId, roundId: w.invite.roundId, version: w.invite.version, numExamples: result.numExamples, byteLength: bytes.byteLength, metrics: finiteMetrics(result.metrics) };
     d.work = null;
     try {
       engine.beginUpdate(connectionId, begin);
       const receipt = engine.submitUpdate(connectionId, begin, bytes);
-      if (receipt.accepted) tally.accepted += 1;
-      else refuse(receipt.code ?? 'REFUSED', w);
+      if (receipt.accepted) {
+        tally.accepted += 1;
+        contributors.add(d.index);
+      } else refuse(receipt.code ?? 'REFUSED', w);
     } catch (err) {
       refuse(ChorusError.from(err).code, w);
     }
@@ -375,6 +387,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
       simulatedMs: Math.round(stoppedBy === 'time-budget' ? o.timeBudgetMin * MINUTE : clock.now()),
       wallMs: Math.round(performance.now() - wallStart),
       acceptedUpdates: tally.accepted,
+      participants: contributors.size,
       wastedUpdates: tally.wasted,
       wastedDeviceMs: Math.round(tally.wastedMs),
       dropped: tally.dropped,
