@@ -116,6 +116,12 @@ describe('admin console', () => {
     // Assert: the task was created with the form's personalization
     const created = (await (await page.request.get(`${server.url}/api/tasks/console-ditto`)).json()) as { task: { config: { personalization?: unknown } } };
     expect(created.task.config.personalization).toEqual({ method: 'ditto', personalLayers: [], headEpochs: 1, lambda: 0.5, chooseByValidation: true, holdoutFraction: 0.2 });
+    // The task page's personalization panel speaks of Ditto (it once read "FedPer:  stay on each device")
+    await page.goto(`${web.url}/admin/tasks/console-ditto`);
+    const panel = page.getByTestId('personalization-panel');
+    await panel.waitFor({ timeout: 30_000 });
+    expect(await panel.getByTestId('personalization-summary').textContent()).toMatch(/^Ditto: the whole model is shared; each device also trains its own copy, pulled towards the shared model \(λ = 0\.5\)/);
+    expect(await panel.getByTestId('personal-shared-label').textContent()).toBe('Shared model, mean on devices');
     await context.close();
   });
 

@@ -1,7 +1,8 @@
 /**
  * Personalization in real Chromium against the real server: a browser on a FedPer task keeps the
  * 2NN's output head in IndexedDB, shows the shared model's and its own model's accuracy on its
- * held-out digits, keeps the head across a reload, and never sends it (checked on the wire).
+ * held-out digits, keeps the head across a reload, never sends it (checked on the wire), and
+ * forgets it when the participant deletes their data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -67,6 +68,12 @@ describe('personalized task (FedPer)', () => {
       // Assert: the head is in IndexedDB, and the privacy card says it is never sent
       expect(stored).toMatchObject({ names: ['output/kernel', 'output/bias'], length: 2010 });
       expect(await p.text('privacy-personal')).toContain('output');
+      // FedPer's first figure is the new shared layers with last round's head: named for what it is
+      expect(await p.text('personal-shared-label')).toBe("Before this round's training");
+      // One participant: its figures are on its page, never in the round's metrics (aggregates only)
+      for (const v of await listVersions(server.url, TASK)) {
+        for (const k of ['client_holdoutSharedAccuracy', 'client_holdoutPersonalAccuracy', 'client_personalGainPp', 'personalGainMedian']) expect(v.metrics?.[k], `version ${v.version} ${k}`).toBeUndefined();
+      }
       const own = Number((await p.text('personal-own-accuracy')).replace('%', ''));
       expect(own).toBeGreaterThan(30); // chance is 10%
 
@@ -100,6 +107,13 @@ describe('personalized task (FedPer)', () => {
       expect(wire.binary.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(sharedBytes * begins.length);
       expect(wire.http.filter((r) => r.method !== 'GET' && r.method !== 'OPTIONS')).toEqual([]);
       expect(p.errors).toEqual([]);
+
+      // Execute: delete my data
+      p.page.once('dialog', (d) => void d.accept());
+      await p.page.getByTestId('delete-data').click();
+      await eventually('the consent card again', async () => (await p.page.getByTestId('consent').count()) === 1, 30_000);
+      // Assert: the kept head is gone from IndexedDB
+      expect(await p.page.evaluate(READ_HEAD)).toBeNull();
     } finally {
       await p.context.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePayload, encodePayload, type TensorSpec } from '@chorus/core';
+import { decodePayload, encodePayload, getCodec, planPrivacy, topKCount, type TensorSpec } from '@chorus/core';
 import { downloadBytes, weightsUrl } from '@chorus/client';
 import { useEmbeddedServer } from './embedded-server.test-helper.js';
 import { runSimulation, type RoundReport } from './simulation.js';
@@ -182,3 +182,137 @@ describe('The keyboard task with a personal output layer (FedPer on nextword-gru
     expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.02);
   }, 600_000);
 });
+
+/** Bytes of the payload header of the shared layout: a float32 payload less its 4-byte values. */
+const sharedHeaderBytes = (): number => encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength - getCodec('float32').bodyBytes(197_200);
+
+async function receiptsOf(taskId: string, round: number): Promise<{ accepted: boolean; bytes: number; l2Norm: number | null }[]> {
+  const res = await fetch(`${embedded().url}/api/tasks/${taskId}/rounds/${round}/receipts`, { headers: { authorization: `Bearer ${embedded().adminToken}` } });
+  return ((await res.json()) as { receipts: { accepted: boolean; bytes: number; l2Norm: number | null }[] }).receipts;
+}
+
+describe('FedPer with central DP (embedded server, real Socket.IO)', () => {
+  it('clips and noises the shared layers only: uploads are shared payloads, ε is a plain DP run’s, and no held-out figure reaches the server', async () => {
+    // Prepare
+    const taskId = 'sim-fedper-dp';
+    const dp = { clipNorm: 0.5, noiseMultiplier: 0.3, sampleRate: 0.2 };
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId,
+      clients: 4,
+      fraction: 1,
+      rounds: 2,
+      partition: 'shards:2',
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      maxExamples: 100,
+      seed: 4,
+      codec: 'float32',
+      strategy: { id: 'fedavg', options: { dp } },
+      personalization: { method: 'fedper' },
+    })) {
+      reports.push(r);
+    }
+    // Assert: every upload is a float32 payload of the shared layers (the head never travels) ...
+    const sharedPayload = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
+    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * sharedPayload);
+    // ... so the accountant sees the same releases as a non-personalized DP-FedAvg run: the same ε
+    // after each round for the same q, z and rounds.
+    expect(reports.map((r) => r.participants)).toEqual([4, 4]);
+    reports.forEach((r, i) => expect(r.serverMetrics.epsilon).toBeCloseTo(planPrivacy({ noiseMultiplier: 0.3, sampleRate: 0.2, delta: 1e-5, rounds: i + 1 }).epsilon, 9));
+    // The devices of a DP task keep their held-out figures: nothing noises them.
+    for (const r of reports) {
+      expect(r.serverMetrics.client_holdoutSharedAccuracy).toBeUndefined();
+      expect(r.serverMetrics.client_holdoutPersonalAccuracy).toBeUndefined();
+      expect(r.serverMetrics.client_personalGainPp).toBeUndefined();
+      expect(r.serverMetrics.personalGainClients).toBeUndefined();
+      expect(r.evaluatedBy).toBe('simulator');
+    }
+    // The simulator's own scoring of each client's model on its held-out digits: above chance (10%)
+    expect(reports[1]!.clientHoldoutAccuracy).toBeGreaterThan(0.3);
+  }, 240_000);
+});
+
+/** Indices of the k largest |v|, increasing: written here, not taken from the codec. */
+function largest(v: Float32Array, k: number): number[] {
+  return [...v.keys()].sort((a, b) => Math.abs(v[b]!) - Math.abs(v[a]!)).slice(0, k).sort((a, b) => a - b);
+}
+
+/** LEB128 bytes of the gaps between increasing indices (the first from −1), as top-k's index list. */
+function varintIndexBytes(indices: readonly number[]): number {
+  let n = 0;
+  let previous = -1;
+  for (const i of indices) {
+    const gap = i - previous - 1;
+    n += gap < 0x80 ? 1 : gap < 0x4000 ? 2 : gap < 0x200000 ? 3 : 4;
+    previous = i;
+  }
+  return n;
+}
+
+describe('FedPer with uplink codecs (embedded server, real Socket.IO)', () => {
+  it.each(['topk', 'hadamard2'] as const)('%s: uploads are the codec on the shared layout, with error feedback kept on it', async (codec) => {
+    // Prepare: record each client's shared delta as trained (before the session encodes it)
+    const taskId = `sim-fedper-${codec}`;
+    const deltas = new Map<number, Float32Array[]>();
+    const reports: RoundReport[] = [];
+    // Execute
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId,
+      clients: 4,
+      fraction: 1,
+      rounds: 2,
+      partition: 'shards:2',
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      maxExamples: 100,
+      seed: 6,
+      codec,
+      personalization: { method: 'fedper' },
+      attack: { transformDelta: (i, delta) => void deltas.set(i, [...(deltas.get(i) ?? []), Float32Array.from(delta)]) },
+    })) {
+      reports.push(r);
+    }
+    const rounds = [await receiptsOf(taskId, 1), await receiptsOf(taskId, 2)];
+    // Assert: both rounds committed with every client's update accepted (the server checks each
+    // against the shared layout: a top-k of the whole model would carry the wrong k)
+    expect(reports.map((r) => r.participants)).toEqual([4, 4]);
+    expect(rounds.map((rs) => rs.map((r) => r.accepted))).toEqual([[true, true, true, true], [true, true, true, true]]);
+    const header = sharedHeaderBytes();
+    if (codec === 'hadamard2') {
+      for (const rs of rounds) expect(rs.map((r) => r.bytes)).toEqual(new Array(4).fill(header + getCodec('hadamard2').bodyBytes(197_200)));
+      return;
+    }
+    // topk: k = 1% of the shared values. Round 1 sends each client's k largest; the rest is its
+    // residual, added to its round-2 delta before the next k largest are picked. Sizes (12-byte
+    // body header, k float32 values, the index list) and decoded norms must match that, per client.
+    const k = topKCount(197_200);
+    expect(k).toBe(1972);
+    const expected = [0, 1].map((round) =>
+      [...deltas.values()].map((d) => {
+        let input = d[round]!;
+        if (round === 1) {
+          const residual = Float32Array.from(d[0]!);
+          for (const i of largest(d[0]!, k)) residual[i] = 0;
+          input = Float32Array.from(input, (v, i) => v + residual[i]!);
+        }
+        const picked = largest(input, k);
+        return { bytes: header + 12 + 4 * k + varintIndexBytes(picked), norm: Math.sqrt(picked.reduce((s, i) => s + input[i]! ** 2, 0)) };
+      }),
+    );
+    expect(deltas.size).toBe(4);
+    for (const round of [0, 1]) {
+      const byNorm = (a: { norm: number }, b: { norm: number }) => a.norm - b.norm;
+      const got = rounds[round]!.map((r) => ({ bytes: r.bytes, norm: r.l2Norm! })).sort(byNorm);
+      const want = expected[round]!.sort(byNorm);
+      expect(got.map((g) => g.bytes)).toEqual(want.map((w) => w.bytes));
+      got.forEach((g, i) => expect(g.norm / want[i]!.norm).toBeCloseTo(1, 5));
+    }
+  }, 480_000);
+});
+

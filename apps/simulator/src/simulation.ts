@@ -181,11 +181,11 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
         () => new ChorusError('TIMEOUT', `simulation: no new model version within ${waitMs} ms after round ${reported} (raise deadlineMs?)`),
       );
       if (update.round < 1) continue;
-      const evaluated = o.personalization ? participantsAccuracy(update) : await accuracyOf(update, url, model, queue, test);
       const clientHoldout =
         o.clientHoldout !== undefined || (o.personalization && holdouts.length > 0)
           ? await clientHoldoutAccuracy({ serverUrl: url, taskId: update.taskId, version: update.version, model, queue, clients: holdouts, personalization: sessions[0]!.joinInfo?.task.personalization })
           : undefined;
+      const evaluated = o.personalization ? participantsAccuracy(update, clientHoldout) : await accuracyOf(update, url, model, queue, test);
       const now = performance.now();
       const tally = tracker.get(update.round);
       const bytes = tracker.bytes();
@@ -219,9 +219,16 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
   }
 }
 
-/** A personalized task: the mean the participants reported on their held-out examples with their own models. */
-function participantsAccuracy(update: ModelUpdated): { accuracy: number; loss: number; by: 'participants' } {
-  return { accuracy: update.metrics.client_holdoutPersonalAccuracy ?? 0, loss: update.metrics.client_loss ?? 0, by: 'participants' };
+/**
+ * A personalized task: the mean the participants reported on their held-out examples with their own
+ * models. The server publishes none with fewer than 3 reports, and participants of a DP task send
+ * none: then the simulator's own scoring of every client's model on its held-out examples.
+ */
+function participantsAccuracy(update: ModelUpdated, clientHoldout: number | undefined): { accuracy: number; loss: number; by: 'participants' | 'simulator' } {
+  const loss = update.metrics.client_loss ?? 0;
+  const reported = update.metrics.client_holdoutPersonalAccuracy;
+  if (reported === undefined && clientHoldout !== undefined) return { accuracy: clientHoldout, loss, by: 'simulator' };
+  return { accuracy: reported ?? 0, loss, by: 'participants' };
 }
 
 /** The server's central evaluation when it sent one; otherwise evaluate the version here. */

@@ -1,4 +1,4 @@
-import type { ClientFailure, ClientUpdate, RoundAggregator, RoundInvite } from '@chorus/core';
+import { MIN_PERSONAL_REPORTS, PERSONAL_METRICS, type ClientFailure, type ClientUpdate, type RoundAggregator, type RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
 import { personalGainMetrics } from './personal-gains.js';
 import type { MaskedInputAssembler } from './masked-input-assembler.js';
@@ -23,8 +23,8 @@ export class OpenRound {
   examples = 0;
   bytesUp = 0;
   bytesDown = 0;
-  /** Example-weighted sums of client-reported training metrics. */
-  readonly metricSums = new Map<string, { sum: number; weight: number }>();
+  /** Example-weighted sums of client-reported training metrics, and how many updates reported each. */
+  readonly metricSums = new Map<string, { sum: number; weight: number; count: number }>();
   /** Each accepted client's reported personalGainPp (personalized tasks), reported only as a distribution. */
   readonly personalGains: number[] = [];
   /** Several processes: updates (and their examples) admitted into each other process's partial sum. */
@@ -93,18 +93,27 @@ export class OpenRound {
 
   addMetrics(metrics: Readonly<Record<string, number>>, weight: number): void {
     for (const [k, v] of Object.entries(metrics)) {
-      const m = this.metricSums.get(k) ?? { sum: 0, weight: 0 };
+      const m = this.metricSums.get(k) ?? { sum: 0, weight: 0, count: 0 };
       m.sum += v * weight;
       m.weight += weight;
+      m.count += 1;
       this.metricSums.set(k, m);
     }
     if (typeof metrics.personalGainPp === 'number') this.personalGains.push(metrics.personalGainPp);
   }
 
-  /** Round metrics: counts plus example-weighted means of what clients reported (prefixed client_). */
+  /**
+   * Round metrics: counts plus example-weighted means of what clients reported (prefixed client_).
+   * A personal figure (PERSONAL_METRICS) reported by fewer than MIN_PERSONAL_REPORTS updates is left
+   * out: the mean of one participant's held-out accuracy is that participant's accuracy.
+   */
   summaryMetrics(): Record<string, number> {
     const out: Record<string, number> = { updates: this.accepted, examples: this.examples };
-    for (const [k, m] of this.metricSums) if (m.weight > 0) out[`client_${k}`.slice(0, 64)] = m.sum / m.weight;
+    for (const [k, m] of this.metricSums) {
+      if (m.weight <= 0) continue;
+      if (m.count < MIN_PERSONAL_REPORTS && (PERSONAL_METRICS as readonly string[]).includes(k)) continue;
+      out[`client_${k}`.slice(0, 64)] = m.sum / m.weight;
+    }
     return { ...out, ...personalGainMetrics(this.personalGains) };
   }
 }

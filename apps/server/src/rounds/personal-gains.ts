@@ -1,5 +1,4 @@
-/** Fewer gains than this in a round are not reported: an aggregate of one or two is their values. */
-export const MIN_GAINS_REPORTED = 3;
+import { MIN_PERSONAL_REPORTS } from '@chorus/core';
 
 /** Linear-interpolation quantile of sorted values (NumPy's default), q in [0, 1]. */
 export function quantileSorted(sorted: readonly number[], q: number): number {
@@ -12,11 +11,11 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 /**
  * The distribution over a round's participants of `personalGainPp` (own model's minus the shared
  * model's held-out accuracy, in points), as aggregates only: deciles 1, 5 and 9, the share who
- * gained, and how many reported. Nothing when fewer than MIN_GAINS_REPORTED reported.
+ * gained, and how many reported. Nothing when fewer than MIN_PERSONAL_REPORTS reported.
  */
 export function personalGainMetrics(gains: readonly number[]): Record<string, number> {
   const finite = gains.filter((g) => Number.isFinite(g));
-  if (finite.length < MIN_GAINS_REPORTED) return {};
+  if (finite.length < MIN_PERSONAL_REPORTS) return {};
   const sorted = [...finite].sort((a, b) => a - b);
   return {
     personalGainP10: quantileSorted(sorted, 0.1),

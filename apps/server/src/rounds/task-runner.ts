@@ -349,7 +349,9 @@ export class TaskRunner implements RoundCloserHost {
       this.round.adopted = adopted.updates;
       this.round.accepted = adopted.count;
       this.round.examples = adopted.examples;
-      for (const [k, m] of adopted.metrics) this.round.metricSums.set(k, { ...m });
+      // How many of the adopted updates reported each figure is not known: counted as none, so a
+      // personal figure still needs its MIN_PERSONAL_REPORTS reporters among this round's own uploads.
+      for (const [k, m] of adopted.metrics) this.round.metricSums.set(k, { ...m, count: 0 });
     }
     this.phase = 'collecting';
     const opened = this.round;

@@ -1,4 +1,5 @@
 import type { ParticipantState } from '@chorus/client';
+import { privacyPersonalText } from './personal-text.js';
 
 const fmt = (x: number): string => (Number.isFinite(x) ? Number(x.toPrecision(3)).toString() : '∞');
 
@@ -32,12 +33,7 @@ export function PrivacyCost({ state }: { readonly state: ParticipantState }) {
           here, so the server never sees your exact update.
         </p>
       )}
-      {state.task?.personalization && (
-        <p data-testid="privacy-personal">
-          {state.task.personalization.method === 'ditto' ? 'Your own copy of the model' : `The personal part of the model (${state.task.personalization.personalLayers.join(', ')})`} never leaves this device: it is not sent, so it adds
-          nothing to {central || local ? 'the privacy cost above' : 'what the server sees'}.
-        </p>
-      )}
+      {state.task?.personalization && <p data-testid="privacy-personal">{privacyPersonalText(state.task.personalization, { central, local: local !== undefined })}</p>}
       {!central && !local && (
         <p data-testid="privacy-none">
           No formal privacy guarantee is configured for this task. Your examples never leave this device, but the model update it sends is not noised, so it is not protected by differential privacy.

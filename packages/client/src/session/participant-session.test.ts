@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ChorusError, ERROR_CODES, decodePayload, encodePayload, type Ack, type FlatWeights, type RoundInvite } from '@chorus/core';
 import { FakeSocket } from './fake-socket.test-helper.js';
 import { createParticipantSession, type ParticipantSessionOptions } from './participant-session.js';
+import { createMemoryPersonalLayerStore } from './personal-layer-store.js';
 import type { RoundTrainer } from './round-runner.js';
 import type { SecureComputation } from './secure-computation.js';
 import type { FetchLike } from './weights-download.js';
@@ -452,5 +453,83 @@ describe('participant session', () => {
     expect((await failed).error.code).toBe('ROUND_CLOSED');
     expect(calls).toEqual(['end']);
     await session.close();
+  });
+
+  describe('a personalized task', () => {
+    const personalization = { method: 'fedper' as const, personalLayers: ['output'], headEpochs: 1, lambda: 1, chooseByValidation: true, holdoutFraction: 0.2 };
+    const head = { layout: [{ name: 'output/bias', shape: [2] }], values: Float32Array.from([0.5, -0.5]) };
+    const figures = { holdoutSharedAccuracy: 0.5, holdoutPersonalAccuracy: 0.75, personalGainPp: 25, ownModelChosen: 1 };
+    const personalTrainer: RoundTrainer = {
+      async train(_invite, weights) {
+        return { delta: new Float32Array(weights.values.length).fill(0.5), numExamples: 20, metrics: { loss: 0.25, holdoutExamples: 5, ...figures }, personal: head };
+      },
+    };
+    const joinWith = (task: Record<string, unknown>) => (payload: { participantId?: string }) => {
+      const r = joinResponse(payload.participantId ?? 'p-42');
+      return { ok: true as const, data: { ...r, task: { ...r.task, personalization, ...task } } };
+    };
+
+    it.each([
+      ['central DP', { privacy: { central: { noiseMultiplier: 1, targetDelta: 1e-5 } } }],
+      ['local DP', { privacy: { localDp: { clipNorm: 1, noiseMultiplier: 0.1 } } }],
+    ])('with %s the update goes without the held-out figures; the page still gets them from the receipt event', async (_name, task) => {
+      // Prepare
+      const { socket } = happyServer({ join: joinWith(task) });
+      const session = sessionWith(socket, { trainer: personalTrainer });
+      await session.start();
+      const receipt = nextEvent<{ metrics: Record<string, number> }>((l) => session.on('receipt', l));
+      // Execute
+      socket.fire('round:invite', invite());
+      const got = await receipt;
+      // Assert: nothing noises these figures, so under DP they do not leave the device
+      expect(socket.eventsNamed('update:begin')[0].metrics).toEqual({ loss: 0.25, holdoutExamples: 5 });
+      expect(got.metrics).toEqual({ loss: 0.25, holdoutExamples: 5, ...figures });
+      await session.close();
+    });
+
+    it('without DP the update carries them (the server publishes them only as aggregates over 3 or more)', async () => {
+      const { socket } = happyServer({ join: joinWith({}) });
+      const session = sessionWith(socket, { trainer: personalTrainer });
+      await session.start();
+      const receipt = nextEvent((l) => session.on('receipt', l));
+      socket.fire('round:invite', invite());
+      await receipt;
+      expect(socket.eventsNamed('update:begin')[0].metrics).toEqual({ loss: 0.25, holdoutExamples: 5, ...figures });
+      await session.close();
+    });
+
+    it('a secure round whose trainer keeps the update still stores the personal layers it returns', async () => {
+      // Prepare: a trainer that keeps its update for its own secure computation, as the browser's worker does
+      const secure: SecureComputation = {
+        begin: async (_r, _s, id) => ({ id, maskPublicKey: new Uint8Array(32), sharePublicKey: new Uint8Array(32), seedCommitment: new Uint8Array(32) }),
+        share: async () => ({ id: 2, shares: [] }),
+        mask: async () => ({ id: 2, masked: new Uint8Array(8) }),
+        unmask: async () => ({ id: 2, seedShares: [], keyShares: [] }),
+        end: async () => {},
+      };
+      const trainedWith: unknown[] = [];
+      const keeping: RoundTrainer = {
+        secure,
+        train: async (_i, _g, _s, _p, personal, keep) => (trainedWith.push(personal?.values), { delta: new Float32Array(0), kept: keep !== undefined, numExamples: 9, metrics: {}, personal: head }),
+      };
+      const personalStore = createMemoryPersonalLayerStore();
+      const { socket } = happyServer({ join: joinWith({}), 'secagg:message': () => ({ ok: true, data: { ok: true } }) });
+      const session = sessionWith(socket, { trainer: keeping, personalStore });
+      await session.start();
+      const receipt = nextEvent((l) => session.on('receipt', l));
+      // Execute
+      socket.fire('round:invite', { ...invite(), secureAggregation: { id: 2, setup: { participants: 3 } } });
+      await until(() => session.status === 'uploading');
+      const next = (event: string, payload: unknown) => socket.fire('secagg:next', { taskId: TASK, roundId: 'r-1', event, payload });
+      next('secagg:keys', { keys: [] });
+      next('secagg:shares', { shares: [] });
+      await receipt;
+      // Assert: the first round started without personal layers; the kept round's head is stored
+      expect(trainedWith).toEqual([undefined]);
+      const stored = await personalStore.get(TASK);
+      expect(stored?.layout).toEqual(head.layout);
+      expect([...stored!.values]).toEqual([0.5, -0.5]);
+      await session.close();
+    });
   });
 });

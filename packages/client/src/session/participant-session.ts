@@ -219,6 +219,7 @@ export function createParticipantSession(options: ParticipantSessionOptions): Pa
         },
         stats,
         localDp: () => joinInfo?.task.privacy?.localDp,
+        differentiallyPrivate: () => joinInfo?.task.privacy?.localDp !== undefined || joinInfo?.task.privacy?.central !== undefined,
         personalization: () => joinInfo?.task.personalization,
         personalStore,
         ...(secure ? { secure } : {}),

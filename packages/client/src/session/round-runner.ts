@@ -1,4 +1,4 @@
-import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type PersonalWeights, type RandomSource, type RoundInvite } from '@chorus/core';
+import { ChorusError, boundMetrics, decodePayload, roundCodecSeed, withoutPersonalMetrics, type FlatWeights, type LocalDpConfig, type PersonalizationInfo, type PersonalWeights, type RandomSource, type RoundInvite } from '@chorus/core';
 import type { PersonalLayerStore } from './personal-layer-store.js';
 import { abortError, withRetry } from './backoff.js';
 import { encodeWithFeedback } from './bounded-payload.js';
@@ -77,6 +77,11 @@ export interface RoundRunnerContext {
   readonly stats: { bytesUp: number; bytesDown: number; roundsCompleted: number; roundsFailed: number } & Partial<DownloadCounts>;
   /** The task's local DP (from the join's TaskInfo): applied to the update right before encoding. */
   localDp?(): LocalDpConfig | undefined;
+  /**
+   * True when the task has differential privacy, local or central (from the join's TaskInfo): the
+   * update then goes without the personal figures (PERSONAL_METRICS), which nothing noises.
+   */
+  differentiallyPrivate?(): boolean;
   /** The task's personalization (from the join's TaskInfo), if any. */
   personalization?(): PersonalizationInfo | undefined;
   /** Where the device keeps its personal layers between rounds (IndexedDB in browsers). */
@@ -142,6 +147,9 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
       seed: roundCodecSeed(invite.roundId),
     });
     const metrics = boundMetrics(result.metrics);
+    // Held-out accuracies are exact figures of this device's examples: under DP they stay here (the
+    // page still shows them from the receipt event below), as the personal layers do.
+    const sent = ctx.differentiallyPrivate?.() ? withoutPersonalMetrics(metrics) : metrics;
 
     ctx.setStatus('uploading');
     progress('upload', 0);
@@ -150,7 +158,7 @@ export async function runRound(invite: RoundInvite, ctx: RoundRunnerContext): Pr
         await ctx.waitJoined(signal);
         return uploadInChunks(
           ctx.socket(),
-          { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: result.numExamples, byteLength: bytes.byteLength, metrics },
+          { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples: result.numExamples, byteLength: bytes.byteLength, metrics: sent },
           bytes,
           {
             maxChunkBytes: ctx.maxChunkBytes(),

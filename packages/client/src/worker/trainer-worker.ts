@@ -8,7 +8,6 @@ import { expose, releaseProxy, transfer } from 'comlink';
 import { ChorusError, createSeededRandom, type PersonalWeights } from '@chorus/core';
 import { decodeDatasetShard, dutyCyclePause, getModelTemplate, modelFromTopology, trainLocal, trainPersonalized, writeModelWeights } from '@chorus/ml';
 import { createLocalSecureComputation } from '../session/secure-computation.js';
-import { privateUpdate } from '../session/private-update.js';
 import { createBackendTrialStore } from '../storage/backend-trial-store.js';
 import { createExampleStore } from '../storage/example-store.js';
 import { openParticipantDb, type BackendMeasurement, type ParticipantDb } from '../storage/participant-db.js';
@@ -16,6 +15,7 @@ import { useMemoryIndexedDb } from '../storage/storage-probe.js';
 import { activateBackend, currentWasmVariant, deviceKey, probeBackends, useWasmVariant } from './backend-loader.js';
 import { chooseBackend, measureBackend, modelKey } from './backend-trial.js';
 import { BACKEND_IDS, isBackendId, type BackendChoice, type BackendId, type TrainerSetup, type TrainerWorkerApi, type TrainProgress, type WorkerTrainRequest } from './trainer-protocol.js';
+import { trainReply } from './train-reply.js';
 import { chooseWasmVariant } from './wasm-variant.js';
 import { installWorkerErrorTransfer } from './worker-errors.js';
 
@@ -135,15 +135,7 @@ const api: TrainerWorkerApi = {
       // Report what tfjs actually ran on, so a silent fallback would show.
       const ran = tf.getBackend();
       if (!isBackendId(ran)) throw new ChorusError('INTERNAL', `training ran on tfjs backend "${ran}", which the trainer does not know (prepared: "${backend}")`);
-      if (request.keep) {
-        // A secure round: the update stays here, and only its masked form will leave the worker.
-        secure.keep(request.roundId, privateUpdate(result.delta, request.keep.localDp));
-        return { delta: new Float32Array(0), kept: true, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) };
-      }
-      return transfer(
-        { delta: result.delta, numExamples: result.numExamples, metrics: { ...result.metrics }, samplesPerSecond, backend: ran, ...(result.personal ? { personal: result.personal } : {}) },
-        [result.delta.buffer],
-      );
+      return trainReply(request, result, { backend: ran, samplesPerSecond }, secure);
     } catch (err) {
       if (controller.signal.aborted) throw new ChorusError('ROUND_CLOSED', String(controller.signal.reason ?? 'training was cancelled'));
       throw err;

@@ -10,6 +10,9 @@ describe('personalization form model', () => {
   it('offers the methods from the schema, with its default', () => {
     expect(methodField(catalog())).toMatchObject({ key: 'method', kind: 'enum', defaultValue: 'fedper', choices: ['fedper', 'fedrep', 'ditto'] });
     expect(chosenMethod(catalog(), DEFAULT_PERSONALIZATION_FORM)).toBe('fedper');
+    // The default loses on IID data: the method's hint says so, and what does not lose
+    expect(methodField(catalog())?.description).toContain("FedPer and FedRep lose accuracy when devices' data look alike");
+    expect(methodField(catalog())?.description).toContain('Ditto with chooseByValidation does not');
   });
 
   it('draws nothing, and does not fail, while the catalog is still loading', () => {

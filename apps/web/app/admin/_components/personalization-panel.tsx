@@ -2,6 +2,7 @@
 
 import { useMemo } from 'react';
 import { MetricChart } from './metric-chart.js';
+import { personalizationPanelText } from './personalization-panel-model.js';
 import type { RoundRow, TaskSummary } from './types.js';
 
 const pp = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${x >= 0 ? '+' : ''}${x.toFixed(1)} pts`);
@@ -22,20 +23,20 @@ export function PersonalizationPanel({ task, rounds }: { task: TaskSummary; roun
   if (!p) return null;
   const m = series.last;
   const g = series.lastGains;
+  const text = personalizationPanelText(p, task);
   return (
     <section className="card" data-testid="personalization-panel">
       <h2>Personalization</h2>
-      <p className="muted small">
-        {p.method === 'fedrep' ? 'FedRep' : 'FedPer'}: {p.personalLayers?.join(', ') ?? 'the output head'} stay on each device and never reach the server. Each device keeps{' '}
-        {Math.round(p.holdoutFraction * 100)}% of its examples out of training and scores the shared model and its own on them every round.
+      <p className="muted small" data-testid="personalization-summary">
+        {text.summary}
       </p>
       <div className="stats">
         <div className="stat">
-          <span className="stat-label">Shared model, mean on devices</span>
+          <span className="stat-label" data-testid="personal-shared-label">{text.sharedLabel}</span>
           <span className="stat-value" data-testid="personal-shared-mean">{pct(m?.client_holdoutSharedAccuracy)}</span>
         </div>
         <div className="stat">
-          <span className="stat-label">Own models, mean on devices</span>
+          <span className="stat-label">{text.ownLabel}</span>
           <span className="stat-value" data-testid="personal-own-mean">{pct(m?.client_holdoutPersonalAccuracy)}</span>
         </div>
         <div className="stat">
@@ -47,8 +48,8 @@ export function PersonalizationPanel({ task, rounds }: { task: TaskSummary; roun
           <span className="stat-value" data-testid="personal-gain-share">{g ? `${Math.round(g.personalGainImprovedShare! * 100)}% of ${g.personalGainClients}` : '—'}</span>
         </div>
       </div>
-      {!g && <p className="small muted">The distribution is shown once a round has at least 3 participants (fewer would reveal individual figures).</p>}
-      <MetricChart title="Median gain of own models over the shared one (points)" label="median gain" rounds={series.rounds} values={series.median} testId="chart-personal-gain" />
+      {!g && <p className="small muted" data-testid="personal-missing">{text.missing}</p>}
+      <MetricChart title={text.gainTitle} label="median gain" rounds={series.rounds} values={series.median} testId="chart-personal-gain" />
     </section>
   );
 }

@@ -12,7 +12,7 @@ export interface TaskSummary {
     readonly codec: string;
     readonly strategy: { id: string; options?: Readonly<Record<string, unknown>> };
     readonly privacy?: { readonly localDp?: { readonly clipNorm: number; readonly noiseMultiplier: number } };
-    readonly personalization?: { readonly method: string; readonly personalLayers?: readonly string[]; readonly holdoutFraction: number };
+    readonly personalization?: { readonly method: string; readonly personalLayers?: readonly string[]; readonly holdoutFraction: number; readonly lambda?: number; readonly chooseByValidation?: boolean };
     readonly secureAggregation?: { readonly neighbours: number; readonly threshold: number; readonly quantizationBits: number; readonly stageDeadlineMs: number };
     readonly rounds: { targetClients: number; minClients: number; deadlineMs: number; maxRounds: number; backends: string[]; minExamples: number };
     readonly training: { localEpochs: number; batchSize: number; learningRate: number };
