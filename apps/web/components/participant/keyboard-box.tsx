@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { DataSchema } from '@chorus/core';
 import { acceptSuggestion, createNextWordEncoder, newlyCompleted, splitTyped, suggestWords, UNK_ID } from '@chorus/ml/data';
-import { loadSuggestionModel, type SuggestionModel } from './keyboard-model.js';
+import { loadSuggestionModel, type SuggestionModel, type SuggestionPersonalization } from './keyboard-model.js';
 
 const learnKey = (taskId: string) => `chorus-keyboard-learn:${taskId}`;
 export const keyboardStatsKey = (taskId: string) => `chorus-keyboard-stats:${taskId}`;
@@ -33,6 +33,7 @@ export function KeyboardBox({
   taskId,
   data,
   version,
+  personal,
   onLearn,
 }: {
   readonly serverUrl: string;
@@ -40,6 +41,8 @@ export function KeyboardBox({
   readonly data: DataSchema;
   /** The global version to suggest with: 'latest' until the first model:updated names one. */
   readonly version: number | 'latest';
+  /** A personalized task: suggestions come from this device's own layers over the shared ones. */
+  readonly personal?: SuggestionPersonalization | undefined;
   readonly onLearn: (rows: { x: Float32Array; y: number }[]) => Promise<void>;
 }) {
   const encoder = useMemo(() => createNextWordEncoder(data.vocabulary ?? []), [data.vocabulary]);
@@ -60,7 +63,7 @@ export function KeyboardBox({
   useEffect(() => {
     if (model && (model.version === version || version === 'latest')) return;
     let cancelled = false;
-    loadSuggestionModel(serverUrl, taskId, version).then(
+    loadSuggestionModel(serverUrl, taskId, version, personal).then(
       (m) => {
         if (cancelled) return m.dispose();
         setModel((old) => {

@@ -116,6 +116,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
               taskId={taskId}
               data={state.task.data}
               version={state.globalModel?.version ?? 'latest'}
+              personal={state.task.personalization && { config: state.task.personalization, load: () => participant!.personalLayers() }}
               onLearn={(rows) => participant!.addExamples(rows, 'typed')}
             />
           )}
