@@ -91,15 +91,16 @@ export function KeyboardBox({
     const done = splitTyped(next).completed;
     const fresh = newlyCompleted(completedRef.current, done);
     completedRef.current = done;
-    if (!model || fresh.length === 0) return;
+    if (fresh.length === 0) return;
     const ids = encoder.encode(done.join(' '));
     const rows: { x: Float32Array; y: number }[] = [];
     const newHits: number[] = [];
     for (const i of fresh) {
       if (ids[i] === UNK_ID || i === 0) continue;
       const x = encoder.contextOf(ids.slice(0, i), context);
-      newHits.push(suggestWords(model.predict(x), encoder.vocabulary).includes(done[i]!) ? 1 : 0);
       rows.push({ x, y: ids[i]! });
+      // Words typed while the model loads are still kept for training; only their hit is unknown.
+      if (model) newHits.push(suggestWords(model.predict(x), encoder.vocabulary).includes(done[i]!) ? 1 : 0);
     }
     if (newHits.length > 0) {
       const all = [...hits, ...newHits].slice(-KEPT);
