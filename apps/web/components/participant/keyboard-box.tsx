@@ -5,7 +5,8 @@ import type { DataSchema } from '@chorus/core';
 import { acceptSuggestion, createNextWordEncoder, newlyCompleted, splitTyped, suggestWords, UNK_ID } from '@chorus/ml/data';
 import { loadSuggestionModel, type SuggestionModel, type SuggestionPersonalization } from './keyboard-model.js';
 
-const learnKey = (taskId: string) => `chorus-keyboard-learn:${taskId}`;
+/** Whether the person ticked "learn from what I type" for a task; "Delete my data" removes it. */
+export const keyboardLearnKey = (taskId: string) => `chorus-keyboard-learn:${taskId}`;
 export const keyboardStatsKey = (taskId: string) => `chorus-keyboard-stats:${taskId}`;
 /** Words per point of the accuracy-over-time strip. */
 const BLOCK = 10;
@@ -56,7 +57,7 @@ export function KeyboardBox({
   const completedRef = useRef<string[]>([]);
 
   useEffect(() => {
-    setLearn(window.localStorage.getItem(learnKey(taskId)) === 'yes');
+    setLearn(window.localStorage.getItem(keyboardLearnKey(taskId)) === 'yes');
     setHits(readHits(taskId));
   }, [taskId]);
 
@@ -121,7 +122,7 @@ export function KeyboardBox({
   };
   const toggleLearn = (on: boolean) => {
     setLearn(on);
-    window.localStorage.setItem(learnKey(taskId), on ? 'yes' : 'no');
+    window.localStorage.setItem(keyboardLearnKey(taskId), on ? 'yes' : 'no');
   };
 
   const total = hits.length;
