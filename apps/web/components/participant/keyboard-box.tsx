@@ -55,6 +55,7 @@ export function KeyboardBox({
   const [model, setModel] = useState<SuggestionModel>();
   const [modelError, setModelError] = useState<string>();
   const completedRef = useRef<string[]>([]);
+  const boxRef = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
     setLearn(window.localStorage.getItem(keyboardLearnKey(taskId)) === 'yes');
@@ -113,7 +114,11 @@ export function KeyboardBox({
     }
   };
 
-  const accept = (word: string) => change(acceptSuggestion(text, word));
+  const accept = (word: string) => {
+    change(acceptSuggestion(text, word));
+    // A tap on a suggestion leaves the person typing on in the box, as Tab does.
+    boxRef.current?.focus();
+  };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Tab' && !e.shiftKey && suggestions.length > 0) {
       e.preventDefault();
@@ -136,6 +141,7 @@ export function KeyboardBox({
       <label htmlFor="keyboard-text">Type here (Tab accepts the first suggestion)</label>
       <textarea
         id="keyboard-text"
+        ref={boxRef}
         value={text}
         rows={4}
         onChange={(e) => change(e.target.value)}
