@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { decodePayload, mergeTensors, splitLayout, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
+import { decodePayload, mergeTensors, personalWeightsForPrediction, type Dataset, type PersonalizationInfo, type SerialQueue } from '@chorus/core';
 import type { PersonalLayerStore } from '@chorus/client';
 import { downloadVersion } from './version-download.js';
-import { evaluateModel, initialPersonalLayers, modelLayout, writeModelWeights } from '@chorus/ml';
+import { evaluateModel, modelLayout, writeModelWeights } from '@chorus/ml';
 
 export interface ClientHoldoutInput {
   readonly serverUrl: string;
@@ -29,21 +29,12 @@ export async function clientHoldoutAccuracy(input: ClientHoldoutInput): Promise<
   const global = decodePayload(bytes);
   const layout = modelLayout(model);
   const p = input.personalization;
-  const split = p && p.method !== 'ditto' ? splitLayout(layout, p.personalLayers) : undefined;
   return queue.run(async () => {
     let sum = 0;
     for (const client of input.clients) {
-      if (p?.method === 'ditto') {
-        // Ditto's personal model is a whole copy; before its first round a client has only the
-        // global one, and one that found the shared model better on its validation examples uses that.
-        const mine = await client.store.get(input.taskId);
-        writeModelWeights(model, mine && !mine.useShared ? mine.values : global.values);
-      } else if (split) {
-        const mine = (await client.store.get(input.taskId)) ?? initialPersonalLayers(layout, split.personal);
-        writeModelWeights(model, mergeTensors(layout, [global, mine]));
-      } else {
-        writeModelWeights(model, global.values);
-      }
+      // Before its first round a client has only the seeded head (FedPer, FedRep) or the global model (Ditto).
+      const mine = p ? personalWeightsForPrediction(layout, p, await client.store.get(input.taskId)) : undefined;
+      writeModelWeights(model, mine ? mergeTensors(layout, [global, mine]) : global.values);
       sum += (await evaluateModel(model, client.data)).accuracy;
     }
     return sum / input.clients.length;

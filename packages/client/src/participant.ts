@@ -1,4 +1,4 @@
-import { ChorusError, type Capabilities, type TaskInfo } from '@chorus/core';
+import { ChorusError, type Capabilities, type PersonalWeights, type TaskInfo } from '@chorus/core';
 import { backoffDelay, sleep } from './session/backoff.js';
 import { createParticipantSession, type ParticipantSession, type ParticipantSessionOptions } from './session/participant-session.js';
 import { createParticipationPolicy, type ParticipationPolicyOptions, type PauseReason } from './participant/participation-policy.js';
@@ -57,6 +57,11 @@ export interface BrowserParticipant {
   importShard(url: string): Promise<number>;
   /** The pseudonymous id of this browser (picks the demo shard). */
   localId(): Promise<string>;
+  /**
+   * A personalized task's personal layers as this device last trained them (Ditto: its whole
+   * personal model); undefined before its first round. For predicting with the device's own model.
+   */
+  personalLayers(): Promise<PersonalWeights | undefined>;
   /** Stops taking part and erases everything this device stored. */
   deleteMyData(): Promise<void>;
   stop(): Promise<void>;
@@ -318,6 +323,7 @@ export function createBrowserParticipant(options: BrowserParticipantOptions): Br
       return n;
     },
     localId: async () => (await storageReady).identity.localId(),
+    personalLayers: async () => (await storageReady).personalLayers.get(taskId),
     async deleteMyData() {
       await this.stop();
       const storage = await storageReady;

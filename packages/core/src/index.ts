@@ -40,6 +40,7 @@ export { createWeightedMeanAggregator } from './strategies/aggregators/weighted-
 // ---- weights, payloads and codecs ----
 export { assertSameLayout, layoutSize, sameLayout, tensorSize, type FlatWeights, type TensorSpec } from './weights/layout.js';
 export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, splitLayout, type PersonalSplit, type PersonalWeights } from './weights/personal-split.js';
+export { initialPersonalLayers, personalLayersOrStart, personalWeightsForPrediction, PERSONAL_INIT_SEED } from './weights/personal-start.js';
 export { DITTO_LAMBDA_DEFAULT, MIN_PERSONAL_REPORTS, PERSONAL_METRICS, personalizationInfoSchema, personalizationSchema, withoutPersonalMetrics, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';
 export { checkSecureAggregation } from './protocol/secure-aggregation-check.js';

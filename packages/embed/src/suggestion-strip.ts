@@ -7,11 +7,17 @@
 
 type TextBox = HTMLTextAreaElement | HTMLInputElement;
 
-/** The box's text with its trailing partial word replaced by `word` and a space (as the participant page's strip does). */
+/**
+ * The box's text with its trailing partial word replaced by `word` and a space, as the participant
+ * page's strip does (acceptSuggestion in @chorus/ml/data; copied here because embed.js bundles
+ * nothing else): no space before the word at the start, after a space, an opening bracket or quote,
+ * a hyphen or a slash; one after a word or punctuation ("Hello," → "Hello, the ").
+ */
 export function acceptWord(text: string, word: string): string {
   const trailing = /[A-Za-z\u2018\u2019']*[A-Za-z]$/.exec(text)?.[0] ?? '';
   const head = text.slice(0, text.length - trailing.length);
-  return `${head}${head === '' || /\s$/.test(head) ? '' : /[A-Za-z]$/.test(head) ? ' ' : ''}${word} `;
+  const joins = head === '' || /[\s([{\u201c\u2018/-]$/.test(head) || /(^|[\s([{])["']$/.test(head);
+  return `${head}${joins ? '' : ' '}${word} `;
 }
 
 const STYLE =

@@ -79,6 +79,6 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AdminRouteContext
 
   app.get('/api/admin/templates', async () => {
     const ml = await loadMl(logger);
-    return { templates: ml.listModelTemplates().map((t) => ({ id: t.id, description: t.description, data: t.data })) };
+    return { templates: ml.listModelTemplates().map((t) => ({ id: t.id, description: t.description, data: t.data, ...(t.training ? { training: t.training } : {}) })) };
   });
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ChorusError, type TaskConfigInput } from '@chorus/core';
+import { ChorusError, trainingConfigSchema, type TaskConfigInput } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
@@ -33,7 +33,10 @@ export function templateTaskSource(body: unknown, logger: Logger): TaskSource {
     async build() {
       const ml = await loadMl(logger);
       try {
-        return await ml.createInitialModel(template, seed ?? 1, resolveTemplateData(ml, template, config.data));
+        const model = await ml.createInitialModel(template, seed ?? 1, resolveTemplateData(ml, template, config.data));
+        // The template's training defaults under the request's own options (the first parse checked those).
+        const defaults = ml.getModelTemplate(template).training;
+        return defaults ? { ...model, training: trainingConfigSchema.parse({ ...defaults, ...(config.training as object | undefined) }) } : model;
       } catch (err) {
         const e = ChorusError.from(err);
         throw new ChorusError(e.code === 'INTERNAL' ? 'INVALID_CONFIG' : e.code, `template: ${e.message}`);

@@ -79,4 +79,12 @@ describe('task service', () => {
     expect(created[0]!.config.data).toEqual(data);
     expect(created[0]).not.toHaveProperty('data');
   });
+
+  it('takes the training options the build refined (a template\'s defaults under the request\'s own)', async () => {
+    const { engine, created } = fakeEngine();
+    const training = { localEpochs: 1, batchSize: 20, optimizer: 'sgd' as const, learningRate: 0.5, proxMu: 0, maxExamples: 300 };
+    await createTaskService(engine).create(source({ build: async () => ({ ...MODEL, training }) }));
+    expect(created[0]!.config.training).toEqual(training);
+    expect(created[0]).not.toHaveProperty('training');
+  });
 });

@@ -1,4 +1,4 @@
-import { ChorusError, checkSecureAggregation, defaultPersonalLayers, gatherTensors, splitLayout, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec } from '@chorus/core';
+import { ChorusError, checkSecureAggregation, defaultPersonalLayers, gatherTensors, splitLayout, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec, type TrainingConfig } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
@@ -11,6 +11,8 @@ export interface InitialTaskModel {
   readonly weights: Float32Array;
   /** The data schema the model was built for, when building refined the config's (a template's defaults, a vocabulary). */
   readonly data?: DataSchema;
+  /** The training options, when building refined the config's (a template's defaults under the request's own). */
+  readonly training?: TrainingConfig;
 }
 
 /** Where a new task's model comes from: a template (POST /api/tasks) or an upload (POST /api/admin/tasks/upload). */
@@ -40,8 +42,8 @@ export function createTaskService(engine: Pick<RoundEngine, 'hasTask' | 'createT
       source.check?.(parsed.data);
       // Checked here, before a model is built; two creates racing for one id meet storage's own check.
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);
-      const { data, ...built } = await source.build(parsed.data);
-      const { config, model } = personalize(data ? { ...parsed.data, data } : parsed.data, built);
+      const { data, training, ...built } = await source.build(parsed.data);
+      const { config, model } = personalize({ ...parsed.data, ...(data ? { data } : {}), ...(training ? { training } : {}) }, built);
       const task = await engine.createTask({ config, ...model });
       if (source.start) await engine.start(task.id);
       return task;

@@ -3,9 +3,10 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { DataSchema } from '@chorus/core';
 import { acceptSuggestion, createNextWordEncoder, newlyCompleted, splitTyped, suggestWords, UNK_ID } from '@chorus/ml/data';
-import { loadSuggestionModel, type SuggestionModel } from './keyboard-model.js';
+import { loadSuggestionModel, type SuggestionModel, type SuggestionPersonalization } from './keyboard-model.js';
 
-const learnKey = (taskId: string) => `chorus-keyboard-learn:${taskId}`;
+/** Whether the person ticked "learn from what I type" for a task; "Delete my data" removes it. */
+export const keyboardLearnKey = (taskId: string) => `chorus-keyboard-learn:${taskId}`;
 export const keyboardStatsKey = (taskId: string) => `chorus-keyboard-stats:${taskId}`;
 /** Words per point of the accuracy-over-time strip. */
 const BLOCK = 10;
@@ -33,6 +34,7 @@ export function KeyboardBox({
   taskId,
   data,
   version,
+  personal,
   onLearn,
 }: {
   readonly serverUrl: string;
@@ -40,6 +42,8 @@ export function KeyboardBox({
   readonly data: DataSchema;
   /** The global version to suggest with: 'latest' until the first model:updated names one. */
   readonly version: number | 'latest';
+  /** A personalized task: suggestions come from this device's own layers over the shared ones. */
+  readonly personal?: SuggestionPersonalization | undefined;
   readonly onLearn: (rows: { x: Float32Array; y: number }[]) => Promise<void>;
 }) {
   const encoder = useMemo(() => createNextWordEncoder(data.vocabulary ?? []), [data.vocabulary]);
@@ -51,16 +55,17 @@ export function KeyboardBox({
   const [model, setModel] = useState<SuggestionModel>();
   const [modelError, setModelError] = useState<string>();
   const completedRef = useRef<string[]>([]);
+  const boxRef = useRef<HTMLTextAreaElement>(null);
 
   useEffect(() => {
-    setLearn(window.localStorage.getItem(learnKey(taskId)) === 'yes');
+    setLearn(window.localStorage.getItem(keyboardLearnKey(taskId)) === 'yes');
     setHits(readHits(taskId));
   }, [taskId]);
 
   useEffect(() => {
     if (model && (model.version === version || version === 'latest')) return;
     let cancelled = false;
-    loadSuggestionModel(serverUrl, taskId, version).then(
+    loadSuggestionModel(serverUrl, taskId, version, personal).then(
       (m) => {
         if (cancelled) return m.dispose();
         setModel((old) => {
@@ -88,15 +93,16 @@ export function KeyboardBox({
     const done = splitTyped(next).completed;
     const fresh = newlyCompleted(completedRef.current, done);
     completedRef.current = done;
-    if (!model || fresh.length === 0) return;
+    if (fresh.length === 0) return;
     const ids = encoder.encode(done.join(' '));
     const rows: { x: Float32Array; y: number }[] = [];
     const newHits: number[] = [];
     for (const i of fresh) {
       if (ids[i] === UNK_ID || i === 0) continue;
       const x = encoder.contextOf(ids.slice(0, i), context);
-      newHits.push(suggestWords(model.predict(x), encoder.vocabulary).includes(done[i]!) ? 1 : 0);
       rows.push({ x, y: ids[i]! });
+      // Words typed while the model loads are still kept for training; only their hit is unknown.
+      if (model) newHits.push(suggestWords(model.predict(x), encoder.vocabulary).includes(done[i]!) ? 1 : 0);
     }
     if (newHits.length > 0) {
       const all = [...hits, ...newHits].slice(-KEPT);
@@ -108,7 +114,11 @@ export function KeyboardBox({
     }
   };
 
-  const accept = (word: string) => change(acceptSuggestion(text, word));
+  const accept = (word: string) => {
+    change(acceptSuggestion(text, word));
+    // A tap on a suggestion leaves the person typing on in the box, as Tab does.
+    boxRef.current?.focus();
+  };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Tab' && !e.shiftKey && suggestions.length > 0) {
       e.preventDefault();
@@ -117,7 +127,7 @@ export function KeyboardBox({
   };
   const toggleLearn = (on: boolean) => {
     setLearn(on);
-    window.localStorage.setItem(learnKey(taskId), on ? 'yes' : 'no');
+    window.localStorage.setItem(keyboardLearnKey(taskId), on ? 'yes' : 'no');
   };
 
   const total = hits.length;
@@ -131,6 +141,7 @@ export function KeyboardBox({
       <label htmlFor="keyboard-text">Type here (Tab accepts the first suggestion)</label>
       <textarea
         id="keyboard-text"
+        ref={boxRef}
         value={text}
         rows={4}
         onChange={(e) => change(e.target.value)}

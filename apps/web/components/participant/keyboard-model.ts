@@ -1,6 +1,7 @@
 'use client';
 
 import type { LayersModel } from '@tensorflow/tfjs';
+import { personalWeightsForPrediction, tensorSize, type PersonalizationInfo, type PersonalWeights } from '@chorus/core';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -28,11 +29,31 @@ export interface SuggestionModel {
   dispose(): void;
 }
 
-/** The task's global model at `version`, from the server's TensorFlow.js export (public, like the weights the worker downloads). */
-export async function loadSuggestionModel(serverUrl: string, taskId: string, version: number | 'latest'): Promise<SuggestionModel> {
+/** A personalized task: its method and layers (from the join), and where this device keeps its own. */
+export interface SuggestionPersonalization {
+  readonly config: PersonalizationInfo;
+  /** The device's personal layers (IndexedDB); undefined before its first round. */
+  readonly load: () => Promise<PersonalWeights | undefined>;
+}
+
+/**
+ * The model the device would predict with at `version`: the server's TensorFlow.js export (public,
+ * like the weights the worker downloads) and, for a personalized task, this device's own layers
+ * over it. FedPer / FedRep exports hold the shared layers only, so the model loads non-strictly and
+ * the personal layers come from the device's store, or are the seeded head every device's first
+ * round starts from (what this device will train, not a head nobody has).
+ */
+export async function loadSuggestionModel(serverUrl: string, taskId: string, version: number | 'latest', personal?: SuggestionPersonalization): Promise<SuggestionModel> {
   const tf = await loadTf();
   const url = `${serverUrl.replace(/\/$/, '')}/api/tasks/${encodeURIComponent(taskId)}/versions/${version}/model.json`;
-  const model: LayersModel = await tf.loadLayersModel(url);
+  // Strict everywhere else: a task without personal layers must not predict with weights the export lacks.
+  const [model, stored] = await Promise.all([tf.loadLayersModel(url, { strict: !personal }), personal?.load()]);
+  try {
+    if (personal) applyPersonal(tf, model, personalWeightsForPrediction(model.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[] })), personal.config, stored));
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   return {
     version,
     predict: (context) =>
@@ -42,4 +63,20 @@ export async function loadSuggestionModel(serverUrl: string, taskId: string, ver
       }),
     dispose: () => model.dispose(),
   };
+}
+
+/** Writes each tensor of `part` into the model's weight of the same name. */
+function applyPersonal(tf: Tf, model: LayersModel, part: { readonly layout: readonly { name: string; shape: readonly number[] }[]; readonly values: Float32Array } | undefined): void {
+  if (!part) return;
+  const byName = new Map(model.weights.map((w) => [w.originalName, w]));
+  let offset = 0;
+  for (const spec of part.layout) {
+    const n = tensorSize(spec.shape);
+    const weight = byName.get(spec.name);
+    if (!weight) throw new Error(`the model has no weight "${spec.name}" for this device's personal layers`);
+    tf.tidy(() => {
+      weight.write(tf.tensor(part.values.subarray(offset, offset + n), [...spec.shape], 'float32'));
+    });
+    offset += n;
+  }
 }

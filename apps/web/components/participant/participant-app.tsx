@@ -8,7 +8,7 @@ import { ImportImages } from './import-images.js';
 import { ImportCsv } from './import-csv.js';
 import { AddEmail } from './add-email.js';
 import { isNextWordData } from '@chorus/ml/data';
-import { KeyboardBox, keyboardStatsKey } from './keyboard-box.js';
+import { KeyboardBox, keyboardLearnKey, keyboardStatsKey } from './keyboard-box.js';
 import { RoundPanel } from './round-panel.js';
 import { PersonalModel } from './personal-model.js';
 import { PrivacyCost } from './privacy-cost.js';
@@ -56,6 +56,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
     if (!participant || !window.confirm('Delete every digit, model and record this page stored on this device, and stop contributing?')) return;
     await participant.deleteMyData();
     window.localStorage.removeItem(keyboardStatsKey(taskId));
+    window.localStorage.removeItem(keyboardLearnKey(taskId));
     window.localStorage.removeItem(consentKey(taskId));
     setConsented(false);
   };
@@ -116,6 +117,7 @@ export function ParticipantApp({ serverUrl, taskId }: { readonly serverUrl: stri
               taskId={taskId}
               data={state.task.data}
               version={state.globalModel?.version ?? 'latest'}
+              personal={state.task.personalization && { config: state.task.personalization, load: () => participant!.personalLayers() }}
               onLearn={(rows) => participant!.addExamples(rows, 'typed')}
             />
           )}

@@ -24,7 +24,18 @@ describe('typing with suggestions', () => {
     expect(acceptSuggestion('The state of th', 'the')).toBe('The state of the ');
     expect(acceptSuggestion('The state of ', 'the')).toBe('The state of the ');
     expect(acceptSuggestion('', 'the')).toBe('the ');
-    expect(acceptSuggestion('Hello,', 'the')).toBe('Hello,the ');
+  });
+
+  it('puts a space between punctuation and the accepted word, none after an opening bracket, quote or hyphen', () => {
+    expect(acceptSuggestion('Hello,', 'the')).toBe('Hello, the ');
+    expect(acceptSuggestion('Hello,th', 'the')).toBe('Hello, the ');
+    expect(acceptSuggestion('It ended. ', 'the')).toBe('It ended. the ');
+    expect(acceptSuggestion('It ended.', 'the')).toBe('It ended. the ');
+    expect(acceptSuggestion('in 1990', 'the')).toBe('in 1990 the ');
+    expect(acceptSuggestion('He said "', 'the')).toBe('He said "the ');
+    expect(acceptSuggestion('He said "yes"', 'the')).toBe('He said "yes" the ');
+    expect(acceptSuggestion('(', 'the')).toBe('(the ');
+    expect(acceptSuggestion('well-', 'known')).toBe('well-known ');
   });
 
   it('finds the words typing on finished, and none after an edit', () => {

@@ -31,11 +31,20 @@ export function suggestWords(probabilities: ArrayLike<number>, vocabulary: reado
   return fits.slice(0, k).map((i) => vocabulary[i]!);
 }
 
+/**
+ * Whether a word added after `head` follows it without a space: at the start, after a space, an
+ * opening bracket or quote, a hyphen or a slash. After a word or punctuation ("Hello,") it takes one.
+ * The partner embed's strip (packages/embed, no dependencies) keeps a copy of this rule.
+ */
+function joinsWithoutSpace(head: string): boolean {
+  return head === '' || /[\s([{\u201c\u2018/-]$/.test(head) || /(^|[\s([{])["']$/.test(head);
+}
+
 /** The text with its trailing partial word replaced by `word` and a space, as a tap or Tab does. */
 export function acceptSuggestion(text: string, word: string): string {
   const trailing = TRAILING_WORD.exec(text)?.[0] ?? '';
   const head = text.slice(0, text.length - trailing.length);
-  return `${head}${head === '' || /\s$/.test(head) ? '' : /[A-Za-z]$/.test(head) ? ' ' : ''}${word} `;
+  return `${head}${joinsWithoutSpace(head) ? '' : ' '}${word} `;
 }
 
 /**

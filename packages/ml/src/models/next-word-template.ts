@@ -19,6 +19,10 @@ export const nextWordGru: ModelTemplate = {
   id: 'nextword-gru',
   description: `Keyboard next-word prediction: the last ${NEXT_WORD_CONTEXT} words → embedding ${EMBEDDING} → GRU ${GRU_UNITS} → the next word over a vocabulary of up to ${MAX_NEXT_WORD_VOCABULARY} (built from State of the Union addresses), 43,456 parameters.`,
   data: NEXT_WORD_DATA,
+  // At the platform's lr 0.05 a round barely moves a softmax over 256 words. lr 0.5 with batches of
+  // 20 is what the e2e test and the simulator train with (the bench goes to lr 1 with server
+  // momentum); 300 examples a round keep a browser's round to seconds.
+  training: { batchSize: 20, learningRate: 0.5, maxExamples: 300 },
   build: (data) => {
     const d = data ?? NEXT_WORD_DATA;
     if (d.inputShape.length !== 1) throw new ChorusError('INVALID_CONFIG', `nextword-gru: data.inputShape must be one number (context words), got [${d.inputShape.join(', ')}]`);

@@ -47,6 +47,27 @@ describe('evaluateNextWord', () => {
     model.dispose();
   });
 
+  it("never counts <pad> or <unk> among the suggestions, as the strip never shows them", async () => {
+    // Prepare: one fixed output for every input, most probable first: <unk>, <pad>, then words 5, 4, 3, 2
+    await initNodeBackend('cpu');
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [2], units: 6, activation: 'softmax', kernelInitializer: 'zeros', biasInitializer: tf.initializers.constant({ value: 0 }) })],
+    });
+    model.layers[0]!.setWeights([tf.zeros([2, 6]), tf.tensor1d([2, 3, 0, 0.1, 0.2, 0.3])]);
+    const data = { x: new Float32Array(8), y: Uint8Array.from([5, 4, 3, 2]), count: 4, inputShape: [2], numClasses: 6 };
+
+    // Execute
+    const m = await evaluateNextWord(model, data);
+
+    // Assert: the suggestions are 5, 4, 3 (not <unk>, <pad>, 5), so three of the four next words are among them
+    expect(m.top3Accuracy).toBe(0.75);
+    expect(m.accuracy).toBe(0.25);
+    // The loss is the model's own: −ln p(label) with <pad> and <unk> still holding their share
+    const z = [2, 3, 0, 0.1, 0.2, 0.3].reduce((a, v) => a + Math.exp(v), 0);
+    expect(m.loss).toBeCloseTo([0.3, 0.2, 0.1, 0].reduce((a, v) => a + Math.log(z) - v, 0) / 4, 5);
+    model.dispose();
+  });
+
   it('refuses an empty dataset and a bad batch size with INVALID_CONFIG', async () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 6, activation: 'softmax' })] });
     const data = { x: new Float32Array(0), y: new Uint8Array(0), count: 0, inputShape: [2], numClasses: 6 };

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { ChorusError, createSeededRandom, gatherTensors, mergeTensors, sameLayout, splitLayout, subsetDataset } from '@chorus/core';
-import type { Dataset, FlatWeights, PersonalizationInfo, TensorSpec, TrainingConfig } from '@chorus/core';
-import { modelLayout, readModelWeightsAsync, seededGlorotWeights, writeModelWeights } from '../models/model-weights.js';
+import { ChorusError, gatherTensors, mergeTensors, personalLayersOrStart, splitLayout, subsetDataset } from '@chorus/core';
+import type { Dataset, FlatWeights, PersonalizationInfo, TrainingConfig } from '@chorus/core';
+import { modelLayout, readModelWeightsAsync, writeModelWeights } from '../models/model-weights.js';
 import { evaluateModel } from './evaluate.js';
 import { holdoutIndices } from './holdout.js';
 import type { PersonalizedTrainingResult } from './personalized-result.js';
@@ -9,18 +9,8 @@ import { trainDitto } from './train-ditto.js';
 import { trainLocal, type LocalTrainingOptions } from './train-local.js';
 import type { TrainingOverrides } from './training-options.js';
 
-/** Seed of the personal layers every device starts from. */
-export const PERSONAL_INIT_SEED = 0x5eed;
-
-/**
- * The personal layers a device starts with: the same seeded Glorot values on every device (drawn
- * over the whole model, then cut), so that in the first rounds every device trains the shared
- * layers under the same head. Heads drawn independently per device pull the averaged shared layers
- * in unrelated directions: on IID data that cost FedPer 40 points after 2 rounds in our bench.
- */
-export function initialPersonalLayers(layout: readonly TensorSpec[], personal: readonly TensorSpec[]): FlatWeights {
-  return { layout: personal, values: gatherTensors(layout, seededGlorotWeights(layout, createSeededRandom(PERSONAL_INIT_SEED)), personal) };
-}
+// The seeded head every device starts from lives in core: the page's suggestion model uses it too, without tfjs.
+export { initialPersonalLayers, PERSONAL_INIT_SEED } from '@chorus/core';
 
 function setTrainable(model: tf.LayersModel, trainable: (layerName: string) => boolean): void {
   for (const layer of model.layers) layer.trainable = trainable(layer.name);
@@ -48,10 +38,8 @@ export async function trainPersonalized(
   if (personal.config.personalLayers.length === 0) throw new ChorusError('INVALID_CONFIG', `trainPersonalized: ${personal.config.method} needs at least one personal layer`);
   const layout = modelLayout(model);
   const split = splitLayout(layout, personal.config.personalLayers);
-  const stored = personal.values;
   // Stored layers that no longer fit the model (the task was recreated) are started afresh.
-  const fits = stored !== undefined && sameLayout(stored.layout, split.personal);
-  const mine: FlatWeights = fits ? stored : initialPersonalLayers(layout, split.personal);
+  const mine = personalLayersOrStart(layout, personal.config.personalLayers, personal.values);
   const start = mergeTensors(layout, [global, mine]);
   writeModelWeights(model, start);
 

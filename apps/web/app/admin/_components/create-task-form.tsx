@@ -1,17 +1,23 @@
 'use client';
 
 import { useEffect, useState, type FormEvent } from 'react';
-import type { StrategyCatalog } from '@chorus/core';
+import type { StrategyCatalog, TrainingConfig } from '@chorus/core';
 import { useAdmin } from './admin-context.js';
 import { createTaskRequest, DEFAULT_MODEL_SOURCE, ModelSourceFields } from './model-source-fields.js';
 import { PersonalizationFields } from './personalization-fields.js';
 import { DEFAULT_PERSONALIZATION_FORM, personalizationFromForm } from './personalization-form-model.js';
 import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
 import { StrategyOptionsFields } from './strategy-options-fields.js';
+import { templateTrainingFields } from './template-training.js';
 
 interface Option {
   readonly id: string;
   readonly description: string;
+}
+
+interface TemplateOption extends Option {
+  /** Training options the template needs; the server applies them too (and maxExamples, which the form has no field for). */
+  readonly training?: Partial<TrainingConfig>;
 }
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -26,9 +32,7 @@ const DEFAULTS = {
   minClients: 2,
   deadlineSeconds: 60,
   intervalSeconds: 5,
-  localEpochs: 1,
-  batchSize: 10,
-  learningRate: 0.05,
+  ...templateTrainingFields(undefined),
   codec: 'int8',
   minExamples: 1,
   backends: [] as string[],
@@ -38,7 +42,7 @@ const DEFAULTS = {
 /** New task from a model template, with the round, training, codec and eligibility options. */
 export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void }) {
   const { api } = useAdmin();
-  const [templates, setTemplates] = useState<Option[]>([]);
+  const [templates, setTemplates] = useState<TemplateOption[]>([]);
   const [catalog, setCatalog] = useState<StrategyCatalog | null>(null);
   const [form, setForm] = useState(DEFAULTS);
   const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
@@ -48,7 +52,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    api<{ templates: Option[] }>('/api/admin/templates').then((r) => setTemplates(r.templates), (e: Error) => setError(e.message));
+    api<{ templates: TemplateOption[] }>('/api/admin/templates').then((r) => setTemplates(r.templates), (e: Error) => setError(e.message));
     api<StrategyCatalog>('/api/strategies').then(setCatalog, (e: Error) => setError(e.message));
   }, [api]);
 
@@ -59,6 +63,9 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       <input name={key} type="number" step={step} min={0} value={form[key]} onChange={(e) => set(key, Number(e.target.value))} required />
     </label>
   );
+
+  // A template that needs other training options (nextword-gru's learning rate) brings them along.
+  const pickTemplate = (id: string) => setForm((f) => ({ ...f, template: id, ...templateTrainingFields(templates.find((t) => t.id === id)?.training) }));
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -113,7 +120,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       <ModelSourceFields template={form.template} value={modelSource} onChange={setModelSource} />
       <label hidden={modelSource.mode === 'upload'}>
         Model template
-        <select name="template" value={form.template} onChange={(e) => set('template', e.target.value)}>
+        <select name="template" value={form.template} onChange={(e) => pickTemplate(e.target.value)}>
           {templates.map((t) => (
             <option key={t.id} value={t.id} title={t.description}>
               {t.id} — {t.description}

@@ -105,7 +105,9 @@ export function useEmbedParticipant(setup: EmbedSetup | null) {
       const version = p.getState().globalModel?.version ?? 'latest';
       if (!suggester || (version !== 'latest' && suggester.version !== version)) {
         const old = suggester?.model;
-        suggester = { version, model: loadSuggestionModel(serverUrl, taskId, version) };
+        // A personalized task suggests with this device's own layers, as the participant page does.
+        const personalization = p.getState().task?.personalization;
+        suggester = { version, model: loadSuggestionModel(serverUrl, taskId, version, personalization && { config: personalization, load: () => p.personalLayers() }) };
         void old?.then((m) => m.dispose(), () => undefined);
         // A failed load is tried again on the next call.
         const mine = suggester;
