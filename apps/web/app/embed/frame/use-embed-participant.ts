@@ -50,7 +50,8 @@ export function describeStatus(state: ParticipantState | undefined, flags: Frame
     case 'preparing':
       return say('connecting', 'Getting the model ready…');
     case 'running':
-      if (!['downloading', 'training', 'uploading'].includes(state.sessionStatus)) return say('waiting', 'Waiting for the next round.');
+      // An asynchronous task has no rounds: the browser is asked for its next update on the newest model.
+      if (!['downloading', 'training', 'uploading'].includes(state.sessionStatus)) return say('waiting', state.task?.mode === 'async' ? 'Ready to train the next update.' : 'Waiting for the next round.');
       return say('training', dutyCycle < 1 ? `Training on this device, resting after each step so it uses at most ${Math.round(dutyCycle * 100)} % of the processor…` : 'Training on this device…');
     case 'paused':
       return say('paused', 'Paused.');
