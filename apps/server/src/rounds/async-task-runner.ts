@@ -48,24 +48,6 @@ interface Held {
   readonly startedAt: number;
 }
 
-/** Multiplies an update by `s` wherever it is read (FedBuff's staleness weight), without copying it. */
-export function scaledUpdate(u: EncodedUpdate, s: number): EncodedUpdate {
-  if (s === 1) return u;
-  return {
-    codec: u.codec,
-    layout: u.layout,
-    length: u.length,
-    byteLength: u.byteLength,
-    decode(out) {
-      const v = u.decode(out);
-      for (let i = 0; i < v.length; i++) v[i] = v[i]! * s;
-      return v;
-    },
-    foldInto: (target, weight) => u.foldInto(target, weight * s),
-    l2Norm: () => u.l2Norm() * s,
-  };
-}
-
 /**
  * A task in 'async' mode (FedBuff, Nguyen et al. 2022). There are no rounds to wait for: whenever a
  * connected participant is free (and fewer than `concurrency` are working), it is invited to train
@@ -547,8 +529,10 @@ export class AsyncTaskRunner implements RoundCloserHost {
     const weight = stalenessWeight(tau, this.options);
     let outcome: UpdateReceipt;
     try {
-      // A fast participant may land several updates in one buffer (FedBuff allows it): each is its own entry.
-      const added = b.aggregator.add({ participantId: `${h.participantId}@${h.sub.roundId}`, numExamples: h.sub.numExamples, update: scaledUpdate(h.update, weight), metrics: h.sub.metrics });
+      // A fast participant may land several updates in one buffer (FedBuff allows it; not with
+      // central DP, see eligibleFree): each is its own entry. The strategy applies the staleness
+      // weight after any clipping (ClientUpdate.scale), so a clipped stale update counts s(τ)·C.
+      const added = b.aggregator.add({ participantId: `${h.participantId}@${h.sub.roundId}`, numExamples: h.sub.numExamples, update: h.update, scale: weight, metrics: h.sub.metrics });
       outcome = added.status === 'accepted' ? { accepted: true, note: `staleness ${tau}, weight ${weight.toPrecision(3)}${added.note ? `; ${added.note}` : ''}` } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
