@@ -1,7 +1,6 @@
 import type { ClientFailure, RoundAggregator, RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
 import { personalGainMetrics } from './personal-gains.js';
-import type { MaskedInputAssembler } from './masked-input-assembler.js';
 import type { SecureRound } from './secure-round.js';
 
 /** Where one selected client stands in the round. */
@@ -31,8 +30,6 @@ export class OpenRound {
   readonly partials = new Map<string, { count: number; examples: number }>();
   /** The SecAgg+ protocol of a securely aggregated round, once it is open. */
   secure: SecureRound | null = null;
-  /** Masked inputs arriving in parts (a model larger than one message), until each is whole. */
-  maskedParts: MaskedInputAssembler | null = null;
 
   constructor(
     readonly taskId: string,
