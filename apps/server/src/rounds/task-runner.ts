@@ -10,7 +10,7 @@ import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-clos
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
-import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './secure-cohort.js';
+import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './task-secure-round.js';
 
 export type { RoundPhase } from './task-summary.js';
 
