@@ -104,6 +104,24 @@ describe("secure aggregation in mode 'async' (secure cohorts)", () => {
     expect(outside / total).toBeGreaterThan(0.5);
   });
 
+  it('with central DP: each cohort counts as its survivors\' clipped, equally weighted updates, the staleness weight applied after the clip check', async () => {
+    const h = await createHarness({ rounds, strategy: { id: 'fedavg', options: { dp: { clipNorm: 1, noiseMultiplier: 0 } } }, task: secureAsync() });
+    const byId = await connectAll(h, 8);
+    const { errors } = await playSecureRound(h, { count: 8, update, examples, versions: 2 });
+    expect(errors.map(String)).toEqual([]);
+    const r1 = (await receiptsOf(h, byId, 1)).map((r) => r.i);
+    const r2 = (await receiptsOf(h, byId, 2)).map((r) => r.i);
+    expect(r1).toHaveLength(4);
+    expect(r2).toHaveLength(4);
+    // Unweighted means (DP-FedAvg weighs every update 1); the second cohort trained on version 0: × 1/√2.
+    const mean = (members: number[]) => [0, 1, 2, 3].map((k) => members.reduce((sum, i) => sum + deltas[i]![k]!, 0) / members.length);
+    const [v0, v1, v2] = await Promise.all([0, 1, 2].map((v) => decodeVersion(h, v)));
+    v1.forEach((x, k) => expect(x).toBeCloseTo(v0[k]! + mean(r1)[k]!, 2));
+    v2.forEach((x, k) => expect(x).toBeCloseTo(v1[k]! + mean(r2)[k]! / Math.SQRT2, 2));
+    const versions = await h.storage.listVersions('t1', 10);
+    expect(versions.find((v) => v.version === 2)!.metrics).toMatchObject({ clipNorm: 1, noiseStd: 0, client_staleness: 1 });
+  });
+
   it('a member leaving before its masked input (within the threshold): the cohort still unmasks its four survivors, and the buffer flushes at K', async () => {
     // Cohorts of K = 5: each member has 4 neighbours, so one dropout leaves everyone 3 = threshold.
     // (In a cohort of K = threshold + 1 every member needs all its neighbours: no dropout is tolerated.)

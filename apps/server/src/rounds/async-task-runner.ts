@@ -98,6 +98,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
   private readonly cohorts: SecureCohorts | null;
   /** Participants whose update (or cohort sum) is in the open buffer or held for the next one. */
   private readonly contributors = new Set<string>();
+  /** The strategy adds central DP noise (the task's options never change). */
+  private readonly centralDp: boolean;
   private bufferTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private dispatchTimer: TimerHandle | null = null;
@@ -128,6 +130,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
     // A passive mirror never selects: the participant history is loaded only where rounds run.
     if (!hooks.passive) this.closer.track(() => this.selection.load());
+    this.centralDp = centralDp(stored.config) !== undefined;
     this.cohorts = stored.config.secureAggregation
       ? new SecureCohorts({
           clock: this.clock,
@@ -395,7 +398,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
   private eligibleFree(): Member[] {
     // Central DP: two updates of one participant in one buffer would move it by 2·C while the
     // accountant's step assumes C, so a contributor waits for the flush (its update is not wasted).
-    const once = centralDp(this.config) ? this.contributors : null;
+    const once = this.centralDp ? this.contributors : null;
     return [...this.members.values()].filter((m) => !this.working.has(m.participantId) && !once?.has(m.participantId) && isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.stored.id));
   }
 
