@@ -47,10 +47,6 @@ export class SecureCohorts {
 
   constructor(private readonly host: CohortHost) {}
 
-  get size(): number {
-    return this.running.size;
-  }
-
   /**
    * Opens a cohort's protocol and, once it is ready, invites the members still in it with their
    * protocol ids. `invite` is the cohort's invitation (its round id and version).
