@@ -126,6 +126,10 @@ describe('simulate CLI', () => {
     expect(parseError('--profile default'.split(' ')).message).toContain('--profile: only with --virtual-clock');
     expect(parseSimulateArgs('--virtual-clock --mode async --buffer-size 5 --max-staleness 3 --staleness-weight constant'.split(' ')).virtual?.taskExtras).toEqual({ mode: 'async', async: { bufferSize: 5, maxStaleness: 3, stalenessWeight: 'constant' } });
     expect(parseError('--virtual-clock --buffer-size 5'.split(' ')).message).toContain('--buffer-size: only with --mode async');
+    // Over real sockets too: an async task (with --secure-aggregation, secure cohorts).
+    expect(parseSimulateArgs('--mode async --buffer-size 4 --secure-aggregation 4,3'.split(' ')).options).toMatchObject({ async: { bufferSize: 4 }, secureAggregation: { neighbours: 4, threshold: 3 } });
+    expect(parseSimulateArgs([]).options.async).toBeUndefined();
+    expect(parseError('--buffer-size 5'.split(' ')).message).toContain('--buffer-size: only with --mode async');
     expect(parseError('--virtual-clock --mode later'.split(' ')).message).toContain('--mode: expected sync or async');
   });
 

@@ -32,6 +32,7 @@ const FLAGS: Record<keyof SimulationOptions, string> = {
   clientHoldout: '--client-holdout',
   secureAggregation: '--secure-aggregation',
   dropout: '--dropout',
+  async: '--mode async',
 };
 
 /** Numbers stay numbers; anything else is passed through so the validator can quote it back. */
@@ -195,10 +196,12 @@ export function parseSimulateArgs(argv: readonly string[]): { options: Simulatio
     const virtual = resolveVirtualOptions(input, (key) => FLAGS[key as keyof SimulationOptions] ?? VIRTUAL_FLAGS[key] ?? key);
     return { options: virtual, json: Boolean(f.json), virtual };
   }
-  for (const flag of ['profile', 'measuredSpeeds', 'overSelection', 'selection', 'selectionOptions', 'timeBudgetMin', 'evalExamples', 'mode', 'bufferSize', 'maxStaleness', 'stalenessWeight', 'concurrency'] as const) {
+  for (const flag of ['profile', 'measuredSpeeds', 'overSelection', 'selection', 'selectionOptions', 'timeBudgetMin', 'evalExamples'] as const) {
     if (f[flag] !== undefined) throw new ChorusError('INVALID_CONFIG', `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: only with --virtual-clock`);
   }
-  const options = resolveSimulationOptions(base, (key) => FLAGS[key]);
+  // --mode async over real sockets too (with --secure-aggregation: secure cohorts).
+  const mode = parseMode(f);
+  const options = resolveSimulationOptions({ ...base, ...(mode?.async ? { async: mode.async } : {}) }, (key) => FLAGS[key]);
   return { options, json: Boolean(f.json) };
 }
 

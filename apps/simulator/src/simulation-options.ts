@@ -1,4 +1,4 @@
-import { ChorusError, CODEC_IDS, DOWNLOAD_CODEC_IDS, describeZodError, parsePartitionSpec, personalizationSchema, privacyConfigSchema, type CodecId, type Dataset, type DownloadCodecId, type PersonalizationConfigInput, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
+import { ChorusError, CODEC_IDS, asyncConfigSchema, type AsyncConfig, DOWNLOAD_CODEC_IDS, describeZodError, parsePartitionSpec, personalizationSchema, privacyConfigSchema, type CodecId, type Dataset, type DownloadCodecId, type PersonalizationConfigInput, type PrivacyConfig, type StrategyConfig } from '@chorus/core';
 
 export const SIMULATION_MODELS = ['mnist-2nn', 'mnist-cnn', 'nextword-gru'] as const;
 /** The one split of nextword-gru's data: each client holds one president's State of the Union addresses. */
@@ -74,9 +74,15 @@ export interface SimulationOptions {
    * seed lose the same clients. @default 0
    */
   dropout?: number;
+  /**
+   * Asynchronous buffered aggregation (FedBuff): the task runs in mode 'async' with these options,
+   * e.g. `{ bufferSize: 4 }` (with secure aggregation: secure cohorts of bufferSize participants);
+   * each report is then one buffer flush. @default off (synchronous rounds)
+   */
+  async?: Partial<AsyncConfig>;
 }
 
-export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout' | 'secureAggregation' | 'dropout'>> = Object.freeze({
+export const DEFAULT_SIMULATION_OPTIONS: Readonly<Omit<SimulationOptions, 'serverUrl' | 'targetAccuracy' | 'minClients' | 'attack' | 'taskId' | 'privacy' | 'personalization' | 'clientHoldout' | 'secureAggregation' | 'dropout' | 'async'>> = Object.freeze({
   clients: 10,
   rounds: 5,
   model: 'mnist-2nn',
@@ -149,6 +155,10 @@ export function resolveSimulationOptions(input: Partial<SimulationOptions>, name
   }
   if (o.clientHoldout !== undefined && !(typeof o.clientHoldout === 'number' && o.clientHoldout >= 0.05 && o.clientHoldout <= 0.5)) fail('clientHoldout', 'a fraction in [0.05, 0.5]', o.clientHoldout);
   if (o.dropout !== undefined && !(typeof o.dropout === 'number' && o.dropout >= 0 && o.dropout < 1)) fail('dropout', 'a fraction in [0, 1)', o.dropout);
+  if (o.async !== undefined) {
+    const parsed = asyncConfigSchema.safeParse(o.async);
+    if (!parsed.success) fail('async', `FedBuff options such as { bufferSize: 4 } (${describeZodError(parsed.error)})`, o.async);
+  }
   return o;
 }
 

@@ -58,4 +58,32 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
     expect(m.noiseStd).toBeCloseTo((0.3 * 0.5) / 6, 12);
     expect(m.epsilon).toBeCloseTo(planPrivacy({ noiseMultiplier: 0.3, sampleRate: 0.2, delta: 1e-5, rounds: 1 }).epsilon, 9);
   }, 240_000);
+
+  it("mode 'async': secure cohorts of bufferSize clients over real sockets commit two versions, each the sum of one cohort", async () => {
+    // Five clients, K = 4: one cohort of four trains on version 0; when it unmasks, the buffer
+    // flushes and the four plus the fifth are free for the next cohort, on version 1.
+    const reports: RoundReport[] = [];
+    for await (const r of runSimulation({
+      serverUrl: embedded().url,
+      taskId: 'sim-secure-async',
+      clients: 5,
+      fraction: 1,
+      rounds: 2,
+      model: 'mnist-2nn',
+      batchSize: 20,
+      learningRate: 0.1,
+      maxExamples: 50,
+      seed: 3,
+      minClients: 4,
+      async: { bufferSize: 4 },
+      secureAggregation: { neighbours: 4, threshold: 3 },
+    })) {
+      reports.push(r);
+    }
+    expect(reports.map((r) => [r.version, r.serverMetrics.updates, r.serverMetrics.client_staleness])).toEqual([
+      [1, 4, 0],
+      [2, 4, 0],
+    ]);
+    expect(reports[1]!.accuracy).toBeGreaterThan(0.2);
+  }, 240_000);
 });

@@ -124,6 +124,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
           ...(o.privacy ? { privacy: o.privacy } : {}),
           ...(o.personalization ? { personalization: o.personalization } : {}),
           ...(o.secureAggregation ? { secureAggregation: o.secureAggregation } : {}),
+          ...(o.async ? { mode: 'async', async: o.async } : {}),
         },
       }, adminToken)
     ).id;

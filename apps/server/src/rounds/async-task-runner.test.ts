@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRdpAccountant } from '@chorus/core';
 import { createHarness, invited, type Harness } from './engine-test-kit.js';
 
 const asyncTask = (bufferSize: number, extra: Record<string, unknown> = {}) => ({ mode: 'async' as const, async: { bufferSize, ...extra } });
@@ -122,23 +123,80 @@ describe("mode 'async' (FedBuff)", () => {
     expect([...h.engine.globalWeights('t1')]).toEqual([3.5, 4.5, 5.5, 6.5]);
   });
 
-  it('spends one DP accountant step per flush', async () => {
-    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: { id: 'fedavg', options: { dp: { clipNorm: 10, noiseMultiplier: 1, sampleRate: 0.1 } } }, task: asyncTask(2) });
-    await h.connect(0);
-    await h.connect(1);
+  it('spends one DP accountant step per flush, at the sampling rate K / population when the buffer opened: ε equals the accountant\'s after exactly 1 and 2 steps', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: { id: 'fedavg', options: { dp: { clipNorm: 10, noiseMultiplier: 1 } } }, task: asyncTask(2) });
+    for (let i = 0; i < 4; i++) await h.connect(i);
     sendAs(h, 0, [0.1, 0.1, 0.1, 0.1]);
     sendAs(h, 1, [0.1, 0.1, 0.1, 0.1]);
     await h.engine.idle();
-    h.clock.advance(0);
-    sendAs(h, 0, [0.1, 0.1, 0.1, 0.1]);
-    sendAs(h, 1, [0.1, 0.1, 0.1, 0.1]);
+    sendAs(h, 2, [0.1, 0.1, 0.1, 0.1]);
+    sendAs(h, 3, [0.1, 0.1, 0.1, 0.1]);
     await h.engine.idle();
 
     const versions = await h.storage.listVersions('t1', 10);
-    const eps = (v: number) => versions.find((x) => x.version === v)!.metrics.epsilon!;
+    const metrics = (v: number) => versions.find((x) => x.version === v)!.metrics;
     expect(versions.map((v) => v.version).sort()).toEqual([0, 1, 2]);
-    expect(eps(1)).toBeGreaterThan(0);
-    expect(eps(2)).toBeGreaterThan(eps(1));
+    // q = bufferSize / the members connected when the buffer opened (at least K): buffer 1 opened
+    // when the task started, before anyone joined (q = 2/2), buffer 2 with the four (q = 2/4).
+    const accountant = createRdpAccountant({ noiseMultiplier: 1, sampleRate: 1, delta: 1e-5 });
+    accountant.step(1, 1);
+    expect(metrics(1).sampleRate).toBe(1);
+    expect(metrics(1).epsilon).toBeCloseTo(accountant.epsilon(), 10);
+    accountant.step(1, 0.5);
+    expect(metrics(2).sampleRate).toBe(0.5);
+    expect(metrics(2).epsilon).toBeCloseTo(accountant.epsilon(), 10);
+  });
+
+  it('with central DP, one participant lands at most one update in a buffer: it is invited again only after the flush (without DP at once)', async () => {
+    const dp = { id: 'fedavg', options: { dp: { clipNorm: 10, noiseMultiplier: 0 } } };
+    const plain = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, task: asyncTask(2) });
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: dp, task: asyncTask(2) });
+    const invites = (x: Harness, i: number) => x.transport.of('round:invite').filter((s) => s.to === `c${i}`).length;
+    for (const x of [plain, h]) for (let i = 0; i < 3; i++) await x.connect(i);
+
+    // Without DP, c0 is on its second assignment at once, into the same buffer.
+    sendAs(plain, 0, [1, 1, 1, 1]);
+    plain.clock.advance(0);
+    expect(invites(plain, 0)).toBe(2);
+
+    // With DP: c0 waits for the buffer to flush.
+    sendAs(h, 0, [1, 1, 1, 1]);
+    h.clock.advance(0);
+    expect(invites(h, 0)).toBe(1);
+    sendAs(h, 1, [1, 1, 1, 1]); // K = 2: the flush starts…
+    sendAs(h, 2, [1, 1, 1, 1]); // …and c2's update arrives while it aggregates: held for buffer 2
+    await h.engine.idle();
+    h.clock.advance(0);
+    expect(h.engine.summary('t1').version).toBe(1);
+    // Buffer 2 holds c2's update: c0 and c1 are invited on version 1, c2 is not (yet).
+    expect(lastInvite(h, 0).version).toBe(1);
+    expect(lastInvite(h, 1).version).toBe(1);
+    expect(invites(h, 2)).toBe(1);
+    sendAs(h, 0, [1, 1, 1, 1]);
+    await h.engine.idle();
+    h.clock.advance(0);
+    expect(h.engine.summary('t1').version).toBe(2);
+    expect(lastInvite(h, 2).version).toBe(2);
+    const r2 = await h.storage.listReceipts('t1', 2);
+    expect(r2.filter((r) => r.accepted).map((r) => r.participantId).sort()).toEqual([h.participantId(0), h.participantId(2)].sort());
+  });
+
+  it('with central DP, clips a stale update to C before weighing it by s(τ): a clipped stale update counts s(τ)·C', async () => {
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1 }, strategy: { id: 'fedavg', options: { dp: { clipNorm: 1, noiseMultiplier: 0 } } }, task: asyncTask(1) });
+    await h.connect(0);
+    await h.connect(1);
+    sendAs(h, 0, [0.1, 0, 0, 0]);
+    await h.engine.idle();
+    expect([...h.engine.globalWeights('t1')].map((x) => +x.toFixed(6))).toEqual([1.1, 2, 3, 4]);
+
+    // Trained on version 0 (τ = 1): [3, 4] → clipped [0.6, 0.8] → × 1/√2. (Weighing first would clip back to [0.6, 0.8].)
+    const receipt = sendAs(h, 1, [3, 4, 0, 0]);
+    await h.engine.idle();
+    expect(receipt).toMatchObject({ accepted: true, note: 'staleness 1, weight 0.707; clipped from 5.000 to 1.000 for DP' });
+    const w = [...h.engine.globalWeights('t1')];
+    expect(w[0]).toBeCloseTo(1.1 + 0.6 / Math.SQRT2, 6);
+    expect(w[1]).toBeCloseTo(2 + 0.8 / Math.SQRT2, 6);
+    expect(w.slice(2)).toEqual([3, 4]);
   });
 
   it('flushes a buffer that has not filled by the deadline when it holds minClients updates', async () => {

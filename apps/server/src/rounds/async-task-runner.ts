@@ -10,6 +10,8 @@ import {
   type Capabilities,
   type EncodedUpdate,
   type RoundInvite,
+  type SecAggClientMessage,
+  type SecAggResult,
   type Strategy,
   type TaskConfig,
   type TaskStatus,
@@ -17,6 +19,8 @@ import {
   type UpdateReceipt,
 } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
+import { SecureCohorts, type Cohort } from './async-secure-cohorts.js';
+import { centralDp } from './central-dp.js';
 import { isEligible } from './client-selection.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
@@ -25,12 +29,13 @@ import { RoundCloser, type RoundCloserHost } from './round-closer.js';
 import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import type { Member, RunnerHooks, UpdateSubmission } from './task-runner.js';
+import { secureAggregate, secureReceiptNote } from './task-secure-round.js';
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 
 /** One participant's piece of work: it trains on `version` and owes an update under `roundId`. */
 interface Assignment {
   readonly participantId: string;
-  readonly connectionId: string;
+  connectionId: string;
   readonly roundId: string;
   readonly version: number;
   readonly startedAt: number;
@@ -38,8 +43,14 @@ interface Assignment {
   timer: TimerHandle | null;
 }
 
-/** An update that arrived while a flush was aggregating: validated, folded into the next buffer. */
-interface Held {
+/**
+ * A contribution to the buffer: one participant's validated update, or a secure cohort's unmasked
+ * sum. One that arrives while a flush is aggregating waits here and is folded into the next buffer.
+ */
+type Held = HeldUpdate | HeldCohort;
+
+interface HeldUpdate {
+  readonly kind: 'update';
   readonly participantId: string;
   readonly sub: UpdateSubmission;
   readonly update: EncodedUpdate;
@@ -48,22 +59,11 @@ interface Held {
   readonly startedAt: number;
 }
 
-/** Multiplies an update by `s` wherever it is read (FedBuff's staleness weight), without copying it. */
-export function scaledUpdate(u: EncodedUpdate, s: number): EncodedUpdate {
-  if (s === 1) return u;
-  return {
-    codec: u.codec,
-    layout: u.layout,
-    length: u.length,
-    byteLength: u.byteLength,
-    decode(out) {
-      const v = u.decode(out);
-      for (let i = 0; i < v.length; i++) v[i] = v[i]! * s;
-      return v;
-    },
-    foldInto: (target, weight) => u.foldInto(target, weight * s),
-    l2Norm: () => u.l2Norm() * s,
-  };
+interface HeldCohort {
+  readonly kind: 'cohort';
+  readonly cohort: Cohort;
+  readonly result: SecAggResult;
+  readonly survivors: readonly string[];
 }
 
 /**
@@ -78,6 +78,13 @@ export function scaledUpdate(u: EncodedUpdate, s: number): EncodedUpdate {
  * for the next one. A buffer that has not filled by `rounds.deadlineMs` is flushed if it holds
  * `rounds.minClients` updates.
  *
+ * With secure aggregation, participants are invited in cohorts of `bufferSize` (SecureCohorts):
+ * each cohort is one SecAgg+ round on one version, cohorts overlap in time, and an unmasked cohort
+ * enters the buffer as one entry worth its survivors' updates, weighted by the cohort's staleness.
+ *
+ * With central DP a participant contributes at most once to a buffer (the accountant's step
+ * assumes one clipped update per participant): it is not invited again until the buffer flushes.
+ *
  * The single owner of the task's state, like TaskRunner: the closer hands it outcomes via `apply`.
  */
 export class AsyncTaskRunner implements RoundCloserHost {
@@ -87,6 +94,12 @@ export class AsyncTaskRunner implements RoundCloserHost {
   private readonly members = new Map<string, Member>();
   private readonly working = new Map<string, Assignment>();
   private held: Held[] = [];
+  /** Secure aggregation: the cohorts in flight (null without it). */
+  private readonly cohorts: SecureCohorts | null;
+  /** Participants whose update (or cohort sum) is in the open buffer or held for the next one. */
+  private readonly contributors = new Set<string>();
+  /** The strategy adds central DP noise (the task's options never change). */
+  private readonly centralDp: boolean;
   private bufferTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private dispatchTimer: TimerHandle | null = null;
@@ -117,6 +130,23 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
     // A passive mirror never selects: the participant history is loaded only where rounds run.
     if (!hooks.passive) this.closer.track(() => this.selection.load());
+    this.centralDp = centralDp(stored.config) !== undefined;
+    this.cohorts = stored.config.secureAggregation
+      ? new SecureCohorts({
+          clock: this.clock,
+          log: this.log,
+          transport: deps.transport,
+          taskId: stored.id,
+          config: () => this.config,
+          limits: this.limits,
+          connectionIn: (roundId, participantId) => {
+            const a = this.working.get(participantId);
+            return a?.roundId === roundId ? a.connectionId : undefined;
+          },
+          unmasked: (cohort, result, survivors) => this.cohortUnmasked(cohort, result, survivors),
+          abandoned: (cohort, reason) => this.cohortAbandoned(cohort, reason),
+        })
+      : null;
   }
 
   private get concurrency(): number {
@@ -218,11 +248,13 @@ export class AsyncTaskRunner implements RoundCloserHost {
   /** Cancels every assignment and abandons the open buffer (its updates are not applied). */
   private async stopWork(reason: string): Promise<void> {
     this.clearTimers();
+    this.cohorts?.cancelAll(reason);
     for (const a of [...this.working.values()]) {
       this.endAssignment(a);
       this.deps.transport.send(a.connectionId, 'round:cancel', { taskId: this.stored.id, roundId: a.roundId, reason });
     }
     this.held = [];
+    this.contributors.clear();
     const b = this.buffer;
     if (this.phase === 'collecting' && b) {
       this.phase = 'aggregating';
@@ -285,6 +317,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.armBufferTimer();
     const held = this.held;
     this.held = [];
+    this.contributors.clear();
     for (const h of held) this.fold(h);
     if (this.phase === 'collecting') this.dispatch();
   }
@@ -363,7 +396,10 @@ export class AsyncTaskRunner implements RoundCloserHost {
   // ---- assignments ----
 
   private eligibleFree(): Member[] {
-    return [...this.members.values()].filter((m) => !this.working.has(m.participantId) && isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.stored.id));
+    // Central DP: two updates of one participant in one buffer would move it by 2·C while the
+    // accountant's step assumes C, so a contributor waits for the flush (its update is not wasted).
+    const once = this.centralDp ? this.contributors : null;
+    return [...this.members.values()].filter((m) => !this.working.has(m.participantId) && !once?.has(m.participantId) && isEligible(m.capabilities, this.config.rounds) && !this.hooks.isBusyElsewhere(m.connectionId, this.stored.id));
   }
 
   /** Invites free participants, up to `concurrency` at work, chosen by the task's selection policy. */
@@ -374,13 +410,18 @@ export class AsyncTaskRunner implements RoundCloserHost {
     if (room <= 0) return;
     const free = this.eligibleFree();
     if (free.length === 0) return;
-    const { picked, reasons } = this.selection.select(free, Math.min(room, free.length), b.round, {
+    // Secure aggregation invites whole cohorts of bufferSize, one per pass (see startCohort).
+    const cohort = this.cohorts ? this.options.bufferSize : 0;
+    if (room < cohort || free.length < cohort) return;
+    const { picked, reasons } = this.selection.select(free, cohort || Math.min(room, free.length), b.round, {
       random: this.deps.random ?? Math.random,
       deadlineMs: this.config.rounds.deadlineMs,
       examplesPerRound: (m) => examplesPerRound(m.capabilities, this.config.training),
     });
+    if (picked.length < cohort) return;
     const now = this.clock.now();
-    for (const m of picked) {
+    if (cohort > 0) this.startCohort(b, picked, now);
+    else for (const m of picked) {
       const roundId = `${b.roundId}-a${++this.assignments}`;
       const a: Assignment = { participantId: m.participantId, connectionId: m.connectionId, roundId, version: this.version, startedAt: now, maxUpdateNorm: b.invite.maxUpdateNorm, timer: null };
       a.timer = this.clock.setTimer(() => this.expire(a), this.config.rounds.deadlineMs);
@@ -389,15 +430,61 @@ export class AsyncTaskRunner implements RoundCloserHost {
     }
     // Added to the buffer's record: every dispatch picks, and the console shows all of the buffer's picks.
     this.closer.track(() => this.selection.persist({ round: b.round, reasons, add: true }));
+    // Room for another cohort while this one is in flight: cohorts overlap.
+    if (cohort > 0) this.dispatch();
+  }
+
+  /**
+   * One secure cohort: its members are at work under the cohort's round id (they count against
+   * `concurrency`) until it unmasks or is abandoned; they get their invitation, with their protocol
+   * id, once its protocol is open.
+   */
+  private startCohort(b: OpenRound, picked: readonly Member[], now: number): void {
+    const roundId = `${b.roundId}-c${++this.assignments}`;
+    const invite: RoundInvite = { ...b.invite, roundId, version: this.version, deadline: now + this.config.rounds.deadlineMs };
+    for (const m of picked) this.working.set(m.participantId, { participantId: m.participantId, connectionId: m.connectionId, roundId, version: this.version, startedAt: now, maxUpdateNorm: invite.maxUpdateNorm, timer: null });
+    this.cohorts!.start(invite, picked, { bound: invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global), length: this.global.length });
+  }
+
+  /** The cohort's sum is known: its members are free again, and the sum goes to the buffer (or waits for the next one). */
+  private cohortUnmasked(cohort: Cohort, result: SecAggResult, survivors: readonly string[]): void {
+    const now = this.clock.now();
+    const included = new Set(survivors);
+    for (const p of cohort.members) {
+      const a = this.working.get(p);
+      if (a?.roundId !== cohort.roundId) continue;
+      this.endAssignment(a);
+      // Only the declared example count is known per member: the rest is inside the sum.
+      if (included.has(p)) this.selection.completed(p, this.members.get(p)?.capabilities.numExamples ?? 0, {}, now - a.startedAt);
+      else this.selection.dropped(p, now - a.startedAt);
+    }
+    this.dispatchSoon();
+    const held: HeldCohort = { kind: 'cohort', cohort, result, survivors };
+    if (this.phase !== 'collecting' || !this.buffer) this.held.push(held);
+    else this.fold(held);
+  }
+
+  /** A cohort without a sum (below the threshold, out of time): its members are free again, the task goes on. */
+  private cohortAbandoned(cohort: Cohort, reason: string): void {
+    const e = new ChorusError('ROUND_CLOSED', `secure cohort "${cohort.roundId}" abandoned: ${reason}`);
+    for (const p of cohort.members) {
+      const a = this.working.get(p);
+      if (a?.roundId !== cohort.roundId) continue;
+      this.endAssignment(a);
+      this.deps.transport.send(a.connectionId, 'round:cancel', { taskId: this.stored.id, roundId: cohort.roundId, reason: e.message });
+      this.recordRefusal(p, 0, null, e);
+    }
+    // Not at once: a cohort that cannot even start (say, its protocol refuses the parameters) must not spin.
+    this.dispatchSoon(this.deps.roundRetryDelayMs ?? 2000);
   }
 
   /** Re-invites soon, not now: the participant hears its receipt before its next invitation. */
-  private dispatchSoon(): void {
+  private dispatchSoon(delayMs = 0): void {
     if (this.dispatchTimer) return;
     this.dispatchTimer = this.clock.setTimer(() => {
       this.dispatchTimer = null;
       this.dispatch();
-    }, 0);
+    }, delayMs);
   }
 
   private expire(a: Assignment): void {
@@ -412,7 +499,10 @@ export class AsyncTaskRunner implements RoundCloserHost {
   private endAssignment(a: Assignment): void {
     if (a.timer) this.clock.clearTimer(a.timer);
     a.timer = null;
-    if (this.working.get(a.participantId) === a) this.working.delete(a.participantId);
+    if (this.working.get(a.participantId) !== a) return;
+    this.working.delete(a.participantId);
+    // A member leaving a cohort still in flight: its stages stop waiting for it.
+    this.cohorts?.leave(a.roundId, a.participantId);
   }
 
   // ---- participants ----
@@ -420,10 +510,17 @@ export class AsyncTaskRunner implements RoundCloserHost {
   addMember(participantId: string, connectionId: string, capabilities: Capabilities): void {
     this.members.set(participantId, { participantId, connectionId, capabilities });
     const a = this.working.get(participantId);
+    if (a && this.cohorts) {
+      // A secure cohort member on a new connection keeps its place, but its invitation is not sent
+      // again: a session that still holds the cohort's keys carries on through the stages, a
+      // reloaded page lost them and is a dropout the protocol recovers from.
+      a.connectionId = connectionId;
+      return;
+    }
     if (a && this.buffer) {
       // A reloaded page keeps its assignment: the same invitation again, on the same connection now.
-      const moved = { ...a, connectionId };
-      this.working.set(participantId, moved);
+      // (Moved in place: the assignment's deadline timer knows it by identity.)
+      a.connectionId = connectionId;
       this.deps.transport.send(connectionId, 'round:invite', { ...this.buffer.invite, roundId: a.roundId, version: a.version, deadline: a.startedAt + this.config.rounds.deadlineMs });
       return;
     }
@@ -457,9 +554,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.dispatchSoon();
   }
 
-  /** Secure aggregation is refused for asynchronous tasks at creation (checkSecureAggregation): no stage is ever open here. */
-  secureMessage(_participantId: string, req: { readonly roundId: string }): void {
-    throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress: this task aggregates asynchronously`);
+  /** A member's message for a stage of its secure cohort; refusals are typed errors, the cohort goes on. */
+  secureMessage(participantId: string, req: SecAggClientMessage): void {
+    if (!this.cohorts) throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress: this task is not securely aggregated`);
+    const bytes = this.cohorts.message(participantId, req);
+    if (this.buffer && this.phase === 'collecting') this.buffer.bytesUp += bytes;
   }
 
   /** The upload gate's question: an open assignment owes exactly one update under its own roundId. */
@@ -480,6 +579,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
   // ---- updates ----
 
   checkUpdate(participantId: string, roundId: string, version: number): void {
+    // Refused without ending the assignment: the participant is still in its secure cohort.
+    if (this.cohorts) throw new ChorusError('BAD_REQUEST', `task "${this.stored.id}" is securely aggregated: an update goes through its cohort's secure-aggregation stages (secagg:message), never as a plain upload`);
     try {
       this.checkAssignment(participantId, roundId, version);
     } catch (err) {
@@ -525,7 +626,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
       this.recordRefusal(participantId, bytes.byteLength, l2Norm, e);
       throw e;
     }
-    const held: Held = { participantId, sub, update, bytes: bytes.byteLength, l2Norm, startedAt: a!.startedAt };
+    const held: Held = { kind: 'update', participantId, sub, update, bytes: bytes.byteLength, l2Norm, startedAt: a!.startedAt };
     if (this.phase !== 'collecting' || !this.buffer) {
       this.held.push(held);
       return { accepted: true, note: 'held for the next buffer (the server is applying the previous one)' };
@@ -533,8 +634,12 @@ export class AsyncTaskRunner implements RoundCloserHost {
     return this.fold(held);
   }
 
-  /** Folds a validated update into the open buffer with its staleness weight; flushes at K. */
+  /** Folds a contribution into the open buffer with its staleness weight; flushes at K updates' worth. */
   private fold(h: Held): UpdateReceipt {
+    return h.kind === 'update' ? this.foldUpdate(h) : this.foldCohort(h);
+  }
+
+  private foldUpdate(h: HeldUpdate): UpdateReceipt {
     const b = this.buffer!;
     const at = this.clock.now();
     const tau = this.version - h.sub.version;
@@ -548,8 +653,10 @@ export class AsyncTaskRunner implements RoundCloserHost {
     const weight = stalenessWeight(tau, this.options);
     let outcome: UpdateReceipt;
     try {
-      // A fast participant may land several updates in one buffer (FedBuff allows it): each is its own entry.
-      const added = b.aggregator.add({ participantId: `${h.participantId}@${h.sub.roundId}`, numExamples: h.sub.numExamples, update: scaledUpdate(h.update, weight), metrics: h.sub.metrics });
+      // A fast participant may land several updates in one buffer (FedBuff allows it; not with
+      // central DP, see eligibleFree): each is its own entry. The strategy applies the staleness
+      // weight after any clipping (ClientUpdate.scale), so a clipped stale update counts s(τ)·C.
+      const added = b.aggregator.add({ participantId: `${h.participantId}@${h.sub.roundId}`, numExamples: h.sub.numExamples, update: h.update, scale: weight, metrics: h.sub.metrics });
       outcome = added.status === 'accepted' ? { accepted: true, note: `staleness ${tau}, weight ${weight.toPrecision(3)}${added.note ? `; ${added.note}` : ''}` } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
@@ -561,8 +668,52 @@ export class AsyncTaskRunner implements RoundCloserHost {
       b.examples += h.sub.numExamples;
       b.addMetrics({ ...h.sub.metrics, staleness: tau }, h.sub.numExamples);
       this.selection.completed(h.participantId, h.sub.numExamples, h.sub.metrics, at - h.startedAt);
+      this.contributors.add(h.participantId);
       if (b.accepted >= this.options.bufferSize) this.flush();
     }
+    return outcome;
+  }
+
+  /**
+   * A secure cohort's unmasked mean enters the buffer as one entry worth its survivors' updates
+   * (and examples), weighted by the cohort's staleness: every member trained on the same version.
+   * Each survivor's receipt says so, with no norm and no byte count of its own.
+   */
+  private foldCohort(h: HeldCohort): UpdateReceipt {
+    const b = this.buffer!;
+    const at = this.clock.now();
+    const { cohort, result, survivors } = h;
+    const tau = this.version - cohort.version;
+    const receipts = (accepted: boolean, code: string | null, reason: string) => {
+      for (const participantId of survivors) b.receipts.push({ taskId: this.stored.id, round: b.round, participantId, bytes: 0, l2Norm: null, accepted, code, reason, at });
+    };
+    let outcome: UpdateReceipt;
+    if (tau > this.options.maxStaleness) {
+      const e = new ChorusError('STALE_UPDATE', `secure cohort "${cohort.roundId}" trained on version ${cohort.version}, ${tau} versions behind (async.maxStaleness ${this.options.maxStaleness})`);
+      outcome = { accepted: false, code: e.code, reason: e.message };
+    } else {
+      const weight = stalenessWeight(tau, this.options);
+      const update = secureAggregate(this.stored.layout, this.config, result, `secure-aggregate@${cohort.roundId}`, weight);
+      try {
+        const added = b.aggregator.add(update);
+        if (added.status === 'accepted') {
+          receipts(true, null, `${secureReceiptNote(result)}; staleness ${tau}, weight ${weight.toPrecision(3)}`);
+          b.accepted += survivors.length;
+          b.examples += update.numExamples;
+          b.addMetrics({ staleness: tau }, update.numExamples);
+          for (const p of survivors) this.contributors.add(p);
+          this.log.info({ round: b.round, roundId: cohort.roundId, survivors: survivors.length, staleness: tau }, 'secure cohort folded into the buffer');
+          if (b.accepted >= this.options.bufferSize) this.flush();
+          return { accepted: true };
+        }
+        outcome = { accepted: false, code: added.code, reason: added.reason };
+      } catch (err) {
+        const e = ChorusError.from(err);
+        outcome = { accepted: false, code: e.code, reason: e.message };
+      }
+    }
+    receipts(false, outcome.code ?? null, outcome.reason ?? 'refused');
+    this.log.warn({ round: b.round, roundId: cohort.roundId, code: outcome.code, reason: outcome.reason }, 'secure cohort sum refused');
     return outcome;
   }
 

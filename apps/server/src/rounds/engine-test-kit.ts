@@ -141,60 +141,94 @@ export function invited(t: RecordingTransport): string[] {
 export interface SecureRoundPlay {
   /** Participants c1…c`count` take part. */
   readonly count: number;
-  /** Participant i's update and its example count. */
-  readonly update: (i: number) => Float32Array;
+  /** Participant i's update in round (or async cohort) `roundId`, and its example count. */
+  readonly update: (i: number, roundId: string) => Float32Array;
   readonly examples: (i: number) => number;
   /** This participant disconnects right after sending its masked input. */
   readonly closesTab?: number;
+  /** Participant i disconnects when the neighbours' shares reach it in `roundId`, before masking. */
+  readonly leavesBeforeMask?: (i: number, roundId: string) => boolean;
+  /** Participant i stays connected but never sends its masked input in `roundId`. */
+  readonly silentAtMask?: (i: number, roundId: string) => boolean;
+  /** Play until task t1 reaches this version. @default 1 */
+  readonly versions?: number;
+  /** Called on a spin that found nothing new to answer (a test moves the fake clock here). */
+  readonly onQuiet?: (played: SecureRoundPlayed) => void;
+}
+
+/** One masked input as it went to the server (what an honest-but-curious server holds of it). */
+export interface MaskedSent {
+  readonly i: number;
+  readonly roundId: string;
+  readonly setup: unknown;
+  readonly masked: Uint8Array;
+}
+
+export interface SecureRoundPlayed {
+  /** The engine's refusals of the participants' messages. */
+  readonly errors: unknown[];
+  readonly masked: MaskedSent[];
 }
 
 /**
  * In-process SecAgg+ participants answer what the recording transport carries to them until task
- * t1 commits a version (or 400 spins of 20 ms). Throws if a closed tab is sent anything more; the
- * engine's refusals are collected in `errors`.
+ * t1 reaches `versions` (or 400 spins of 20 ms). Each invitation (a sync round, or an async cohort)
+ * gets a fresh participant, answered under the invitation's round id. Throws if a closed tab is
+ * sent anything more; the engine's refusals are collected in `errors`.
  */
-export async function playSecureRound(h: Harness, play: SecureRoundPlay): Promise<{ errors: unknown[] }> {
-  const people = new Map<number, SecAggParticipant>();
-  const errors: unknown[] = [];
+export async function playSecureRound(h: Harness, play: SecureRoundPlay): Promise<SecureRoundPlayed> {
+  const people = new Map<string, { p: SecAggParticipant; setup: unknown }>();
+  const played: SecureRoundPlayed = { errors: [], masked: [] };
   const closed = new Set<number>();
+  const target = play.versions ?? 1;
   let seen = 0;
-  for (let spins = 0; spins < 400 && h.engine.summary('t1').version === 0; spins++) {
+  for (let spins = 0; spins < 400 && h.engine.summary('t1').version < target; spins++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const batch = h.transport.sent.slice(seen);
     seen += batch.length;
+    if (batch.length === 0) play.onQuiet?.(played);
     for (const s of batch) {
       const i = Number(s.to.slice(1));
       if (!(i >= 1 && i <= play.count)) continue;
       if (closed.has(i) && s.event === 'secagg:next') throw new Error(`${s.to} was sent ${s.event} after closing its tab`);
       const c = `c${i}`;
+      const roundId = String(s.msg.roundId);
       const send = (stage: 'advertise' | 'share' | 'mask' | 'unmask', message: unknown) => {
         try {
-          h.engine.secureMessage(c, { taskId: 't1', roundId: h.engine.summary('t1').currentRound!.roundId, stage, message });
+          void h.engine.secureMessage(c, { taskId: 't1', roundId, stage, message });
         } catch (err) {
-          errors.push(err);
+          played.errors.push(err);
         }
       };
-      if (s.event === 'round:invite') {
+      const leave = () => {
+        closed.add(i);
+        h.engine.detach(c);
+      };
+      if (s.event === 'round:invite' && !closed.has(i)) {
         const inv = s.msg as unknown as RoundInvite;
         const p = await SecAggParticipant.create(inv.secureAggregation!.setup as never, inv.secureAggregation!.id);
-        people.set(i, p);
+        people.set(`${i}:${roundId}`, { p, setup: inv.secureAggregation!.setup });
         send('advertise', await p.advertise());
       }
       if (s.event === 'secagg:next') {
         const m = s.msg as unknown as SecAggServerMessage;
-        const p = people.get(i)!;
+        const { p, setup } = people.get(`${i}:${roundId}`)!;
         if (m.event === 'secagg:keys') send('share', await p.shareKeys(m.payload as never));
         if (m.event === 'secagg:shares') {
-          send('mask', await p.maskedInput(m.payload as never, play.update(i), play.examples(i)));
-          if (i === play.closesTab) {
-            closed.add(i);
-            h.engine.detach(c);
+          if (play.leavesBeforeMask?.(i, roundId)) {
+            leave();
+            continue;
           }
+          if (play.silentAtMask?.(i, roundId)) continue;
+          const masked = await p.maskedInput(m.payload as never, play.update(i, roundId), play.examples(i));
+          played.masked.push({ i, roundId, setup, masked: masked.masked });
+          send('mask', masked);
+          if (i === play.closesTab) leave();
         }
         if (m.event === 'secagg:unmask') send('unmask', await p.unmask(m.payload as never));
       }
     }
   }
   await h.engine.idle();
-  return { errors };
+  return played;
 }

@@ -1,7 +1,6 @@
 import { MIN_PERSONAL_REPORTS, PERSONAL_METRICS, type ClientFailure, type ClientUpdate, type RoundAggregator, type RoundInvite } from '@chorus/core';
 import type { StoredReceipt } from '../storage/storage.js';
 import { personalGainMetrics } from './personal-gains.js';
-import type { MaskedInputAssembler } from './masked-input-assembler.js';
 import type { SecureRound } from './secure-round.js';
 
 /** Where one selected client stands in the round. */
@@ -33,8 +32,6 @@ export class OpenRound {
   adopted: readonly ClientUpdate[] = [];
   /** The SecAgg+ protocol of a securely aggregated round, once it is open. */
   secure: SecureRound | null = null;
-  /** Masked inputs arriving in parts (a model larger than one message), until each is whole. */
-  maskedParts: MaskedInputAssembler | null = null;
 
   constructor(
     readonly taskId: string,

@@ -246,7 +246,6 @@ export class RoundEngine {
         return { status, phase, version, lastRound, currentRound, connected, byBackend };
       }
       case 'secagg':
-        if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" runs no secure rounds`);
         runner.secureMessage(req.participantId, req.message);
         return { received: true };
     }

@@ -4,11 +4,17 @@ import {
   ChorusError,
   SecAggError,
   SecAggServer,
+  maskedInputSchema,
+  normalizeBinary,
+  parseSecAggMessage,
+  secAggShape,
+  type SecAggClientMessage,
   type SecAggResult,
   type SecAggSetup,
   type SecureAggregationConfig,
 } from '@chorus/core';
 import type { Clock, TimerHandle } from './clock.js';
+import { MaskedInputAssembler } from './masked-input-assembler.js';
 
 /** The protocol's four stages, in order; each has its own deadline. */
 export const SECURE_STAGES = ['advertise', 'share', 'mask', 'unmask'] as const;
@@ -60,6 +66,8 @@ export class SecureRound {
   private readonly gone = new Set<number>();
   private answered = 0;
   private timer: TimerHandle | null = null;
+  /** Masked inputs arriving in parts (a model larger than one message), until each is whole. */
+  private maskedParts: MaskedInputAssembler | null = null;
   private settle!: { resolve: (r: SecAggResult) => void; reject: (e: SecAggError) => void };
   /** Resolves with the unmasked weighted mean, or rejects (SecAggError) when the round is abandoned. */
   readonly result: Promise<SecAggResult>;
@@ -147,10 +155,32 @@ export class SecureRound {
     if (this.expected.size === 0) void this.closeStage('everyone answered');
   }
 
+  /**
+   * A participant's `secagg:message` as it came off the wire: a stage's message, or one part of a
+   * masked input too large for one message (assembled here until whole; a refused part drops only
+   * that participant's partial input). Returns the masked-input bytes it carried, for the round's
+   * upload count. Refusals are typed errors for that participant only.
+   */
+  take(participantId: string, req: Pick<SecAggClientMessage, 'stage' | 'message' | 'chunk'>): number {
+    const message = normalizeBinary(req.message);
+    if (!req.chunk) {
+      this.receive(participantId, req.stage, message);
+      return req.stage === 'mask' ? ((message as { masked?: Uint8Array } | null)?.masked?.byteLength ?? 0) : 0;
+    }
+    const part = parseSecAggMessage(maskedInputSchema, message, 'secagg:masked-input part');
+    if (part.id !== this.idOf(participantId)) throw new SecAggError('UNKNOWN_ID', 'a message must carry its sender\'s own protocol id');
+    if (this.stageNow !== 'mask') throw new SecAggError('WRONG_STAGE', `a masked-input part arrived while the round is at "${this.stageNow}"`);
+    this.maskedParts ??= new MaskedInputAssembler(secAggShape(this.setup).maskedBytes);
+    const whole = this.maskedParts.add(participantId, req.chunk, part.masked);
+    if (whole) this.receive(participantId, 'mask', { id: part.id, masked: whole });
+    return part.masked.byteLength;
+  }
+
   /** A participant left (closed its tab): the stage need not wait for it. */
   leave(participantId: string): void {
     const id = this.protocolIds.get(participantId);
     if (id === undefined) return;
+    this.maskedParts?.drop(participantId);
     this.gone.add(id);
     if (!this.expected.delete(id)) return;
     if (this.expected.size === 0 && (this.stageNow === 'advertise' || this.stageNow === 'share' || this.stageNow === 'mask' || this.stageNow === 'unmask')) void this.closeStage('the others left');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChorusError, SecAggError, dpOptionsSchema, maskedInputSchema, normalizeBinary, parseSecAggMessage, secAggShape, type DpOptions, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type RoundInvite, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt, type ClientUpdate, type TensorSpec } from '@chorus/core';
+import { ChorusError, roundCodecSeed, type SecAggClientMessage, type SecAggResult, updateLimitsSchema, updateNormBound, type Capabilities, type RoundInvite, type ClientFailure, type TaskConfig, type TaskStatus, type Strategy, type UpdateLimits, type UpdateReceipt, type ClientUpdate, type TensorSpec } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import { aggregatesLinearly, checkExamples, parseUpload, type UploadRules } from './upload-validation.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -10,9 +10,7 @@ import { RoundCloser, type CloseCause, type RoundCloserHost } from './round-clos
 import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
-import { MaskedInputAssembler } from './masked-input-assembler.js';
-import { SecureRound } from './secure-round.js';
-import { secureSumUpdate } from './secure-sum-update.js';
+import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './task-secure-round.js';
 import type { PartialSum } from './coordination.js';
 import { partialSumUpdate } from './partial-sums.js';
 
@@ -381,30 +379,19 @@ export class TaskRunner implements RoundCloserHost {
   // ---- secure aggregation: the round's update is the SecAgg+ sum, never an individual one ----
 
   private async openSecure(r: OpenRound, picked: Member[]): Promise<void> {
-    const config = this.config.secureAggregation!;
-    const bound = r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global);
-    const dp = this.centralDp();
     try {
-      const secure = await SecureRound.open({
+      const secure = await openTaskSecureRound({
         roundId: r.roundId,
-        participantIds: picked.map((m) => m.participantId),
-        config,
+        participants: picked,
+        config: this.config,
+        limits: this.limits,
+        bound: r.invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global),
         length: this.global.length,
-        // Central DP: each participant clips to C itself (strictly, rounding included), and every
-        // update weighs 1, as DP-FedAvg's server would clip and weigh it; the strategy adds the noise.
-        clipNorm: dp ? Math.min(dp.clipNorm, bound) : bound,
-        // No update may claim more examples than its participant declared (nor training.maxExamples):
-        // the smallest such cap is the weight scale, so weights keep their quantization precision.
-        maxWeight: dp ? 1 : Math.max(1, Math.min(this.limits.maxExamplesPerUpdate, this.config.training.maxExamples || Infinity, Math.max(...picked.map((m) => m.capabilities.numExamples)))),
-        strictClip: dp !== undefined,
-        maskDeadlineMs: this.config.rounds.deadlineMs,
         clock: this.clock,
         log: this.log,
-        io: {
-          send: (participantId, event, payload) => {
-            const sel = r.selected.get(participantId);
-            if (sel) this.deps.transport.send(sel.connectionId, 'secagg:next', { taskId: r.taskId, roundId: r.roundId, event, payload });
-          },
+        send: (participantId, event, payload) => {
+          const sel = r.selected.get(participantId);
+          if (sel) this.deps.transport.send(sel.connectionId, 'secagg:next', { taskId: r.taskId, roundId: r.roundId, event, payload });
         },
       });
       if (this.round !== r || this.phase !== 'collecting') return secure.cancel('the round closed');
@@ -425,52 +412,24 @@ export class TaskRunner implements RoundCloserHost {
     }
   }
 
-  /** The strategy's central DP options (validated when the task was created), if it has any. */
-  private centralDp(): DpOptions | undefined {
-    if (this.config.strategy.options.dp === undefined) return undefined;
-    const parsed = dpOptionsSchema.safeParse(this.config.strategy.options.dp);
-    return parsed.success ? parsed.data : undefined;
-  }
-
   /** A participant's message for a stage of the open secure round; refusals are typed errors. */
   secureMessage(participantId: string, req: SecAggClientMessage): void {
     const r = this.round;
     if (this.phase !== 'collecting' || !r || r.roundId !== req.roundId || !r.secure) throw new ChorusError('ROUND_CLOSED', `round "${req.roundId}" is not a secure round in progress`);
-    let message = normalizeBinary(req.message);
-    if (req.chunk) {
-      const part = parseSecAggMessage(maskedInputSchema, message, 'secagg:masked-input part');
-      const secure = r.secure;
-      if (part.id !== secure.idOf(participantId)) throw new SecAggError('UNKNOWN_ID', 'a message must carry its sender\'s own protocol id');
-      if (secure.stage !== 'mask') throw new SecAggError('WRONG_STAGE', `a masked-input part arrived while the round is at "${secure.stage}"`);
-      r.maskedParts ??= new MaskedInputAssembler(secAggShape(secure.setup).maskedBytes);
-      const whole = r.maskedParts.add(participantId, req.chunk, part.masked);
-      r.bytesUp += part.masked.byteLength;
-      if (!whole) return;
-      message = { id: part.id, masked: whole };
-    } else if (req.stage === 'mask') {
-      r.bytesUp += (message as { masked?: Uint8Array } | null)?.masked?.byteLength ?? 0;
-    }
-    r.secure.receive(participantId, req.stage, message);
+    r.bytesUp += r.secure.take(participantId, req);
   }
 
   /** The unmasked weighted mean is the round's one update; the survivors' receipts say so. */
   private secureDone(r: OpenRound, result: SecAggResult): void {
     if (this.round !== r || this.phase !== 'collecting') return;
-    const examples = Math.max(1, Math.round(result.examples));
-    const outcome = r.aggregator.add({
-      participantId: 'secure-aggregate',
-      numExamples: examples,
-      update: secureSumUpdate(this.stored.layout, result.mean),
-      metrics: {},
-      // With central DP the mean is of clipped, equally weighted updates: DP counts each of them.
-      ...(this.centralDp() ? { meanOf: result.included.length } : {}),
-    });
+    const update = secureAggregate(this.stored.layout, this.config, result, 'secure-aggregate');
+    const outcome = r.aggregator.add(update);
     if (outcome.status === 'rejected') {
       void this.abandonRound(`the securely aggregated sum was refused: ${outcome.reason}`, true);
       return;
     }
     const at = this.clock.now();
-    const note = `securely aggregated (SecAgg+, ${result.report.bitsPerCoordinate} bits per value, ${result.report.recoveredDropouts} dropouts recovered)`;
+    const note = secureReceiptNote(result);
     for (const id of result.included) {
       const participantId = r.secure!.participantIdOf(id)!;
       const sel = r.selected.get(participantId);
@@ -478,7 +437,7 @@ export class TaskRunner implements RoundCloserHost {
       r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes: 0, l2Norm: null, accepted: true, code: null, reason: note, at });
     }
     r.accepted = result.included.length;
-    r.examples = examples;
+    r.examples = update.numExamples;
     this.log.info({ round: r.round, included: result.included.length, ...result.report }, 'secure round unmasked');
     this.closeRound('settled');
   }
@@ -633,7 +592,6 @@ export class TaskRunner implements RoundCloserHost {
     const sel = this.phase === 'collecting' ? this.round?.selected.get(participantId) : undefined;
     if (sel && sel.status === 'invited' && sel.connectionId === connectionId) {
       this.round!.secure?.leave(participantId);
-      this.round!.maskedParts?.drop(participantId);
       this.round!.fail(participantId, { participantId, code: 'DISCONNECTED', reason: 'the connection closed during the round' }, 'disconnected');
       this.log.info({ round: this.round!.round, participantId }, 'selected client disconnected');
       this.closeIfDone();

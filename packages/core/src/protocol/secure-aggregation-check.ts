@@ -1,5 +1,5 @@
 import { ChorusError } from '../errors/chorus-error.js';
-import type { TaskConfig } from './task.js';
+import { asyncConfigSchema, type TaskConfig } from './task.js';
 
 /**
  * Refuses, in plain words, a task whose other options cannot work when the server only ever sees
@@ -24,10 +24,18 @@ export function checkSecureAggregation(config: TaskConfig): void {
     refuse('strategy.options.dp.adaptiveClipping', 'adaptive clipping follows how many updates needed clipping each round, and with secure aggregation the server sees only their sum: use a fixed clipNorm or turn secure aggregation off');
   }
   if (config.mode === 'async') {
-    // FedBuff folds updates one by one into a buffer; the SecAgg+ stages run per synchronous round.
-    // A buffer at least as large as the threshold is the way to join them; until that is built the
-    // combination is refused rather than silently losing the protection.
-    refuse('mode', 'secure aggregation runs in synchronous rounds only; the asynchronous (FedBuff) mode cannot use it yet: use mode "sync" or turn secure aggregation off');
+    // The asynchronous mode runs the SecAgg+ stages per cohort: at least `bufferSize` participants
+    // invited together on one version, whose unmasked sum enters the buffer as one entry. A cohort
+    // no larger than the threshold would run with a lowered threshold (n − 1), and the buffer would
+    // flush on sums of fewer participants than the threshold promises.
+    const a = asyncConfigSchema.parse(config.async ?? {});
+    if (a.bufferSize <= s.threshold) {
+      refuse('async.bufferSize', `must be more than the secure-aggregation threshold (${s.threshold}) in the asynchronous mode: each secure cohort invites bufferSize participants together, and unmasking needs more of them than the threshold`);
+    }
+    // Fewer working at once than a cohort needs and no cohort could ever start.
+    if (a.concurrency !== undefined && a.concurrency < a.bufferSize) {
+      refuse('async.concurrency', `must be at least async.bufferSize (${a.bufferSize}) with secure aggregation: a secure cohort invites bufferSize participants at once`);
+    }
   }
   if (config.rounds.minClients <= s.threshold) {
     refuse('rounds.minClients', `must be more than the secure-aggregation threshold (${s.threshold}): a round needs more survivors than the threshold to unmask`);

@@ -46,10 +46,25 @@ describe('the secureAggregation task option', () => {
     expect(e.message).toMatch(/how many updates needed clipping.*sees only their sum/);
   });
 
-  it('refuses the asynchronous mode, which has no secure stages', () => {
-    const e = refusal({ ...base, mode: 'async' });
-    expect(e.path).toBe('config.mode');
-    expect(e.message).toMatch(/synchronous rounds only/);
+  it('takes the asynchronous mode with a buffer larger than the threshold (each secure cohort invites bufferSize participants)', () => {
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, mode: 'async', async: { bufferSize: 4 } }))).not.toThrow();
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, mode: 'async', async: { bufferSize: 4, concurrency: 8 } }))).not.toThrow();
+    // The default buffer (10) is above the threshold 3.
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, mode: 'async' }))).not.toThrow();
+  });
+
+  it('refuses an asynchronous buffer at or below the threshold, and a concurrency below the buffer, naming the option', () => {
+    for (const bufferSize of [1, 3]) {
+      const e = refusal({ ...base, mode: 'async', async: { bufferSize } });
+      expect(e.code).toBe('INVALID_CONFIG');
+      expect(e.path).toBe('config.async.bufferSize');
+      expect(e.message).toMatch(/more than the secure-aggregation threshold \(3\)/);
+    }
+    const e = refusal({ ...base, mode: 'async', async: { bufferSize: 5, concurrency: 4 } });
+    expect(e.path).toBe('config.async.concurrency');
+    expect(e.message).toMatch(/at least async.bufferSize \(5\)/);
+    // Without secure aggregation the same buffer is fine.
+    expect(() => checkSecureAggregation(taskConfigSchema.parse({ ...base, secureAggregation: undefined, mode: 'async', async: { bufferSize: 1 } }))).not.toThrow();
   });
 
   it('refuses a round minimum at or below the threshold', () => {

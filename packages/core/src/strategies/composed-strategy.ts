@@ -5,6 +5,7 @@ import type { AggregationOptions } from './aggregation-options.js';
 import { checkAggregationOptions } from './aggregation-options.js';
 import { getAggregator } from './aggregators/aggregator-registry.js';
 import { createNormBoundAggregator } from './aggregators/norm-bound.js';
+import { createScaledUpdateAggregator } from './aggregators/scaled-updates.js';
 import type { ServerOptimizer } from './server-optimizers/server-optimizer.js';
 import { decodeStrategyState, encodeStrategyState } from './state-bytes.js';
 import type { FitOverrides, Strategy } from './strategy.js';
@@ -27,7 +28,7 @@ export interface ComposedStrategyInit {
 }
 
 /**
- * strategy = server optimizer ∘ (DP ∘ norm bound ∘ aggregator). Each part is chosen by options or by
+ * strategy = server optimizer ∘ (DP ∘ norm bound ∘ update scale ∘ aggregator). Each part is chosen by options or by
  * the registered id; nothing here switches on names.
  */
 export function createComposedStrategy(init: ComposedStrategyInit): PrivacyAwareStrategy {
@@ -46,7 +47,8 @@ export function createComposedStrategy(init: ComposedStrategyInit): PrivacyAware
     },
     beginRound(ctx) {
       dp?.checkBudget(ctx);
-      let agg = base.create(ctx, params);
+      // Innermost: the update scale applies after the norm bound's and DP's clipping.
+      let agg = createScaledUpdateAggregator(base.create(ctx, params));
       if (o.clipNorm !== undefined) agg = createNormBoundAggregator(agg, o.clipNorm);
       if (dp) agg = dp.wrap(ctx, agg);
       return agg;

@@ -30,6 +30,12 @@ export interface ClientUpdate {
    * with central DP. DP counts it as that many clipped updates and does not clip it again.
    */
   readonly meanOf?: number;
+  /**
+   * A weight in (0, 1] the update is multiplied by after any clipping (FedBuff's staleness weight
+   * s(τ)): norm bounding and DP clip the update as sent, then scale it, so DP's sensitivity stays the
+   * clip norm. Strategies built by createComposedStrategy apply it; absent means 1.
+   */
+  readonly scale?: number;
 }
 
 /** A client that was selected but produced no usable update. Failures are data, not exceptions. */
