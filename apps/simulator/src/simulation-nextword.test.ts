@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { encodePayload, planPrivacy, type CodecId } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
+import { initNodeBackend } from '@chorus/ml/node';
 import { useEmbeddedServer } from './embedded-server.test-helper.js';
-import { runSimulation, type RoundReport, type SimulationOptions } from './simulation.js';
+import { runSimulation, type RoundReport } from './simulation.js';
+import type { SimulationOptions } from './simulation-options.js';
 
 /**
  * The keyboard task with what Chorus already has (issue 17, "works with what exists"): central DP
@@ -71,15 +73,17 @@ describe('the keyboard task (nextword-gru) with DP, secure aggregation and compr
     expect(reports[1]!.loss).toBeLessThan(reports[0]!.loss);
   }, 300_000);
 
-  it.for([
+  it.each<{ codec: CodecId; slack: number }>([
     // Fixed size: two bits a weight after the rotation, and the scales.
     { codec: 'hadamard2', slack: 0 },
     // The 5 % largest weights as 4-bit levels (fixed size) and their positions as gap varints: one
     // byte each, plus at most one byte more for every 128 positions skipped (the gaps add up to < 43,456).
     { codec: 'topk-q4', slack: Math.ceil(43_456 / 128) },
-  ] as const)('$codec: every update is the codec’s size for 43,456 weights, and the model learns', async ({ codec, slack }: { codec: CodecId; slack: number }) => {
+  ])('$codec: every update is the codec’s size for 43,456 weights, and the model learns', async ({ codec, slack }) => {
     // Prepare: the smallest update the codec makes for this layout; the largest weights first, so
     // top-k's positions cost one byte each.
+    // The simulator's backend, started here too: this test may run alone (-t), before any simulation.
+    await initNodeBackend('wasm');
     const { layout } = await createInitialModel('nextword-gru', 1);
     const values = Float32Array.from({ length: 43_456 }, (_, i) => 0.01 / (1 + i));
     const smallest = encodePayload({ layout, values }, codec).byteLength;
