@@ -9,7 +9,8 @@
  * words) trained in the participant's trainer Web Worker on each tfjs backend headless Chromium
  * offers (the device-check page, as `npm run bench -- browser` measures the MNIST models).
  *
- *   npm run bench -- nextword            (≈ 6–8 min on 2 shared cores, the browser part ≈ 1 min)
+ *   npm run bench -- nextword            (≈ 6–8 min on 2 shared cores, the browser part ≈ 1 min of it,
+ *                                         plus a few minutes' web build when the sources changed)
  *
  * Knobs (environment): NEXTWORD_ROUNDS (@default 30), NEXTWORD_CLIENTS (@default 43, at most 43),
  * NEXTWORD_PER_ROUND (clients per round, @default 10), NEXTWORD_EXAMPLES (examples each client trains
@@ -51,7 +52,7 @@ const BATCH = knob('NEXTWORD_BATCH', 20, 1, 4096);
 /**
  * Server momentum β of FedAvgM (Hsu et al. 2019); 0 = plain FedAvg. On by default: with ten clients'
  * averaged steps per round, plain FedAvg covers less ground per round than central SGD (measured:
- * 0.75 of central top-1 after 15 rounds, where FedAvgM reached 0.85, and 0.97 after 30).
+ * 0.75 of central top-1 after 15 rounds and 0.78 after 30, where FedAvgM reached 0.85 and 0.94–0.97).
  */
 const MOMENTUM = knob('NEXTWORD_MOMENTUM', 0.9, 0, 0.99);
 const BROWSER = knob('NEXTWORD_BROWSER', 1, 0, 1) === 1;
