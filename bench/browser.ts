@@ -16,7 +16,7 @@
  * Knobs: BROWSER_PARTS (`backends,threads,rounds`, the default, or any subset), WASM_THREAD_TRIES,
  *   WASM_THREAD_BATCHES (timed batches of 10 per measurement, default 6).
  */
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
 import { eventually, launchChromium, openParticipant } from '../e2e/support/browser.js';
@@ -25,13 +25,55 @@ import { freePort } from '../e2e/support/processes.js';
 import { ensureWebBuild, startWebApp } from '../e2e/support/web-app.js';
 import { parseFrames, watchWire } from '../e2e/support/wire-watch.js';
 
-type Measurement = { backend: string; samplesPerSecond: number; error?: string; threads?: number };
-const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type Measurement = { backend: string; samplesPerSecond: number; error?: string; threads?: number };
+/** The data shape a template is built for (device-check-runner's CheckShape). */
+export type CheckShape = { inputShape: readonly number[]; numClasses: number };
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 const TEMPLATES = [
   { id: 'mnist-2nn', batches: 8 },
   { id: 'mnist-cnn', batches: 3 },
 ];
-const round1 = (x: number) => Math.round(x * 10) / 10;
+export const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The device-check page in a fresh context (its own IndexedDB), once its scripting hook is ready. */
+export async function openDeviceCheck(browser: Browser, webUrl: string): Promise<{ page: Page; close: () => Promise<void> }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/device-check`);
+  await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
+  return { page, close: () => context.close() };
+}
+
+/** Training examples/s of a template on each backend, in the page's trainer worker (synthetic data, the rounds' trainLocal loop). */
+export async function measureInWorker(
+  page: Page,
+  templateId: string,
+  backends: readonly string[],
+  batchSize: number,
+  batches: number,
+  options: { shape?: CheckShape; wasmThreads?: boolean } = {},
+): Promise<Measurement[]> {
+  return (await page.evaluate(
+    ([id, list, size, count, o]) => (window as any).chorusDeviceCheck.measure(id, list, size, count, o),
+    [templateId, backends, batchSize, batches, options] as const,
+  )) as Measurement[];
+}
+
+/** The built web app (next start) and headless Chromium for `fn`, both stopped afterwards. */
+export async function withDeviceCheckBrowser<T>(fn: (browser: Browser, webUrl: string) => Promise<T>): Promise<T> {
+  ensureWebBuild();
+  const web = await startWebApp({ serverUrl: 'http://127.0.0.1:9', taskId: 'unused' });
+  try {
+    const browser = await launchChromium();
+    try {
+      return await fn(browser, web.url);
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    await web.stop();
+  }
+}
 
 async function measureBackends(browser: Browser, webUrl: string) {
   const backends: Record<string, Record<string, number>> = {};
@@ -39,18 +81,12 @@ async function measureBackends(browser: Browser, webUrl: string) {
   const trial: Record<string, string> = {};
   const autoOverBest: Record<string, number> = {};
   for (const t of TEMPLATES) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.goto(`${webUrl}/device-check`);
-    await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
+    const { page, close } = await openDeviceCheck(browser, webUrl);
     process.stderr.write(`browser: measuring ${t.id} on ${BACKENDS.join(', ')}…\n`);
-    const measured = (await page.evaluate(
-      ([id, list, batches]) => (window as any).chorusDeviceCheck.measure(id, list, 10, batches),
-      [t.id, BACKENDS, t.batches] as const,
-    )) as Measurement[];
+    const measured = await measureInWorker(page, t.id, BACKENDS, 10, t.batches);
     process.stderr.write(`browser: trial for ${t.id}…\n`);
     const chosen = (await page.evaluate((id) => (window as any).chorusDeviceCheck.trial(id), t.id)) as { backend: string };
-    await context.close();
+    await close();
     backends[t.id] = Object.fromEntries(measured.map((m) => [m.backend, round1(m.samplesPerSecond)]));
     for (const m of measured) if (m.error) errors[`${t.id}.${m.backend}`] = m.error;
     const best = Math.max(...measured.map((m) => m.samplesPerSecond));
@@ -62,15 +98,11 @@ async function measureBackends(browser: Browser, webUrl: string) {
 
 /** Threaded ÷ single-threaded wasm on the CNN, in the isolated device-check page's worker. */
 async function measureWasmThreads(browser: Browser, webUrl: string) {
-  const context = await browser.newContext();
+  const { page, close } = await openDeviceCheck(browser, webUrl);
   try {
-    const page = await context.newPage();
-    await page.goto(`${webUrl}/device-check`);
-    await page.waitForFunction(() => Boolean((window as { chorusDeviceCheck?: unknown }).chorusDeviceCheck));
     const isolation = (await page.evaluate(() => (window as any).chorusDeviceCheck.isolation())) as { page: boolean; worker: boolean };
     const batches = Number(process.env.WASM_THREAD_BATCHES ?? 6);
-    const measure = async (threads: boolean) =>
-      ((await page.evaluate(([b, t]) => (window as any).chorusDeviceCheck.measure('mnist-cnn', ['wasm'], 10, b, t ? {} : { wasmThreads: false }), [batches, threads] as const)) as Measurement[])[0]!;
+    const measure = async (threads: boolean) => (await measureInWorker(page, 'mnist-cnn', ['wasm'], 10, batches, threads ? {} : { wasmThreads: false }))[0]!;
     const pairs: { threaded: number; single: number; threads: number }[] = [];
     for (let i = 0; i < Number(process.env.WASM_THREAD_TRIES ?? 2); i++) {
       // Alternate which build goes first, so a load change during a pair does not always favour one.
@@ -92,7 +124,7 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
       wasmThreadPairs: pairs,
     };
   } finally {
-    await context.close();
+    await close();
   }
 }
 

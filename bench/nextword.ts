@@ -5,8 +5,12 @@
  * batch size, learning rate, local epochs and number of examples per round. Both are scored on the
  * same 2,000 next-word windows spread over the 41 held-out addresses (each president's last).
  * Federated training goes through the real server and Socket.IO via the simulator, float32 updates.
+ * Then the same model's training speed in the browser: the shipped nextword-gru (8 token ids → 256
+ * words) trained in the participant's trainer Web Worker on each tfjs backend headless Chromium
+ * offers (the device-check page, as `npm run bench -- browser` measures the MNIST models).
  *
- *   npm run bench -- nextword            (≈ 4–7 min on 2 shared cores)
+ *   npm run bench -- nextword            (≈ 6–8 min on 2 shared cores, the browser part ≈ 1 min of it,
+ *                                         plus a few minutes' web build when the sources changed)
  *
  * Knobs (environment): NEXTWORD_ROUNDS (@default 30), NEXTWORD_CLIENTS (@default 43, at most 43),
  * NEXTWORD_PER_ROUND (clients per round, @default 10), NEXTWORD_EXAMPLES (examples each client trains
@@ -14,16 +18,22 @@
  * NEXTWORD_LR (@default 1), NEXTWORD_BATCH (@default 20), NEXTWORD_MOMENTUM (server momentum of
  * FedAvgM for the federated side, @default 0.9; 0 = plain FedAvg; the central side is plain SGD
  * either way). A longer run, closer to convergence:
- * `NEXTWORD_ROUNDS=100 NEXTWORD_EXAMPLES=1000 npm run bench -- nextword`.
+ * `NEXTWORD_ROUNDS=100 NEXTWORD_EXAMPLES=1000 npm run bench -- nextword`. NEXTWORD_BROWSER
+ * (@default 1; 0 skips the browser part and the web build it needs), NEXTWORD_BROWSER_BATCHES (timed
+ * batches of NEXTWORD_BATCH per backend after one warm-up batch, @default 10).
  *
  * Result keys: `federated` / `central`: `{ round, accuracy, top3Accuracy, perplexity }` by round;
  * `federatedOverCentral`: federated top-1 ÷ central top-1 after the last round (target ≥ 0.9);
- * `top3FederatedOverCentral` likewise for top-3.
+ * `top3FederatedOverCentral` likewise for top-3; `browserExamplesPerSecond`: `{ webgpu, webgl,
+ * wasm, cpu }` training examples/s in the trainer worker (0 for a backend that cannot run, its
+ * reason in `browserErrors`), `browserWasmThreads`, `browserTrial` (the backend the automatic trial
+ * picks for this model), `chromium`.
  */
 import { createSeededRandom, trainingConfigSchema, type Dataset } from '@chorus/core';
 import { createInitialModel, evaluateNextWord, modelFromTopology, trainLocal } from '@chorus/ml';
 import { initNodeBackend, sotuHeldOutDataset, sotuSpeakerDataset, sotuSplit, sotuVocabulary } from '@chorus/ml/node';
 import { runSimulation } from '@chorus/simulator';
+import { BACKENDS, measureInWorker, openDeviceCheck, round1, withDeviceCheckBrowser } from './browser.js';
 
 function knob(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -42,9 +52,13 @@ const BATCH = knob('NEXTWORD_BATCH', 20, 1, 4096);
 /**
  * Server momentum β of FedAvgM (Hsu et al. 2019); 0 = plain FedAvg. On by default: with ten clients'
  * averaged steps per round, plain FedAvg covers less ground per round than central SGD (measured:
- * 0.75 of central top-1 after 15 rounds, where FedAvgM reached 0.85, and 0.97 after 30).
+ * 0.75 of central top-1 after 15 rounds and 0.78 after 30, where FedAvgM reached 0.85 and 0.94–0.97).
  */
 const MOMENTUM = knob('NEXTWORD_MOMENTUM', 0.9, 0, 0.99);
+const BROWSER = knob('NEXTWORD_BROWSER', 1, 0, 1) === 1;
+const BROWSER_BATCHES = knob('NEXTWORD_BROWSER_BATCHES', 10, 1, 1_000);
+/** The shipped model's data shape: 8 context words, the 256-word vocabulary. */
+const SHAPE = { inputShape: [8], numClasses: 256 } as const;
 /** Held-out windows: the server's default central evaluation size, so both sides see the same set. */
 const TEST_EXAMPLES = 2_000;
 const SEED = 1;
@@ -117,8 +131,38 @@ async function central(test: Dataset): Promise<Point[]> {
   return points;
 }
 
+/**
+ * Training examples/s of nextword-gru in the browser's trainer worker, per backend, at the batch
+ * size the federated rounds use; then the backend the automatic trial picks for it.
+ */
+async function browserSpeed(): Promise<Record<string, unknown>> {
+  return withDeviceCheckBrowser(async (browser, webUrl) => {
+    const { page, close } = await openDeviceCheck(browser, webUrl);
+    try {
+      process.stderr.write(`[nextword] browser: training nextword-gru on ${BACKENDS.join(', ')} in the trainer worker…\n`);
+      const measured = await measureInWorker(page, 'nextword-gru', BACKENDS, BATCH, BROWSER_BATCHES, { shape: SHAPE });
+      process.stderr.write(`[nextword] browser: ${measured.map((m) => `${m.backend} ${m.samplesPerSecond.toFixed(1)}/s`).join(', ')}; trial…\n`);
+      const trial = (await page.evaluate(([id, shape]) => (window as any).chorusDeviceCheck.trial(id, shape), ['nextword-gru', SHAPE] as const)) as { backend: string };
+      const errors = Object.fromEntries(measured.filter((m) => m.error).map((m) => [m.backend, m.error!]));
+      return {
+        browserExamplesPerSecond: Object.fromEntries(measured.map((m) => [m.backend, round1(m.samplesPerSecond)])),
+        ...(Object.keys(errors).length ? { browserErrors: errors } : {}),
+        browserWasmThreads: measured.find((m) => m.backend === 'wasm')?.threads ?? 0,
+        browserBatchSize: BATCH,
+        browserTimedExamples: BATCH * BROWSER_BATCHES,
+        browserTrial: trial.backend,
+        chromium: browser.version(),
+      };
+    } finally {
+      await close();
+    }
+  });
+}
+
 export async function run(): Promise<Record<string, unknown>> {
   const test = sotuHeldOutDataset(sotuVocabulary(), TEST_EXAMPLES);
+  // First: a missing web build or Chromium then fails in a minute, not after the rounds.
+  const browser = BROWSER ? await browserSpeed() : {};
   const fed = await federated();
   const cen = await central(test);
   const f = fed.at(-1)!;
@@ -140,6 +184,7 @@ export async function run(): Promise<Record<string, unknown>> {
     federatedOverCentral: r4(f.accuracy / c.accuracy),
     top3FederatedOverCentral: r4(f.top3Accuracy / c.top3Accuracy),
     final: { federated: f, central: c },
+    ...browser,
     federated: fed,
     central: cen,
   };

@@ -12,6 +12,22 @@ export interface RoundTiming {
   readonly deltaNorm: number;
 }
 
+/** The data shape a template is built for in a check. */
+export interface CheckShape {
+  readonly inputShape: readonly number[];
+  readonly numClasses: number;
+}
+
+/** MNIST's digits: what the page's own table and the browser bench's 2NN and CNN measure. */
+const MNIST_SHAPE: CheckShape = { inputShape: [28, 28, 1], numClasses: 10 };
+
+export interface MeasureOptions {
+  /** false starts wasm single-threaded even where the page could use threads. */
+  readonly wasmThreads?: boolean;
+  /** The data shape to build the template for (nextword-gru: `{ inputShape: [8], numClasses: 256 }`). @default MNIST's 28×28×1, 10 classes */
+  readonly shape?: CheckShape;
+}
+
 export interface TemplateTrainOptions {
   /** The data shape the template is built for (features of tabular-mlp, vocabulary of spam-bow). */
   readonly inputShape: readonly number[];
@@ -49,11 +65,11 @@ export interface TemplateTrainCheck {
 
 export interface DeviceCheck {
   /** Throughput of each backend on a model template (synthetic data, the rounds' training loop). */
-  measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number, options?: { wasmThreads?: boolean }): Promise<BackendMeasurement[]>;
+  measure(templateId: string, backends: readonly BackendId[], batchSize: number, batches: number, options?: MeasureOptions): Promise<BackendMeasurement[]>;
   /** Whether the page and its trainer worker are cross-origin isolated (what threaded wasm needs), and the threads wasm starts with there. */
   isolation(): Promise<{ page: boolean; worker: boolean; wasmThreads: number; wasmVariantReason: string }>;
-  /** Which backend the automatic trial picks, measured afresh. */
-  trial(templateId: string): Promise<{ backend: BackendId; measurements: readonly BackendMeasurement[] }>;
+  /** Which backend the automatic trial picks, measured afresh, for the template built for `shape` (@default MNIST's). */
+  trial(templateId: string, shape?: CheckShape): Promise<{ backend: BackendId; measurements: readonly BackendMeasurement[] }>;
   /** Trains `rounds` rounds of real local training (a demo MNIST shard) on one backend, like a participant. */
   trainRounds(templateId: string, backend: BackendId | undefined, rounds: number): Promise<RoundTiming[]>;
   /** Which backends the trainer worker can start here, and why the others cannot. */
@@ -136,24 +152,25 @@ export function createDeviceCheck(): DeviceCheck {
     trainTemplate,
     measure: (templateId, backends, batchSize, batches, options = {}) =>
       withTrainer('cpu', async (t) => {
-        await t.prepare({ taskId: 'device-check', templateId, inputShape: [28, 28, 1], numClasses: 10 }, options.wasmThreads === false ? { wasmThreads: false } : {});
+        const { inputShape, numClasses } = options.shape ?? MNIST_SHAPE;
+        await t.prepare({ taskId: 'device-check', templateId, inputShape, numClasses }, options.wasmThreads === false ? { wasmThreads: false } : {});
         return t.measure(backends, batchSize, batches);
       }),
     isolation: () =>
       withTrainer('wasm', async (t) => {
-        const choice = await t.prepare({ taskId: 'device-check', templateId: 'mnist-2nn', inputShape: [28, 28, 1], numClasses: 10 });
+        const choice = await t.prepare({ taskId: 'device-check', templateId: 'mnist-2nn', ...MNIST_SHAPE });
         return { page: globalThis.crossOriginIsolated === true, worker: choice.crossOriginIsolated, wasmThreads: choice.wasmThreads, wasmVariantReason: choice.wasmVariantReason };
       }),
-    trial: (templateId) =>
+    trial: (templateId, shape = MNIST_SHAPE) =>
       withTrainer(undefined, async (t) => {
-        const choice = await t.prepare({ taskId: 'device-check', templateId, inputShape: [28, 28, 1], numClasses: 10 }, { remeasure: true });
+        const choice = await t.prepare({ taskId: 'device-check', templateId, inputShape: shape.inputShape, numClasses: shape.numClasses }, { remeasure: true });
         return { backend: choice.backend, measurements: choice.measurements };
       }),
     trainRounds: (templateId, backend, rounds) =>
       withTrainer(backend, async (t) => {
         const taskId = `device-check-${templateId}`;
         await t.importShard(taskId, '/data/mnist/shard-000.bin');
-        const { parameters } = await t.prepare({ taskId, templateId, inputShape: [28, 28, 1], numClasses: 10 });
+        const { parameters } = await t.prepare({ taskId, templateId, ...MNIST_SHAPE });
         // The same seeded start on every backend, so their deltas can be compared as well as timed.
         const random = createSeededRandom(1);
         const values = Float32Array.from({ length: parameters }, () => (random() - 0.5) * 0.1);
