@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRdpAccountant } from '@chorus/core';
+import { createRdpAccountant, modelHash, modelSketch } from '@chorus/core';
+import { createModelDeltaStore } from './model-deltas.js';
 import { createHarness, invited, type Harness } from './engine-test-kit.js';
 
 const asyncTask = (bufferSize: number, extra: Record<string, unknown> = {}) => ({ mode: 'async' as const, async: { bufferSize, ...extra } });
@@ -40,6 +41,30 @@ describe("mode 'async' (FedBuff)", () => {
     expect(h.transport.of('round:cancel')).toEqual([]);
     expect(lastInvite(h, 2).version).toBe(0);
     expect(h.engine.taskInfo('t1').mode).toBe('async');
+  });
+
+  it('invites carry the exact hash and sketch of the version they name, so participants can download differences', async () => {
+    // Prepare: differential downloads on (a delta store), buffer of 2, three participants.
+    const h = await createHarness({ rounds: { targetClients: 1, minClients: 1, deadlineMs: 60_000 }, task: asyncTask(2), deps: { modelDeltas: createModelDeltaStore() } });
+    const v0 = Float32Array.of(1, 2, 3, 4);
+    for (let i = 0; i < 3; i++) await h.connect(i);
+    const first = h.transport.of('round:invite').filter((s) => s.to === 'c2').at(-1)!.msg;
+    expect(first).toMatchObject({ version: 0, weightsHash: modelHash(v0), weightsSketch: modelSketch(v0) });
+
+    // Execute: c0 and c1 fill the buffer (version 1); c2, still on version 0, reloads its page.
+    sendAs(h, 0, [1, 1, 1, 1]);
+    sendAs(h, 1, [3, 3, 3, 3]);
+    await h.engine.idle();
+    h.clock.advance(0);
+    h.engine.attach('c2b', 't1', h.participantId(2), { backend: 'wasm', numExamples: 100 });
+
+    // Assert: the new invitations name version 1's weights; c2's invitation again (version 0) names none, so it downloads v0 whole.
+    const v1 = Float32Array.of(3, 4, 5, 6);
+    expect(h.transport.of('round:invite').filter((s) => s.to === 'c0').at(-1)!.msg).toMatchObject({ version: 1, weightsHash: modelHash(v1), weightsSketch: modelSketch(v1) });
+    const again = h.transport.of('round:invite').filter((s) => s.to === 'c2b').at(-1)!.msg;
+    expect(again).toMatchObject({ version: 0, roundId: first.roundId });
+    expect(again.weightsHash).toBeUndefined();
+    expect(again.weightsSketch).toBeUndefined();
   });
 
   it('weights a stale update by 1/√(1+τ) and says so in its receipt', async () => {

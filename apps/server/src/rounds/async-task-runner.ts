@@ -26,6 +26,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { EngineDeps } from './engine-deps.js';
 import { OpenRound } from './open-round.js';
 import { RoundCloser, type RoundCloserHost } from './round-closer.js';
+import { InviteDownloadChecks } from './download-checks.js';
 import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import type { Member, RunnerHooks, UpdateSubmission } from './task-runner.js';
@@ -111,6 +112,8 @@ export class AsyncTaskRunner implements RoundCloserHost {
   readonly limits: UpdateLimits;
   readonly options: AsyncConfig;
   readonly selection: SelectionTracker;
+  /** What invites carry for differential downloads. */
+  private readonly downloadChecks: InviteDownloadChecks;
 
   constructor(
     private stored: StoredTask,
@@ -128,6 +131,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.options = asyncConfigSchema.parse(stored.config.async ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
+    this.downloadChecks = new InviteDownloadChecks(deps, this.log);
     // A passive mirror never selects: the participant history is loaded only where rounds run.
     if (!hooks.passive) this.closer.track(() => this.selection.load());
     this.centralDp = centralDp(stored.config) !== undefined;
@@ -310,6 +314,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
       training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
       maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
+      ...this.downloadChecks.of(this.stored, this.version, this.global),
     };
     this.buffer = new OpenRound(this.stored.id, round, invite.roundId, this.version, now, invite, aggregator, []);
     this.phase = 'collecting';
@@ -426,12 +431,25 @@ export class AsyncTaskRunner implements RoundCloserHost {
       const a: Assignment = { participantId: m.participantId, connectionId: m.connectionId, roundId, version: this.version, startedAt: now, maxUpdateNorm: b.invite.maxUpdateNorm, timer: null };
       a.timer = this.clock.setTimer(() => this.expire(a), this.config.rounds.deadlineMs);
       this.working.set(m.participantId, a);
-      this.deps.transport.send(m.connectionId, 'round:invite', { ...b.invite, roundId, version: this.version, deadline: now + this.config.rounds.deadlineMs });
+      this.deps.transport.send(m.connectionId, 'round:invite', this.inviteFor(b, roundId, this.version, now + this.config.rounds.deadlineMs));
     }
     // Added to the buffer's record: every dispatch picks, and the console shows all of the buffer's picks.
     this.closer.track(() => this.selection.persist({ round: b.round, reasons, add: true }));
     // Room for another cohort while this one is in flight: cohorts overlap.
     if (cohort > 0) this.dispatch();
+  }
+
+  /**
+   * The buffer's invitation for one assignment on `version`. Its download checks (hash and sketch,
+   * what a participant applying differences verifies its weights against) must be that version's:
+   * the current version's are computed once per version; an older assignment's invitation sent again
+   * carries none, and the participant downloads that version whole rather than trust a mismatch.
+   */
+  private inviteFor(b: OpenRound, roundId: string, version: number, deadline: number): RoundInvite {
+    const invite: RoundInvite = { ...b.invite, roundId, version, deadline };
+    if (version === this.version) return { ...invite, ...this.downloadChecks.of(this.stored, version, this.global) };
+    const { weightsHash: _hash, weightsSketch: _sketch, ...rest } = invite;
+    return rest;
   }
 
   /**
@@ -441,7 +459,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
    */
   private startCohort(b: OpenRound, picked: readonly Member[], now: number): void {
     const roundId = `${b.roundId}-c${++this.assignments}`;
-    const invite: RoundInvite = { ...b.invite, roundId, version: this.version, deadline: now + this.config.rounds.deadlineMs };
+    const invite = this.inviteFor(b, roundId, this.version, now + this.config.rounds.deadlineMs);
     for (const m of picked) this.working.set(m.participantId, { participantId: m.participantId, connectionId: m.connectionId, roundId, version: this.version, startedAt: now, maxUpdateNorm: invite.maxUpdateNorm, timer: null });
     this.cohorts!.start(invite, picked, { bound: invite.maxUpdateNorm ?? updateNormBound(this.limits, this.global), length: this.global.length });
   }
@@ -521,7 +539,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
       // A reloaded page keeps its assignment: the same invitation again, on the same connection now.
       // (Moved in place: the assignment's deadline timer knows it by identity.)
       a.connectionId = connectionId;
-      this.deps.transport.send(connectionId, 'round:invite', { ...this.buffer.invite, roundId: a.roundId, version: a.version, deadline: a.startedAt + this.config.rounds.deadlineMs });
+      this.deps.transport.send(connectionId, 'round:invite', this.inviteFor(this.buffer, a.roundId, a.version, a.startedAt + this.config.rounds.deadlineMs));
       return;
     }
     this.maybeStartRound();

@@ -13,6 +13,7 @@ import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './task-secure-round.js';
 import type { PartialSum } from './coordination.js';
 import { partialSumUpdate } from './partial-sums.js';
+import { InviteDownloadChecks } from './download-checks.js';
 
 export type { RoundPhase } from './task-summary.js';
 
@@ -87,6 +88,8 @@ export class TaskRunner implements RoundCloserHost {
   readonly limits: UpdateLimits;
   /** The task's selection policy and what it remembers of each participant. */
   readonly selection: SelectionTracker;
+  /** What invites carry for differential downloads. */
+  private readonly downloadChecks: InviteDownloadChecks;
 
   constructor(
     private stored: StoredTask,
@@ -103,6 +106,7 @@ export class TaskRunner implements RoundCloserHost {
     this.closer = new RoundCloser(this);
     this.limits = updateLimitsSchema.parse(stored.config.limits ?? {});
     this.selection = new SelectionTracker(stored.id, stored.config.selection, deps.storage, this.log);
+    this.downloadChecks = new InviteDownloadChecks(deps, this.log);
     // A passive mirror never selects: the participant history is loaded only where rounds run.
     if (!hooks.passive) this.closer.track(() => this.selection.load());
   }
@@ -275,37 +279,6 @@ export class TaskRunner implements RoundCloserHost {
     return count;
   }
 
-  /**
-   * What an invite carries for differential downloads: the version's exact hash and sketch, and the
-   * seed of version 0 once the server has checked that it rebuilds version 0 bit for bit (at version
-   * 0 from the weights in hand; later from storage, in the background: the next invites carry it).
-   */
-  private downloadChecks(): Pick<RoundInvite, 'weightsHash' | 'weightsSketch' | 'initialWeights'> {
-    const deltas = this.deps.modelDeltas;
-    if (!deltas) return {};
-    const id = this.stored.id;
-    const seed = this.config.initialSeed;
-    if (seed !== undefined && !deltas.initialChecked(id)) {
-      if (this.version === 0) deltas.checkInitial(id, seed, this.stored.layout, this.global);
-      else if (!this.initialCheckPending) {
-        this.initialCheckPending = true;
-        void this.deps.storage
-          .getVersion(id, 0)
-          .then((v) => deltas.checkInitial(id, seed, this.stored.layout, v ? this.deps.payload.decode(v.payload).values : new Float32Array(0)))
-          .catch((err: unknown) => this.log.warn({ err }, 'version 0 could not be checked against its seed: invites will not name it'))
-          .finally(() => (this.initialCheckPending = false));
-      }
-    }
-    const initialSeed = deltas.initialSeed(id);
-    return {
-      weightsHash: deltas.hash(id, this.version, this.global),
-      weightsSketch: deltas.sketch(id, this.version, this.global),
-      ...(initialSeed !== undefined ? { initialWeights: { seed: initialSeed, layout: this.stored.layout.map((t) => ({ name: t.name, shape: [...t.shape] })) } } : {}),
-    };
-  }
-
-  private initialCheckPending = false;
-
   private openRound(picked: Member[], reasons: readonly SelectionReason[] = []): void {
     const round = this.lastRound + 1;
     const roundId = `${this.stored.id}-r${round}`;
@@ -338,7 +311,7 @@ export class TaskRunner implements RoundCloserHost {
       training: { ...this.config.training, overrides: { ...overrides } },
       codec: this.config.codec,
       maxUpdateNorm: updateNormBound(this.limits, this.global, this.config.privacy?.localDp),
-      ...this.downloadChecks(),
+      ...this.downloadChecks.of(this.stored, this.version, this.global),
     };
     this.round = new OpenRound(this.stored.id, round, roundId, this.version, now, invite, aggregator, picked);
     const adopted = this.adopted;
