@@ -16,15 +16,19 @@ export function securelyAggregatedLabel(participants: number): string {
 export function SecureAggregationCard({ task }: { task: TaskSummary }) {
   const secure = taskSecureAggregation(task);
   if (!secure) return null;
+  // An asynchronous task has no rounds: it sums cohorts of bufferSize participants (see STRATEGIES.md).
+  const cohort = task.config.mode === 'async' ? (task.config.async?.bufferSize ?? null) : null;
+  const sum = cohort !== null ? `each cohort’s updates (${cohort} participants at a time)` : 'a round’s updates';
   return (
     <section className="card" data-testid="secure-aggregation-card">
       <h2>Secure aggregation</h2>
       <p>
-        On (SecAgg+): each participant masks its update before it leaves the browser, and the server can only unmask the sum of a round&apos;s updates — never one of
+        On (SecAgg+): each participant masks its update before it leaves the browser, and the server can only unmask the sum of {sum} — never one of
         them. Each participant shares keys with {secure.neighbours} neighbours; {secure.threshold} of them must stay to the end to recover a participant that drops out.
+        {cohort !== null ? ' Each unmasked cohort sum enters the buffer as one entry, weighted by its staleness.' : ''}
       </p>
       <p className="muted small">
-        Because no single update is visible, robust aggregators and per-update norms are not available: updates are clipped on the participants. A round with fewer
+        Because no single update is visible, robust aggregators and per-update norms are not available: updates are clipped on the participants. {cohort !== null ? 'A cohort' : 'A round'} with fewer
         than {secure.threshold + 1} participants left is abandoned and reveals nothing.
       </p>
     </section>

@@ -9,6 +9,9 @@ export interface TaskSummary {
   readonly currentRound: { round: number; roundId: string; selected: number; accepted: number; startedAt: number; deadline: number } | null;
   readonly config: {
     readonly template?: string;
+    /** 'async': FedBuff (no rounds; secure aggregation runs in cohorts of `async.bufferSize`). */
+    readonly mode?: 'sync' | 'async';
+    readonly async?: { readonly bufferSize: number };
     readonly codec: string;
     readonly strategy: { id: string; options?: Readonly<Record<string, unknown>> };
     readonly privacy?: { readonly localDp?: { readonly clipNorm: number; readonly noiseMultiplier: number } };
