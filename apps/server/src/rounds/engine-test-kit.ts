@@ -81,7 +81,7 @@ export interface HarnessOptions {
   start?: boolean;
   create?: boolean;
   /** Replace engine dependencies (a failing strategy factory or payload ops, the watchdog's timeout). */
-  deps?: Partial<Pick<EngineDeps, 'payload' | 'createStrategy' | 'closeTimeoutMs'>>;
+  deps?: Partial<Pick<EngineDeps, 'payload' | 'createStrategy' | 'closeTimeoutMs' | 'modelDeltas'>>;
 }
 
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
