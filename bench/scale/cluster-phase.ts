@@ -21,6 +21,12 @@ export interface ScaleOptions {
   readonly deadlineMs: number;
   /** How long the next version may take after the coordinator is killed before failover counts as failed. */
   readonly failoverTimeoutMs: number;
+  /**
+   * Uploads of the round accepted before the kill (at least one): 1, the default, kills the
+   * coordinator at the round's first accepted upload (the restarted round redoes nearly all of it);
+   * more shows what adopting the live processes' partial sums saves.
+   */
+  readonly killAfterAccepted: number;
 }
 
 /** Milestones of a failover, ms after the SIGKILL (null: not seen). */
@@ -284,11 +290,12 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
   const victim = coordinators[0]!;
   const next = o.rounds + 1;
   const waitUntil = Date.now() + o.deadlineMs + 30_000;
-  while (Date.now() < waitUntil && merged(await collect(generators), `${TASK}-r${next}`).accepted === 0) await sleep(100);
+  while (Date.now() < waitUntil && merged(await collect(generators), `${TASK}-r${next}`).accepted < o.killAfterAccepted) await sleep(100);
   if (Date.now() >= waitUntil) {
-    result.failoverError = `round ${next} never received an upload`;
+    result.failoverError = `round ${next} never received ${o.killAfterAccepted} upload(s)`;
     return;
   }
+  const acceptedAtKill = merged(await collect(generators), `${TASK}-r${next}`).accepted;
   const before = latest(await versions(cluster, alive));
   const watch = new Redis(cluster.redis, { maxRetriesPerRequest: 1 });
   const token = async (): Promise<number | null> => {
@@ -302,7 +309,7 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
   const t0 = performance.now();
   await cluster.kill(victim);
   alive[victim] = false;
-  log(`killed the coordinator p${victim + 1} (SIGKILL) during round ${next}; latest version ${before}`);
+  log(`killed the coordinator p${victim + 1} (SIGKILL) during round ${next} after ${acceptedAtKill} accepted uploads; latest version ${before}`);
   // The lease, watched every 50 ms on a connection of its own: when it expired, when another process took it.
   let watching = true;
   const watched = (async () => {
