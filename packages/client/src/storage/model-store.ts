@@ -25,10 +25,13 @@ export function createIndexedDbModelCache(db: ParticipantDb, keep = 1): IndexedD
       return row ? { layout: row.layout, values: row.values } : undefined;
     },
     async put(taskId, version, weights) {
-      await db.put('models', { taskId, version, layout: weights.layout, values: weights.values, storedAt: Date.now() });
-      const versions = await versionsOf(taskId);
+      // One transaction: a reader (a reload, another tab's check) sees the old copy or the new one,
+      // never both and never neither.
       const tx = db.transaction('models', 'readwrite');
-      for (const v of versions.slice(0, Math.max(0, versions.length - keep))) void tx.store.delete([taskId, v]);
+      const held = (await tx.store.index('byTask').getAllKeys(taskId)).map(([, v]) => v);
+      await tx.store.put({ taskId, version, layout: weights.layout, values: weights.values, storedAt: Date.now() });
+      const versions = [...new Set([...held, version])].sort((a, b) => a - b);
+      for (const v of versions.slice(0, Math.max(0, versions.length - keep))) await tx.store.delete([taskId, v]);
       await tx.done;
     },
     async latest(taskId) {

@@ -65,6 +65,20 @@ describe('participant storage', () => {
     expect(await s.models.latest('a')).toBe(3);
   });
 
+  it('replaces the kept model in one step: a reader during the update sees the new copy alone', async () => {
+    // Prepare: version 1 held.
+    const s = await fresh();
+    const layout = [{ name: 'w', shape: [2] }];
+    await s.models.put('a', 1, { layout, values: new Float32Array([1, -1]) });
+    // Execute: read both versions while version 2 is being stored.
+    const putting = s.models.put('a', 2, { layout, values: new Float32Array([2, -2]) });
+    const [old, next] = await Promise.all([s.models.get('a', 1), s.models.get('a', 2)]);
+    await putting;
+    // Assert: never two copies (nor none) of the task's model.
+    expect(old).toBeUndefined();
+    expect(Array.from(next!.values)).toEqual([2, -2]);
+  });
+
   it('returns a pending upload only while its round is open', async () => {
     const s = await fresh();
     const upload = { taskId: 'a', roundId: 'r1', round: 1, version: 0, deadline: 1_000, numExamples: 5, metrics: { loss: 1 }, delta: new Float32Array([1, 2, 3]), createdAt: 0 };
