@@ -1,5 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { runSimulation, type RoundReport } from './simulation.js';
+import type { SimulationOptions } from './simulation-options.js';
 
 /**
  * Test kit: one embedded server for the file, started before its tests and closed after. While it
@@ -22,4 +24,11 @@ export function useEmbeddedServer(): () => EmbeddedServer {
     if (!server) throw new Error('useEmbeddedServer: the server is read before it started');
     return server;
   };
+}
+
+/** Every round report of one simulation, in order. */
+export async function collectReports(options: Partial<SimulationOptions>): Promise<RoundReport[]> {
+  const reports: RoundReport[] = [];
+  for await (const r of runSimulation(options)) reports.push(r);
+  return reports;
 }

@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodePayload, type FlatWeights } from '@chorus/core';
-import { createParticipantSession, defaultSocketFactory, downloadBytes, weightsUrl, type ParticipantSession, type RoundTrainer } from '@chorus/client';
+import { createParticipantSession, defaultSocketFactory, type ParticipantSession, type RoundTrainer } from '@chorus/client';
 import { startServer, type RunningServer } from '@chorus/server';
+import { downloadVersion } from './version-download.js';
 
 const ADMIN_TOKEN = 'secure-chunked-input-test-admin-token-01';
 const cleanup: (() => Promise<void>)[] = [];
@@ -57,7 +58,7 @@ async function secureRound(server: RunningServer, template: string, data: unknow
     }),
   });
   expect(res.status).toBe(201);
-  const weights = async (version: number): Promise<FlatWeights> => decodePayload(await downloadBytes(weightsUrl(server.url, taskId, version), { fetch: (u, init) => fetch(u, init) }));
+  const weights = async (version: number): Promise<FlatWeights> => decodePayload(await downloadVersion(server.url, taskId, version));
   const v0 = await weights(0);
   const n = v0.values.length;
   const deltas = [0, 1, 2, 3].map((i) => Float32Array.from({ length: n }, (_, k) => Math.cos(k * 0.07 + i) * (0.5 / Math.sqrt(n))));

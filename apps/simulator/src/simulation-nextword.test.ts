@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodePayload, planPrivacy, type CodecId } from '@chorus/core';
 import { createInitialModel } from '@chorus/ml';
 import { initNodeBackend } from '@chorus/ml/node';
-import { useEmbeddedServer } from './embedded-server.test-helper.js';
-import { runSimulation, type RoundReport } from './simulation.js';
+import { collectReports, useEmbeddedServer } from './embedded-server.test-helper.js';
 import type { SimulationOptions } from './simulation-options.js';
 
 /**
@@ -27,12 +26,6 @@ const keyboard = {
   deadlineMs: 120_000,
 } as const satisfies Partial<SimulationOptions>;
 
-async function collect(options: Partial<SimulationOptions>): Promise<RoundReport[]> {
-  const reports: RoundReport[] = [];
-  for await (const r of runSimulation(options)) reports.push(r);
-  return reports;
-}
-
 /** Uniform guessing over the 256-word vocabulary: a model that learnt nothing scores about this. */
 const UNIFORM_PERPLEXITY = 256;
 
@@ -42,7 +35,7 @@ describe('the keyboard task (nextword-gru) with DP, secure aggregation and compr
     const dp = { clipNorm: 1, noiseMultiplier: 0.3, sampleRate: 0.1 };
 
     // Execute
-    const reports = await collect({
+    const reports = await collectReports({
       ...keyboard,
       serverUrl: embedded().url,
       taskId: 'sim-nextword-secure-dp',
@@ -90,7 +83,7 @@ describe('the keyboard task (nextword-gru) with DP, secure aggregation and compr
     const float32 = encodePayload({ layout, values }, 'float32').byteLength;
 
     // Execute
-    const reports = await collect({ ...keyboard, serverUrl: embedded().url, taskId: `sim-nextword-${codec}`, codec });
+    const reports = await collectReports({ ...keyboard, serverUrl: embedded().url, taskId: `sim-nextword-${codec}`, codec });
 
     // Assert
     expect(reports.map((r) => [r.round, r.version, r.participants, r.failures])).toEqual([

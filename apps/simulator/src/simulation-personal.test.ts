@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodePayload, encodePayload, getCodec, planPrivacy, topKCount, type TensorSpec } from '@chorus/core';
-import { downloadBytes, weightsUrl } from '@chorus/client';
-import { useEmbeddedServer } from './embedded-server.test-helper.js';
-import { runSimulation, type RoundReport } from './simulation.js';
+import { downloadBytes } from '@chorus/client';
+import { downloadVersion } from './version-download.js';
+import { collectReports, useEmbeddedServer } from './embedded-server.test-helper.js';
 
 const embedded = useEmbeddedServer();
 
@@ -21,9 +21,8 @@ describe('FedPer and FedRep through the simulator (embedded server, real Socket.
   it.each(['fedper', 'fedrep'] as const)('%s: only the shared layers travel, both ways, and each client scores its own model on held-out examples', async (method) => {
     // Prepare
     const taskId = `sim-${method}`;
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       clients: 4,
@@ -31,11 +30,9 @@ describe('FedPer and FedRep through the simulator (embedded server, real Socket.
       seed: 3,
       codec: 'float32',
       personalization: { method },
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: the server's model is the shared layers only
-    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const global = decodePayload(await downloadVersion(embedded().url, taskId, 2));
     expect(global.layout).toEqual(SHARED);
     // Every upload is exactly a float32 payload of the shared layers (no head bytes). Bytes are
     // counted between reports, and the next round may start before a report is out: sum them.
@@ -70,9 +67,8 @@ describe('FedPer with secure aggregation (embedded server, real Socket.IO)', () 
   it('the secure sum is over the shared layers; each client keeps its head and scores its own model', async () => {
     // Prepare
     const taskId = 'sim-fedper-secure';
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       clients: 5,
@@ -83,12 +79,10 @@ describe('FedPer with secure aggregation (embedded server, real Socket.IO)', () 
       personalization: { method: 'fedper' },
       secureAggregation: { neighbours: 4, threshold: 3 },
       clientHoldout: 0.2,
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: both rounds committed from the masked sum of every client, over the shared layers only
     expect(reports.map((r) => r.participants)).toEqual([5, 5]);
-    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const global = decodePayload(await downloadVersion(embedded().url, taskId, 2));
     expect(global.layout).toEqual(SHARED);
     // Each client's own model, scored on its own held-out digits (the server sees no per-client metric
     // in a secure round, so the gains panel has nothing to draw: that is the point).
@@ -100,9 +94,8 @@ describe('Ditto through the simulator (embedded server, real Socket.IO)', () => 
   it('the whole model travels, each client keeps its own copy apart, and the server scores the shared model', async () => {
     // Prepare
     const taskId = 'sim-ditto';
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       clients: 4,
@@ -110,11 +103,9 @@ describe('Ditto through the simulator (embedded server, real Socket.IO)', () => 
       seed: 3,
       codec: 'float32',
       personalization: { method: 'ditto', lambda: 0.5 },
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: the server keeps the whole 2NN (head included), so every upload is the whole model
-    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const global = decodePayload(await downloadVersion(embedded().url, taskId, 2));
     expect(global.layout).toEqual([...SHARED, { name: 'output/kernel', shape: [200, 10] }, { name: 'output/bias', shape: [10] }]);
     const wholePayload = encodePayload({ layout: global.layout, values: new Float32Array(199_210) }, 'float32').byteLength;
     expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * wholePayload);
@@ -135,9 +126,8 @@ describe('The keyboard task with a personal output layer (FedPer on nextword-gru
   it('keeps each president’s output layer on the client: only the embedding and the GRU travel', async () => {
     // Prepare
     const taskId = 'sim-nextword-fedper';
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       model: 'nextword-gru',
@@ -151,11 +141,9 @@ describe('The keyboard task with a personal output layer (FedPer on nextword-gru
       codec: 'float32',
       seed: 3,
       personalization: { method: 'fedper' },
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: the server's model has no output layer
-    const global = decodePayload(await downloadBytes(weightsUrl(embedded().url, taskId, 2), { fetch: (u, init) => fetch(u, init) }));
+    const global = decodePayload(await downloadVersion(embedded().url, taskId, 2));
     const layers = new Set(global.layout.map((t) => t.name.split('/')[0]));
     expect([...layers]).toEqual(['embedding', 'gru']);
     const sharedPayload = encodePayload({ layout: global.layout, values: new Float32Array(global.values.length) }, 'float32').byteLength;
@@ -184,9 +172,8 @@ describe('FedPer with central DP (embedded server, real Socket.IO)', () => {
     // Prepare
     const taskId = 'sim-fedper-dp';
     const dp = { clipNorm: 0.5, noiseMultiplier: 0.3, sampleRate: 0.2 };
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       clients: 4,
@@ -196,9 +183,7 @@ describe('FedPer with central DP (embedded server, real Socket.IO)', () => {
       codec: 'float32',
       strategy: { id: 'fedavg', options: { dp } },
       personalization: { method: 'fedper' },
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: every upload is a float32 payload of the shared layers (the head never travels) ...
     const sharedPayload = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
     expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * sharedPayload);
@@ -241,9 +226,8 @@ describe('FedPer with uplink codecs (embedded server, real Socket.IO)', () => {
     // Prepare: record each client's shared delta as trained (before the session encodes it)
     const taskId = `sim-fedper-${codec}`;
     const deltas = new Map<number, Float32Array[]>();
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId,
       clients: 4,
@@ -253,9 +237,7 @@ describe('FedPer with uplink codecs (embedded server, real Socket.IO)', () => {
       codec,
       personalization: { method: 'fedper' },
       attack: { transformDelta: (i, delta) => void deltas.set(i, [...(deltas.get(i) ?? []), Float32Array.from(delta)]) },
-    })) {
-      reports.push(r);
-    }
+    });
     const rounds = [await receiptsOf(taskId, 1), await receiptsOf(taskId, 2)];
     // Assert: both rounds committed with every client's update accepted (the server checks each
     // against the shared layout: a top-k of the whole model would carry the wrong k)

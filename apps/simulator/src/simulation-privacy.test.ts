@@ -1,7 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { resolveTrainingOptions } from '@chorus/ml';
-import { useEmbeddedServer } from './embedded-server.test-helper.js';
-import { runSimulation, type RoundReport } from './simulation.js';
+import { collectReports, useEmbeddedServer } from './embedded-server.test-helper.js';
 
 // Records what the simulated trainer hands to trainLocal, then trains for real.
 const seen = vi.hoisted(() => ({ configs: [] as unknown[] }));
@@ -20,12 +19,6 @@ const l2 = (v: Float32Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 
 
 const embedded = useEmbeddedServer();
 
-async function collect(options: Parameters<typeof runSimulation>[0]): Promise<RoundReport[]> {
-  const reports: RoundReport[] = [];
-  for await (const r of runSimulation(options)) reports.push(r);
-  return reports;
-}
-
 const small = { serverUrl: '', clients: 6, fraction: 0.5, rounds: 1, model: 'mnist-2nn', localEpochs: 1, batchSize: 20, learningRate: 0.1, seed: 5, deadlineMs: 60_000 } as const;
 
 describe('simulation with privacy and FedProx options (embedded server, real Socket.IO)', () => {
@@ -35,7 +28,7 @@ describe('simulation with privacy and FedProx options (embedded server, real Soc
     const taskId = 'sim-local-dp';
 
     // Execute
-    const reports = await collect({
+    const reports = await collectReports({
       ...small,
       serverUrl: embedded().url,
       taskId,
@@ -62,7 +55,7 @@ describe('simulation with privacy and FedProx options (embedded server, real Soc
     seen.configs.length = 0;
 
     // Execute
-    const reports = await collect({ ...small, serverUrl: embedded().url, taskId: 'sim-fedprox', codec: 'int8', strategy: { id: 'fedprox', options: { mu: 0.25 } } });
+    const reports = await collectReports({ ...small, serverUrl: embedded().url, taskId: 'sim-fedprox', codec: 'int8', strategy: { id: 'fedprox', options: { mu: 0.25 } } });
 
     // Assert
     expect(reports.map((r) => r.participants)).toEqual([3]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planPrivacy } from '@chorus/core';
-import { useEmbeddedServer } from './embedded-server.test-helper.js';
-import { runSimulation, type RoundReport } from './simulation.js';
+import { collectReports, useEmbeddedServer } from './embedded-server.test-helper.js';
 
 const embedded = useEmbeddedServer();
 
@@ -9,9 +8,8 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
   it('six neighbours (12 binary keys in one message) and two clients dropping after sharing keys: the round commits from the other six', async () => {
     // Prepare: seed 4 makes clients 3 and 7 drop out of round 1 at --dropout 0.25. Each participant
     // has 6 of the 7 others as neighbours, so at least 4 = threshold of its holders survive.
-    const reports: RoundReport[] = [];
     // Execute
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId: 'sim-secure-dropout',
       clients: 8,
@@ -25,17 +23,14 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
       minClients: 5,
       dropout: 0.25,
       secureAggregation: { neighbours: 6, threshold: 4 },
-    })) {
-      reports.push(r);
-    }
+    });
     // Assert: version 1 came from round 1 (not a retry), with the six that stayed.
     expect(reports.map((r) => [r.round, r.version, r.participants, r.failures])).toEqual([[1, 1, 6, 2]]);
     expect(reports[0]!.accuracy).toBeGreaterThan(0.2);
   }, 240_000);
 
   it('central DP on the secure sum: the round commits with noise z·C/n and the ε of a plain DP round', async () => {
-    const reports: RoundReport[] = [];
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId: 'sim-secure-dp',
       clients: 6,
@@ -49,9 +44,7 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
       minClients: 5,
       strategy: { id: 'fedavg', options: { dp: { clipNorm: 0.5, noiseMultiplier: 0.3, sampleRate: 0.2 } } },
       secureAggregation: { neighbours: 4, threshold: 3 },
-    })) {
-      reports.push(r);
-    }
+    });
     expect(reports.map((r) => [r.round, r.version, r.participants])).toEqual([[1, 1, 6]]);
     const m = reports[0]!.serverMetrics;
     expect(m.clipNorm).toBe(0.5);
@@ -62,8 +55,7 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
   it("mode 'async': secure cohorts of bufferSize clients over real sockets commit two versions, each the sum of one cohort", async () => {
     // Five clients, K = 4: one cohort of four trains on version 0; when it unmasks, the buffer
     // flushes and the four plus the fifth are free for the next cohort, on version 1.
-    const reports: RoundReport[] = [];
-    for await (const r of runSimulation({
+    const reports = await collectReports({
       serverUrl: embedded().url,
       taskId: 'sim-secure-async',
       clients: 5,
@@ -77,9 +69,7 @@ describe('secure aggregation with dropouts through the simulator (embedded serve
       minClients: 4,
       async: { bufferSize: 4 },
       secureAggregation: { neighbours: 4, threshold: 3 },
-    })) {
-      reports.push(r);
-    }
+    });
     expect(reports.map((r) => [r.version, r.serverMetrics.updates, r.serverMetrics.client_staleness])).toEqual([
       [1, 4, 0],
       [2, 4, 0],
