@@ -111,7 +111,54 @@ describe('Oort selection', () => {
     expect(selector.exportState!()).toEqual({ epsilon: 0.2, round: 8 });
   });
 
+  it("paces T (Oort's pacer): when a window's reported utility falls below the one before, the next rounds prefer slower devices too", () => {
+    // Ten devices, 1 s … 10 s per round, all with the same loss. T starts at the 0.1 quantile (1 s).
+    const cs = Array.from({ length: 10 }, (_, i) => cand(`d${i + 1}`));
+    const history = new Map(cs.map((c, i) => [c.participantId, seen(c.participantId, { lastDurationMs: (i + 1) * 1000, lastRound: 0 })]));
+    const selector = createOortSelector(parseOortOptions({ durationQuantile: 0.1, pacerWindow: 2, pacerStep: 0.5, cutoff: 1, explorationFactor: 0, minExploration: 0 }));
+    // Each round: its participants report `loss`; the selector hears of it when the next round selects.
+    const round = (r: number, loss: number) => {
+      const picked = selector.select({ candidates: cs, count: 2, round: r, random: createSeededRandom(r), history, deadlineMs: 60_000, examplesPerRound: () => 100 });
+      for (const c of picked.picked) Object.assign(history.get(c.participantId)!, { lastRound: r, lastLoss: loss });
+    };
+    const utilityOf = (reasons: { participantId: string; utility?: number }[], id: string) => reasons.find((x) => x.participantId === id)?.utility;
+
+    // Rounds 1–4 at a steady loss: the second window's sum equals the first, T stays 1 s.
+    for (let r = 1; r <= 4; r++) round(r, 1);
+    round(5, 0.5);
+    expect(selector.exportState!()).toMatchObject({ pacer: { relaxed: 0 } });
+    // Rounds 5–6 report less than rounds 3–4: T relaxes to the 0.6 quantile (6 s).
+    round(6, 0.5);
+    round(7, 0.5);
+    expect(selector.exportState!()).toMatchObject({ pacer: { relaxed: 1 } });
+
+    // A 6 s device: penalized by (1/6)² before, not at all once T is 6 s (scores are relative to the best).
+    const d6 = seen('d6', { lastDurationMs: 6000 });
+    const probe = (relaxedBy: number) => {
+      const s = createOortSelector(parseOortOptions({ durationQuantile: 0.1, pacerWindow: 2, pacerStep: 0.5, cutoff: 1, explorationFactor: 0, minExploration: 0 }));
+      s.importState!({ epsilon: 0, round: 7, pacer: { relaxed: relaxedBy, sums: [] } });
+      const h = new Map(cs.map((c, i) => [c.participantId, seen(c.participantId, { lastDurationMs: (i + 1) * 1000 })]));
+      h.set('d6', d6);
+      const r = s.select({ candidates: cs, count: 10, round: 7, random: createSeededRandom(1), history: h, deadlineMs: 60_000, examplesPerRound: () => 100 });
+      return utilityOf(r.reasons, 'd6')! / utilityOf(r.reasons, 'd1')!;
+    };
+    expect(probe(0)).toBeCloseTo((1 / 6) ** 2, 5);
+    expect(probe(1)).toBeCloseTo(1, 5);
+  });
+
+  it('keeps the pacer across a restart and ignores a malformed saved pacer', () => {
+    const options = parseOortOptions({ pacerWindow: 3 });
+    const a = createOortSelector(options);
+    a.importState!({ epsilon: 0.5, round: 9, pacer: { relaxed: 2, sums: [1, 2] } });
+    expect(a.exportState!()).toEqual({ epsilon: 0.5, round: 9, pacer: { relaxed: 2, sums: [1, 2] } });
+    a.importState!({ pacer: { relaxed: -1, sums: [Number.NaN] } });
+    expect(a.exportState!()).toEqual({ epsilon: 0.5, round: 9, pacer: { relaxed: 2, sums: [1, 2] } });
+    // Off (the default): nothing about a pacer is stored.
+    expect(createOortSelector(parseOortOptions({})).exportState!()).toEqual({ epsilon: 0.9, round: 0 });
+  });
+
   it('refuses a bad option with INVALID_CONFIG naming it', () => {
+    expect(() => parseOortOptions({ pacerWindow: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('pacerWindow') }));
     expect(() => parseOortOptions({ fairness: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('fairness') }));
     expect(() => parseOortOptions({ speed: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });

@@ -23,6 +23,14 @@ export const oortOptionsSchema = z.strictObject({
   cutoff: z.number().min(0).max(1).default(0.95),
   /** Weight of fairness (how rarely a participant was invited) against utility, 0 = pure utility, 1 = round robin. @default 0 */
   fairness: z.number().min(0).max(1).default(0),
+  /**
+   * Oort's pacer (§4.3): every `pacerWindow` rounds, when the statistical utility the last window's
+   * participants reported fell below the window before, T is relaxed by one step, so rounds start
+   * short and widen to slower devices as what the fast ones can teach runs out. 0 turns it off. @default 0
+   */
+  pacerWindow: z.number().int().min(0).max(1000).default(0),
+  /** One relaxation: `durationQuantile` + this (at most 1), or `preferredDurationMs` × (1 + this). @default 0.1 */
+  pacerStep: z.number().positive().max(1).default(0.1),
 });
 export type OortOptions = z.infer<typeof oortOptionsSchema>;
 
@@ -52,6 +60,45 @@ function weightedSample<T>(items: readonly T[], weight: (t: T) => number, n: num
   return out;
 }
 
+/** Statistical utility: the examples a participant trained on × the training loss it last reported. */
+function stat(h: ParticipantHistory): number {
+  return h.lastLoss != null && Number.isFinite(h.lastLoss) ? Math.max(0, h.lastLoss) * Math.max(1, h.lastExamples) : 0;
+}
+
+/**
+ * Oort's pacer: the statistical utility each finished round's participants reported, summed per
+ * window of `window` rounds; when a window's sum falls below the one before, `relaxed` goes up by
+ * one (the selector widens T by one step). Rounds are counted once each, in the order they end.
+ */
+export class OortPacer {
+  relaxed = 0;
+  private sums: number[] = [];
+
+  constructor(private readonly window: number) {}
+
+  /** `round` ended: add what its participants reported; compare windows when one is complete. */
+  roundEnded(round: number, history: ReadonlyMap<string, ParticipantHistory>): void {
+    if (this.window === 0) return;
+    let sum = 0;
+    for (const h of history.values()) if (h.lastRound === round) sum += stat(h);
+    this.sums.push(sum);
+    if (this.sums.length < 2 * this.window) return;
+    const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    if (total(this.sums.slice(this.window)) < total(this.sums.slice(0, this.window))) this.relaxed += 1;
+    this.sums = this.sums.slice(this.window);
+  }
+
+  exportState(): { relaxed: number; sums: number[] } {
+    return { relaxed: this.relaxed, sums: [...this.sums] };
+  }
+
+  importState(state: unknown): void {
+    const { relaxed, sums } = (state ?? {}) as { relaxed?: unknown; sums?: unknown };
+    if (typeof relaxed === 'number' && Number.isSafeInteger(relaxed) && relaxed >= 0 && relaxed <= 1_000_000) this.relaxed = relaxed;
+    if (Array.isArray(sums) && sums.length < 2 * this.window && sums.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) this.sums = [...sums];
+  }
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * (sorted.length - 1))))]!;
 }
@@ -74,10 +121,14 @@ export function createOortSelector(options: OortOptions): Selector {
   // The round ε was last used for: ε decays when a later round first selects, not on every call,
   // so an asynchronous buffer's many one-participant picks count as one round.
   let epsilonRound = 0;
+  const pacer = new OortPacer(options.pacerWindow);
   return {
     select<T extends SelectionCandidate>(input: SelectionInput<T>): Selection<T> {
       const { candidates, count, history, round, random } = input;
-      if (epsilonRound > 0 && round > epsilonRound) epsilon = Math.max(options.minExploration, epsilon * options.explorationDecay);
+      if (epsilonRound > 0 && round > epsilonRound) {
+        epsilon = Math.max(options.minExploration, epsilon * options.explorationDecay);
+        pacer.roundEnded(epsilonRound, history);
+      }
       epsilonRound = Math.max(epsilonRound, round);
       const seen: T[] = [];
       const unseen: T[] = [];
@@ -89,7 +140,12 @@ export function createOortSelector(options: OortOptions): Selector {
         return speed && speed > 0 ? (input.examplesPerRound(c) / speed) * 1000 : undefined;
       };
       const durations = candidates.map(expected).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
-      const preferred = options.preferredDurationMs ?? (durations.length > 0 ? quantile(durations, options.durationQuantile) : input.deadlineMs);
+      const preferred =
+        options.preferredDurationMs !== undefined
+          ? options.preferredDurationMs * Math.pow(1 + options.pacerStep, pacer.relaxed)
+          : durations.length > 0
+            ? quantile(durations, Math.min(1, options.durationQuantile + options.pacerStep * pacer.relaxed))
+            : input.deadlineMs;
 
       // ε·count explorers in expectation: the fraction is drawn, so one pick at a time (async
       // dispatches usually select one) still explores with probability ε instead of rounding to 0.
@@ -98,8 +154,7 @@ export function createOortSelector(options: OortOptions): Selector {
       const nExplore = Math.min(unseen.length, whole + (share > whole && random() < share - whole ? 1 : 0));
       const nExploit = Math.min(seen.length, count - nExplore);
       const maxInvited = Math.max(1, ...seen.map((c) => history.get(c.participantId)!.invited));
-      const stat = (h: ParticipantHistory): number => (h.lastLoss != null && Number.isFinite(h.lastLoss) ? Math.max(0, h.lastLoss) * Math.max(1, h.lastExamples) : 0);
-      const maxStat = Math.max(1e-12, ...seen.map((c) => stat(history.get(c.participantId)!)));
+            const maxStat = Math.max(1e-12, ...seen.map((c) => stat(history.get(c.participantId)!)));
       const scored: Scored<T>[] = seen.map((c) => {
         const h = history.get(c.participantId)!;
         const t = expected(c);
@@ -132,11 +187,12 @@ export function createOortSelector(options: OortOptions): Selector {
         ],
       };
     },
-    exportState: () => ({ epsilon, round: epsilonRound }),
+    exportState: () => ({ epsilon, round: epsilonRound, ...(options.pacerWindow > 0 ? { pacer: pacer.exportState() } : {}) }),
     importState(state) {
-      const { epsilon: e, round: r } = (state ?? {}) as { epsilon?: unknown; round?: unknown };
+      const { epsilon: e, round: r, pacer: p } = (state ?? {}) as { epsilon?: unknown; round?: unknown; pacer?: unknown };
       if (typeof e === 'number' && e >= 0 && e <= 1) epsilon = e;
       if (typeof r === 'number' && Number.isSafeInteger(r) && r >= 0) epsilonRound = r;
+      pacer.importState(p);
     },
   };
 }
