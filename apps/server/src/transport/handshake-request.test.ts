@@ -121,3 +121,21 @@ describe('the handshake request', () => {
   });
 });
 
+
+describe("a participant socket's own heap", () => {
+  it('shares its event listeners with every other socket (no closures per socket) and still answers unknown events', async () => {
+    const [a, b] = [0, 1].map(() => connect(server.url, { transports: ['websocket'], forceNew: true, reconnection: false }));
+    clients.push(a!, b!);
+    await Promise.all([connected(a!), connected(b!)]);
+    const [sa, sb] = [serverSocket(a!.id!), serverSocket(b!.id!)];
+    for (const event of ['join', 'capabilities', 'round:decline', 'secagg:message', 'update:begin', 'update:chunk', 'update:end', 'disconnect'] as const) {
+      expect(sa.listeners(event)).toHaveLength(1);
+      expect(sa.listeners(event)[0]).toBe(sb.listeners(event)[0]);
+    }
+    expect(sa.listenersAny()).toEqual(sb.listenersAny());
+    const unknown = (await a!.timeout(10_000).emitWithAck('no-such-event', {})) as Ack<never>;
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    const bad = (await a!.timeout(10_000).emitWithAck('capabilities', { taskId: 't' })) as Ack<never>;
+    expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+});
