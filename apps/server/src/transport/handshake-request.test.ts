@@ -17,6 +17,7 @@ const clients: { close(): void }[] = [];
 
 // The test's own weak view of each engine.io connection's request, to see it collected.
 const requests = new Map<string, WeakRef<IncomingMessage>>();
+const upgradeRequests = new Map<string, WeakRef<IncomingMessage>>();
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
@@ -31,6 +32,9 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(201);
   server.io.engine.on('connection', (raw: { id: string; request: IncomingMessage }) => requests.set(raw.id, new WeakRef(raw.request)));
+  server.io.engine.on('headers', (_headers: unknown, req: IncomingMessage & { _query: { sid?: string; transport?: string } }) => {
+    if (req._query.sid && req._query.transport === 'websocket') upgradeRequests.set(req._query.sid, new WeakRef(req));
+  });
 });
 
 afterAll(async () => {
@@ -81,6 +85,29 @@ describe('the handshake request', () => {
       await new Promise((r) => setTimeout(r, 20));
       gc();
       collected = request!.deref() === undefined;
+    }
+    expect(collected).toBe(true);
+  });
+
+  it('is let go as well when the connection began with long-polling and upgraded to a WebSocket', async () => {
+    const socket = connect(server.url, { transports: ['polling', 'websocket'], forceNew: true, reconnection: false });
+    clients.push(socket);
+    const upgraded = new Promise<void>((resolve) => socket.io.engine.once('upgrade', () => resolve()));
+    await connected(socket);
+    expect((await join_(socket)).ok).toBe(true);
+    await upgraded;
+    const s = serverSocket(socket.id!);
+    const id = (s.conn as unknown as { id: string }).id;
+    expect(s.conn.transport.name).toBe('websocket');
+    expect(s.conn.request).not.toBeInstanceOf(IncomingMessage);
+    // The first polling request and the upgrade's request (held by its response object) are both collected.
+    const [first, upgrade] = [requests.get(id), upgradeRequests.get(id)];
+    expect(first && upgrade).toBeDefined();
+    let collected = false;
+    for (let i = 0; i < 20 && !collected; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc();
+      collected = first!.deref() === undefined && upgrade!.deref() === undefined;
     }
     expect(collected).toBe(true);
   });

@@ -4,13 +4,15 @@ import type { Server, Socket } from 'socket.io';
 
 /**
  * Engine.io keeps the HTTP request that opened a connection for as long as the connection lives,
- * twice over: as `socket.conn.request`, and (for a WebSocket) through the upgrade's stand-in response
- * object, whose `req` stays reachable from the TCP socket's `close` listener. That is the
- * IncomingMessage with its stream state, raw header list and parser leftovers, heap that nothing
- * reads after the handshake (Socket.IO's "Memory usage" guide names the first reference only).
+ * twice over: as `socket.conn.request`, and (for a WebSocket, the first request or an upgrade from
+ * polling) through the upgrade's stand-in response object, whose `req` stays reachable from the TCP
+ * socket's `close` listener. That is the IncomingMessage with its stream state, raw header list and
+ * parser leftovers, heap that nothing reads after the handshake (Socket.IO's "Memory usage" guide
+ * names the first reference only).
  *
- * Once a participant socket's namespace middlewares have run and its `handshake` exists, both
- * references are dropped and `conn.request` becomes the few fields a later reader could need:
+ * The response object lets go of its request once the upgrade's headers are written (its only use of
+ * it). Once a participant socket's namespace middlewares have run and its `handshake` exists,
+ * `conn.request` becomes the few fields a later reader could need:
  * another namespace opened on the same connection (a multiplexing client; Socket.IO builds its
  * `handshake` from `request.headers`, `url` and `_query`, and the admin feed checks origin and
  * cookie there), and `transport.clientAddress` (X-Forwarded-For and the peer address). The headers
@@ -54,6 +56,13 @@ export function installHandshakeRelease(io: Server): void {
     if (!(res instanceof ServerResponse) && typeof res === 'object' && res !== null && (res as UpgradeResponse).req === req) upgradeResponses.set(req, res as UpgradeResponse);
     next();
   });
+  // Emitted as the upgrade's response headers are written: the response object's last use of `req`.
+  io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => {
+    const res = upgradeResponses.get(req);
+    if (!res) return;
+    upgradeResponses.delete(req);
+    if (res.req === req) res.req = null;
+  });
   io.on('connection', releaseHandshakeRequest);
 }
 
@@ -63,9 +72,6 @@ export function releaseHandshakeRequest(socket: Socket): void {
   const req = conn.request;
   if (!req || !isIncomingMessage(req)) return;
   conn.request = handshakeRequest(req);
-  const res = upgradeResponses.get(req);
-  if (res?.req === req) res.req = null;
-  upgradeResponses.delete(req);
 }
 
 const isIncomingMessage = (req: IncomingMessage | HandshakeRequest): req is IncomingMessage => typeof (req as { on?: unknown }).on === 'function';
