@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { createTaskFromTemplate, startServer, type RunningServer } from '@chorus/server';
 
@@ -14,6 +15,8 @@ export type ServerCommand =
   | { type: 'start'; taskId: string }
   | { type: 'reset' }
   | { type: 'sample' }
+  /** Full GC (the process needs --expose-gc), then the heap; `snapshot`: also write a V8 heap snapshot to that path. */
+  | { type: 'heap'; snapshot?: string }
   | { type: 'stop' };
 
 export type ServerReport =
@@ -22,6 +25,7 @@ export type ServerReport =
   | { type: 'started'; taskId: string }
   | { type: 'closed'; taskId: string; round: number; state: 'committed' | 'abandoned'; version: number | null; participants: number; at: number }
   | { type: 'sample'; rssBytes: number; peakRssBytes: number; timerLagMaxMs: number; connected: Record<string, number>; healthzAcceptWaitP99Ms: number; healthzAcceptToRequestP99Ms: number; healthzHandleP99Ms: number }
+  | { type: 'heap'; heapUsedBytes: number; rssBytes: number; externalBytes: number; connected: Record<string, number>; snapshot: string | null }
   | { type: 'stopped' };
 
 const send = (m: ServerReport): void => {
@@ -137,6 +141,20 @@ process.on('message', (raw) => {
         const connected: Record<string, number> = {};
         for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
         send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptWaitP99Ms: p99(healthTimes.wait), healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
+        return;
+      }
+      case 'heap': {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        if (!gc) throw new Error('the heap command needs the server started with --expose-gc');
+        // Twice: weak references and finalizers cleared by the first pass free more in the second.
+        gc();
+        await new Promise((r) => setImmediate(r));
+        gc();
+        const m = process.memoryUsage();
+        const connected: Record<string, number> = {};
+        for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
+        const snapshot = cmd.snapshot ? writeHeapSnapshot(cmd.snapshot) : null;
+        send({ type: 'heap', heapUsedBytes: m.heapUsed, rssBytes: m.rss, externalBytes: m.external, connected, snapshot });
         return;
       }
       case 'stop':

@@ -43,6 +43,7 @@ import type { Storage } from './storage/storage.js';
 import { builtInEvaluators, createEvaluatorRegistry, evaluateByDataset, type EvaluatorRegistry } from './tasks/evaluator-registry.js';
 import { ensureDemoTask } from './tasks/task-factory.js';
 import { createTaskService } from './tasks/task-service.js';
+import { installHandshakeRelease } from './transport/handshake-request.js';
 import { attachSocketHandlers, createSocketTransport, type ChorusServer, type TransportTap } from './transport/socket-handlers.js';
 import { chorusSocketParser } from './transport/socket-parser.js';
 import { startHealthListener, type HealthListener } from './http/health-listener.js';
@@ -151,6 +152,8 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     socket.handshake.address = transport.clientAddress(socket.request);
     next();
   });
+  // After the middlewares (all of them run before any connection listener): the HTTP request can go.
+  installHandshakeRelease(io);
   const evaluators = overrides.evaluators ?? createEvaluatorRegistry(builtInEvaluators({ examples: cfg.evalExamples, logger }));
   const evaluate = overrides.evaluate === undefined ? (cfg.evaluate ? evaluateByDataset(evaluators) : undefined) : (overrides.evaluate ?? undefined);
   // Reads the engine lazily: it is created just below with the timed strategy factory.

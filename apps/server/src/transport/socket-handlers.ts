@@ -61,6 +61,20 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
 export { describeZodError };
 
 /**
+ * A socket's logger: the server's with the socket's id bound, made when something is logged, not
+ * kept per socket (a pino child is an object graph of its own, and 10,000 idle sockets log nothing).
+ */
+const socketLog = (logger: Logger, socket: ChorusSocket): Logger => logger.child({ socket: socket.id });
+
+/** A handler's failure as the ack's error; unexpected ones are logged. */
+function refusal<R>(logger: Logger, socket: ChorusSocket, event: string, err: unknown): Ack<R> {
+  const e = ChorusError.from(err);
+  if (e.code === 'INTERNAL') socketLog(logger, socket).error({ err, event, socket: socket.id }, 'handler failed');
+  else if (logger.isLevelEnabled('debug')) socketLog(logger, socket).debug({ event, code: e.code, message: e.message, socket: socket.id }, 'request refused');
+  return { ok: false, error: e.toWire() };
+}
+
+/**
  * Every event is validated with its zod schema before use; any failure becomes a typed Ack error and
  * never reaches the round. A client that sends no ack callback is tolerated (the reply is dropped).
  *
@@ -70,23 +84,21 @@ export { describeZodError };
  * slice per turn in arrival order (each socket's events stay in order), and a synchronous handler
  * acks inside its slice, so the ack writes count against the slice too. An event whose socket closed
  * before its turn is dropped: nobody could read the ack, and the disconnect has dropped its upload.
+ *
+ * The listener is made once per server and shared by every socket (an emitter calls it with the
+ * socket as `this`): per-socket closures for seven events were a few kilobytes of heap per idle
+ * participant (issue 11).
  */
-function on<S extends z.ZodType, R>(
-  socket: ChorusSocket,
-  log: Logger,
+function listener<S extends z.ZodType, R>(
+  logger: Logger,
   inbox: YieldingQueue,
   event: keyof ClientToServerEvents,
   schema: S,
-  handler: (msg: z.infer<S>) => R | Promise<R>,
-  afterAck?: (msg: z.infer<S>, result: R) => void,
-): void {
-  const refuse = (err: unknown): Ack<R> => {
-    const e = ChorusError.from(err);
-    if (e.code === 'INTERNAL') log.error({ err, event, socket: socket.id }, 'handler failed');
-    else log.debug({ event, code: e.code, message: e.message, socket: socket.id }, 'request refused');
-    return { ok: false, error: e.toWire() };
-  };
-  (socket as unknown as { on(e: string, fn: (...args: unknown[]) => void): void }).on(event, (...args: unknown[]) => {
+  handler: (socket: ChorusSocket, msg: z.infer<S>) => R | Promise<R>,
+  afterAck?: (socket: ChorusSocket, msg: z.infer<S>, result: R) => void,
+): (this: ChorusSocket, ...args: unknown[]) => void {
+  return function (this: ChorusSocket, ...args: unknown[]): void {
+    const socket = this;
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as (a: Ack<R>) => void) : () => undefined;
     const raw = typeof args[0] === 'function' ? undefined : args[0];
@@ -94,9 +106,9 @@ function on<S extends z.ZodType, R>(
       try {
         ack(answer);
       } catch (err) {
-        log.warn({ err, event }, 'ack failed');
+        socketLog(logger, socket).warn({ err, event }, 'ack failed');
       }
-      if (answer.ok && afterAck) afterAck(parsed as z.infer<S>, result as R);
+      if (answer.ok && afterAck) afterAck(socket, parsed as z.infer<S>, result as R);
     };
     inbox.run(() => {
       if (socket.disconnected) return;
@@ -106,9 +118,9 @@ function on<S extends z.ZodType, R>(
         const p = schema.safeParse(raw);
         if (!p.success) throw zodChorusError('BAD_REQUEST', p.error, event);
         parsed = p.data;
-        result = handler(parsed);
+        result = handler(socket, parsed);
       } catch (err) {
-        reply(refuse(err), undefined, undefined);
+        reply(refusal(logger, socket, event, err), undefined, undefined);
         return;
       }
       if (!(result instanceof Promise)) {
@@ -117,13 +129,22 @@ function on<S extends z.ZodType, R>(
       }
       result.then(
         (data) => reply({ ok: true, data }, parsed, data),
-        (err: unknown) => reply(refuse(err), undefined, undefined),
+        (err: unknown) => reply(refusal(logger, socket, event, err), undefined, undefined),
       );
-    }).catch((err: unknown) => log.error({ err, event }, 'after-ack step failed'));
-  });
+    }).catch((err: unknown) => socketLog(logger, socket).error({ err, event }, 'after-ack step failed'));
+  };
 }
 
 const HANDLED_EVENTS: ReadonlySet<string> = new Set<keyof ClientToServerEvents>(['join', 'capabilities', 'round:decline', 'secagg:message', 'update:begin', 'update:chunk', 'update:end']);
+
+/** An event nobody handles still gets an answer, so a client waiting on its ack is not left hanging. */
+function answerUnknown(event: unknown, ...args: unknown[]): void {
+  if (typeof event === 'string' && HANDLED_EVENTS.has(event)) return;
+  const ack = args.at(-1);
+  if (typeof ack !== 'function') return;
+  const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
+  (ack as (a: Ack<never>) => void)({ ok: false, error: new ChorusError('BAD_REQUEST', `unknown event "${name}"`).toWire() });
+}
 
 export function attachSocketHandlers(
   io: ChorusServer,
@@ -134,124 +155,141 @@ export function attachSocketHandlers(
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
   const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
   const folds = new YieldingQueue();
-  // Clients' events take turns too (see on()): a slice of handlers per turn of the event loop.
+  // Clients' events take turns too (see listener()): a slice of handlers per turn of the event loop.
   const inbox = new YieldingQueue();
   if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
-  io.on('connection', (socket) => {
-    const log = logger.child({ socket: socket.id });
-    log.debug('connected');
-
-    on(
-      socket,
-      log,
-      inbox,
+  // One listener per event for the whole server, registered on each socket (see listener()).
+  const listeners: [keyof ClientToServerEvents, (this: ChorusSocket, ...args: unknown[]) => void][] = [
+    [
       'join',
-      joinRequestSchema,
-      async (req) => {
-        if (!guard) return { ...(await engine.join(req)), maxChunkBytes };
-        // The identity comes from the signed token; the token is spent and the next one goes back.
-        await guard.admitJoin(socket.id, socket.handshake.address);
-        const claim = await guard.identify(req, socket.id);
-        const res = await engine.join(claim.request);
-        return { ...res, maxChunkBytes, token: await guard.issue(claim, res.participantId, socket.id) };
-      },
-      (req, res) => {
-        // After the ack: the client knows its participant id before an invite can reach it.
-        if (socket.disconnected) return;
-        void socket.join(taskRoom(req.taskId));
-        engine.attach(socket.id, req.taskId, res.participantId, req.capabilities);
-        log.info({ taskId: req.taskId, participantId: res.participantId, backend: req.capabilities.backend }, 'participant joined');
-      },
-    );
+      listener(
+        logger,
+        inbox,
+        'join',
+        joinRequestSchema,
+        async (socket, req) => {
+          if (!guard) return { ...(await engine.join(req)), maxChunkBytes };
+          // The identity comes from the signed token; the token is spent and the next one goes back.
+          await guard.admitJoin(socket.id, socket.handshake.address);
+          const claim = await guard.identify(req, socket.id);
+          const res = await engine.join(claim.request);
+          return { ...res, maxChunkBytes, token: await guard.issue(claim, res.participantId, socket.id) };
+        },
+        (socket, req, res) => {
+          // After the ack: the client knows its participant id before an invite can reach it.
+          if (socket.disconnected) return;
+          void socket.join(taskRoom(req.taskId));
+          engine.attach(socket.id, req.taskId, res.participantId, req.capabilities);
+          socketLog(logger, socket).info({ taskId: req.taskId, participantId: res.participantId, backend: req.capabilities.backend }, 'participant joined');
+        },
+      ),
+    ],
 
-    on(socket, log, inbox, 'capabilities', capabilitiesUpdateSchema, (req) => {
-      engine.updateCapabilities(socket.id, req.taskId, req.capabilities);
-      return { ok: true as const };
-    });
+    [
+      'capabilities',
+      listener(logger, inbox, 'capabilities', capabilitiesUpdateSchema, (socket, req) => {
+        engine.updateCapabilities(socket.id, req.taskId, req.capabilities);
+        return { ok: true as const };
+      }),
+    ],
 
-    on(socket, log, inbox, 'round:decline', roundDeclineSchema, (req) => {
-      engine.decline(socket.id, req.taskId, req.roundId, req.reason);
-      return { ok: true as const };
-    });
+    [
+      'round:decline',
+      listener(logger, inbox, 'round:decline', roundDeclineSchema, (socket, req) => {
+        engine.decline(socket.id, req.taskId, req.roundId, req.reason);
+        return { ok: true as const };
+      }),
+    ],
 
-    on(socket, log, inbox, 'secagg:message', secAggClientMessageSchema, async (req) => {
-      // A part of a chunked masked input is bounded like an update chunk (the round checks the rest).
-      const part = (req.message as { masked?: unknown } | null)?.masked;
-      const partBytes = part instanceof ArrayBuffer || ArrayBuffer.isView(part) ? part.byteLength : 0;
-      if (req.chunk && partBytes > maxChunkBytes) throw new ChorusError('PAYLOAD_TOO_LARGE', `secagg:message part is ${partBytes} bytes; at most ${maxChunkBytes} per part`);
-      await engine.secureMessage(socket.id, req);
-      return { ok: true as const };
-    });
+    [
+      'secagg:message',
+      listener(logger, inbox, 'secagg:message', secAggClientMessageSchema, async (socket, req) => {
+        // A part of a chunked masked input is bounded like an update chunk (the round checks the rest).
+        const part = (req.message as { masked?: unknown } | null)?.masked;
+        const partBytes = part instanceof ArrayBuffer || ArrayBuffer.isView(part) ? part.byteLength : 0;
+        if (req.chunk && partBytes > maxChunkBytes) throw new ChorusError('PAYLOAD_TOO_LARGE', `secagg:message part is ${partBytes} bytes; at most ${maxChunkBytes} per part`);
+        await engine.secureMessage(socket.id, req);
+        return { ok: true as const };
+      }),
+    ],
 
-    on(socket, log, inbox, 'update:begin', updateBeginSchema, async (req) => {
-      const participantId = engine.participantOf(socket.id, req.taskId);
-      try {
-        await guard?.admitUpload(socket.handshake.address, participantId);
-      } catch (err) {
-        // Nothing more will come from this participant in this round: the round need not wait for it.
-        engine.refuseUpload(socket.id, req.taskId, req.roundId, ChorusError.from(err));
-        throw err;
-      }
-      await engine.checkUpload(socket.id, req);
-      // Over-selected participants wait here (no bytes sent) while the round has all the uploads it needs.
-      await gate.admit(socket.id, req.taskId, req.roundId, req.byteLength);
-      try {
-        if (socket.disconnected) throw new ChorusError('UNAVAILABLE', 'the connection closed');
-        await engine.checkUpload(socket.id, req); // the round may have closed while it waited
-        return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
-      } catch (err) {
-        gate.release(socket.id, req.roundId);
-        throw err;
-      }
-    });
+    [
+      'update:begin',
+      listener(logger, inbox, 'update:begin', updateBeginSchema, async (socket, req) => {
+        const participantId = engine.participantOf(socket.id, req.taskId);
+        try {
+          await guard?.admitUpload(socket.handshake.address, participantId);
+        } catch (err) {
+          // Nothing more will come from this participant in this round: the round need not wait for it.
+          engine.refuseUpload(socket.id, req.taskId, req.roundId, ChorusError.from(err));
+          throw err;
+        }
+        await engine.checkUpload(socket.id, req);
+        // Over-selected participants wait here (no bytes sent) while the round has all the uploads it needs.
+        await gate.admit(socket.id, req.taskId, req.roundId, req.byteLength);
+        try {
+          if (socket.disconnected) throw new ChorusError('UNAVAILABLE', 'the connection closed');
+          await engine.checkUpload(socket.id, req); // the round may have closed while it waited
+          return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
+        } catch (err) {
+          gate.release(socket.id, req.roundId);
+          throw err;
+        }
+      }),
+    ],
 
-    on(socket, log, inbox, 'update:chunk', updateChunkSchema, (req) => {
-      const begin = uploads.pending(socket.id, req.uploadId);
-      try {
-        // A round that closed mid-upload stops it at the next chunk, not after the last one.
-        if (begin) engine.beginUpdate(socket.id, begin);
-        return { received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) };
-      } catch (err) {
-        if (begin && !uploads.pending(socket.id, req.uploadId)) gate.release(socket.id, begin.roundId);
-        else if (begin && ChorusError.from(err).roundOver) {
-          uploads.abort(socket.id, req.uploadId);
+    [
+      'update:chunk',
+      listener(logger, inbox, 'update:chunk', updateChunkSchema, (socket, req) => {
+        const begin = uploads.pending(socket.id, req.uploadId);
+        try {
+          // A round that closed mid-upload stops it at the next chunk, not after the last one.
+          if (begin) engine.beginUpdate(socket.id, begin);
+          return { received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) };
+        } catch (err) {
+          if (begin && !uploads.pending(socket.id, req.uploadId)) gate.release(socket.id, begin.roundId);
+          else if (begin && ChorusError.from(err).roundOver) {
+            uploads.abort(socket.id, req.uploadId);
+            gate.release(socket.id, begin.roundId);
+          }
+          throw err;
+        }
+      }),
+    ],
+
+    [
+      'update:end',
+      listener(logger, inbox, 'update:end', updateEndSchema, async (socket, req) => {
+        const { begin, bytes } = uploads.end(socket.id, req.uploadId);
+        try {
+          // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
+          // On another process than the task's coordinator the update is forwarded there instead.
+          const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+          options.onUploadEnded?.(begin.taskId, receipt.accepted);
+          return receipt;
+        } catch (err) {
+          options.onUploadEnded?.(begin.taskId, false);
+          throw err;
+        } finally {
           gate.release(socket.id, begin.roundId);
         }
-        throw err;
-      }
-    });
+      }),
+    ],
+  ];
 
-    on(socket, log, inbox, 'update:end', updateEndSchema, async (req) => {
-      const { begin, bytes } = uploads.end(socket.id, req.uploadId);
-      try {
-        // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
-        // On another process than the task's coordinator the update is forwarded there instead.
-        const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
-        options.onUploadEnded?.(begin.taskId, receipt.accepted);
-        return receipt;
-      } catch (err) {
-        options.onUploadEnded?.(begin.taskId, false);
-        throw err;
-      } finally {
-        gate.release(socket.id, begin.roundId);
-      }
-    });
+  function onDisconnect(this: ChorusSocket, reason: string): void {
+    uploads.dropConnection(this.id);
+    gate.dropConnection(this.id);
+    engine.detach(this.id);
+    if (logger.isLevelEnabled('debug')) socketLog(logger, this).debug({ reason }, 'disconnected');
+  }
 
-    // An event nobody handles still gets an answer, so a client waiting on its ack is not left hanging.
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && HANDLED_EVENTS.has(event)) return;
-      const ack = args.at(-1);
-      if (typeof ack !== 'function') return;
-      const name = typeof event === 'string' ? event.slice(0, 64) : typeof event;
-      (ack as (a: Ack<never>) => void)({ ok: false, error: new ChorusError('BAD_REQUEST', `unknown event "${name}"`).toWire() });
-    });
-
-    socket.on('disconnect', (reason) => {
-      uploads.dropConnection(socket.id);
-      gate.dropConnection(socket.id);
-      engine.detach(socket.id);
-      log.debug({ reason }, 'disconnected');
-    });
+  io.on('connection', (socket) => {
+    if (logger.isLevelEnabled('debug')) socketLog(logger, socket).debug('connected');
+    const on = socket as unknown as { on(e: string, fn: (this: ChorusSocket, ...args: unknown[]) => void): void };
+    for (const [event, fn] of listeners) on.on(event, fn);
+    socket.onAny(answerUnknown);
+    socket.on('disconnect', onDisconnect);
   });
 }
