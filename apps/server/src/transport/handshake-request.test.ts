@@ -98,6 +98,8 @@ describe('the handshake request', () => {
     await upgraded;
     const s = serverSocket(socket.id!);
     const id = (s.conn as unknown as { id: string }).id;
+    // The client's 'upgrade' fires once it sent the upgrade packet; the server switches on receiving it.
+    for (let i = 0; i < 100 && s.conn.transport.name !== 'websocket'; i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.conn.transport.name).toBe('websocket');
     expect(s.conn.request).not.toBeInstanceOf(IncomingMessage);
     // The first polling request and the upgrade's request (held by its response object) are both collected.
