@@ -23,6 +23,7 @@ import { UploadAssembler } from './upload-assembler.js';
 import { UploadGate } from './upload-gate.js';
 import { SpreadEmitter } from './spread-emitter.js';
 import { YieldingQueue } from './yielding-queue.js';
+import { SocketInbox } from './socket-inbox.js';
 
 export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type ChorusSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -91,7 +92,7 @@ function refusal<R>(logger: Logger, socket: ChorusSocket, event: string, err: un
  */
 function listener<S extends z.ZodType, R>(
   logger: Logger,
-  inbox: YieldingQueue,
+  inbox: SocketInbox,
   event: keyof ClientToServerEvents,
   schema: S,
   handler: (socket: ChorusSocket, msg: z.infer<S>) => R | Promise<R>,
@@ -110,7 +111,7 @@ function listener<S extends z.ZodType, R>(
       }
       if (answer.ok && afterAck) afterAck(socket, parsed as z.infer<S>, result as R);
     };
-    inbox.run(() => {
+    inbox.run(socket, () => {
       if (socket.disconnected) return;
       let parsed: z.infer<S>;
       let result: R | Promise<R>;
@@ -156,7 +157,7 @@ export function attachSocketHandlers(
   const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
   const folds = new YieldingQueue();
   // Clients' events take turns too (see listener()): a slice of handlers per turn of the event loop.
-  const inbox = new YieldingQueue();
+  const inbox = new SocketInbox();
   if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
   // One listener per event for the whole server, registered on each socket (see listener()).
