@@ -30,6 +30,23 @@ describe('runVirtualSimulation (real round engine on a virtual clock)', () => {
     expect(slow.final.wallMs).toBeLessThan(60_000);
   }, 120_000);
 
+  it("downloads what a browser does: nothing for the seeded version 0, then one int8 difference a round (a quarter of the whole model that 'full' sends)", async () => {
+    // Training and uploads take no time; downloads run at 8 Mbit/s, 1,000 bytes per simulated ms.
+    const profile = { ...sameDevices(1e9), id: 'downloads', downloadMbps: { median: 8, sigma: 0 } };
+    const run = (downloadCodec: 'int8' | 'full') => runVirtualSimulation({ ...small, rounds: 3, fraction: 0.5, overSelection: 1, profile, seed: 2, taskExtras: { downloadCodec } });
+    const roundMs = (r: Awaited<ReturnType<typeof run>>) => r.rounds.map((x, i) => x.simulatedMs - (i ? r.rounds[i - 1]!.simulatedMs : 0));
+    const difference = roundMs(await run('int8'));
+    const full = roundMs(await run('full'));
+
+    // Version 0 is rebuilt from the task's seed on every device.
+    expect(difference[0]).toBeLessThan(5);
+    expect(full[0]).toBeLessThan(5);
+    // Later rounds: the 2NN's 199,210 weights as int8 (~200 KB, ~200 ms) against float32 (~800 KB).
+    for (const ms of difference.slice(1)) expect(ms).toBeGreaterThan(195);
+    for (const ms of difference.slice(1)) expect(ms).toBeLessThan(215);
+    for (const [i, ms] of full.slice(1).entries()) expect(ms / difference[i + 1]!).toBeGreaterThan(3.5);
+  }, 120_000);
+
   it('applies local DP on the devices: clipped to a tiny norm, no version moves the model', async () => {
     // Clip norm 1e-6 and no noise: each update is clipped to 1e-6, so the loss stays where it started.
     // Without local DP these rounds train (lr 0.1 on 50 examples) and the loss moves by far more.

@@ -90,6 +90,8 @@ interface Device {
   connectionId: string | null;
   sessions: number;
   work: Work | null;
+  /** The newest version it keeps exactly (a browser's model cache in IndexedDB), or null. */
+  held: number | null;
   churnTimer: ReturnType<VirtualClock['setTimer']> | null;
   reconnectTimer: ReturnType<VirtualClock['setTimer']> | null;
 }
@@ -157,6 +159,22 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
   const onlineShare = profile.meanOfflineMin === 0 ? 1 : profile.meanOnlineMin / (profile.meanOnlineMin + profile.meanOfflineMin);
   let modelBytes = 0;
   let updateBytes = 0;
+  /** One difference in the task's download codec (0: 'full', every download is the whole model). */
+  let differenceBytes = 0;
+  let seededVersion0 = false;
+
+  /**
+   * What a browser's session downloads for the invited version (client's fetchGlobalModel): nothing
+   * for a version it keeps or version 0 it rebuilds from the task's seed; one difference from the
+   * version it holds (the exact one from v − 1, else one int8 difference `?from=`); the whole model
+   * when it holds nothing. Only a whole model or an exact difference leaves an exact copy it keeps.
+   */
+  function download(d: Device, version: number): { bytes: number; keeps: boolean } {
+    const base = d.held ?? (seededVersion0 ? 0 : null);
+    if (base === version) return { bytes: 0, keeps: true };
+    if (base === null || differenceBytes === 0) return { bytes: modelBytes, keeps: true };
+    return { bytes: differenceBytes, keeps: base === version - 1 };
+  }
 
   function examplesPerRound(count: number): number {
     return (o.maxExamples > 0 ? Math.min(count, o.maxExamples) : count) * o.localEpochs;
@@ -165,7 +183,9 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
   function startWork(d: Device, invite: RoundInvite): void {
     if (d.work || !d.connectionId) return;
     const examples = examplesPerRound(data.clients[d.index]!.count);
-    const downMs = transferMs(modelBytes, d.traits.downloadMbps, profile.latencyMs);
+    const down = download(d, invite.version);
+    const downMs = down.bytes > 0 ? transferMs(down.bytes, d.traits.downloadMbps, profile.latencyMs) : 0;
+    if (down.keeps) d.held = Math.max(d.held ?? 0, invite.version);
     const trainMs = (examples / d.traits.examplesPerSec) * 1000;
     const upMs = transferMs(updateBytes, d.traits.uploadMbps, profile.latencyMs);
     const total = downMs + trainMs + upMs;
@@ -317,9 +337,12 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     const size = layoutSize(layout);
     modelBytes = maxPayloadBytes(layout, 'float32');
     updateBytes = encodePayload({ layout, values: new Float32Array(size) }, o.codec, createSeededRandom(1)).byteLength;
+    const downloadCodec = stored.config.downloadCodec;
+    differenceBytes = downloadCodec === 'full' ? 0 : encodePayload({ layout, values: new Float32Array(size) }, downloadCodec, createSeededRandom(1)).byteLength;
+    seededVersion0 = stored.config.initialSeed !== undefined;
     for (let i = 0; i < o.clients; i++) {
       const random = createSeededRandom(streamSeed(o.seed, 1_000_000 + i));
-      const d: Device = { index: i, traits: drawDeviceTraits(profile, random), random, connectionId: null, sessions: 0, work: null, churnTimer: null, reconnectTimer: null };
+      const d: Device = { index: i, traits: drawDeviceTraits(profile, random), random, connectionId: null, sessions: 0, work: null, held: null, churnTimer: null, reconnectTimer: null };
       devices.push(d);
       if (random() < onlineShare) goOnline(d);
       else scheduleChurn(d, exponential(profile.meanOfflineMin * MINUTE, random), () => goOnline(d));
