@@ -86,26 +86,39 @@ describe(`${PROCESSES} server process(es) behind nginx`, () => {
     await eventually('the live feed connected', async () => (await console_.getByTestId('feed-state').textContent()) === 'Live', 30_000);
     await console_.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
 
-    // Execute: two participants join through the front and train.
-    const pages: ParticipantPage[] = [];
-    const received: number[][] = [];
-    for (let i = 0; i < 2; i++) {
-      pages.push(
-        await openParticipant(browser!, web!.url, {
-          query: 'backend=wasm',
-          beforeGoto: (page) => void received.push(watchVersions(page, cluster!.url)),
-        }),
-      );
-    }
+    // Execute: two participants join through the front and train. nginx's least_conn counts every
+    // open connection, a page's HTTP requests too, so a tie can put a participant's socket beside
+    // the console (a clean-clone CI run saw it once): then both pages close and open again, up to
+    // four times, so the placement this test is about is the one it checks.
+    let pages: ParticipantPage[] = [];
+    let received: number[][] = [];
     let participantsAt: number[] = [];
-    await eventually('both participants connected', async () => (participantsAt = await perProcess('/')).reduce((a, b) => a + b, 0) === 2, 60_000).catch((err: Error) => {
-      // Say what the processes held and what the pages said: that is where a cross-process gap shows.
-      const shown = Promise.all(pages.map((p) => p.page.locator('body').innerText().then((t) => t.slice(0, 300), () => '')));
-      return shown.then((texts) => {
-        throw new Error(`${err.message}; participant sockets per process ${participantsAt.join(' / ')}; page errors ${JSON.stringify(pages.flatMap((p) => p.errors))}; pages say ${JSON.stringify(texts)}`);
+    let consoleAt: number[] = [];
+    for (let attempt = 1; ; attempt++) {
+      pages = [];
+      received = [];
+      for (let i = 0; i < 2; i++) {
+        pages.push(
+          await openParticipant(browser!, web!.url, {
+            query: 'backend=wasm',
+            beforeGoto: (page) => void received.push(watchVersions(page, cluster!.url)),
+          }),
+        );
+      }
+      await eventually('both participants connected', async () => (participantsAt = await perProcess('/')).reduce((a, b) => a + b, 0) === 2, 60_000).catch((err: Error) => {
+        // Say what the processes held and what the pages said: that is where a cross-process gap shows.
+        const shown = Promise.all(pages.map((p) => p.page.locator('body').innerText().then((t) => t.slice(0, 300), () => '')));
+        return shown.then((texts) => {
+          throw new Error(`${err.message}; participant sockets per process ${participantsAt.join(' / ')}; page errors ${JSON.stringify(pages.flatMap((p) => p.errors))}; pages say ${JSON.stringify(texts)}`);
+        });
       });
-    });
-    const consoleAt = await perProcess('/admin');
+      consoleAt = await perProcess('/admin');
+      const placed = PROCESSES < 3 || (participantsAt.filter((n) => n === 1).length === 2 && participantsAt[consoleAt.indexOf(1)] === 0);
+      if (placed || attempt === 4) break;
+      console.log(`cluster e2e: attempt ${attempt} put the sockets at participants ${participantsAt.join(' / ')}, console ${consoleAt.join(' / ')}; opening both pages again`);
+      await Promise.all(pages.map((p) => p.context.close()));
+      await eventually('the participants gone', async () => (await perProcess('/')).every((n) => n === 0), 30_000);
+    }
     // Assert (early, so a misrouted connection fails fast): one console and two participants, each on its own process.
     if (PROCESSES >= 3) {
       expect(participantsAt.filter((n) => n === 1).length).toBe(2);
