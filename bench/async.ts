@@ -8,30 +8,45 @@
  * Sync: FedAvg rounds of 10 with over-selection 1.3 (the round closes at the 10th update, the
  * stragglers' work is thrown away). Async: mode 'async', buffer K = 10, `ASYNC_CONCURRENCY` (40)
  * devices training at once, staleness weight 1/√(1+τ), updates more than 20 versions behind refused.
- * `asyncSpeedup` = sync's simulated minutes to `ASYNC_TARGET` (0.75) test accuracy ÷ async's
- * (target ≥ 2). Both stop at the target or after `ASYNC_BUDGET_MIN` (20) simulated minutes.
+ * On each of `ASYNC_SEEDS` (default 1–5; `HETERO_SEED` alone runs that one), sync's simulated
+ * minutes to `ASYNC_TARGET` (0.75) test accuracy ÷ async's; `asyncSpeedup` is their geometric mean
+ * (target ≥ 2), `bySeed` every seed's runs. Both stop at the target or after `ASYNC_BUDGET_MIN` (20)
+ * simulated minutes.
  */
-import { POPULATION, populationFacts, runAndSummarize } from './heterogeneous-population.js';
+import { POPULATION, benchSeeds, populationFacts, runAndSummarize, summarizeRatios } from './heterogeneous-population.js';
 
 const TARGET = Number(process.env.ASYNC_TARGET ?? 0.75);
 const BUDGET_MIN = Number(process.env.ASYNC_BUDGET_MIN ?? 20);
 const CONCURRENCY = Number(process.env.ASYNC_CONCURRENCY ?? 40);
 const BUFFER = Number(process.env.ASYNC_BUFFER ?? 10);
+const SEEDS = benchSeeds('ASYNC_SEEDS', 5);
 
 export async function run(): Promise<Record<string, unknown>> {
   const common = { rounds: 100_000, targetAccuracy: TARGET, timeBudgetMin: BUDGET_MIN };
-  const sync = await runAndSummarize('sync FedAvg (over-selection 1.3)', { ...common, overSelection: 1.3 }, TARGET);
-  const asyncRun = await runAndSummarize(`FedBuff (K=${BUFFER}, concurrency ${CONCURRENCY})`, { ...common, taskExtras: { mode: 'async', async: { bufferSize: BUFFER, concurrency: CONCURRENCY, maxStaleness: 20, stalenessWeight: 'sqrt' } } }, TARGET);
-  const speedup = sync.minutesToTarget !== null && asyncRun.minutesToTarget !== null ? Math.round((sync.minutesToTarget / asyncRun.minutesToTarget) * 100) / 100 : null;
-  const strip = ({ rounds: _r, ...s }: typeof sync) => s;
+  const asyncOptions = { bufferSize: BUFFER, concurrency: CONCURRENCY, maxStaleness: 20, stalenessWeight: 'sqrt' } as const;
+  const strip = ({ rounds: _r, ...s }: Awaited<ReturnType<typeof runAndSummarize>>) => s;
+  const bySeed: Record<string, unknown>[] = [];
+  const ratios: number[] = [];
+  for (const seed of SEEDS) {
+    const sync = await runAndSummarize(`seed ${seed}, sync FedAvg (over-selection 1.3)`, { ...common, seed, overSelection: 1.3 }, TARGET);
+    const asyncRun = await runAndSummarize(`seed ${seed}, FedBuff (K=${BUFFER}, concurrency ${CONCURRENCY})`, { ...common, seed, taskExtras: { mode: 'async', async: asyncOptions } }, TARGET);
+    const speedup = sync.minutesToTarget !== null && asyncRun.minutesToTarget !== null ? sync.minutesToTarget / asyncRun.minutesToTarget : null;
+    if (speedup !== null) ratios.push(speedup);
+    bySeed.push({ seed, sync: strip(sync), async: strip(asyncRun), speedup: speedup === null ? null : Math.round(speedup * 100) / 100 });
+  }
+  const summary = summarizeRatios(ratios);
+  const { seed: _one, ...population } = populationFacts();
   return {
-    population: populationFacts(),
-    seeds: { population: POPULATION.seed },
+    population,
+    seeds: SEEDS,
     targetAccuracy: TARGET,
     budgetMin: BUDGET_MIN,
-    sync: { overSelection: 1.3, targetClients: Math.round(POPULATION.fraction * POPULATION.clients), ...strip(sync) },
-    async: { bufferSize: BUFFER, concurrency: CONCURRENCY, maxStaleness: 20, stalenessWeight: 'sqrt', ...strip(asyncRun) },
-    asyncSpeedup: speedup,
+    sync: { overSelection: 1.3, targetClients: Math.round(POPULATION.fraction * POPULATION.clients) },
+    async: asyncOptions,
+    bySeed,
+    asyncSpeedup: summary.geometricMean,
+    asyncSpeedupMedian: summary.median,
+    seedsReachingTarget: summary.count,
     asyncSpeedupTarget: 2,
   };
 }

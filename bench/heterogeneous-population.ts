@@ -74,3 +74,30 @@ export function populationFacts(): Record<string, unknown> {
   const { profile: _id, ...rest } = POPULATION;
   return { profile: DEFAULT_DEVICE_PROFILE, ...rest };
 }
+
+/**
+ * The seeds a benchmark runs on: `variable` (comma-separated), else `HETERO_SEED` alone when set,
+ * else 1…`count`. On two-digit shards the first time a curve crosses its target moves as much
+ * between seeds as between methods, so one seed's ratio says little (bench/README.md, "selection").
+ */
+export function benchSeeds(variable: string, count: number): number[] {
+  const raw = process.env[variable] ?? (process.env.HETERO_SEED ? String(POPULATION.seed) : Array.from({ length: count }, (_, i) => i + 1).join(','));
+  return raw.split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${variable}: "${s}" is not a seed (a whole number ≥ 0)`);
+    return n;
+  });
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Per-seed ratios summarized: geometric mean (the headline), median, and how many there were. */
+export function summarizeRatios(ratios: readonly number[]): { geometricMean: number | null; median: number | null; count: number } {
+  if (ratios.length === 0) return { geometricMean: null, median: null, count: 0 };
+  const sorted = [...ratios].sort((a, b) => a - b);
+  return {
+    geometricMean: round2(Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length)),
+    median: round2(sorted[Math.floor((sorted.length - 1) / 2)]!),
+    count: ratios.length,
+  };
+}

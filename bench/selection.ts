@@ -15,16 +15,11 @@
  * seed's figures, `accuracyAtBudget` the mean accuracy each policy had when the budget ran out.
  * Oort runs with `SELECTION_OORT_OPTIONS` (JSON, default below).
  */
-import { POPULATION, populationFacts, runAndSummarize } from './heterogeneous-population.js';
+import { benchSeeds, populationFacts, runAndSummarize, summarizeRatios } from './heterogeneous-population.js';
 
 const TARGET = Number(process.env.SELECTION_TARGET ?? 0.75);
 const BUDGET_MIN = Number(process.env.SELECTION_BUDGET_MIN ?? 4);
-const ALL_SEEDS = Array.from({ length: 15 }, (_, i) => i + 1).join(',');
-const SEEDS = (process.env.SELECTION_SEEDS ?? (process.env.HETERO_SEED ? String(POPULATION.seed) : ALL_SEEDS)).split(',').map((s) => {
-  const n = Number(s.trim());
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`SELECTION_SEEDS: "${s}" is not a seed (a whole number ≥ 0)`);
-  return n;
-});
+const SEEDS = benchSeeds('SELECTION_SEEDS', 15);
 /**
  * Oort's options here: T starts at the fastest fifth of the candidates and the pacer relaxes it
  * every three rounds whose reported utility fell. Chosen on seeds 1–10 among nine settings; on the
@@ -57,7 +52,7 @@ export async function run(): Promise<Record<string, unknown>> {
       speedup: speedup === null ? null : round2(speedup),
     });
   }
-  const sorted = [...ratios].sort((a, b) => a - b);
+  const summary = summarizeRatios(ratios);
   // The population's own seed is the default one; here every seed in `seeds` ran.
   const { seed: _one, ...population } = populationFacts();
   return {
@@ -68,9 +63,9 @@ export async function run(): Promise<Record<string, unknown>> {
     oortOptions: OORT_OPTIONS,
     bySeed,
     accuracyAtBudget: { uniform: round2(mean(atBudget.uniform) * 100) / 100, oort: round2(mean(atBudget.oort) * 100) / 100 },
-    selectionSpeedup: ratios.length ? round2(Math.exp(mean(ratios.map(Math.log)))) : null,
-    selectionSpeedupMedian: sorted.length ? round2(sorted[Math.floor((sorted.length - 1) / 2)]!) : null,
-    seedsReachingTarget: ratios.length,
+    selectionSpeedup: summary.geometricMean,
+    selectionSpeedupMedian: summary.median,
+    seedsReachingTarget: summary.count,
     selectionSpeedupTarget: 1.5,
   };
 }
