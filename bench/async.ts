@@ -13,7 +13,7 @@
  * (target ≥ 2), `bySeed` every seed's runs. Both stop at the target or after `ASYNC_BUDGET_MIN` (20)
  * simulated minutes.
  */
-import { POPULATION, benchSeeds, populationFacts, runAndSummarize, summarizeRatios } from './heterogeneous-population.js';
+import { POPULATION, benchSeeds, populationFacts, round2, runAndSummarize, speedupOf, summarizeRatios } from './heterogeneous-population.js';
 
 const TARGET = Number(process.env.ASYNC_TARGET ?? 0.75);
 const BUDGET_MIN = Number(process.env.ASYNC_BUDGET_MIN ?? 20);
@@ -30,14 +30,13 @@ export async function run(): Promise<Record<string, unknown>> {
   for (const seed of SEEDS) {
     const sync = await runAndSummarize(`seed ${seed}, sync FedAvg (over-selection 1.3)`, { ...common, seed, overSelection: 1.3 }, TARGET);
     const asyncRun = await runAndSummarize(`seed ${seed}, FedBuff (K=${BUFFER}, concurrency ${CONCURRENCY})`, { ...common, seed, taskExtras: { mode: 'async', async: asyncOptions } }, TARGET);
-    const speedup = sync.minutesToTarget !== null && asyncRun.minutesToTarget !== null ? sync.minutesToTarget / asyncRun.minutesToTarget : null;
+    const speedup = speedupOf(sync, asyncRun);
     if (speedup !== null) ratios.push(speedup);
-    bySeed.push({ seed, sync: strip(sync), async: strip(asyncRun), speedup: speedup === null ? null : Math.round(speedup * 100) / 100 });
+    bySeed.push({ seed, sync: strip(sync), async: strip(asyncRun), speedup: speedup === null ? null : round2(speedup) });
   }
   const summary = summarizeRatios(ratios);
-  const { seed: _one, ...population } = populationFacts();
   return {
-    population,
+    population: populationFacts(),
     seeds: SEEDS,
     targetAccuracy: TARGET,
     budgetMin: BUDGET_MIN,

@@ -69,10 +69,15 @@ export async function runAndSummarize(label: string, input: VirtualSimulationInp
   return { ...summary, rounds: result.rounds };
 }
 
-/** What a benchmark prints about its population, so a figure can be reproduced. */
+/** What a benchmark prints about its population, so a figure can be reproduced (the seeds it ran are printed beside it). */
 export function populationFacts(): Record<string, unknown> {
-  const { profile: _id, ...rest } = POPULATION;
+  const { profile: _id, seed: _seed, ...rest } = POPULATION;
   return { profile: DEFAULT_DEVICE_PROFILE, ...rest };
+}
+
+/** How many times sooner `faster` reached the target than `baseline`, or null when either never did. */
+export function speedupOf(baseline: RunSummary, faster: RunSummary): number | null {
+  return baseline.minutesToTarget !== null && faster.minutesToTarget !== null ? baseline.minutesToTarget / faster.minutesToTarget : null;
 }
 
 /**
@@ -89,7 +94,7 @@ export function benchSeeds(variable: string, count: number): number[] {
   });
 }
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Per-seed ratios summarized: geometric mean (the headline), median, and how many there were. */
 export function summarizeRatios(ratios: readonly number[]): { geometricMean: number | null; median: number | null; count: number } {

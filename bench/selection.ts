@@ -15,7 +15,7 @@
  * seed's figures, `accuracyAtBudget` the mean accuracy each policy had when the budget ran out.
  * Oort runs with `SELECTION_OORT_OPTIONS` (JSON, default below).
  */
-import { benchSeeds, populationFacts, runAndSummarize, summarizeRatios } from './heterogeneous-population.js';
+import { benchSeeds, populationFacts, round2, runAndSummarize, speedupOf, summarizeRatios } from './heterogeneous-population.js';
 
 const TARGET = Number(process.env.SELECTION_TARGET ?? 0.75);
 const BUDGET_MIN = Number(process.env.SELECTION_BUDGET_MIN ?? 4);
@@ -28,7 +28,6 @@ const SEEDS = benchSeeds('SELECTION_SEEDS', 15);
  */
 const OORT_OPTIONS = JSON.parse(process.env.SELECTION_OORT_OPTIONS ?? '{"durationQuantile":0.2,"pacerWindow":3}') as Record<string, unknown>;
 
-const round2 = (x: number) => Math.round(x * 100) / 100;
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -39,7 +38,7 @@ export async function run(): Promise<Record<string, unknown>> {
   for (const seed of SEEDS) {
     const uniform = await runAndSummarize(`seed ${seed}, uniform random`, { ...common, seed, selection: { id: 'uniform', options: {} } }, TARGET);
     const oort = await runAndSummarize(`seed ${seed}, Oort`, { ...common, seed, selection: { id: 'oort', options: OORT_OPTIONS } }, TARGET);
-    const speedup = uniform.minutesToTarget !== null && oort.minutesToTarget !== null ? uniform.minutesToTarget / oort.minutesToTarget : null;
+    const speedup = speedupOf(uniform, oort);
     if (speedup !== null) ratios.push(speedup);
     atBudget.uniform.push(uniform.finalAccuracy);
     atBudget.oort.push(oort.finalAccuracy);
@@ -53,10 +52,8 @@ export async function run(): Promise<Record<string, unknown>> {
     });
   }
   const summary = summarizeRatios(ratios);
-  // The population's own seed is the default one; here every seed in `seeds` ran.
-  const { seed: _one, ...population } = populationFacts();
   return {
-    population,
+    population: populationFacts(),
     seeds: SEEDS,
     targetAccuracy: TARGET,
     budgetMin: BUDGET_MIN,

@@ -28,6 +28,11 @@ export type ServerReport =
   | { type: 'heap'; heapUsedBytes: number; rssBytes: number; externalBytes: number; connected: Record<string, number>; snapshot: string | null }
   | { type: 'stopped' };
 
+/** Participants connected per task, as the engine counts them. */
+function connectedByTask(running: RunningServer): Record<string, number> {
+  return Object.fromEntries(running.engine.taskIds().map((id) => [id, running.engine.summary(id).connected]));
+}
+
 const send = (m: ServerReport): void => {
   process.send?.(m);
 };
@@ -138,8 +143,7 @@ process.on('message', (raw) => {
         return;
       case 'sample': {
         if (process.env.LOAD_DEBUG) process.stderr.write(`[server] ${accepted} connections accepted so far\n`);
-        const connected: Record<string, number> = {};
-        for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
+        const connected = connectedByTask(server);
         send({ type: 'sample', rssBytes: process.memoryUsage.rss(), peakRssBytes: peakRss, timerLagMaxMs: Math.round(lagMax), connected, healthzAcceptWaitP99Ms: p99(healthTimes.wait), healthzAcceptToRequestP99Ms: p99(healthTimes.parse), healthzHandleP99Ms: p99(healthTimes.handle) });
         return;
       }
@@ -151,8 +155,7 @@ process.on('message', (raw) => {
         await new Promise((r) => setImmediate(r));
         gc();
         const m = process.memoryUsage();
-        const connected: Record<string, number> = {};
-        for (const id of server.engine.taskIds()) connected[id] = server.engine.summary(id).connected;
+        const connected = connectedByTask(server);
         const snapshot = cmd.snapshot ? writeHeapSnapshot(cmd.snapshot) : null;
         send({ type: 'heap', heapUsedBytes: m.heapUsed, rssBytes: m.rss, externalBytes: m.external, connected, snapshot });
         return;

@@ -16,6 +16,8 @@ const SHARED: TensorSpec[] = [
   { name: 'dense2/kernel', shape: [200, 200] },
   { name: 'dense2/bias', shape: [200] },
 ];
+/** A float32 payload of the shared layers (197,200 values): what each personalized upload must be. */
+const SHARED_FLOAT32_BYTES = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
 
 describe('FedPer and FedRep through the simulator (embedded server, real Socket.IO)', () => {
   it.each(['fedper', 'fedrep'] as const)('%s: only the shared layers travel, both ways, and each client scores its own model on held-out examples', async (method) => {
@@ -36,15 +38,14 @@ describe('FedPer and FedRep through the simulator (embedded server, real Socket.
     expect(global.layout).toEqual(SHARED);
     // Every upload is exactly a float32 payload of the shared layers (no head bytes). Bytes are
     // counted between reports, and the next round may start before a report is out: sum them.
-    const sharedPayload = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
     const up = reports.reduce((s, r) => s + r.bytesUp, 0);
     const down = reports.reduce((s, r) => s + r.bytesDown, 0);
-    expect(up).toBe(8 * sharedPayload);
+    expect(up).toBe(8 * SHARED_FLOAT32_BYTES);
     // Downloads hold the shared layers only: each client's first version is rebuilt from the task's
     // seed (the shared layers of version 0), the next is the (int8) difference of the shared layers
     // from the version it holds: well under a shared payload per client-round.
     expect(down).toBeGreaterThan(0);
-    expect(down).toBeLessThan(sharedPayload); // four int8 differences of at most a quarter each
+    expect(down).toBeLessThan(SHARED_FLOAT32_BYTES); // four int8 differences of at most a quarter each
     const delta = decodePayload(await downloadBytes(`${embedded().url}/api/tasks/${taskId}/versions/2/delta`, { fetch: (u, init) => fetch(u, init) }));
     expect(delta.layout).toEqual(SHARED);
     for (const r of reports) {
@@ -185,8 +186,7 @@ describe('FedPer with central DP (embedded server, real Socket.IO)', () => {
       personalization: { method: 'fedper' },
     });
     // Assert: every upload is a float32 payload of the shared layers (the head never travels) ...
-    const sharedPayload = encodePayload({ layout: SHARED, values: new Float32Array(197_200) }, 'float32').byteLength;
-    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * sharedPayload);
+    expect(reports.reduce((s, r) => s + r.bytesUp, 0)).toBe(8 * SHARED_FLOAT32_BYTES);
     // ... so the accountant sees the same releases as a non-personalized DP-FedAvg run: the same ε
     // after each round for the same q, z and rounds.
     expect(reports.map((r) => r.participants)).toEqual([4, 4]);

@@ -154,7 +154,7 @@ export function createOortSelector(options: OortOptions): Selector {
       const nExplore = Math.min(unseen.length, whole + (share > whole && random() < share - whole ? 1 : 0));
       const nExploit = Math.min(seen.length, count - nExplore);
       const maxInvited = Math.max(1, ...seen.map((c) => history.get(c.participantId)!.invited));
-            const maxStat = Math.max(1e-12, ...seen.map((c) => stat(history.get(c.participantId)!)));
+      const maxStat = Math.max(1e-12, ...seen.map((c) => stat(history.get(c.participantId)!)));
       const scored: Scored<T>[] = seen.map((c) => {
         const h = history.get(c.participantId)!;
         const t = expected(c);
