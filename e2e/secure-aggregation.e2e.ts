@@ -4,7 +4,7 @@
  * runs in each page's trainer worker; the masked input (larger than the server's 64 KiB chunk
  * limit here) goes in ordered parts. One participant closes its tab right after its masked input
  * was taken; the round still commits the sum of all four, a fresh browser takes the empty seat,
- * and every one of the four versions scores well above chance on the server's held-out set. On the wire each page sent key
+ * and no version scores at chance on the server's held-out set (the last above 25 %). On the wire each page sent key
  * material, sealed shares and masked parts only — never a plain update. The page and the console
  * say the rounds were securely aggregated, with no serious axe finding.
  */
@@ -112,11 +112,14 @@ describe('secure aggregation in the browser', () => {
     expect(accuracy).toHaveLength(4);
     console.log(`secure e2e: held-out accuracy by version ${accuracy.map((a) => a.toFixed(3)).join(' → ')}`);
     // Each browser holds a few of the ten digits (as in participant.e2e.ts), and the newcomer brings
-    // other digits than the leaver, so accuracy need not rise round on round (a clean-clone run saw
-    // 0.48 → 0.33 → 0.39 → 0.44). What a wrong unmasking would show is unmistakable: one mask left
-    // in the sum is uniform noise over the ring, and the model falls to chance (10 %) or NaN. So
-    // every version must stay at twice chance or more.
-    expect(Math.min(...accuracy)).toBeGreaterThan(0.2);
+    // other digits than the leaver, so accuracy need not rise round on round, and the first version
+    // can be barely above chance (clean-clone runs saw 0.48 → 0.33 → 0.39 → 0.44 and 0.18 → 0.38 →
+    // 0.48 → 0.54). What a wrong unmasking would show is unmistakable: one mask left in a sum is
+    // uniform noise over the ring, the weights it reaches are wrecked for every later version, and
+    // the model sits at chance (10 %) or NaN. So no version may be at chance, and the last one
+    // must have clearly learned.
+    expect(Math.min(...accuracy)).toBeGreaterThan(0.1);
+    expect(accuracy[3]!).toBeGreaterThan(0.25);
 
     // Assert: on the wire, key material, sealed shares and masked parts only — no plain update
     for (const p of [...stayers, newcomer]) {
