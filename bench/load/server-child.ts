@@ -49,7 +49,7 @@ const monitor = setInterval(() => {
   const now = performance.now();
   lagMax = Math.max(lagMax, now - last - TICK_MS);
   // The monotonic µs printed match a --cpu-prof profile's timestamps: the stall is the window before it.
-  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()} (monotonic ${process.hrtime.bigint() / 1000n} µs)\n`);
+  if (process.env.LOAD_DEBUG && now - last - TICK_MS > 200) process.stderr.write(`[server] timer ${Math.round(now - last - TICK_MS)} ms late at ${new Date().toISOString()} (monotonic ${process.hrtime.bigint() / 1000n} µs, ${Math.round(now)} ms since start)\n`);
   last = now;
   tickLog.push(performance.timeOrigin + now);
   if (tickLog.length > 4096) tickLog.splice(0, 2048);

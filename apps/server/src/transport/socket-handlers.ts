@@ -23,6 +23,7 @@ import { UploadAssembler } from './upload-assembler.js';
 import { UploadGate } from './upload-gate.js';
 import { SpreadEmitter } from './spread-emitter.js';
 import { YieldingQueue } from './yielding-queue.js';
+import { ReadBudget, budgetWebSocketReads } from './read-budget.js';
 import { SocketInbox } from './socket-inbox.js';
 
 export type ChorusServer = Server<ClientToServerEvents, ServerToClientEvents>;
@@ -158,6 +159,8 @@ export function attachSocketHandlers(
   const folds = new YieldingQueue();
   // Clients' events take turns too (see listener()): a slice of handlers per turn of the event loop.
   const inbox = new SocketInbox();
+  // And the poll phase before it: a bounded number of bytes read from WebSockets per turn (ReadBudget).
+  budgetWebSocketReads(io.engine, new ReadBudget());
   if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
 
   // One listener per event for the whole server, registered on each socket (see listener()).

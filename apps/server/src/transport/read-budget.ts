@@ -1,0 +1,122 @@
+import { websocketOf, type PausableReader } from './socket-inbox.js';
+
+/** The part of a TCP socket the budget uses: its reads, and stopping them. */
+export interface BudgetedSocket {
+  prependListener(event: 'data', fn: (chunk: { length: number }) => void): unknown;
+  once(event: 'close', fn: () => void): unknown;
+  pause(): unknown;
+}
+
+interface Reader {
+  readonly raw: BudgetedSocket;
+  readonly ws: PausableReader;
+}
+
+/**
+ * A budget of bytes read from WebSockets per turn of the event loop.
+ *
+ * libuv's poll phase reads every ready socket before any timer runs, each up to 32 reads of 64 KB,
+ * and `ws` decodes what it read there and then (joining a 200 KB frame from its reads into a fresh
+ * buffer). When a thousand participants upload at once, every socket is ready in the same turn: one
+ * poll phase read and joined ~200 MB while timers waited 350–440 ms (issue 11). The inbox's
+ * back-pressure (SocketInbox) cannot stop this: it pauses a socket only after its event was decoded.
+ *
+ * So each read is counted before `ws` sees it. Once a turn has read `bytesPerTurn`, a socket that
+ * delivers data stops being read (its bytes wait in the kernel, where TCP slows the sender) and
+ * joins a queue; each following turn resumes the `resumesPerTurn` longest-waiting sockets. A paused
+ * socket still costs at most one more read (the stream stops reading once its buffer is full), not
+ * the decoding. Uploads arriving at network speed never reach the budget; on loopback or after a
+ * stall they are taken in turns, oldest first.
+ */
+export class ReadBudget {
+  private used = 0;
+  private turnScheduled = false;
+  /** Sockets waiting to be read again, oldest first (a Set keeps insertion order). */
+  private readonly waiting = new Set<Reader>();
+  /** Sockets resumed at this turn's start: they read what waits for them, however much (see nextTurn). */
+  private readonly granted = new Set<Reader>();
+
+  constructor(
+    /** 1 MiB: five 2NN updates; 2 MiB and 16 resumes gave longer stalls in the load bench (bench/README.md, "load"). */
+    readonly bytesPerTurn = 2 ** 20,
+    readonly resumesPerTurn = 8,
+  ) {
+    if (!(bytesPerTurn > 0 && Number.isInteger(resumesPerTurn) && resumesPerTurn > 0)) {
+      throw new RangeError(`ReadBudget: need bytesPerTurn > 0 and a whole resumesPerTurn > 0 (got ${bytesPerTurn}, ${resumesPerTurn})`);
+    }
+  }
+
+  /** Counts `raw`'s reads against the budget; `ws` is the WebSocket reading it (resumed through it, so its own pause wins). */
+  attach(ws: PausableReader, raw: BudgetedSocket): void {
+    const reader: Reader = { ws, raw };
+    raw.prependListener('data', (chunk) => this.onData(reader, chunk.length));
+    raw.once('close', () => {
+      this.waiting.delete(reader);
+      this.granted.delete(reader);
+    });
+  }
+
+  /** Sockets waiting for a turn (tests, metrics). */
+  waitingSockets(): number {
+    return this.waiting.size;
+  }
+
+  private onData(reader: Reader, bytes: number): void {
+    this.used += bytes;
+    this.scheduleTurn();
+    if (this.used <= this.bytesPerTurn || this.granted.has(reader)) return;
+    // This chunk still goes to ws (an emit cannot be taken back); the next ones wait.
+    reader.raw.pause();
+    this.waiting.add(reader);
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(this.nextTurn);
+  }
+
+  /** The check phase, after a poll phase: a fresh budget, and the longest-waiting sockets read again. */
+  private readonly nextTurn = (): void => {
+    this.turnScheduled = false;
+    this.used = 0;
+    this.granted.clear();
+    let resumed = 0;
+    for (const reader of this.waiting) {
+      if (resumed++ >= this.resumesPerTurn) break;
+      this.waiting.delete(reader);
+      // A socket the inbox paused (back-pressure) stays paused: the inbox resumes it.
+      if (reader.ws.isPaused) continue;
+      // Granted for the coming poll phase: paused again after one read it would only go to the back
+      // of the queue with its frame half read, and wait again (updates per second fell 600 → 360).
+      this.granted.add(reader);
+      reader.ws.resume();
+    }
+    if (this.waiting.size > 0) this.scheduleTurn();
+  };
+}
+
+/** The TCP socket under a ws WebSocket (`_socket`, which ws has kept for years), or null. */
+export function rawSocketOf(ws: PausableReader): BudgetedSocket | null {
+  const raw = (ws as { _socket?: Partial<BudgetedSocket> })._socket;
+  return raw && typeof raw.prependListener === 'function' && typeof raw.pause === 'function' && typeof raw.once === 'function' ? (raw as BudgetedSocket) : null;
+}
+
+/** An engine.io connection: its transport now, and the event when it moves to another. */
+interface EngineConnection {
+  readonly transport?: unknown;
+  on(event: 'upgrade', fn: () => void): unknown;
+}
+
+/** Counts every WebSocket connection's reads against `budget`, including connections that upgrade from long-polling. */
+export function budgetWebSocketReads(engine: { on(event: 'connection', fn: (conn: EngineConnection) => void): unknown }, budget: ReadBudget): void {
+  engine.on('connection', (conn) => {
+    const attach = (): void => {
+      const ws = websocketOf({ conn });
+      const raw = ws && rawSocketOf(ws);
+      if (ws && raw) budget.attach(ws, raw);
+    };
+    attach();
+    conn.on('upgrade', attach);
+  });
+}
