@@ -152,7 +152,14 @@ export const quantile = (xs: readonly number[], q: number): number => {
 export const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 type Server = Child<ServerCommand, ServerReport>;
-type Generator = Child<GeneratorCommand, GeneratorReport>;
+export type Generator = Child<GeneratorCommand, GeneratorReport>;
+
+/** A generator process, at CPU priority `nice` (0–19; see --generator-nice for why). */
+export function spawnGenerator(name: string, nice: number, execArgv: string[] = []): Generator {
+  const child: Generator = spawn('generator-child.ts', name, execArgv);
+  if (nice > 0 && child.proc.pid !== undefined) setPriority(child.proc.pid, nice);
+  return child;
+}
 
 async function sample(server: Server): Promise<Extract<ServerReport, { type: 'sample' }>> {
   server.send({ type: 'sample' });
@@ -281,9 +288,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     for (let g = 0; g < o.generators; g++) {
       // LOAD_GENERATOR_FLAGS: extra node flags for the generator processes (e.g. --cpu-prof).
-      const child: Generator = spawn('generator-child.ts', `generator ${g}`, (process.env.LOAD_GENERATOR_FLAGS ?? '').split(' ').filter(Boolean));
+      const child = spawnGenerator(`generator ${g}`, o.generatorNice, (process.env.LOAD_GENERATOR_FLAGS ?? '').split(' ').filter(Boolean));
       generators.push(child);
-      if (o.generatorNice > 0 && child.proc.pid !== undefined) setPriority(child.proc.pid, o.generatorNice);
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
       child.send({ type: 'connect', url: ready.url, count, localAddresses: addresses, download: o.download, fullDownloads: o.fullDownloads });
     }

@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { dropClusterState, uniqueClusterState } from '../../scripts/cluster/cluster-state.js';
 import { metricSum, scrape } from '../../scripts/cluster/metrics-text.js';
 import { startCluster, type RunningCluster } from '../../scripts/cluster/start-cluster.js';
-import { Child, probeHealth, quantile, round1, spawn } from '../load.js';
-import type { GeneratorCommand, GeneratorReport, RoundStats } from '../load/generator-child.js';
+import { probeHealth, quantile, round1, spawnGenerator, type Generator } from '../load.js';
+import type { GeneratorReport, RoundStats } from '../load/generator-child.js';
 
 export interface ScaleOptions {
   readonly connections: number;
@@ -27,6 +27,8 @@ export interface ScaleOptions {
    * more shows what adopting the live processes' partial sums saves.
    */
   readonly killAfterAccepted: number;
+  /** The generators' CPU priority (bench/load.ts, --generator-nice). */
+  readonly generatorNice: number;
 }
 
 /** Milestones of a failover, ms after the SIGKILL (null: not seen). */
@@ -80,7 +82,6 @@ export interface PhaseResult {
 const TOKEN = 'bench-scale-admin-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const TASK = 'scale-2nn';
-type Generator = Child<GeneratorCommand, GeneratorReport>;
 const log = (msg: string): void => void process.stderr.write(`[scale] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,7 +166,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   try {
     const addresses = Array.from({ length: o.addresses }, (_, i) => `127.0.0.${i + 1}`);
     for (let g = 0; g < o.generators; g++) {
-      const child: Generator = spawn('generator-child.ts', `generator ${g}`);
+      const child = spawnGenerator(`generator ${g}`, o.generatorNice);
       generators.push(child);
       const count = Math.floor(o.connections / o.generators) + (g < o.connections % o.generators ? 1 : 0);
       child.send({ type: 'connect', url: cluster.url, count, localAddresses: addresses, download: true, fullDownloads: process.env.SCALE_FULL_DOWNLOADS === '1' });
