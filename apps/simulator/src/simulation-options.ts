@@ -173,3 +173,12 @@ export function batchSizeFor(o: Pick<SimulationOptions, 'batchSize'>): number {
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/**
+ * The round quorum (`rounds.minClients`) a simulation uses when none is given: half the target, and
+ * in the asynchronous mode no more than the buffer, whose closes would otherwise all be refused as
+ * too small (the server refuses such a task: core's checkAsyncMode).
+ */
+export function defaultQuorum(target: number, asyncBufferSize?: number): number {
+  return Math.max(1, Math.min(Math.ceil(target / 2), asyncBufferSize ?? Infinity));
+}

@@ -16,7 +16,7 @@ import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import { createInbox, createRoundTracker } from './round-tracker.js';
 import { createSimulatedTrainer } from './simulated-trainer.js';
 import { loadSimulationData } from './simulation-data.js';
-import { batchSizeFor, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
+import { batchSizeFor, defaultQuorum, resolveSimulationOptions, targetClients, type SimulationOptions } from './simulation-options.js';
 import { createTask, startTask, stopTask } from './task-api.js';
 import { createSharedModelCaches } from './shared-model-cache.js';
 
@@ -111,7 +111,7 @@ export async function* runSimulation(input: Partial<SimulationOptions> = {}): As
             targetClients: target,
             overSelection: 1,
             // The round closes as soon as all `target` arrive; the quorum only matters at the deadline.
-            minClients: o.minClients ?? Math.max(1, Math.ceil(target / 2)),
+            minClients: o.minClients ?? defaultQuorum(target, o.async?.bufferSize),
             deadlineMs: o.deadlineMs,
             maxRounds: o.rounds,
             minAvailable: target,

@@ -43,6 +43,7 @@ export { defaultPersonalLayers, gatherTensors, layerOfTensor, mergeTensors, spli
 export { initialPersonalLayers, personalLayersOrStart, personalWeightsForPrediction, PERSONAL_INIT_SEED } from './weights/personal-start.js';
 export { DITTO_LAMBDA_DEFAULT, MIN_PERSONAL_REPORTS, PERSONAL_METRICS, personalizationInfoSchema, personalizationSchema, withoutPersonalMetrics, type PersonalizationConfig, type PersonalizationConfigInput } from './protocol/personalization.js';
 export { secureAggregationSchema, type SecureAggregationConfig } from './protocol/secure-aggregation.js';
+export { checkAsyncMode } from './protocol/async-mode-check.js';
 export { checkSecureAggregation } from './protocol/secure-aggregation-check.js';
 export {
   SECAGG_STAGES,

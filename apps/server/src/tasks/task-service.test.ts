@@ -72,6 +72,13 @@ describe('task service', () => {
     expect([bad.builds, checked.builds]).toEqual([0, 0]);
   });
 
+  it('refuses an asynchronous task whose buffer is below the round quorum, before anything is built', async () => {
+    const { engine, created } = fakeEngine();
+    const s = source({ config: { ...CONFIG, mode: 'async', async: { bufferSize: 3 }, rounds: { targetClients: 10, minClients: 5 } } as never });
+    expect(await codeOf(createTaskService(engine).create(s))).toMatch(/^INVALID_CONFIG: config\.async\.bufferSize: 3 is below rounds\.minClients \(5\)/);
+    expect([s.builds, created.length]).toEqual([0, 0]);
+  });
+
   it('takes the data schema the build refined (a template fills in its defaults)', async () => {
     const { engine, created } = fakeEngine();
     const data = { kind: 'tabular' as const, inputShape: [2], numClasses: 2, labels: ['a', 'b'] };

@@ -1,4 +1,4 @@
-import { ChorusError, checkSecureAggregation, defaultPersonalLayers, gatherTensors, splitLayout, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec, type TrainingConfig } from '@chorus/core';
+import { ChorusError, checkAsyncMode, checkSecureAggregation, defaultPersonalLayers, gatherTensors, splitLayout, taskConfigSchema, type DataSchema, type TaskConfig, type TensorSpec, type TrainingConfig } from '@chorus/core';
 import type { RoundEngine } from '../rounds/round-engine.js';
 import type { StoredTask } from '../storage/storage.js';
 import { describeZodError } from '../transport/socket-handlers.js';
@@ -39,6 +39,7 @@ export function createTaskService(engine: Pick<RoundEngine, 'hasTask' | 'createT
       const parsed = taskConfigSchema.safeParse(source.config);
       if (!parsed.success) throw new ChorusError('INVALID_CONFIG', describeZodError(parsed.error, 'config'));
       checkSecureAggregation(parsed.data);
+      checkAsyncMode(parsed.data);
       source.check?.(parsed.data);
       // Checked here, before a model is built; two creates racing for one id meet storage's own check.
       if (engine.hasTask(parsed.data.id)) throw new ChorusError('INVALID_CONFIG', `config.id: task "${parsed.data.id}" already exists`);

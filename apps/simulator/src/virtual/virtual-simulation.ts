@@ -22,7 +22,7 @@ import { evaluateModel, getModelTemplate, writeModelWeights } from '@chorus/ml';
 import { initNodeBackend } from '@chorus/ml/node';
 import { createSimulatedTrainer } from '../simulated-trainer.js';
 import { loadSimulationData } from '../simulation-data.js';
-import { batchSizeFor, targetClients } from '../simulation-options.js';
+import { batchSizeFor, defaultQuorum, targetClients } from '../simulation-options.js';
 import { drawDeviceTraits, exponential, transferMs, type DeviceProfile, type DeviceTraits } from './device-profile.js';
 import { VirtualClock } from './virtual-clock.js';
 import { resolveVirtualOptions, type VirtualSimulationInput, type VirtualSimulationOptions } from './virtual-options.js';
@@ -322,7 +322,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
           name: `Virtual-clock simulation: ${o.model}, ${o.clients} devices (${profile.id}), ${o.partition}`,
           template: o.model,
           training: { localEpochs: o.localEpochs, batchSize: batchSizeFor(o), optimizer: 'sgd', learningRate: o.learningRate, proxMu: 0, maxExamples: o.maxExamples },
-          rounds: { targetClients: target, overSelection: o.overSelection, minClients: o.minClients ?? Math.max(1, Math.ceil(target / 2)), deadlineMs: o.deadlineMs, maxRounds: 0, minAvailable: target, minExamples: 1, backends: [] },
+          rounds: { targetClients: target, overSelection: o.overSelection, minClients: o.minClients ?? defaultQuorum(target, o.taskExtras?.mode === 'async' ? (o.taskExtras.async as { bufferSize?: number } | undefined)?.bufferSize : undefined), deadlineMs: o.deadlineMs, maxRounds: 0, minAvailable: target, minExamples: 1, backends: [] },
           strategy: o.strategy,
           codec: o.codec,
           ...(o.privacy ? { privacy: o.privacy } : {}),
