@@ -153,10 +153,12 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   const cluster = await startCluster({
     processes,
     ...state,
-    args: ['--no-demo-task', '--no-evaluate', '--log-level', 'warn'],
+    args: ['--no-demo-task', '--no-evaluate', '--log-level', process.env.SCALE_LOG_LEVEL ?? 'warn'],
     env: { CHORUS_ADMIN_TOKEN: TOKEN },
     maxConnections: o.connections + 1000,
     onUnexpectedExit: (name, how) => log(`${name} ${how}`),
+    // SCALE_LOG_GREP (with SCALE_LOG_LEVEL=info, say): the processes' log lines containing it, on stderr.
+    ...(process.env.SCALE_LOG_GREP ? { onOutput: (name: string, line: string) => (line.includes(process.env.SCALE_LOG_GREP!) ? log(`${name}: ${line.slice(0, 600)}`) : undefined) } : {}),
   });
   const generators: Generator[] = [];
   const result: { -readonly [K in keyof PhaseResult]: PhaseResult[K] } = {
