@@ -36,7 +36,7 @@ function fakeWs(raw: FakeRaw) {
 
 describe('ReadBudget', () => {
   it('stops reading the sockets that go over a turn’s bytes and reads them again in later turns, oldest first', async () => {
-    const budget = new ReadBudget(1000, 2);
+    const budget = new ReadBudget(1000, 2, 10, 2, () => 0);
     const raws = Array.from({ length: 5 }, () => new FakeRaw());
     for (const raw of raws) budget.attach(fakeWs(raw), raw);
 
@@ -57,7 +57,7 @@ describe('ReadBudget', () => {
   });
 
   it('leaves a socket the inbox paused to the inbox', async () => {
-    const budget = new ReadBudget(100, 8);
+    const budget = new ReadBudget(100, 8, 10, 2, () => 0);
     const raw = new FakeRaw();
     const ws = fakeWs(raw);
     budget.attach(ws, raw);
@@ -72,7 +72,7 @@ describe('ReadBudget', () => {
   });
 
   it('forgets a socket that closes while it waits', async () => {
-    const budget = new ReadBudget(10, 1);
+    const budget = new ReadBudget(10, 1, 10, 2, () => 0);
     const raw = new FakeRaw();
     budget.attach(fakeWs(raw), raw);
     raw.read(20);
@@ -81,9 +81,40 @@ describe('ReadBudget', () => {
     expect(budget.waitingSockets()).toBe(0);
   });
 
+  it('gives a turn that came late a larger budget, at most twice the base', async () => {
+    let clock = 0;
+    const budget = new ReadBudget(1000, 2, 10, 2, () => clock);
+    const raws = Array.from({ length: 8 }, () => new FakeRaw());
+    for (const raw of raws) budget.attach(fakeWs(raw), raw);
+    for (const raw of raws) raw.read(500); // two fit, six wait
+    expect(budget.waitingSockets()).toBe(6);
+
+    clock = 15; // 1.5 turns since the last: three resumed
+    await nextTurn();
+    expect(budget.waitingSockets()).toBe(3);
+    // …and 1,500 bytes may be read in this turn by others.
+    const late = new FakeRaw();
+    budget.attach(fakeWs(late), late);
+    late.read(1400);
+    expect(late.paused).toBe(false);
+    late.read(200);
+    expect(late.paused).toBe(true);
+
+    for (const raw of [new FakeRaw(), new FakeRaw(), new FakeRaw()]) {
+      budget.attach(fakeWs(raw), raw);
+      raw.read(100);
+    }
+    expect(budget.waitingSockets()).toBe(7);
+    clock = 1000; // a long stall: still only twice the base (four resumed)
+    await nextTurn();
+    expect(budget.waitingSockets()).toBe(3);
+  });
+
   it('refuses a budget that could never read anything', () => {
     expect(() => new ReadBudget(0)).toThrow(RangeError);
     expect(() => new ReadBudget(10, 0)).toThrow(RangeError);
+    expect(() => new ReadBudget(10, 1, 0)).toThrow(RangeError);
+    expect(() => new ReadBudget(10, 1, 10, 0.5)).toThrow(RangeError);
   });
 
   describe('on a real TCP socket', () => {

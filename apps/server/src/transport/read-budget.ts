@@ -23,7 +23,8 @@ interface Reader {
  *
  * So each read is counted before `ws` sees it. Once a turn has read `bytesPerTurn`, a socket that
  * delivers data stops being read (its bytes wait in the kernel, where TCP slows the sender) and
- * joins a queue; each following turn resumes the `resumesPerTurn` longest-waiting sockets. A paused
+ * joins a queue; each following turn resumes the `resumesPerTurn` longest-waiting sockets. Both
+ * grow with a turn's distance from the last one (see `turnMs`), up to twice. A paused
  * socket still costs at most one more read (the stream stops reading once its buffer is full), not
  * the decoding. Uploads arriving at network speed never reach the budget; on loopback or after a
  * stall they are taken in turns, oldest first.
@@ -31,19 +32,34 @@ interface Reader {
 export class ReadBudget {
   private used = 0;
   private turnScheduled = false;
+  /** This turn's budget in units of the base one: the time since the last turn ÷ `turnMs`, 1–`maxScale`. */
+  private scale = 1;
+  private lastTurnAt: number;
   /** Sockets waiting to be read again, oldest first (a Set keeps insertion order). */
   private readonly waiting = new Set<Reader>();
   /** Sockets resumed at this turn's start: they read what waits for them, however much (see nextTurn). */
   private readonly granted = new Set<Reader>();
 
   constructor(
-    /** 1 MiB: five 2NN updates; 2 MiB and 16 resumes gave longer stalls in the load bench (bench/README.md, "load"). */
+    /** Bytes per turn of `turnMs`: 1 MiB is five 2NN updates. */
     readonly bytesPerTurn = 2 ** 20,
+    /** Waiting sockets resumed per turn of `turnMs`. */
     readonly resumesPerTurn = 8,
+    /**
+     * A turn that came later than this gets a larger budget, in proportion, up to `maxScale` times:
+     * when other work (garbage collection, downloads, broadcasts) makes turns long, a fixed budget
+     * per turn cut the uploads taken per second (395–433 against 556–580 with this, in the load
+     * bench: bench/README.md, "load"), while a budget that grows without a cap lets one turn read
+     * a whole stall's worth again.
+     */
+    readonly turnMs = 10,
+    readonly maxScale = 2,
+    private readonly now: () => number = () => performance.now(),
   ) {
-    if (!(bytesPerTurn > 0 && Number.isInteger(resumesPerTurn) && resumesPerTurn > 0)) {
-      throw new RangeError(`ReadBudget: need bytesPerTurn > 0 and a whole resumesPerTurn > 0 (got ${bytesPerTurn}, ${resumesPerTurn})`);
+    if (!(bytesPerTurn > 0 && Number.isInteger(resumesPerTurn) && resumesPerTurn > 0 && turnMs > 0 && maxScale >= 1)) {
+      throw new RangeError(`ReadBudget: need bytesPerTurn > 0, a whole resumesPerTurn > 0, turnMs > 0 and maxScale ≥ 1 (got ${bytesPerTurn}, ${resumesPerTurn}, ${turnMs}, ${maxScale})`);
     }
+    this.lastTurnAt = now();
   }
 
   /** Counts `raw`'s reads against the budget; `ws` is the WebSocket reading it (resumed through it, so its own pause wins). */
@@ -64,7 +80,7 @@ export class ReadBudget {
   private onData(reader: Reader, bytes: number): void {
     this.used += bytes;
     this.scheduleTurn();
-    if (this.used <= this.bytesPerTurn || this.granted.has(reader)) return;
+    if (this.used <= this.bytesPerTurn * this.scale || this.granted.has(reader)) return;
     // This chunk still goes to ws (an emit cannot be taken back); the next ones wait.
     reader.raw.pause();
     this.waiting.add(reader);
@@ -81,9 +97,12 @@ export class ReadBudget {
     this.turnScheduled = false;
     this.used = 0;
     this.granted.clear();
+    const now = this.now();
+    this.scale = Math.min(this.maxScale, Math.max(1, (now - this.lastTurnAt) / this.turnMs));
+    this.lastTurnAt = now;
     let resumed = 0;
     for (const reader of this.waiting) {
-      if (resumed++ >= this.resumesPerTurn) break;
+      if (resumed++ >= this.resumesPerTurn * this.scale) break;
       this.waiting.delete(reader);
       // A socket the inbox paused (back-pressure) stays paused: the inbox resumes it.
       if (reader.ws.isPaused) continue;
