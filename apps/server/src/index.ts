@@ -173,7 +173,13 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
   // (a direct send reaches a socket on any process through the Redis adapter).
   let cluster: ClusterCoordination | null = null;
   const engineTransport: EngineTransport = {
-    send: sockets.send,
+    send: (connectionId, event, msg) => {
+      sockets.send(connectionId, event, msg);
+      if (event === 'round:cancel' && cluster) {
+        const m = msg as { taskId: string; roundId: string; reason: string };
+        cluster.roundOver(m.taskId, m.roundId, m.reason);
+      }
+    },
     broadcast: (taskId, event, msg) => {
       sockets.broadcast(taskId, event, msg);
       cluster?.broadcast(taskId, event, msg);
@@ -208,6 +214,7 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
         leaseMs: cfg.leaseMs,
         logger,
         localBroadcast: sockets.broadcast,
+        localRoundClosed: (roundId, reason) => tap.roundClosed?.(roundId, reason),
       });
       engine.useCoordination(cluster);
       await cluster.connect();

@@ -85,7 +85,7 @@ export const liveSummarySchema = z.object({
 });
 
 /** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
-const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean() }), wirePartialSchema, liveSummarySchema]);
+const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean(), openSlots: z.number().int().nonnegative().nullable().optional() }), wirePartialSchema, liveSummarySchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),
@@ -100,6 +100,8 @@ export const announceSchema = z.union([
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('task:status'), msg: taskStatusSchema }),
   // A new coordinator cancelling the round its dead predecessor left open, for every process's sockets.
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('round:cancel'), msg: roundCancelSchema }),
+  // A round (or an asynchronous assignment) is over: begins waiting for it anywhere are answered ROUND_CLOSED.
+  z.object({ t: z.literal('round-over'), from: id, taskId: id, roundId: id, reason: z.string().max(2000) }),
 ]);
 
 export type Tell = z.infer<typeof tellSchema>;

@@ -21,6 +21,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** Delivers a broadcast to this process's sockets (the socket transport's own broadcast). */
   readonly localBroadcast: <E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]) => void;
+  /** Another process's round is over: this process's waiting upload begins for it are answered. */
+  readonly localRoundClosed?: (roundId: string, reason: string) => void;
 }
 
 /**
@@ -51,6 +53,8 @@ export class ClusterCoordination implements Coordination {
   private watcher: NodeJS.Timeout | null = null;
   /** Every task this process has loaded: the ones whose lease it watches. */
   private readonly known = new Set<string>();
+  /** Rounds whose end this process announced (roundOver: once per round). */
+  private readonly roundsOver = new Set<string>();
   private watching = false;
   private presenceTimer: NodeJS.Timeout | null = null;
   private heart: NodeJS.Timeout | null = null;
@@ -329,6 +333,20 @@ export class ClusterCoordination implements Coordination {
     this.bus.announce({ t: 'broadcast', taskId, event, msg } as Omit<Announce, 'from'>);
   }
 
+  /**
+   * The coordinator told a participant its round is over (round:cancel): the other processes hear it
+   * once per round, so begins waiting there for that round get ROUND_CLOSED at once instead of after
+   * their gate's timeout (the send itself reaches the socket through the Redis adapter, not through
+   * that process's code).
+   */
+  roundOver(taskId: string, roundId: string, reason: string): void {
+    if (this.roundsOver.has(roundId)) return;
+    this.roundsOver.add(roundId);
+    // A few hundred ids is plenty to deduplicate one close's cancels; older ones may be told again.
+    if (this.roundsOver.size > 512) this.roundsOver.delete(this.roundsOver.values().next().value!);
+    this.bus.announce({ t: 'round-over', taskId, roundId, reason: reason.slice(0, 2000) } as Omit<Announce, 'from'>);
+  }
+
   // ---- what other processes announce ----
 
   private async announced(a: Announce): Promise<void> {
@@ -341,6 +359,8 @@ export class ClusterCoordination implements Coordination {
         return;
       case 'broadcast':
         return this.options.localBroadcast(a.taskId, a.event, a.msg as never);
+      case 'round-over':
+        return this.options.localRoundClosed?.(a.roundId, a.reason);
     }
   }
 

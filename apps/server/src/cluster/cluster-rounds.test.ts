@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePayload, type RoundInvite } from '@chorus/core';
+import { encodePayload, type RoundInvite, type UpdateReceipt } from '@chorus/core';
 import { openStorage } from '../storage/open-storage.js';
 import { dropTestSchema, TEST_PG_URL, testSchemaName } from '../storage/pg-test-kit.test-helper.js';
 import type { Storage } from '../storage/storage.js';
@@ -92,6 +92,41 @@ describe('the round engine over three server processes', () => {
     expect(v1.values[0]! - v0.values[0]!).toBeCloseTo(0.2, 5);
     expect((await storage.listReceipts('robust', 1)).filter((r) => r.accepted)).toHaveLength(3);
     for (const p of ps) p.close();
+  });
+
+  it('an over-selected participant on another process waits at update:begin and is told ROUND_CLOSED without uploading', { timeout: 60_000 }, async () => {
+    // Prepare: a round that needs one update, two invited, both on a process that does not coordinate.
+    const created = await api(servers[1]!.url, '/api/tasks', {
+      template: 'mnist-2nn',
+      config: { id: 'gated', name: 'Gated', codec: 'float32', downloadCodec: 'full', rounds: { targetClients: 1, minClients: 1, minAvailable: 2, overSelection: 2, deadlineMs: 30_000 } },
+    });
+    expect(created.status).toBe(201);
+    for (const s of servers) await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/gated')).status === 200 ? true : undefined));
+    const { index } = await eventually('a coordinator', async () => coordinator('gated').catch(() => undefined));
+    const remote = servers[(index + 1) % 3]!;
+    const [a, b] = [new TestParticipant(remote.url), new TestParticipant(remote.url)];
+    clients.push(a, b);
+    expect((await a.join('gated')).ok).toBe(true);
+    expect((await b.join('gated')).ok).toBe(true);
+    expect((await api(servers[index]!.url, '/api/tasks/gated/start', {})).status).toBe(200);
+    const [ia, ib] = await Promise.all([a, b].map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
+    const v0 = await fetchWeights(remote.url, 'gated', 0);
+    const payload = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.1) }, 'float32');
+    const beginOf = (invite: RoundInvite) => ({ taskId: 'gated', roundId: invite.roundId, version: invite.version, numExamples: 10, byteLength: payload.byteLength, metrics: { loss: 1 } });
+    // Execute: A is admitted and uploads; B begins while A's upload runs, then A's update completes the round.
+    const beganA = await a.request<{ uploadId: string }>('update:begin', beginOf(ia!));
+    expect(beganA.ok).toBe(true);
+    const beganB = b.request<{ uploadId: string }>('update:begin', beginOf(ib!));
+    for (let seq = 0, off = 0; off < payload.byteLength; seq++, off += 256 * 1024) {
+      expect((await a.request('update:chunk', { uploadId: beganA.ok ? beganA.data.uploadId : '', seq, data: payload.subarray(off, off + 256 * 1024) })).ok).toBe(true);
+    }
+    const endA = await a.request<UpdateReceipt>('update:end', { uploadId: beganA.ok ? beganA.data.uploadId : '' });
+    // Assert: A's update was taken; B was never let upload (the coordinator had one slot, A held it) and hears the round is over.
+    expect(endA).toMatchObject({ ok: true, data: { accepted: true } });
+    const answerB = await beganB;
+    expect(answerB.ok).toBe(false);
+    expect(answerB.ok ? null : answerB.error.code).toBe('ROUND_CLOSED');
+    await api(servers[index]!.url, '/api/tasks/gated/stop', {});
   });
 
   it('records declines and disconnections on other processes in the round, exactly', { timeout: 60_000 }, async () => {

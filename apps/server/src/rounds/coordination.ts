@@ -41,6 +41,12 @@ export interface RoundRules {
   readonly bound: number | null;
   /** Whether that process folds the upload into its own partial sum (linear strategies). */
   readonly partial: boolean;
+  /**
+   * Updates the round still needs (its target − accepted) when it answered; null: no limit (not
+   * collecting). The asking process's upload gate lets no more of its own uploads run at once, so
+   * over-selected participants there wait at update:begin instead of uploading for a full round.
+   */
+  readonly openSlots?: number | null;
 }
 
 /** One process's partial sum of a round's uploads: Σ nᵢuᵢ, Σ nᵢ, and example-weighted metric sums. */

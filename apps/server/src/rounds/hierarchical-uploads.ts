@@ -25,6 +25,24 @@ export class HierarchicalUploads {
     this.rules.set(taskId, { ...rules, roundId });
   }
 
+  /**
+   * How many of this process's uploads for the round may run at once, as far as the coordinator's
+   * last answer says (less this process's uploads accepted since); undefined when it never said.
+   * Between answers it can only be too high (a round's accepted count never falls), which lets
+   * uploads run as they did before the coordinator said anything.
+   */
+  openSlots(taskId: string, roundId: string): number | undefined {
+    const rules = this.rules.get(taskId);
+    if (!rules || rules.roundId !== roundId || rules.openSlots === undefined) return undefined;
+    return rules.openSlots === null ? Infinity : rules.openSlots;
+  }
+
+  /** One of this process's uploads was accepted: one slot fewer until the coordinator says otherwise. */
+  private accepted(taskId: string, roundId: string): void {
+    const rules = this.rules.get(taskId);
+    if (rules && rules.roundId === roundId && typeof rules.openSlots === 'number') this.rules.set(taskId, { ...rules, openSlots: Math.max(0, rules.openSlots - 1) });
+  }
+
   /** The round's rules when its uploads fold into a partial sum here; null: forward them whole. */
   partialRules(taskId: string, roundId: string): RoundRules | null {
     const rules = this.rules.get(taskId);
@@ -50,6 +68,7 @@ export class HierarchicalUploads {
     const done = this.partials.expect(begin.taskId, begin.roundId);
     try {
       return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
+        if (receipt.accepted) this.accepted(begin.taskId, begin.roundId);
         if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, participantId, task.layout, parsed.update, begin.numExamples, begin.metrics);
       });
     } finally {

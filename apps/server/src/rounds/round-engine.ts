@@ -497,6 +497,9 @@ export class RoundEngine {
 
   /** How many uploads for the round may run at once: the updates it still needs while it collects. */
   openSlots(taskId: string, roundId: string): number {
+    // A round coordinated elsewhere: what its coordinator last said (upload checks carry it).
+    const told = this.coordinates(taskId) ? undefined : this.uploads.openSlots(taskId, roundId);
+    if (told !== undefined) return told;
     return this.runners.get(taskId)?.openSlots(roundId) ?? Infinity;
   }
 

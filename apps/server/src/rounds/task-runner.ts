@@ -11,7 +11,7 @@ import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outco
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './task-secure-round.js';
-import type { PartialSum } from './coordination.js';
+import type { PartialSum, RoundRules } from './coordination.js';
 import { partialSumUpdate } from './partial-sums.js';
 import { InviteDownloadChecks } from './download-checks.js';
 
@@ -687,10 +687,11 @@ export class TaskRunner implements RoundCloserHost {
    * whether it may fold them into a partial sum (a linear aggregate, and the engine collects partial
    * sums). Throws as checkUpdate does.
    */
-  roundRules(participantId: string, roundId: string, version: number): { bound: number | null; partial: boolean } {
+  roundRules(participantId: string, roundId: string, version: number): RoundRules {
     this.checkUpdate(participantId, roundId, version);
     const bound = this.round!.invite.maxUpdateNorm;
-    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config) };
+    const open = this.openSlots(roundId);
+    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: Number.isFinite(open) ? open : null };
   }
 
   /**

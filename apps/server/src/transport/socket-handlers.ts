@@ -34,6 +34,8 @@ export const taskRoom = (taskId: string): string => `task:${taskId}`;
 /** What the socket layer wants to hear of the engine's messages (the upload gate: round:cancel). */
 export interface TransportTap {
   roundOver?(connectionId: string, roundId: string, reason: string): void;
+  /** A round coordinated on another process is over: every begin waiting for it, whichever connection. */
+  roundClosed?(roundId: string, reason: string): void;
 }
 
 /** Engine → participants over Socket.IO: one room per task, and each socket's own room by id. */
@@ -161,7 +163,10 @@ export function attachSocketHandlers(
   const inbox = new SocketInbox();
   // And the poll phase before it: a bounded number of bytes read from WebSockets per turn (ReadBudget).
   budgetWebSocketReads(io.engine, new ReadBudget());
-  if (options.tap) options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
+  if (options.tap) {
+    options.tap.roundOver = (connectionId, roundId, reason) => gate.roundOver(connectionId, roundId, reason);
+    options.tap.roundClosed = (roundId, reason) => gate.roundClosed(roundId, reason);
+  }
 
   // One listener per event for the whole server, registered on each socket (see listener()).
   const listeners: [keyof ClientToServerEvents, (this: ChorusSocket, ...args: unknown[]) => void][] = [

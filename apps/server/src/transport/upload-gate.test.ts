@@ -39,6 +39,20 @@ describe('UploadGate', () => {
     expect(gate.state('r1')).toEqual({ inFlight: 0, waiting: 0 });
   });
 
+  it('answers every begin waiting for a round ROUND_CLOSED when the round is over everywhere, and leaves other rounds alone', async () => {
+    const h = host(1);
+    const gate = new UploadGate(h);
+    await gate.admit('a', 't', 'r1', 10);
+    const [b, c] = [gate.admit('b', 't', 'r1', 10), gate.admit('c', 't', 'r1', 10)];
+    await gate.admit('x', 't', 'r2', 10);
+    const y = gate.admit('y', 't', 'r2', 10);
+    gate.roundClosed('r1', 'the round reached its target number of updates');
+    for (const p of [b, c]) expect(await settled(p)).toBe('ROUND_CLOSED');
+    expect(await settled(y)).toBe('waiting');
+    expect(gate.state('r1')).toEqual({ inFlight: 1, waiting: 0 });
+    gate.roundClosed('r3', 'nobody waits for it'); // unknown round: nothing happens
+  });
+
   it('gives a waiter UNAVAILABLE (retryable) after maxWaitMs, and keeps a retried begin in its slot', async () => {
     const gate = new UploadGate(host(1), 30);
     await gate.admit('a', 't', 'r1', 10);

@@ -81,6 +81,18 @@ export class UploadGate {
     }
   }
 
+  /**
+   * The round is over (its coordinator, on another process, said so): every begin waiting for it is
+   * answered ROUND_CLOSED. Several processes: the coordinator's round:cancel reaches a socket here
+   * through the Redis adapter, past this process's transport, so the bus carries this instead.
+   */
+  roundClosed(roundId: string, reason: string): void {
+    const r = this.rounds.get(roundId);
+    if (!r) return;
+    for (const w of [...r.waiting]) this.drop(r, w.connectionId, new ChorusError('ROUND_CLOSED', `round "${roundId}" is over: ${reason}`));
+    this.pump(roundId);
+  }
+
   /** Lets waiters in while there is room; forgets a round with nobody left in it. */
   private pump(roundId: string): void {
     const r = this.rounds.get(roundId);
