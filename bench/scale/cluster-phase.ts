@@ -62,7 +62,8 @@ export interface PhaseResult {
   readonly joined: number;
   readonly joinErrors: string[];
   /** `uploadsMs`: first invite → last accepted upload (downloads and uploads of the round; compare with the failover's restarted round). */
-  readonly rounds: { round: number; version: number; accepted: number; refused: Record<string, number>; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
+  /** `wastedUploadBytes`: bytes uploaded for updates that were not accepted (the load benchmark's figure). */
+  readonly rounds: { round: number; version: number; accepted: number; refused: Record<string, number>; wastedUploadBytes: number; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
   readonly roundCloseMs: number | null;
   readonly acceptedByProcess: number[];
   /** On each process's health port (what a load balancer probes: answered off the main thread). */
@@ -132,8 +133,8 @@ async function collect(generators: Generator[]) {
   return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
-function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt' | 'refused'> {
-  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity, refused: {} as Record<string, number> };
+function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt' | 'refused' | 'wastedBytes'> {
+  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity, refused: {} as Record<string, number>, wastedBytes: 0 };
   for (const s of stats) {
     const r = s.rounds[roundId];
     if (!r) continue;
@@ -141,6 +142,7 @@ function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: s
     m.invited += r.invited;
     m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
     m.firstInviteAt = Math.min(m.firstInviteAt, r.firstInviteAt);
+    m.wastedBytes += r.wastedBytes;
     for (const [k, n] of Object.entries(r.refused)) m.refused[k] = (m.refused[k] ?? 0) + n;
   }
   return m;
@@ -230,7 +232,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const r = merged(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
-      result.rounds.push({ round: v, version: v, accepted: r.accepted, refused: r.refused, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
+      result.rounds.push({ round: v, version: v, accepted: r.accepted, refused: r.refused, wastedUploadBytes: r.wastedBytes, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
     result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
