@@ -17,9 +17,11 @@ interface Reader {
  *
  * libuv's poll phase reads every ready socket before any timer runs, each up to 32 reads of 64 KB,
  * and `ws` decodes what it read there and then (joining a 200 KB frame from its reads into a fresh
- * buffer). When a thousand participants upload at once, every socket is ready in the same turn: one
- * poll phase read and joined ~200 MB while timers waited 350–440 ms (issue 11). The inbox's
- * back-pressure (SocketInbox) cannot stop this: it pauses a socket only after its event was decoded.
+ * buffer). When a thousand participants upload at once, every socket is ready in the same turn, and
+ * while V8 marks the heap for external-memory pressure each ArrayBuffer allocated there costs a
+ * 5–10 ms marking step: one poll phase could carry most of a collection's marking while timers
+ * waited (issue 11). The inbox's back-pressure (SocketInbox) cannot stop this: it pauses a socket
+ * only after its event was decoded.
  *
  * So each read is counted before `ws` sees it. Once a turn has read `bytesPerTurn`, a socket that
  * delivers data stops being read (its bytes wait in the kernel, where TCP slows the sender) and
