@@ -154,6 +154,28 @@ export const round1 = (x: number): number => Math.round(x * 10) / 10;
 type Server = Child<ServerCommand, ServerReport>;
 export type Generator = Child<GeneratorCommand, GeneratorReport>;
 
+/** One round's figures over every generator: counts and bytes summed, first and last times, worst durations. */
+export function mergeRoundStats(stats: readonly Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): RoundStats {
+  const merged: RoundStats = { invited: 0, firstInviteAt: Infinity, accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0, wholeModelFallbacks: 0 };
+  for (const s of stats) {
+    const r = s.rounds[roundId];
+    if (!r) continue;
+    merged.invited += r.invited;
+    merged.firstInviteAt = Math.min(merged.firstInviteAt, r.firstInviteAt);
+    merged.accepted += r.accepted;
+    merged.lastAcceptedAt = Math.max(merged.lastAcceptedAt, r.lastAcceptedAt);
+    merged.cancelled += r.cancelled;
+    merged.wastedBytes += r.wastedBytes;
+    merged.uploadedBytes += r.uploadedBytes;
+    merged.downloadMsMax = Math.max(merged.downloadMsMax, r.downloadMsMax);
+    merged.uploadMsMax = Math.max(merged.uploadMsMax, r.uploadMsMax);
+    merged.downloadRetries += r.downloadRetries;
+    merged.wholeModelFallbacks += r.wholeModelFallbacks;
+    for (const [k, n] of Object.entries(r.refused)) merged.refused[k] = (merged.refused[k] ?? 0) + n;
+  }
+  return merged;
+}
+
 /** A generator process, at CPU priority `nice` (0–19; see --generator-nice for why). */
 export function spawnGenerator(name: string, nice: number, execArgv: string[] = []): Generator {
   const child: Generator = spawn('generator-child.ts', name, execArgv);
@@ -211,24 +233,7 @@ async function phase(server: Server, generators: Generator[], o: Options, templa
   const stats = await Promise.all(generators.map((g) => g.next('stats', 60_000)));
 
   const perRound = closed.map((c) => {
-    const roundId = `${taskId}-r${c.round}`;
-    const merged: RoundStats = { invited: 0, firstInviteAt: Infinity, accepted: 0, lastAcceptedAt: 0, refused: {}, cancelled: 0, wastedBytes: 0, uploadedBytes: 0, downloadMsMax: 0, uploadMsMax: 0, downloadRetries: 0, wholeModelFallbacks: 0 };
-    for (const s of stats) {
-      const r = s.rounds[roundId];
-      if (!r) continue;
-      merged.invited += r.invited;
-      merged.firstInviteAt = Math.min(merged.firstInviteAt, r.firstInviteAt);
-      merged.accepted += r.accepted;
-      merged.lastAcceptedAt = Math.max(merged.lastAcceptedAt, r.lastAcceptedAt);
-      merged.cancelled += r.cancelled;
-      merged.wastedBytes += r.wastedBytes;
-      merged.uploadedBytes += r.uploadedBytes;
-      merged.downloadMsMax = Math.max(merged.downloadMsMax, r.downloadMsMax);
-      merged.uploadMsMax = Math.max(merged.uploadMsMax, r.uploadMsMax);
-      merged.downloadRetries += r.downloadRetries;
-      merged.wholeModelFallbacks += r.wholeModelFallbacks;
-      for (const [k, n] of Object.entries(r.refused)) merged.refused[k] = (merged.refused[k] ?? 0) + n;
-    }
+    const merged = mergeRoundStats(stats, `${taskId}-r${c.round}`);
     const key = `${taskId}@${c.version}`;
     const reached = stats.reduce((n, s) => n + (s.versions[key]?.count ?? 0), 0);
     const lastAt = Math.max(0, ...stats.map((s) => s.versions[key]?.lastAt ?? 0));

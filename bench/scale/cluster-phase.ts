@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { dropClusterState, uniqueClusterState } from '../../scripts/cluster/cluster-state.js';
 import { metricSum, scrape } from '../../scripts/cluster/metrics-text.js';
 import { startCluster, type RunningCluster } from '../../scripts/cluster/start-cluster.js';
-import { probeHealth, quantile, round1, spawnGenerator, type Generator } from '../load.js';
-import type { GeneratorReport, RoundStats } from '../load/generator-child.js';
+import { mergeRoundStats, probeHealth, quantile, round1, spawnGenerator, type Generator } from '../load.js';
+import type { GeneratorReport } from '../load/generator-child.js';
 
 export interface ScaleOptions {
   readonly connections: number;
@@ -133,20 +133,6 @@ async function collect(generators: Generator[]) {
   return Promise.all(generators.map((g) => next(g, 'stats', 60_000)));
 }
 
-function merged(stats: Extract<GeneratorReport, { type: 'stats' }>[], roundId: string): Pick<RoundStats, 'accepted' | 'lastAcceptedAt' | 'invited' | 'firstInviteAt' | 'refused' | 'wastedBytes'> {
-  const m = { accepted: 0, lastAcceptedAt: 0, invited: 0, firstInviteAt: Infinity, refused: {} as Record<string, number>, wastedBytes: 0 };
-  for (const s of stats) {
-    const r = s.rounds[roundId];
-    if (!r) continue;
-    m.accepted += r.accepted;
-    m.invited += r.invited;
-    m.lastAcceptedAt = Math.max(m.lastAcceptedAt, r.lastAcceptedAt);
-    m.firstInviteAt = Math.min(m.firstInviteAt, r.firstInviteAt);
-    m.wastedBytes += r.wastedBytes;
-    for (const [k, n] of Object.entries(r.refused)) m.refused[k] = (m.refused[k] ?? 0) + n;
-  }
-  return m;
-}
 
 export async function clusterPhase(processes: number, o: ScaleOptions, failover: boolean): Promise<PhaseResult> {
   const state = uniqueClusterState('scale');
@@ -229,7 +215,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
 
     for (let v = 1; v <= o.rounds; v++) {
       // Round v made version v (rounds and versions count together from a fresh task).
-      const r = merged(stats, `${TASK}-r${v}`);
+      const r = mergeRoundStats(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
       result.rounds.push({ round: v, version: v, accepted: r.accepted, refused: r.refused, wastedUploadBytes: r.wastedBytes, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
@@ -295,12 +281,12 @@ async function measureFailover(cluster: RunningCluster, generators: Generator[],
   const victim = coordinators[0]!;
   const next = o.rounds + 1;
   const waitUntil = Date.now() + o.deadlineMs + 30_000;
-  while (Date.now() < waitUntil && merged(await collect(generators), `${TASK}-r${next}`).accepted < o.killAfterAccepted) await sleep(100);
+  while (Date.now() < waitUntil && mergeRoundStats(await collect(generators), `${TASK}-r${next}`).accepted < o.killAfterAccepted) await sleep(100);
   if (Date.now() >= waitUntil) {
     result.failoverError = `round ${next} never received ${o.killAfterAccepted} upload(s)`;
     return;
   }
-  const acceptedAtKill = merged(await collect(generators), `${TASK}-r${next}`).accepted;
+  const acceptedAtKill = mergeRoundStats(await collect(generators), `${TASK}-r${next}`).accepted;
   const before = latest(await versions(cluster, alive));
   const watch = new Redis(cluster.redis, { maxRetriesPerRequest: 1 });
   const token = async (): Promise<number | null> => {
