@@ -2,8 +2,8 @@ import { websocketOf, type PausableReader } from './socket-inbox.js';
 
 /** The part of a TCP socket the budget uses: its reads, and stopping them. */
 export interface BudgetedSocket {
-  prependListener(event: 'data', fn: (chunk: { length: number }) => void): unknown;
-  once(event: 'close', fn: () => void): unknown;
+  prependListener(event: 'data', fn: (this: BudgetedSocket, chunk: { length: number }) => void): unknown;
+  on(event: 'close', fn: (this: BudgetedSocket) => void): unknown;
   pause(): unknown;
 }
 
@@ -11,6 +11,10 @@ interface Reader {
   readonly raw: BudgetedSocket;
   readonly ws: PausableReader;
 }
+
+/** Where a counted socket keeps its Reader, so the budget's two listeners are shared by every socket. */
+const READER = Symbol('chorus.readBudget.reader');
+type Counted = BudgetedSocket & { [READER]?: Reader };
 
 /**
  * A budget of bytes read from WebSockets per turn of the event loop.
@@ -41,6 +45,9 @@ export class ReadBudget {
   private readonly waiting = new Set<Reader>();
   /** Sockets resumed at this turn's start: they read what waits for them, however much (see nextTurn). */
   private readonly granted = new Set<Reader>();
+  /** One pair of listeners for every socket (as socket-handlers' listener()): no closures per connection. */
+  private readonly onSocketData: (this: Counted, chunk: { length: number }) => void;
+  private readonly onSocketClose: (this: Counted) => void;
 
   constructor(
     /** Bytes per turn of `turnMs`: 1 MiB is five 2NN updates. */
@@ -62,16 +69,26 @@ export class ReadBudget {
       throw new RangeError(`ReadBudget: need bytesPerTurn > 0, a whole resumesPerTurn > 0, turnMs > 0 and maxScale ≥ 1 (got ${bytesPerTurn}, ${resumesPerTurn}, ${turnMs}, ${maxScale})`);
     }
     this.lastTurnAt = now();
+    const budget = this;
+    this.onSocketData = function (chunk) {
+      const reader = this[READER];
+      if (reader) budget.onData(reader, chunk.length);
+    };
+    this.onSocketClose = function () {
+      const reader = this[READER];
+      if (!reader) return;
+      budget.waiting.delete(reader);
+      budget.granted.delete(reader);
+    };
   }
 
   /** Counts `raw`'s reads against the budget; `ws` is the WebSocket reading it (resumed through it, so its own pause wins). */
   attach(ws: PausableReader, raw: BudgetedSocket): void {
-    const reader: Reader = { ws, raw };
-    raw.prependListener('data', (chunk) => this.onData(reader, chunk.length));
-    raw.once('close', () => {
-      this.waiting.delete(reader);
-      this.granted.delete(reader);
-    });
+    const counted = raw as Counted;
+    if (counted[READER]) return; // already counted (an upgrade seen twice)
+    counted[READER] = { ws, raw };
+    raw.prependListener('data', this.onSocketData as (this: BudgetedSocket, chunk: { length: number }) => void);
+    raw.on('close', this.onSocketClose as (this: BudgetedSocket) => void);
   }
 
   /** Sockets waiting for a turn (tests, metrics). */
@@ -120,24 +137,25 @@ export class ReadBudget {
 /** The TCP socket under a ws WebSocket (`_socket`, which ws has kept for years), or null. */
 export function rawSocketOf(ws: PausableReader): BudgetedSocket | null {
   const raw = (ws as { _socket?: Partial<BudgetedSocket> })._socket;
-  return raw && typeof raw.prependListener === 'function' && typeof raw.pause === 'function' && typeof raw.once === 'function' ? (raw as BudgetedSocket) : null;
+  return raw && typeof raw.prependListener === 'function' && typeof raw.pause === 'function' && typeof raw.on === 'function' ? (raw as BudgetedSocket) : null;
 }
 
 /** An engine.io connection: its transport now, and the event when it moves to another. */
 interface EngineConnection {
   readonly transport?: unknown;
-  on(event: 'upgrade', fn: () => void): unknown;
+  on(event: 'upgrade', fn: () => unknown): unknown;
 }
 
 /** Counts every WebSocket connection's reads against `budget`, including connections that upgrade from long-polling. */
 export function budgetWebSocketReads(engine: { on(event: 'connection', fn: (conn: EngineConnection) => void): unknown }, budget: ReadBudget): void {
   engine.on('connection', (conn) => {
-    const attach = (): void => {
+    const attach = (): boolean => {
       const ws = websocketOf({ conn });
       const raw = ws && rawSocketOf(ws);
       if (ws && raw) budget.attach(ws, raw);
+      return raw != null;
     };
-    attach();
-    conn.on('upgrade', attach);
+    // A connection that starts on WebSocket (Chorus's clients do) needs no upgrade listener.
+    if (!attach()) conn.on('upgrade', attach);
   });
 }

@@ -68,7 +68,7 @@ export class UploadGate {
   roundOver(connectionId: string, roundId: string, reason: string): void {
     const r = this.rounds.get(roundId);
     if (!r) return;
-    this.drop(r, connectionId, new ChorusError('ROUND_CLOSED', `round "${roundId}" is over: ${reason}`));
+    this.drop(r, connectionId, roundClosedError(roundId, reason));
     this.pump(roundId);
   }
 
@@ -89,7 +89,11 @@ export class UploadGate {
   roundClosed(roundId: string, reason: string): void {
     const r = this.rounds.get(roundId);
     if (!r) return;
-    for (const w of [...r.waiting]) this.drop(r, w.connectionId, new ChorusError('ROUND_CLOSED', `round "${roundId}" is over: ${reason}`));
+    const error = roundClosedError(roundId, reason);
+    for (const w of r.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
     this.pump(roundId);
   }
 
@@ -134,3 +138,5 @@ export class UploadGate {
     return { inFlight: r?.inFlight.size ?? 0, waiting: r?.waiting.length ?? 0 };
   }
 }
+
+const roundClosedError = (roundId: string, reason: string): ChorusError => new ChorusError('ROUND_CLOSED', `round "${roundId}" is over: ${reason}`);
