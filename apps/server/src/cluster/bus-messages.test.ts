@@ -26,6 +26,21 @@ describe('messages between server processes', () => {
     expect(() => fromWirePartial({ count: 2, examples: 1, participants: ['a'], sum: new Uint8Array(4), metrics: {} })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
+  it("carry an admitted upload's coverage signature, and refuse one that is not a unit signature's values", () => {
+    const begin = { taskId: 't', roundId: 't-r1', version: 0, numExamples: 3, byteLength: 5, metrics: {} };
+    const admit = (verdict: unknown) => askSchema.safeParse({ t: 'ask', from: 'p1', id: 'q1', taskId: 't', request: { kind: 'admit', participantId: 'a', begin, bytes: 5, verdict } });
+    const ok = admit({ l2Norm: 0.5, signature: [0.6, -0.8] });
+    expect(ok.success && fromWireRequest(ok.data.request)).toMatchObject({ kind: 'admit', verdict: { l2Norm: 0.5, signature: [0.6, -0.8] } });
+    expect(admit({ l2Norm: 0.5 }).success).toBe(true);
+    expect(admit({ l2Norm: 0.5, signature: new Array(65).fill(0.1) }).success).toBe(false);
+    expect(admit({ l2Norm: 0.5, signature: [2] }).success).toBe(false);
+    expect(admit({ l2Norm: 0.5, signature: [Number.NaN] }).success).toBe(false);
+    expect(admit({ l2Norm: 0.5, signature: [] }).success).toBe(false);
+    // The coordinator's check answer says whether it wants one.
+    const rules = replySchema.parse({ t: 'reply', id: 'q', ok: true, data: { bound: null, partial: true, openSlots: 3, signature: true } });
+    expect(rules.ok && rules.data).toEqual({ bound: null, partial: true, openSlots: 3, signature: true });
+  });
+
   it('carry a secagg message with its nested byte arrays unchanged, and refuse a malformed one with a typed error', () => {
     const message = { id: 3, masked: Uint8Array.from([9, 8, 7]), shares: [{ to: 1, box: Uint8Array.from([1, 2]) }] };
     const request = { kind: 'secagg' as const, participantId: 'a', message: { taskId: 't', roundId: 't-r1', stage: 'mask' as const, message } };

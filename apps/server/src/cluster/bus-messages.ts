@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, roundCancelSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
+import { SIGNATURE_LENGTH } from '../rounds/update-signature.js';
 
 /**
  * What server processes say to each other over Redis pub/sub. Every message is checked with these
@@ -29,7 +30,7 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
     participantId: id,
     begin: updateBeginSchema,
     bytes: z.number().int().nonnegative(),
-    verdict: z.union([z.object({ l2Norm: z.number().nonnegative() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
+    verdict: z.union([z.object({ l2Norm: z.number().nonnegative(), signature: z.array(z.number().min(-1).max(1)).min(1).max(SIGNATURE_LENGTH).optional() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
   }),
   z.object({ kind: z.literal('partial'), roundId: id, admitted: z.number().int().nonnegative().max(10_000_000).optional() }),
   z.object({ kind: z.literal('summary') }),
@@ -85,7 +86,7 @@ export const liveSummarySchema = z.object({
 });
 
 /** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
-const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean(), openSlots: z.number().int().nonnegative().nullable().optional() }), wirePartialSchema, liveSummarySchema]);
+const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean(), openSlots: z.number().int().nonnegative().nullable().optional(), signature: z.boolean().optional() }), wirePartialSchema, liveSummarySchema]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

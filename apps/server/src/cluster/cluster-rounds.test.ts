@@ -94,6 +94,48 @@ describe('the round engine over three server processes', () => {
     for (const p of ps) p.close();
   });
 
+  it("keeps the coverage signature of every participant's update, whichever process received it (Oort's diversity with partial sums)", { timeout: 60_000 }, async () => {
+    // Prepare: a FedAvg task (its uploads fold into partial sums where they land) ranked by coverage, one participant per process.
+    const created = await api(servers[0]!.url, '/api/tasks', {
+      template: 'mnist-2nn',
+      config: { id: 'diverse', name: 'Diverse', codec: 'float32', downloadCodec: 'full', selection: { id: 'oort', options: { diversity: 0.5 } }, rounds: { targetClients: 3, minClients: 3, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 } },
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    const ps: TestParticipant[] = [];
+    for (const s of servers) {
+      await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/diverse')).status === 200 ? true : undefined));
+      const p = new TestParticipant(s.url);
+      clients.push(p);
+      expect((await p.join('diverse')).ok).toBe(true);
+      ps.push(p);
+    }
+    // Execute: participant i raises label i and lowers label i + 5 of the output layer's bias (the last 10 values).
+    const v0 = await fetchWeights(servers[0]!.url, 'diverse', 0);
+    const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
+    const update = (i: number) => {
+      const values = new Float32Array(v0.values.length).fill(0.001);
+      values.fill(0, values.length - 10);
+      values[values.length - 10 + i] = 0.5;
+      values[values.length - 5 + i] = -0.5;
+      return encodePayload({ layout: v0.layout, values }, 'float32');
+    };
+    const receipts = await Promise.all(ps.map((p, i) => p.upload(invites[i]!, update(i), 256 * 1024, 10)));
+    expect(receipts.map((r) => r.ok)).toEqual([true, true, true]);
+    await Promise.all(ps.map((p) => p.waitFor(() => p.updates.find((u) => u.version === 1))));
+    // Assert: three signatures, each the unit vector of its own pattern, stored under the pseudonymous ids.
+    const rows = await eventually('three signatures stored', async () => {
+      const h = await storage.loadParticipantHistory!('diverse');
+      return h.filter((r) => r.signature !== null).length === 3 ? h : undefined;
+    });
+    const raisedAndLowered = rows.map((r) => {
+      const sig = r.signature!.map((x) => Math.round(x * 1000) / 1000);
+      return [sig.indexOf(0.707), sig.indexOf(-0.707)];
+    });
+    expect(raisedAndLowered.sort()).toEqual([[0, 5], [1, 6], [2, 7]]);
+    for (const p of ps) p.close();
+  });
+
   it('an over-selected participant on another process waits at update:begin and is told ROUND_CLOSED without uploading', { timeout: 60_000 }, async () => {
     // Prepare: a round that needs one update, two invited, both on a process that does not coordinate.
     const created = await api(servers[1]!.url, '/api/tasks', {

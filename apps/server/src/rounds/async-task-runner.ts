@@ -685,7 +685,7 @@ export class AsyncTaskRunner implements RoundCloserHost {
       b.accepted += 1;
       b.examples += h.sub.numExamples;
       b.addMetrics({ ...h.sub.metrics, staleness: tau }, h.sub.numExamples);
-      this.selection.completed(h.participantId, h.sub.numExamples, h.sub.metrics, at - h.startedAt);
+      this.selection.completed(h.participantId, h.sub.numExamples, h.sub.metrics, at - h.startedAt, this.selection.signatureOf(h.update));
       this.contributors.add(h.participantId);
       if (b.accepted >= this.options.bufferSize) this.flush();
     }

@@ -23,7 +23,7 @@ export type CoordinatorRequest =
   | { readonly kind: 'submit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: Uint8Array }
   | { readonly kind: 'admin'; readonly action: AdminAction }
   /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
-  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: { readonly l2Norm: number } | { readonly code: string; readonly message: string } }
+  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: UploadVerdict }
   /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
   /** `admitted`: how many of this process's uploads the coordinator accepted; the answer need not wait for the rest. */
   | { readonly kind: 'partial'; readonly roundId: string; readonly admitted?: number }
@@ -47,7 +47,15 @@ export interface RoundRules {
    * over-selected participants there wait at update:begin instead of uploading for a full round.
    */
   readonly openSlots?: number | null;
+  /** Whether the coordinator's selection policy keeps update signatures: the asking process then sends one with its verdict. */
+  readonly signature?: boolean;
 }
+
+/**
+ * What the process that received an upload found: its L2 norm (and its coverage signature when the
+ * round's rules ask for one), or why it refused it.
+ */
+export type UploadVerdict = { readonly l2Norm: number; readonly signature?: number[] } | { readonly code: string; readonly message: string };
 
 /** One process's partial sum of a round's uploads: Σ nᵢuᵢ, Σ nᵢ, and example-weighted metric sums. */
 export interface PartialSum {

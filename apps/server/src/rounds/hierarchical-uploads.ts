@@ -1,5 +1,6 @@
 import { ChorusError, roundCodecSeed, type ClientUpdate, type TensorSpec, type UpdateBegin, type UpdateReceipt } from '@chorus/core';
-import type { Coordination, PartialSum, RoundRules } from './coordination.js';
+import type { Coordination, PartialSum, RoundRules, UploadVerdict } from './coordination.js';
+import { updateSignature } from './update-signature.js';
 import type { PayloadOps } from './engine-deps.js';
 import { partialSumUpdate, PartialSums } from './partial-sums.js';
 import type { Runner } from './task-handover.js';
@@ -56,15 +57,17 @@ export class HierarchicalUploads {
    */
   async submit(runner: Runner, participantId: string, begin: UpdateBegin, bytes: Uint8Array, rules: RoundRules, fold: <T>(job: () => T) => Promise<T>): Promise<UpdateReceipt> {
     const task = runner.task();
-    const parsed = await fold((): ReturnType<typeof parseUpload> | ChorusError => {
+    const parsed = await fold((): (ReturnType<typeof parseUpload> & { signature?: number[] }) | ChorusError => {
       try {
         const seed = roundCodecSeed(begin.roundId);
-        return parseUpload(this.payload, bytes, { layout: task.layout, config: task.config, limits: runner.limits, maxBytes: runner.maxPayloadBytes(), bound: rules.bound ?? Infinity, seed });
+        const upload = parseUpload(this.payload, bytes, { layout: task.layout, config: task.config, limits: runner.limits, maxBytes: runner.maxPayloadBytes(), bound: rules.bound ?? Infinity, seed });
+        // The coordinator's selection policy ranks by coverage: it never sees this update, so its signature goes with the verdict.
+        return rules.signature ? { ...upload, signature: updateSignature(upload.update) } : upload;
       } catch (err) {
         return ChorusError.from(err);
       }
     });
-    const verdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm };
+    const verdict: UploadVerdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm, ...(parsed.signature ? { signature: parsed.signature } : {}) };
     const done = this.partials.expect(begin.taskId, begin.roundId);
     try {
       return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {

@@ -5,7 +5,7 @@ import type { SelectionCandidate } from './client-selection.js';
 import { createOortSelector, parseOortOptions } from './oort-selection.js';
 
 const cand = (id: string, samplesPerSecond?: number): SelectionCandidate => ({ participantId: id, capabilities: { backend: 'wasm', numExamples: 100, ...(samplesPerSecond ? { samplesPerSecond } : {}) } });
-const seen = (id: string, h: Partial<ParticipantHistory>): ParticipantHistory => ({ participantId: id, invited: 1, completed: 1, dropped: 0, lastLoss: 1, lastExamples: 100, lastDurationMs: 1000, lastRound: 1, ...h });
+const seen = (id: string, h: Partial<ParticipantHistory>): ParticipantHistory => ({ participantId: id, invited: 1, completed: 1, dropped: 0, lastLoss: 1, lastExamples: 100, lastDurationMs: 1000, lastRound: 1, signature: null, ...h });
 
 function run(options: Record<string, unknown>, cs: SelectionCandidate[], history: ParticipantHistory[], count: number, round = 5, seed = 1) {
   const selector = createOortSelector(parseOortOptions(options));
@@ -157,9 +157,36 @@ describe('Oort selection', () => {
     expect(createOortSelector(parseOortOptions({})).exportState!()).toEqual({ epsilon: 0.9, round: 0 });
   });
 
+  it('with diversity covers where the updates point: one of two look-alikes and the different one, not both look-alikes', () => {
+    const cs = ['a1', 'a2', 'b'].map((id) => cand(id));
+    const history = [seen('a1', { lastLoss: 2, signature: [1, 0] }), seen('a2', { lastLoss: 2, signature: [0.995, 0.0998] }), seen('b', { lastLoss: 1.5, signature: [0, 1] })];
+    const options = { cutoff: 1, explorationFactor: 0, minExploration: 0 };
+
+    const ids = (o: Record<string, unknown>) => run(o, cs, history, 2).picked.map((c) => c.participantId).sort();
+    expect(ids(options)).toEqual(['a1', 'a2']);
+    // a2 leans a little towards b, so it covers a little more than a1 does.
+    expect(ids({ ...options, diversity: 1 })).toEqual(['a2', 'b']);
+    expect(ids({ ...options, diversity: 0.5 })).toEqual(['a2', 'b']);
+  });
+
+  it('with diversity lets a fast look-alike stand in for a slow participant with more to teach', () => {
+    const cs = ['slowA', 'fastA', 'b'].map((id) => cand(id));
+    const history = [seen('slowA', { lastLoss: 6, lastDurationMs: 10_000, signature: [1, 0] }), seen('fastA', { signature: [0.99, 0.141] }), seen('b', { signature: [0, 1] })];
+    // A mild deadline penalty: (1000 / 10000)^0.3 ≈ 0.5 leaves the slow one Oort's first pick.
+    const options = { cutoff: 1, explorationFactor: 0, minExploration: 0, preferredDurationMs: 1000, roundPenalty: 0.3 };
+
+    expect(run(options, cs, history, 2).picked.map((c) => c.participantId)).toContain('slowA');
+    const covering = run({ ...options, diversity: 1 }, cs, history, 2);
+    expect(covering.picked.map((c) => c.participantId)).toEqual(['fastA', 'b']);
+    // The reasons give the value each was picked with, in pick order.
+    expect(covering.reasons[0]!.utility).toBeGreaterThan(covering.reasons[1]!.utility!);
+    expect(covering.reasons.every((r) => r.kind === 'exploit')).toBe(true);
+  });
+
   it('refuses a bad option with INVALID_CONFIG naming it', () => {
     expect(() => parseOortOptions({ pacerWindow: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('pacerWindow') }));
     expect(() => parseOortOptions({ fairness: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('fairness') }));
+    expect(() => parseOortOptions({ diversity: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('diversity') }));
     expect(() => parseOortOptions({ speed: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 });

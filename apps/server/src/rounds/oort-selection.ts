@@ -31,6 +31,19 @@ export const oortOptionsSchema = z.strictObject({
   pacerWindow: z.number().int().min(0).max(1000).default(0),
   /** One relaxation: `durationQuantile` + this (at most 1), or `preferredDurationMs` × (1 + this). @default 0.1 */
   pacerStep: z.number().positive().max(1).default(0.1),
+  /**
+   * Weight of label coverage against a participant's own utility (0 = Oort as published). Above 0,
+   * the exploited picks are made one at a time, each the candidate with the most
+   *   ((1 − d) × own + d × coverage) × system × reliability,
+   * own being its statistical utility not yet covered by the picks before it, coverage the
+   * statistical utility it newly covers among all candidates, Σⱼ uⱼ × max(0, sim(i, j) − coveredⱼ)
+   * (facility location, as in DivFL, Balakrishnan et al. ICLR 2022), sim the cosine of their
+   * update signatures (the output layer's last change, which says which labels a participant trains
+   * on). A fast participant whose updates point where a slow one's do stands in for it, so rounds
+   * get shorter without leaving labels out. Needs each participant's update: refused with secure
+   * aggregation. @default 0
+   */
+  diversity: z.number().min(0).max(1).default(0),
 });
 export type OortOptions = z.infer<typeof oortOptionsSchema>;
 
@@ -44,6 +57,13 @@ interface Scored<T> {
   readonly c: T;
   readonly score: number;
   readonly reason: SelectionReason;
+  /** Statistical utility (normalized, with the staleness bonus): what covering this participant is worth. */
+  readonly stat: number;
+  /** System utility × reliability. */
+  readonly factor: number;
+  /** Fairness's share of the score: f × (1 − invited / most invited). */
+  readonly fair: number;
+  readonly signature: readonly number[] | null;
 }
 
 /** Draws `n` items without replacement, each with probability proportional to its weight. */
@@ -99,6 +119,64 @@ export class OortPacer {
   }
 }
 
+/**
+ * The greedy coverage picks (`diversity`) run among the best-scoring candidates only: the pairwise
+ * similarities cost pool² × signature length, and a participant far down the ranking (slow,
+ * unreliable or with nothing to teach) would not be picked anyway.
+ */
+const COVERAGE_POOL_PER_PICK = 8;
+const COVERAGE_POOL_MIN = 200;
+
+/** Cosine of two unit signatures, floored at 0 (opposite updates cover nothing of each other); 0 when either is missing. */
+function similarity(a: readonly number[] | null, b: readonly number[] | null): number {
+  if (!a || !b || a.length !== b.length) return 0;
+  let dot = 0;
+  for (let k = 0; k < a.length; k++) dot += a[k]! * b[k]!;
+  return dot > 0 ? Math.min(1, dot) : 0;
+}
+
+/**
+ * `n` of `pool` chosen one at a time for coverage (see OortOptions.diversity): each pick the one with
+ * the most ((1 − d) × own + d × coverage) × system × reliability, blended with fairness as the score is;
+ * what it covers is then covered for the picks after it. Deterministic; `reason.utility` is the
+ * value it was picked with.
+ */
+function pickCovering<T>(pool: readonly Scored<T>[], n: number, options: OortOptions): Scored<T>[] {
+  const m = pool.length;
+  const sim = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    sim[i * m + i] = 1;
+    for (let j = i + 1; j < m; j++) sim[i * m + j] = sim[j * m + i] = similarity(pool[i]!.signature, pool[j]!.signature);
+  }
+  const covered = new Float64Array(m);
+  const taken = new Uint8Array(m);
+  const d = options.diversity;
+  const out: Scored<T>[] = [];
+  while (out.length < Math.min(n, m)) {
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let i = 0; i < m; i++) {
+      if (taken[i]) continue;
+      let coverage = 0;
+      for (let j = 0; j < m; j++) {
+        const gain = sim[i * m + j]! - covered[j]!;
+        if (gain > 0) coverage += pool[j]!.stat * gain;
+      }
+      const own = pool[i]!.stat * (1 - covered[i]!);
+      const value = (1 - options.fairness) * ((1 - d) * own + d * coverage) * pool[i]!.factor + pool[i]!.fair;
+      if (value > bestValue) {
+        bestValue = value;
+        best = i;
+      }
+    }
+    taken[best] = 1;
+    for (let j = 0; j < m; j++) covered[j] = Math.max(covered[j]!, sim[best * m + j]!);
+    const s = pool[best]!;
+    out.push({ ...s, reason: { ...s.reason, utility: bestValue } });
+  }
+  return out;
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * (sorted.length - 1))))]!;
 }
@@ -123,6 +201,7 @@ export function createOortSelector(options: OortOptions): Selector {
   let epsilonRound = 0;
   const pacer = new OortPacer(options.pacerWindow);
   return {
+    usesSignatures: options.diversity > 0,
     select<T extends SelectionCandidate>(input: SelectionInput<T>): Selection<T> {
       const { candidates, count, history, round, random } = input;
       if (epsilonRound > 0 && round > epsilonRound) {
@@ -164,11 +243,14 @@ export function createOortSelector(options: OortOptions): Selector {
         const utility = (stat(h) / maxStat + bonus) * system * reliability;
         const score = (1 - options.fairness) * utility + options.fairness * (1 - h.invited / maxInvited);
         const reason: SelectionReason = { participantId: c.participantId, kind: 'exploit', utility: score, reliability, ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}), ...(t !== undefined ? { expectedMs: Math.round(t) } : {}) };
-        return { c, score, reason };
+        const fair = options.fairness * (1 - h.invited / maxInvited);
+        return { c, score, reason, stat: stat(h) / maxStat + bonus, factor: system * reliability, fair, signature: h.signature };
       });
       scored.sort((a, b) => b.score - a.score);
       let exploited: Scored<T>[] = [];
-      if (nExploit > 0) {
+      if (nExploit > 0 && options.diversity > 0) {
+        exploited = pickCovering(scored.slice(0, Math.max(COVERAGE_POOL_MIN, COVERAGE_POOL_PER_PICK * nExploit)), nExploit, options);
+      } else if (nExploit > 0) {
         const threshold = options.cutoff * scored[nExploit - 1]!.score;
         const pool = scored.filter((s) => s.score >= threshold);
         exploited = weightedSample(pool, (s) => s.score, nExploit, random);

@@ -297,7 +297,10 @@ export class RoundEngine {
     }
     // Fails with INVALID_CONFIG naming the option (strategy, selection policy) before anything is stored.
     const strategy = this.deps.createStrategy(config.strategy, layout);
-    createSelector(config.selection);
+    const selector = createSelector(config.selection);
+    if (selector.usesSignatures && config.secureAggregation) {
+      throw new ChorusError('INVALID_CONFIG', "selection.options.diversity: coverage ranks participants by their own updates, which a secure-aggregation task never sees; set it to 0 or turn secure aggregation off");
+    }
     const now = this.deps.clock!.now();
     const task = { id: config.id, config, topology: input.topology, layout, status: 'created' as const, createdAt: now };
     const payload = this.deps.payload.encode({ layout, values: weights }, 'float32');

@@ -40,6 +40,27 @@ describe('client selection in the round engine', () => {
     await expect(createHarness({ task: { selection: { id: 'oort', options: { fairness: -1 } } } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('fairness') });
   });
 
+  it("keeps each participant's update signature only while the policy ranks by coverage (Oort's diversity), and refuses coverage with secure aggregation", async () => {
+    const signatures = async (options: Record<string, unknown>) => {
+      const h = await createHarness({ rounds: { targetClients: 2, minClients: 1, overSelection: 1, minAvailable: 2 }, task: { selection: { id: 'oort', options } } });
+      await h.connect(0);
+      await h.connect(1);
+      h.send(0, [0.3, -0.3, -0.4, 0.4], { numExamples: 100 });
+      h.send(1, [1, -1, 1, -1], { numExamples: 100 });
+      await h.engine.idle();
+      const rows = await h.storage.loadParticipantHistory!('t1');
+      return Object.fromEntries(rows.map((r) => [r.participantId === h.participantId(0) ? 'c0' : 'c1', r.signature]));
+    };
+
+    const kept = await signatures({ diversity: 0.5 });
+    // The layout's last (here only) tensor less its mean (0 here), scaled to unit length.
+    expect(kept.c0!.map((x) => Math.round(x * 1000) / 1000)).toEqual([0.424, -0.424, -0.566, 0.566]);
+    expect(kept.c1).toEqual([0.5, -0.5, 0.5, -0.5]);
+    expect(await signatures({})).toEqual({ c0: null, c1: null });
+    const secure = { limits: { maxUpdateNorm: 1 }, secureAggregation: { neighbours: 4, threshold: 3, quantizationBits: 12, stageDeadlineMs: 1_000 } };
+    await expect(createHarness({ task: { ...secure, selection: { id: 'oort', options: { diversity: 0.5 } } } })).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringContaining('selection.options.diversity') });
+  });
+
   it("shows every participant an asynchronous buffer picked, not only the last dispatch's", async () => {
     const h = await createHarness({ rounds: { targetClients: 1, minClients: 1, deadlineMs: 60_000 }, task: { mode: 'async', async: { bufferSize: 5 }, selection: { id: 'oort', options: {} } } });
     // Each arrival is its own dispatch of one participant into buffer 1.

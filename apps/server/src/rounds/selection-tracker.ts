@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import type { Capabilities, SelectionConfig } from '@chorus/core';
+import type { Capabilities, EncodedUpdate, SelectionConfig } from '@chorus/core';
 import type { ParticipantHistory, SelectionReason } from '../storage/selection-records.js';
 import type { Storage } from '../storage/storage.js';
 import { createSelector, type Selection, type SelectionCandidate, type Selector } from './client-selection.js';
+import { updateSignature } from './update-signature.js';
 
-const fresh = (participantId: string): ParticipantHistory => ({ participantId, invited: 0, completed: 0, dropped: 0, lastLoss: null, lastExamples: 0, lastDurationMs: null, lastRound: 0 });
+const fresh = (participantId: string): ParticipantHistory => ({ participantId, invited: 0, completed: 0, dropped: 0, lastLoss: null, lastExamples: 0, lastDurationMs: null, lastRound: 0, signature: null });
 
 /**
  * One task's client selection: its policy's selector and what it remembers of each participant
@@ -67,15 +68,29 @@ export class SelectionTracker {
     h.lastRound = round;
   }
 
-  /** An accepted update: its reported loss and examples are its statistical utility, the time it took its system one. */
-  completed(participantId: string, numExamples: number, metrics: Readonly<Record<string, number>>, durationMs: number): void {
+  /**
+   * An accepted update: its reported loss and examples are its statistical utility, the time it took
+   * its system one, its signature (`signatureOf`, or what the process that received it computed) what it covers.
+   */
+  completed(participantId: string, numExamples: number, metrics: Readonly<Record<string, number>>, durationMs: number, signature: readonly number[] | null = null): void {
     const h = this.entry(participantId);
+    if (signature && this.usesSignatures) h.signature = [...signature];
     h.completed += 1;
     h.lastExamples = numExamples;
     const loss = metrics.loss;
     // A hostile client may report any loss: only a finite, bounded one counts.
     if (typeof loss === 'number' && Number.isFinite(loss) && loss >= 0) h.lastLoss = Math.min(loss, 1e6);
     h.lastDurationMs = Math.max(0, durationMs);
+  }
+
+  /** Whether the policy ranks by coverage (Oort's `diversity`): only then is an update's signature computed and kept. */
+  get usesSignatures(): boolean {
+    return this.selector.usesSignatures === true;
+  }
+
+  /** The update's coverage signature when the policy uses them, else null (nothing is computed or kept). */
+  signatureOf(update: EncodedUpdate): number[] | null {
+    return this.usesSignatures ? updateSignature(update) : null;
   }
 
   /** The invitation came to nothing (left, declined, refused, missed the deadline). */

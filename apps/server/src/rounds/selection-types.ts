@@ -27,6 +27,8 @@ export interface Selection<T> {
 /** One task's selector: made from the task's options, may keep state between rounds (Oort's ε). */
 export interface Selector {
   select<T extends SelectionCandidate>(input: SelectionInput<T>): Selection<T>;
+  /** Whether it ranks by coverage: the tracker then keeps each participant's update signature (ParticipantHistory.signature). */
+  readonly usesSignatures?: boolean;
   /** State to keep across a restart (JSON). */
   exportState?(): unknown;
   importState?(state: unknown): void;

@@ -11,7 +11,7 @@ import type { RoundAbandoned, RoundCommitted, RoundOutcome } from './round-outco
 import { buildTaskSummary, type RoundPhase, type TaskSummary } from './task-summary.js';
 import { SelectionTracker, examplesPerRound } from './selection-tracker.js';
 import { openTaskSecureRound, secureAggregate, secureReceiptNote } from './task-secure-round.js';
-import type { PartialSum, RoundRules } from './coordination.js';
+import type { PartialSum, RoundRules, UploadVerdict } from './coordination.js';
 import { partialSumUpdate } from './partial-sums.js';
 import { InviteDownloadChecks } from './download-checks.js';
 
@@ -633,17 +633,19 @@ export class TaskRunner implements RoundCloserHost {
     r.bytesUp += bytes.byteLength;
     let outcome: UpdateReceipt;
     let l2Norm: number | null = null;
+    let signature: number[] | null = null;
     try {
       this.checkExamples(participantId, sub.numExamples);
       const parsed = parseUpload(this.deps.payload, bytes, this.uploadRules(r), (n) => (l2Norm = n));
       const added = r.aggregator.add({ participantId, numExamples: sub.numExamples, update: parsed.update, metrics: sub.metrics });
+      if (added.status === 'accepted') signature = this.selection.signatureOf(parsed.update);
       outcome = added.status === 'accepted' ? { accepted: true, ...(added.note ? { note: added.note } : {}) } : { accepted: false, code: added.code, reason: added.reason };
     } catch (err) {
       const e = ChorusError.from(err);
       this.recordRejected(r, participantId, bytes.byteLength, l2Norm, e);
       throw e;
     }
-    return this.recordOutcome(r, participantId, sub, bytes.byteLength, l2Norm, outcome);
+    return this.recordOutcome(r, participantId, sub, bytes.byteLength, l2Norm, outcome, signature);
   }
 
   /** The rules an upload for the open round must meet (here, or on the process that received it). */
@@ -658,12 +660,12 @@ export class TaskRunner implements RoundCloserHost {
     this.closeIfDone();
   }
 
-  private recordOutcome(r: OpenRound, participantId: string, sub: UpdateSubmission, bytes: number, l2Norm: number | null, outcome: UpdateReceipt): UpdateReceipt {
+  private recordOutcome(r: OpenRound, participantId: string, sub: UpdateSubmission, bytes: number, l2Norm: number | null, outcome: UpdateReceipt, signature: readonly number[] | null = null): UpdateReceipt {
     const at = this.clock.now();
     r.receipts.push({ taskId: this.stored.id, round: r.round, participantId, bytes, l2Norm, accepted: outcome.accepted, code: outcome.code ?? null, reason: outcome.reason ?? outcome.note ?? null, at });
     if (outcome.accepted) {
       r.selected.get(participantId)!.status = 'submitted';
-      this.selection.completed(participantId, sub.numExamples, sub.metrics, at - r.startedAt);
+      this.selection.completed(participantId, sub.numExamples, sub.metrics, at - r.startedAt, signature);
       r.accepted += 1;
       r.examples += sub.numExamples;
       r.addMetrics(sub.metrics, sub.numExamples);
@@ -691,7 +693,7 @@ export class TaskRunner implements RoundCloserHost {
     this.checkUpdate(participantId, roundId, version);
     const bound = this.round!.invite.maxUpdateNorm;
     const open = this.openSlots(roundId);
-    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: Number.isFinite(open) ? open : null };
+    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: Number.isFinite(open) ? open : null, ...(this.selection.usesSignatures ? { signature: true } : {}) };
   }
 
   /**
@@ -700,7 +702,7 @@ export class TaskRunner implements RoundCloserHost {
    * selection history) plus the size that process's partial sum must have. `verdict`: the update's
    * L2 norm, or why the receiving process refused it (its codec checks or bounds).
    */
-  admitPartial(processId: string, participantId: string, sub: UpdateSubmission, bytes: number, verdict: { l2Norm: number } | { code: string; message: string }): UpdateReceipt {
+  admitPartial(processId: string, participantId: string, sub: UpdateSubmission, bytes: number, verdict: UploadVerdict): UpdateReceipt {
     if (!this.roundRules(participantId, sub.roundId, sub.version).partial) throw new ChorusError('ROUND_CLOSED', `round "${sub.roundId}" does not take partial sums`);
     const r = this.round!;
     r.bytesUp += bytes;
@@ -718,7 +720,7 @@ export class TaskRunner implements RoundCloserHost {
     }
     const p = r.partials.get(processId) ?? { count: 0, examples: 0 };
     r.partials.set(processId, { count: p.count + 1, examples: p.examples + sub.numExamples });
-    return this.recordOutcome(r, participantId, sub, bytes, verdict.l2Norm, { accepted: true });
+    return this.recordOutcome(r, participantId, sub, bytes, verdict.l2Norm, { accepted: true }, verdict.signature ?? null);
   }
 
   /** At close: the partial sums of the other processes, each checked against what this round admitted from it, and the adopted ones. */

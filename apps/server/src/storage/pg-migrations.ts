@@ -168,6 +168,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   `ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS delta BYTEA`,
   // 7: the selection policy's own state (Oort's ε), so a restart does not explore as if new.
   `CREATE TABLE selection_state (task_id TEXT PRIMARY KEY REFERENCES tasks(id), state TEXT NOT NULL);`,
+  // 8: each participant's coverage signature (JSON numbers), for Oort's diversity term.
+  `ALTER TABLE participant_history ADD COLUMN signature TEXT`,
 ];
 
 /**

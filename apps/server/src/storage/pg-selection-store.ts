@@ -1,6 +1,6 @@
 import type { PgDb } from './pg-db.js';
 import { mergeReasons, type ParticipantHistory, type RoundSelection, type SelectionReason, type SelectionStorage } from './selection-records.js';
-import { toParticipantHistory, type Row } from './storage-rows.js';
+import { signatureColumn, toParticipantHistory, type Row } from './storage-rows.js';
 
 /** Client-selection history and per-round picks (tables of migration 5) and the selector's state (migration 7) in PostgreSQL. */
 export function createPgSelectionStore(db: PgDb): SelectionStorage {
@@ -13,11 +13,11 @@ export function createPgSelectionStore(db: PgDb): SelectionStorage {
       // One statement for the whole batch (a round closes with hundreds of rows): arrays unnested server-side.
       const col = <K extends keyof ParticipantHistory>(k: K) => rows.map((h) => h[k]);
       await db.query(
-        `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round)
-         SELECT $1, * FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::float8[], $7::int[], $8::float8[], $9::int[])
+        `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round, signature)
+         SELECT $1, * FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::float8[], $7::int[], $8::float8[], $9::int[], $10::text[])
          ON CONFLICT (task_id, participant_id) DO UPDATE SET invited = excluded.invited, completed = excluded.completed, dropped = excluded.dropped,
-           last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round`,
-        [taskId, col('participantId'), col('invited'), col('completed'), col('dropped'), col('lastLoss'), col('lastExamples'), col('lastDurationMs'), col('lastRound')],
+           last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round, signature = excluded.signature`,
+        [taskId, col('participantId'), col('invited'), col('completed'), col('dropped'), col('lastLoss'), col('lastExamples'), col('lastDurationMs'), col('lastRound'), rows.map((h) => signatureColumn(h.signature))],
       );
     },
     async loadSelectorState(taskId) {

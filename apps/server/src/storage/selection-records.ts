@@ -25,6 +25,13 @@ export interface ParticipantHistory {
   lastDurationMs: number | null;
   /** The round it was last invited to (0: never). */
   lastRound: number;
+  /**
+   * Its last accepted update's coverage signature (`updateSignature`: the output layer's change, at
+   * most 64 values, unit length), kept only while the task's policy asks for it (Oort's
+   * `diversity`); null otherwise or before its first update. It says roughly which labels the
+   * participant trains on, so it is kept under the pseudonymous id like the rest.
+   */
+  signature: number[] | null;
 }
 
 /** Why a participant was picked, for the console: what the policy saw. */

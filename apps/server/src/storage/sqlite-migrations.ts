@@ -191,6 +191,8 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   `ALTER TABLE model_versions ADD COLUMN delta BLOB`,
   // 7: the selection policy's own state (Oort's ε), so a restart does not explore as if new.
   `CREATE TABLE selection_state (task_id TEXT PRIMARY KEY REFERENCES tasks(id), state TEXT NOT NULL);`,
+  // 8: each participant's coverage signature (JSON numbers), for Oort's diversity term.
+  `ALTER TABLE participant_history ADD COLUMN signature TEXT`,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -1,17 +1,17 @@
 import type Database from 'better-sqlite3';
 import { mergeReasons, type ParticipantHistory, type RoundSelection, type SelectionReason, type SelectionStorage } from './selection-records.js';
-import { toParticipantHistory, type Row } from './storage-rows.js';
+import { signatureColumn, toParticipantHistory, type Row } from './storage-rows.js';
 
 /** Client-selection history and per-round picks (tables of migration 5) and the selector's state (migration 7) in SQLite. */
 export function createSqliteSelectionStore(db: Database.Database): SelectionStorage {
   const upsert = db.prepare(
-    `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO participant_history (task_id, participant_id, invited, completed, dropped, last_loss, last_examples, last_duration_ms, last_round, signature)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (task_id, participant_id) DO UPDATE SET invited = excluded.invited, completed = excluded.completed, dropped = excluded.dropped,
-       last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round`,
+       last_loss = excluded.last_loss, last_examples = excluded.last_examples, last_duration_ms = excluded.last_duration_ms, last_round = excluded.last_round, signature = excluded.signature`,
   );
   const saveMany = db.transaction((taskId: string, rows: readonly ParticipantHistory[]) => {
-    for (const h of rows) upsert.run(taskId, h.participantId, h.invited, h.completed, h.dropped, h.lastLoss, h.lastExamples, h.lastDurationMs, h.lastRound);
+    for (const h of rows) upsert.run(taskId, h.participantId, h.invited, h.completed, h.dropped, h.lastLoss, h.lastExamples, h.lastDurationMs, h.lastRound, signatureColumn(h.signature));
   });
   const replace = db.prepare('INSERT OR REPLACE INTO round_selections (task_id, round, policy, reasons) VALUES (?, ?, ?, ?)');
   const reasonsOf = db.prepare('SELECT reasons FROM round_selections WHERE task_id = ? AND round = ?');

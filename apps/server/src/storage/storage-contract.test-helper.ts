@@ -268,7 +268,7 @@ export function describeStorage(name: string, newHarness: () => Promise<StorageH
     it('keeps client-selection history and the picks of each round (pseudonymous ids only), upserting by participant', async () => {
       const s = await open();
       await s.createTask(task(), version(0, 0, [1]));
-      const h = (id: string, completed: number, loss: number | null) => ({ participantId: id, invited: 3, completed, dropped: 3 - completed, lastLoss: loss, lastExamples: 60, lastDurationMs: 1234.5, lastRound: 3 });
+      const h = (id: string, completed: number, loss: number | null) => ({ participantId: id, invited: 3, completed, dropped: 3 - completed, lastLoss: loss, lastExamples: 60, lastDurationMs: 1234.5, lastRound: 3, signature: loss === null ? null : [0.6, -0.8] });
       await s.saveParticipantHistory!('t1', [h('p1', 2, 0.25), h('p2', 0, null)]);
       await s.saveParticipantHistory!('t1', [h('p1', 3, 0.125)]);
       const rows = (await s.loadParticipantHistory!('t1')).sort((a, b) => a.participantId.localeCompare(b.participantId));

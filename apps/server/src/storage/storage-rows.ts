@@ -87,5 +87,20 @@ export function toParticipantHistory(r: Row): ParticipantHistory {
     lastExamples: Number(r.last_examples),
     lastDurationMs: r.last_duration_ms == null ? null : Number(r.last_duration_ms),
     lastRound: Number(r.last_round),
+    signature: parseSignature(r.signature),
   };
+}
+
+/** How both databases store a signature: JSON text, or NULL. */
+export const signatureColumn = (signature: readonly number[] | null): string | null => (signature ? JSON.stringify(signature) : null);
+
+/** A stored signature, or null when absent or not what `updateSignature` writes (at most 64 finite numbers). */
+function parseSignature(raw: unknown): number[] | null {
+  if (typeof raw !== 'string') return null;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return Array.isArray(v) && v.length > 0 && v.length <= 64 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (v as number[]) : null;
+  } catch {
+    return null;
+  }
 }
