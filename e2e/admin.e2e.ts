@@ -151,6 +151,9 @@ describe('admin console', () => {
     await form.locator('input[name=minClients]').fill('2');
     await form.locator('input[name=deadlineSeconds]').fill('40');
     await form.locator('input[name=learningRate]').fill('0.1');
+    // Oort's selection, weighing label coverage: its fields appear once the policy is picked.
+    await form.locator('select[name=selection]').selectOption('oort');
+    await form.locator('input[name=selectionDiversity]').fill('0.5');
     await form.locator('input[name=start]').uncheck();
     await form.getByRole('button', { name: 'Create task' }).click();
     await page.getByTestId(`task-row-${TASK}`).getByRole('link').click();
@@ -180,9 +183,15 @@ describe('admin console', () => {
     await page.getByTestId('round-1').getByRole('button', { name: 'Receipts' }).click();
     await eventually('round 1 receipts', async () => (await page.getByTestId('receipts-1').locator('li').count()) === 2, 30_000);
     expect(await page.getByTestId('receipts-1').textContent()).toContain('accepted');
-    // Why each participant was invited: the task's selection policy (uniform here), per pseudonymous id
+    // Why each participant was invited: the task's selection policy (Oort here), per pseudonymous id.
+    // Round 1 knows no one (both explored), round 2 ranks both by what their round-1 updates covered.
+    const stored = (await (await fetch(`${server.url}/api/tasks/${TASK}`)).json()) as { task: { config: { selection: unknown } } };
+    expect(stored.task.config.selection).toEqual({ id: 'oort', options: { diversity: 0.5 } });
     await eventually('round 1 selection reasons', async () => (await page.getByTestId('selection-1').locator('li').count()) === 2, 30_000);
-    expect(await page.getByTestId('selection-1').textContent()).toMatch(/Selection: uniform[\s\S]*picked at random/);
+    expect(await page.getByTestId('selection-1').textContent()).toMatch(/Selection: oort[\s\S]*new: explored[\s\S]*new: explored/);
+    await page.getByTestId('round-2').getByRole('button', { name: 'Receipts' }).click();
+    await eventually('round 2 selection reasons', async () => (await page.getByTestId('selection-2').locator('li').count()) === 2, 30_000);
+    expect(await page.getByTestId('selection-2').textContent()).toMatch(/picked for its utility · utility [0-9.]+[\s\S]*picked for its utility · utility [0-9.]+/);
 
     // Execute + Assert: the version 2 download loads in TensorFlow.js with the committed weights
     const href = await page.getByTestId('download-model-2').getAttribute('href');

@@ -6,6 +6,7 @@ import { useAdmin } from './admin-context.js';
 import { createTaskRequest, DEFAULT_MODEL_SOURCE, ModelSourceFields } from './model-source-fields.js';
 import { PersonalizationFields } from './personalization-fields.js';
 import { DEFAULT_PERSONALIZATION_FORM, personalizationFromForm } from './personalization-form-model.js';
+import { DEFAULT_SELECTION_FORM, SELECTION_POLICIES, selectionFromForm, type SelectionForm } from './selection-form-model.js';
 import { DEFAULT_STRATEGY_FORM, privacyFromForm, strategyOptionsFromForm } from './strategy-form-model.js';
 import { StrategyOptionsFields } from './strategy-options-fields.js';
 import { templateTrainingFields } from './template-training.js';
@@ -47,6 +48,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
   const [form, setForm] = useState(DEFAULTS);
   const [strategyForm, setStrategyForm] = useState(DEFAULT_STRATEGY_FORM);
   const [personalForm, setPersonalForm] = useState(DEFAULT_PERSONALIZATION_FORM);
+  const [selectionForm, setSelectionForm] = useState<SelectionForm>(DEFAULT_SELECTION_FORM);
   const [modelSource, setModelSource] = useState(DEFAULT_MODEL_SOURCE);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -82,6 +84,7 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
           strategy: { id: form.strategy, options: strategyOptionsFromForm(catalog, form.strategy, strategyForm, form.targetClients) },
           ...privacyFromForm(strategyForm),
           ...personalizationFromForm(catalog, personalForm),
+          ...selectionFromForm(selectionForm),
           training: { localEpochs: form.localEpochs, batchSize: form.batchSize, learningRate: form.learningRate },
           rounds: {
             targetClients: form.targetClients,
@@ -149,6 +152,31 @@ export function CreateTaskForm({ onCreated }: { onCreated: (id: string) => void 
       {num('batchSize', 'Batch size')}
       {num('learningRate', 'Learning rate', 0.001)}
       {num('minExamples', 'Eligibility: at least this many local examples')}
+      <fieldset>
+        <legend>Client selection</legend>
+        <label>
+          Policy
+          <select name="selection" value={selectionForm.policy} onChange={(e) => setSelectionForm((f) => ({ ...f, policy: e.target.value as SelectionForm['policy'] }))}>
+            {SELECTION_POLICIES.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        {selectionForm.policy === 'oort' && (
+          <>
+            <label>
+              Fairness (0 = by utility, 1 = whoever was invited least)
+              <input name="selectionFairness" type="number" min={0} max={1} step={0.05} value={selectionForm.fairness} onChange={(e) => setSelectionForm((f) => ({ ...f, fairness: Number(e.target.value) }))} required />
+            </label>
+            <label>
+              Label coverage (0 = off; keeps each participant&apos;s output-layer change, not with secure aggregation)
+              <input name="selectionDiversity" type="number" min={0} max={1} step={0.05} value={selectionForm.diversity} onChange={(e) => setSelectionForm((f) => ({ ...f, diversity: Number(e.target.value) }))} required />
+            </label>
+          </>
+        )}
+      </fieldset>
       <label>
         Update codec
         <select name="codec" value={form.codec} onChange={(e) => set('codec', e.target.value)}>
