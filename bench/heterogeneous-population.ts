@@ -1,4 +1,4 @@
-import { DEFAULT_DEVICE_PROFILE, runVirtualSimulation, type VirtualRoundReport, type VirtualSimulationInput, type VirtualSimulationResult } from '@chorus/simulator';
+import { resolveDeviceProfile, runVirtualSimulation, type VirtualRoundReport, type VirtualSimulationInput, type VirtualSimulationResult } from '@chorus/simulator';
 
 /**
  * The population both heterogeneity benchmarks (async, selection) run on: the default device
@@ -20,7 +20,7 @@ export const POPULATION = {
   seed: Number(process.env.HETERO_SEED ?? 1),
   deadlineMs: 120_000,
   evalExamples: Number(process.env.HETERO_EVAL_EXAMPLES ?? 2000),
-  profile: 'default',
+  profile: process.env.HETERO_PROFILE ?? 'default',
 } as const satisfies VirtualSimulationInput;
 
 /** Simulated minutes until a version first scores at least `target`, or null when none did. */
@@ -72,7 +72,7 @@ export async function runAndSummarize(label: string, input: VirtualSimulationInp
 /** What a benchmark prints about its population, so a figure can be reproduced (the seeds it ran are printed beside it). */
 export function populationFacts(): Record<string, unknown> {
   const { profile: _id, seed: _seed, ...rest } = POPULATION;
-  return { profile: DEFAULT_DEVICE_PROFILE, ...rest };
+  return { profile: resolveDeviceProfile(POPULATION.profile), ...rest };
 }
 
 /** How many times sooner `faster` reached the target than `baseline`, or null when either never did. */

@@ -185,7 +185,7 @@ describe('admin console', () => {
     expect(await page.getByTestId('receipts-1').textContent()).toContain('accepted');
     // Why each participant was invited: the task's selection policy (Oort here), per pseudonymous id.
     // Round 1 knows no one (both explored), round 2 ranks both by what their round-1 updates covered.
-    const stored = (await (await fetch(`${server.url}/api/tasks/${TASK}`)).json()) as { task: { config: { selection: unknown } } };
+    const stored = (await (await page.request.get(`${server.url}/api/tasks/${TASK}`)).json()) as { task: { config: { selection: unknown } } };
     expect(stored.task.config.selection).toEqual({ id: 'oort', options: { diversity: 0.5 } });
     await eventually('round 1 selection reasons', async () => (await page.getByTestId('selection-1').locator('li').count()) === 2, 30_000);
     expect(await page.getByTestId('selection-1').textContent()).toMatch(/Selection: oort[\s\S]*new: explored[\s\S]*new: explored/);

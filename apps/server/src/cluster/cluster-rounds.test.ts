@@ -63,23 +63,29 @@ afterAll(async () => {
   await dropRedisPrefix(prefix);
 });
 
+/** A started 2NN task (float32, rounds of all three) with `config` on top, and one participant joined on each process. */
+async function threeRoundTask(config: { id: string; name: string } & Record<string, unknown>): Promise<TestParticipant[]> {
+  const created = await api(servers[0]!.url, '/api/tasks', {
+    template: 'mnist-2nn',
+    config: { codec: 'float32', downloadCodec: 'full', rounds: { targetClients: 3, minClients: 3, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 }, ...config },
+    start: true,
+  });
+  expect(created.status).toBe(201);
+  const ps: TestParticipant[] = [];
+  for (const s of servers) {
+    await eventually('the task on every process', async () => ((await api(s.url, `/api/tasks/${config.id}`)).status === 200 ? true : undefined));
+    const p = new TestParticipant(s.url);
+    clients.push(p);
+    expect((await p.join(config.id)).ok).toBe(true);
+    ps.push(p);
+  }
+  return ps;
+}
+
 describe('the round engine over three server processes', () => {
   it('a robust aggregator gets every update itself: uploads on other processes are forwarded to the coordinator', { timeout: 60_000 }, async () => {
     // Prepare: a median task, one participant per process.
-    const created = await api(servers[0]!.url, '/api/tasks', {
-      template: 'mnist-2nn',
-      config: { id: 'robust', name: 'Robust', codec: 'float32', downloadCodec: 'full', strategy: { id: 'fedavg', options: { aggregator: 'median' } }, rounds: { targetClients: 3, minClients: 3, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 } },
-      start: true,
-    });
-    expect(created.status).toBe(201);
-    const ps: TestParticipant[] = [];
-    for (const s of servers) {
-      await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/robust')).status === 200 ? true : undefined));
-      const p = new TestParticipant(s.url);
-      clients.push(p);
-      expect((await p.join('robust')).ok).toBe(true);
-      ps.push(p);
-    }
+    const ps = await threeRoundTask({ id: 'robust', name: 'Robust', strategy: { id: 'fedavg', options: { aggregator: 'median' } } });
     // Execute
     const v0 = await fetchWeights(servers[0]!.url, 'robust', 0);
     const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
@@ -96,20 +102,7 @@ describe('the round engine over three server processes', () => {
 
   it("keeps the coverage signature of every participant's update, whichever process received it (Oort's diversity with partial sums)", { timeout: 60_000 }, async () => {
     // Prepare: a FedAvg task (its uploads fold into partial sums where they land) ranked by coverage, one participant per process.
-    const created = await api(servers[0]!.url, '/api/tasks', {
-      template: 'mnist-2nn',
-      config: { id: 'diverse', name: 'Diverse', codec: 'float32', downloadCodec: 'full', selection: { id: 'oort', options: { diversity: 0.5 } }, rounds: { targetClients: 3, minClients: 3, minAvailable: 3, overSelection: 1, deadlineMs: 30_000 } },
-      start: true,
-    });
-    expect(created.status).toBe(201);
-    const ps: TestParticipant[] = [];
-    for (const s of servers) {
-      await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/diverse')).status === 200 ? true : undefined));
-      const p = new TestParticipant(s.url);
-      clients.push(p);
-      expect((await p.join('diverse')).ok).toBe(true);
-      ps.push(p);
-    }
+    const ps = await threeRoundTask({ id: 'diverse', name: 'Diverse', selection: { id: 'oort', options: { diversity: 0.5 } } });
     // Execute: participant i raises label i and lowers label i + 5 of the output layer's bias (the last 10 values).
     const v0 = await fetchWeights(servers[0]!.url, 'diverse', 0);
     const invites = await Promise.all(ps.map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));

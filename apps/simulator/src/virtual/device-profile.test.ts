@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '@chorus/core';
-import { DEFAULT_DEVICE_PROFILE, drawDeviceTraits, resolveDeviceProfile } from './device-profile.js';
+import { DEFAULT_DEVICE_PROFILE, drawDeviceTraits, leaveChance, resolveDeviceProfile } from './device-profile.js';
 
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
 
@@ -23,6 +23,15 @@ describe('device profiles', () => {
     const speeds = new Set(Array.from({ length: 200 }, () => drawDeviceTraits(profile, random).examplesPerSec));
 
     expect([...speeds].sort((a, b) => a - b)).toEqual([40, 400]);
+  });
+
+  it('loses an update with a fixed chance, or with a leave rate per minute of work the longer it takes', () => {
+    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 1_000)).toBe(0.08);
+    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 600_000)).toBe(0.08);
+    const hazard = resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveRatePerMin: 0.04 });
+    expect(leaveChance(hazard, 120_000)).toBeCloseTo(1 - Math.exp(-0.08), 10);
+    expect(leaveChance(hazard, 2_000) / leaveChance(hazard, 200)).toBeCloseTo(10, 1);
+    expect(() => resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveRatePerMin: -1 })).toThrow(/leaveRatePerMin/);
   });
 
   it('refuses a bad profile with INVALID_CONFIG naming the field, and an unknown id', () => {

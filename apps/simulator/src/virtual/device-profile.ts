@@ -35,6 +35,13 @@ export const deviceProfileSchema = z.strictObject({
   /** Probability that a device drops out (tab backgrounded, network lost) while it works on an update. @default 0.08 */
   leaveProbability: z.number().min(0).max(1).default(0.08),
   /**
+   * Instead of `leaveProbability`: devices leave at this rate per minute of work (a hazard), so the
+   * chance an update is lost grows with how long it takes, 1 − exp(−rate × minutes). A fixed
+   * probability per update makes a 2-second update as risky as a 2-minute one (Bonawitz et al.'s
+   * 6–10 % came from rounds of minutes), which drains a population whose rounds take seconds.
+   */
+  leaveRatePerMin: z.number().min(0).max(1000).optional(),
+  /**
    * A device that dropped out comes back after this long on average (minutes, exponential), unless
    * its session ends first; the end of a session is the churn below. @default 2
    */
@@ -135,6 +142,11 @@ export function drawDeviceTraits(profile: DeviceProfile, random: RandomSource): 
   const measured = profile.measuredExamplesPerSec;
   const base = measured ? { median: measured[Math.floor(random() * measured.length)]!, sigma: profile.speed.sigma } : profile.speed;
   return { examplesPerSec: logNormal(base, random), uploadMbps: logNormal(profile.uploadMbps, random), downloadMbps: logNormal(profile.downloadMbps, random) };
+}
+
+/** The chance a device leaves during `workMs` of work: the profile's hazard when it has one, else its fixed per-update probability. */
+export function leaveChance(profile: DeviceProfile, workMs: number): number {
+  return profile.leaveRatePerMin === undefined ? profile.leaveProbability : 1 - Math.exp(-profile.leaveRatePerMin * (workMs / 60_000));
 }
 
 /** Milliseconds to move `bytes` at `mbps`, plus the latency. */

@@ -69,6 +69,14 @@ describe('runVirtualSimulation (real round engine on a virtual clock)', () => {
     expect(r.final.participants).toBeLessThanOrEqual(Math.min(small.clients, r.final.acceptedUpdates));
   }, 120_000);
 
+  it('with a leave rate per minute, loses updates by how long they take instead of a fixed share', async () => {
+    // Every update would be lost at a fixed 100 %; at 0.001 per minute, a few seconds of work almost never is.
+    const profile = { ...UNIFORM_DEVICE_PROFILE, id: 'hazard', leaveProbability: 1, leaveRatePerMin: 0.001 };
+    const r = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.3, profile, seed: 8 });
+
+    expect(r.final).toMatchObject({ dropped: 0, versions: 2 });
+  }, 120_000);
+
   it('counts the over-selected stragglers whose work a closed round threw away', async () => {
     // 10 identical devices, 5 wanted, 10 invited (over-selection 2): the first 5 close the round, 5 are cancelled.
     const r = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.5, overSelection: 2, profile: sameDevices(100), seed: 4 });

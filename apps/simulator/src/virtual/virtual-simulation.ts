@@ -23,7 +23,7 @@ import { initNodeBackend } from '@chorus/ml/node';
 import { createSimulatedTrainer } from '../simulated-trainer.js';
 import { loadSimulationData } from '../simulation-data.js';
 import { batchSizeFor, defaultQuorum, targetClients } from '../simulation-options.js';
-import { drawDeviceTraits, exponential, transferMs, type DeviceProfile, type DeviceTraits } from './device-profile.js';
+import { drawDeviceTraits, exponential, leaveChance, transferMs, type DeviceProfile, type DeviceTraits } from './device-profile.js';
 import { VirtualClock } from './virtual-clock.js';
 import { resolveVirtualOptions, type VirtualSimulationInput, type VirtualSimulationOptions } from './virtual-options.js';
 
@@ -191,7 +191,7 @@ export async function runVirtualSimulation(input: VirtualSimulationInput | Virtu
     const total = downMs + trainMs + upMs;
     const work: Work = { invite, weights: engine.globalWeights(taskId), startedAt: clock.now(), timer: { id: 0 } };
     d.work = work;
-    if (d.random() < profile.leaveProbability) {
+    if (d.random() < leaveChance(profile, total)) {
       // The tab closes (or the network drops) part-way through: the work is lost with the device.
       work.timer = clock.setTimer(() => {
         tally.dropped += 1;
