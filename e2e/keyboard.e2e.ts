@@ -107,7 +107,19 @@ describe('keyboard task', () => {
 
       // Execute: a tap (click) on a suggestion accepts that one, and typing goes on in the box
       const afterTab = await box.inputValue();
-      await eventually('suggestions for the next word', async () => (await p.page.getByTestId('suggestion').count()) === 3, 10_000);
+      // The strip first shows three suggestions for the old context, then the new ones: wait until
+      // it holds still, or the word read below may be replaced before the click lands.
+      const shown = async () => (await p.page.getByTestId('suggestion').allTextContents()).join('|');
+      await eventually(
+        'settled suggestions for the next word',
+        async () => {
+          const before = await shown();
+          if (before.split('|').length !== 3) return undefined;
+          await new Promise((r) => setTimeout(r, 300));
+          return (await shown()) === before ? true : undefined;
+        },
+        10_000,
+      );
       const tapped = p.page.getByTestId('suggestion').nth(1);
       const tappedWord = (await tapped.textContent())!;
       await tapped.click();

@@ -116,9 +116,11 @@ describe('secure aggregation in the browser', () => {
     // can be barely above chance (clean-clone runs saw 0.48 → 0.33 → 0.39 → 0.44 and 0.18 → 0.38 →
     // 0.48 → 0.54). What a wrong unmasking would show is unmistakable: one mask left in a sum is
     // uniform noise over the ring, the weights it reaches are wrecked for every later version, and
-    // the model sits at chance (10 %) or NaN. So no version may be at chance, and the last one
-    // must have clearly learned.
-    expect(Math.min(...accuracy)).toBeGreaterThan(0.1);
+    // the model sits at chance (10 %) or NaN. So no version after the first may be at chance (the
+    // first, from one round of a few digits, was once 0.093 before 0.30 → 0.35 → 0.39), none may be
+    // NaN, and the last one must have clearly learned.
+    expect(accuracy.every(Number.isFinite)).toBe(true);
+    expect(Math.min(...accuracy.slice(1))).toBeGreaterThan(0.1);
     expect(accuracy[3]!).toBeGreaterThan(0.25);
 
     // Assert: on the wire, key material, sealed shares and masked parts only — no plain update
