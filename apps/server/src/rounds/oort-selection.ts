@@ -240,11 +240,12 @@ export function createOortSelector(options: OortOptions): Selector {
         const bonus = Math.sqrt((0.1 * Math.log(Math.max(round, 2))) / Math.max(1, h.lastRound));
         const system = t !== undefined && t > preferred ? Math.pow(preferred / t, options.roundPenalty) : 1;
         const reliability = (h.completed + 1) / (h.completed + h.dropped + 2);
-        const utility = (stat(h) / maxStat + bonus) * system * reliability;
+        const statistical = stat(h) / maxStat + bonus;
+        const utility = statistical * system * reliability;
         const fair = options.fairness * (1 - h.invited / maxInvited);
         const score = (1 - options.fairness) * utility + fair;
         const reason: SelectionReason = { participantId: c.participantId, kind: 'exploit', utility: score, reliability, ...(c.capabilities.samplesPerSecond ? { speed: c.capabilities.samplesPerSecond } : {}), ...(t !== undefined ? { expectedMs: Math.round(t) } : {}) };
-        return { c, score, reason, stat: stat(h) / maxStat + bonus, factor: system * reliability, fair, signature: h.signature };
+        return { c, score, reason, stat: statistical, factor: system * reliability, fair, signature: h.signature };
       });
       scored.sort((a, b) => b.score - a.score);
       let exploited: Scored<T>[] = [];
