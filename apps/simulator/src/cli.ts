@@ -66,7 +66,7 @@ function program(): Command {
     .option('--target-accuracy <acc>', 'stop once test accuracy reaches this', numeric)
     .option('--min-clients <n>', 'updates needed for a round to count at its deadline', numeric)
     .option('--virtual-clock', 'run the round engine in this process on a virtual clock, with devices drawn from --profile')
-    .option('--profile <id|file.json>', 'device population for --virtual-clock: default | uniform | a profile JSON file')
+    .option('--profile <id|file.json>', 'device population for --virtual-clock: default | per-update-dropout | uniform | a profile JSON file')
     .option('--measured-speeds <list>', "examples/s figures from participant pages (comma-separated): devices draw their speed around them")
     .option('--over-selection <f>', 'invite ceil(target × f) per round (--virtual-clock)', numeric)
     .option('--selection <id>', 'client-selection policy (--virtual-clock): uniform | oort')

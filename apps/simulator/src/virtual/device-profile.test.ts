@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSeededRandom } from '@chorus/core';
-import { DEFAULT_DEVICE_PROFILE, drawDeviceTraits, leaveChance, resolveDeviceProfile } from './device-profile.js';
+import { DEFAULT_DEVICE_PROFILE, PER_UPDATE_DROPOUT_PROFILE, drawDeviceTraits, leaveChance, resolveDeviceProfile } from './device-profile.js';
 
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
 
@@ -25,17 +25,28 @@ describe('device profiles', () => {
     expect([...speeds].sort((a, b) => a - b)).toEqual([40, 400]);
   });
 
-  it('loses an update with a fixed chance, or with a leave rate per minute of work the longer it takes', () => {
-    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 1_000)).toBe(0.08);
-    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 600_000)).toBe(0.08);
-    const hazard = resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveRatePerMin: 0.04 });
-    expect(leaveChance(hazard, 120_000)).toBeCloseTo(1 - Math.exp(-0.08), 10);
-    expect(leaveChance(hazard, 2_000) / leaveChance(hazard, 200)).toBeCloseTo(10, 1);
+  it('loses an update at a rate per minute of work by default (8 % of a 2-minute update), or with a fixed chance however short', () => {
+    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 120_000)).toBeCloseTo(0.08, 3);
+    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 2_000) / leaveChance(DEFAULT_DEVICE_PROFILE, 200)).toBeCloseTo(10, 1);
+    expect(leaveChance(DEFAULT_DEVICE_PROFILE, 3_000)).toBeLessThan(0.003);
+    expect(leaveChance(PER_UPDATE_DROPOUT_PROFILE, 1_000)).toBe(0.08);
+    expect(leaveChance(PER_UPDATE_DROPOUT_PROFILE, 600_000)).toBe(0.08);
+    const { leaveRatePerMin: _rate, ...neither } = DEFAULT_DEVICE_PROFILE;
+    expect(leaveChance(resolveDeviceProfile(neither), 120_000)).toBeCloseTo(0.08, 3);
     expect(() => resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveRatePerMin: -1 })).toThrow(/leaveRatePerMin/);
   });
 
+  it('the per-update-dropout profile is the default with only its leaving changed', () => {
+    const { id: _a, description: _b, sources: _c, leaveRatePerMin: _d, ...rest } = DEFAULT_DEVICE_PROFILE;
+    expect(PER_UPDATE_DROPOUT_PROFILE).toMatchObject({ ...rest, leaveProbability: 0.08 });
+    expect(PER_UPDATE_DROPOUT_PROFILE.leaveRatePerMin).toBeUndefined();
+    expect(resolveDeviceProfile('per-update-dropout')).toEqual(PER_UPDATE_DROPOUT_PROFILE);
+  });
+
   it('refuses a bad profile with INVALID_CONFIG naming the field, and an unknown id', () => {
-    expect(() => resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveProbability: 2 })).toThrow(/leaveProbability/);
+    expect(() => resolveDeviceProfile({ ...PER_UPDATE_DROPOUT_PROFILE, leaveProbability: 2 })).toThrow(/leaveProbability/);
+    // Both ways of leaving at once would leave one of them silently ignored.
+    expect(() => resolveDeviceProfile({ ...DEFAULT_DEVICE_PROFILE, leaveProbability: 0.1 })).toThrow(/not both/);
     expect(() => resolveDeviceProfile('phones')).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 });

@@ -69,12 +69,14 @@ describe('runVirtualSimulation (real round engine on a virtual clock)', () => {
     expect(r.final.participants).toBeLessThanOrEqual(Math.min(small.clients, r.final.acceptedUpdates));
   }, 120_000);
 
-  it('with a leave rate per minute, loses updates by how long they take instead of a fixed share', async () => {
-    // Every update would be lost at a fixed 100 %; at 0.001 per minute, a few seconds of work almost never is.
-    const profile = { ...UNIFORM_DEVICE_PROFILE, id: 'hazard', leaveProbability: 1, leaveRatePerMin: 0.001 };
-    const r = await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.3, profile, seed: 8 });
+  it('with a leave rate per minute, loses updates by how long they take', async () => {
+    // Updates of a few simulated seconds: at 0.001 per minute almost never lost, at 6 per minute (10 % a second) often.
+    const rare = { ...UNIFORM_DEVICE_PROFILE, id: 'rare', leaveProbability: undefined, leaveRatePerMin: 0.001 };
+    const often = { ...rare, id: 'often', leaveRatePerMin: 6 };
+    const [r, o] = [await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.3, profile: rare, seed: 8 }), await runVirtualSimulation({ ...small, rounds: 2, fraction: 0.3, profile: often, seed: 8 })];
 
     expect(r.final).toMatchObject({ dropped: 0, versions: 2 });
+    expect(o.final.dropped).toBeGreaterThan(0);
   }, 120_000);
 
   it('counts the over-selected stragglers whose work a closed round threw away', async () => {
