@@ -14,7 +14,8 @@
  *   measured one after the other, first one build then the other first (target ≥ 1.6 on 2 cores);
  *   `wasmThreadsOverSingleMedian` the median pair; `wasmThreads` the threads it used.
  * Knobs: BROWSER_PARTS (`backends,threads,rounds`, the default, or any subset), WASM_THREAD_TRIES,
- *   WASM_THREAD_BATCHES (timed batches of 10 per measurement, default 6).
+ *   WASM_THREAD_BATCHES (timed batches per measurement, default 6), WASM_THREAD_BATCH (examples per
+ *   batch in the thread comparison, default 10, participants' batch; printed as `wasmThreadBatch`).
  */
 import type { Browser, Page } from 'playwright-core';
 import { encodePayload, layoutSize } from '@chorus/core';
@@ -102,7 +103,11 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
   try {
     const isolation = (await page.evaluate(() => (window as any).chorusDeviceCheck.isolation())) as { page: boolean; worker: boolean };
     const batches = Number(process.env.WASM_THREAD_BATCHES ?? 6);
-    const measure = async (threads: boolean) => (await measureInWorker(page, 'mnist-cnn', ['wasm'], 10, batches, threads ? {} : { wasmThreads: false }))[0]!;
+    // Batch 10 is what participants train with; a larger one (WASM_THREAD_BATCH) shows how much of a
+    // step is fixed cost per batch that the second thread cannot share.
+    const batchSize = Number(process.env.WASM_THREAD_BATCH ?? 10);
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error(`WASM_THREAD_BATCH: expected a whole number 1–1000, got ${process.env.WASM_THREAD_BATCH}`);
+    const measure = async (threads: boolean) => (await measureInWorker(page, 'mnist-cnn', ['wasm'], batchSize, batches, threads ? {} : { wasmThreads: false }))[0]!;
     const pairs: { threaded: number; single: number; threads: number }[] = [];
     for (let i = 0; i < Number(process.env.WASM_THREAD_TRIES ?? 2); i++) {
       // Alternate which build goes first, so a load change during a pair does not always favour one.
@@ -118,6 +123,7 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
     const best = pairs.reduce((a, b) => (b.threaded / b.single > a.threaded / a.single ? b : a));
     return {
       crossOriginIsolated: isolation,
+      wasmThreadBatch: batchSize,
       wasmThreads: best.threads,
       wasmThreadsOverSingle: Math.round((best.threaded / best.single) * 100) / 100,
       wasmThreadsOverSingleMedian: Math.round(ratios[Math.floor(ratios.length / 2)]! * 100) / 100,
