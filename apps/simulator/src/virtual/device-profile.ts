@@ -65,8 +65,6 @@ export type DeviceProfileInput = z.input<typeof deviceProfileSchema>;
 /** 8 % over a 2-minute update: 1 − exp(−0.0417 × 2) ≈ 0.08. */
 export const DEFAULT_LEAVE_RATE_PER_MIN = 0.0417;
 
-const withoutLeaving = ({ leaveRatePerMin: _rate, leaveProbability: _share, ...rest }: DeviceProfile): Omit<DeviceProfile, 'leaveRatePerMin' | 'leaveProbability'> => rest;
-
 /**
  * The default population. Its numbers, and where they come from:
  * - speed: median 100 examples/s, σ 0.7 (5th–95th percentile 10× apart). The spread follows the
@@ -116,8 +114,9 @@ export const DEFAULT_DEVICE_PROFILE: DeviceProfile = deviceProfileSchema.parse({
  * The default profile as it was until December 2026: a fixed 8 % of every update is lost, however
  * short. Kept so the figures measured on it can be reproduced (`--profile per-update-dropout`).
  */
+const { leaveRatePerMin: _defaultRate, ...defaultButLeaving } = DEFAULT_DEVICE_PROFILE;
 export const PER_UPDATE_DROPOUT_PROFILE: DeviceProfile = deviceProfileSchema.parse({
-  ...withoutLeaving(DEFAULT_DEVICE_PROFILE),
+  ...defaultButLeaving,
   id: 'per-update-dropout',
   description: 'The default profile, except that 8 % of every update is lost however long it takes (the default until December 2026).',
   sources: [...DEFAULT_DEVICE_PROFILE.sources.filter((s) => !s.startsWith('mid-round')), 'mid-round dropout 6-10%: Bonawitz et al. 2019, applied to every update whatever its length'],
