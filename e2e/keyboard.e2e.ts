@@ -107,22 +107,21 @@ describe('keyboard task', () => {
 
       // Execute: a tap (click) on a suggestion accepts that one, and typing goes on in the box
       const afterTab = await box.inputValue();
-      // The strip first shows three suggestions for the old context, then the new ones: wait until
-      // it holds still, or the word read below may be replaced before the click lands.
-      const shown = async () => (await p.page.getByTestId('suggestion').allTextContents()).join('|');
-      await eventually(
-        'settled suggestions for the next word',
+      // The strip first shows three suggestions for the old context, then the new ones; a new global
+      // model (rounds go on meanwhile) can re-rank them at any time. Buttons are keyed by their word, so
+      // clicking the button that shows the word read taps that word; if it is gone by then, read again.
+      const strip = p.page.getByTestId('suggestion');
+      const tappedWord = await eventually(
+        'a tap on the second suggestion',
         async () => {
-          const before = await shown();
-          if (before.split('|').length !== 3) return undefined;
-          await new Promise((r) => setTimeout(r, 300));
-          return (await shown()) === before ? true : undefined;
+          if ((await strip.count()) !== 3) return undefined;
+          const word = (await strip.nth(1).textContent())!;
+          const exact = new RegExp(`^${word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+          await strip.filter({ hasText: exact }).click({ timeout: 1_000 });
+          return word;
         },
         10_000,
       );
-      const tapped = p.page.getByTestId('suggestion').nth(1);
-      const tappedWord = (await tapped.textContent())!;
-      await tapped.click();
       expect(await box.inputValue()).toBe(`${afterTab}${tappedWord} `);
       await expect.poll(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
       // Every in-vocabulary word after the first is an example; the first three ("state of the") came before the tick.
