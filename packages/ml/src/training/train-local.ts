@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { ChorusError, shuffleInPlace } from '@chorus/core';
+import { ChorusError, layoutSize, shuffleInPlace } from '@chorus/core';
 import type { Dataset, RandomSource, TrainingConfig } from '@chorus/core';
-import { readModelWeightsAsync, writeModelWeights } from '../models/model-weights.js';
+import { modelLayout, writeModelWeights } from '../models/model-weights.js';
 import { assertDatasetFitsModel, countCorrect, crossEntropy, gatherBatch } from './batches.js';
 import type { AfterBatch } from './duty-cycle.js';
 import { resolveTrainingOptions } from './training-options.js';
@@ -57,13 +57,28 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ChorusError('UNAVAILABLE', 'local training was aborted', { cause: signal.reason });
 }
 
-/** Copies of the trainable variables as they are at `anchor` (or now); the model is left at `current`. */
-function proxTargets(model: tf.LayersModel, vars: readonly tf.Variable[], current: Float32Array, anchor: Float32Array | undefined): tf.Tensor[] {
+/** Copies of the trainable variables as they are at `anchor` (or now); the model is left at `start`. */
+function proxTargets(model: tf.LayersModel, vars: readonly tf.Variable[], start: readonly tf.Tensor[], anchor: Float32Array | undefined): tf.Tensor[] {
   if (!anchor) return vars.map((v) => tf.clone(v));
   writeModelWeights(model, anchor);
   const targets = vars.map((v) => tf.clone(v));
-  writeModelWeights(model, current);
+  model.setWeights([...start]);
   return targets;
+}
+
+/**
+ * Weights now minus `start`, flat in layout order, computed on the backend and read back once. Every
+ * fresh multi-megabyte array costs its page faults (about 2.5 ms per MB measured on a VM; Chromium
+ * maps such arrays afresh each time), so reading the weights before and after into JS and
+ * subtracting there cost the CNN ~5 of them per call: one read is what is left.
+ */
+async function readDelta(model: tf.LayersModel, start: readonly tf.Tensor[]): Promise<Float32Array> {
+  const flat = tf.tidy(() => tf.concat(model.weights.map((w, i) => tf.sub(w.read(), start[i]!).reshape([-1]))));
+  try {
+    return (await flat.data()) as Float32Array;
+  } finally {
+    flat.dispose();
+  }
 }
 
 /**
@@ -82,16 +97,20 @@ export async function trainLocal(
   const random = options.random ?? Math.random;
   throwIfAborted(options.signal);
 
-  const before = (await readModelWeightsAsync(model)).values;
+  // The starting weights stay on the backend: a clone shares the data, and the optimizer assigns
+  // new tensors to the variables rather than writing into these.
+  const start = model.weights.map((w) => tf.clone(w.read()));
+  const size = layoutSize(modelLayout(model));
   const examples = pickExamples(data.count, opts.maxExamples, random);
   const n = examples.length;
   const batchSize = Math.min(opts.batchSize, n);
   const batches = Math.ceil(n / batchSize);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (options.proxAnchor && options.proxAnchor.length !== before.length) {
-    throw new ChorusError('SHAPE_MISMATCH', `trainLocal: proxAnchor holds ${options.proxAnchor.length} values; the model holds ${before.length}`);
+  if (options.proxAnchor && options.proxAnchor.length !== size) {
+    tf.dispose(start);
+    throw new ChorusError('SHAPE_MISMATCH', `trainLocal: proxAnchor holds ${options.proxAnchor.length} values; the model holds ${size}`);
   }
-  const globals = opts.proxMu > 0 ? proxTargets(model, vars, before, options.proxAnchor) : [];
+  const globals = opts.proxMu > 0 ? proxTargets(model, vars, start, options.proxAnchor) : [];
   const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
 
   const started = performance.now();
@@ -143,13 +162,19 @@ export async function trainLocal(
     optimizer.dispose();
     tf.dispose(globals);
     // A half-trained model must not leak into the caller's next round.
-    if (!completed) writeModelWeights(model, before);
+    if (!completed) {
+      model.setWeights(start);
+      tf.dispose(start);
+    }
   }
   const trainMs = performance.now() - started - restedMs;
 
-  const after = (await readModelWeightsAsync(model)).values;
-  const delta = new Float32Array(after.length);
-  for (let i = 0; i < after.length; i++) delta[i] = after[i]! - before[i]!;
+  let delta: Float32Array;
+  try {
+    delta = await readDelta(model, start);
+  } finally {
+    tf.dispose(start);
+  }
   return {
     delta,
     numExamples: n,
