@@ -21,8 +21,11 @@ export const coordinatorEventSchema = z.discriminatedUnion('kind', [
 
 /** A request as it travels (bus-frames.ts carries its byte arrays raw). */
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
+/** A process's uploads running for one round: bounded by its connections. */
+const inFlight = z.number().int().nonnegative().max(10_000_000);
 const wireRequestSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('check'), participantId: id, roundId: id, version: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('check'), participantId: id, roundId: id, version: z.number().int().nonnegative(), inFlight: inFlight.optional() }),
+  z.object({ kind: z.literal('slots'), roundId: id, inFlight }),
   z.object({ kind: z.literal('submit'), participantId: id, begin: updateBeginSchema, bytes }),
   z.object({ kind: z.literal('admin'), action: z.enum(['start', 'pause', 'resume', 'stop']) }),
   z.object({
@@ -31,6 +34,7 @@ const wireRequestSchema = z.discriminatedUnion('kind', [
     begin: updateBeginSchema,
     bytes: z.number().int().nonnegative(),
     verdict: z.union([z.object({ l2Norm: z.number().nonnegative(), signature: z.array(z.number().min(-1).max(1)).min(1).max(SIGNATURE_LENGTH).optional() }), z.object({ code: z.string().max(64), message: z.string().max(2000) })]),
+    inFlight: inFlight.optional(),
   }),
   z.object({ kind: z.literal('partial'), roundId: id, admitted: z.number().int().nonnegative().max(10_000_000).optional() }),
   z.object({ kind: z.literal('summary') }),
@@ -85,8 +89,17 @@ export const liveSummarySchema = z.object({
   byBackend: z.record(z.string().max(32), z.number().int().nonnegative()),
 });
 
-/** A receipt, a status (admin), a round's rules (check), a partial sum or a live summary. */
-const answerSchema = z.union([updateReceiptSchema, z.object({ received: z.literal(true) }), z.enum(TASK_STATUSES), z.object({ bound: z.number().nullable(), partial: z.boolean(), openSlots: z.number().int().nonnegative().nullable().optional(), signature: z.boolean().optional() }), wirePartialSchema, liveSummarySchema]);
+/** A receipt, a status (admin), a round's rules (check), its open slots (slots), a partial sum or a live summary. */
+const openSlots = z.number().int().nonnegative().nullable();
+const answerSchema = z.union([
+  updateReceiptSchema,
+  z.object({ received: z.literal(true) }),
+  z.enum(TASK_STATUSES),
+  z.object({ bound: z.number().nullable(), partial: z.boolean(), openSlots: openSlots.optional(), signature: z.boolean().optional() }),
+  z.object({ openSlots }).strict(),
+  wirePartialSchema,
+  liveSummarySchema,
+]);
 
 export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(true), data: answerSchema }),

@@ -300,8 +300,9 @@ export class ClusterCoordination implements Coordination {
       onAnswer?.(answer);
       return answer;
     }
-    // A read waits briefly: the mirror answers instead when the coordinator is slow or gone.
-    const timeoutMs = request.kind === 'summary' ? 1_000 : undefined;
+    // Reads wait briefly: a summary has the mirror to answer instead when the coordinator is slow or
+    // gone, and a refresh of open slots is asked again in REFRESH_MS anyway.
+    const timeoutMs = request.kind === 'summary' || request.kind === 'slots' ? 1_000 : undefined;
     return (await this.bus.request(holder.owner, taskId, request, `task "${taskId}": its coordinator`, onAnswer as ((a: unknown) => void) | undefined, timeoutMs)) as CoordinatorAnswers[K];
   }
 

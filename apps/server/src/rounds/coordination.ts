@@ -18,12 +18,19 @@ export type CoordinatorEvent =
   | { readonly kind: 'download'; readonly bytes: number };
 
 /** A question for the task's coordinator whose answer the asking process waits for. */
+/**
+ * `inFlight` (check, admit, slots): the asking process's uploads for the round running now, not
+ * counting one being admitted. The coordinator holds the others' counts against what each process
+ * may run at once, so the processes together run no more uploads than the round still needs.
+ */
 export type CoordinatorRequest =
-  | { readonly kind: 'check'; readonly participantId: string; readonly roundId: string; readonly version: number }
+  | { readonly kind: 'check'; readonly participantId: string; readonly roundId: string; readonly version: number; readonly inFlight?: number }
   | { readonly kind: 'submit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: Uint8Array }
   | { readonly kind: 'admin'; readonly action: AdminAction }
   /** An upload this process validated for a linear round: the coordinator's bookkeeping; folded here once accepted. */
-  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: UploadVerdict }
+  | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: UploadVerdict; readonly inFlight?: number }
+  /** How many uploads for the round may run on the asking process now (asked again while begins wait there). */
+  | { readonly kind: 'slots'; readonly roundId: string; readonly inFlight: number }
   /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
   /** `admitted`: how many of this process's uploads the coordinator accepted; the answer need not wait for the rest. */
   | { readonly kind: 'partial'; readonly roundId: string; readonly admitted?: number }
@@ -42,7 +49,8 @@ export interface RoundRules {
   /** Whether that process folds the upload into its own partial sum (linear strategies). */
   readonly partial: boolean;
   /**
-   * Updates the round still needs (its target − accepted) when it answered; null: no limit (not
+   * Uploads the asking process may run at once: the updates the round still needs (its target −
+   * accepted) less the uploads the other processes reported running; null: no limit (not
    * collecting). The asking process's upload gate lets no more of its own uploads run at once, so
    * over-selected participants there wait at update:begin instead of uploading for a full round.
    */
@@ -72,6 +80,7 @@ export type AdminAction = 'start' | 'pause' | 'resume' | 'stop';
 /** What each CoordinatorRequest kind answers. */
 export interface CoordinatorAnswers {
   check: RoundRules;
+  slots: { readonly openSlots: number | null };
   submit: UpdateReceipt;
   admin: string;
   admit: UpdateReceipt;

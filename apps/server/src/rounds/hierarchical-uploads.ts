@@ -19,6 +19,8 @@ export class HierarchicalUploads {
   constructor(
     private readonly payload: PayloadOps,
     private readonly coordination: () => Coordination,
+    /** This process's uploads running for a round (its upload gate's count), reported with each admit. */
+    private readonly running: (roundId: string) => number = () => 0,
   ) {}
 
   /** The coordinator's answer to an upload check: the round's rules. */
@@ -36,6 +38,12 @@ export class HierarchicalUploads {
     const rules = this.rules.get(taskId);
     if (!rules || rules.roundId !== roundId || rules.openSlots === undefined) return undefined;
     return rules.openSlots === null ? Infinity : rules.openSlots;
+  }
+
+  /** The coordinator's fresh answer to how many uploads may run here (asked while begins wait). */
+  setSlots(taskId: string, roundId: string, openSlots: number | null): void {
+    const rules = this.rules.get(taskId);
+    if (rules && rules.roundId === roundId) this.rules.set(taskId, { ...rules, openSlots });
   }
 
   /** One of this process's uploads was accepted: one slot fewer until the coordinator says otherwise. */
@@ -70,7 +78,9 @@ export class HierarchicalUploads {
     const verdict: UploadVerdict = parsed instanceof ChorusError ? { code: parsed.code, message: parsed.message } : { l2Norm: parsed.l2Norm, ...(parsed.signature ? { signature: parsed.signature } : {}) };
     const done = this.partials.expect(begin.taskId, begin.roundId);
     try {
-      return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict }, (receipt) => {
+      // Not counting this upload: once answered it is accepted (the round needs one fewer) or refused (its slot is free).
+      const inFlight = Math.max(0, this.running(begin.roundId) - 1);
+      return await this.coordination().ask(begin.taskId, { kind: 'admit', participantId, begin, bytes: bytes.byteLength, verdict, inFlight }, (receipt) => {
         if (receipt.accepted) this.accepted(begin.taskId, begin.roundId);
         if (receipt.accepted && !(parsed instanceof ChorusError)) this.partials.fold(begin.taskId, begin.roundId, participantId, task.layout, parsed.update, begin.numExamples, begin.metrics);
       });

@@ -28,6 +28,11 @@ export class OpenRound {
   readonly personalGains: number[] = [];
   /** Several processes: updates (and their examples) admitted into each other process's partial sum. */
   readonly partials = new Map<string, { count: number; examples: number }>();
+  /**
+   * Several processes: the uploads each process ('local': this one) last said it is running for
+   * this round, and when (clock ms). Held against what the other processes may run at once.
+   */
+  readonly uploadsInFlight = new Map<string, { readonly count: number; readonly at: number }>();
   /** Partial sums adopted from the round a dead coordinator left open (counted in `accepted`), folded at close. */
   adopted: readonly ClientUpdate[] = [];
   /** The SecAgg+ protocol of a securely aggregated round, once it is open. */

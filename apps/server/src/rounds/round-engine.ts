@@ -20,7 +20,7 @@ import type { StoredTask } from '../storage/storage.js';
 import { systemClock } from './clock.js';
 import { createSelector } from './client-selection.js';
 import type { EngineDeps } from './engine-deps.js';
-import { TaskRunner, type Member } from './task-runner.js';
+import { LOCAL_PROCESS, TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
 import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
 import type { TaskSummary } from './task-summary.js';
@@ -57,10 +57,12 @@ export class RoundEngine {
   private readonly handover: TaskHandover;
   /** Several processes: uploads for rounds coordinated elsewhere, validated and summed here. */
   private readonly uploads: HierarchicalUploads;
+  /** This process's uploads running, by round (its upload gate's counts). */
+  private readonly running = new Map<string, number>();
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
-    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!);
+    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!, (roundId) => this.running.get(roundId) ?? 0);
     this.handover = new TaskHandover({
       deps: this.deps,
       runners: this.runners,
@@ -231,13 +233,23 @@ export class RoundEngine {
     const runner = this.runner(taskId);
     switch (req.kind) {
       case 'check':
-        if (runner instanceof TaskRunner) return runner.roundRules(req.participantId, req.roundId, req.version);
+        if (runner instanceof TaskRunner) {
+          if (req.inFlight !== undefined) runner.reportUploads(from, req.roundId, req.inFlight);
+          return runner.roundRules(req.participantId, req.roundId, req.version, from);
+        }
         runner.checkUpdate(req.participantId, req.roundId, req.version);
         return { bound: null, partial: false };
+      case 'slots': {
+        if (!(runner instanceof TaskRunner)) return { openSlots: null };
+        runner.reportUploads(from, req.roundId, req.inFlight);
+        const open = runner.openSlots(req.roundId, from);
+        return { openSlots: Number.isFinite(open) ? open : null };
+      }
       case 'submit':
         return runner.submitUpdate(req.participantId, req.begin, req.bytes);
       case 'admit':
         if (!(runner instanceof TaskRunner)) throw new ChorusError('BAD_REQUEST', `task "${taskId}" takes no partial sums`);
+        if (req.inFlight !== undefined) runner.reportUploads(from, req.begin.roundId, req.inFlight);
         return runner.admitPartial(from, req.participantId, req.begin, req.bytes, req.verdict);
       case 'admin':
         return this.admin(taskId, req.action);
@@ -474,8 +486,23 @@ export class RoundEngine {
     this.beginUpdate(connectionId, begin);
     if (this.coordinates(begin.taskId)) return;
     const participantId = this.participantOf(connectionId, begin.taskId);
-    const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version });
+    const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version, inFlight: this.running.get(begin.roundId) ?? 0 });
     this.uploads.remember(begin.taskId, begin.roundId, rules);
+  }
+
+  /** The upload gate's count of this process's uploads running for a round; the round's coordinator weighs it. */
+  uploadsRunning(taskId: string, roundId: string, count: number): void {
+    if (count > 0) this.running.set(roundId, count);
+    else this.running.delete(roundId);
+    const runner = this.runners.get(taskId);
+    if (runner instanceof TaskRunner && this.coordinates(taskId)) runner.reportUploads(LOCAL_PROCESS, roundId, count);
+  }
+
+  /** Begins wait here for a round coordinated elsewhere: ask its coordinator afresh how many may run. */
+  async refreshSlots(taskId: string, roundId: string): Promise<void> {
+    if (!this.coordination || this.coordinates(taskId)) return;
+    const { openSlots } = await this.coordination.ask(taskId, { kind: 'slots', roundId, inFlight: this.running.get(roundId) ?? 0 });
+    this.uploads.setSlots(taskId, roundId, openSlots);
   }
 
   submitUpdate(connectionId: string, begin: UpdateBegin, bytes: Uint8Array): UpdateReceipt {

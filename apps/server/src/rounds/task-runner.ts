@@ -60,6 +60,11 @@ export interface UpdateSubmission {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
+/** The process id under which this process's own uploads are reported to its task runner. */
+export const LOCAL_PROCESS = 'local';
+/** How long another process's report of its running uploads counts (it reports with every begin, admit and refresh). */
+export const IN_FLIGHT_REPORT_MS = 3_000;
+
 /**
  * One task's round state machine: idle → waiting-for-clients → collecting → aggregating → …
  *
@@ -689,10 +694,10 @@ export class TaskRunner implements RoundCloserHost {
    * whether it may fold them into a partial sum (a linear aggregate, and the engine collects partial
    * sums). Throws as checkUpdate does.
    */
-  roundRules(participantId: string, roundId: string, version: number): RoundRules {
+  roundRules(participantId: string, roundId: string, version: number, forProcess = LOCAL_PROCESS): RoundRules {
     this.checkUpdate(participantId, roundId, version);
     const bound = this.round!.invite.maxUpdateNorm;
-    const open = this.openSlots(roundId);
+    const open = this.openSlots(roundId, forProcess);
     return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: Number.isFinite(open) ? open : null, ...(this.selection.usesSignatures ? { signature: true } : {}) };
   }
 
@@ -735,10 +740,26 @@ export class TaskRunner implements RoundCloserHost {
    * Otherwise no limit here: whether an upload is allowed at all is checkUpdate's answer, asked again
    * after the wait, and a round stage that takes uploads outside 'collecting' is not throttled.
    */
-  openSlots(roundId: string): number {
+  openSlots(roundId: string, forProcess = LOCAL_PROCESS): number {
     const r = this.round;
     if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return Infinity;
-    return Math.max(0, this.config.rounds.targetClients - r.accepted);
+    // Several processes: what the others run counts against this one, or each would run the whole
+    // remainder at once and the over-selected would upload in full to be refused (60 MB a round of
+    // 1,000 at three processes). A report older than IN_FLIGHT_REPORT_MS no longer counts: a process
+    // that went quiet must not hold slots it may have freed.
+    const now = this.clock.now();
+    let others = 0;
+    for (const [processId, report] of r.uploadsInFlight) {
+      if (processId !== forProcess && (processId === LOCAL_PROCESS || now - report.at <= IN_FLIGHT_REPORT_MS)) others += report.count;
+    }
+    return Math.max(0, this.config.rounds.targetClients - r.accepted - others);
+  }
+
+  /** A process's uploads running for the open round (its upload gate's count); ignored for any other round. */
+  reportUploads(processId: string, roundId: string, count: number): void {
+    const r = this.round;
+    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return;
+    r.uploadsInFlight.set(processId, { count, at: this.clock.now() });
   }
 
   refuseUpload(participantId: string, roundId: string, error: ChorusError): void {

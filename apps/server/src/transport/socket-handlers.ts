@@ -157,7 +157,12 @@ export function attachSocketHandlers(
 ): void {
   const { maxChunkBytes, logger, guard } = options;
   const uploads = new UploadAssembler(maxChunkBytes, undefined, options.uploadBudgetBytes);
-  const gate = new UploadGate({ openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId), fits: (bytes) => uploads.fits(bytes) });
+  const gate = new UploadGate({
+    openSlots: (taskId, roundId) => engine.openSlots(taskId, roundId),
+    fits: (bytes) => uploads.fits(bytes),
+    inFlightChanged: (taskId, roundId, count) => engine.uploadsRunning(taskId, roundId, count),
+    refresh: (taskId, roundId) => engine.refreshSlots(taskId, roundId),
+  });
   const folds = new YieldingQueue();
   // Clients' events take turns too (see listener()): a slice of handlers per turn of the event loop.
   const inbox = new SocketInbox();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChorusError } from '@chorus/core';
-import { UploadGate } from './upload-gate.js';
+import { REFRESH_MS, UploadGate } from './upload-gate.js';
 
 /** A round that needs `slots` more updates, and a budget of `budget` bytes of which `held` are taken. */
 function host(slots: number, budget = Infinity) {
@@ -79,5 +79,36 @@ describe('UploadGate', () => {
     const b = gate.admit('b', 't', 'r1', 10);
     gate.dropConnection('a');
     expect(await settled(b)).toBe('admitted');
+  });
+
+  it('reports every change of its running uploads, and looks at waiters again every REFRESH_MS when slots open elsewhere', async () => {
+    // Prepare: a round coordinated on another process, which at first lets one upload run here.
+    const reports: number[] = [];
+    let refreshes = 0;
+    const h = Object.assign(host(1), {
+      inFlightChanged: (_taskId: string, roundId: string, count: number) => void (roundId === 'r1' && reports.push(count)),
+      refresh: async () => {
+        refreshes++;
+      },
+    });
+    const gate = new UploadGate(h);
+    await gate.admit('a', 't', 'r1', 10);
+    const b = gate.admit('b', 't', 'r1', 10);
+    expect(await settled(b)).toBe('waiting');
+
+    // Execute: another process's upload was refused there; nothing happens here, but the coordinator now says 2.
+    h.slots = 2;
+    await new Promise((r) => setTimeout(r, REFRESH_MS + 100));
+
+    // Assert
+    expect(await settled(b)).toBe('admitted');
+    expect(refreshes).toBeGreaterThanOrEqual(1);
+    gate.release('a', 'r1');
+    gate.dropConnection('b');
+    expect(reports).toEqual([1, 2, 1, 0]);
+    // Nobody waits: no more refreshes.
+    const after = refreshes;
+    await new Promise((r) => setTimeout(r, REFRESH_MS + 100));
+    expect(refreshes).toBe(after);
   });
 });

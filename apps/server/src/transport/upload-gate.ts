@@ -6,7 +6,21 @@ export interface UploadGateHost {
   openSlots(taskId: string, roundId: string): number;
   /** Whether `bytes` more fit in the memory budget for uploads in progress. */
   fits(bytes: number): boolean;
+  /**
+   * How many of this process's uploads for the round are running (on every change). Several
+   * processes: the round's coordinator counts them against what the others may run at once.
+   */
+  inFlightChanged?(taskId: string, roundId: string, count: number): void;
+  /**
+   * Called every REFRESH_MS while begins wait for the round, before they are let in again: a round
+   * coordinated on another process asks it afresh how many uploads may run here (slots freed
+   * elsewhere send nothing to this process).
+   */
+  refresh?(taskId: string, roundId: string): Promise<void>;
 }
+
+/** How often waiting begins are looked at again when nothing here changed (another process's uploads may have). */
+export const REFRESH_MS = 500;
 
 interface Waiter {
   readonly connectionId: string;
@@ -20,6 +34,8 @@ interface RoundUploads {
   readonly taskId: string;
   readonly inFlight: Set<string>;
   readonly waiting: Waiter[];
+  /** Looks at the waiters again every REFRESH_MS while there are any. */
+  refresher?: NodeJS.Timeout;
 }
 
 /**
@@ -44,7 +60,7 @@ export class UploadGate {
   admit(connectionId: string, taskId: string, roundId: string, bytes: number): Promise<void> {
     const r = this.round(taskId, roundId);
     if (r.inFlight.has(connectionId) || (r.waiting.length === 0 && this.hasRoom(r, roundId, bytes))) {
-      r.inFlight.add(connectionId);
+      this.start(r, roundId, connectionId);
       return Promise.resolve();
     }
     this.drop(r, connectionId, new ChorusError('UNAVAILABLE', 'update:begin: replaced by a newer begin from the same connection'));
@@ -54,12 +70,14 @@ export class UploadGate {
       }, this.maxWaitMs);
       timer.unref();
       r.waiting.push({ connectionId, bytes, resolve, reject, timer });
+      this.watch(r, roundId);
     });
   }
 
   /** The connection's upload for the round ended (accepted, refused, cut short): its slot goes to a waiter. */
   release(connectionId: string, roundId: string): void {
-    this.rounds.get(roundId)?.inFlight.delete(connectionId);
+    const r = this.rounds.get(roundId);
+    if (r?.inFlight.delete(connectionId)) this.host.inFlightChanged?.(r.taskId, roundId, r.inFlight.size);
     // Every round: the memory budget it frees is shared by all of them.
     for (const id of [...this.rounds.keys()]) this.pump(id);
   }
@@ -75,7 +93,7 @@ export class UploadGate {
   /** A closed connection: its slots and waits everywhere are freed. */
   dropConnection(connectionId: string): void {
     for (const [roundId, r] of this.rounds) {
-      r.inFlight.delete(connectionId);
+      if (r.inFlight.delete(connectionId)) this.host.inFlightChanged?.(r.taskId, roundId, r.inFlight.size);
       this.drop(r, connectionId, new ChorusError('UNAVAILABLE', 'the connection closed'));
       this.pump(roundId);
     }
@@ -104,10 +122,41 @@ export class UploadGate {
     while (r.waiting.length > 0 && this.hasRoom(r, roundId, r.waiting[0]!.bytes)) {
       const w = r.waiting.shift()!;
       clearTimeout(w.timer);
-      r.inFlight.add(w.connectionId);
+      this.start(r, roundId, w.connectionId);
       w.resolve();
     }
+    this.watch(r, roundId);
     if (r.inFlight.size === 0 && r.waiting.length === 0) this.rounds.delete(roundId);
+  }
+
+  private unwatch(r: RoundUploads): void {
+    clearInterval(r.refresher);
+    r.refresher = undefined;
+  }
+
+  private start(r: RoundUploads, roundId: string, connectionId: string): void {
+    if (r.inFlight.has(connectionId)) return;
+    r.inFlight.add(connectionId);
+    this.host.inFlightChanged?.(r.taskId, roundId, r.inFlight.size);
+  }
+
+  /** Keeps the refresher running exactly while begins wait for the round. */
+  private watch(r: RoundUploads, roundId: string): void {
+    if (r.waiting.length === 0) return this.unwatch(r);
+    if (r.refresher) return;
+    let busy = false;
+    r.refresher = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      // A failed refresh keeps the last answer; the waiters' own maxWaitMs still bounds their wait.
+      void (this.host.refresh?.(r.taskId, roundId) ?? Promise.resolve())
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+          this.pump(roundId);
+        });
+    }, REFRESH_MS);
+    r.refresher.unref();
   }
 
   private hasRoom(r: RoundUploads, roundId: string, bytes: number): boolean {
@@ -121,6 +170,7 @@ export class UploadGate {
     const [w] = r.waiting.splice(i, 1);
     clearTimeout(w!.timer);
     w!.reject(error);
+    if (r.waiting.length === 0) this.unwatch(r);
   }
 
   private round(taskId: string, roundId: string): RoundUploads {
