@@ -129,25 +129,31 @@ describe('the round engine over three server processes', () => {
     for (const p of ps) p.close();
   });
 
-  it('an over-selected participant on another process waits at update:begin and is told ROUND_CLOSED without uploading', { timeout: 60_000 }, async () => {
-    // Prepare: a round that needs one update, two invited, both on a process that does not coordinate.
+  // B on the same process as A: that process's own gate holds it. On a third process: the coordinator
+  // counts A's running upload against what B's process may run (each would otherwise run the round's
+  // whole remainder, and B would upload in full to be refused).
+  it.each([
+    ['the same process as A', 'gated', 1],
+    ['a third process', 'gated-apart', 2],
+  ])('an over-selected participant on %s waits at update:begin and is told ROUND_CLOSED without uploading', { timeout: 60_000 }, async (_where, taskId, bOffset) => {
+    // Prepare: a round that needs one update, two invited, neither on the process that coordinates.
     const created = await api(servers[1]!.url, '/api/tasks', {
       template: 'mnist-2nn',
-      config: { id: 'gated', name: 'Gated', codec: 'float32', downloadCodec: 'full', rounds: { targetClients: 1, minClients: 1, minAvailable: 2, overSelection: 2, deadlineMs: 30_000 } },
+      config: { id: taskId, name: 'Gated', codec: 'float32', downloadCodec: 'full', rounds: { targetClients: 1, minClients: 1, minAvailable: 2, overSelection: 2, deadlineMs: 30_000 } },
     });
     expect(created.status).toBe(201);
-    for (const s of servers) await eventually('the task on every process', async () => ((await api(s.url, '/api/tasks/gated')).status === 200 ? true : undefined));
-    const { index } = await eventually('a coordinator', async () => coordinator('gated').catch(() => undefined));
+    for (const s of servers) await eventually('the task on every process', async () => ((await api(s.url, `/api/tasks/${taskId}`)).status === 200 ? true : undefined));
+    const { index } = await eventually('a coordinator', async () => coordinator(taskId).catch(() => undefined));
     const remote = servers[(index + 1) % 3]!;
-    const [a, b] = [new TestParticipant(remote.url), new TestParticipant(remote.url)];
+    const [a, b] = [new TestParticipant(remote.url), new TestParticipant(servers[(index + bOffset) % 3]!.url)];
     clients.push(a, b);
-    expect((await a.join('gated')).ok).toBe(true);
-    expect((await b.join('gated')).ok).toBe(true);
-    expect((await api(servers[index]!.url, '/api/tasks/gated/start', {})).status).toBe(200);
+    expect((await a.join(taskId)).ok).toBe(true);
+    expect((await b.join(taskId)).ok).toBe(true);
+    expect((await api(servers[index]!.url, `/api/tasks/${taskId}/start`, {})).status).toBe(200);
     const [ia, ib] = await Promise.all([a, b].map((p) => p.waitFor<RoundInvite>(() => p.invites.find((i) => i.round === 1))));
-    const v0 = await fetchWeights(remote.url, 'gated', 0);
+    const v0 = await fetchWeights(remote.url, taskId, 0);
     const payload = encodePayload({ layout: v0.layout, values: new Float32Array(v0.values.length).fill(0.1) }, 'float32');
-    const beginOf = (invite: RoundInvite) => ({ taskId: 'gated', roundId: invite.roundId, version: invite.version, numExamples: 10, byteLength: payload.byteLength, metrics: { loss: 1 } });
+    const beginOf = (invite: RoundInvite) => ({ taskId, roundId: invite.roundId, version: invite.version, numExamples: 10, byteLength: payload.byteLength, metrics: { loss: 1 } });
     // Execute: A is admitted and uploads; B begins while A's upload runs, then A's update completes the round.
     const beganA = await a.request<{ uploadId: string }>('update:begin', beginOf(ia!));
     expect(beganA.ok).toBe(true);
@@ -161,7 +167,7 @@ describe('the round engine over three server processes', () => {
     const answerB = await beganB;
     expect(answerB.ok).toBe(false);
     expect(answerB.ok ? null : answerB.error.code).toBe('ROUND_CLOSED');
-    await api(servers[index]!.url, '/api/tasks/gated/stop', {});
+    await api(servers[index]!.url, `/api/tasks/${taskId}/stop`, {});
   });
 
   it('records declines and disconnections on other processes in the round, exactly', { timeout: 60_000 }, async () => {

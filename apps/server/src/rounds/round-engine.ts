@@ -59,10 +59,12 @@ export class RoundEngine {
   private readonly uploads: HierarchicalUploads;
   /** This process's uploads running, by round (its upload gate's counts). */
   private readonly running = new Map<string, number>();
+  /** Begins for a round whose check is on its way to the coordinator, by round. */
+  private readonly checking = new Map<string, number>();
 
   constructor(deps: EngineDeps) {
     this.deps = { ...deps, clock: deps.clock ?? systemClock };
-    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!, (roundId) => this.running.get(roundId) ?? 0);
+    this.uploads = new HierarchicalUploads(this.deps.payload, () => this.coordination!, (roundId) => this.uploadsHere(roundId));
     this.handover = new TaskHandover({
       deps: this.deps,
       runners: this.runners,
@@ -482,12 +484,29 @@ export class RoundEngine {
    * beginUpdate, with the round membership asked of the coordinator when it is on another process
    * (which also answers the round's rules: its bound, and whether uploads fold into a partial sum here).
    */
-  async checkUpload(connectionId: string, begin: UpdateBegin): Promise<void> {
+  async checkUpload(connectionId: string, begin: UpdateBegin, options: { running?: boolean } = {}): Promise<void> {
     this.beginUpdate(connectionId, begin);
     if (this.coordinates(begin.taskId)) return;
     const participantId = this.participantOf(connectionId, begin.taskId);
-    const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId: begin.roundId, version: begin.version, inFlight: this.running.get(begin.roundId) ?? 0 });
-    this.uploads.remember(begin.taskId, begin.roundId, rules);
+    // A begin being checked counts as running (`running`: the gate already counts it): when a round's
+    // invitees all begin at once, each process's checks must tell the coordinator how many are coming.
+    const roundId = begin.roundId;
+    if (!options.running) this.checking.set(roundId, (this.checking.get(roundId) ?? 0) + 1);
+    try {
+      const rules = await this.coordination!.ask(begin.taskId, { kind: 'check', participantId, roundId, version: begin.version, inFlight: this.uploadsHere(roundId) });
+      this.uploads.remember(begin.taskId, roundId, rules);
+    } finally {
+      if (!options.running) {
+        const left = (this.checking.get(roundId) ?? 1) - 1;
+        if (left > 0) this.checking.set(roundId, left);
+        else this.checking.delete(roundId);
+      }
+    }
+  }
+
+  /** This process's uploads for a round as it reports them: running, or begun and being checked. */
+  private uploadsHere(roundId: string): number {
+    return (this.running.get(roundId) ?? 0) + (this.checking.get(roundId) ?? 0);
   }
 
   /** The upload gate's count of this process's uploads running for a round; the round's coordinator weighs it. */
@@ -501,7 +520,7 @@ export class RoundEngine {
   /** Begins wait here for a round coordinated elsewhere: ask its coordinator afresh how many may run. */
   async refreshSlots(taskId: string, roundId: string): Promise<void> {
     if (!this.coordination || this.coordinates(taskId)) return;
-    const { openSlots } = await this.coordination.ask(taskId, { kind: 'slots', roundId, inFlight: this.running.get(roundId) ?? 0 });
+    const { openSlots } = await this.coordination.ask(taskId, { kind: 'slots', roundId, inFlight: this.uploadsHere(roundId) });
     this.uploads.setSlots(taskId, roundId, openSlots);
   }
 

@@ -244,7 +244,7 @@ export function attachSocketHandlers(
         await gate.admit(socket.id, req.taskId, req.roundId, req.byteLength);
         try {
           if (socket.disconnected) throw new ChorusError('UNAVAILABLE', 'the connection closed');
-          await engine.checkUpload(socket.id, req); // the round may have closed while it waited
+          await engine.checkUpload(socket.id, req, { running: true }); // the round may have closed while it waited
           return { uploadId: uploads.begin(socket.id, req), maxChunkBytes };
         } catch (err) {
           gate.release(socket.id, req.roundId);
