@@ -27,8 +27,8 @@ describe('open upload slots across server processes (the coordinator weighs what
     h.clock.advance(IN_FLIGHT_REPORT_MS + 1);
     expect(await slots('p3', 0)).toEqual({ openSlots: 3 });
     expect(h.engine.openSlots('t1', roundId)).toBe(3);
-    // A report for another round changes nothing.
-    expect(await h.engine.answer('t1', { kind: 'slots', roundId: 'old-round', inFlight: 5 }, 'p2')).toEqual({ openSlots: null });
+    // A round that is over lets nothing more run (its waiters hear ROUND_CLOSED), and its report changes nothing.
+    expect(await h.engine.answer('t1', { kind: 'slots', roundId: 'old-round', inFlight: 5 }, 'p2')).toEqual({ openSlots: 0 });
     expect(h.engine.openSlots('t1', roundId)).toBe(3);
     await h.engine.close();
   });

@@ -243,6 +243,8 @@ export class RoundEngine {
         return { bound: null, partial: false };
       case 'slots': {
         if (!(runner instanceof TaskRunner)) return { openSlots: null };
+        // A round that is over takes no more uploads: its waiters hear ROUND_CLOSED from round-over.
+        if (!runner.holdsRound(req.roundId)) return { openSlots: 0 };
         runner.reportUploads(from, req.roundId, req.inFlight);
         const open = runner.openSlots(req.roundId, from);
         return { openSlots: Number.isFinite(open) ? open : null };

@@ -755,6 +755,11 @@ export class TaskRunner implements RoundCloserHost {
     return Math.max(0, this.config.rounds.targetClients - r.accepted - others);
   }
 
+  /** Whether `roundId` is the round open now (in any stage). */
+  holdsRound(roundId: string): boolean {
+    return this.round?.roundId === roundId;
+  }
+
   /** A process's uploads running for the open round (its upload gate's count); ignored for any other round. */
   reportUploads(processId: string, roundId: string, count: number): void {
     const r = this.round;
