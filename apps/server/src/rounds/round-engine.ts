@@ -246,8 +246,7 @@ export class RoundEngine {
         // A round that is over takes no more uploads: its waiters hear ROUND_CLOSED from round-over.
         if (!runner.holdsRound(req.roundId)) return { openSlots: 0 };
         runner.reportUploads(from, req.roundId, req.inFlight);
-        const open = runner.openSlots(req.roundId, from);
-        return { openSlots: Number.isFinite(open) ? open : null };
+        return { openSlots: runner.openSlotsAnswer(req.roundId, from) };
       }
       case 'submit':
         return runner.submitUpdate(req.participantId, req.begin, req.bytes);

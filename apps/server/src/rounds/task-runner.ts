@@ -697,8 +697,7 @@ export class TaskRunner implements RoundCloserHost {
   roundRules(participantId: string, roundId: string, version: number, forProcess = LOCAL_PROCESS): RoundRules {
     this.checkUpdate(participantId, roundId, version);
     const bound = this.round!.invite.maxUpdateNorm;
-    const open = this.openSlots(roundId, forProcess);
-    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: Number.isFinite(open) ? open : null, ...(this.selection.usesSignatures ? { signature: true } : {}) };
+    return { bound: bound ?? null, partial: this.hooks.collectPartials !== undefined && aggregatesLinearly(this.config), openSlots: this.openSlotsAnswer(roundId, forProcess), ...(this.selection.usesSignatures ? { signature: true } : {}) };
   }
 
   /**
@@ -753,6 +752,12 @@ export class TaskRunner implements RoundCloserHost {
       if (processId !== forProcess && (processId === LOCAL_PROCESS || now - report.at <= IN_FLIGHT_REPORT_MS)) others += report.count;
     }
     return Math.max(0, this.config.rounds.targetClients - r.accepted - others);
+  }
+
+  /** openSlots as another process is told it: null for no limit. */
+  openSlotsAnswer(roundId: string, forProcess: string): number | null {
+    const open = this.openSlots(roundId, forProcess);
+    return Number.isFinite(open) ? open : null;
   }
 
   /** Whether `roundId` is the round open now (in any stage). */

@@ -97,19 +97,19 @@ export async function trainLocal(
   const random = options.random ?? Math.random;
   throwIfAborted(options.signal);
 
+  if (options.proxAnchor) {
+    const size = layoutSize(modelLayout(model));
+    if (options.proxAnchor.length !== size) throw new ChorusError('SHAPE_MISMATCH', `trainLocal: proxAnchor holds ${options.proxAnchor.length} values; the model holds ${size}`);
+  }
+
   // The starting weights stay on the backend: a clone shares the data, and the optimizer assigns
   // new tensors to the variables rather than writing into these.
   const start = model.weights.map((w) => tf.clone(w.read()));
-  const size = layoutSize(modelLayout(model));
   const examples = pickExamples(data.count, opts.maxExamples, random);
   const n = examples.length;
   const batchSize = Math.min(opts.batchSize, n);
   const batches = Math.ceil(n / batchSize);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (options.proxAnchor && options.proxAnchor.length !== size) {
-    tf.dispose(start);
-    throw new ChorusError('SHAPE_MISMATCH', `trainLocal: proxAnchor holds ${options.proxAnchor.length} values; the model holds ${size}`);
-  }
   const globals = opts.proxMu > 0 ? proxTargets(model, vars, start, options.proxAnchor) : [];
   const optimizer = opts.optimizer === 'adam' ? tf.train.adam(opts.learningRate) : tf.train.sgd(opts.learningRate);
 
