@@ -15,7 +15,7 @@ import { Agent, get } from 'node:http';
 import { io as connect, type Socket } from 'socket.io-client';
 /** The longest chain of exact differences a browser fetches (MAX_DELTA_CHAIN in packages/client model-download.ts). */
 const MAX_DELTA_CHAIN = 32;
-import { PROTOCOL_VERSION, decodePayload, encodePayload, type Ack, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateReceipt } from '@chorus/core';
+import { PROTOCOL_VERSION, decodePayload, encodePayload, type Ack, type JoinResponse, type ModelUpdated, type RoundInvite, type UpdateChunkResponse, type UpdateReceipt } from '@chorus/core';
 
 export type GeneratorCommand =
   | { type: 'connect'; url: string; count: number; localAddresses: string[]; download: boolean; fullDownloads: boolean }
@@ -197,18 +197,20 @@ async function answer(light: Light, invite: RoundInvite, maxChunkBytes: number):
     }
     if (!begin.ok) return void (stats.refused[begin.error.code] = (stats.refused[begin.error.code] ?? 0) + 1);
     const step = Math.min(maxChunkBytes, begin.data.maxChunkBytes);
+    let receipt: UpdateReceipt | undefined;
     for (let seq = 0, off = 0; off < payload.byteLength; seq++, off += step) {
       // A participant told the round is over stops at once (the session does the same).
       if (state.cancelled) return;
       const data = payload.subarray(off, off + step);
       sent += data.byteLength;
-      const chunk = await ask(light.socket, 'update:chunk', { uploadId: begin.data.uploadId, seq, data });
+      // As the session does: the last chunk ends the upload, and its ack carries the receipt.
+      const last = off + step >= payload.byteLength;
+      const chunk = await ask<UpdateChunkResponse>(light.socket, 'update:chunk', { uploadId: begin.data.uploadId, seq, data, ...(last ? { last: true } : {}) });
       if (!chunk.ok) return void (stats.refused[chunk.error.code] = (stats.refused[chunk.error.code] ?? 0) + 1);
+      receipt = chunk.data.receipt;
     }
-    if (state.cancelled) return;
-    const end = await ask<UpdateReceipt>(light.socket, 'update:end', { uploadId: begin.data.uploadId });
-    if (!end.ok) return void (stats.refused[end.error.code] = (stats.refused[end.error.code] ?? 0) + 1);
-    if (!end.data.accepted) return void (stats.refused[end.data.code ?? 'REJECTED'] = (stats.refused[end.data.code ?? 'REJECTED'] ?? 0) + 1);
+    if (!receipt) return void (stats.refused.NO_RECEIPT = (stats.refused.NO_RECEIPT ?? 0) + 1);
+    if (!receipt.accepted) return void (stats.refused[receipt.code ?? 'REJECTED'] = (stats.refused[receipt.code ?? 'REJECTED'] ?? 0) + 1);
     accepted = true;
     stats.uploadMsMax = Math.max(stats.uploadMsMax, Math.round(performance.now() - t1));
     stats.accepted += 1;

@@ -105,6 +105,7 @@ export {
   type UpdateBegin,
   type UpdateBeginResponse,
   type UpdateChunk,
+  type UpdateChunkResponse,
   type UpdateEnd,
   type UpdateReceipt,
 } from './protocol/messages.js';

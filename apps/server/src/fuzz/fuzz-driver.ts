@@ -181,8 +181,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const chunks: Uint8Array[] = [];
     for (let off = 0; off < c.payload.byteLength; off += 256) chunks.push(c.payload.subarray(off, off + 256));
     const order = c.chunking === 'reversed' ? chunks.map((_, i) => chunks.length - 1 - i) : c.chunking === 'duplicate' ? [0, ...chunks.map((_, i) => i)] : chunks.map((_, i) => i);
-    for (const seq of order) await send(attacker, c.label, { event: 'update:chunk', args: [{ uploadId, seq, data: chunks[seq] }], ack: true });
-    if (c.chunking !== 'skip-end') await send(attacker, c.label, { event: 'update:end', args: [{ uploadId }], ack: true });
+    // 'last' ends the upload with its last chunk; 'early-last' claims the first chunk is the last.
+    const lastAt = c.chunking === 'last' ? order.length - 1 : c.chunking === 'early-last' ? 0 : -1;
+    for (const [i, seq] of order.entries()) await send(attacker, c.label, { event: 'update:chunk', args: [{ uploadId, seq, data: chunks[seq], ...(i === lastAt ? { last: true } : {}) }], ack: true });
+    if (c.chunking !== 'skip-end' && lastAt < 0) await send(attacker, c.label, { event: 'update:end', args: [{ uploadId }], ack: true });
   };
 
   const probeHealth = async (): Promise<void> => {

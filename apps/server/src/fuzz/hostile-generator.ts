@@ -18,7 +18,7 @@ export interface HostileMessage {
 /** A case is one message, or an upload sequence whose steps depend on the server's answers. */
 export type HostileCase =
   | { readonly kind: 'message'; readonly label: string; readonly message: HostileMessage }
-  | { readonly kind: 'upload'; readonly label: string; readonly numExamples: unknown; readonly payload: Uint8Array; readonly chunking: 'in-order' | 'reversed' | 'duplicate' | 'skip-end' | 'lying-size' };
+  | { readonly kind: 'upload'; readonly label: string; readonly numExamples: unknown; readonly payload: Uint8Array; readonly chunking: 'in-order' | 'reversed' | 'duplicate' | 'skip-end' | 'lying-size' | 'last' | 'early-last' };
 
 export interface GeneratorContext {
   readonly taskId: string;
@@ -139,7 +139,7 @@ export function createHostileGenerator(seed: number, ctx: GeneratorContext): () 
     ];
     const [label, make] = pick(payloads);
     const numExamples = random() < 0.7 ? 10 : pick([0, -1, 0.5, 101, 1e9, Number.MAX_SAFE_INTEGER, 2 ** 53 - 1, 1e308]);
-    const chunking = pick(['in-order', 'in-order', 'in-order', 'reversed', 'duplicate', 'skip-end', 'lying-size'] as const);
+    const chunking = pick(['in-order', 'in-order', 'in-order', 'last', 'last', 'reversed', 'duplicate', 'skip-end', 'lying-size', 'early-last'] as const);
     return { kind: 'upload', label: `upload ${label}`, numExamples, payload: make(), chunking };
   }
 

@@ -107,7 +107,7 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
         const counted =
           event === 'join' && typeof reply.data?.participantId === 'string'
             ? options.keys.recordParticipant(record.id, taskId, reply.data.participantId, utcDay(now()))
-            : event === 'update:end' && reply.data?.accepted === true
+            : (event === 'update:end' && reply.data?.accepted === true) || (event === 'update:chunk' && reply.data?.receipt?.accepted === true)
               ? options.keys.recordAcceptedUpdate(record.id, utcDay(now()))
               : null;
         // Usage is bookkeeping: a failure to count must not fail the participant's request.
@@ -119,7 +119,7 @@ export function installPartnerHandshake(io: Server, options: PartnerAccessOption
   }
 }
 
-type OkReply = { ok?: boolean; data?: { participantId?: unknown; accepted?: unknown } };
+type OkReply = { ok?: boolean; data?: { participantId?: unknown; accepted?: unknown; receipt?: { accepted?: unknown } } };
 
 /**
  * The socket handlers answer through the packet's ack callback (its last argument): wrapping it

@@ -15,6 +15,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  type UpdateReceipt,
 } from '@chorus/core';
 import type { EngineTransport } from '../rounds/engine-deps.js';
 import type { ParticipantGuard } from '../auth/participant-guard.js';
@@ -173,6 +174,32 @@ export function attachSocketHandlers(
     options.tap.roundClosed = (roundId, reason) => gate.roundClosed(roundId, reason);
   }
 
+  /** Ends an upload (update:end, or its last chunk): folded here or forwarded to the coordinator; the receipt. */
+  async function endUpload(socket: ChorusSocket, uploadId: string): Promise<UpdateReceipt> {
+    const pending = uploads.pending(socket.id, uploadId);
+    let ended: ReturnType<UploadAssembler['end']>;
+    try {
+      ended = uploads.end(socket.id, uploadId);
+    } catch (err) {
+      // An upload ended short is dropped: its slot goes to a waiting participant now, not when this one leaves.
+      if (pending) gate.release(socket.id, pending.roundId);
+      throw err;
+    }
+    const { begin, bytes } = ended;
+    try {
+      // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
+      // On another process than the task's coordinator the update is forwarded there instead.
+      const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
+      options.onUploadEnded?.(begin.taskId, receipt.accepted);
+      return receipt;
+    } catch (err) {
+      options.onUploadEnded?.(begin.taskId, false);
+      throw err;
+    } finally {
+      gate.release(socket.id, begin.roundId);
+    }
+  }
+
   // One listener per event for the whole server, registered on each socket (see listener()).
   const listeners: [keyof ClientToServerEvents, (this: ChorusSocket, ...args: unknown[]) => void][] = [
     [
@@ -257,10 +284,11 @@ export function attachSocketHandlers(
       'update:chunk',
       listener(logger, inbox, 'update:chunk', updateChunkSchema, (socket, req) => {
         const begin = uploads.pending(socket.id, req.uploadId);
+        let received: number;
         try {
           // A round that closed mid-upload stops it at the next chunk, not after the last one.
           if (begin) engine.beginUpdate(socket.id, begin);
-          return { received: uploads.chunk(socket.id, req.uploadId, req.seq, req.data) };
+          received = uploads.chunk(socket.id, req.uploadId, req.seq, req.data);
         } catch (err) {
           if (begin && !uploads.pending(socket.id, req.uploadId)) gate.release(socket.id, begin.roundId);
           else if (begin && ChorusError.from(err).roundOver) {
@@ -269,26 +297,14 @@ export function attachSocketHandlers(
           }
           throw err;
         }
+        // The last chunk ends the upload: its ack carries the receipt (one round trip fewer than update:end).
+        return req.last ? endUpload(socket, req.uploadId).then((receipt) => ({ received, receipt })) : { received };
       }),
     ],
 
     [
       'update:end',
-      listener(logger, inbox, 'update:end', updateEndSchema, async (socket, req) => {
-        const { begin, bytes } = uploads.end(socket.id, req.uploadId);
-        try {
-          // The fold waits its turn: many uploads ending at once must not hold timers and /healthz back.
-          // On another process than the task's coordinator the update is forwarded there instead.
-          const receipt = await engine.submitUpload(socket.id, begin, bytes, (job) => folds.run(job));
-          options.onUploadEnded?.(begin.taskId, receipt.accepted);
-          return receipt;
-        } catch (err) {
-          options.onUploadEnded?.(begin.taskId, false);
-          throw err;
-        } finally {
-          gate.release(socket.id, begin.roundId);
-        }
-      }),
+      listener(logger, inbox, 'update:end', updateEndSchema, (socket, req) => endUpload(socket, req.uploadId)),
     ],
   ];
 

@@ -1,5 +1,5 @@
 import { io as connect, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, SecAggParticipant, decodePayload, normalizeBinary, type Ack, type FlatWeights, type JoinResponse, type ModelUpdated, type RoundInvite, type SecAggServerMessage, type UpdateReceipt } from '@chorus/core';
+import { ChorusError, PROTOCOL_VERSION, SecAggParticipant, decodePayload, normalizeBinary, type Ack, type FlatWeights, type JoinResponse, type ModelUpdated, type RoundInvite, type SecAggServerMessage, type UpdateChunkResponse, type UpdateReceipt } from '@chorus/core';
 
 /**
  * A scripted participant for integration tests: a real socket.io-client that records what the server
@@ -41,13 +41,19 @@ export class TestParticipant {
     return ack;
   }
 
-  /** begin → chunks of `chunkBytes` → end; returns the final ack (or the first failing one). */
-  async upload(invite: RoundInvite, payload: Uint8Array, chunkBytes: number, numExamples = 100): Promise<Ack<UpdateReceipt | unknown>> {
+  /**
+   * begin → chunks of `chunkBytes`, the last marked `last` (its ack carries the receipt, as the
+   * session sends them) or, with `end: 'message'`, followed by update:end; returns the receipt's ack
+   * (or the first failing one).
+   */
+  async upload(invite: RoundInvite, payload: Uint8Array, chunkBytes: number, numExamples = 100, end: 'last' | 'message' = 'last'): Promise<Ack<UpdateReceipt | unknown>> {
     const begin = await this.request<{ uploadId: string }>('update:begin', { taskId: invite.taskId, roundId: invite.roundId, version: invite.version, numExamples, byteLength: payload.byteLength, metrics: { loss: 1 } });
     if (!begin.ok) return begin;
     for (let seq = 0, off = 0; off < payload.byteLength; seq++, off += chunkBytes) {
-      const chunk = await this.request('update:chunk', { uploadId: begin.data.uploadId, seq, data: payload.subarray(off, off + chunkBytes) });
+      const last = end === 'last' && off + chunkBytes >= payload.byteLength;
+      const chunk = await this.request<UpdateChunkResponse>('update:chunk', { uploadId: begin.data.uploadId, seq, data: payload.subarray(off, off + chunkBytes), ...(last ? { last: true } : {}) });
       if (!chunk.ok) return chunk;
+      if (last) return chunk.data.receipt ? { ok: true, data: chunk.data.receipt } : { ok: false, error: new ChorusError('INTERNAL', 'the last chunk was acknowledged without a receipt').toWire() };
     }
     return this.request<UpdateReceipt>('update:end', { uploadId: begin.data.uploadId });
   }

@@ -14,8 +14,10 @@ export interface ChunkedUploadOptions {
 
 /**
  * update:begin → update:chunk × n (in order, each acknowledged before the next, so no message ever
- * exceeds the server's buffer) → update:end. Returns the server's receipt; ack errors are thrown as
- * the server's ChorusError.
+ * exceeds the server's buffer), the last one marked `last`: the server ends the upload with it and
+ * acknowledges it with the receipt, one round trip fewer than a separate update:end. A server that
+ * acknowledges the last chunk without a receipt (one from before `last`) gets update:end. Ack errors
+ * are thrown as the server's ChorusError.
  */
 export async function uploadInChunks(
   socket: SessionSocket,
@@ -29,10 +31,13 @@ export async function uploadInChunks(
   for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes, seq++) {
     if (options.signal?.aborted) throw abortError(options.signal);
     // A copy, so the socket never serialises the rest of the underlying buffer.
-    const data = bytes.slice(offset, Math.min(bytes.byteLength, offset + chunkBytes));
-    await request(socket, 'update:chunk', { uploadId: started.uploadId, seq, data }, options.ackTimeoutMs);
+    const end = Math.min(bytes.byteLength, offset + chunkBytes);
+    const data = bytes.slice(offset, end);
+    const last = end === bytes.byteLength;
+    const ack = await request(socket, 'update:chunk', { uploadId: started.uploadId, seq, data, ...(last ? { last: true as const } : {}) }, options.ackTimeoutMs);
     options.onBytesSent?.(data.byteLength);
-    options.onProgress?.(Math.min(1, (offset + data.byteLength) / bytes.byteLength));
+    options.onProgress?.(Math.min(1, end / bytes.byteLength));
+    if (last && ack.receipt) return ack.receipt;
   }
   if (options.signal?.aborted) throw abortError(options.signal);
   return request(socket, 'update:end', { uploadId: started.uploadId }, options.ackTimeoutMs);

@@ -55,8 +55,19 @@ export const updateChunkSchema = z.object({
   uploadId: id,
   seq: z.number().int().nonnegative(),
   data: z.instanceof(Uint8Array),
+  /**
+   * The upload's last chunk: the server ends the upload with it and acknowledges it with the
+   * receipt, as update:end would, which saves the participant one round trip per update (and the
+   * server one message). update:end stays for clients that do not send it.
+   */
+  last: z.literal(true).optional(),
 });
 export type UpdateChunk = z.infer<typeof updateChunkSchema>;
+/** update:chunk's acknowledgement: the bytes received so far, and the receipt when the chunk was the `last`. */
+export interface UpdateChunkResponse {
+  readonly received: number;
+  readonly receipt?: UpdateReceipt;
+}
 
 export const updateEndSchema = z.object({ uploadId: id });
 export type UpdateEnd = z.infer<typeof updateEndSchema>;
@@ -191,7 +202,7 @@ export type AckFn<T> = (ack: Ack<T>) => void;
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: AckFn<JoinResponse>) => void;
   'update:begin': (req: UpdateBegin, ack: AckFn<UpdateBeginResponse>) => void;
-  'update:chunk': (req: UpdateChunk, ack: AckFn<{ received: number }>) => void;
+  'update:chunk': (req: UpdateChunk, ack: AckFn<UpdateChunkResponse>) => void;
   'update:end': (req: UpdateEnd, ack: AckFn<UpdateReceipt>) => void;
   'round:decline': (req: RoundDecline, ack: AckFn<{ ok: true }>) => void;
   capabilities: (req: CapabilitiesUpdate, ack: AckFn<{ ok: true }>) => void;
