@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodePayload, type RoundInvite } from '@chorus/core';
+import { encodePayload, type RoundInvite, type UpdateChunkResponse } from '@chorus/core';
 import { startServer, type RunningServer, type ServerConfig } from '../index.js';
 import { TestParticipant, fetchWeights } from './test-participant.js';
 
@@ -28,6 +28,13 @@ function participant(): TestParticipant {
   const p = new TestParticipant(server!.url);
   clients.push(p);
   return p;
+}
+
+/** `n` participants joined, each with its first invite (a round may wait for all of them). */
+async function joined(n = 1): Promise<{ p: TestParticipant; invite: RoundInvite }[]> {
+  const ps = Array.from({ length: n }, () => participant());
+  for (const p of ps) expect((await p.join('t')).ok).toBe(true);
+  return Promise.all(ps.map(async (p) => ({ p, invite: await p.waitFor(() => p.invites[0]) })));
 }
 
 async function validUpdate(): Promise<Uint8Array> {
@@ -130,5 +137,59 @@ describe('a round under load', () => {
     await Promise.all(sends);
     expect(answered).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(server!.engine.member('t', p.participantId)?.capabilities.numExamples).toBe(139);
+  });
+});
+
+describe('an upload ended by its last chunk', () => {
+  it('acknowledges the last chunk with the receipt, commits the round, and knows the upload no more', async () => {
+    await start({ targetClients: 1, minClients: 1 });
+    const [{ p, invite }] = await joined();
+    const bytes = await validUpdate();
+    const half = Math.ceil(bytes.byteLength / 2);
+    const started = await p.request<{ uploadId: string }>('update:begin', begin(invite, bytes));
+    if (!started.ok) throw new Error(started.error.message);
+    const uploadId = started.data.uploadId;
+
+    const first = await p.request<UpdateChunkResponse>('update:chunk', { uploadId, seq: 0, data: bytes.subarray(0, half) });
+    expect(first).toEqual({ ok: true, data: { received: half } });
+    const last = await p.request<UpdateChunkResponse>('update:chunk', { uploadId, seq: 1, data: bytes.subarray(half), last: true });
+    expect(last).toMatchObject({ ok: true, data: { received: bytes.byteLength, receipt: { accepted: true } } });
+
+    expect(await p.request('update:end', { uploadId })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect((await p.waitFor(() => p.updates.find((u) => u.version === invite.version + 1))).version).toBe(invite.version + 1);
+  });
+
+  it('refuses a last chunk that leaves the upload short, and gives its slot to the participant waiting for it', async () => {
+    await start({ targetClients: 1, minClients: 1, overSelection: 2, minAvailable: 2 });
+    const [a, b] = await joined(2);
+    expect(a.invite.roundId).toBe(b.invite.roundId);
+    const bytes = await validUpdate();
+    const aBegin = await a.p.request<{ uploadId: string }>('update:begin', begin(a.invite, bytes));
+    if (!aBegin.ok) throw new Error(aBegin.error.message);
+    // b waits at update:begin: the round needs one update and a's upload is running.
+    let bLetIn = false;
+    const bBegin = b.p.request<{ uploadId: string }>('update:begin', begin(b.invite, bytes)).finally(() => (bLetIn = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bLetIn).toBe(false);
+
+    const short = await a.p.request('update:chunk', { uploadId: aBegin.data.uploadId, seq: 0, data: bytes.subarray(0, 100), last: true });
+    expect(short).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(short.ok ? '' : short.error.message).toContain(`after 100 of the declared ${bytes.byteLength} bytes`);
+
+    // a is still connected, yet its slot is free: b is let in and its update makes the round.
+    const bStarted = await bBegin;
+    if (!bStarted.ok) throw new Error(bStarted.error.message);
+    const receipt = await b.p.request<UpdateChunkResponse>('update:chunk', { uploadId: bStarted.data.uploadId, seq: 0, data: bytes, last: true });
+    expect(receipt).toMatchObject({ ok: true, data: { receipt: { accepted: true } } });
+  });
+
+  it('refuses a `last` that is not true, and still ends uploads with update:end for clients that send it', async () => {
+    await start({ targetClients: 1, minClients: 1 });
+    const [{ p, invite }] = await joined();
+    const bytes = await validUpdate();
+    const started = await p.request<{ uploadId: string }>('update:begin', begin(invite, bytes));
+    if (!started.ok) throw new Error(started.error.message);
+    expect(await p.request('update:chunk', { uploadId: started.data.uploadId, seq: 0, data: bytes, last: 'yes' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(await p.upload(invite, bytes, 64 * 1024, 10, 'message')).toMatchObject({ ok: true, data: { accepted: true } });
   });
 });
