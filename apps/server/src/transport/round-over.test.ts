@@ -6,7 +6,7 @@ import { encodePayload, type RoundInvite, type UpdateChunkResponse } from '@chor
 import { startServer, type RunningServer, type ServerConfig } from '../index.js';
 import { TestParticipant, fetchWeights } from './test-participant.js';
 
-/** Behaviour under load, with a real server and real Socket.IO clients: who may upload, when a round ends. */
+/** Behaviour under load, with a real server and real Socket.IO clients: who may upload, when a round ends, how an upload ends. */
 let dir: string;
 let server: RunningServer | undefined;
 const clients: TestParticipant[] = [];
