@@ -17,8 +17,9 @@ export type CoordinatorEvent =
   | { readonly kind: 'refuse'; readonly participantId: string; readonly roundId: string; readonly code: string; readonly message: string }
   | { readonly kind: 'download'; readonly bytes: number };
 
-/** A question for the task's coordinator whose answer the asking process waits for. */
 /**
+ * A question for the task's coordinator whose answer the asking process waits for.
+ *
  * `inFlight` (check, admit, slots): the asking process's uploads for the round running now, not
  * counting one being admitted. The coordinator holds the others' counts against what each process
  * may run at once, so the processes together run no more uploads than the round still needs.
@@ -31,8 +32,10 @@ export type CoordinatorRequest =
   | { readonly kind: 'admit'; readonly participantId: string; readonly begin: UpdateBegin; readonly bytes: number; readonly verdict: UploadVerdict; readonly inFlight?: number }
   /** How many uploads for the round may run on the asking process now (asked again while begins wait there). */
   | { readonly kind: 'slots'; readonly roundId: string; readonly inFlight: number }
-  /** To a process, from the coordinator closing the round: its partial sum of the round's uploads. */
-  /** `admitted`: how many of this process's uploads the coordinator accepted; the answer need not wait for the rest. */
+  /**
+   * To a process, from the coordinator closing the round: its partial sum of the round's uploads.
+   * `admitted`: how many of this process's uploads the coordinator accepted; the answer need not wait for the rest.
+   */
   | { readonly kind: 'partial'; readonly roundId: string; readonly admitted?: number }
   /** Where the task's rounds stand, as its coordinator knows (a read on another process). */
   | { readonly kind: 'summary' }

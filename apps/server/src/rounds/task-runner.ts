@@ -577,8 +577,8 @@ export class TaskRunner implements RoundCloserHost {
   }
 
   decline(participantId: string, roundId: string, reason: string): void {
-    const r = this.round;
-    const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
+    const r = this.collecting(roundId);
+    const sel = r?.selected.get(participantId);
     if (!sel || sel.status !== 'invited') return;
     r!.secure?.leave(participantId);
     r!.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
@@ -592,8 +592,8 @@ export class TaskRunner implements RoundCloserHost {
     if (version !== this.version) {
       throw new ChorusError('STALE_VERSION', `update is a delta from version ${version}; the global model is at version ${this.version}`);
     }
-    const r = this.round;
-    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) throw new ChorusError('ROUND_CLOSED', `round "${roundId}" is not collecting updates`);
+    const r = this.collecting(roundId);
+    if (!r) throw new ChorusError('ROUND_CLOSED', `round "${roundId}" is not collecting updates`);
     const sel = r.selected.get(participantId);
     if (!sel || sel.status === 'declined') throw new ChorusError('NOT_SELECTED', `participant was not selected for round ${r.round}`);
     if (sel.status === 'submitted' || sel.status === 'rejected') throw new ChorusError('DUPLICATE_UPDATE', `participant already sent an update for round ${r.round}`);
@@ -740,8 +740,8 @@ export class TaskRunner implements RoundCloserHost {
    * after the wait, and a round stage that takes uploads outside 'collecting' is not throttled.
    */
   openSlots(roundId: string, forProcess = LOCAL_PROCESS): number {
-    const r = this.round;
-    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return Infinity;
+    const r = this.collecting(roundId);
+    if (!r) return Infinity;
     // Several processes: what the others run counts against this one, or each would run the whole
     // remainder at once and the over-selected would upload in full to be refused (60 MB a round of
     // 1,000 at three processes). A report older than IN_FLIGHT_REPORT_MS no longer counts: a process
@@ -760,6 +760,12 @@ export class TaskRunner implements RoundCloserHost {
     return Number.isFinite(open) ? open : null;
   }
 
+  /** The open round when it is `roundId` and collecting updates; undefined otherwise. */
+  private collecting(roundId: string): OpenRound | undefined {
+    const r = this.round;
+    return this.phase === 'collecting' && r && r.roundId === roundId ? r : undefined;
+  }
+
   /** Whether `roundId` is the round open now (in any stage). */
   holdsRound(roundId: string): boolean {
     return this.round?.roundId === roundId;
@@ -767,14 +773,12 @@ export class TaskRunner implements RoundCloserHost {
 
   /** A process's uploads running for the open round (its upload gate's count); ignored for any other round. */
   reportUploads(processId: string, roundId: string, count: number): void {
-    const r = this.round;
-    if (this.phase !== 'collecting' || !r || r.roundId !== roundId) return;
-    r.uploadsInFlight.set(processId, { count, at: this.clock.now() });
+    this.collecting(roundId)?.uploadsInFlight.set(processId, { count, at: this.clock.now() });
   }
 
   refuseUpload(participantId: string, roundId: string, error: ChorusError): void {
-    const r = this.round;
-    const sel = this.phase === 'collecting' && r && r.roundId === roundId ? r.selected.get(participantId) : undefined;
+    const r = this.collecting(roundId);
+    const sel = r?.selected.get(participantId);
     if (!sel || sel.status !== 'invited') return;
     r!.fail(participantId, { participantId, code: error.code as ClientFailure['code'], reason: error.message }, 'rejected');
     this.log.info({ round: r!.round, participantId, code: error.code }, 'upload refused before it began');
