@@ -44,7 +44,7 @@ export interface RoundStats {
 export type GeneratorReport =
   | { type: 'connected'; connected: number; failed: number; errors: string[] }
   | { type: 'joined'; taskId: string; joined: number; failed: number; errors: string[] }
-  | { type: 'stats'; rounds: Record<string, RoundStats>; versions: Record<string, { count: number; lastAt: number }>; connected: number }
+  | { type: 'stats'; rounds: Record<string, RoundStats>; versions: Record<string, { count: number; firstAt: number; lastAt: number }>; connected: number }
   | { type: 'closed' };
 
 const send = (m: GeneratorReport): void => {
@@ -70,7 +70,7 @@ let fullDownloads = false;
 const lights: Light[] = [];
 const payloads = new Map<string, Uint8Array>();
 const rounds = new Map<string, RoundStats>();
-const versions = new Map<string, { count: number; lastAt: number }>();
+const versions = new Map<string, { count: number; firstAt: number; lastAt: number }>();
 
 function roundStats(roundId: string): RoundStats {
   let s = rounds.get(roundId);
@@ -243,9 +243,10 @@ function open(localAddress: string): Promise<Light> {
     });
     socket.on('model:updated', (m: ModelUpdated) => {
       const key = `${m.taskId}@${m.version}`;
-      const v = versions.get(key) ?? { count: 0, lastAt: 0 };
+      const now = Date.now();
+      const v = versions.get(key) ?? { count: 0, firstAt: now, lastAt: 0 };
       v.count += 1;
-      v.lastAt = Date.now();
+      v.lastAt = now;
       versions.set(key, v);
     });
   });

@@ -218,6 +218,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
       const r = mergeRoundStats(stats, `${TASK}-r${v}`);
       const seen = stats.reduce((n, s) => n + (s.versions[`${TASK}@${v}`]?.count ?? 0), 0);
       const lastAt = Math.max(0, ...stats.map((s) => s.versions[`${TASK}@${v}`]?.lastAt ?? 0));
+      if (process.env.SCALE_DEBUG) log(`round ${v}: last accepted at ${r.lastAcceptedAt}, version first reached at ${Math.min(...stats.map((s) => s.versions[`${TASK}@${v}`]?.firstAt ?? Infinity))}, last at ${lastAt}`);
       result.rounds.push({ round: v, version: v, accepted: r.accepted, refused: r.refused, wastedUploadBytes: r.wastedBytes, uploadsMs: r.lastAcceptedAt > 0 ? r.lastAcceptedAt - r.firstInviteAt : null, roundCloseMs: seen > 0 && r.lastAcceptedAt > 0 ? lastAt - r.lastAcceptedAt : null, versionReached: seen });
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
