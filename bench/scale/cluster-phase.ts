@@ -143,6 +143,8 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     ...state,
     args: ['--no-demo-task', '--no-evaluate', '--log-level', process.env.SCALE_LOG_LEVEL ?? 'warn'],
     env: { CHORUS_ADMIN_TOKEN: TOKEN },
+    // SCALE_NODE_FLAGS: node flags for the server processes, e.g. "--cpu-prof --cpu-prof-dir=DIR" (a profile per process, written when the run stops them).
+    ...(process.env.SCALE_NODE_FLAGS ? { nodeFlags: process.env.SCALE_NODE_FLAGS.split(' ').filter(Boolean) } : {}),
     maxConnections: o.connections + 1000,
     onUnexpectedExit: (name, how) => log(`${name} ${how}`),
     // SCALE_LOG_GREP (with SCALE_LOG_LEVEL=info, say): the processes' log lines containing it, on stderr.

@@ -42,6 +42,8 @@ export interface ClusterOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** More server flags for every process (e.g. ['--no-demo-task', '--log-level', 'warn']). */
   readonly args?: readonly string[];
+  /** Node's own flags for every process (e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'], which NODE_OPTIONS refuses). */
+  readonly nodeFlags?: readonly string[];
   /** Connections the front must hold (sizes nginx's worker_connections). @default 20_000 */
   readonly maxConnections?: number;
   /** Every output line of a process (`p1`, `p2`, …) or of `nginx`; by default only the last 64 KB of each is kept. */
@@ -217,7 +219,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const launch = async (i: number): Promise<void> => {
     const name = `p${i + 1}`;
     const args = [
-      '--import', 'tsx', join(REPO_ROOT, 'apps/server/src/main.ts'),
+      ...(options.nodeFlags ?? []), '--import', 'tsx', join(REPO_ROOT, 'apps/server/src/main.ts'),
       '--port', String(ports[i]), '--host', '127.0.0.1', '--health-port', String(healthPorts[i]),
       '--db', db, '--db-schema', dbSchema, '--redis', redis, '--redis-prefix', redisPrefix,
       // nginx on this machine is the only peer whose X-Forwarded-For counts: rate limits see the visitor.

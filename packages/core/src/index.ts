@@ -65,7 +65,7 @@ export { CODEC_IDS, type CodecId, type EncodeOptions, type RandomSource, type Up
 export { roundCodecSeed } from './codecs/hadamard.js';
 export { TOPK_FRACTION, TOPK_Q4_FRACTION, topKCount } from './codecs/topk-codec.js';
 export { firstNonFinite, type NormedUpdateCodec } from './codecs/codec-checks.js';
-export { allocateFoldTarget, foldKernelAvailable } from './kernels/fold-kernel.js';
+export { allocateFoldTarget, foldKernelAvailable, isKernelFoldTarget } from './kernels/fold-kernel.js';
 
 // ---- protocol: version, messages, task config, admin API shapes ----
 export { PROTOCOL_VERSION } from './protocol/version.js';

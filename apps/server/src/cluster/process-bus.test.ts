@@ -44,9 +44,9 @@ describe('ProcessBus announcements', () => {
     const coordinator = await bus(prefix, 'coordinator', async () => undefined);
     // What a commit announces: the task changed (the mirror reloads), then the new version for its sockets.
     coordinator.announce({ t: 'changed', taskId: 't' });
-    coordinator.announce({ t: 'broadcast', taskId: 't', event: 'model:updated', msg: { taskId: 't', version: 1, round: 1, metrics: {} } });
+    coordinator.announce({ t: 'broadcast', taskId: 't', event: 'model:updated', msg: { taskId: 't', version: 1, round: 1, metrics: {} } } as Omit<Announce, 'from'>);
     coordinator.announce({ t: 'changed', taskId: 't' });
-    coordinator.announce({ t: 'broadcast', taskId: 't', event: 'model:updated', msg: { taskId: 't', version: 2, round: 2, metrics: {} } });
+    coordinator.announce({ t: 'broadcast', taskId: 't', event: 'model:updated', msg: { taskId: 't', version: 2, round: 2, metrics: {} } } as Omit<Announce, 'from'>);
     await until(() => heard.includes('broadcast model:updated v2') && heard.includes('changed 1 start'));
     // Both versions reached the sockets, in order, while the first reload was still running; the second reload waits its turn.
     expect(heard.filter((h) => h.startsWith('broadcast'))).toEqual(['broadcast model:updated v1', 'broadcast model:updated v2']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createWeightedMeanAggregator, encodePayload, parsePayload, type TensorSpec } from '@chorus/core';
+import { createWeightedMeanAggregator, encodePayload, foldKernelAvailable, isKernelFoldTarget, parsePayload, type TensorSpec } from '@chorus/core';
 import { PartialSums, partialSumUpdate } from './partial-sums.js';
 import { aggregatesLinearly } from './upload-validation.js';
 import { taskConfigSchema } from '@chorus/core';
@@ -41,6 +41,28 @@ describe('partial sums (hierarchical aggregation)', () => {
     for (let i = 0; i < 6; i++) expect(got.delta[i]).toBeCloseTo(want.delta[i]!, 6);
     expect(got.metrics.loss).toBeCloseTo(want.metrics.loss!, 10);
     expect(got.metrics.examples).toBe(100);
+  });
+
+  it('folds int8 uploads in the SIMD kernel, as the coordinator’s own aggregator does, to the same sum', async () => {
+    // Prepare: the 2NN's size, so the kernel (not the JS loop for a tail) does the work.
+    const big: TensorSpec[] = [{ name: 'w', shape: [199_210] }];
+    const values = (k: number) => Float32Array.from({ length: 199_210 }, (_, i) => Math.sin(i * 0.001 + k) * 0.01);
+    const int8 = (k: number) => parsePayload(encodePayload({ layout: big, values: values(k) }, 'int8', () => 0.5), { layout: big, maxBytes: 1 << 22 });
+    const sums = new PartialSums();
+    // Execute
+    for (let k = 0; k < 3; k++) sums.fold('t', 't-r1', `p${k}`, big, int8(k), 10 * (k + 1), {});
+    const partial = await sums.take('t', 't-r1');
+    // Assert: the sum lives in the kernel's memory, and equals Σ nᵢ·decode(uᵢ) computed plainly.
+    expect(foldKernelAvailable()).toBe(true);
+    expect(isKernelFoldTarget(partial.sum)).toBe(true);
+    const want = new Float64Array(199_210);
+    for (let k = 0; k < 3; k++) {
+      const d = int8(k).decode();
+      for (let i = 0; i < d.length; i++) want[i]! += d[i]! * 10 * (k + 1);
+    }
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(partial.sum[i]! - want[i]!));
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it('hands a round’s sum over once, after the uploads still waiting for the coordinator settle; a new round drops the old one', async () => {

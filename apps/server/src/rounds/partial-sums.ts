@@ -1,9 +1,9 @@
-import { ChorusError, l2Norm, layoutSize, type ClientUpdate, type EncodedUpdate, type TensorSpec } from '@chorus/core';
+import { allocateFoldTarget, ChorusError, l2Norm, layoutSize, type ClientUpdate, type EncodedUpdate, type TensorSpec } from '@chorus/core';
 import type { PartialSum } from './coordination.js';
 
 interface Accumulating {
   readonly roundId: string;
-  /** Allocated at the first fold (the model's size). */
+  /** Allocated at the first fold (the model's size), kernel-backed (allocateFoldTarget). */
   sum: Float32Array | null;
   count: number;
   examples: number;
@@ -47,7 +47,10 @@ export class PartialSums {
   /** Folds an update the coordinator admitted into the round's partial sum. */
   fold(taskId: string, roundId: string, participantId: string, layout: readonly TensorSpec[], update: EncodedUpdate, numExamples: number, metrics: Readonly<Record<string, number>>): void {
     const e = this.entry(taskId, roundId);
-    e.sum ??= new Float32Array(layoutSize(layout));
+    // In WebAssembly memory, as the coordinator's weighted mean keeps its sum: an int8 upload then
+    // folds in the SIMD kernel (~0.05 ms for the 2NN) instead of a JS loop (~1 ms), which had the
+    // processes that are not coordinating spend ~0.35 s of each 1,000-update round folding.
+    e.sum ??= allocateFoldTarget(layoutSize(layout));
     update.foldInto(e.sum, numExamples);
     e.count += 1;
     e.participants.push(participantId);

@@ -70,6 +70,11 @@ export function allocateFoldTarget(length: number, options: FoldTargetOptions = 
   return target;
 }
 
+/** Whether folds into `target` run in the SIMD kernel (it came from allocateFoldTarget with a kernel). */
+export function isKernelFoldTarget(target: Float32Array): boolean {
+  return kernels.has(target.buffer);
+}
+
 /** The kernel that can fold into `target`, or null when the target is an ordinary array. */
 export function findFoldKernel(target: Float32Array): FoldKernel | null {
   return kernels.get(target.buffer) ?? null;
