@@ -50,9 +50,9 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
       const args = [msg] as Parameters<ServerToClientEvents[typeof event]>;
       // This process's own sockets are written here, `local`: through the Redis adapter (several
       // processes) every emit is first published on the stream and written only once Redis has
-      // answered, and every other process reads and decodes it to find none of its sockets. A
-      // broadcast here is 400 emits of 25 sockets (each process delivers the bus's broadcast to its
-      // own sockets), so new versions reached 10,000 participants 0.5–0.8 s after the commit. Only a
+      // answered, and every other process reads and decodes it to find none of its sockets. Each
+      // process relays a new version to its own task room (the bus's broadcast), ~130 emits of 25
+      // sockets for 3,333 participants, and a round's invites and cancels are hundreds more. Only a
       // direct send to a socket on another process (an invite from the coordinator) needs the adapter.
       const sockets = io.sockets.sockets;
       let remote: string[] | null = null;
