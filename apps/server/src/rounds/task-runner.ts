@@ -579,9 +579,9 @@ export class TaskRunner implements RoundCloserHost {
   decline(participantId: string, roundId: string, reason: string): void {
     const r = this.collecting(roundId);
     const sel = r?.selected.get(participantId);
-    if (!sel || sel.status !== 'invited') return;
-    r!.secure?.leave(participantId);
-    r!.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
+    if (!r || !sel || sel.status !== 'invited') return;
+    r.secure?.leave(participantId);
+    r.fail(participantId, { participantId, code: 'DECLINED', reason: reason || 'declined' }, 'declined');
     this.closeIfDone();
   }
 
@@ -779,9 +779,9 @@ export class TaskRunner implements RoundCloserHost {
   refuseUpload(participantId: string, roundId: string, error: ChorusError): void {
     const r = this.collecting(roundId);
     const sel = r?.selected.get(participantId);
-    if (!sel || sel.status !== 'invited') return;
-    r!.fail(participantId, { participantId, code: error.code as ClientFailure['code'], reason: error.message }, 'rejected');
-    this.log.info({ round: r!.round, participantId, code: error.code }, 'upload refused before it began');
+    if (!r || !sel || sel.status !== 'invited') return;
+    r.fail(participantId, { participantId, code: error.code as ClientFailure['code'], reason: error.message }, 'rejected');
+    this.log.info({ round: r.round, participantId, code: error.code }, 'upload refused before it began');
     this.closeIfDone();
   }
 

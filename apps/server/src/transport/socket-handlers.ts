@@ -54,13 +54,11 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
       // process relays a new version to its own task room (the bus's broadcast), ~130 emits of 25
       // sockets for 3,333 participants, and a round's invites and cancels are hundreds more. Only a
       // direct send to a socket on another process (an invite from the coordinator) needs the adapter.
-      const sockets = io.sockets.sockets;
-      let remote: string[] | null = null;
-      for (const id of ids) if (!sockets.has(id)) (remote ??= []).push(id);
-      if (!remote) return void io.local.to(ids as string[]).emit(event, ...args);
-      const here = ids.filter((id) => sockets.has(id));
+      const here: string[] = [];
+      const remote: string[] = [];
+      for (const id of ids) (io.sockets.sockets.has(id) ? here : remote).push(id);
       if (here.length > 0) io.local.to(here).emit(event, ...args);
-      io.to(remote).emit(event, ...args);
+      if (remote.length > 0) io.to(remote).emit(event, ...args);
     },
   });
   return {

@@ -36,7 +36,7 @@ export async function uploadInChunks(
     const last = end === bytes.byteLength;
     const ack = await request(socket, 'update:chunk', { uploadId: started.uploadId, seq, data, ...(last ? { last: true as const } : {}) }, options.ackTimeoutMs);
     options.onBytesSent?.(data.byteLength);
-    options.onProgress?.(Math.min(1, end / bytes.byteLength));
+    options.onProgress?.(end / bytes.byteLength);
     if (last && ack.receipt) return ack.receipt;
   }
   if (options.signal?.aborted) throw abortError(options.signal);

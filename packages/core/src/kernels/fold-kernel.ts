@@ -72,7 +72,7 @@ export function allocateFoldTarget(length: number, options: FoldTargetOptions = 
 
 /** Whether folds into `target` run in the SIMD kernel (it came from allocateFoldTarget with a kernel). */
 export function isKernelFoldTarget(target: Float32Array): boolean {
-  return kernels.has(target.buffer);
+  return findFoldKernel(target) !== null;
 }
 
 /** The kernel that can fold into `target`, or null when the target is an ordinary array. */
