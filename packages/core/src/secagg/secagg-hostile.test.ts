@@ -194,8 +194,11 @@ describe('SecAgg+ masked vectors look uniform', () => {
       const expected = values.length / 64;
       return bins.reduce((acc, o) => acc + (o - expected) ** 2 / expected, 0);
     };
-    // 63 degrees of freedom: the 99.9th percentile is 103.4.
-    expect(chi(unpackRing(msg.masked, sh.maskedLength, sh.ringBits))).toBeLessThan(103.4);
-    expect(chi(input)).toBeGreaterThan(103.4);
+    // 63 degrees of freedom. The keys (so the masks) are fresh randomness each run, so a uniform mask
+    // exceeds any bound now and then: at the 99.9th percentile (103.4) one run in a thousand failed
+    // (a clean-clone CI saw 107.6). The bound is the 99.9999th percentile (131.4); a mask that is
+    // not uniform lands far above it (the unmasked zeros score about a million).
+    expect(chi(unpackRing(msg.masked, sh.maskedLength, sh.ringBits))).toBeLessThan(131.4);
+    expect(chi(input)).toBeGreaterThan(131.4);
   });
 });
