@@ -21,7 +21,11 @@ const PROJECTION_SIGMAS = 12;
 
 export function modelSketch(values: Float32Array): ModelSketch {
   const n = values.length;
-  const sums = new Float64Array(SKETCH_PROJECTIONS);
+  // Eight running sums in locals, each term x·(±1) without a branch: the signs are random, so a
+  // branch per projection mispredicted half the time (~10 ms for the 2NN's 199,210 values, ~1.5 ms
+  // now, on the server at every new version and on the device after every download). x·(±1) is
+  // exact, so the sums are bit for bit those of the branching loop.
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
   let squares = 0;
   for (let i = 0; i < n; i++) {
     const x = values[i]!;
@@ -30,10 +34,18 @@ export function modelSketch(values: Float32Array): ModelSketch {
     let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     h ^= h >>> 16;
-    for (let k = 0; k < SKETCH_PROJECTIONS; k++) sums[k]! += (h >>> k) & 1 ? x : -x;
+    s0 += x * ((h & 1) * 2 - 1);
+    s1 += x * (((h >>> 1) & 1) * 2 - 1);
+    s2 += x * (((h >>> 2) & 1) * 2 - 1);
+    s3 += x * (((h >>> 3) & 1) * 2 - 1);
+    s4 += x * (((h >>> 4) & 1) * 2 - 1);
+    s5 += x * (((h >>> 5) & 1) * 2 - 1);
+    s6 += x * (((h >>> 6) & 1) * 2 - 1);
+    s7 += x * (((h >>> 7) & 1) * 2 - 1);
   }
   const scale = n > 0 ? 1 / Math.sqrt(n) : 0;
-  return { norm: Math.sqrt(squares), projections: [...sums].map((s) => s * scale) };
+  // Bit k of the hash is projection k's sign: SKETCH_PROJECTIONS is 8, one local each.
+  return { norm: Math.sqrt(squares), projections: [s0, s1, s2, s3, s4, s5, s6, s7].map((s) => s * scale) };
 }
 
 /**
