@@ -167,10 +167,18 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
     for (const [namespace, nsp] of io._nsps) yield { namespace, count: nsp.sockets.size };
   });
   // The socket handlers hear of round:cancel through this tap (their upload gate answers waiting begins).
-  const tap: TransportTap = {};
+  const tap: TransportTap = {
+    // Once per version and process: how long its participants took to hear of it (the fan-out).
+    written: (event, sockets, ms, msg) => {
+      if (event !== 'model:updated') return;
+      const { taskId, version } = msg as { taskId: string; version: number };
+      logger.info({ taskId, version, sockets, ms: Math.round(ms) }, 'new version written to this process\'s participants');
+      cluster?.versionWritten(taskId, version);
+    },
+  };
   const sockets = createSocketTransport(io, tap);
-  // Several processes: a coordinator's broadcast also goes to the sockets of the other processes
-  // (a direct send reaches a socket on any process through the Redis adapter).
+  // Several processes: a coordinator's broadcast also goes to the sockets of the other processes,
+  // and a direct send to a socket held elsewhere is relayed over the cluster's bus (tap.relay).
   let cluster: ClusterCoordination | null = null;
   const engineTransport: EngineTransport = {
     send: (connectionId, event, msg) => {
@@ -215,7 +223,10 @@ export async function startServer(config: Partial<ServerConfig> = {}, overrides:
         logger,
         localBroadcast: sockets.broadcast,
         localRoundClosed: (roundId, reason) => tap.roundClosed?.(roundId, reason),
+        localDeliver: sockets.deliver,
       });
+      const relayTo = cluster;
+      tap.relay = (socketIds, event, msg) => relayTo.relay(socketIds, event, msg);
       engine.useCoordination(cluster);
       await cluster.connect();
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, modelUpdatedSchema, roundCancelSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, secAggServerMessageSchema, modelUpdatedSchema, roundCancelSchema, roundInviteSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import { SIGNATURE_LENGTH } from '../rounds/update-signature.js';
 
@@ -106,6 +106,18 @@ export const replySchema = z.discriminatedUnion('ok', [
   z.object({ t: z.literal('reply'), id, ok: z.literal(false), error: wireErrorSchema }),
 ]);
 
+/** Sockets one relayed send is for: at most every connection a process may hold, many times over. */
+const socketIds = z.array(id).min(1).max(1_000_000);
+
+/** A coordinator's sends to sockets held by other processes (ClusterCoordination.relay): each process writes its own. */
+export const deliveryItemSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('round:invite'), ids: socketIds, msg: roundInviteSchema }),
+  z.object({ event: z.literal('round:cancel'), ids: socketIds, msg: roundCancelSchema }),
+  z.object({ event: z.literal('task:status'), ids: socketIds, msg: taskStatusSchema }),
+  z.object({ event: z.literal('secagg:next'), ids: socketIds, msg: secAggServerMessageSchema }),
+]);
+export type DeliveryItem = z.infer<typeof deliveryItemSchema>;
+
 /** To every process: a task's stored state changed, a task was created, or a broadcast for their sockets. */
 export const announceSchema = z.union([
   z.object({ t: z.literal('changed'), from: id, taskId: id }),
@@ -114,6 +126,21 @@ export const announceSchema = z.union([
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('task:status'), msg: taskStatusSchema }),
   // A new coordinator cancelling the round its dead predecessor left open, for every process's sockets.
   z.object({ t: z.literal('broadcast'), from: id, taskId: id, event: z.literal('round:cancel'), msg: roundCancelSchema }),
+  // A round committed a version: mirrors follow it in place, with its weights (float32 bytes) and
+  // strategy state when they are small enough to travel on the bus, else from the database.
+  z.object({
+    t: z.literal('committed'),
+    from: id,
+    taskId: id,
+    version: z.number().int().positive(),
+    round: z.number().int().positive(),
+    weights: bytes.optional(),
+    strategyState: bytes.nullable().optional(),
+  }),
+  // A process wrote a new version to all its participants (the coordinator opens the next round once every live one has).
+  z.object({ t: z.literal('written'), from: id, taskId: id, version: z.number().int().positive() }),
+  // Sends to sockets on other processes, in the order the coordinator made them.
+  z.object({ t: z.literal('deliver'), from: id, items: z.array(deliveryItemSchema).min(1).max(100_000) }),
   // A round (or an asynchronous assignment) is over: begins waiting for it anywhere are answered ROUND_CLOSED.
   z.object({ t: z.literal('round-over'), from: id, taskId: id, roundId: id, reason: z.string().max(2000) }),
 ]);
@@ -122,4 +149,6 @@ export type Tell = z.infer<typeof tellSchema>;
 export type Ask = z.infer<typeof askSchema>;
 export type Reply = z.infer<typeof replySchema>;
 export type Announce = z.infer<typeof announceSchema>;
+/** An announcement as a process sends it (the bus adds `from`); Omit over each kind, not over their common keys. */
+export type AnnounceBody = Announce extends infer A ? (A extends unknown ? Omit<A, 'from'> : never) : never;
 export type { CoordinatorEvent };

@@ -4,11 +4,22 @@ import { ChorusError, capabilitiesSchema, type ServerToClientEvents } from '@cho
 import type { Coordination, CoordinatorAnswers, CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import type { PresentMember, RoundEngine } from '../rounds/round-engine.js';
 import type { Storage } from '../storage/storage.js';
-import { fromWirePartial, wirePartialSchema, type Announce } from './bus-messages.js';
+import { fromWirePartial, wirePartialSchema, type Announce, type AnnounceBody } from './bus-messages.js';
+import { DeliveryBatch } from './delivery-batch.js';
 import { ProcessBus } from './process-bus.js';
 import { PresenceRegistry } from './presence-registry.js';
 import { DEFAULT_LEASE_MS, TaskLeases, type HeldLease } from './task-lease.js';
 import { SingleFlight } from '../single-flight.js';
+
+/**
+ * The longest the next round waits for the other processes to write a new version (delivered): a
+ * process writes 10,000 sockets in about half a second on a busy 2-core machine; one that is gone or
+ * stalled must not hold the task up for longer.
+ */
+export const DELIVERY_WAIT_MS = 3_000;
+
+/** The most bytes of weights and strategy state a commit announcement carries (see committed). */
+export const COMMIT_BYTES_ON_BUS = 4 * 1024 * 1024;
 
 export interface ClusterOptions {
   readonly prefix: string;
@@ -23,6 +34,8 @@ export interface ClusterOptions {
   readonly localBroadcast: <E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]) => void;
   /** Another process's round is over: this process's waiting upload begins for it are answered. */
   readonly localRoundClosed?: (roundId: string, reason: string) => void;
+  /** Sends another process relayed: the socket transport queues those for its own sockets (SocketTransport.deliver). */
+  readonly localDeliver?: (socketIds: readonly string[], event: keyof ServerToClientEvents, msg: unknown) => void;
 }
 
 /**
@@ -36,9 +49,9 @@ export interface ClusterOptions {
  *
  * Participants stay on the process they connected to and are listed in the presence registry. Their
  * events go to the coordinator over the process bus (process-bus.ts): fire-and-forget `tell`s, and
- * `ask`s addressed to the lease holder. Invites reach sockets on other processes through the
- * Socket.IO adapter; the coordinator's broadcasts and "the task changed" (followers reload their
- * mirror) are announced to every process.
+ * `ask`s addressed to the lease holder. Invites and other sends to sockets on other processes are
+ * relayed over the bus (relay), as are the coordinator's broadcasts; "the task changed" (followers
+ * reload their mirror) is announced to every process.
  */
 export class ClusterCoordination implements Coordination {
   readonly leases: TaskLeases;
@@ -56,6 +69,13 @@ export class ClusterCoordination implements Coordination {
   /** Rounds whose end this process announced (roundOver: once per round). */
   private readonly roundsOver = new Set<string>();
   private watching = false;
+  /** Who has written each recent version (`taskId@version`) to its participants, and who waits for them all (delivered). */
+  private readonly writtenBy = new Map<string, Set<string>>();
+  private readonly deliveryWaits = new Map<string, () => void>();
+  /** The processes beating now (their alive keys), refreshed every lease round: whom delivered waits for. */
+  private live: ReadonlySet<string> = new Set();
+  /** Sends for other processes' sockets made this turn (relay), published together at its end. */
+  private readonly deliveries = new DeliveryBatch((items) => this.bus.announce({ t: 'deliver', items }));
   private presenceTimer: NodeJS.Timeout | null = null;
   private heart: NodeJS.Timeout | null = null;
   private reconciledAt = 0;
@@ -125,6 +145,7 @@ export class ClusterCoordination implements Coordination {
     if (this.ticking || this.closed) return;
     this.ticking = true;
     try {
+      await this.refreshLive();
       await this.reconcile();
       // Tasks created on another process whose announcement was missed are found in the database.
       for (const task of await this.storage.listTasks()) {
@@ -271,6 +292,20 @@ export class ClusterCoordination implements Coordination {
     for (const taskId of this.coordinating) await this.engine.reconcile(taskId, await this.elsewhere(taskId), this.capabilitiesOf(taskId));
   }
 
+  /** The processes whose alive key exists (a SCAN over this prefix's few alive keys). */
+  private async refreshLive(): Promise<void> {
+    const found = new Set<string>();
+    const head = this.aliveKey('');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000);
+      for (const k of keys) found.add(k.slice(head.length));
+      cursor = next;
+    } while (cursor !== '0');
+    found.add(this.processId);
+    this.live = found;
+  }
+
   /** This process is alive: its presence entries count (refreshed well within its lifetime). */
   private async heartbeat(): Promise<void> {
     await this.redis.set(this.aliveKey(this.processId), '1', 'PX', Math.ceil(this.leaseMs * 0.6));
@@ -321,6 +356,18 @@ export class ClusterCoordination implements Coordination {
     this.bus.announce({ t: 'changed', taskId });
   }
 
+  /**
+   * A round committed a version: the other processes' mirrors follow it in place (the weights and
+   * strategy state travel with the announcement up to COMMIT_BYTES_ON_BUS; a bigger model's mirrors
+   * read it from the database). Redis closes a subscriber whose pending output passes 32 MB, and a
+   * CNN with a server optimizer's moments is ~20 MB: those stay off the bus.
+   */
+  committed(taskId: string, c: { version: number; round: number; global: Float32Array; strategyState: Uint8Array | null }): void {
+    const weights = new Uint8Array(c.global.buffer, c.global.byteOffset, c.global.byteLength);
+    const small = weights.byteLength + (c.strategyState?.byteLength ?? 0) <= COMMIT_BYTES_ON_BUS;
+    this.bus.announce({ t: 'committed', taskId, version: c.version, round: c.round, ...(small ? { weights, strategyState: c.strategyState } : {}) });
+  }
+
   created(taskId: string): void {
     this.bus.announce({ t: 'created', taskId });
     this.known.add(taskId);
@@ -331,7 +378,57 @@ export class ClusterCoordination implements Coordination {
   /** The coordinator's broadcast, for the sockets of the other processes (this one delivered it already). */
   broadcast<E extends keyof ServerToClientEvents>(taskId: string, event: E, msg: Parameters<ServerToClientEvents[E]>[0]): void {
     if (event !== 'model:updated' && event !== 'task:status' && event !== 'round:cancel') return;
-    this.bus.announce({ t: 'broadcast', taskId, event, msg } as Omit<Announce, 'from'>);
+    this.bus.announce({ t: 'broadcast', taskId, event, msg } as AnnounceBody);
+  }
+
+  /** This process wrote `version` of the task to all its participants: the coordinator hears of it. */
+  versionWritten(taskId: string, version: number): void {
+    this.noteWritten(taskId, version, this.processId);
+    this.bus.announce({ t: 'written', taskId, version });
+  }
+
+  private noteWritten(taskId: string, version: number, processId: string): void {
+    const key = `${taskId}@${version}`;
+    let by = this.writtenBy.get(key);
+    if (!by) {
+      this.writtenBy.set(key, (by = new Set()));
+      // A few dozen recent versions are plenty: only the one just committed is waited for.
+      if (this.writtenBy.size > 64) this.writtenBy.delete(this.writtenBy.keys().next().value!);
+    }
+    by.add(processId);
+    this.deliveryWaits.get(key)?.();
+  }
+
+  delivered(taskId: string, version: number): Promise<void> {
+    const key = `${taskId}@${version}`;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.deliveryWaits.get(key) === check) this.deliveryWaits.delete(key);
+        resolve();
+      };
+      const check = (): void => {
+        const by = this.writtenBy.get(key);
+        if (this.closed || (by && [...this.live].every((p) => by.has(p)))) done();
+      };
+      const timer = setTimeout(done, DELIVERY_WAIT_MS);
+      this.deliveryWaits.set(key, check);
+      check();
+    });
+  }
+
+  /**
+   * Sends to sockets this process does not hold (the socket transport's tap.relay). They go to every
+   * process on the bus, in order with the broadcasts, and each writes those for its own sockets
+   * through its emit queue: a follower still writing a new version to its 3,333 participants writes
+   * the next round's invites after it, as one process would. Through the Redis adapter each invite
+   * was a stream entry of its own that every process read and decoded, and the invites reached their
+   * sockets during the broadcast, so the next round's downloads and uploads competed with it (a
+   * close took up to twice as long; scale benchmark). One announcement per turn carries the turn's
+   * sends; one message to many sockets (a round's invite) is one item (DeliveryBatch).
+   */
+  relay(socketIds: readonly string[], event: keyof ServerToClientEvents, msg: unknown): boolean {
+    return this.deliveries.add(socketIds, event, msg);
   }
 
   /**
@@ -345,7 +442,7 @@ export class ClusterCoordination implements Coordination {
     this.roundsOver.add(roundId);
     // A few hundred ids is plenty to deduplicate one close's cancels; older ones may be told again.
     if (this.roundsOver.size > 512) this.roundsOver.delete(this.roundsOver.values().next().value!);
-    this.bus.announce({ t: 'round-over', taskId, roundId, reason: reason.slice(0, 2000) } as Omit<Announce, 'from'>);
+    this.bus.announce({ t: 'round-over', taskId, roundId, reason: reason.slice(0, 2000) } as AnnounceBody);
   }
 
   // ---- what other processes announce ----
@@ -354,6 +451,8 @@ export class ClusterCoordination implements Coordination {
     switch (a.t) {
       case 'changed':
         return this.engine.reload(a.taskId);
+      case 'committed':
+        return this.engine.followCommit(a.taskId, a.version, a.round, a.weights ?? null, a.strategyState ?? null);
       case 'created':
         await this.engine.loadTask(a.taskId);
         this.known.add(a.taskId);
@@ -362,6 +461,11 @@ export class ClusterCoordination implements Coordination {
         return this.options.localBroadcast(a.taskId, a.event, a.msg as never);
       case 'round-over':
         return this.options.localRoundClosed?.(a.roundId, a.reason);
+      case 'written':
+        return this.noteWritten(a.taskId, a.version, a.from);
+      case 'deliver':
+        for (const item of a.items) this.options.localDeliver?.(item.ids, item.event, item.msg);
+        return;
     }
   }
 

@@ -97,6 +97,16 @@ describe('the round engine over three server processes', () => {
     const v1 = await fetchWeights(servers[2]!.url, 'robust', 1);
     expect(v1.values[0]! - v0.values[0]!).toBeCloseTo(0.2, 5);
     expect((await storage.listReceipts('robust', 1)).filter((r) => r.accepted)).toHaveLength(3);
+    // Every participant, whichever process holds it, hears of version 1 before it is invited to round 2
+    // (the coordinator's invites to other processes' sockets queue there behind the new version).
+    await Promise.all(ps.map((p) => p.waitFor(() => p.invites.find((i) => i.round === 2))));
+    for (const p of ps) expect(p.heard.filter((h) => h === 'updated v1' || h === 'invite r2')).toEqual(['updated v1', 'invite r2']);
+    // The coordinator opened round 2 only once every process had written version 1 to its participants.
+    const lines = (i: number, msg: string) => servers[i]!.log().split('\n').filter((l) => l.includes(msg) && l.includes('"taskId":"robust"')).map((l) => JSON.parse(l) as { time: number; version?: number; round?: number });
+    const { index } = await coordinator('robust');
+    const opened = lines(index, '"round opened"').find((l) => l.round === 2)!.time;
+    const written = servers.map((_, i) => lines(i, 'new version written').find((l) => l.version === 1)?.time);
+    expect(written.every((t) => t !== undefined && t <= opened)).toBe(true);
     for (const p of ps) p.close();
   });
 

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis';
 
+/** Entries parsed per turn of the event loop by list(). */
+const LIST_SLICE = 1_000;
+
 /** A participant connected to some server process, as the coordinator of its task sees it. */
 export interface Presence {
   readonly participantId: string;
@@ -76,7 +79,10 @@ export class PresenceRegistry {
     const cutoff = this.now() - this.staleMs;
     const live: Presence[] = [];
     const stale: string[] = [];
+    let step = 0;
     for (const [participantId, raw] of Object.entries(all)) {
+      // Thousands of entries are tens of milliseconds of parsing: a slice per turn of the event loop.
+      if (++step % LIST_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       let e: { p?: unknown; c?: unknown; t?: unknown };
       try {
         e = JSON.parse(raw) as typeof e;
@@ -88,6 +94,7 @@ export class PresenceRegistry {
       else live.push({ participantId, processId: e.p, connectionId: e.c, seenAt: e.t });
     }
     if (stale.length > 0) await this.redis.hdel(this.key(taskId), ...stale);
-    return live.sort((a, b) => a.participantId.localeCompare(b.participantId));
+    // Code-unit order: as deterministic as localeCompare, and several times faster on thousands.
+    return live.sort((a, b) => (a.participantId < b.participantId ? -1 : a.participantId > b.participantId ? 1 : 0));
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ChorusError } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import { decodeFrame, encodeFrame } from './bus-frames.js';
-import { announceSchema, askSchema, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, type Announce, type Reply } from './bus-messages.js';
+import { announceSchema, askSchema, fromWireRequest, replySchema, tellSchema, toWirePartial, toWireRequest, type Announce, type AnnounceBody, type Reply } from './bus-messages.js';
 
 /** What a process does with what the others say. */
 export interface BusHandlers {
@@ -59,7 +59,7 @@ export class ProcessBus {
     this.publish(this.channel('coord'), { t: 'tell', from: this.options.processId, taskId, event });
   }
 
-  announce(a: Omit<Announce, 'from'>): void {
+  announce(a: AnnounceBody): void {
     this.publish(this.channel('all'), { ...a, from: this.options.processId });
   }
 
@@ -118,11 +118,11 @@ export class ProcessBus {
       if (m.data.from === this.options.processId) return;
       const a = m.data;
       const failed = (err: unknown) => this.options.logger.warn({ err }, 'announcement failed');
-      // A broadcast only writes to this process's sockets and depends on nothing an earlier
-      // announcement changes, so it is delivered now, in the order broadcasts came. Queued, a new
+      // A broadcast (or a relayed send) only writes to this process's sockets and depends on nothing
+      // an earlier announcement changes, so it is delivered now, in the order they came. Queued, a new
       // version's model:updated waited behind the reload its commit's 'changed' starts (25–80 ms,
       // and 200–440 ms when the task completes), before a mirror began writing to its participants.
-      if (a.t === 'broadcast') return void handlers.announce(a).catch(failed);
+      if (a.t === 'broadcast' || a.t === 'deliver' || a.t === 'written') return void handlers.announce(a).catch(failed);
       this.announcements = this.announcements.then(() => handlers.announce(a)).catch(failed);
     } else {
       const reply = replySchema.safeParse(data);

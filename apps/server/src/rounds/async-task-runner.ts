@@ -210,6 +210,11 @@ export class AsyncTaskRunner implements RoundCloserHost {
     return m ? { ...m } : undefined;
   }
 
+  /** Whether the participant is a member (without member()'s copy: asked for thousands at a time). */
+  hasMember(participantId: string): boolean {
+    return this.members.has(participantId);
+  }
+
   maxPayloadBytes(): number {
     return this.deps.payload.maxBytes(this.stored.layout, this.config.codec);
   }

@@ -110,6 +110,13 @@ export interface Coordination {
   present(taskId: string, participantId: string, connectionId: string, joined: boolean): void;
   /** The coordinator changed the task's stored state (status, version): followers reload it. */
   changed(taskId: string): void;
+  /**
+   * Resolves once every live process has written `version` of the task to its participants (the
+   * next round's invites wait for it, as one process's emit queue makes them), or after a bounded wait.
+   */
+  delivered(taskId: string, version: number): Promise<void>;
+  /** A round committed a version: followers take it in place. */
+  committed(taskId: string, committed: { version: number; round: number; global: Float32Array; strategyState: Uint8Array | null }): void;
   /** A task was created here: the other processes load it. */
   created(taskId: string): void;
 }

@@ -290,7 +290,7 @@ export class RoundCloser {
     // The database now holds the version, so the task takes it, even when the watchdog gave up on
     // this close meanwhile (then any round opened since is a delta from the old one).
     if (delta) deps.modelDeltas?.put(task.id, version, delta);
-    const committed: RoundCommitted = { kind: 'committed', round: r.round, version, global: next, metrics, late: closing.stale };
+    const committed: RoundCommitted = { kind: 'committed', round: r.round, version, global: next, strategyState: checkpoint.strategyState, metrics, late: closing.stale };
     closing.timings.persistMs = Math.round(performance.now() - persisted);
     if (!closing.stale) host.log.info({ round: r.round, version, updates: r.accepted, failures: r.failures.size, ...closing.timings }, 'version committed');
     host.apply(committed);

@@ -23,6 +23,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { LOCAL_PROCESS, TaskRunner, type Member } from './task-runner.js';
 import { AsyncTaskRunner } from './async-task-runner.js';
 import { TaskHandover, type PresenceEntry, type Runner } from './task-handover.js';
+import type { RoundCommitted } from './round-outcome.js';
 import type { TaskSummary } from './task-summary.js';
 import type { AdminAction, Coordination, CoordinatorEvent, CoordinatorRequest, CoordinatorAnswers, PartialSum } from './coordination.js';
 import { SingleFlight } from '../single-flight.js';
@@ -159,6 +160,8 @@ export class RoundEngine {
       ...(coordination && !how.passive
         ? {
             onChanged: () => coordination.changed(task.id),
+            onCommitted: (c: RoundCommitted) => coordination.committed(task.id, c),
+            delivered: (version: number) => coordination.delivered(task.id, version),
             collectPartials: (taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>) => this.uploads.collect(taskId, roundId, layout, expected),
           }
         : {}),
@@ -197,6 +200,11 @@ export class RoundEngine {
   /** Another process coordinates the task and changed it: the mirror reloads. */
   reload(taskId: string): Promise<void> {
     return this.handover.reload(taskId);
+  }
+
+  /** Another process coordinates the task and committed a version: see TaskHandover.followCommit. */
+  followCommit(taskId: string, version: number, round: number, weights: Uint8Array | null, strategyState: Uint8Array | null): Promise<void> {
+    return this.handover.followCommit(taskId, version, round, weights, strategyState);
   }
 
   /** The coordinator's members against the presence registry: see TaskHandover.reconcile. */

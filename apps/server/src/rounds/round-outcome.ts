@@ -10,6 +10,8 @@ export interface RoundCommitted {
   readonly round: number;
   readonly version: number;
   readonly global: Float32Array;
+  /** The strategy's state as checkpointed with the version (server optimizer moments, DP accountant). */
+  readonly strategyState: Uint8Array | null;
   /** Round metrics as committed with the version (central evaluation comes later). */
   readonly metrics: Readonly<Record<string, number>>;
   /**

@@ -3,7 +3,13 @@ import type { StoredTask } from '../storage/storage.js';
 import type { AsyncTaskRunner } from './async-task-runner.js';
 import type { PartialSum, PresentMember } from './coordination.js';
 import type { EngineDeps } from './engine-deps.js';
-import type { TaskRunner } from './task-runner.js';
+import { TaskRunner } from './task-runner.js';
+
+/** Members reconciled per turn of the event loop. */
+const RECONCILE_SLICE = 1_000;
+
+/** Waits for the next turn of the event loop; false when `still()` no longer holds then. */
+const nextTurn = (still: () => boolean): Promise<boolean> => new Promise((resolve) => setImmediate(() => resolve(still())));
 
 /** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
 export type Runner = TaskRunner | AsyncTaskRunner;
@@ -102,20 +108,52 @@ export class TaskHandover {
     await stopped;
   }
 
-  /** Another process coordinates the task and changed it: the mirror reloads the stored task and version. */
-  reload(taskId: string): Promise<void> {
+  /**
+   * Another process coordinates the task and committed `version`: the mirror takes it in place
+   * (TaskRunner.followCommit) with the weights that came with the announcement, or read from the
+   * database. It reloads in full where it cannot follow: no mirror, an asynchronous task, a version
+   * it missed, weights of the wrong size. Queued behind the task's reloads, so they stay in order.
+   */
+  followCommit(taskId: string, version: number, round: number, weights: Uint8Array | null, strategyState: Uint8Array | null): Promise<void> {
     const next = (this.reloads.get(taskId) ?? Promise.resolve()).then(async () => {
       if (this.host.coordinates(taskId)) return;
-      const task = await this.host.deps.storage.getTask(taskId);
-      if (!task) return;
-      const runner = await this.host.loadRunner(task, { passive: true, install: false });
-      if (this.host.coordinates(taskId)) return; // taken over meanwhile
-      for (const m of this.host.localMembers(taskId, this.host.runners.get(taskId))) runner.addMember(m.participantId, m.connectionId, m.capabilities);
-      this.host.runners.set(taskId, runner);
+      const runner = this.host.runners.get(taskId);
+      if (runner instanceof TaskRunner && runner.model().version === version - 1) {
+        let global: Float32Array | null = null;
+        let state = strategyState;
+        if (weights && weights.byteLength % 4 === 0) global = new Float32Array(weights.slice().buffer);
+        else {
+          const stored = await this.host.deps.storage.getVersion(taskId, version);
+          if (stored) {
+            global = this.host.deps.payload.decode(stored.payload).values;
+            state = stored.strategyState;
+          }
+        }
+        if (global && !this.host.coordinates(taskId) && this.host.runners.get(taskId) === runner && runner.followCommit(version, round, global, state)) return;
+      }
+      await this.reloadNow(taskId);
     });
+    const settled = next.catch((err: unknown) => this.host.deps.logger.warn({ err, taskId }, 'following the commit failed'));
+    this.reloads.set(taskId, settled);
+    return settled;
+  }
+
+  /** Another process coordinates the task and changed it: the mirror reloads the stored task and version. */
+  reload(taskId: string): Promise<void> {
+    const next = (this.reloads.get(taskId) ?? Promise.resolve()).then(() => this.reloadNow(taskId));
     const settled = next.catch((err: unknown) => this.host.deps.logger.warn({ err, taskId }, 'reloading the task failed'));
     this.reloads.set(taskId, settled);
     return settled;
+  }
+
+  private async reloadNow(taskId: string): Promise<void> {
+    if (this.host.coordinates(taskId)) return;
+    const task = await this.host.deps.storage.getTask(taskId);
+    if (!task) return;
+    const runner = await this.host.loadRunner(task, { passive: true, install: false });
+    if (this.host.coordinates(taskId)) return; // taken over meanwhile
+    for (const m of this.host.localMembers(taskId, this.host.runners.get(taskId))) runner.addMember(m.participantId, m.connectionId, m.capabilities);
+    this.host.runners.set(taskId, runner);
   }
 
   /**
@@ -129,20 +167,28 @@ export class TaskHandover {
   async reconcile(taskId: string, elsewhere: readonly PresenceEntry[], capabilities: (participantId: string) => Promise<Capabilities | null>): Promise<void> {
     const runner = this.host.runners.get(taskId);
     if (!runner || !this.host.coordinates(taskId)) return;
+    // Still this task's runner on this process: checked again after every yield.
+    const current = (): boolean => this.host.runners.get(taskId) === runner && this.host.coordinates(taskId);
     const local = new Set(this.host.localMembers(taskId, runner).map((m) => m.participantId));
     const entries = new Map(elsewhere.map((p) => [p.participantId, p]));
     let removed = 0;
+    let step = 0;
+    // 10,000 members are ~100 ms of work on a busy process: done in slices, so a reconcile that falls
+    // on a round's close does not hold up the new version's broadcast (scale benchmark).
     for (const m of runner.memberConnections()) {
+      if (++step % RECONCILE_SLICE === 0 && !(await nextTurn(current))) return;
       const e = entries.get(m.participantId);
       if (local.has(m.participantId) || !e || (e.alive && e.connectionId === m.connectionId)) continue;
+      // Removed only while it still has that connection (removeMember checks), whatever happened during a yield.
       runner.removeMember(m.participantId, m.connectionId);
       removed += 1;
     }
     for (const p of elsewhere) {
-      if (!p.alive || local.has(p.participantId) || runner.member(p.participantId)) continue;
+      if (++step % RECONCILE_SLICE === 0 && !(await nextTurn(current))) break;
+      if (!p.alive || local.has(p.participantId) || runner.hasMember(p.participantId)) continue;
       const caps = await capabilities(p.participantId);
       // Looked up asynchronously: add only if nothing changed meanwhile.
-      if (caps && this.host.runners.get(taskId) === runner && this.host.coordinates(taskId) && !runner.member(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
+      if (caps && current() && !runner.hasMember(p.participantId)) runner.addMember(p.participantId, p.connectionId, caps);
     }
     if (removed > 0) this.host.pokeAll();
   }

@@ -42,6 +42,10 @@ export interface RunnerHooks {
   collectPartials?(taskId: string, roundId: string, layout: readonly TensorSpec[], expected: ReadonlyMap<string, { count: number; examples: number }>): Promise<ClientUpdate[]>;
   /** The stored status or version changed (the other processes reload theirs). */
   onChanged?(): void;
+  /** A round committed a version (the other processes' mirrors follow it; onChanged when absent). */
+  onCommitted?(committed: RoundCommitted): void;
+  /** Several processes: resolves once every process has written the version to its participants (Coordination.delivered). */
+  delivered?(version: number): Promise<void>;
 }
 
 /** Partial sums adopted from an abandoned round, waiting for the next round (see adoptPartials). */
@@ -499,7 +503,23 @@ export class TaskRunner implements RoundCloserHost {
     this.global = o.global;
     this.version = o.version;
     if (this.round?.round === o.round) this.round = null;
-    this.hooks.onChanged?.();
+    if (this.hooks.onCommitted) this.hooks.onCommitted(o);
+    else this.hooks.onChanged?.();
+  }
+
+  /**
+   * A passive mirror takes the version the coordinator just committed, in place: the same runner and
+   * members (a full reload built a new runner and re-added every local member, and read the version
+   * back from the database, while this process was writing the new version to its participants).
+   * False, changing nothing, unless it is a mirror holding the version just before.
+   */
+  followCommit(version: number, round: number, global: Float32Array, strategyState: Uint8Array | null): boolean {
+    if (!this.hooks.passive || version !== this.version + 1 || global.length !== this.global.length) return false;
+    if (strategyState) this.strategy.importState(strategyState);
+    this.global = global;
+    this.version = version;
+    this.lastRound = Math.max(this.lastRound, round);
+    return true;
   }
 
   /** The last good version stays; the task waits for its next round. */
@@ -520,6 +540,15 @@ export class TaskRunner implements RoundCloserHost {
         this.log.error({ err, version: o.version }, 'could not mark the task completed');
       }
       return;
+    }
+    // Several processes: the next round's invites wait until every process has written the new
+    // version to its participants. One process gets this from its FIFO emit queue; without the wait,
+    // a process that finished first invited its participants, whose downloads and uploads then
+    // competed with the others' broadcasts (half a second more for the last participant to hear of
+    // the version in the scale benchmark). Something else may have moved the task on meanwhile.
+    if (this.hooks.delivered) {
+      await this.hooks.delivered(o.version);
+      if (this.phase !== 'idle' || this.version !== o.version) return;
     }
     const interval = this.config.rounds.roundIntervalMs;
     if (interval > 0) this.retryLater(interval);
@@ -609,6 +638,11 @@ export class TaskRunner implements RoundCloserHost {
   member(participantId: string): Readonly<Member> | undefined {
     const m = this.members.get(participantId);
     return m ? { ...m } : undefined;
+  }
+
+  /** Whether the participant is a member (without member()'s copy: asked for thousands at a time). */
+  hasMember(participantId: string): boolean {
+    return this.members.has(participantId);
   }
 
   maxPayloadBytes(): number {

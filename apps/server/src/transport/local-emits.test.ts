@@ -69,4 +69,30 @@ describe('emits to participants (several processes: the Redis adapter)', () => {
     transport.send('held-by-another-process', 'task:status', { taskId: 't', status: 'running' });
     expect(published).toEqual([{ rooms: ['held-by-another-process'], event: 'task:status' }]);
   });
+
+  it("relays a send for a socket elsewhere over the cluster's bus when there is one, and queues relayed sends for its own sockets behind a broadcast", async () => {
+    // Prepare: a relay that records what it is given (ClusterCoordination.relay in a cluster).
+    const { io, clients } = await serverWithParticipants(2);
+    const relayed: { ids: readonly string[]; event: string }[] = [];
+    const transport = createSocketTransport(io, { relay: (ids, event) => relayed.push({ ids, event }) > 0 });
+    const seen: string[] = [];
+    for (const c of clients) {
+      c.on('model:updated', (m: { version: number }) => seen.push(`${c.id} updated v${m.version}`));
+      c.on('round:invite', (m: { round: number }) => seen.push(`${c.id} invite r${m.round}`));
+    }
+
+    // Execute: a send for a socket this process does not hold; then a new version, and an invite that
+    // another process relayed here (deliver) for one of this process's sockets and one it does not hold.
+    transport.send('held-by-another-process', 'task:status', { taskId: 't', status: 'running' });
+    transport.broadcast('t', 'model:updated', { taskId: 't', version: 3, round: 3, metrics: {} });
+    transport.deliver([clients[0]!.id!, 'held-by-another-process'], 'round:invite', { taskId: 't', roundId: 'r4', round: 4 });
+    for (let i = 0; i < 400 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+
+    // Assert: the relay got the send, the adapter published nothing; the relayed invite came after the version.
+    expect(relayed).toEqual([{ ids: ['held-by-another-process'], event: 'task:status' }]);
+    expect(published).toEqual([]);
+    const first = clients[0]!.id!;
+    expect(seen.filter((s) => s.startsWith(first))).toEqual([`${first} updated v3`, `${first} invite r4`]);
+    expect(seen).toHaveLength(3);
+  });
 });

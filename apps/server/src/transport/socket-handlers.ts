@@ -37,10 +37,24 @@ export interface TransportTap {
   roundOver?(connectionId: string, roundId: string, reason: string): void;
   /** A round coordinated on another process is over: every begin waiting for it, whichever connection. */
   roundClosed?(roundId: string, reason: string): void;
+  /**
+   * Several processes: a send to sockets this process does not hold goes to the others over the
+   * cluster's bus (ClusterCoordination.relay), and lands in their emit queues behind what they are
+   * already writing. Without it (or when it returns false), the Redis adapter carries it.
+   */
+  relay?(socketIds: readonly string[], event: keyof ServerToClientEvents, msg: unknown): boolean;
+  /** A broadcast reached every socket of this process it was for: how many, and how long it took (ms). */
+  written?(event: keyof ServerToClientEvents, sockets: number, ms: number, msg: unknown): void;
+}
+
+/** The engine's transport, and the way in for sends relayed by another process. */
+export interface SocketTransport extends EngineTransport {
+  /** Sends relayed from another process: those for sockets held here are queued like this process's own sends. */
+  deliver(socketIds: readonly string[], event: keyof ServerToClientEvents, msg: unknown): void;
 }
 
 /** Engine → participants over Socket.IO: one room per task, and each socket's own room by id. */
-export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}): EngineTransport {
+export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}): SocketTransport {
   type Event = keyof ServerToClientEvents;
   // Broadcasts go out a batch of sockets per event-loop turn (see SpreadEmitter), so /healthz,
   // timers and downloads are answered while 10,000 participants hear of a new version.
@@ -53,14 +67,17 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
       // answered, and every other process reads and decodes it to find none of its sockets. Each
       // process relays a new version to its own task room (the bus's broadcast), ~130 emits of 25
       // sockets for 3,333 participants, and a round's invites and cancels are hundreds more. Only a
-      // direct send to a socket on another process (an invite from the coordinator) needs the adapter.
+      // direct send to a socket on another process (an invite from the coordinator) leaves this one:
+      // over the bus (tap.relay) where there is one, so it waits in that process's queue behind the
+      // new version it is still writing, as it would on one process (the adapter wrote it at once:
+      // the next round's invites, downloads and uploads then ran during the broadcast).
       const here: string[] = [];
       const remote: string[] = [];
       for (const id of ids) (io.sockets.sockets.has(id) ? here : remote).push(id);
       if (here.length > 0) io.local.to(here).emit(event, ...args);
-      if (remote.length > 0) io.to(remote).emit(event, ...args);
+      if (remote.length > 0 && !tap.relay?.(remote, event, msg)) io.to(remote).emit(event, ...args);
     },
-  });
+  }, undefined, undefined, undefined, (event, sockets, ms, msg) => tap.written?.(event, sockets, ms, msg));
   return {
     send: (connectionId, event, msg) => {
       if (event === 'round:cancel') {
@@ -70,6 +87,10 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
       out.send(connectionId, event, msg);
     },
     broadcast: (taskId, event, msg) => out.broadcast(taskRoom(taskId), event, msg),
+    deliver: (socketIds, event, msg) => {
+      const here = socketIds.filter((id) => io.sockets.sockets.has(id));
+      if (here.length > 0) out.sendMany(here, event, msg);
+    },
   };
 }
 

@@ -64,4 +64,19 @@ describe('SpreadEmitter', () => {
     e.send('s1', 'round:cancel', 3);
     expect(writes).toEqual([{ ids: ['s1'], event: 'round:cancel', msg: 3 }]);
   });
+
+  it('says when a broadcast reached its last socket (at once for an empty room), and never for a direct send', async () => {
+    const { target } = recorder({ room: ids(1200), empty: [] });
+    const written: [string, number, number][] = [];
+    const e = new SpreadEmitter(target, 500, 20, 25, (event, sockets, _ms, msg) => written.push([event, sockets, msg]));
+    e.broadcast('room', 'model:updated', 7);
+    e.sendMany(['s1', 's2'], 'round:invite', 8);
+    e.send('s3', 'round:cancel', 9);
+    expect(written).toEqual([]);
+    e.broadcast('empty', 'model:updated', 10);
+    // The empty room has nothing to wait for; the big one is not written yet.
+    expect(written).toEqual([['model:updated', 0, 10]]);
+    while (e.pending() > 0) await turn();
+    expect(written).toEqual([['model:updated', 0, 10], ['model:updated', 1200, 7]]);
+  });
 });

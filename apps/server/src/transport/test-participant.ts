@@ -10,6 +10,8 @@ export class TestParticipant {
   readonly invites: RoundInvite[] = [];
   readonly cancels: { roundId: string; reason: string }[] = [];
   readonly updates: ModelUpdated[] = [];
+  /** Invites and new versions in the order they arrived ("invite r2", "updated v1"). */
+  readonly heard: string[] = [];
   participantId = '';
 
   /**
@@ -25,9 +27,15 @@ export class TestParticipant {
       ...(options.ca ? { ca: options.ca } : {}),
       ...(options.headers ? { extraHeaders: options.headers } : {}),
     });
-    this.socket.on('round:invite', (m: RoundInvite) => this.invites.push(m));
+    this.socket.on('round:invite', (m: RoundInvite) => {
+      this.invites.push(m);
+      this.heard.push(`invite r${m.round}`);
+    });
     this.socket.on('round:cancel', (m: { roundId: string; reason: string }) => this.cancels.push(m));
-    this.socket.on('model:updated', (m: ModelUpdated) => this.updates.push(m));
+    this.socket.on('model:updated', (m: ModelUpdated) => {
+      this.updates.push(m);
+      this.heard.push(`updated v${m.version}`);
+    });
   }
 
   request<T>(event: string, payload?: unknown): Promise<Ack<T>> {
