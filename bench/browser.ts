@@ -13,6 +13,8 @@
  *   page and worker code, `wasmThreads: false`), best of WASM_THREAD_TRIES (default 2) pairs
  *   measured one after the other, first one build then the other first (target ≥ 1.6 on 2 cores);
  *   `wasmThreadsOverSingleMedian` the median pair; `wasmThreads` the threads it used.
+ * - `wasmTwoTrainersOverOne`: two single-threaded trainers side by side ÷ one alone (examples/s),
+ *   the most any use of the second core can give (`WASM_CEILING=0` skips it).
  * Knobs: BROWSER_PARTS (`backends,threads,rounds`, the default, or any subset), WASM_THREAD_TRIES,
  *   WASM_THREAD_BATCHES (timed batches per measurement, default 6), WASM_THREAD_BATCH (examples per
  *   batch in the thread comparison, default 10, participants' batch; printed as `wasmThreadBatch`).
@@ -121,7 +123,9 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
     }
     const ratios = pairs.map((p) => p.threaded / p.single).sort((a, b) => a - b);
     const best = pairs.reduce((a, b) => (b.threaded / b.single > a.threaded / a.single ? b : a));
+    const ceiling = process.env.WASM_CEILING === '0' ? {} : await measureTwoTrainers(browser, webUrl, page, batchSize, batches);
     return {
+      ...ceiling,
       crossOriginIsolated: isolation,
       wasmThreadBatch: batchSize,
       wasmThreads: best.threads,
@@ -131,6 +135,34 @@ async function measureWasmThreads(browser: Browser, webUrl: string) {
     };
   } finally {
     await close();
+  }
+}
+
+/**
+ * What two cores give at best: two single-threaded trainers (the device-check pages of two browser
+ * contexts, each with its own worker) training the CNN at the same time, their examples/s summed, ÷
+ * one trainer alone, measured just before. Nothing is shared between the two, so no threaded or
+ * data-parallel build can beat it; `wasmThreadsOverSingle` is bounded by it. The two runs start
+ * together; one that ends first leaves the other alone for its last batches, which can only raise
+ * the figure.
+ */
+async function measureTwoTrainers(browser: Browser, webUrl: string, page: Page, batchSize: number, batches: number) {
+  const other = await openDeviceCheck(browser, webUrl);
+  try {
+    const single = (p: Page) => measureInWorker(p, 'mnist-cnn', ['wasm'], batchSize, batches, { wasmThreads: false }).then((m) => m[0]!);
+    const tries: { alone: number; together: number }[] = [];
+    for (let i = 0; i < Number(process.env.WASM_THREAD_TRIES ?? 2); i++) {
+      process.stderr.write(`browser: CNN on single-threaded wasm, one trainer then two side by side (${i + 1})…\n`);
+      const alone = await single(page);
+      const both = await Promise.all([single(page), single(other.page)]);
+      const failed = [alone, ...both].find((m) => m.error);
+      if (failed) throw new Error(`wasm CNN measurement failed: ${failed.error}`);
+      tries.push({ alone: round1(alone.samplesPerSecond), together: round1(both[0]!.samplesPerSecond + both[1]!.samplesPerSecond) });
+    }
+    const best = tries.reduce((a, b) => (b.together / b.alone > a.together / a.alone ? b : a));
+    return { wasmTwoTrainersOverOne: Math.round((best.together / best.alone) * 100) / 100, wasmTwoTrainerTries: tries };
+  } finally {
+    await other.close();
   }
 }
 

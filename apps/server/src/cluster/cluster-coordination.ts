@@ -412,6 +412,7 @@ export class ClusterCoordination implements Coordination {
         if (this.closed || (by && [...this.live].every((p) => by.has(p)))) done();
       };
       const timer = setTimeout(done, DELIVERY_WAIT_MS);
+      timer.unref();
       this.deliveryWaits.set(key, check);
       check();
     });
@@ -472,6 +473,8 @@ export class ClusterCoordination implements Coordination {
   /** No more takeovers (shutting down): the engine can stop its tasks without one being taken back meanwhile. */
   stopLeasing(): void {
     this.closed = true;
+    // A round waiting for the other processes' broadcasts goes on now (its task is stopping anyway).
+    for (const check of [...this.deliveryWaits.values()]) check();
     if (this.ticker) clearInterval(this.ticker);
     if (this.watcher) clearInterval(this.watcher);
     if (this.presenceTimer) clearInterval(this.presenceTimer);
