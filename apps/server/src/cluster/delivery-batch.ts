@@ -1,10 +1,11 @@
 import type { ServerToClientEvents } from '@chorus/core';
-import type { DeliveryItem } from './bus-messages.js';
+import { deliveryItemSchema, type DeliveryItem } from './bus-messages.js';
 
 /** What a relayed send may be: every direct send but a broadcast's event. */
 export type RelayedEvent = DeliveryItem['event'];
 
-const RELAYED: ReadonlySet<string> = new Set<RelayedEvent>(['round:invite', 'round:cancel', 'task:status', 'secagg:next']);
+/** The events the bus's `deliver` schema carries. */
+const RELAYED: ReadonlySet<string> = new Set(deliveryItemSchema.options.map((o) => o.shape.event.value));
 
 /**
  * The sends for other processes' sockets made in one turn of the event loop, published together at

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ChorusError, createSeededRandom, encodeModelStep, firstNonFinite, roundCodecSeed, type AggregateResult, type ClientUpdate, type Strategy } from '@chorus/core';
 import type { RoundClose, StoredReceipt, StoredTask } from '../storage/storage.js';
@@ -11,7 +12,6 @@ import type { RoundCommitted, RoundOutcome } from './round-outcome.js';
  * each for the 2NN on a busy machine (apply, encode the int8 difference, encode the checkpoint):
  * run back to back they held timers and /healthz ~100 ms; the model is this closer's alone meanwhile.
  */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export type CloseCause = 'target' | 'deadline' | 'settled';
 

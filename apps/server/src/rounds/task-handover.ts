@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ChorusError, type Capabilities } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { AsyncTaskRunner } from './async-task-runner.js';
@@ -7,9 +8,6 @@ import { TaskRunner } from './task-runner.js';
 
 /** Members reconciled per turn of the event loop. */
 const RECONCILE_SLICE = 1_000;
-
-/** Waits for the next turn of the event loop; false when `still()` no longer holds then. */
-const nextTurn = (still: () => boolean): Promise<boolean> => new Promise((resolve) => setImmediate(() => resolve(still())));
 
 /** A task's state machine: rounds (TaskRunner) or buffered asynchronous aggregation (AsyncTaskRunner, mode 'async'). */
 export type Runner = TaskRunner | AsyncTaskRunner;
@@ -121,7 +119,8 @@ export class TaskHandover {
       if (runner instanceof TaskRunner && runner.model().version === version - 1) {
         let global: Float32Array | null = null;
         let state = strategyState;
-        if (weights && weights.byteLength % 4 === 0) global = new Float32Array(weights.slice().buffer);
+        // The bus frame gave the weights an ArrayBuffer of their own (bus-frames.ts): viewed, not copied again.
+        if (weights && weights.byteLength % 4 === 0) global = weights.byteOffset % 4 === 0 ? new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4) : new Float32Array(weights.slice().buffer);
         else {
           const stored = await this.host.deps.storage.getVersion(taskId, version);
           if (stored) {
@@ -176,7 +175,10 @@ export class TaskHandover {
     // 10,000 members are ~100 ms of work on a busy process: done in slices, so a reconcile that falls
     // on a round's close does not hold up the new version's broadcast (scale benchmark).
     for (const m of runner.memberConnections()) {
-      if (++step % RECONCILE_SLICE === 0 && !(await nextTurn(current))) return;
+      if (++step % RECONCILE_SLICE === 0) {
+        await nextTurn();
+        if (!current()) return;
+      }
       const e = entries.get(m.participantId);
       if (local.has(m.participantId) || !e || (e.alive && e.connectionId === m.connectionId)) continue;
       // Removed only while it still has that connection (removeMember checks), whatever happened during a yield.
@@ -184,7 +186,10 @@ export class TaskHandover {
       removed += 1;
     }
     for (const p of elsewhere) {
-      if (++step % RECONCILE_SLICE === 0 && !(await nextTurn(current))) break;
+      if (++step % RECONCILE_SLICE === 0) {
+        await nextTurn();
+        if (!current()) break;
+      }
       if (!p.alive || local.has(p.participantId) || runner.hasMember(p.participantId)) continue;
       const caps = await capabilities(p.participantId);
       // Looked up asynchronously: add only if nothing changed meanwhile.

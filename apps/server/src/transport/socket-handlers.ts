@@ -77,7 +77,8 @@ export function createSocketTransport(io: ChorusServer, tap: TransportTap = {}):
       if (here.length > 0) io.local.to(here).emit(event, ...args);
       if (remote.length > 0 && !tap.relay?.(remote, event, msg)) io.to(remote).emit(event, ...args);
     },
-  }, undefined, undefined, undefined, (event, sockets, ms, msg) => tap.written?.(event, sockets, ms, msg));
+    written: (event, sockets, ms, msg) => tap.written?.(event, sockets, ms, msg),
+  });
   return {
     send: (connectionId, event, msg) => {
       if (event === 'round:cancel') {

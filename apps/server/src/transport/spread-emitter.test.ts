@@ -68,7 +68,7 @@ describe('SpreadEmitter', () => {
   it('says when a broadcast reached its last socket (at once for an empty room), and never for a direct send', async () => {
     const { target } = recorder({ room: ids(1200), empty: [] });
     const written: [string, number, number][] = [];
-    const e = new SpreadEmitter(target, 500, 20, 25, (event, sockets, _ms, msg) => written.push([event, sockets, msg]));
+    const e = new SpreadEmitter({ ...target, written: (event: string, sockets: number, _ms: number, msg: number) => void written.push([event, sockets, msg]) }, 500, 20, 25);
     e.broadcast('room', 'model:updated', 7);
     e.sendMany(['s1', 's2'], 'round:invite', 8);
     e.send('s3', 'round:cancel', 9);

@@ -2,6 +2,12 @@
 export interface EmitTarget<E extends string, M> {
   members(room: string): Iterable<string>;
   emit(socketIds: readonly string[], event: E, msg: M): void;
+  /**
+   * A broadcast's last socket was written (at once when the room is empty): how many, and how long
+   * it took from the broadcast call (the operator's "how long does a new version take to reach
+   * everyone"; several processes wait for it before the next round).
+   */
+  written?(event: E, sockets: number, ms: number, msg: M): void;
 }
 
 interface Work<E, M> {
@@ -39,26 +45,22 @@ export class SpreadEmitter<E extends string, M> {
    * slice is used. Shorter slices starve the broadcast (10 ms: 2.4 s to reach 10,000 at load 12).
    * @default 20
    * @param step sockets per emit within a turn. @default 25
-   * @param written told when a broadcast's last socket was written (at once when the room is
-   * empty): how many, and how long it took from the broadcast call (the operator's "how long does a
-   * new version take to reach everyone"; several processes wait for it before the next round).
    */
   constructor(
     private readonly target: EmitTarget<E, M>,
     private readonly batch = 400,
     private readonly sliceMs = 20,
     private readonly step = 25,
-    private readonly written?: (event: E, sockets: number, ms: number, msg: M) => void,
   ) {}
 
   broadcast(room: string, event: E, msg: M): void {
     const ids = [...this.target.members(room)];
-    if (ids.length === 0) return this.written?.(event, 0, 0, msg);
+    if (ids.length === 0) return this.target.written?.(event, 0, 0, msg);
     this.enqueue({ ids, next: 0, event, msg, since: performance.now() });
   }
 
   send(socketId: string, event: E, msg: M): void {
-    this.enqueue({ ids: [socketId], next: 0, event, msg, since: null });
+    this.sendMany([socketId], event, msg);
   }
 
   /** One message to several sockets, in the queue's order (sends relayed from another process). */
@@ -98,7 +100,7 @@ export class SpreadEmitter<E extends string, M> {
       this.target.emit(ids, w.event, w.msg);
       if (w.next >= w.ids.length) {
         this.queue.shift();
-        if (w.since !== null) this.written?.(w.event, w.ids.length, performance.now() - w.since, w.msg);
+        if (w.since !== null) this.target.written?.(w.event, w.ids.length, performance.now() - w.since, w.msg);
       }
     }
     if (this.queue.length > 0) {
