@@ -73,7 +73,9 @@ async function startFuzzServer(): Promise<RunningServer> {
     name: 'Fuzz target',
     data: { kind: 'tabular', inputShape: [64], numClasses: 8 },
     codec: 'int8',
-    rounds: { targetClients: 3, minClients: 1, minAvailable: 2, overSelection: 3, deadlineMs: 1500 },
+    // Short rounds: a few seconds of fuzzing span dozens of rounds, so the attackers are invited often
+    // and their hostile uploads meet an open round's checks (bounds, finiteness), not only refusals.
+    rounds: { targetClients: 3, minClients: 1, minAvailable: 2, overSelection: 3, deadlineMs: 400 },
   });
   const weights = Float32Array.from({ length: 64 * 8 + 8 }, (_, i) => Math.sin(i) * 0.1);
   await server.engine.createTask({ config, topology: { class_name: 'Sequential', config: { layers: [] } }, layout: LAYOUT, weights });
@@ -94,6 +96,8 @@ function honest(url: string): TestParticipant {
 class Attacker {
   participant: TestParticipant;
   invite: RoundInvite | undefined;
+  /** The identity token from the first join: a reconnecting attacker keeps its identity and its place in the round. */
+  private token: string | undefined;
 
   constructor(private readonly url: string) {
     this.participant = this.connect();
@@ -107,12 +111,22 @@ class Attacker {
     return p;
   }
 
+  /**
+   * Joins the task, as the participant it was when it has joined before (a page reloaded with its
+   * token): the round it was invited to invites it again, so its hostile uploads keep meeting an
+   * open round's checks instead of NOT_SELECTED under a new identity.
+   */
+  async join(): Promise<void> {
+    const ack = await this.participant.join(TASK_ID, this.token ? { token: this.token } : {});
+    if (ack.ok && ack.data.token) this.token = ack.data.token;
+  }
+
   /** A fresh connection when the server closed this one; resolves once it has joined the task. */
   async ensure(): Promise<boolean> {
     if (this.participant.socket.connected) return false;
     this.participant.close();
     this.participant = this.connect();
-    await this.participant.join(TASK_ID).catch(() => undefined);
+    await this.join().catch(() => undefined);
     return true;
   }
 }
@@ -196,7 +210,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
 
   try {
-    await Promise.all([...honestOnes, ...attackers.map((a) => a.participant)].map((p) => p.join(TASK_ID)));
+    await Promise.all([...honestOnes.map((p) => p.join(TASK_ID)), ...attackers.map((a) => a.join())]);
     const generators = attackers.map((a, i) => createHostileGenerator((options.seed ?? 1) * 1000 + i, { taskId: TASK_ID, layout: LAYOUT, invite: () => a.invite }));
     const every = options.progressEvery ?? 100;
     let done = 0;
