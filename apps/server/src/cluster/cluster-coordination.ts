@@ -342,14 +342,22 @@ export class ClusterCoordination implements Coordination {
   }
 
   async partialOf(processId: string, taskId: string, roundId: string, admitted?: number): Promise<PartialSum> {
-    // A process that stopped beating took its partial sum with it: say so now rather than after the timeout.
-    if (processId !== this.processId && (await this.redis.exists(this.aliveKey(processId))) === 0) {
-      throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
-    }
-    const raw = await this.bus.request(processId, taskId, { kind: 'partial', roundId, ...(admitted !== undefined ? { admitted } : {}) }, `server process ${processId}`);
+    const answer = this.bus.request(processId, taskId, { kind: 'partial', roundId, ...(admitted !== undefined ? { admitted } : {}) }, `server process ${processId}`);
+    // A process that stopped beating took its partial sum with it: say so as soon as Redis does rather
+    // than after the timeout. Checked beside the request, not before it: on a busy coordinator that
+    // round trip held every request of a close back by tens of milliseconds.
+    const raw = processId === this.processId ? await answer : await Promise.race([answer, this.gone(processId)]);
     const wire = wirePartialSchema.safeParse(raw);
     if (!wire.success) throw new ChorusError('BAD_REQUEST', `server process ${processId} answered something that is not a partial sum`);
     return fromWirePartial(wire.data);
+  }
+
+  /** Rejects when the process has stopped beating; otherwise never settles. */
+  private async gone(processId: string): Promise<never> {
+    if ((await this.redis.exists(this.aliveKey(processId))) === 0) {
+      throw new ChorusError('UNAVAILABLE', `server process ${processId} is gone, and with it the partial sum of its uploads`);
+    }
+    return new Promise<never>(() => undefined);
   }
 
   changed(taskId: string): void {

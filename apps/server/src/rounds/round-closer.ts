@@ -119,8 +119,13 @@ export class RoundCloser {
 
   /** Closes a round the host has just moved to 'aggregating': aggregate, commit or abandon. */
   close(r: OpenRound, cause: CloseCause): Promise<void> {
+    // Several processes: the partial sums are asked for before anything else this close does. Asked
+    // after the round's cancels (hundreds of sends, relayed to the other processes) and the turns
+    // they take, the requests left 80–110 ms into a 1,000-update close; asked first, the other
+    // processes answer while this one tells its outstanding clients.
+    const partials = r.accepted >= this.host.task().config.rounds.minClients ? this.collectPartials(r) : null;
     const closing = this.beginClosing(r, CANCEL_REASONS[cause], cause === 'deadline');
-    const p = this.closeRound(closing).catch((err: unknown) => this.fail(closing, `closing the round failed: ${ChorusError.from(err).message}`, err));
+    const p = this.closeRound(closing, partials).catch((err: unknown) => this.fail(closing, `closing the round failed: ${ChorusError.from(err).message}`, err));
     this.watch(p);
     return p;
   }
@@ -146,18 +151,24 @@ export class RoundCloser {
     return closing;
   }
 
-  private async closeRound(closing: Closing): Promise<void> {
-    const r = closing.round;
-    const min = this.host.task().config.rounds.minClients;
-    if (r.accepted < min) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
-    let partials: ClientUpdate[] = [];
+  /** The round's partial sums from the other processes (none on one process), settled: closeRound handles a failure in order. */
+  private async collectPartials(r: OpenRound): Promise<{ readonly partials: ClientUpdate[]; readonly ms: number } | { readonly error: unknown }> {
     const t0 = performance.now();
     try {
-      partials = (await this.host.collectPartials?.(r)) ?? [];
-      if (partials.length > 0) closing.timings.partialsMs = Math.round(performance.now() - t0);
-    } catch (err) {
-      return this.fail(closing, `the partial sums of other server processes could not be collected: ${ChorusError.from(err).message}`, err);
+      return { partials: (await this.host.collectPartials?.(r)) ?? [], ms: Math.round(performance.now() - t0) };
+    } catch (error) {
+      return { error };
     }
+  }
+
+  private async closeRound(closing: Closing, collecting: ReturnType<RoundCloser['collectPartials']> | null): Promise<void> {
+    const r = closing.round;
+    const min = this.host.task().config.rounds.minClients;
+    if (r.accepted < min || !collecting) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
+    const collected = await collecting;
+    if ('error' in collected) return this.fail(closing, `the partial sums of other server processes could not be collected: ${ChorusError.from(collected.error).message}`, collected.error);
+    const { partials } = collected;
+    if (partials.length > 0) closing.timings.partialsMs = collected.ms;
     if (closing.stale || this.closing !== closing) return;
     let result: AggregateResult | null;
     try {

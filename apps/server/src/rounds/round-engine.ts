@@ -496,6 +496,8 @@ export class RoundEngine {
   async checkUpload(connectionId: string, begin: UpdateBegin, options: { running?: boolean } = {}): Promise<void> {
     this.beginUpdate(connectionId, begin);
     if (this.coordinates(begin.taskId)) return;
+    const closed = this.uploads.closedError(begin.taskId, begin.roundId);
+    if (closed) throw closed;
     const participantId = this.participantOf(connectionId, begin.taskId);
     // A begin being checked counts as running (`running`: the gate already counts it): when a round's
     // invitees all begin at once, each process's checks must tell the coordinator how many are coming.
@@ -529,6 +531,7 @@ export class RoundEngine {
   /** Begins wait here for a round coordinated elsewhere: ask its coordinator afresh how many may run. */
   async refreshSlots(taskId: string, roundId: string): Promise<void> {
     if (!this.coordination || this.coordinates(taskId)) return;
+    if (this.uploads.closedError(taskId, roundId)) return this.uploads.setSlots(taskId, roundId, 0);
     const { openSlots } = await this.coordination.ask(taskId, { kind: 'slots', roundId, inFlight: this.uploadsHere(roundId) });
     this.uploads.setSlots(taskId, roundId, openSlots);
   }
