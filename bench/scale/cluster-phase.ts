@@ -10,6 +10,7 @@ import { dropClusterState, uniqueClusterState } from '../../scripts/cluster/clus
 import { metricSum, scrape } from '../../scripts/cluster/metrics-text.js';
 import { startCluster, type RunningCluster } from '../../scripts/cluster/start-cluster.js';
 import { mergeRoundStats, probeHealth, quantile, round1, spawnGenerator, type Generator } from '../load.js';
+import { checkpoint, quietMachine } from './quiet-machine.js';
 import type { GeneratorReport } from '../load/generator-child.js';
 
 export interface ScaleOptions {
@@ -64,7 +65,12 @@ export interface PhaseResult {
   /** `uploadsMs`: first invite → last accepted upload (downloads and uploads of the round; compare with the failover's restarted round). */
   /** `wastedUploadBytes`: bytes uploaded for updates that were not accepted (the load benchmark's figure). */
   readonly rounds: { round: number; version: number; accepted: number; refused: Record<string, number>; wastedUploadBytes: number; uploadsMs: number | null; roundCloseMs: number | null; versionReached: number }[];
+  /** The worst round's close. */
   readonly roundCloseMs: number | null;
+  /** The median round's close (the mean of the middle two of an even count). */
+  readonly roundCloseMsMedian: number | null;
+  /** How long the phase waited for idle cores before its rounds, and the last second's idle share. */
+  readonly quietBeforeRounds: { waitedMs: number; idle: number | null } | null;
   readonly acceptedByProcess: number[];
   /** On each process's health port (what a load balancer probes: answered off the main thread). */
   readonly healthzP99ByProcess: number[];
@@ -102,6 +108,13 @@ async function versions(cluster: RunningCluster, alive: readonly boolean[]): Pro
   }
   return null;
 }
+
+/** The middle value (the mean of the middle two of an even count). */
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 const latest = (vs: number[] | null): number => (vs && vs.length ? Math.max(...vs) : -1);
 
@@ -152,7 +165,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
   });
   const generators: Generator[] = [];
   const result: { -readonly [K in keyof PhaseResult]: PhaseResult[K] } = {
-    processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null, mainPortHealthzP99ByProcess: [],
+    processes, connectionsHeld: 0, socketsByProcess: [], joined: 0, joinErrors: [], rounds: [], roundCloseMs: null, roundCloseMsMedian: null, quietBeforeRounds: null, acceptedByProcess: [], healthzP99ByProcess: [], healthzP99Ms: null, mainPortHealthzP99ByProcess: [],
     failoverMs: null, failoverError: failover ? 'not reached' : null, failoverTimeline: null, versionsLost: null, versionsDuplicated: null, error: null,
   };
   try {
@@ -194,6 +207,10 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     result.joinErrors = [...new Set(joins.flatMap((j) => j.errors))].slice(0, 5);
     log(`${result.joined} joined${result.joinErrors.length ? `; refused: ${result.joinErrors.join(' | ')}` : ''}`);
 
+    // The rounds start on a quiet machine: the joins' writes checkpointed, the cores idle (see quietMachine).
+    const unflushed = await checkpoint(cluster.db);
+    result.quietBeforeRounds = await quietMachine({ idle: 0.8, maxMs: 30_000 });
+    log(`rounds start after ${result.quietBeforeRounds.waitedMs} ms of waiting for idle cores (last second ${result.quietBeforeRounds.idle ?? 'unknown'} idle)${unflushed ? `; CHECKPOINT failed: ${unflushed}` : ''}`);
     const acceptedBefore = await perProcess(cluster, alive, 'chorus_uploads_received_total', { task: TASK, outcome: 'accepted' });
     const probes = cluster.processes.map((p) => probeHealth(p.healthUrl));
     const mainProbes = cluster.processes.map((p) => probeHealth(p.url));
@@ -225,6 +242,7 @@ export async function clusterPhase(processes: number, o: ScaleOptions, failover:
     }
     const closes = result.rounds.map((r) => r.roundCloseMs).filter((x): x is number => x !== null);
     result.roundCloseMs = closes.length === o.rounds ? Math.max(...closes) : null;
+    result.roundCloseMsMedian = closes.length === o.rounds ? Math.round(median(closes)) : null;
     if (closes.length < o.rounds) result.error = `${closes.length} of ${o.rounds} rounds committed and reached the participants (latest version ${latest(await versions(cluster, alive))})`;
     log(`rounds: ${JSON.stringify(result.rounds)}; accepted per process ${result.acceptedByProcess.join(' / ')}; /healthz p99 per process ${result.healthzP99ByProcess.join(' / ')} ms (main ports ${result.mainPortHealthzP99ByProcess.join(' / ')} ms)`);
 
