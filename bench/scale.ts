@@ -50,8 +50,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const everyProcess = many.acceptedByProcess.length === o.processes && many.acceptedByProcess.every((n) => n > 0);
   // A round without updates from every process is not the round this measures: its figures stay in `cluster.rounds`.
   const roundCloseMs = everyProcess ? many.roundCloseMs : null;
-  // The median round's close over the median round's: single rounds swing 0.6–1.8 s with what the
-  // two cores run meanwhile, and the worst of two rounds each gave 0.95–1.95 for the same code.
+  // The median round's close over the median round's: single rounds swing 0.4–1.7 s with what the
+  // two cores run meanwhile, and the worst of two rounds each gave 1.02–1.95 over eight runs of one code.
   const ratio = (cluster: number | null, single: number | null | undefined): number | null => (everyProcess && cluster !== null && single ? round2(cluster / single) : null);
   const overhead = ratio(many.roundCloseMsMedian, one?.roundCloseMsMedian);
   return {
