@@ -56,7 +56,7 @@ export {
   type SecAggWireStage,
   type SecureInvite,
 } from './protocol/secagg-wire.js';
-export { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
+export { decodePayload, encodePayload, float32View, maxPayloadBytes, parsePayload, readPayloadHeader } from './weights/payload.js';
 export { NEAR_DELTA_CODEC, applyNearDelta, encodeNearDelta, nearDeltaErrorBound } from './weights/near-delta.js';
 export { SKETCH_PROJECTIONS, modelSketch, sketchAgrees, type ModelSketch } from './weights/model-sketch.js';
 export { seededGlorotWeights, seededInitialWeights } from './weights/seeded-init.js';

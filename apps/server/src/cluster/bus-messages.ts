@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChorusError, TASK_STATUSES, capabilitiesSchema, secAggClientMessageSchema, secAggServerMessageSchema, modelUpdatedSchema, roundCancelSchema, roundInviteSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
+import { ChorusError, TASK_STATUSES, float32View, capabilitiesSchema, secAggClientMessageSchema, secAggServerMessageSchema, modelUpdatedSchema, roundCancelSchema, roundInviteSchema, taskStatusSchema, updateBeginSchema, updateReceiptSchema, wireErrorSchema } from '@chorus/core';
 import type { CoordinatorEvent, CoordinatorRequest, PartialSum } from '../rounds/coordination.js';
 import { SIGNATURE_LENGTH } from '../rounds/update-signature.js';
 
@@ -72,8 +72,8 @@ export const toWirePartial = (p: PartialSum): z.infer<typeof wirePartialSchema> 
 export function fromWirePartial(p: z.infer<typeof wirePartialSchema>): PartialSum {
   if (p.sum.byteLength % 4 !== 0) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.sum.byteLength} bytes is not a whole number of float32 values`);
   if (p.participants.length !== p.count) throw new ChorusError('BAD_REQUEST', `partial sum: ${p.count} updates but ${p.participants.length} participants named`);
-  // Copied: a Float32Array needs 4-byte alignment.
-  return { ...p, sum: new Float32Array(Uint8Array.from(p.sum).buffer) };
+  // decodeFrame gave the sum an ArrayBuffer of its own: viewed, as a mirror views a commit's weights.
+  return { ...p, sum: float32View(p.sum) };
 }
 
 /** The coordinator's view of a task's round loop (a summary read on another process). */

@@ -164,7 +164,8 @@ export class RoundCloser {
   private async closeRound(closing: Closing, collecting: ReturnType<RoundCloser['collectPartials']> | null): Promise<void> {
     const r = closing.round;
     const min = this.host.task().config.rounds.minClients;
-    if (r.accepted < min || !collecting) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
+    // No collection was started (see close): fewer than the minimum were accepted.
+    if (!collecting) return this.fail(closing, `only ${r.accepted} of the minimum ${min} updates arrived before the round closed`);
     const collected = await collecting;
     if ('error' in collected) return this.fail(closing, `the partial sums of other server processes could not be collected: ${ChorusError.from(collected.error).message}`, collected.error);
     const { partials } = collected;

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ChorusError, type Capabilities } from '@chorus/core';
+import { ChorusError, float32View, type Capabilities } from '@chorus/core';
 import type { StoredTask } from '../storage/storage.js';
 import type { AsyncTaskRunner } from './async-task-runner.js';
 import type { PartialSum, PresentMember } from './coordination.js';
@@ -120,7 +120,7 @@ export class TaskHandover {
         let global: Float32Array | null = null;
         let state = strategyState;
         // The bus frame gave the weights an ArrayBuffer of their own (bus-frames.ts): viewed, not copied again.
-        if (weights && weights.byteLength % 4 === 0) global = weights.byteOffset % 4 === 0 ? new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4) : new Float32Array(weights.slice().buffer);
+        if (weights && weights.byteLength % 4 === 0) global = float32View(weights);
         else {
           const stored = await this.host.deps.storage.getVersion(taskId, version);
           if (stored) {

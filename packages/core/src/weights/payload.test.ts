@@ -3,7 +3,7 @@ import { CODEC_IDS } from '../codecs/codec.js';
 import { ChorusError } from '../errors/chorus-error.js';
 import { createSeededRandom } from '../random/seeded-random.js';
 import type { FlatWeights, TensorSpec } from './layout.js';
-import { decodePayload, encodePayload, maxPayloadBytes, parsePayload, readPayloadHeader } from './payload.js';
+import { decodePayload, encodePayload, float32View, maxPayloadBytes, parsePayload, readPayloadHeader } from './payload.js';
 import { errorCode } from '../errors/error-code.test-helper.js';
 
 const layout: TensorSpec[] = [
@@ -157,5 +157,20 @@ describe('payload rejections', () => {
       check(Uint8Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256)));
     }
     expect(others).toEqual([]);
+  });
+});
+
+describe('float32View', () => {
+  it('views aligned float32 bytes in place and copies unaligned ones, with the same values', () => {
+    const values = Float32Array.of(1.5, -2, 3.25);
+    const aligned = new Uint8Array(values.buffer);
+    const viewed = float32View(aligned);
+    expect(viewed.buffer).toBe(values.buffer);
+    expect([...viewed]).toEqual([1.5, -2, 3.25]);
+    const shifted = new Uint8Array(13);
+    shifted.set(aligned, 1);
+    const copied = float32View(shifted.subarray(1));
+    expect(copied.buffer).not.toBe(shifted.buffer);
+    expect([...copied]).toEqual([1.5, -2, 3.25]);
   });
 });

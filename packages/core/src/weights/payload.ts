@@ -41,6 +41,15 @@ function aligned(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
 }
 
+/**
+ * Raw little-endian float32 bytes (a length divisible by 4) as values: a view where the bytes are
+ * 4-byte aligned, else over an aligned copy.
+ */
+export function float32View(bytes: Uint8Array): Float32Array {
+  const a = aligned(bytes);
+  return new Float32Array(a.buffer, a.byteOffset, a.byteLength / 4);
+}
+
 export function decodePayload(bytes: Uint8Array): FlatWeights {
   const payload = aligned(bytes);
   const header = readPayloadHeader(payload);
